@@ -1,0 +1,47 @@
+package dev.accr.engine;
+
+import dev.accr.api.AccrException;
+import dev.accr.image.Compression;
+
+/**
+ * How to dump: compression of bulk data, worker threads (one pages file each), pages per
+ * chunk, and whether the process keeps running afterwards.
+ */
+public record DumpOptions(Compression compression, int threads, int chunkPages,
+    boolean leaveRunning) {
+  public static final int DEFAULT_CHUNK_PAGES = 256; // 1 MiB chunks
+
+  public DumpOptions {
+    if (threads < 1 || threads > 64) {
+      throw AccrException.usage("threads: %d is out of range [1, 64]", threads);
+    }
+    if (chunkPages < 1 || chunkPages > 4096) {
+      throw AccrException.usage("chunk pages: %d is out of range [1, 4096]", chunkPages);
+    }
+  }
+
+  /** Defaults: no compression, one thread per core, 1 MiB chunks, kill after dump. */
+  public static DumpOptions defaults() {
+    return new DumpOptions(Compression.NONE, defaultThreads(), DEFAULT_CHUNK_PAGES, false);
+  }
+
+  public static int defaultThreads() {
+    return Math.max(1, Math.min(8, Runtime.getRuntime().availableProcessors()));
+  }
+
+  public DumpOptions withCompression(Compression c) {
+    return new DumpOptions(c, threads, chunkPages, leaveRunning);
+  }
+
+  public DumpOptions withThreads(int n) {
+    return new DumpOptions(compression, n, chunkPages, leaveRunning);
+  }
+
+  public DumpOptions withLeaveRunning(boolean leave) {
+    return new DumpOptions(compression, threads, chunkPages, leave);
+  }
+
+  public DumpOptions withChunkPages(int pages) {
+    return new DumpOptions(compression, threads, pages, leaveRunning);
+  }
+}

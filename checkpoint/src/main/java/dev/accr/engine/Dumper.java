@@ -1,0 +1,101 @@
+package dev.accr.engine;
+
+import dev.accr.api.AccrException;
+import dev.accr.image.EntryImageCodec;
+import dev.accr.image.ImageKind;
+import dev.accr.image.ImageSetWriter;
+import dev.accr.kernel.Node;
+import dev.accr.kernel.SimProcess;
+import dev.accr.plugin.PluginHost;
+import dev.accr.proto.DumpStatsEntry;
+import dev.accr.proto.InventoryEntry;
+import dev.accr.proto.PagemapHead;
+import com.google.protobuf.MessageLite;
+import dev.accr.api.AccrPlugin;
+import dev.accr.api.MemoryView;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Dumps a process: freeze, collect, write the image set, then kill the process or let it run
+ * on. If anything fails, the process is thawed exactly as it was and no image set appears.
+ */
+public final class Dumper {
+  private final Node node;
+  private final PluginHost plugins;
+
+  public Dumper(Node node, PluginHost plugins) {
+    this.node = node;
+    this.plugins = plugins;
+  }
+
+  /** Dumps process {@code pid} into directory {@code dir}; returns the statistics. */
+  public DumpStatsEntry dump(int pid, Path dir, DumpOptions options, ProgressListener progress)
+      throws IOException {
+    SimProcess process = node.process(pid);
+    long start = System.nanoTime();
+    try (ImageSetWriter set = ImageSetWriter.create(dir)) {
+      plugins.init(AccrPlugin.Stage.DUMP);
+      boolean ok = false;
+      process.freeze();
+      long frozenAt = System.nanoTime();
+      try {
+        DumpStatsEntry.Builder stats = writeImages(process, set, options, progress);
+        long frozenUs = (System.nanoTime() - frozenAt) / 1000;
+        stats.setFrozenTimeUs(frozenUs).setTotalTimeUs((System.nanoTime() - start) / 1000);
+        EntryImageCodec.write(set.file(ImageKind.STATS_DUMP.fileName()), ImageKind.STATS_DUMP,
+            set.id(), List.of(stats.build()));
+        set.commit(InventoryEntry.newBuilder().setToolVersion(Version.get())
+            .setRootPid(pid).setSourceTopology(node.topology()).setSourceNode(node.name())
+            .setDumpTimeEpochMs(System.currentTimeMillis()).addAllPlugins(plugins.usedNames()));
+        ok = true;
+        return stats.build();
+      } finally {
+        plugins.fini(AccrPlugin.Stage.DUMP, ok);
+        if (ok && !options.leaveRunning()) {
+          process.killFrozen();
+          node.reap(process);
+        } else {
+          process.thaw();
+        }
+      }
+    } catch (AccrException e) {
+      throw e;
+    } catch (IOException e) {
+      throw AccrException.failed("dump of %d into %s failed: %s", pid, dir, e.getMessage());
+    }
+  }
+
+  private static DumpStatsEntry.Builder writeImages(SimProcess process, ImageSetWriter set,
+      DumpOptions options, ProgressListener progress) throws IOException {
+    int pid = process.pid();
+    ProcessCollector.Collected c = ProcessCollector.collect(process, 1);
+    long memStart = System.nanoTime();
+    PageDumper.Result pages = new PageDumper(options, set.id(),
+        n -> set.file(ImageKind.PAGES.fileName(n)), progress).dump(process.memory());
+    long memUs = (System.nanoTime() - memStart) / 1000;
+
+    List<MessageLite> pagemap = new ArrayList<>();
+    pagemap.add(PagemapHead.newBuilder().setPid(pid).setPageSize(MemoryView.PAGE_SIZE).build());
+    pagemap.addAll(pages.chunks());
+    write(set, ImageKind.PAGEMAP.fileName(pid), ImageKind.PAGEMAP, pagemap);
+    write(set, ImageKind.CORE.fileName(pid), ImageKind.CORE, List.of(c.core()));
+    write(set, ImageKind.MM.fileName(pid), ImageKind.MM, List.of(c.mm()));
+    write(set, ImageKind.PSTREE.fileName(), ImageKind.PSTREE, List.of(c.pstree()));
+    write(set, ImageKind.FILES.fileName(), ImageKind.FILES, c.files());
+
+    long written = pages.pagesScanned() - pages.zeroPages();
+    return DumpStatsEntry.newBuilder().setMemdumpTimeUs(memUs)
+        .setPagesScanned(pages.pagesScanned()).setPagesSkippedZero(pages.zeroPages())
+        .setPagesWritten(written).setBytesRead(pages.pagesScanned() * MemoryView.PAGE_SIZE)
+        .setBytesWritten(pages.bytesWritten()).setCompression(options.compression().toString())
+        .setThreads(pages.pagesFiles());
+  }
+
+  private static void write(ImageSetWriter set, String name, ImageKind kind,
+      List<? extends MessageLite> entries) throws IOException {
+    EntryImageCodec.write(set.file(name), kind, set.id(), entries);
+  }
+}

@@ -1,0 +1,244 @@
+package dev.accr.engine;
+
+import dev.accr.api.CorruptImageException;
+import dev.accr.image.CheckpointId;
+import dev.accr.image.ChunkFileReader;
+import dev.accr.image.EntryImage;
+import dev.accr.image.EntryImageCodec;
+import dev.accr.image.ImageKind;
+import dev.accr.proto.CoreEntry;
+import dev.accr.proto.DumpStatsEntry;
+import dev.accr.proto.FdEntry;
+import dev.accr.proto.FileEntry;
+import dev.accr.proto.ImageFileRef;
+import dev.accr.proto.InventoryEntry;
+import dev.accr.proto.MmEntry;
+import dev.accr.proto.PageChunkEntry;
+import dev.accr.proto.PageRun;
+import dev.accr.proto.PagemapHead;
+import dev.accr.proto.PstreeEntry;
+import dev.accr.proto.ThreadCoreEntry;
+import dev.accr.proto.VmaEntry;
+import dev.accr.api.MemoryView;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+
+/**
+ * The metadata of an image set, read and cross-checked: every file the inventory lists is
+ * there with its recorded size, ids match, and entries refer only to things that exist.
+ * Bulk data is checked when it is read ({@link PageLoader}).
+ */
+public final class ImageSet {
+  /** The images of one process. */
+  public record ProcessImages(PstreeEntry pstree, CoreEntry core, MmEntry mm,
+      List<PageChunkEntry> chunks) {}
+
+  private final Path dir;
+  private final CheckpointId id;
+  private final InventoryEntry inventory;
+  private final Map<Integer, ProcessImages> processes;
+  private final Map<Integer, FileEntry> files;
+  private final DumpStatsEntry stats;
+  private final TreeSet<Integer> pagesFiles;
+
+  private ImageSet(Path dir, CheckpointId id, InventoryEntry inventory,
+      Map<Integer, ProcessImages> processes, Map<Integer, FileEntry> files, DumpStatsEntry stats,
+      TreeSet<Integer> pagesFiles) {
+    this.dir = dir;
+    this.id = id;
+    this.inventory = inventory;
+    this.processes = processes;
+    this.files = files;
+    this.stats = stats;
+    this.pagesFiles = pagesFiles;
+  }
+
+  public Path dir() {
+    return dir;
+  }
+
+  public CheckpointId id() {
+    return id;
+  }
+
+  public InventoryEntry inventory() {
+    return inventory;
+  }
+
+  public Map<Integer, ProcessImages> processes() {
+    return processes;
+  }
+
+  public Map<Integer, FileEntry> files() {
+    return files;
+  }
+
+  /** The dump statistics, or null when the set has none. */
+  public DumpStatsEntry stats() {
+    return stats;
+  }
+
+  /** Numbers n of the set's {@code pages-<n>.img} files. */
+  public TreeSet<Integer> pagesFiles() {
+    return pagesFiles;
+  }
+
+  /** Reads and cross-checks the metadata of the set in {@code dir}. */
+  public static ImageSet read(Path dir) throws IOException {
+    Path inventoryFile = dir.resolve(ImageKind.INVENTORY.fileName());
+    if (!Files.isDirectory(dir)) {
+      throw new CorruptImageException(dir.toString(), "not a directory");
+    }
+    if (!Files.exists(inventoryFile)) {
+      throw new CorruptImageException(dir.toString(), "not an image set: no inventory.img");
+    }
+    EntryImage inv = EntryImageCodec.read(inventoryFile, ImageKind.INVENTORY, null);
+    CheckpointId id = inv.header().id();
+    InventoryEntry inventory = inv.single(InventoryEntry.parser());
+    String invName = inventoryFile.toString();
+    TreeSet<Integer> pagesFiles = new TreeSet<>();
+    Map<String, ImageFileRef> listed = new HashMap<>();
+    for (ImageFileRef ref : inventory.getFilesList()) {
+      checkListedFile(dir, ref, invName);
+      listed.put(ref.getName(), ref);
+      if (ImageKind.ofFileName(ref.getName()) == ImageKind.PAGES) {
+        pagesFiles.add((int) ImageKind.PAGES.numberOf(ref.getName()));
+      }
+    }
+    Map<Integer, FileEntry> files = new LinkedHashMap<>();
+    for (FileEntry f : readAll(dir, ImageKind.FILES.fileName(), ImageKind.FILES, id, listed)
+        .parseAll(FileEntry.parser())) {
+      if (files.put(f.getId(), f) != null) {
+        throw new CorruptImageException(dir.resolve("files.img").toString(),
+            "file id " + f.getId() + " is listed twice");
+      }
+    }
+    Map<Integer, ProcessImages> processes = new LinkedHashMap<>();
+    for (PstreeEntry p : readAll(dir, ImageKind.PSTREE.fileName(), ImageKind.PSTREE, id, listed)
+        .parseAll(PstreeEntry.parser())) {
+      processes.put(p.getPid(), readProcess(dir, id, p, files, pagesFiles, listed));
+    }
+    if (!processes.containsKey(inventory.getRootPid())) {
+      throw new CorruptImageException(invName, "root pid " + inventory.getRootPid()
+          + " is not in pstree.img");
+    }
+    DumpStatsEntry stats = listed.containsKey(ImageKind.STATS_DUMP.fileName())
+        ? readAll(dir, ImageKind.STATS_DUMP.fileName(), ImageKind.STATS_DUMP, id, listed)
+            .single(DumpStatsEntry.parser())
+        : null;
+    return new ImageSet(dir, id, inventory, processes, files, stats, pagesFiles);
+  }
+
+  private static void checkListedFile(Path dir, ImageFileRef ref, String inventory)
+      throws IOException {
+    String name = ref.getName();
+    if (name.isEmpty() || name.contains("/") || name.startsWith(".")) {
+      throw new CorruptImageException(inventory, "illegal file name '" + name + "'");
+    }
+    Path f = dir.resolve(name);
+    if (!Files.isRegularFile(f)) {
+      throw new CorruptImageException(f.toString(), "missing file (listed in inventory.img)");
+    }
+    long size = Files.size(f);
+    if (size != ref.getSize()) {
+      throw new CorruptImageException(f.toString(), "size: actual=" + size + " expected="
+          + ref.getSize() + " (truncated or replaced)");
+    }
+  }
+
+  private static EntryImage readAll(Path dir, String name, ImageKind kind, CheckpointId id,
+      Map<String, ImageFileRef> listed) throws IOException {
+    if (!listed.containsKey(name)) {
+      throw new CorruptImageException(dir.resolve(name).toString(),
+          "not listed in inventory.img");
+    }
+    return EntryImageCodec.read(dir.resolve(name), kind, id);
+  }
+
+  private static ProcessImages readProcess(Path dir, CheckpointId id, PstreeEntry p,
+      Map<Integer, FileEntry> files, TreeSet<Integer> pagesFiles,
+      Map<String, ImageFileRef> listed) throws IOException {
+    int pid = p.getPid();
+    String coreName = ImageKind.CORE.fileName(pid);
+    CoreEntry core = readAll(dir, coreName, ImageKind.CORE, id, listed).single(CoreEntry.parser());
+    String coreFile = dir.resolve(coreName).toString();
+    if (core.getPid() != pid) {
+      throw new CorruptImageException(coreFile, "pid: actual=" + core.getPid() + " expected=" + pid);
+    }
+    if (core.getThreadsCount() == 0
+        || !core.getThreadsList().stream().map(ThreadCoreEntry::getTid).toList()
+            .equals(p.getThreadsList())) {
+      throw new CorruptImageException(coreFile, "threads do not match pstree.img");
+    }
+    for (ThreadCoreEntry t : core.getThreadsList()) {
+      if (t.getGprCount() != dev.accr.api.ThreadView.GPR_COUNT) {
+        throw new CorruptImageException(coreFile, "thread " + t.getTid() + " registers: actual="
+            + t.getGprCount() + " expected=" + dev.accr.api.ThreadView.GPR_COUNT);
+      }
+    }
+    for (FdEntry fd : core.getFdsList()) {
+      if (!files.containsKey(fd.getFileId())) {
+        throw new CorruptImageException(coreFile, "fd " + fd.getFd() + " refers to file id "
+            + fd.getFileId() + " that files.img does not have");
+      }
+    }
+    String mmName = ImageKind.MM.fileName(pid);
+    MmEntry mm = readAll(dir, mmName, ImageKind.MM, id, listed).single(MmEntry.parser());
+    String pagemapName = ImageKind.PAGEMAP.fileName(pid);
+    EntryImage pagemap = readAll(dir, pagemapName, ImageKind.PAGEMAP, id, listed);
+    PagemapHead head = pagemap.parse(PagemapHead.parser(), 0);
+    String pagemapFile = dir.resolve(pagemapName).toString();
+    if (head.getPid() != pid || head.getPageSize() != MemoryView.PAGE_SIZE) {
+      throw new CorruptImageException(pagemapFile, "head: pid=" + head.getPid() + " pageSize="
+          + head.getPageSize() + " expected pid=" + pid + " pageSize=" + MemoryView.PAGE_SIZE);
+    }
+    List<PageChunkEntry> chunks = pagemap.parseRange(PageChunkEntry.parser(), 1,
+        pagemap.entries().size());
+    checkChunks(chunks, mm, pagesFiles, pagemapFile);
+    return new ProcessImages(p, core, mm, chunks);
+  }
+
+  /** Runs lie inside mappings, in increasing address order, in existing pages files. */
+  private static void checkChunks(List<PageChunkEntry> chunks, MmEntry mm,
+      TreeSet<Integer> pagesFiles, String file) {
+    long previousEnd = Long.MIN_VALUE;
+    for (PageChunkEntry c : chunks) {
+      if (!pagesFiles.contains(c.getPagesFile())) {
+        throw new CorruptImageException(file, "chunk refers to pages-" + c.getPagesFile()
+            + ".img that the set does not have");
+      }
+      long pages = 0;
+      for (PageRun r : c.getRunsList()) {
+        long length = (long) r.getNrPages() * MemoryView.PAGE_SIZE;
+        if (r.getNrPages() == 0 || r.getVaddr() % MemoryView.PAGE_SIZE != 0
+            || r.getVaddr() < previousEnd || !insideVma(mm, r.getVaddr(), length)) {
+          throw new CorruptImageException(file, String.format(
+              "page run %x+%d pages is misaligned, out of order or outside every mapping",
+              r.getVaddr(), r.getNrPages()));
+        }
+        previousEnd = r.getVaddr() + length;
+        pages += r.getNrPages();
+      }
+      if (pages == 0 || pages * MemoryView.PAGE_SIZE > ChunkFileReader.MAX_RAW_LENGTH) {
+        throw new CorruptImageException(file, "chunk pages: actual=" + pages + " expected=1.."
+            + ChunkFileReader.MAX_RAW_LENGTH / MemoryView.PAGE_SIZE);
+      }
+    }
+  }
+
+  private static boolean insideVma(MmEntry mm, long start, long length) {
+    for (VmaEntry v : mm.getVmasList()) {
+      if (start >= v.getStart() && length <= v.getLength()
+          && start - v.getStart() <= v.getLength() - length) {
+        return true;
+      }
+    }
+    return false;
+  }
+}

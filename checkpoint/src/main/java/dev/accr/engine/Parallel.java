@@ -1,0 +1,68 @@
+package dev.accr.engine;
+
+import dev.accr.api.AccrException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/** Runs a fixed number of workers on platform threads and rethrows the first failure. */
+final class Parallel {
+  private Parallel() {}
+
+  /** One worker's body; {@code index} runs from 0 to workers - 1. */
+  @FunctionalInterface
+  interface Body {
+    void run(int index) throws IOException;
+  }
+
+  static void run(int workers, Body body) throws IOException {
+    if (workers == 1) {
+      body.run(0);
+      return;
+    }
+    try (ExecutorService pool = Executors.newFixedThreadPool(workers,
+        Thread.ofPlatform().name("accr-io-", 0).daemon().factory())) {
+      List<Future<?>> futures = new ArrayList<>();
+      for (int i = 0; i < workers; i++) {
+        int index = i;
+        futures.add(pool.submit(() -> {
+          try {
+            body.run(index);
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          }
+          return null;
+        }));
+      }
+      for (Future<?> f : futures) {
+        try {
+          f.get();
+        } catch (ExecutionException e) {
+          futures.forEach(other -> other.cancel(true));
+          throw unwrap(e.getCause());
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw AccrException.failed("interrupted");
+        }
+      }
+    }
+  }
+
+  private static RuntimeException unwrap(Throwable t) throws IOException {
+    if (t instanceof UncheckedIOException u) {
+      throw u.getCause();
+    }
+    if (t instanceof RuntimeException r) {
+      return r;
+    }
+    if (t instanceof Error e) {
+      throw e;
+    }
+    return new IllegalStateException(t);
+  }
+}

@@ -1,0 +1,113 @@
+package dev.accr.engine;
+
+import dev.accr.api.AccrException;
+import dev.accr.api.AccrPlugin;
+import dev.accr.api.Workload;
+import dev.accr.kernel.Node;
+import dev.accr.kernel.SimProcess;
+import dev.accr.kernel.SimThread;
+import dev.accr.kernel.Vma;
+import dev.accr.kernel.Workloads;
+import dev.accr.plugin.PluginHost;
+import dev.accr.proto.FdEntry;
+import dev.accr.proto.RegFileEntry;
+import dev.accr.proto.ThreadCoreEntry;
+import dev.accr.proto.VmaEntry;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Restores an image set on a node: reads and verifies every image, recreates the process
+ * detached from the node (so a failure leaves nothing behind), and only then puts it into the
+ * process table under its original pid and lets it run.
+ */
+public final class Restorer {
+  /** What a restore did. */
+  public record Result(SimProcess process, long pagesRestored, long bytesRead, long timeUs) {}
+
+  private final Node node;
+  private final PluginHost plugins;
+
+  public Restorer(Node node, PluginHost plugins) {
+    this.node = node;
+    this.plugins = plugins;
+  }
+
+  /**
+   * Restores the set in {@code dir}. With {@code start == false} the process is put into the
+   * table but not started (callers step it themselves).
+   */
+  public Result restore(Path dir, int threads, ProgressListener progress, boolean start)
+      throws IOException {
+    long t0 = System.nanoTime();
+    ImageSet set = ImageSet.read(dir);
+    plugins.require(set.inventory().getPluginsList(), dir.toString());
+    if (set.processes().size() != 1) {
+      throw AccrException.failed("restore: %d processes in %s; only single-process sets are"
+          + " supported", set.processes().size(), dir);
+    }
+    ImageSet.ProcessImages images = set.processes().get(set.inventory().getRootPid());
+    int pid = images.core().getPid();
+    if (node.hasPid(pid)) {
+      throw AccrException.failed("restore: pid %d is already taken on node %s", pid, node.name());
+    }
+    Workload workload;
+    try {
+      workload = Workloads.get(images.core().getExe());
+    } catch (AccrException e) {
+      throw AccrException.incompatible("restore: program '%s' is not installed on node %s",
+          images.core().getExe(), node.name());
+    }
+    checkFiles(set);
+
+    plugins.init(AccrPlugin.Stage.RESTORE);
+    boolean ok = false;
+    Path cwd = Path.of(System.getProperty("user.dir"));
+    SimProcess p = node.newProcess(pid, workload, images.core().getArgvList(), cwd,
+        images.core().getStepDelayMs());
+    try {
+      for (VmaEntry v : images.mm().getVmasList()) {
+        p.memory().map(v.getStart(), v.getLength(), v.getProt(),
+            ProcessCollector.kindOf(v.getKind()), v.getName(), v.getPath(), v.getOffset());
+      }
+      long bytesRead = new PageLoader(set, threads, progress)
+          .load((owner, vaddr) -> p.memory().pageForWrite(vaddr));
+      for (ThreadCoreEntry t : images.core().getThreadsList()) {
+        SimThread thread = p.addThread(t.getTid());
+        thread.setPc(t.getPc());
+        for (int i = 0; i < SimThread.GPR_COUNT; i++) {
+          thread.setGpr(i, t.getGpr(i));
+        }
+      }
+      for (FdEntry fd : images.core().getFdsList()) {
+        RegFileEntry reg = set.files().get(fd.getFileId()).getReg();
+        p.files().install(fd.getFd(), Path.of(reg.getPath()), reg.getFlags(), reg.getPos());
+      }
+      node.adopt(p, start);
+      ok = true;
+      return new Result(p, p.memory().residentPages(), bytesRead, (System.nanoTime() - t0) / 1000);
+    } finally {
+      plugins.fini(AccrPlugin.Stage.RESTORE, ok);
+      if (!ok) {
+        p.close();
+      }
+    }
+  }
+
+  /** As in CRIU, files are not in the image: each must still be there and long enough. */
+  private static void checkFiles(ImageSet set) throws IOException {
+    for (var f : set.files().values()) {
+      RegFileEntry reg = f.getReg();
+      Path path = Path.of(reg.getPath());
+      if (!Files.isRegularFile(path)) {
+        throw AccrException.failed("restore: file %s (id %d) is missing", path, f.getId());
+      }
+      long size = Files.size(path);
+      if (size < reg.getSize()) {
+        throw AccrException.failed("restore: file %s: size actual=%d expected>=%d", path, size,
+            reg.getSize());
+      }
+    }
+  }
+}

@@ -1,0 +1,176 @@
+package dev.accr.image;
+
+import dev.accr.api.AccrException;
+import dev.accr.api.CorruptImageException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.zip.CRC32C;
+
+/**
+ * Reads a bulk-data file front to back, checking every chunk's checksum as it goes and the
+ * footer's checksum of the whole file at the end. Lengths read from the file are checked
+ * against what is left of it before anything is allocated for them.
+ */
+public final class ChunkFileReader implements AutoCloseable {
+  /** The largest raw chunk a reader accepts. */
+  public static final int MAX_RAW_LENGTH = 16 << 20;
+
+  /** One chunk record: where it is and what its header says. */
+  public record Chunk(long offset, Compression.Codec codec, int rawLength, int storedLength,
+      int crc) {}
+
+  private final FileChannel channel;
+  private final String file;
+  private final long footerAt;
+  private final CRC32C crc = new CRC32C();
+  private final ByteBuffer chunkHeader = ByteBuffer.allocateDirect(ChunkFileWriter.CHUNK_HEADER_LENGTH);
+  private final ImageFraming.Header header;
+  private long position;
+
+  private ChunkFileReader(FileChannel channel, String file, CheckpointId expectedId)
+      throws IOException {
+    this.channel = channel;
+    this.file = file;
+    long size = channel.size();
+    this.footerAt = size - ImageFraming.FOOTER_LENGTH;
+    int headerMax = ImageFraming.headerLength(ImageKind.PAGES) + 32;
+    ByteBuffer head = ByteBuffer.allocate((int) Math.min(headerMax, Math.max(0, size)));
+    ImageFiles.readFully(channel, head, 0, file);
+    head.flip();
+    this.header = ImageFraming.readHeader(head, file, null);
+    if (header.kind().body() != ImageKind.Body.CHUNKS) {
+      throw new CorruptImageException(file, "not a bulk-data file: kind=" + header.kind().formatName());
+    }
+    if (footerAt < header.length()) {
+      throw new CorruptImageException(file, "file too short: length=" + size);
+    }
+    crc.update(head.flip().limit(header.length()));
+    position = header.length();
+    try {
+      ImageFraming.checkVersion(header, file);
+      ImageFraming.checkId(header, expectedId, file);
+    } catch (AccrException e) {
+      throw withChecksumVerdict(e);
+    }
+  }
+
+  /** Opens a bulk-data file and checks its header. */
+  public static ChunkFileReader open(Path path, CheckpointId expectedId) throws IOException {
+    String file = ImageFiles.displayName(path);
+    FileChannel ch;
+    try {
+      ch = FileChannel.open(path, StandardOpenOption.READ);
+    } catch (NoSuchFileException e) {
+      throw new CorruptImageException(file, "missing file");
+    }
+    try {
+      return new ChunkFileReader(ch, file, expectedId);
+    } catch (IOException | RuntimeException e) {
+      ch.close();
+      throw e;
+    }
+  }
+
+  public ImageFraming.Header header() {
+    return header;
+  }
+
+  public String file() {
+    return file;
+  }
+
+  /**
+   * Reads the next chunk's stored payload into {@code payload} (cleared; a chunk larger than
+   * its capacity is refused) and checks its checksum. Returns null after the last chunk,
+   * once the footer has been verified.
+   */
+  public Chunk next(ByteBuffer payload) throws IOException {
+    if (position == footerAt) {
+      verifyFooter();
+      return null;
+    }
+    if (footerAt - position < ChunkFileWriter.CHUNK_HEADER_LENGTH) {
+      throw corrupt("truncated chunk header at offset " + position);
+    }
+    long offset = position;
+    chunkHeader.clear();
+    ImageFiles.readFully(channel, chunkHeader, position, file);
+    chunkHeader.flip();
+    crc.update(chunkHeader.duplicate());
+    Compression.Codec codec = Compression.Codec.ofId(chunkHeader.get());
+    int rawLength = chunkHeader.getInt();
+    int storedLength = chunkHeader.getInt();
+    int chunkCrc = chunkHeader.getInt();
+    position += ChunkFileWriter.CHUNK_HEADER_LENGTH;
+    if (codec == null) {
+      throw corrupt("chunk at offset " + offset + ": unknown codec " + chunkHeader.get(0));
+    }
+    if (rawLength <= 0 || rawLength > MAX_RAW_LENGTH) {
+      throw corrupt("chunk at offset " + offset + ": raw length actual=" + rawLength
+          + " expected=1.." + MAX_RAW_LENGTH);
+    }
+    long left = footerAt - position;
+    if (storedLength <= 0 || storedLength > left || storedLength > rawLength
+        || (codec == Compression.Codec.NONE && storedLength != rawLength)) {
+      throw corrupt("chunk at offset " + offset + ": stored length actual=" + storedLength
+          + " expected=1.." + Math.min(left, rawLength) + (left < rawLength ? " (truncated?)" : ""));
+    }
+    if (storedLength > payload.capacity()) {
+      throw corrupt("chunk at offset " + offset + ": stored length " + storedLength
+          + " is larger than any chunk the pagemap announces");
+    }
+    payload.clear().limit(storedLength);
+    ImageFiles.readFully(channel, payload, position, file);
+    payload.flip();
+    crc.update(payload.duplicate());
+    position += storedLength;
+    CRC32C chunkCheck = new CRC32C();
+    chunkCheck.update(payload.duplicate());
+    if ((int) chunkCheck.getValue() != chunkCrc) {
+      throw corrupt(String.format("chunk at offset %d: checksum actual=0x%08x expected=0x%08x",
+          offset, (int) chunkCheck.getValue(), chunkCrc));
+    }
+    return new Chunk(offset, codec, rawLength, storedLength, chunkCrc);
+  }
+
+  private void verifyFooter() throws IOException {
+    ByteBuffer footer = ByteBuffer.allocate(ImageFraming.FOOTER_LENGTH);
+    ImageFiles.readFully(channel, footer, footerAt, file);
+    long recorded = ImageFraming.readFooter(footer.flip(), file);
+    ImageFraming.checkChecksum(recorded, crc.getValue(), file);
+  }
+
+  private CorruptImageException corrupt(String what) {
+    return new CorruptImageException(file, what);
+  }
+
+  /**
+   * After a header problem, checks the whole file's checksum so the error says whether the
+   * file is damaged (exit 3) or intact but not readable by this build (the original error).
+   */
+  private AccrException withChecksumVerdict(AccrException original) throws IOException {
+    try {
+      ByteBuffer buffer = ByteBuffer.allocateDirect(1 << 20);
+      while (position < footerAt) {
+        buffer.clear().limit((int) Math.min(buffer.capacity(), footerAt - position));
+        ImageFiles.readFully(channel, buffer, position, file);
+        crc.update(buffer.flip());
+        position += buffer.limit();
+      }
+      verifyFooter();
+      return original;
+    } catch (CorruptImageException damaged) {
+      return new CorruptImageException(file, original.getMessage().replace(" (" + file + ")", "")
+          + "; and " + damaged.getMessage().replace(" (" + file + ")", ""));
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    channel.close();
+  }
+}

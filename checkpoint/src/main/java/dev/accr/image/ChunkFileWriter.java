@@ -1,0 +1,90 @@
+package dev.accr.image;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.zip.CRC32C;
+
+/**
+ * Appends chunks to one bulk-data file (grammar in {@link ImageKind#PAGES}), keeping the
+ * running checksum for the footer. One writer per file and thread; files are written in
+ * parallel by several writers.
+ */
+public final class ChunkFileWriter implements AutoCloseable {
+  public static final int CHUNK_HEADER_LENGTH = 13;
+
+  private final FileChannel channel;
+  private final CRC32C crc = new CRC32C();
+  private final ByteBuffer chunkHeader = ByteBuffer.allocateDirect(CHUNK_HEADER_LENGTH);
+  private final ByteBuffer[] gather = new ByteBuffer[2];
+  private long position;
+
+  private ChunkFileWriter(FileChannel channel) {
+    this.channel = channel;
+  }
+
+  /** Creates the file and writes its header. */
+  public static ChunkFileWriter create(Path file, ImageKind kind, CheckpointId id)
+      throws IOException {
+    FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    ChunkFileWriter writer = new ChunkFileWriter(ch);
+    ByteBuffer header = ByteBuffer.allocate(ImageFraming.headerLength(kind));
+    ImageFraming.writeHeader(header, kind, ImageKind.VERSION_CURRENT, id);
+    writer.writeChecksummed(header.flip());
+    return writer;
+  }
+
+  /**
+   * Appends a chunk whose stored payload is {@code payload} (position to limit) and returns the
+   * chunk's offset in the file. {@code payloadCrc} is the CRC32C of the payload.
+   */
+  public long append(Compression.Codec codec, int rawLength, int payloadCrc, ByteBuffer payload)
+      throws IOException {
+    long offset = position;
+    chunkHeader.clear();
+    chunkHeader.put(codec.id).putInt(rawLength).putInt(payload.remaining()).putInt(payloadCrc);
+    chunkHeader.flip();
+    crc.update(chunkHeader.duplicate());
+    crc.update(payload.duplicate());
+    gather[0] = chunkHeader;
+    gather[1] = payload;
+    long length = (long) chunkHeader.remaining() + payload.remaining();
+    long written = 0;
+    while (written < length) {
+      written += channel.write(gather);
+    }
+    position += length;
+    return offset;
+  }
+
+  private void writeChecksummed(ByteBuffer bytes) throws IOException {
+    crc.update(bytes.duplicate());
+    while (bytes.hasRemaining()) {
+      position += channel.write(bytes);
+    }
+  }
+
+  /** Writes the footer and forces the file to storage. */
+  public void finish() throws IOException {
+    ByteBuffer footer = ByteBuffer.allocate(ImageFraming.FOOTER_LENGTH);
+    ImageFraming.writeFooter(footer, crc.getValue());
+    footer.flip();
+    while (footer.hasRemaining()) {
+      position += channel.write(footer);
+    }
+    channel.force(true);
+    channel.close();
+  }
+
+  /** Bytes written so far. */
+  public long length() {
+    return position;
+  }
+
+  @Override
+  public void close() throws IOException {
+    channel.close();
+  }
+}

@@ -1,0 +1,123 @@
+package dev.accr.image;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.CodedOutputStream;
+import com.google.protobuf.MessageLite;
+import dev.accr.api.CorruptImageException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.zip.CRC32C;
+
+/**
+ * Writes and reads entry files: a framed body of length-delimited protobuf entries. These are
+ * the metadata files of a set; they are small and read whole, checksum first.
+ */
+public final class EntryImageCodec {
+  /** Metadata files larger than this are refused before being read. */
+  public static final long MAX_FILE_BYTES = 256L << 20;
+
+  private EntryImageCodec() {}
+
+  /** Encodes entries into the bytes of a file. */
+  public static byte[] encode(ImageKind kind, int version, CheckpointId id,
+      List<? extends MessageLite> entries) {
+    int bodyLength = 0;
+    for (MessageLite m : entries) {
+      int size = m.getSerializedSize();
+      bodyLength += CodedOutputStream.computeUInt32SizeNoTag(size) + size;
+    }
+    int length = ImageFraming.headerLength(kind) + bodyLength + ImageFraming.FOOTER_LENGTH;
+    ByteBuffer out = ByteBuffer.allocate(length);
+    ImageFraming.writeHeader(out, kind, version, id);
+    try {
+      CodedOutputStream coded = CodedOutputStream.newInstance(out);
+      for (MessageLite m : entries) {
+        coded.writeUInt32NoTag(m.getSerializedSize());
+        m.writeTo(coded);
+      }
+      coded.flush();
+    } catch (IOException e) {
+      throw new IllegalStateException("encoding into a sized buffer cannot fail", e);
+    }
+    CRC32C crc = new CRC32C();
+    crc.update(out.array(), 0, out.position());
+    ImageFraming.writeFooter(out, crc.getValue());
+    return out.array();
+  }
+
+  /** Writes an entry file of the current version and syncs it. */
+  public static void write(Path file, ImageKind kind, CheckpointId id,
+      List<? extends MessageLite> entries) throws IOException {
+    ImageFiles.writeAndSync(file, encode(kind, ImageKind.VERSION_CURRENT, id, entries));
+  }
+
+  /** Reads and verifies an entry file of kind {@code expected} (any kind when null). */
+  public static EntryImage read(Path file, ImageKind expected, CheckpointId expectedId)
+      throws IOException {
+    String name = ImageFiles.displayName(file);
+    long size = ImageFiles.sizeOf(file);
+    if (size > MAX_FILE_BYTES) {
+      throw new CorruptImageException(name, "file size: actual=" + size + " expected<="
+          + MAX_FILE_BYTES);
+    }
+    return decode(Files.readAllBytes(file), name, expected, expectedId);
+  }
+
+  /**
+   * Verifies and decodes the bytes of an entry file: magic, then checksum (so that a flipped
+   * bit anywhere is reported as corruption), then kind, version and id, then the entries.
+   */
+  public static EntryImage decode(byte[] bytes, String file, ImageKind expected,
+      CheckpointId expectedId) {
+    ByteBuffer in = ByteBuffer.wrap(bytes);
+    if (bytes.length < ImageFraming.FOOTER_LENGTH + 4) {
+      throw new CorruptImageException(file, "file too short: length=" + bytes.length);
+    }
+    ImageFraming.Header header = ImageFraming.readHeader(in.duplicate(), file, null);
+    int footerAt = bytes.length - ImageFraming.FOOTER_LENGTH;
+    if (header.length() > footerAt) {
+      throw new CorruptImageException(file, "truncated: header and footer overlap");
+    }
+    long recorded = ImageFraming.readFooter(in.duplicate().position(footerAt), file);
+    CRC32C crc = new CRC32C();
+    crc.update(bytes, 0, footerAt);
+    ImageFraming.checkChecksum(recorded, crc.getValue(), file);
+    if (expected != null && header.kind() != expected) {
+      throw new CorruptImageException(file, "image kind: actual=" + header.kind().formatName()
+          + " expected=" + expected.formatName());
+    }
+    if (header.kind().body() != ImageKind.Body.ENTRIES) {
+      throw new CorruptImageException(file, "not an entry file: kind=" + header.kind().formatName());
+    }
+    ImageFraming.checkVersion(header, file);
+    ImageFraming.checkId(header, expectedId, file);
+    return new EntryImage(file, header, readEntries(bytes, header.length(), footerAt, file));
+  }
+
+  private static List<ByteString> readEntries(byte[] bytes, int from, int to, String file) {
+    List<ByteString> entries = new ArrayList<>();
+    CodedInputStream in = CodedInputStream.newInstance(bytes, from, to - from);
+    try {
+      while (!in.isAtEnd()) {
+        int at = from + in.getTotalBytesRead();
+        long length = Integer.toUnsignedLong(in.readRawVarint32());
+        int dataAt = from + in.getTotalBytesRead();
+        if (length > to - dataAt) {
+          throw new CorruptImageException(file, String.format(
+              "entry length at offset %d: actual=%d exceeds the %d bytes left", at, length,
+              to - dataAt));
+        }
+        entries.add(ByteString.copyFrom(bytes, dataAt, (int) length));
+        in.skipRawBytes((int) length);
+      }
+    } catch (IOException e) {
+      throw new CorruptImageException(file, "malformed entry length: " + e.getMessage(), e);
+    }
+    return entries;
+  }
+}

@@ -1,0 +1,114 @@
+package dev.accr.image;
+
+import dev.accr.api.CorruptImageException;
+
+/**
+ * The kinds of image file, each with its format name (written in the header), the versions a
+ * reader accepts, and the grammar of its body.
+ */
+public enum ImageKind {
+  /** {@code inventory.img}: Entries := InventoryEntry. */
+  INVENTORY("inventory", "inventory.img", Body.ENTRIES),
+  /** {@code pstree.img}: Entries := PstreeEntry*. */
+  PSTREE("pstree", "pstree.img", Body.ENTRIES),
+  /** {@code core-<pid>.img}: Entries := CoreEntry. */
+  CORE("core", "core-%d.img", Body.ENTRIES),
+  /** {@code mm-<pid>.img}: Entries := MmEntry. */
+  MM("mm", "mm-%d.img", Body.ENTRIES),
+  /** {@code pagemap-<pid>.img}: Entries := PagemapHead PageChunkEntry*. */
+  PAGEMAP("pagemap", "pagemap-%d.img", Body.ENTRIES),
+  /**
+   * {@code pages-<n>.img}: Chunks := Chunk*; Chunk := codec:byte rawLength:int32
+   * storedLength:int32 crc32c:int32 payload:byte[storedLength]. The payload decompresses to
+   * rawLength bytes; crc32c covers the payload.
+   */
+  PAGES("pages", "pages-%d.img", Body.CHUNKS),
+  /** {@code files.img}: Entries := FileEntry*. */
+  FILES("files", "files.img", Body.ENTRIES),
+  /** {@code stats-dump.img}: Entries := DumpStatsEntry. */
+  STATS_DUMP("stats-dump", "stats-dump.img", Body.ENTRIES);
+
+  /**
+   * The body layouts. Entries := (length:varint32 entry:protobuf)*, each length at most the
+   * bytes left before the footer.
+   */
+  public enum Body {
+    ENTRIES,
+    CHUNKS
+  }
+
+  /** The first format version readers of this build accept. */
+  public static final int VERSION_START = 1;
+  /** The version this build writes. */
+  public static final int VERSION_CURRENT = 1;
+
+  private final String formatName;
+  private final String fileNamePattern;
+  private final Body body;
+
+  ImageKind(String formatName, String fileNamePattern, Body body) {
+    this.formatName = formatName;
+    this.fileNamePattern = fileNamePattern;
+    this.body = body;
+  }
+
+  /** The name written in the header of files of this kind. */
+  public String formatName() {
+    return formatName;
+  }
+
+  public Body body() {
+    return body;
+  }
+
+  /** The file name, for kinds named by a number (pid or file index). */
+  public String fileName(long n) {
+    return String.format(fileNamePattern, n);
+  }
+
+  /** The file name, for kinds with a single file per set. */
+  public String fileName() {
+    if (fileNamePattern.contains("%")) {
+      throw new IllegalStateException(formatName + " files are numbered");
+    }
+    return fileNamePattern;
+  }
+
+  /** The kind of a file, from its name; null for names that are not image files of the core. */
+  public static ImageKind ofFileName(String name) {
+    for (ImageKind kind : values()) {
+      String p = kind.fileNamePattern;
+      int pct = p.indexOf('%');
+      if (pct < 0 ? name.equals(p) : matchesNumbered(name, p.substring(0, pct), p.substring(pct + 2))) {
+        return kind;
+      }
+    }
+    return null;
+  }
+
+  /** The kind named {@code formatName} in a header. */
+  static ImageKind ofFormatName(String formatName, String file) {
+    for (ImageKind kind : values()) {
+      if (kind.formatName.equals(formatName)) {
+        return kind;
+      }
+    }
+    throw new CorruptImageException(file, "unknown image kind '" + formatName + "'");
+  }
+
+  /** The number in a numbered file name such as {@code core-42.img}. */
+  public long numberOf(String name) {
+    int pct = fileNamePattern.indexOf('%');
+    String digits = name.substring(pct, name.length() - (fileNamePattern.length() - pct - 2));
+    return Long.parseLong(digits);
+  }
+
+  private static boolean matchesNumbered(String name, String prefix, String suffix) {
+    if (!name.startsWith(prefix) || !name.endsWith(suffix)
+        || name.length() <= prefix.length() + suffix.length()) {
+      return false;
+    }
+    String digits = name.substring(prefix.length(), name.length() - suffix.length());
+    return digits.length() <= 10 && digits.chars().allMatch(Character::isDigit);
+  }
+}

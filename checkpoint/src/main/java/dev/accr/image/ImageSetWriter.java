@@ -1,0 +1,135 @@
+package dev.accr.image;
+
+import dev.accr.api.AccrException;
+import dev.accr.proto.ImageFileRef;
+import dev.accr.proto.InventoryEntry;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * Writes an image set into a temporary directory next to the target and renames it into
+ * place once every file is complete and synced, so that an interrupted dump never leaves a
+ * set that looks whole and never touches an earlier one. The target must not exist or be an
+ * empty directory.
+ */
+public final class ImageSetWriter implements AutoCloseable {
+  private final Path target;
+  private final Path temp;
+  private final CheckpointId id = CheckpointId.random();
+  private boolean committed;
+
+  private ImageSetWriter(Path target, Path temp) {
+    this.target = target;
+    this.temp = temp;
+  }
+
+  /** Checks the target and creates the temporary directory. */
+  public static ImageSetWriter create(Path target) {
+    Path absolute = target.toAbsolutePath().normalize();
+    if (Files.exists(absolute) && !isEmptyDirectory(absolute)) {
+      throw AccrException.failed("dump: %s already exists and is not an empty directory", absolute);
+    }
+    Path parent = absolute.getParent();
+    if (parent == null || !Files.isDirectory(parent)) {
+      throw AccrException.failed("dump: parent directory of %s does not exist", absolute);
+    }
+    try {
+      Path temp = Files.createTempDirectory(parent, "." + absolute.getFileName() + ".partial-");
+      return new ImageSetWriter(absolute, temp);
+    } catch (AccessDeniedException e) {
+      throw AccrException.failed("dump: cannot write in %s: permission denied", parent);
+    } catch (IOException e) {
+      throw AccrException.failed("dump: cannot create a directory in %s: %s", parent, e.getMessage());
+    }
+  }
+
+  private static boolean isEmptyDirectory(Path dir) {
+    if (!Files.isDirectory(dir)) {
+      return false;
+    }
+    try (Stream<Path> s = Files.list(dir)) {
+      return s.findAny().isEmpty();
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  public CheckpointId id() {
+    return id;
+  }
+
+  /** Where to write the file {@code name} of the set. */
+  public Path file(String name) {
+    return temp.resolve(name);
+  }
+
+  public Path target() {
+    return target;
+  }
+
+  /**
+   * Writes {@code inventory.img} listing every file already written, syncs the directory and
+   * renames it into place.
+   */
+  public void commit(InventoryEntry.Builder inventory) throws IOException {
+    List<ImageFileRef> refs = new ArrayList<>();
+    try (DirectoryStream<Path> files = Files.newDirectoryStream(temp)) {
+      for (Path f : files) {
+        String name = f.getFileName().toString();
+        ImageKind kind = ImageKind.ofFileName(name);
+        refs.add(ImageFileRef.newBuilder().setName(name)
+            .setKind(kind == null ? "" : kind.formatName()).setSize(Files.size(f)).build());
+      }
+    }
+    refs.sort(Comparator.comparing(ImageFileRef::getName));
+    inventory.clearFiles().addAllFiles(refs).setFormatVersion(ImageKind.VERSION_CURRENT);
+    EntryImageCodec.write(file(ImageKind.INVENTORY.fileName()), ImageKind.INVENTORY, id,
+        List.of(inventory.build()));
+    syncDirectory(temp);
+    if (Files.exists(target)) {
+      Files.delete(target); // an empty directory, checked when the dump started
+    }
+    try {
+      Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+    } catch (FileSystemException e) {
+      throw AccrException.failed("dump: cannot rename %s to %s: %s", temp, target, e.getReason());
+    }
+    committed = true;
+    syncDirectory(target.getParent());
+  }
+
+  private static void syncDirectory(Path dir) {
+    // Forcing a directory makes the names in it durable; not every file system allows it.
+    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+      ch.force(true);
+    } catch (IOException | UnsupportedOperationException ignored) {
+      // Best effort: the files themselves are already synced.
+    }
+  }
+
+  /** Removes the temporary directory unless the set was committed. */
+  @Override
+  public void close() {
+    if (committed) {
+      return;
+    }
+    try (Stream<Path> walk = Files.walk(temp)) {
+      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    } catch (IOException ignored) {
+      // Leftovers of a failed dump are named .<target>.partial-*, never mistaken for a set.
+    }
+  }
+}

@@ -1,0 +1,128 @@
+package dev.accr.kernel;
+
+import dev.accr.api.AccrException;
+import dev.accr.api.MemoryView;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The address space of a simulated process: non-overlapping mappings whose pages are
+ * allocated on first write from the process's frame pool.
+ */
+public final class AddressSpace implements MemoryView, AutoCloseable {
+  private static final MemorySegment ZERO_PAGE =
+      Arena.global().allocate(PAGE_SIZE, PAGE_SIZE).asReadOnly();
+  private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
+
+  private final TreeMap<Long, Vma> vmas = new TreeMap<>();
+  private final FramePool frames;
+
+  AddressSpace(NodeMemory accounting) {
+    this.frames = new FramePool(accounting);
+  }
+
+  /** A read-only page of zeros. */
+  public static MemorySegment zeroPage() {
+    return ZERO_PAGE;
+  }
+
+  @Override
+  public void mapAnonymous(long start, long length, int prot, String name) {
+    map(start, length, prot, Vma.Kind.ANON, name, "", 0);
+  }
+
+  /** Adds a mapping of any kind (restore recreates mappings with this). */
+  public synchronized Vma map(long start, long length, int prot, Vma.Kind kind, String name,
+      String path, long offset) {
+    if (start % PAGE_SIZE != 0 || length % PAGE_SIZE != 0 || length <= 0 || start < 0) {
+      throw AccrException.failed("mmap: range %x+%x is not page aligned", start, length);
+    }
+    if (start + length < start) {
+      throw AccrException.failed("mmap: range %x+%x wraps around", start, length);
+    }
+    Map.Entry<Long, Vma> below = vmas.floorEntry(start + length - 1);
+    if (below != null && below.getValue().end() > start) {
+      throw AccrException.failed("mmap: range %x+%x overlaps %s", start, length, below.getValue());
+    }
+    Vma vma = new Vma(start, length, prot, kind, name, path, offset);
+    vmas.put(start, vma);
+    return vma;
+  }
+
+  /** The mappings in address order. */
+  public synchronized List<Vma> vmas() {
+    return new ArrayList<>(vmas.values());
+  }
+
+  /** The mapping that contains {@code address}, or null. */
+  public synchronized Vma find(long address) {
+    Map.Entry<Long, Vma> e = vmas.floorEntry(address);
+    return e != null && e.getValue().contains(address) ? e.getValue() : null;
+  }
+
+  private Vma require(long address) {
+    Vma vma = find(address);
+    if (vma == null) {
+      throw AccrException.failed("segmentation fault at %x: no mapping", address);
+    }
+    return vma;
+  }
+
+  @Override
+  public MemorySegment pageForWrite(long address) {
+    Vma vma = require(address);
+    long index = (address - vma.start()) / PAGE_SIZE;
+    MemorySegment frame = vma.pageTable().get(index);
+    return frame != null ? frame : install(vma, index);
+  }
+
+  private synchronized MemorySegment install(Vma vma, long index) {
+    MemorySegment frame = vma.pageTable().get(index);
+    if (frame == null) {
+      frame = frames.allocate();
+      vma.pageTable().set(index, frame);
+    }
+    return frame;
+  }
+
+  @Override
+  public MemorySegment pageForRead(long address) {
+    Vma vma = require(address);
+    MemorySegment frame = vma.pageTable().get((address - vma.start()) / PAGE_SIZE);
+    return frame != null ? frame : ZERO_PAGE;
+  }
+
+  @Override
+  public long readLong(long address) {
+    checkAligned(address);
+    return pageForRead(address).get(LONG, address % PAGE_SIZE);
+  }
+
+  @Override
+  public void writeLong(long address, long value) {
+    checkAligned(address);
+    pageForWrite(address).set(LONG, address % PAGE_SIZE, value);
+  }
+
+  private static void checkAligned(long address) {
+    if (address % Long.BYTES != 0) {
+      throw AccrException.failed("bus error: unaligned access at %x", address);
+    }
+  }
+
+  /** Pages held by this address space. */
+  public long residentPages() {
+    return frames.frames();
+  }
+
+  /** Frees every page; the address space is unusable afterwards. */
+  @Override
+  public void close() {
+    frames.close();
+  }
+}

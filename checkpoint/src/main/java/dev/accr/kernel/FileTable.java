@@ -1,0 +1,118 @@
+package dev.accr.kernel;
+
+import dev.accr.api.AccrException;
+import dev.accr.api.FileView;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.EnumSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/** A process's file descriptors. */
+public final class FileTable implements FileView, AutoCloseable {
+  private final TreeMap<Integer, OpenFile> fds = new TreeMap<>();
+  private final Path cwd;
+
+  FileTable(Path cwd) {
+    this.cwd = cwd;
+  }
+
+  @Override
+  public synchronized int open(String path, int flags) {
+    Path resolved = cwd.resolve(path).toAbsolutePath().normalize();
+    OpenFile file = openChannel(resolved, flags, true, 0);
+    int fd = lowestFree();
+    fds.put(fd, file);
+    return fd;
+  }
+
+  /** Reopens an existing file at a descriptor and position (restore); never creates it. */
+  public synchronized void install(int fd, Path path, int flags, long position) {
+    if (fds.containsKey(fd)) {
+      throw AccrException.failed("fd %d is already open", fd);
+    }
+    fds.put(fd, openChannel(path, flags, false, position));
+  }
+
+  private static OpenFile openChannel(Path path, int flags, boolean mayCreate, long position) {
+    Set<StandardOpenOption> options = EnumSet.noneOf(StandardOpenOption.class);
+    if ((flags & O_READ) != 0) {
+      options.add(StandardOpenOption.READ);
+    }
+    if ((flags & O_WRITE) != 0) {
+      options.add(StandardOpenOption.WRITE);
+    }
+    if (mayCreate && (flags & O_CREATE) != 0) {
+      options.add(StandardOpenOption.CREATE);
+    }
+    try {
+      return new OpenFile(path, flags, FileChannel.open(path, options), position);
+    } catch (NoSuchFileException e) {
+      throw AccrException.notFound("open: no such file: %s", path);
+    } catch (IOException | UnsupportedOperationException e) {
+      throw AccrException.failed("open: %s: %s", path, e.getMessage());
+    }
+  }
+
+  private int lowestFree() {
+    int fd = 0;
+    for (int used : fds.keySet()) {
+      if (used != fd) {
+        break;
+      }
+      fd++;
+    }
+    return fd;
+  }
+
+  @Override
+  public synchronized void write(int fd, byte[] data) {
+    OpenFile file = get(fd);
+    try {
+      ByteBuffer buffer = ByteBuffer.wrap(data);
+      long at = file.position();
+      while (buffer.hasRemaining()) {
+        at += file.channel().write(buffer, at);
+      }
+      file.advance(data.length);
+    } catch (IOException e) {
+      throw AccrException.failed("write: %s: %s", file.path(), e.getMessage());
+    }
+  }
+
+  @Override
+  public synchronized long position(int fd) {
+    return get(fd).position();
+  }
+
+  /** The open file at {@code fd}. */
+  public synchronized OpenFile get(int fd) {
+    OpenFile file = fds.get(fd);
+    if (file == null) {
+      throw AccrException.failed("bad file descriptor %d", fd);
+    }
+    return file;
+  }
+
+  /** A snapshot of the table in descriptor order. */
+  public synchronized Map<Integer, OpenFile> snapshot() {
+    return new TreeMap<>(fds);
+  }
+
+  @Override
+  public synchronized void close() {
+    for (OpenFile file : fds.values()) {
+      try {
+        file.close();
+      } catch (IOException ignored) {
+        // Closing a descriptor of a process that is going away: nothing to report.
+      }
+    }
+    fds.clear();
+  }
+}

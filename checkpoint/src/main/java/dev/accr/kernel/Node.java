@@ -1,0 +1,159 @@
+package dev.accr.kernel;
+
+import dev.accr.api.AccrException;
+import dev.accr.api.Workload;
+import dev.accr.proto.Topology;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.ExecutionException;
+
+/**
+ * One simulated computer: its topology, its memory accounting, and its process table.
+ * Exited processes stay in the table (as zombies holding their digest) until waited for.
+ */
+public final class Node implements AutoCloseable {
+  private static final int FIRST_PID = 1000;
+
+  private final String name;
+  private final Topology topology;
+  private final NodeMemory memory = new NodeMemory();
+  private final ConcurrentSkipListMap<Integer, SimProcess> processes = new ConcurrentSkipListMap<>();
+  private int nextPid = FIRST_PID;
+
+  public Node(String name, Topology topology) {
+    this.name = name;
+    this.topology = topology;
+  }
+
+  public String name() {
+    return name;
+  }
+
+  public Topology topology() {
+    return topology;
+  }
+
+  public NodeMemory memory() {
+    return memory;
+  }
+
+  /** Starts a new process running {@code workload}. */
+  public SimProcess spawn(String workload, List<String> args, Path cwd, int stepDelayMs) {
+    SimProcess p = create(workload, args, cwd, stepDelayMs);
+    p.start();
+    return p;
+  }
+
+  /**
+   * Creates and sets up a process without starting it: the caller steps it with
+   * {@link SimProcess#stepInline()} or hands it to {@link #adopt}.
+   */
+  public SimProcess create(String workload, List<String> args, Path cwd, int stepDelayMs) {
+    Workload w = Workloads.get(workload);
+    SimProcess p;
+    synchronized (this) {
+      int pid = allocatePid();
+      p = newProcess(pid, w, args, cwd, stepDelayMs);
+      processes.put(pid, p);
+    }
+    try {
+      p.addThread(p.pid());
+      w.exec(p, args);
+      return p;
+    } catch (RuntimeException e) {
+      processes.remove(p.pid(), p);
+      p.close();
+      throw e;
+    }
+  }
+
+  /** A detached process with a given pid, not in the table yet (restore builds one). */
+  public SimProcess newProcess(int pid, Workload w, List<String> argv, Path cwd, int stepDelayMs) {
+    return new SimProcess(pid, w, argv, cwd, stepDelayMs, memory);
+  }
+
+  /** Puts a restored process into the table under its own pid and lets it run. */
+  public void adopt(SimProcess p, boolean start) {
+    if (processes.putIfAbsent(p.pid(), p) != null) {
+      throw AccrException.failed("pid %d is already taken on node %s", p.pid(), name);
+    }
+    if (start) {
+      p.start();
+    }
+  }
+
+  /** Starts a process created by {@link #create}. */
+  public void start(SimProcess p) {
+    p.start();
+  }
+
+  private int allocatePid() {
+    while (processes.containsKey(nextPid)) {
+      nextPid++;
+    }
+    return nextPid++;
+  }
+
+  public boolean hasPid(int pid) {
+    return processes.containsKey(pid);
+  }
+
+  /** The process with {@code pid}, exited or not. */
+  public SimProcess process(int pid) {
+    SimProcess p = processes.get(pid);
+    if (p == null) {
+      throw AccrException.notFound("no process %d on node %s", pid, name);
+    }
+    return p;
+  }
+
+  public List<SimProcess> processes() {
+    return new ArrayList<>(processes.values());
+  }
+
+  /** Waits for a process to exit, removes it, and returns its digest. */
+  public String waitFor(int pid) {
+    SimProcess p = process(pid);
+    try {
+      return p.exitFuture().get();
+    } catch (ExecutionException | CompletionException e) {
+      throw e.getCause() instanceof AccrException a ? a : AccrException.failed("%s", e.getCause());
+    } catch (InterruptedException | CancellationException e) {
+      throw AccrException.failed("wait for %d interrupted", pid);
+    } finally {
+      if (p.exitFuture().isDone()) {
+        processes.remove(pid, p);
+      }
+    }
+  }
+
+  /** Kills a process and removes it from the table. */
+  public void kill(int pid) {
+    SimProcess p = process(pid);
+    if (p.state() != SimProcess.State.EXITED) {
+      try {
+        p.freeze();
+        p.killFrozen();
+      } catch (AccrException alreadyExited) {
+        // It exited on its own meanwhile.
+      }
+    }
+    processes.remove(pid, p);
+  }
+
+  /** Removes a process that a dump killed. */
+  public void reap(SimProcess p) {
+    processes.remove(p.pid(), p);
+  }
+
+  @Override
+  public void close() {
+    for (SimProcess p : processes()) {
+      kill(p.pid());
+    }
+  }
+}

@@ -1,0 +1,27 @@
+package dev.accr.kernel;
+
+import java.util.concurrent.atomic.AtomicLong;
+
+/** A node's accounting of the page frames its processes hold. */
+public final class NodeMemory {
+  private final AtomicLong residentPages = new AtomicLong();
+  private final AtomicLong reservedBytes = new AtomicLong();
+
+  void addResident(long pages) {
+    residentPages.addAndGet(pages);
+  }
+
+  void addReserved(long bytes) {
+    reservedBytes.addAndGet(bytes);
+  }
+
+  /** Pages currently allocated to processes of the node. */
+  public long residentPages() {
+    return residentPages.get();
+  }
+
+  /** Off-heap bytes held in slabs for those pages (at most twice the resident size). */
+  public long reservedBytes() {
+    return reservedBytes.get();
+  }
+}

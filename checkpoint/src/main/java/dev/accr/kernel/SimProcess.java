@@ -1,0 +1,224 @@
+package dev.accr.kernel;
+
+import dev.accr.api.AccrException;
+import dev.accr.api.ProcessView;
+import dev.accr.api.ThreadView;
+import dev.accr.api.Workload;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Semaphore;
+
+/**
+ * A simulated process: threads, an address space, a file table, and the workload it runs.
+ * The process runs one step at a time on its own Java thread; the freezer stops it between
+ * steps (like the cgroup freezer stops tasks at a safe point).
+ */
+public final class SimProcess implements ProcessView, AutoCloseable {
+  /** Where a process is in its life. */
+  public enum State {
+    NEW,
+    RUNNING,
+    FROZEN,
+    EXITED
+  }
+
+  private final int pid;
+  private final Workload workload;
+  private final List<String> argv;
+  private final Path cwd;
+  private final int stepDelayMs;
+  private final List<SimThread> threads = new ArrayList<>();
+  private final AddressSpace memory;
+  private final FileTable files;
+  // One permit: the running step holds it; the freezer takes it to stop the process.
+  private final Semaphore runPermit = new Semaphore(1, true);
+  private final CompletableFuture<String> exit = new CompletableFuture<>();
+  private volatile State state = State.NEW;
+  private volatile boolean killed;
+  private Thread runner;
+
+  SimProcess(int pid, Workload workload, List<String> argv, Path cwd, int stepDelayMs,
+      NodeMemory accounting) {
+    this.pid = pid;
+    this.workload = workload;
+    this.argv = List.copyOf(argv);
+    this.cwd = cwd;
+    this.stepDelayMs = stepDelayMs;
+    this.memory = new AddressSpace(accounting);
+    this.files = new FileTable(cwd);
+  }
+
+  @Override
+  public int pid() {
+    return pid;
+  }
+
+  public Workload workload() {
+    return workload;
+  }
+
+  public List<String> argv() {
+    return argv;
+  }
+
+  public int stepDelayMs() {
+    return stepDelayMs;
+  }
+
+  public State state() {
+    return state;
+  }
+
+  @Override
+  public int threadCount() {
+    return threads.size();
+  }
+
+  @Override
+  public SimThread thread(int index) {
+    return threads.get(index);
+  }
+
+  @Override
+  public ThreadView addThread() {
+    return addThread(pid + threads.size());
+  }
+
+  /** Adds a thread with a given id (restore). */
+  public SimThread addThread(int tid) {
+    SimThread thread = new SimThread(tid);
+    threads.add(thread);
+    return thread;
+  }
+
+  public List<SimThread> threads() {
+    return List.copyOf(threads);
+  }
+
+  @Override
+  public AddressSpace memory() {
+    return memory;
+  }
+
+  @Override
+  public FileTable files() {
+    return files;
+  }
+
+  @Override
+  public String workingDirectory() {
+    return cwd.toString();
+  }
+
+  /** Starts running steps on a thread of its own. */
+  synchronized void start() {
+    if (state != State.NEW) {
+      throw new IllegalStateException("process " + pid + " already started");
+    }
+    state = State.RUNNING;
+    runner = Thread.ofPlatform().name("pid-" + pid).daemon().start(this::run);
+  }
+
+  private void run() {
+    while (true) {
+      runPermit.acquireUninterruptibly();
+      boolean more;
+      try {
+        if (killed) {
+          return;
+        }
+        more = workload.step(this);
+        if (!more) {
+          exitNow();
+          return;
+        }
+      } catch (RuntimeException e) {
+        crash(e);
+        return;
+      } finally {
+        runPermit.release();
+      }
+      if (stepDelayMs > 0) {
+        try {
+          Thread.sleep(stepDelayMs);
+        } catch (InterruptedException e) {
+          return;
+        }
+      }
+    }
+  }
+
+  /** Runs one step on the caller's thread (for a process that was never started). */
+  public boolean stepInline() {
+    if (state != State.NEW) {
+      throw new IllegalStateException("process " + pid + " runs on its own thread");
+    }
+    return workload.step(this);
+  }
+
+  private void exitNow() {
+    String digest = ProcessDigest.of(this);
+    state = State.EXITED;
+    release();
+    exit.complete(digest);
+  }
+
+  private void crash(RuntimeException e) {
+    state = State.EXITED;
+    release();
+    exit.completeExceptionally(AccrException.failed("process %d crashed: %s", pid, e.getMessage()));
+  }
+
+  /** Stops the process between two steps; returns once no step is running. */
+  public void freeze() {
+    if (state == State.EXITED) {
+      throw AccrException.failed("process %d has exited", pid);
+    }
+    runPermit.acquireUninterruptibly();
+    if (state == State.EXITED) {
+      runPermit.release();
+      throw AccrException.failed("process %d has exited", pid);
+    }
+    if (state == State.RUNNING) {
+      state = State.FROZEN;
+    }
+  }
+
+  /** Lets a frozen process run on exactly as it was. */
+  public void thaw() {
+    if (state == State.FROZEN) {
+      state = State.RUNNING;
+    }
+    runPermit.release();
+  }
+
+  /** Kills a frozen (or never started) process: it ends without a digest and frees memory. */
+  public void killFrozen() {
+    killed = true;
+    state = State.EXITED;
+    release();
+    exit.completeExceptionally(AccrException.failed("process %d was killed", pid));
+    runPermit.release();
+  }
+
+  /** Completes with the digest when the process exits. */
+  public CompletableFuture<String> exitFuture() {
+    return exit;
+  }
+
+  private void release() {
+    files.close();
+    memory.close();
+  }
+
+  /** Frees a process that never ran (a restore that failed). */
+  @Override
+  public void close() {
+    if (state == State.NEW) {
+      state = State.EXITED;
+      release();
+    }
+  }
+}

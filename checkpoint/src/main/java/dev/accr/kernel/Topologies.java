@@ -1,0 +1,109 @@
+package dev.accr.kernel;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.util.JsonFormat;
+import dev.accr.api.AccrException;
+import dev.accr.proto.CpuNode;
+import dev.accr.proto.Device;
+import dev.accr.proto.Link;
+import dev.accr.proto.Topology;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Topologies: the presets shipped in the jar, and topology files (the JSON form of
+ * {@link Topology}).
+ */
+public final class Topologies {
+  private static final String PRESETS = "/topologies/";
+
+  private Topologies() {}
+
+  /** Names of the built-in presets. */
+  public static List<String> presets() {
+    try (InputStream in = Topologies.class.getResourceAsStream(PRESETS + "presets.txt")) {
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8).lines()
+          .map(String::strip).filter(s -> !s.isEmpty()).toList();
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot read the preset list", e);
+    }
+  }
+
+  /** A preset by name, or else a topology file at that path. */
+  public static Topology load(String presetOrFile) {
+    if (presets().contains(presetOrFile)) {
+      try (InputStream in = Topologies.class.getResourceAsStream(PRESETS + presetOrFile + ".json")) {
+        return parse(new String(in.readAllBytes(), StandardCharsets.UTF_8), "preset " + presetOrFile);
+      } catch (IOException e) {
+        throw new IllegalStateException("cannot read preset " + presetOrFile, e);
+      }
+    }
+    Path file = Path.of(presetOrFile);
+    if (!Files.isRegularFile(file)) {
+      throw AccrException.notFound("topology '%s' is neither a preset (%s) nor a file",
+          presetOrFile, String.join(", ", presets()));
+    }
+    try {
+      return parse(Files.readString(file), file.toString());
+    } catch (IOException e) {
+      throw AccrException.failed("topology %s: %s", file, e.getMessage());
+    }
+  }
+
+  /** Parses and checks the JSON form; {@code source} names it in errors. */
+  public static Topology parse(String json, String source) {
+    Topology.Builder builder = Topology.newBuilder();
+    try {
+      JsonFormat.parser().merge(json, builder);
+    } catch (InvalidProtocolBufferException e) {
+      throw AccrException.usage("topology %s: %s", source, firstLine(e.getMessage()));
+    }
+    Topology topology = builder.build();
+    validate(topology, source);
+    return topology;
+  }
+
+  private static void validate(Topology t, String source) {
+    if (t.getName().isEmpty()) {
+      throw AccrException.usage("topology %s: name is empty", source);
+    }
+    if (t.getCpusCount() == 0) {
+      throw AccrException.usage("topology %s: no cpus", source);
+    }
+    Set<Integer> nodes = new HashSet<>();
+    for (CpuNode cpu : t.getCpusList()) {
+      if (!nodes.add(cpu.getNode())) {
+        throw AccrException.usage("topology %s: node %d is listed twice", source, cpu.getNode());
+      }
+    }
+    Set<Integer> gpuIds = new HashSet<>();
+    for (Device d : t.getDevicesList()) {
+      if (!nodes.add(d.getNode())) {
+        throw AccrException.usage("topology %s: node %d is listed twice", source, d.getNode());
+      }
+      if (d.getType().isEmpty()) {
+        throw AccrException.usage("topology %s: device at node %d has no type", source, d.getNode());
+      }
+      if (!gpuIds.add(d.getGpuId())) {
+        throw AccrException.usage("topology %s: gpuId %d is used twice", source, d.getGpuId());
+      }
+    }
+    for (Link l : t.getLinksList()) {
+      if (!nodes.contains(l.getFrom()) || !nodes.contains(l.getTo())) {
+        throw AccrException.usage("topology %s: link %d->%d names an unknown node", source,
+            l.getFrom(), l.getTo());
+      }
+    }
+  }
+
+  private static String firstLine(String s) {
+    int nl = s == null ? -1 : s.indexOf('\n');
+    return nl < 0 ? String.valueOf(s) : s.substring(0, nl);
+  }
+}

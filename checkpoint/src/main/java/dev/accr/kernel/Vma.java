@@ -1,0 +1,96 @@
+package dev.accr.kernel;
+
+import dev.accr.api.MemoryView;
+import dev.accr.api.Prot;
+import java.lang.foreign.MemorySegment;
+
+/** One mapping of an address space: a page-aligned range with protection and its pages. */
+public final class Vma {
+  /** What backs a mapping. */
+  public enum Kind {
+    ANON,
+    FILE,
+    DEVICE
+  }
+
+  private final long start;
+  private final long length;
+  private final int prot;
+  private final Kind kind;
+  private final String name;
+  private final String path;
+  private final long offset;
+  private final PageTable pages;
+
+  Vma(long start, long length, int prot, Kind kind, String name, String path, long offset) {
+    this.start = start;
+    this.length = length;
+    this.prot = prot;
+    this.kind = kind;
+    this.name = name;
+    this.path = path;
+    this.offset = offset;
+    this.pages = new PageTable(length / MemoryView.PAGE_SIZE);
+  }
+
+  public long start() {
+    return start;
+  }
+
+  public long length() {
+    return length;
+  }
+
+  public long end() {
+    return start + length;
+  }
+
+  public int prot() {
+    return prot;
+  }
+
+  public Kind kind() {
+    return kind;
+  }
+
+  public String name() {
+    return name;
+  }
+
+  public String path() {
+    return path;
+  }
+
+  public long offset() {
+    return offset;
+  }
+
+  public long pageCount() {
+    return pages.pages();
+  }
+
+  boolean contains(long address) {
+    return address >= start && address < start + length;
+  }
+
+  PageTable pageTable() {
+    return pages;
+  }
+
+  /** Visits the pages that were ever touched, in address order, with their addresses. */
+  public void forEachTouchedPage(TouchedPageVisitor visitor) {
+    pages.forEach((index, frame) -> visitor.visit(start + index * MemoryView.PAGE_SIZE, frame));
+  }
+
+  /** Receives one touched page and its virtual address. */
+  @FunctionalInterface
+  public interface TouchedPageVisitor {
+    void visit(long address, MemorySegment frame);
+  }
+
+  @Override
+  public String toString() {
+    return String.format("%x-%x %s %s", start, end(), Prot.toString(prot),
+        name.isEmpty() ? kind.name().toLowerCase() : name);
+  }
+}

@@ -1,0 +1,2 @@
+/** The plugin host: finds checkpoint plugins and runs their hooks. */
+package dev.accr.plugin;

@@ -1,0 +1,2 @@
+/** Workloads that use only host resources: threads, memory and files. */
+package dev.accr.workload;

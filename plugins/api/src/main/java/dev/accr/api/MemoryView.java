@@ -1,0 +1,31 @@
+package dev.accr.api;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * A process's address space as its program sees it. Pages are 4 KiB and are allocated on first
+ * write; reading a page that was never written gives zeros and allocates nothing.
+ */
+public interface MemoryView {
+  int PAGE_SIZE = 4096;
+
+  /**
+   * Maps anonymous memory at a fixed address, like {@code mmap(MAP_FIXED|MAP_ANONYMOUS)}.
+   *
+   * @throws AccrException if the range is not page aligned or overlaps a mapping
+   */
+  void mapAnonymous(long start, long length, int prot, String name);
+
+  long readLong(long address);
+
+  void writeLong(long address, long value);
+
+  /**
+   * The page that holds {@code address}, for writing: allocated if it was never touched. The
+   * segment is exactly one page and stays valid while the process lives.
+   */
+  MemorySegment pageForWrite(long address);
+
+  /** The page that holds {@code address}, read-only; a shared zero page if never touched. */
+  MemorySegment pageForRead(long address);
+}
