@@ -1,0 +1,77 @@
+package dev.accr.engine;
+
+import com.google.protobuf.Message;
+import dev.accr.image.ChunkFileReader;
+import dev.accr.image.EntryImage;
+import dev.accr.image.EntryImageCodec;
+import dev.accr.image.ImageFraming;
+import dev.accr.image.ImageKind;
+import dev.accr.proto.CoreEntry;
+import dev.accr.proto.DumpStatsEntry;
+import dev.accr.proto.FileEntry;
+import dev.accr.proto.InventoryEntry;
+import dev.accr.proto.MmEntry;
+import dev.accr.proto.PageChunkEntry;
+import dev.accr.proto.PageChunkRecord;
+import dev.accr.proto.PagemapHead;
+import dev.accr.proto.PstreeEntry;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Decodes any single image file into protobuf messages for display: the entries of metadata
+ * files, and a description of each chunk of bulk-data files. Every checksum is verified.
+ */
+public final class ImageDecoder {
+  private ImageDecoder() {}
+
+  /** A decoded file: its header and its entries as messages. */
+  public record Decoded(ImageFraming.Header header, List<Message> entries) {}
+
+  public static Decoded decode(Path file) throws IOException {
+    try (ChunkFileReader probe = tryChunks(file)) {
+      if (probe != null) {
+        return new Decoded(probe.header(), chunks(probe));
+      }
+    }
+    EntryImage image = EntryImageCodec.read(file, null, null);
+    return new Decoded(image.header(), entries(image));
+  }
+
+  private static ChunkFileReader tryChunks(Path file) throws IOException {
+    String name = file.getFileName().toString();
+    return ImageKind.ofFileName(name) == ImageKind.PAGES ? ChunkFileReader.open(file, null) : null;
+  }
+
+  private static List<Message> chunks(ChunkFileReader reader) throws IOException {
+    List<Message> out = new ArrayList<>();
+    ByteBuffer payload = ByteBuffer.allocateDirect(ChunkFileReader.MAX_RAW_LENGTH);
+    for (ChunkFileReader.Chunk c; (c = reader.next(payload)) != null; ) {
+      out.add(PageChunkRecord.newBuilder().setOffset(c.offset())
+          .setCodec(c.codec().name().toLowerCase()).setRawLength(c.rawLength())
+          .setStoredLength(c.storedLength()).setCrc32C(c.crc()).build());
+    }
+    return out;
+  }
+
+  private static List<Message> entries(EntryImage image) {
+    List<Message> out = new ArrayList<>();
+    switch (image.header().kind()) {
+      case INVENTORY -> out.addAll(image.parseAll(InventoryEntry.parser()));
+      case PSTREE -> out.addAll(image.parseAll(PstreeEntry.parser()));
+      case CORE -> out.addAll(image.parseAll(CoreEntry.parser()));
+      case MM -> out.addAll(image.parseAll(MmEntry.parser()));
+      case FILES -> out.addAll(image.parseAll(FileEntry.parser()));
+      case STATS_DUMP -> out.addAll(image.parseAll(DumpStatsEntry.parser()));
+      case PAGEMAP -> {
+        out.add(image.parse(PagemapHead.parser(), 0));
+        out.addAll(image.parseRange(PageChunkEntry.parser(), 1, image.entries().size()));
+      }
+      case PAGES -> throw new IllegalStateException("bulk files are decoded as chunks");
+    }
+    return out;
+  }
+}

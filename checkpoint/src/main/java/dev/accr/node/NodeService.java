@@ -1,0 +1,149 @@
+package dev.accr.node;
+
+import dev.accr.api.AccrException;
+import dev.accr.engine.DumpOptions;
+import dev.accr.engine.Dumper;
+import dev.accr.engine.ProgressListener;
+import dev.accr.engine.Restorer;
+import dev.accr.engine.Version;
+import dev.accr.image.Compression;
+import dev.accr.kernel.Node;
+import dev.accr.kernel.SimProcess;
+import dev.accr.plugin.PluginHost;
+import dev.accr.proto.DumpReply;
+import dev.accr.proto.DumpRequest;
+import dev.accr.proto.ErrorReply;
+import dev.accr.proto.KillReply;
+import dev.accr.proto.PingReply;
+import dev.accr.proto.ProcessInfo;
+import dev.accr.proto.Progress;
+import dev.accr.proto.PsReply;
+import dev.accr.proto.Request;
+import dev.accr.proto.Response;
+import dev.accr.proto.RestoreReply;
+import dev.accr.proto.RestoreRequest;
+import dev.accr.proto.RunReply;
+import dev.accr.proto.RunRequest;
+import dev.accr.proto.ShutdownReply;
+import dev.accr.proto.WaitReply;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.util.function.Consumer;
+
+/** Carries out requests on a node; the same code serves sockets and in-process callers. */
+public final class NodeService {
+  private static final long PROGRESS_INTERVAL_NANOS = 100_000_000L;
+
+  private final Node node;
+  private final PluginHost plugins;
+  private final Runnable shutdown;
+
+  public NodeService(Node node, PluginHost plugins, Runnable shutdown) {
+    this.node = node;
+    this.plugins = plugins;
+    this.shutdown = shutdown;
+  }
+
+  public Node node() {
+    return node;
+  }
+
+  /** Handles one request; {@code out} receives progress responses, then the final one. */
+  public void handle(Request request, Consumer<Response> out) {
+    Response reply;
+    try {
+      reply = dispatch(request, progressTo(out));
+    } catch (AccrException e) {
+      reply = error(e.exitCode(), e.getMessage(), e);
+    } catch (IOException | RuntimeException e) {
+      reply = error(AccrException.FAILED, String.valueOf(e.getMessage()), e);
+    }
+    out.accept(reply);
+  }
+
+  private Response dispatch(Request r, ProgressListener progress) throws IOException {
+    return switch (r.getKindCase()) {
+      case PING -> Response.newBuilder().setPing(PingReply.newBuilder().setName(node.name())
+          .setTopology(node.topology()).setPid(ProcessHandle.current().pid())
+          .setVersion(Version.get()).setProcesses(node.processes().size())).build();
+      case RUN -> run(r.getRun());
+      case PS -> ps();
+      case WAIT -> Response.newBuilder().setWait(WaitReply.newBuilder()
+          .setPid(r.getWait().getPid()).setDigest(node.waitFor(r.getWait().getPid()))).build();
+      case KILL -> {
+        node.kill(r.getKill().getPid());
+        yield Response.newBuilder().setKill(KillReply.getDefaultInstance()).build();
+      }
+      case DUMP -> dump(r.getDump(), progress);
+      case RESTORE -> restore(r.getRestore(), progress);
+      case SHUTDOWN -> {
+        shutdown.run();
+        yield Response.newBuilder().setShutdown(ShutdownReply.getDefaultInstance()).build();
+      }
+      case KIND_NOT_SET -> throw AccrException.usage("empty request");
+    };
+  }
+
+  private Response run(RunRequest r) {
+    Path cwd = Path.of(r.getCwd().isEmpty() ? System.getProperty("user.dir") : r.getCwd());
+    SimProcess p = node.spawn(r.getWorkload(), r.getArgsList(), cwd, r.getStepDelayMs());
+    return Response.newBuilder().setRun(RunReply.newBuilder().setPid(p.pid())).build();
+  }
+
+  private Response ps() {
+    PsReply.Builder ps = PsReply.newBuilder();
+    for (SimProcess p : node.processes()) {
+      ps.addProcesses(ProcessInfo.newBuilder().setPid(p.pid()).setExe(p.workload().name())
+          .setState(p.state().name().toLowerCase()).addAllArgv(p.argv())
+          .setThreads(p.threadCount())
+          .setResidentPages(p.state() == SimProcess.State.EXITED ? 0 : p.memory().residentPages()));
+    }
+    return Response.newBuilder().setPs(ps).build();
+  }
+
+  private Response dump(DumpRequest r, ProgressListener progress) throws IOException {
+    DumpOptions options = DumpOptions.defaults()
+        .withCompression(Compression.parse(r.getCompression()))
+        .withLeaveRunning(r.getLeaveRunning());
+    if (r.getThreads() > 0) {
+      options = options.withThreads(r.getThreads());
+    }
+    Path dir = Path.of(r.getDir());
+    var stats = new Dumper(node, plugins).dump(r.getPid(), dir, options, progress);
+    return Response.newBuilder().setDump(DumpReply.newBuilder().setStats(stats)
+        .setDir(dir.toAbsolutePath().toString())).build();
+  }
+
+  private Response restore(RestoreRequest r, ProgressListener progress) throws IOException {
+    int threads = r.getThreads() > 0 ? r.getThreads() : DumpOptions.defaultThreads();
+    Restorer.Result result = new Restorer(node, plugins)
+        .restore(Path.of(r.getDir()), threads, progress, true);
+    return Response.newBuilder().setRestore(RestoreReply.newBuilder()
+        .setPid(result.process().pid()).setPagesRestored(result.pagesRestored())
+        .setBytesRead(result.bytesRead()).setTimeUs(result.timeUs())).build();
+  }
+
+  private static ProgressListener progressTo(Consumer<Response> out) {
+    long[] last = {System.nanoTime()};
+    return (phase, done, total) -> {
+      synchronized (last) {
+        long now = System.nanoTime();
+        if (now - last[0] < PROGRESS_INTERVAL_NANOS && done < total) {
+          return;
+        }
+        last[0] = now;
+        out.accept(Response.newBuilder().setProgress(Progress.newBuilder().setPhase(phase)
+            .setDone(done).setTotal(total)).build());
+      }
+    };
+  }
+
+  private static Response error(int code, String message, Throwable t) {
+    StringWriter trace = new StringWriter();
+    t.printStackTrace(new PrintWriter(trace));
+    return Response.newBuilder().setError(ErrorReply.newBuilder().setExitCode(code)
+        .setMessage(message).setStackTrace(trace.toString())).build();
+  }
+}

@@ -1,0 +1,72 @@
+package dev.accr.node;
+
+import dev.accr.api.AccrException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Map;
+
+/**
+ * Where nodes keep their sockets and logs: {@code $ACCR_RUN_DIR}, else
+ * {@code $XDG_RUNTIME_DIR/accr}, else {@code /tmp/accr-$UID}.
+ */
+public record RunDirectory(Path path) {
+
+  public static RunDirectory fromEnvironment() {
+    return fromEnvironment(System.getenv());
+  }
+
+  static RunDirectory fromEnvironment(Map<String, String> env) {
+    String explicit = env.get("ACCR_RUN_DIR");
+    if (explicit != null && !explicit.isEmpty()) {
+      return new RunDirectory(Path.of(explicit));
+    }
+    String xdg = env.get("XDG_RUNTIME_DIR");
+    if (xdg != null && !xdg.isEmpty()) {
+      return new RunDirectory(Path.of(xdg, "accr"));
+    }
+    return new RunDirectory(Path.of(System.getProperty("java.io.tmpdir"), "accr-" + uid()));
+  }
+
+  private static String uid() {
+    try {
+      return String.valueOf(Files.getAttribute(Path.of("/proc/self"), "unix:uid"));
+    } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+      return System.getProperty("user.name", "user");
+    }
+  }
+
+  /** Creates the directory (owner only) if needed. */
+  public RunDirectory create() {
+    try {
+      if (!Files.isDirectory(path)) {
+        Files.createDirectories(path);
+        try {
+          Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rwx------"));
+        } catch (UnsupportedOperationException ignored) {
+          // Not a POSIX file system: permissions are the platform's default.
+        }
+      }
+      return this;
+    } catch (IOException e) {
+      throw AccrException.failed("cannot create run directory %s: %s", path, e.getMessage());
+    }
+  }
+
+  public Path socket(String node) {
+    return path.resolve(node + ".sock");
+  }
+
+  public Path log(String node) {
+    return path.resolve(node + ".log");
+  }
+
+  /** Checks a node name: it becomes a file name. */
+  public static String checkName(String name) {
+    if (!name.matches("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")) {
+      throw AccrException.usage("node name '%s': use letters, digits, '.', '_' and '-'", name);
+    }
+    return name;
+  }
+}

@@ -1,0 +1,48 @@
+package dev.accr.cli;
+
+import dev.accr.api.AccrException;
+import dev.accr.node.NodeClient;
+import java.io.PrintWriter;
+import picocli.CommandLine;
+
+/** Builds the accr command line with injectable output streams (tests pass their own). */
+public final class AccrCommandLine {
+  private AccrCommandLine() {}
+
+  public static CommandLine create(PrintWriter out, PrintWriter err) {
+    CommandLine cl = new CommandLine(new AccrCommand());
+    // Everything after the workload name belongs to the workload.
+    cl.getSubcommands().get("run").setStopAtPositional(true);
+    cl.setOut(out);
+    cl.setErr(err);
+    cl.setExecutionExceptionHandler((e, cmd, parseResult) -> report(e, cmd, err));
+    cl.setParameterExceptionHandler((e, args) -> {
+      err.println("accr: " + e.getMessage());
+      err.println("Try '" + e.getCommandLine().getCommandSpec().qualifiedName() + " --help'.");
+      return AccrException.USAGE;
+    });
+    return cl;
+  }
+
+  private static int report(Exception e, CommandLine cmd, PrintWriter err) {
+    boolean stacktrace = cmd.getCommandSpec().root().userObject() instanceof AccrCommand root
+        && root.stacktrace;
+    int code = e instanceof AccrException a ? a.exitCode() : AccrException.FAILED;
+    String message = e instanceof AccrException ? e.getMessage()
+        : e.getClass().getSimpleName() + ": " + e.getMessage();
+    err.println("accr: " + oneLine(message));
+    if (stacktrace) {
+      e.printStackTrace(err);
+      if (e instanceof NodeClient.RemoteException remote) {
+        err.println("on the node:");
+        err.print(remote.remoteTrace());
+      }
+    }
+    err.flush();
+    return code;
+  }
+
+  private static String oneLine(String s) {
+    return s == null ? "" : s.replace('\n', ' ').strip();
+  }
+}

@@ -1,0 +1,39 @@
+package dev.accr.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/**
+ * {@code accr bench}: dump and restore throughput of process memory, each as a ratio to a plain
+ * in-JVM memory copy of the same size measured in the same run.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+    description = {"Measure dump and restore throughput of process memory.",
+        "Each figure is a median of --runs runs and a ratio to an in-JVM copy of the same size."})
+final class BenchCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Option(names = "--size-mib", defaultValue = "1024", description = "Process memory (default: ${DEFAULT-VALUE}).")
+  int sizeMib;
+
+  @Option(names = "--dir", defaultValue = "/dev/shm", description = "Where images go (default: ${DEFAULT-VALUE}).")
+  Path dir;
+
+  @Option(names = "--runs", defaultValue = "5", description = "Runs per case (default: ${DEFAULT-VALUE}).")
+  int runs;
+
+  @Option(names = "--threads", defaultValue = "0", description = "I/O threads (default: one per core).")
+  int threads;
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    new MemoryBenchmark(sizeMib, dir, runs, threads, out).run();
+    return 0;
+  }
+}

@@ -1,0 +1,88 @@
+package dev.accr.cli;
+
+import dev.accr.engine.DumpOptions;
+import dev.accr.engine.Dumper;
+import dev.accr.engine.ProgressListener;
+import dev.accr.engine.Restorer;
+import dev.accr.image.Compression;
+import dev.accr.kernel.Node;
+import dev.accr.kernel.SimProcess;
+import dev.accr.kernel.Topologies;
+import dev.accr.plugin.PluginHost;
+import dev.accr.proto.DumpStatsEntry;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/**
+ * {@code accr demo}: two embedded nodes of different topologies; a workload runs
+ * uninterrupted on one, then runs again, is dumped while it runs, restored on the other node
+ * and finishes there; the two digests must match.
+ */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+    description = "Dump a running workload on one embedded node, restore it on another, compare.")
+final class DemoCommand implements Callable<Integer> {
+  private static final int STEPS = 400;
+
+  @Spec CommandSpec spec;
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    Path work = Files.createTempDirectory("accr-demo-");
+    try (Node a = new Node("a", Topologies.load("cpu-only"));
+        Node b = new Node("b", Topologies.load("cpu-2numa"))) {
+      PluginHost plugins = PluginHost.installed();
+      out.printf("node a: %s, node b: %s%n", a.topology().getName(), b.topology().getName());
+
+      SimProcess reference = a.spawn("counter", args(work.resolve("reference.out")), work, 0);
+      String expected = a.waitFor(reference.pid());
+      out.printf("uninterrupted run of counter (%d steps, 64 MiB): digest %s%n", STEPS, expected);
+
+      SimProcess p = a.spawn("counter", args(work.resolve("restored.out")), work, 1);
+      Thread.sleep(150);
+      Path images = work.resolve("images");
+      DumpStatsEntry stats = new Dumper(a, plugins).dump(p.pid(), images,
+          DumpOptions.defaults().withCompression(Compression.parse("zstd")), ProgressListener.NONE);
+      long stepsDone = Files.readAllLines(work.resolve("restored.out")).size();
+      out.printf("dumped pid %d on node a after %d steps: frozen %.1f ms, %d pages written,"
+          + " %d zero pages skipped, %s on disk%n", p.pid(), stepsDone,
+          stats.getFrozenTimeUs() / 1000.0, stats.getPagesWritten(), stats.getPagesSkippedZero(),
+          Units.bytes(stats.getBytesWritten()));
+
+      Restorer.Result r = new Restorer(b, plugins).restore(images, 2, ProgressListener.NONE, true);
+      out.printf("restored pid %d on node b (%s) in %.1f ms%n", r.process().pid(),
+          b.topology().getName(), r.timeUs() / 1000.0);
+      String actual = b.waitFor(r.process().pid());
+      boolean same = actual.equals(expected) && Files.mismatch(work.resolve("reference.out"),
+          work.resolve("restored.out")) == -1;
+      out.printf("restored run finished: digest %s%n%s%n", actual,
+          same ? "OK: same digest and output as the uninterrupted run"
+              : "MISMATCH: the restored run differs from the uninterrupted run");
+      return same ? 0 : 1;
+    } finally {
+      deleteTree(work);
+    }
+  }
+
+  private static List<String> args(Path out) {
+    return List.of("--mem-mib", "64", "--steps", String.valueOf(STEPS), "--seed", "42",
+        "--pages-per-step", "32", "--out", out.toString());
+  }
+
+  private static void deleteTree(Path root) throws IOException {
+    try (Stream<Path> walk = Files.walk(root)) {
+      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+}

@@ -1,0 +1,87 @@
+package dev.accr.cli;
+
+import dev.accr.api.AccrException;
+import dev.accr.kernel.Topologies;
+import dev.accr.node.NodeClient;
+import dev.accr.node.RunDirectory;
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/**
+ * {@code accr node start}: starts a node daemon in a JVM of its own, detached from the
+ * terminal, and returns once it answers on its socket.
+ */
+@Command(name = "start", mixinStandardHelpOptions = true, description = "Start a node daemon.")
+final class NodeStartCommand implements Callable<Integer> {
+  private static final long READY_TIMEOUT_MS = 30_000;
+
+  @Spec CommandSpec spec;
+
+  @Option(names = "--name", defaultValue = "default", description = "Node name (default: ${DEFAULT-VALUE}).")
+  String name;
+
+  @Option(names = "--topology", defaultValue = "cpu-only",
+      description = "Preset name or topology file (default: ${DEFAULT-VALUE}).")
+  String topology;
+
+  @Option(names = "--listen", paramLabel = "HOST:PORT", description = "Also listen on TCP.")
+  String listen;
+
+  @Option(names = "--heap", defaultValue = "2g", description = "Java heap of the node (default: ${DEFAULT-VALUE}).")
+  String heap;
+
+  @Override
+  public Integer call() throws IOException, InterruptedException {
+    RunDirectory.checkName(name);
+    Topologies.load(topology); // fail here, in the foreground, on a bad topology
+    String topologyArg = Files.isRegularFile(Path.of(topology))
+        ? Path.of(topology).toAbsolutePath().toString() : topology;
+    RunDirectory run = RunDirectory.fromEnvironment().create();
+    Path socket = run.socket(name);
+    if (Files.exists(socket) && NodeClient.isAlive(socket)) {
+      throw AccrException.failed("node %s is already running", name);
+    }
+    Path log = run.log(name);
+    List<String> cmd = new ArrayList<>();
+    if (new File("/usr/bin/setsid").canExecute()) {
+      cmd.add("/usr/bin/setsid"); // own session: a Ctrl-C in this terminal does not reach it
+    }
+    cmd.add(ProcessHandle.current().info().command().orElse("java"));
+    cmd.addAll(List.of("--enable-native-access=ALL-UNNAMED", "-Xmx" + heap,
+        "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+        "node", "serve", "--name", name, "--topology", topologyArg));
+    if (listen != null) {
+      cmd.addAll(List.of("--listen", listen));
+    }
+    Process daemon = new ProcessBuilder(cmd).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+    long deadline = System.currentTimeMillis() + READY_TIMEOUT_MS;
+    while (System.currentTimeMillis() < deadline) {
+      if (Files.exists(socket) && NodeClient.isAlive(socket)) {
+        spec.commandLine().getOut().printf("node %s started (%s, log %s)%n", name, topology, log);
+        return 0;
+      }
+      if (!daemon.isAlive() && !(cmd.get(0).endsWith("setsid") && daemon.exitValue() == 0)) {
+        throw AccrException.failed("node %s did not start: %s", name, lastLine(log));
+      }
+      Thread.sleep(50);
+    }
+    throw AccrException.failed("node %s did not answer within %d s (log %s)", name,
+        READY_TIMEOUT_MS / 1000, log);
+  }
+
+  private static String lastLine(Path log) throws IOException {
+    List<String> lines = Files.readAllLines(log);
+    return lines.isEmpty() ? "no output (see " + log + ")" : lines.getLast();
+  }
+}

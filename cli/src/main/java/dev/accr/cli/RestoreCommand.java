@@ -1,0 +1,41 @@
+package dev.accr.cli;
+
+import dev.accr.proto.Request;
+import dev.accr.proto.RestoreReply;
+import dev.accr.proto.RestoreRequest;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code accr restore}: recreates a process from an image directory on a node. */
+@Command(name = "restore", mixinStandardHelpOptions = true,
+    description = "Restore a process from an image directory; it keeps its pid.")
+final class RestoreCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+  @Mixin NodeOption node;
+
+  @Option(names = {"-D", "--images-dir"}, required = true, paramLabel = "DIR",
+      description = "The image set.")
+  Path dir;
+
+  @Option(names = "--threads", defaultValue = "0",
+      description = "Reader threads (default: one per core).")
+  int threads;
+
+  @Override
+  public Integer call() {
+    RestoreReply reply;
+    try (ProgressBar bar = ProgressBar.onTerminal(spec.commandLine().getErr())) {
+      reply = node.call(Request.newBuilder().setRestore(RestoreRequest.newBuilder()
+          .setDir(dir.toAbsolutePath().toString()).setThreads(threads)).build(), bar).getRestore();
+    }
+    spec.commandLine().getOut().printf("restored %d on node %s: %d pages, %s read in %.1f ms (%s)%n",
+        reply.getPid(), node.node, reply.getPagesRestored(), Units.bytes(reply.getBytesRead()),
+        reply.getTimeUs() / 1000.0, Units.rate(reply.getPagesRestored() * 4096, reply.getTimeUs()));
+    return 0;
+  }
+}
