@@ -2,6 +2,7 @@ package dev.accr.engine;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.accr.image.Compression;
@@ -11,7 +12,12 @@ import dev.accr.testkit.Scenarios;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import com.google.common.jimfs.Configuration;
+import com.google.common.jimfs.Jimfs;
+import dev.accr.api.AccrException;
+import java.nio.file.FileSystem;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -43,6 +49,64 @@ class DumperRestorerTest {
     assertEquals(expected, Scenarios.finish(b, restored));
     assertEquals(Files.readString(tmp.resolve("plain.out")), Files.readString(tmp.resolve("cr.out")));
     assertTrue(Files.readString(tmp.resolve("cr.out")).lines().count() == 40);
+  }
+
+  @Test
+  void aDumpThatFailsAfterFreezingThawsTheProcessAndLeavesNoImageSet() throws Exception {
+    List<String> args = List.of("--mem-mib", "16", "--steps", "30", "--seed", "3",
+        "--pages-per-step", "64");
+    Node a = Scenarios.node("a");
+    String expected = Scenarios.uninterrupted(a, "counter",
+        withOut(args, tmp.resolve("plain.out")), tmp);
+    SimProcess p = a.create("counter", withOut(args, tmp.resolve("cr.out")), tmp, 0);
+    Scenarios.step(p, 20);
+    long resident = a.memory().residentPages();
+
+    // A file system that fills up while the pages are being written.
+    try (FileSystem small = Jimfs.newFileSystem(Configuration.unix().toBuilder()
+        .setMaxSize(1 << 20).setBlockSize(4096).build())) {
+      Path target = Files.createDirectory(small.getPath("/dumps")).resolve("images");
+      AccrException e = assertThrows(AccrException.class, () ->
+          Scenarios.dump(a, p, target, DumpOptions.defaults().withThreads(2)));
+      assertEquals(AccrException.FAILED, e.exitCode());
+      assertFalse(Files.exists(target));
+      try (var left = Files.list(target.getParent())) {
+        assertEquals(List.of(), left.toList(), "the partial directory is removed");
+      }
+    }
+    assertEquals(SimProcess.State.NEW, p.state(), "thawed as it was");
+    assertEquals(resident, a.memory().residentPages());
+    assertEquals(expected, Scenarios.finish(a, p));
+  }
+
+  @Test
+  void aDumpIntoANonEmptyDirectoryFailsBeforeFreezing() throws Exception {
+    Node a = Scenarios.node("a");
+    SimProcess p = a.create("counter", List.of("--mem-mib", "1", "--steps", "5",
+        "--out", tmp.resolve("x.out").toString()), tmp, 0);
+    Path target = Files.createDirectories(tmp.resolve("earlier"));
+    Files.writeString(target.resolve("inventory.img"), "an earlier set");
+    AccrException e = assertThrows(AccrException.class,
+        () -> Scenarios.dump(a, p, target, DumpOptions.defaults()));
+    assertTrue(e.getMessage().contains("not an empty directory"), e.getMessage());
+    assertEquals("an earlier set", Files.readString(target.resolve("inventory.img")));
+    assertTrue(a.hasPid(p.pid()));
+  }
+
+  @Test
+  void aTouchedPageOfZerosIsNotStoredAndNeverTouchedPagesCostNothing() throws Exception {
+    Node a = Scenarios.node("a");
+    SimProcess p = a.create("counter", List.of("--mem-mib", "1024", "--steps", "0",
+        "--out", tmp.resolve("z.out").toString()), tmp, 0);
+    p.memory().pageForWrite(0x1000_0000L);
+    p.memory().pageForWrite(0x1000_0000L + (512L << 20)).set(
+        java.lang.foreign.ValueLayout.JAVA_LONG, 8, 42L);
+    assertEquals(2, p.memory().residentPages(), "a 1 GiB mapping with two touched pages");
+    Path dir = tmp.resolve("sparse");
+    Scenarios.dump(a, p, dir, DumpOptions.defaults().withLeaveRunning(true));
+    ImageSet set = ImageSet.read(dir);
+    assertEquals(1, set.stats().getPagesSkippedZero());
+    assertEquals(1, set.stats().getPagesWritten());
   }
 
   private static List<String> withOut(List<String> args, Path out) {
