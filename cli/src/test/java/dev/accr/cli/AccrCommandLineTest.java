@@ -1,0 +1,115 @@
+package dev.accr.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.util.JsonFormat;
+import dev.accr.engine.DumpOptions;
+import dev.accr.kernel.Node;
+import dev.accr.kernel.SimProcess;
+import dev.accr.kernel.Topologies;
+import dev.accr.proto.Topology;
+import dev.accr.testkit.Scenarios;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The commands that need no node, run in-process with captured output. */
+class AccrCommandLineTest {
+  @TempDir Path tmp;
+
+  private record Run(int code, String out, String err) {}
+
+  private static Run accr(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int code = AccrCommandLine.create(new PrintWriter(out), new PrintWriter(err)).execute(args);
+    return new Run(code, out.toString(), err.toString());
+  }
+
+  private Path dumpedSet() throws Exception {
+    Node node = Scenarios.node("t");
+    SimProcess p = node.create("counter", List.of("--mem-mib", "2", "--steps", "10",
+        "--out", tmp.resolve("c.out").toString()), tmp, 0);
+    Scenarios.step(p, 4);
+    Path dir = tmp.resolve("set");
+    Scenarios.dump(node, p, dir, DumpOptions.defaults());
+    return dir;
+  }
+
+  @Test
+  void versionNamesFormatAndApi() {
+    Run r = accr("--version");
+    assertEquals(0, r.code());
+    assertTrue(r.out().contains("image format 1") && r.out().contains("plugin API 1"), r.out());
+  }
+
+  @Test
+  void topologyShowJsonIsTheFileFormAndReadsBack() throws Exception {
+    Run r = accr("topology", "show", "cpu-2numa", "--json");
+    assertEquals(0, r.code(), r.err());
+    Path file = tmp.resolve("t.json");
+    Files.writeString(file, r.out());
+    assertEquals(Topologies.load("cpu-2numa"), Topologies.load(file.toString()));
+    Topology.Builder b = Topology.newBuilder();
+    JsonFormat.parser().merge(r.out(), b);
+    assertTrue(r.out().contains("\"memoryBytes\": \"137438953472\""), r.out());
+  }
+
+  @Test
+  void unknownTopologyIsNotFoundAndListsPresets() {
+    Run r = accr("topology", "show", "mi999");
+    assertEquals(5, r.code());
+    assertTrue(r.err().contains("cpu-only"), r.err());
+  }
+
+  @Test
+  void showDecodesEveryFileOfASetAsTextAndJson() throws Exception {
+    Path set = dumpedSet();
+    Run text = accr("show", set.toString());
+    assertEquals(0, text.code(), text.err());
+    for (String expected : List.of("InventoryEntry", "PstreeEntry", "CoreEntry", "MmEntry",
+        "PagemapHead", "PageChunkEntry", "PageChunkRecord", "FileEntry", "DumpStatsEntry",
+        "exe: \"counter\"", "name: \"[heap]\"")) {
+      assertTrue(text.out().contains(expected), "show lists " + expected);
+    }
+    Run json = accr("show", set.resolve("mm-1000.img").toString(), "--json");
+    assertEquals(0, json.code(), json.err());
+    assertTrue(json.out().contains("\"kind\": \"mm\"") && json.out().contains("\"vmas\""),
+        json.out());
+  }
+
+  @Test
+  void checkPassesOnAGoodSetAndFailsWithExit3OnAFlippedBit() throws Exception {
+    Path set = dumpedSet();
+    Run ok = accr("check", set.toString());
+    assertEquals(0, ok.code(), ok.err());
+    assertTrue(ok.out().contains("OK"), ok.out());
+    Path pages = set.resolve("pages-1.img");
+    byte[] bytes = Files.readAllBytes(pages);
+    bytes[bytes.length / 2] ^= 0x10;
+    Files.write(pages, bytes);
+    Run bad = accr("check", set.toString());
+    assertEquals(3, bad.code());
+    assertTrue(bad.err().startsWith("accr: ") && bad.err().contains("pages-1.img"), bad.err());
+    assertEquals(1, bad.err().strip().lines().count(), bad.err());
+  }
+
+  @Test
+  void pluginsListsTheCounterWorkloadAndPresets() {
+    Run r = accr("plugins");
+    assertEquals(0, r.code());
+    assertTrue(r.out().contains("counter") && r.out().contains("cpu-only"), r.out());
+  }
+
+  @Test
+  void usageErrorsExitWith2() {
+    assertEquals(2, accr("dump", "-t", "1").code());
+    assertEquals(2, accr("dump", "-t", "1", "-D", "x", "--compress", "lz4").code());
+    assertEquals(2, accr("no-such-command").code());
+  }
+}
