@@ -215,17 +215,18 @@ public final class ImageSet {
       }
       long pages = 0;
       for (PageRun r : c.getRunsList()) {
-        long length = (long) r.getNrPages() * MemoryView.PAGE_SIZE;
-        if (r.getNrPages() == 0 || r.getVaddr() % MemoryView.PAGE_SIZE != 0
+        long nrPages = Integer.toUnsignedLong(r.getNrPages()); // uint32: never negative
+        long length = nrPages * MemoryView.PAGE_SIZE;
+        if (nrPages == 0 || r.getVaddr() % MemoryView.PAGE_SIZE != 0
             || r.getVaddr() < previousEnd || !insideVma(mm, r.getVaddr(), length)) {
           throw new CorruptImageException(file, String.format(
               "page run %x+%d pages is misaligned, out of order or outside every mapping",
-              r.getVaddr(), r.getNrPages()));
+              r.getVaddr(), nrPages));
         }
         previousEnd = r.getVaddr() + length;
-        pages += r.getNrPages();
+        pages += nrPages;
       }
-      if (pages == 0 || pages * MemoryView.PAGE_SIZE > ChunkFileReader.MAX_RAW_LENGTH) {
+      if (pages == 0 || pages > ChunkFileReader.MAX_RAW_LENGTH / MemoryView.PAGE_SIZE) {
         throw new CorruptImageException(file, "chunk pages: actual=" + pages + " expected=1.."
             + ChunkFileReader.MAX_RAW_LENGTH / MemoryView.PAGE_SIZE);
       }

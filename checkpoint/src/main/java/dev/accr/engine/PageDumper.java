@@ -150,11 +150,13 @@ final class PageDumper {
       }
       entry.addRuns(PageRun.newBuilder().setVaddr(runStart).setNrPages(runPages));
       raw.clear().limit(kept * PAGE);
-      Compression.Codec used = codec.encode(raw, stored);
+      ChunkCodec.Encoded encoded = codec.encode(raw, stored);
+      int storedLength = encoded.stored().remaining();
       crc.reset();
-      crc.update(stored.duplicate());
-      long offset = writer.append(used, kept * PAGE, (int) crc.getValue(), stored);
-      return entry.setFileOffset(offset).setStoredLength(stored.limit()).build();
+      crc.update(encoded.stored().duplicate());
+      long offset = writer.append(encoded.codec(), kept * PAGE, (int) crc.getValue(),
+          encoded.stored());
+      return entry.setFileOffset(offset).setStoredLength(storedLength).build();
     }
 
     long finish() throws IOException {

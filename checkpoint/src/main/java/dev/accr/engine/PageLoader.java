@@ -30,8 +30,8 @@ final class PageLoader {
 
   /** Where restored pages go. */
   interface PageSink {
-    /** The frame to fill for the page at {@code vaddr} of process {@code pid}. */
-    MemorySegment frame(int pid, long vaddr);
+    /** Stores {@code pages} pages read from {@code source} at {@code vaddr} of process {@code pid}. */
+    void write(int pid, long vaddr, MemorySegment source, long sourceOffset, int pages);
   }
 
   /** A sink that keeps nothing: the data is only verified. */
@@ -78,11 +78,12 @@ final class PageLoader {
       ByteBuffer stored = ByteBuffer.allocateDirect(bufferSize);
       ByteBuffer raw = ByteBuffer.allocateDirect(bufferSize);
       MemorySegment rawSegment = MemorySegment.ofBuffer(raw);
+      MemorySegment storedSegment = MemorySegment.ofBuffer(stored);
       try (ChunkCodec codec = new ChunkCodec(Compression.NONE)) {
         for (int f; (f = (int) nextFile.getAndIncrement()) < files.size(); ) {
           int n = files.get(f);
           Map<Long, Ref> expected = byFile.getOrDefault(n, Map.of());
-          bytesRead.addAndGet(loadFile(n, expected, stored, raw, rawSegment, codec, sink,
+          bytesRead.addAndGet(loadFile(n, expected, stored, raw, rawSegment, storedSegment, codec, sink,
               pages -> progress.progress("memory", pagesDone.addAndGet(pages), total)));
         }
       }
@@ -91,7 +92,7 @@ final class PageLoader {
   }
 
   private long loadFile(int n, Map<Long, Ref> expected, ByteBuffer stored, ByteBuffer raw,
-      MemorySegment rawSegment, ChunkCodec codec, PageSink sink,
+      MemorySegment rawSegment, MemorySegment storedSegment, ChunkCodec codec, PageSink sink,
       LongConsumer pagesDone) throws IOException {
     Path path = set.dir().resolve(ImageKind.PAGES.fileName(n));
     int seen = 0;
@@ -110,15 +111,14 @@ final class PageLoader {
               + " expected raw=" + pages * PAGE + " stored=" + entry.getStoredLength());
         }
         seen++;
-        codec.decode(chunk.codec(), stored, chunk.rawLength(), raw, reader.file(), chunk.offset());
+        ByteBuffer data = codec.decode(chunk.codec(), stored, chunk.rawLength(), raw,
+            reader.file(), chunk.offset());
         if (sink != VERIFY_ONLY) {
+          MemorySegment source = data == raw ? rawSegment : storedSegment;
           long at = 0;
           for (PageRun run : entry.getRunsList()) {
-            for (long i = 0; i < run.getNrPages(); i++) {
-              MemorySegment frame = sink.frame(ref.pid(), run.getVaddr() + i * PAGE);
-              MemorySegment.copy(rawSegment, at, frame, 0, PAGE);
-              at += PAGE;
-            }
+            sink.write(ref.pid(), run.getVaddr(), source, at, run.getNrPages());
+            at += (long) run.getNrPages() * PAGE;
           }
         }
         pagesDone.accept(pages);

@@ -72,7 +72,8 @@ public final class Restorer {
             ProcessCollector.kindOf(v.getKind()), v.getName(), v.getPath(), v.getOffset());
       }
       long bytesRead = new PageLoader(set, threads, progress)
-          .load((owner, vaddr) -> p.memory().pageForWrite(vaddr));
+          .load((owner, vaddr, source, offset, pages) ->
+              p.memory().writePages(vaddr, source, offset, pages));
       for (ThreadCoreEntry t : images.core().getThreadsList()) {
         SimThread thread = p.addThread(t.getTid());
         thread.setPc(t.getPc());

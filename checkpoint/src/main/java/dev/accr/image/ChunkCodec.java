@@ -25,42 +25,45 @@ public final class ChunkCodec implements AutoCloseable {
     return (int) Zstd.compressBound(rawLength);
   }
 
+  /** A chunk ready to be written: its codec and the bytes to store (position to limit). */
+  public record Encoded(Compression.Codec codec, ByteBuffer stored) {}
+
   /**
-   * Encodes {@code raw} (position to limit) into {@code out}, cleared first, and returns the
-   * codec used. {@code out} is flipped, ready to be written.
+   * Encodes {@code raw} (position to limit), compressing into {@code scratch} when that
+   * shrinks it; otherwise the chunk is stored raw and {@code raw} itself is returned, uncopied.
    */
-  public Compression.Codec encode(ByteBuffer raw, ByteBuffer out) {
-    out.clear();
+  public Encoded encode(ByteBuffer raw, ByteBuffer scratch) {
     if (compression.codec() == Compression.Codec.ZSTD) {
       if (compressor == null) {
         compressor = new ZstdCompressCtx().setLevel(compression.level());
       }
-      int n = compressor.compressDirectByteBuffer(out, 0, out.capacity(), raw, raw.position(),
-          raw.remaining());
+      scratch.clear();
+      int n = compressor.compressDirectByteBuffer(scratch, 0, scratch.capacity(), raw,
+          raw.position(), raw.remaining());
       if (n < raw.remaining()) {
-        out.limit(n);
-        return Compression.Codec.ZSTD;
+        return new Encoded(Compression.Codec.ZSTD, scratch.limit(n));
       }
     }
-    out.put(raw.duplicate()).flip();
-    return Compression.Codec.NONE;
+    return new Encoded(Compression.Codec.NONE, raw);
   }
 
-  /** Decodes a stored payload into {@code out}, which must receive exactly {@code rawLength}. */
-  public void decode(Compression.Codec codec, ByteBuffer stored, int rawLength, ByteBuffer out,
-      String file, long offset) {
-    out.clear().limit(rawLength);
+  /**
+   * Decodes a stored payload of {@code rawLength} bytes: a raw payload is returned as it is,
+   * a compressed one is decompressed into {@code scratch}, which is returned.
+   */
+  public ByteBuffer decode(Compression.Codec codec, ByteBuffer stored, int rawLength,
+      ByteBuffer scratch, String file, long offset) {
     if (codec == Compression.Codec.NONE) {
-      out.put(stored.duplicate()).flip();
-      return;
+      return stored;
     }
     if (decompressor == null) {
       decompressor = new ZstdDecompressCtx();
     }
+    scratch.clear().limit(rawLength);
     int n;
     try {
-      n = decompressor.decompressDirectByteBuffer(out, 0, rawLength, stored, stored.position(),
-          stored.remaining());
+      n = decompressor.decompressDirectByteBuffer(scratch, 0, rawLength, stored,
+          stored.position(), stored.remaining());
     } catch (ZstdException e) {
       throw new CorruptImageException(file, "chunk at offset " + offset + " does not decompress: "
           + e.getMessage());
@@ -69,7 +72,7 @@ public final class ChunkCodec implements AutoCloseable {
       throw new CorruptImageException(file, "chunk at offset " + offset
           + ": decompressed length actual=" + n + " expected=" + rawLength);
     }
-    out.position(0).limit(rawLength);
+    return scratch.position(0).limit(rawLength);
   }
 
   @Override

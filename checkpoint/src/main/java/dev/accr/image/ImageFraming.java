@@ -58,7 +58,7 @@ public final class ImageFraming {
     }
     byte[] name = new byte[nameLength];
     in.get(name);
-    String formatName = new String(name, StandardCharsets.US_ASCII);
+    String formatName = new String(name, StandardCharsets.ISO_8859_1); // one char per byte
     ImageKind kind = ImageKind.ofFormatName(formatName, file);
     if (expected != null && kind != expected) {
       throw new CorruptImageException(file, "image kind: actual=" + formatName + " expected="

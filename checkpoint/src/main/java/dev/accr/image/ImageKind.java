@@ -93,7 +93,17 @@ public enum ImageKind {
         return kind;
       }
     }
-    throw new CorruptImageException(file, "unknown image kind '" + formatName + "'");
+    throw new CorruptImageException(file, "unknown image kind '" + printable(formatName) + "'");
+  }
+
+  /** Untrusted text for a one-line message: anything but printable ASCII as \\xNN. */
+  private static String printable(String s) {
+    StringBuilder out = new StringBuilder();
+    for (char c : s.toCharArray()) {
+      out.append(c >= 0x20 && c < 0x7f && c != '\\' ? String.valueOf(c)
+          : String.format("\\x%02x", (int) c));
+    }
+    return out.toString();
   }
 
   /** The number in a numbered file name such as {@code core-42.img}. */

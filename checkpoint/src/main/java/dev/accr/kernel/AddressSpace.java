@@ -18,6 +18,8 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
   private static final MemorySegment ZERO_PAGE =
       Arena.global().allocate(PAGE_SIZE, PAGE_SIZE).asReadOnly();
   private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
+  /** Shorter runs take frames from the shared slabs, one by one. */
+  private static final int MIN_BLOCK_PAGES = 16;
 
   private final TreeMap<Long, Vma> vmas = new TreeMap<>();
   private final FramePool frames;
@@ -88,6 +90,49 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
       vma.pageTable().set(index, frame);
     }
     return frame;
+  }
+
+  /**
+   * Copies {@code pages} whole pages from {@code source} into the run of pages at
+   * {@code address}, allocating missing frames as one block for the whole run (restore fills
+   * memory from several threads at once).
+   */
+  public void writePages(long address, MemorySegment source, long sourceOffset, int pages) {
+    Vma vma = require(address);
+    long first = (address - vma.start()) / PAGE_SIZE;
+    if (address % PAGE_SIZE != 0 || first + pages > vma.pageCount()) {
+      throw AccrException.failed("write of %d pages at %x leaves %s", pages, address, vma);
+    }
+    if (pages < MIN_BLOCK_PAGES) {
+      for (int i = 0; i < pages; i++) {
+        MemorySegment.copy(source, sourceOffset + (long) i * PAGE_SIZE,
+            pageForWrite(address + (long) i * PAGE_SIZE), 0, PAGE_SIZE);
+      }
+      return;
+    }
+    // Zeroing fresh memory is the slow part: do it outside the lock, in the caller's thread.
+    MemorySegment block = frames.allocateBlock(pages);
+    MemorySegment[] targets = new MemorySegment[pages];
+    int adopted = 0;
+    synchronized (this) {
+      for (int i = 0; i < pages; i++) {
+        MemorySegment frame = vma.pageTable().get(first + i);
+        if (frame == null) {
+          frame = block.asSlice((long) i * PAGE_SIZE, PAGE_SIZE);
+          vma.pageTable().set(first + i, frame);
+          adopted++;
+        }
+        targets[i] = frame;
+      }
+    }
+    frames.adopt(adopted);
+    if (adopted == pages) {
+      MemorySegment.copy(source, sourceOffset, block, 0, (long) pages * PAGE_SIZE);
+      return;
+    }
+    for (int i = 0; i < pages; i++) {
+      MemorySegment.copy(source, sourceOffset + (long) i * PAGE_SIZE, targets[i], 0, PAGE_SIZE);
+    }
   }
 
   @Override

@@ -47,6 +47,29 @@ final class FramePool implements AutoCloseable {
     return frame;
   }
 
+  /**
+   * A contiguous block of {@code pages} zeroed frames, allocated without holding the pool's
+   * lock so that several threads restoring memory zero their blocks in parallel. The block is
+   * reserved now; each frame counts as resident once {@link #adopt} is called for it.
+   */
+  MemorySegment allocateBlock(int pages) {
+    MemorySegment block = arena.allocate((long) pages * PAGE, PAGE);
+    synchronized (this) {
+      if (closed) {
+        throw new IllegalStateException("frame pool is closed");
+      }
+      reserved += (long) pages * PAGE;
+    }
+    accounting.addReserved((long) pages * PAGE);
+    return block;
+  }
+
+  /** Counts {@code count} frames of a block from {@link #allocateBlock} as resident. */
+  synchronized void adopt(int count) {
+    frames += count;
+    accounting.addResident(count);
+  }
+
   synchronized long frames() {
     return frames;
   }
