@@ -119,6 +119,6 @@ public enum ImageKind {
       return false;
     }
     String digits = name.substring(prefix.length(), name.length() - suffix.length());
-    return digits.length() <= 10 && digits.chars().allMatch(Character::isDigit);
+    return digits.length() <= 9 && digits.chars().allMatch(Character::isDigit);
   }
 }

@@ -42,7 +42,8 @@ public final class AccrCommandLine {
     return code;
   }
 
+  /** Errors are one line; text taken from untrusted images may hold control characters. */
   private static String oneLine(String s) {
-    return s == null ? "" : s.replace('\n', ' ').strip();
+    return s == null ? "" : s.replaceAll("\\p{Cntrl}", " ").strip();
   }
 }

@@ -14,10 +14,8 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -69,20 +67,12 @@ final class DemoCommand implements Callable<Integer> {
               : "MISMATCH: the restored run differs from the uninterrupted run");
       return same ? 0 : 1;
     } finally {
-      deleteTree(work);
+      TempTrees.delete(work);
     }
   }
 
   private static List<String> args(Path out) {
     return List.of("--mem-mib", "64", "--steps", String.valueOf(STEPS), "--seed", "42",
         "--pages-per-step", "32", "--out", out.toString());
-  }
-
-  private static void deleteTree(Path root) throws IOException {
-    try (Stream<Path> walk = Files.walk(root)) {
-      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
   }
 }

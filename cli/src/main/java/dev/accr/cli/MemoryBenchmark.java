@@ -19,9 +19,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
-import java.util.stream.Stream;
 
 /**
  * Runs the memory benchmark: a baseline copy, then for two kinds of content (incompressible;
@@ -103,7 +101,7 @@ final class MemoryBenchmark {
           restore[i] = bytes / (double) (System.nanoTime() - t);
           b.kill(r.process().pid());
         } finally {
-          deleteTree(images);
+          TempTrees.delete(images);
         }
       }
       Files.deleteIfExists(outFile);
@@ -140,16 +138,5 @@ final class MemoryBenchmark {
     double[] sorted = values.clone();
     Arrays.sort(sorted);
     return sorted[sorted.length / 2];
-  }
-
-  private static void deleteTree(Path root) throws IOException {
-    if (!Files.exists(root)) {
-      return;
-    }
-    try (Stream<Path> walk = Files.walk(root)) {
-      for (Path f : walk.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(f);
-      }
-    }
   }
 }
