@@ -35,7 +35,7 @@ final class FramePool implements AutoCloseable {
     }
     if (slabUsed == slabFrames) {
       slabFrames = Math.min(MAX_SLAB_FRAMES, Math.max(MIN_SLAB_FRAMES, slabFrames * 2));
-      slab = arena.allocate((long) slabFrames * PAGE, PAGE);
+      slab = ZeroedMemory.allocate(arena, (long) slabFrames * PAGE);
       slabUsed = 0;
       reserved += (long) slabFrames * PAGE;
       accounting.addReserved((long) slabFrames * PAGE);
@@ -53,7 +53,7 @@ final class FramePool implements AutoCloseable {
    * reserved now; each frame counts as resident once {@link #adopt} is called for it.
    */
   MemorySegment allocateBlock(int pages) {
-    MemorySegment block = arena.allocate((long) pages * PAGE, PAGE);
+    MemorySegment block = ZeroedMemory.allocate(arena, (long) pages * PAGE);
     synchronized (this) {
       if (closed) {
         throw new IllegalStateException("frame pool is closed");
