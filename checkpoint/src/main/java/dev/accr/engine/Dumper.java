@@ -1,6 +1,9 @@
 package dev.accr.engine;
 
+import com.google.protobuf.MessageLite;
 import dev.accr.api.AccrException;
+import dev.accr.api.AccrPlugin;
+import dev.accr.api.MemoryView;
 import dev.accr.image.EntryImageCodec;
 import dev.accr.image.ImageKind;
 import dev.accr.image.ImageSetWriter;
@@ -10,9 +13,6 @@ import dev.accr.plugin.PluginHost;
 import dev.accr.proto.DumpStatsEntry;
 import dev.accr.proto.InventoryEntry;
 import dev.accr.proto.PagemapHead;
-import com.google.protobuf.MessageLite;
-import dev.accr.api.AccrPlugin;
-import dev.accr.api.MemoryView;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -39,9 +39,11 @@ public final class Dumper {
     try (ImageSetWriter set = ImageSetWriter.create(dir)) {
       plugins.init(AccrPlugin.Stage.DUMP);
       boolean ok = false;
-      process.freeze();
-      long frozenAt = System.nanoTime();
+      boolean frozen = false;
       try {
+        process.freeze();
+        frozen = true;
+        long frozenAt = System.nanoTime();
         DumpStatsEntry.Builder stats = writeImages(process, set, options, progress);
         long frozenUs = (System.nanoTime() - frozenAt) / 1000;
         stats.setFrozenTimeUs(frozenUs).setTotalTimeUs((System.nanoTime() - start) / 1000);
@@ -53,12 +55,17 @@ public final class Dumper {
         ok = true;
         return stats.build();
       } finally {
-        plugins.fini(AccrPlugin.Stage.DUMP, ok);
-        if (ok && !options.leaveRunning()) {
-          process.killFrozen();
-          node.reap(process);
-        } else {
-          process.thaw();
+        // As in CRIU: plugins finish (and roll back on failure) before the process runs again;
+        // the process is thawed or killed whatever a plugin does.
+        try {
+          plugins.fini(AccrPlugin.Stage.DUMP, ok);
+        } finally {
+          if (frozen && ok && !options.leaveRunning()) {
+            process.killFrozen();
+            node.reap(process);
+          } else if (frozen) {
+            process.thaw();
+          }
         }
       }
     } catch (AccrException e) {

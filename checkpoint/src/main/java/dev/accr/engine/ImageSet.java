@@ -1,25 +1,21 @@
 package dev.accr.engine;
 
 import dev.accr.api.CorruptImageException;
+import dev.accr.api.MemoryView;
 import dev.accr.image.CheckpointId;
-import dev.accr.image.ChunkFileReader;
 import dev.accr.image.EntryImage;
 import dev.accr.image.EntryImageCodec;
 import dev.accr.image.ImageKind;
 import dev.accr.proto.CoreEntry;
 import dev.accr.proto.DumpStatsEntry;
-import dev.accr.proto.FdEntry;
 import dev.accr.proto.FileEntry;
 import dev.accr.proto.ImageFileRef;
 import dev.accr.proto.InventoryEntry;
 import dev.accr.proto.MmEntry;
 import dev.accr.proto.PageChunkEntry;
-import dev.accr.proto.PageRun;
 import dev.accr.proto.PagemapHead;
 import dev.accr.proto.PstreeEntry;
 import dev.accr.proto.ThreadCoreEntry;
-import dev.accr.proto.VmaEntry;
-import dev.accr.api.MemoryView;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -102,13 +98,19 @@ public final class ImageSet {
     CheckpointId id = inv.header().id();
     InventoryEntry inventory = inv.single(InventoryEntry.parser());
     String invName = inventoryFile.toString();
+    if (inventory.getFormatVersion() != inv.header().version()) {
+      throw new CorruptImageException(invName, "format version: actual="
+          + inventory.getFormatVersion() + " expected=" + inv.header().version());
+    }
     TreeSet<Integer> pagesFiles = new TreeSet<>();
     Map<String, ImageFileRef> listed = new HashMap<>();
+    long pagesBytes = 0;
     for (ImageFileRef ref : inventory.getFilesList()) {
       checkListedFile(dir, ref, invName);
       listed.put(ref.getName(), ref);
       if (ImageKind.ofFileName(ref.getName()) == ImageKind.PAGES) {
         pagesFiles.add((int) ImageKind.PAGES.numberOf(ref.getName()));
+        pagesBytes += ref.getSize();
       }
     }
     Map<Integer, FileEntry> files = new LinkedHashMap<>();
@@ -122,7 +124,11 @@ public final class ImageSet {
     Map<Integer, ProcessImages> processes = new LinkedHashMap<>();
     for (PstreeEntry p : readAll(dir, ImageKind.PSTREE.fileName(), ImageKind.PSTREE, id, listed)
         .parseAll(PstreeEntry.parser())) {
-      processes.put(p.getPid(), readProcess(dir, id, p, files, pagesFiles, listed));
+      if (processes.containsKey(p.getPid())) {
+        throw new CorruptImageException(dir.resolve("pstree.img").toString(),
+            "pid " + p.getPid() + " is listed twice");
+      }
+      processes.put(p.getPid(), readProcess(dir, id, p, files, pagesFiles, pagesBytes, listed));
     }
     if (!processes.containsKey(inventory.getRootPid())) {
       throw new CorruptImageException(invName, "root pid " + inventory.getRootPid()
@@ -162,7 +168,7 @@ public final class ImageSet {
   }
 
   private static ProcessImages readProcess(Path dir, CheckpointId id, PstreeEntry p,
-      Map<Integer, FileEntry> files, TreeSet<Integer> pagesFiles,
+      Map<Integer, FileEntry> files, TreeSet<Integer> pagesFiles, long pagesBytes,
       Map<String, ImageFileRef> listed) throws IOException {
     int pid = p.getPid();
     String coreName = ImageKind.CORE.fileName(pid);
@@ -176,20 +182,10 @@ public final class ImageSet {
             .equals(p.getThreadsList())) {
       throw new CorruptImageException(coreFile, "threads do not match pstree.img");
     }
-    for (ThreadCoreEntry t : core.getThreadsList()) {
-      if (t.getGprCount() != dev.accr.api.ThreadView.GPR_COUNT) {
-        throw new CorruptImageException(coreFile, "thread " + t.getTid() + " registers: actual="
-            + t.getGprCount() + " expected=" + dev.accr.api.ThreadView.GPR_COUNT);
-      }
-    }
-    for (FdEntry fd : core.getFdsList()) {
-      if (!files.containsKey(fd.getFileId())) {
-        throw new CorruptImageException(coreFile, "fd " + fd.getFd() + " refers to file id "
-            + fd.getFileId() + " that files.img does not have");
-      }
-    }
+    ImageChecks.checkCore(core, files, coreFile);
     String mmName = ImageKind.MM.fileName(pid);
     MmEntry mm = readAll(dir, mmName, ImageKind.MM, id, listed).single(MmEntry.parser());
+    ImageChecks.checkMm(mm, pid, dir.resolve(mmName).toString());
     String pagemapName = ImageKind.PAGEMAP.fileName(pid);
     EntryImage pagemap = readAll(dir, pagemapName, ImageKind.PAGEMAP, id, listed);
     PagemapHead head = pagemap.parse(PagemapHead.parser(), 0);
@@ -198,48 +194,17 @@ public final class ImageSet {
       throw new CorruptImageException(pagemapFile, "head: pid=" + head.getPid() + " pageSize="
           + head.getPageSize() + " expected pid=" + pid + " pageSize=" + MemoryView.PAGE_SIZE);
     }
+    // Each chunk record takes at least 14 bytes of a pages file: a pagemap that announces more
+    // chunks than the pages files can hold is refused before its entries are parsed.
+    long chunkCount = pagemap.entries().size() - 1L;
+    if (chunkCount > pagesBytes / ImageChecks.MIN_CHUNK_RECORD) {
+      throw new CorruptImageException(pagemapFile, "chunks: actual=" + chunkCount
+          + " expected<=" + pagesBytes / ImageChecks.MIN_CHUNK_RECORD + " (pages files hold "
+          + pagesBytes + " bytes)");
+    }
     List<PageChunkEntry> chunks = pagemap.parseRange(PageChunkEntry.parser(), 1,
         pagemap.entries().size());
-    checkChunks(chunks, mm, pagesFiles, pagemapFile);
+    ImageChecks.checkChunks(chunks, mm, pagesFiles, pagemapFile);
     return new ProcessImages(p, core, mm, chunks);
-  }
-
-  /** Runs lie inside mappings, in increasing address order, in existing pages files. */
-  private static void checkChunks(List<PageChunkEntry> chunks, MmEntry mm,
-      TreeSet<Integer> pagesFiles, String file) {
-    long previousEnd = Long.MIN_VALUE;
-    for (PageChunkEntry c : chunks) {
-      if (!pagesFiles.contains(c.getPagesFile())) {
-        throw new CorruptImageException(file, "chunk refers to pages-" + c.getPagesFile()
-            + ".img that the set does not have");
-      }
-      long pages = 0;
-      for (PageRun r : c.getRunsList()) {
-        long nrPages = Integer.toUnsignedLong(r.getNrPages()); // uint32: never negative
-        long length = nrPages * MemoryView.PAGE_SIZE;
-        if (nrPages == 0 || r.getVaddr() % MemoryView.PAGE_SIZE != 0
-            || r.getVaddr() < previousEnd || !insideVma(mm, r.getVaddr(), length)) {
-          throw new CorruptImageException(file, String.format(
-              "page run %x+%d pages is misaligned, out of order or outside every mapping",
-              r.getVaddr(), nrPages));
-        }
-        previousEnd = r.getVaddr() + length;
-        pages += nrPages;
-      }
-      if (pages == 0 || pages > ChunkFileReader.MAX_RAW_LENGTH / MemoryView.PAGE_SIZE) {
-        throw new CorruptImageException(file, "chunk pages: actual=" + pages + " expected=1.."
-            + ChunkFileReader.MAX_RAW_LENGTH / MemoryView.PAGE_SIZE);
-      }
-    }
-  }
-
-  private static boolean insideVma(MmEntry mm, long start, long length) {
-    for (VmaEntry v : mm.getVmasList()) {
-      if (start >= v.getStart() && length <= v.getLength()
-          && start - v.getStart() <= v.getLength() - length) {
-        return true;
-      }
-    }
-    return false;
   }
 }

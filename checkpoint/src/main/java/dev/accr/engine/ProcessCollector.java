@@ -30,7 +30,7 @@ final class ProcessCollector {
     PstreeEntry.Builder pstree = PstreeEntry.newBuilder().setPid(p.pid()).setPgid(p.pid())
         .setSid(p.pid());
     CoreEntry.Builder core = CoreEntry.newBuilder().setPid(p.pid()).setExe(p.workload().name())
-        .addAllArgv(p.argv()).setStepDelayMs(p.stepDelayMs());
+        .addAllArgv(p.argv()).setStepDelayMs(p.stepDelayMs()).setCwd(p.workingDirectory());
     for (SimThread t : p.threads()) {
       pstree.addThreads(t.tid());
       ThreadCoreEntry.Builder tc = ThreadCoreEntry.newBuilder().setTid(t.tid()).setPc(t.pc());

@@ -2,6 +2,7 @@ package dev.accr.engine;
 
 import dev.accr.api.AccrException;
 import dev.accr.api.AccrPlugin;
+import dev.accr.api.MemoryView;
 import dev.accr.api.Workload;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.SimProcess;
@@ -60,11 +61,13 @@ public final class Restorer {
           images.core().getExe(), node.name());
     }
     checkFiles(set);
+    checkMemory(set);
 
     plugins.init(AccrPlugin.Stage.RESTORE);
     boolean ok = false;
-    Path cwd = Path.of(System.getProperty("user.dir"));
-    SimProcess p = node.newProcess(pid, workload, images.core().getArgvList(), cwd,
+    String cwd = images.core().getCwd().isEmpty() ? System.getProperty("user.dir")
+        : images.core().getCwd();
+    SimProcess p = node.newProcess(pid, workload, images.core().getArgvList(), Path.of(cwd),
         images.core().getStepDelayMs());
     try {
       for (VmaEntry v : images.mm().getVmasList()) {
@@ -89,10 +92,26 @@ public final class Restorer {
       ok = true;
       return new Result(p, p.memory().residentPages(), bytesRead, (System.nanoTime() - t0) / 1000);
     } finally {
-      plugins.fini(AccrPlugin.Stage.RESTORE, ok);
-      if (!ok) {
-        p.close();
+      try {
+        plugins.fini(AccrPlugin.Stage.RESTORE, ok);
+      } finally {
+        if (!ok) {
+          p.close();
+        }
       }
+    }
+  }
+
+  /** The pages to restore must fit in what the node's memory has left. */
+  private void checkMemory(ImageSet set) {
+    long pages = set.processes().values().stream().flatMap(p -> p.chunks().stream())
+        .flatMap(c -> c.getRunsList().stream()).mapToLong(r -> Integer.toUnsignedLong(r.getNrPages()))
+        .sum();
+    long total = node.topology().getCpusList().stream().mapToLong(c -> c.getMemoryBytes()).sum();
+    long free = total - node.memory().residentPages() * MemoryView.PAGE_SIZE;
+    if (pages * MemoryView.PAGE_SIZE > free) {
+      throw AccrException.incompatible("restore: %s needs %d MiB of memory; node %s has %d MiB"
+          + " free", set.dir(), (pages * MemoryView.PAGE_SIZE) >> 20, node.name(), free >> 20);
     }
   }
 

@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.MessageLite;
+import com.google.protobuf.UnsafeByteOperations;
 import dev.accr.api.CorruptImageException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -112,7 +113,8 @@ public final class EntryImageCodec {
               "entry length at offset %d: actual=%d exceeds the %d bytes left", at, length,
               to - dataAt));
         }
-        entries.add(ByteString.copyFrom(bytes, dataAt, (int) length));
+        // The array is never written again: entries share it instead of copying.
+        entries.add(UnsafeByteOperations.unsafeWrap(bytes, dataAt, (int) length));
         in.skipRawBytes((int) length);
       }
     } catch (IOException e) {

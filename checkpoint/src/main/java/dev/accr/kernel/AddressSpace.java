@@ -18,11 +18,16 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
   private static final MemorySegment ZERO_PAGE =
       Arena.global().allocate(PAGE_SIZE, PAGE_SIZE).asReadOnly();
   private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
+  /** Addresses end here, as in the user half of an x86-64 address space (128 TiB). */
+  public static final long MAX_ADDRESS = 1L << 47;
+  /** At most this much may be mapped in all (page tables are sized by mappings). */
+  public static final long MAX_MAPPED_BYTES = 1L << 40;
   /** Shorter runs take frames from the shared slabs, one by one. */
   private static final int MIN_BLOCK_PAGES = 16;
 
   private final TreeMap<Long, Vma> vmas = new TreeMap<>();
   private final FramePool frames;
+  private long mapped;
 
   AddressSpace(NodeMemory accounting) {
     this.frames = new FramePool(accounting);
@@ -44,8 +49,9 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
     if (start % PAGE_SIZE != 0 || length % PAGE_SIZE != 0 || length <= 0 || start < 0) {
       throw AccrException.failed("mmap: range %x+%x is not page aligned", start, length);
     }
-    if (start + length < start) {
-      throw AccrException.failed("mmap: range %x+%x wraps around", start, length);
+    if (start > MAX_ADDRESS - length || mapped + length > MAX_MAPPED_BYTES) {
+      throw AccrException.failed("mmap: range %x+%x is outside the address space or over the"
+          + " %d GiB mapping limit", start, length, MAX_MAPPED_BYTES >> 30);
     }
     Map.Entry<Long, Vma> below = vmas.floorEntry(start + length - 1);
     if (below != null && below.getValue().end() > start) {
@@ -53,6 +59,7 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
     }
     Vma vma = new Vma(start, length, prot, kind, name, path, offset);
     vmas.put(start, vma);
+    mapped += length;
     return vma;
   }
 

@@ -78,17 +78,14 @@ public final class Node implements AutoCloseable {
 
   /** Puts a restored process into the table under its own pid and lets it run. */
   public void adopt(SimProcess p, boolean start) {
-    if (processes.putIfAbsent(p.pid(), p) != null) {
-      throw AccrException.failed("pid %d is already taken on node %s", p.pid(), name);
+    synchronized (this) { // the same lock as pid allocation in create()
+      if (processes.putIfAbsent(p.pid(), p) != null) {
+        throw AccrException.failed("pid %d is already taken on node %s", p.pid(), name);
+      }
     }
     if (start) {
       p.start();
     }
-  }
-
-  /** Starts a process created by {@link #create}. */
-  public void start(SimProcess p) {
-    p.start();
   }
 
   private int allocatePid() {
@@ -117,17 +114,24 @@ public final class Node implements AutoCloseable {
 
   /** Waits for a process to exit, removes it, and returns its digest. */
   public String waitFor(int pid) {
+    String digest = awaitExit(pid);
+    reap(process(pid));
+    return digest;
+  }
+
+  /**
+   * Waits for a process to exit and returns its digest, leaving it in the table as a zombie
+   * (the node daemon reaps it once the digest has reached the client).
+   */
+  public String awaitExit(int pid) {
     SimProcess p = process(pid);
     try {
       return p.exitFuture().get();
     } catch (ExecutionException | CompletionException e) {
+      reap(p); // killed or crashed: there is nothing more to wait for
       throw e.getCause() instanceof AccrException a ? a : AccrException.failed("%s", e.getCause());
     } catch (InterruptedException | CancellationException e) {
       throw AccrException.failed("wait for %d interrupted", pid);
-    } finally {
-      if (p.exitFuture().isDone()) {
-        processes.remove(pid, p);
-      }
     }
   }
 
@@ -145,7 +149,7 @@ public final class Node implements AutoCloseable {
     processes.remove(pid, p);
   }
 
-  /** Removes a process that a dump killed. */
+  /** Removes a process that exited or that a dump killed. */
   public void reap(SimProcess p) {
     processes.remove(p.pid(), p);
   }

@@ -46,7 +46,7 @@ public final class Topologies {
     }
     Path file = Path.of(presetOrFile);
     if (!Files.isRegularFile(file)) {
-      throw AccrException.notFound("topology '%s' is neither a preset (%s) nor a file",
+      throw AccrException.usage("topology '%s' is neither a preset (%s) nor a file",
           presetOrFile, String.join(", ", presets()));
     }
     try {

@@ -48,15 +48,21 @@ public final class NodeServer implements AutoCloseable {
       Files.delete(socket);
     }
     NodeServer server = new NodeServer(service, socket);
-    ServerSocketChannel unix = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-    unix.bind(UnixDomainSocketAddress.of(socket));
-    server.listeners.add(unix);
-    if (tcp != null) {
-      ServerSocketChannel inet = ServerSocketChannel.open();
-      inet.bind(tcp);
-      server.listeners.add(inet);
+    try {
+      ServerSocketChannel unix = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+      server.listeners.add(unix);
+      unix.bind(UnixDomainSocketAddress.of(socket));
+      if (tcp != null) {
+        ServerSocketChannel inet = ServerSocketChannel.open();
+        server.listeners.add(inet);
+        inet.bind(tcp);
+      }
+      return server;
+    } catch (IOException e) {
+      server.close(); // no stale socket behind a node that could not start
+      throw AccrException.failed("node %s: cannot listen on %s: %s", service.node().name(),
+          tcp == null ? socket : tcp, e.getMessage());
     }
-    return server;
   }
 
   /** The TCP address actually bound, or null. */

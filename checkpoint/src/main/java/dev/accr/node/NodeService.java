@@ -61,6 +61,10 @@ public final class NodeService {
       reply = error(AccrException.FAILED, String.valueOf(e.getMessage()), e);
     }
     out.accept(reply);
+    if (reply.hasWait()) {
+      // Only now that the client has the digest may the zombie go.
+      node.reap(node.process(reply.getWait().getPid()));
+    }
   }
 
   private Response dispatch(Request r, ProgressListener progress) throws IOException {
@@ -71,7 +75,7 @@ public final class NodeService {
       case RUN -> run(r.getRun());
       case PS -> ps();
       case WAIT -> Response.newBuilder().setWait(WaitReply.newBuilder()
-          .setPid(r.getWait().getPid()).setDigest(node.waitFor(r.getWait().getPid()))).build();
+          .setPid(r.getWait().getPid()).setDigest(node.awaitExit(r.getWait().getPid()))).build();
       case KILL -> {
         node.kill(r.getKill().getPid());
         yield Response.newBuilder().setKill(KillReply.getDefaultInstance()).build();

@@ -11,7 +11,12 @@ import dev.accr.image.ImageKind;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.SimProcess;
 import dev.accr.proto.CoreEntry;
+import dev.accr.kernel.Topologies;
+import dev.accr.proto.FileEntry;
 import dev.accr.proto.InventoryEntry;
+import dev.accr.proto.MmEntry;
+import dev.accr.proto.PageChunkEntry;
+import dev.accr.proto.PagemapHead;
 import dev.accr.testkit.Scenarios;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,11 +34,11 @@ class RestorerTest {
 
   @BeforeEach
   void dumpACounter() throws Exception {
+    set = tmp.resolve("set-" + System.nanoTime());
     Node source = Scenarios.node("source");
     SimProcess p = source.create("counter", List.of("--mem-mib", "4", "--steps", "20",
         "--out", tmp.resolve("c.out").toString()), tmp, 0);
     Scenarios.step(p, 10);
-    set = tmp.resolve("set");
     Scenarios.dump(source, p, set, DumpOptions.defaults());
     target = Scenarios.node("target");
   }
@@ -50,8 +55,7 @@ class RestorerTest {
 
   @Test
   void aProgramThatIsNotInstalledIsIncompatible() throws Exception {
-    String core = Files.list(set).map(p -> p.getFileName().toString())
-        .filter(n -> n.startsWith("core-")).findFirst().orElseThrow();
+    String core = fileStartingWith("core-");
     rewrite(core, ImageKind.CORE, CoreEntry.parser(),
         c -> ((CoreEntry) c).toBuilder().setExe("no-such-program").build());
     AccrException e = assertThrows(AccrException.class, () -> Scenarios.restore(target, set));
@@ -79,6 +83,79 @@ class RestorerTest {
     assertEquals(resident, target.memory().residentPages());
   }
 
+  @Test
+  void hostileValuesInsideEntriesAreCorruptForCheckAndRestoreAlike() throws Exception {
+    String mm = fileStartingWith("mm-");
+    rewrite(mm, ImageKind.MM, MmEntry.parser(), m -> ((MmEntry) m).toBuilder()
+        .setVmas(0, ((MmEntry) m).getVmas(0).toBuilder().setLength(1L << 51)).build());
+    assertCorrupt(mm);
+
+    dumpACounter();
+    String core = fileStartingWith("core-");
+    rewrite(core, ImageKind.CORE, CoreEntry.parser(), c -> ((CoreEntry) c).toBuilder()
+        .addFds(((CoreEntry) c).getFds(0)).build());
+    assertCorrupt(core);
+
+    dumpACounter();
+    rewrite(ImageKind.FILES.fileName(), ImageKind.FILES, FileEntry.parser(),
+        f -> ((FileEntry) f).toBuilder().setReg(((FileEntry) f).getReg().toBuilder().setPos(-5))
+            .build());
+    assertCorrupt(core);
+  }
+
+  @Test
+  void aPagemapAnnouncingMoreChunksThanThePagesFilesHoldIsRefusedUnparsed() throws Exception {
+    String pagemap = fileStartingWith("pagemap-");
+    Path file = set.resolve(pagemap);
+    EntryImage image = EntryImageCodec.read(file, ImageKind.PAGEMAP, null);
+    List<com.google.protobuf.MessageLite> entries = new java.util.ArrayList<>();
+    entries.add(image.parse(PagemapHead.parser(), 0));
+    PageChunkEntry chunk = image.parse(PageChunkEntry.parser(), 1);
+    for (int i = 0; i < 200_000; i++) {
+      entries.add(chunk);
+    }
+    Files.write(file, EntryImageCodec.encode(ImageKind.PAGEMAP, ImageKind.VERSION_CURRENT,
+        image.header().id(), entries));
+    updateInventorySize(pagemap, file);
+    AccrException e = assertCorrupt(pagemap);
+    assertTrue(e.getMessage().contains("chunks: actual=200000"), e.getMessage());
+  }
+
+  @Test
+  void aSetLargerThanTheNodesFreeMemoryIsIncompatible() throws Exception {
+    Node small = new Node("small", Topologies.parse("""
+        {"name": "tiny", "cpus": [{"node": 0, "cores": 1, "memoryBytes": "65536"}]}""", "test"));
+    AccrException e = assertThrows(AccrException.class, () -> Scenarios.restore(small, set));
+    assertEquals(AccrException.INCOMPATIBLE, e.exitCode());
+    assertTrue(e.getMessage().contains("MiB of memory"), e.getMessage());
+    assertEquals(List.of(), small.processes());
+  }
+
+  private AccrException assertCorrupt(String name) {
+    AccrException checked = assertThrows(AccrException.class, () -> ImageChecker.check(set, 2));
+    assertEquals(AccrException.CORRUPT, checked.exitCode(), checked.getMessage());
+    AccrException e = assertThrows(AccrException.class, () -> Scenarios.restore(target, set));
+    assertEquals(AccrException.CORRUPT, e.exitCode(), e.getMessage());
+    assertTrue(e.getMessage().contains(name), e.getMessage());
+    assertNothingLeft();
+    return e;
+  }
+
+  private String fileStartingWith(String prefix) throws Exception {
+    try (var files = Files.list(set)) {
+      return files.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(prefix))
+          .findFirst().orElseThrow();
+    }
+  }
+
+  private void updateInventorySize(String name, Path file) throws Exception {
+    rewrite(ImageKind.INVENTORY.fileName(), ImageKind.INVENTORY, InventoryEntry.parser(),
+        inv -> ((InventoryEntry) inv).toBuilder().clearFiles().addAllFiles(
+            ((InventoryEntry) inv).getFilesList().stream().map(ref -> ref.getName().equals(name)
+                ? ref.toBuilder().setSize(file.toFile().length()).build() : ref).toList())
+            .build());
+  }
+
   private void assertNothingLeft() {
     assertEquals(List.of(), target.processes());
     assertEquals(0, target.memory().residentPages());
@@ -95,11 +172,7 @@ class RestorerTest {
     Files.write(file, EntryImageCodec.encode(kind, ImageKind.VERSION_CURRENT, image.header().id(),
         List.of(changed)));
     if (kind != ImageKind.INVENTORY) {
-      rewrite(ImageKind.INVENTORY.fileName(), ImageKind.INVENTORY, InventoryEntry.parser(),
-          inv -> ((InventoryEntry) inv).toBuilder().clearFiles().addAllFiles(
-              ((InventoryEntry) inv).getFilesList().stream().map(ref -> ref.getName().equals(name)
-                  ? ref.toBuilder().setSize(file.toFile().length()).build() : ref).toList())
-              .build());
+      updateInventorySize(name, file);
     }
   }
 }

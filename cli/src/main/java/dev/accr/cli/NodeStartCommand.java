@@ -82,6 +82,7 @@ final class NodeStartCommand implements Callable<Integer> {
 
   private static String lastLine(Path log) throws IOException {
     List<String> lines = Files.readAllLines(log);
-    return lines.isEmpty() ? "no output (see " + log + ")" : lines.getLast();
+    return lines.isEmpty() ? "no output (see " + log + ")"
+        : lines.getLast().replaceFirst("^accr: ", "");
   }
 }

@@ -1,7 +1,10 @@
 package dev.accr.cli;
 
 import com.google.protobuf.Message;
+import com.google.protobuf.ListValue;
+import com.google.protobuf.Struct;
 import com.google.protobuf.TextFormat;
+import com.google.protobuf.Value;
 import com.google.protobuf.util.JsonFormat;
 import dev.accr.api.CorruptImageException;
 import dev.accr.engine.ImageDecoder;
@@ -9,7 +12,6 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
@@ -36,8 +38,7 @@ final class ShowCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     List<Path> files = filesOf(target);
     if (json) {
-      out.println(files.size() == 1 && !Files.isDirectory(target) ? jsonOf(files.getFirst())
-          : jsonOfSet(files));
+      out.println(json(files, !Files.isDirectory(target)));
     } else {
       for (Path f : files) {
         ImageDecoder.Decoded d = ImageDecoder.decode(f);
@@ -64,23 +65,32 @@ final class ShowCommand implements Callable<Integer> {
     }
   }
 
-  private static String jsonOf(Path f) throws IOException {
+  /** One file as JSON: its header and its entries, all through protobuf's JSON mapping. */
+  private static Struct jsonOf(Path f) throws IOException {
     ImageDecoder.Decoded d = ImageDecoder.decode(f);
-    List<String> entries = new ArrayList<>();
+    ListValue.Builder entries = ListValue.newBuilder();
     for (Message m : d.entries()) {
-      entries.add(JsonFormat.printer().print(m).indent(4).stripTrailing());
+      Struct.Builder entry = Struct.newBuilder();
+      JsonFormat.parser().merge(JsonFormat.printer().print(m), entry);
+      entries.addValues(Value.newBuilder().setStructValue(entry));
     }
-    return "{\n  \"file\": \"" + f.getFileName() + "\",\n  \"kind\": \""
-        + d.header().kind().formatName() + "\",\n  \"version\": " + d.header().version()
-        + ",\n  \"id\": \"" + d.header().id() + "\",\n  \"entries\": [\n"
-        + String.join(",\n", entries) + "\n  ]\n}";
+    return Struct.newBuilder()
+        .putFields("file", Value.newBuilder().setStringValue(f.getFileName().toString()).build())
+        .putFields("kind", Value.newBuilder().setStringValue(d.header().kind().formatName()).build())
+        .putFields("version", Value.newBuilder().setNumberValue(d.header().version()).build())
+        .putFields("id", Value.newBuilder().setStringValue(d.header().id().toString()).build())
+        .putFields("entries", Value.newBuilder().setListValue(entries).build())
+        .build();
   }
 
-  private static String jsonOfSet(List<Path> files) throws IOException {
-    List<String> parts = new ArrayList<>();
-    for (Path f : files) {
-      parts.add(jsonOf(f).indent(2).stripTrailing());
+  private static String json(List<Path> files, boolean single) throws IOException {
+    if (single) {
+      return JsonFormat.printer().print(jsonOf(files.getFirst()));
     }
-    return "[\n" + String.join(",\n", parts) + "\n]";
+    ListValue.Builder all = ListValue.newBuilder();
+    for (Path f : files) {
+      all.addValues(Value.newBuilder().setStructValue(jsonOf(f)));
+    }
+    return JsonFormat.printer().print(all);
   }
 }

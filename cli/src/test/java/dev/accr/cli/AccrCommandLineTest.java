@@ -61,9 +61,9 @@ class AccrCommandLineTest {
   }
 
   @Test
-  void unknownTopologyIsNotFoundAndListsPresets() {
+  void unknownTopologyIsAUsageErrorAndListsPresets() {
     Run r = accr("topology", "show", "mi999");
-    assertEquals(5, r.code());
+    assertEquals(2, r.code());
     assertTrue(r.err().contains("cpu-only"), r.err());
   }
 
@@ -81,6 +81,12 @@ class AccrCommandLineTest {
     assertEquals(0, json.code(), json.err());
     assertTrue(json.out().contains("\"kind\": \"mm\"") && json.out().contains("\"vmas\""),
         json.out());
+    Run all = accr("show", set.toString(), "--json");
+    com.google.protobuf.ListValue.Builder files = com.google.protobuf.ListValue.newBuilder();
+    JsonFormat.parser().merge(all.out(), files);
+    try (var listing = Files.list(set)) {
+      assertEquals(listing.count(), files.getValuesCount(), "one JSON object per file of the set");
+    }
   }
 
   @Test
