@@ -2,16 +2,19 @@ package dev.accr.engine;
 
 import dev.accr.api.AccrException;
 import dev.accr.image.Compression;
+import java.util.Map;
 
 /**
  * How to dump: compression of bulk data, worker threads (one pages file each), pages per
- * chunk, and whether the process keeps running afterwards.
+ * chunk, whether the process keeps running afterwards, and options for plugins
+ * ({@code plugin.option -> value}).
  */
 public record DumpOptions(Compression compression, int threads, int chunkPages,
-    boolean leaveRunning) {
+    boolean leaveRunning, Map<String, String> pluginOptions) {
   public static final int DEFAULT_CHUNK_PAGES = 256; // 1 MiB chunks
 
   public DumpOptions {
+    pluginOptions = Map.copyOf(pluginOptions);
     if (threads < 1 || threads > 64) {
       throw AccrException.usage("threads: %d is out of range [1, 64]", threads);
     }
@@ -22,7 +25,7 @@ public record DumpOptions(Compression compression, int threads, int chunkPages,
 
   /** Defaults: no compression, one thread per core, 1 MiB chunks, kill after dump. */
   public static DumpOptions defaults() {
-    return new DumpOptions(Compression.NONE, defaultThreads(), DEFAULT_CHUNK_PAGES, false);
+    return new DumpOptions(Compression.NONE, defaultThreads(), DEFAULT_CHUNK_PAGES, false, Map.of());
   }
 
   public static int defaultThreads() {
@@ -30,18 +33,22 @@ public record DumpOptions(Compression compression, int threads, int chunkPages,
   }
 
   public DumpOptions withCompression(Compression c) {
-    return new DumpOptions(c, threads, chunkPages, leaveRunning);
+    return new DumpOptions(c, threads, chunkPages, leaveRunning, pluginOptions);
   }
 
   public DumpOptions withThreads(int n) {
-    return new DumpOptions(compression, n, chunkPages, leaveRunning);
+    return new DumpOptions(compression, n, chunkPages, leaveRunning, pluginOptions);
   }
 
   public DumpOptions withLeaveRunning(boolean leave) {
-    return new DumpOptions(compression, threads, chunkPages, leave);
+    return new DumpOptions(compression, threads, chunkPages, leave, pluginOptions);
   }
 
   public DumpOptions withChunkPages(int pages) {
-    return new DumpOptions(compression, threads, pages, leaveRunning);
+    return new DumpOptions(compression, threads, pages, leaveRunning, pluginOptions);
+  }
+
+  public DumpOptions withPluginOptions(Map<String, String> options) {
+    return new DumpOptions(compression, threads, chunkPages, leaveRunning, options);
   }
 }

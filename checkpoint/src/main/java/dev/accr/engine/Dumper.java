@@ -2,13 +2,13 @@ package dev.accr.engine;
 
 import com.google.protobuf.MessageLite;
 import dev.accr.api.AccrException;
-import dev.accr.api.AccrPlugin;
 import dev.accr.api.MemoryView;
 import dev.accr.image.EntryImageCodec;
 import dev.accr.image.ImageKind;
 import dev.accr.image.ImageSetWriter;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.SimProcess;
+import dev.accr.plugin.Operation;
 import dev.accr.plugin.PluginHost;
 import dev.accr.proto.DumpStatsEntry;
 import dev.accr.proto.InventoryEntry;
@@ -19,8 +19,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Dumps a process: freeze, collect, write the image set, then kill the process or let it run
- * on. If anything fails, the process is thawed exactly as it was and no image set appears.
+ * Dumps a process: pause its devices, freeze, save device state, collect, write the image set,
+ * then kill the process or let it run on. If anything fails, plugins roll back (devices run
+ * again), the process is thawed exactly as it was and no image set appears.
  */
 public final class Dumper {
   private final Node node;
@@ -36,29 +37,34 @@ public final class Dumper {
       throws IOException {
     SimProcess process = node.process(pid);
     long start = System.nanoTime();
-    try (ImageSetWriter set = ImageSetWriter.create(dir)) {
-      plugins.init(AccrPlugin.Stage.DUMP);
+    try (ImageSetWriter set = ImageSetWriter.create(dir);
+        Operation op = Operation.dump(node, set.directory(), set.id(), options.compression(),
+            options.threads(), options.pluginOptions(), options.leaveRunning(), progress::progress)) {
       boolean ok = false;
       boolean frozen = false;
       try {
+        plugins.init(op);
+        plugins.pauseDevices(op, process);
         process.freeze();
         frozen = true;
         long frozenAt = System.nanoTime();
-        DumpStatsEntry.Builder stats = writeImages(process, set, options, progress);
+        plugins.checkpointDevices(op, process);
+        DumpStatsEntry.Builder stats = writeImages(process, set, options, progress, op);
+        plugins.dumpDevicesLate(op);
         long frozenUs = (System.nanoTime() - frozenAt) / 1000;
         stats.setFrozenTimeUs(frozenUs).setTotalTimeUs((System.nanoTime() - start) / 1000);
         EntryImageCodec.write(set.file(ImageKind.STATS_DUMP.fileName()), ImageKind.STATS_DUMP,
             set.id(), List.of(stats.build()));
         set.commit(InventoryEntry.newBuilder().setToolVersion(Version.get())
             .setRootPid(pid).setSourceTopology(node.topology()).setSourceNode(node.name())
-            .setDumpTimeEpochMs(System.currentTimeMillis()).addAllPlugins(plugins.usedNames()));
+            .setDumpTimeEpochMs(System.currentTimeMillis()).addAllPlugins(op.used()));
         ok = true;
         return stats.build();
       } finally {
         // As in CRIU: plugins finish (and roll back on failure) before the process runs again;
         // the process is thawed or killed whatever a plugin does.
         try {
-          plugins.fini(AccrPlugin.Stage.DUMP, ok);
+          plugins.fini(op, ok);
         } finally {
           if (frozen && ok && !options.leaveRunning()) {
             process.killFrozen();
@@ -75,10 +81,10 @@ public final class Dumper {
     }
   }
 
-  private static DumpStatsEntry.Builder writeImages(SimProcess process, ImageSetWriter set,
-      DumpOptions options, ProgressListener progress) throws IOException {
+  private DumpStatsEntry.Builder writeImages(SimProcess process, ImageSetWriter set,
+      DumpOptions options, ProgressListener progress, Operation op) throws IOException {
     int pid = process.pid();
-    ProcessCollector.Collected c = ProcessCollector.collect(process, 1);
+    ProcessCollector.Collected c = ProcessCollector.collect(process, 1, plugins, op);
     long memStart = System.nanoTime();
     PageDumper.Result pages = new PageDumper(options, set.id(),
         n -> set.file(ImageKind.PAGES.fileName(n)), progress).dump(process.memory());

@@ -52,6 +52,13 @@ final class ImageChecks {
         throw new CorruptImageException(file, "fd " + fd.getFd() + " refers to file id "
             + Integer.toUnsignedString(fd.getFileId()) + " that files.img does not have");
       }
+      if (f.hasExt()) {
+        if (f.hasReg() || f.getExt().getPlugin().isEmpty() || f.getExt().getPath().isEmpty()) {
+          throw new CorruptImageException(file, "fd " + fd.getFd() + ": file id " + f.getId()
+              + " is a device file without plugin or path");
+        }
+        continue;
+      }
       long pos = f.getReg().getPos();
       if (pos < 0 || f.getReg().getPath().isEmpty()) {
         throw new CorruptImageException(file, "fd " + fd.getFd() + ": file id " + f.getId()

@@ -83,6 +83,9 @@ final class PageDumper {
     MemorySegment[][] frames = {new MemorySegment[chunkPages]};
     int[] n = {0};
     for (Vma vma : vmas) {
+      if (vma.kind() == Vma.Kind.DEVICE) {
+        continue; // device memory is saved by the plugin that claimed the mapping
+      }
       vma.forEachTouchedPage((address, frame) -> {
         addresses[0][n[0]] = address;
         frames[0][n[0]] = frame;

@@ -1,11 +1,16 @@
 package dev.accr.engine;
 
 import dev.accr.api.AccrException;
+import dev.accr.api.DeviceFile;
+import dev.accr.api.DeviceMapping;
 import dev.accr.kernel.OpenFile;
 import dev.accr.kernel.SimProcess;
 import dev.accr.kernel.SimThread;
 import dev.accr.kernel.Vma;
+import dev.accr.plugin.Operation;
+import dev.accr.plugin.PluginHost;
 import dev.accr.proto.CoreEntry;
+import dev.accr.proto.ExtFileEntry;
 import dev.accr.proto.FdEntry;
 import dev.accr.proto.FileEntry;
 import dev.accr.proto.MmEntry;
@@ -16,6 +21,7 @@ import dev.accr.proto.VmaEntry;
 import dev.accr.proto.VmaKind;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 
@@ -26,7 +32,7 @@ final class ProcessCollector {
   /** The entries of one process. */
   record Collected(PstreeEntry pstree, CoreEntry core, MmEntry mm, List<FileEntry> files) {}
 
-  static Collected collect(SimProcess p, int firstFileId) {
+  static Collected collect(SimProcess p, int firstFileId, PluginHost plugins, Operation op) {
     PstreeEntry.Builder pstree = PstreeEntry.newBuilder().setPid(p.pid()).setPgid(p.pid())
         .setSid(p.pid());
     CoreEntry.Builder core = CoreEntry.newBuilder().setPid(p.pid()).setExe(p.workload().name())
@@ -55,8 +61,22 @@ final class ProcessCollector {
       core.addFds(FdEntry.newBuilder().setFd(e.getKey()).setFileId(fileId));
       fileId++;
     }
+    for (Map.Entry<Integer, DeviceFile> e : p.files().devices().entrySet()) {
+      String plugin = plugins.dumpExtFile(op, p, e.getKey(), e.getValue());
+      files.add(FileEntry.newBuilder().setId(fileId).setExt(ExtFileEntry.newBuilder()
+          .setPlugin(plugin).setPath(e.getValue().path())).build());
+      core.addFds(FdEntry.newBuilder().setFd(e.getKey()).setFileId(fileId));
+      fileId++;
+    }
+    List<FdEntry> byFd = core.getFdsList().stream()
+        .sorted(Comparator.comparingInt(FdEntry::getFd)).toList();
+    core.clearFds().addAllFds(byFd);
     MmEntry.Builder mm = MmEntry.newBuilder().setPid(p.pid());
     for (Vma v : p.memory().vmas()) {
+      if (v.kind() == Vma.Kind.DEVICE) {
+        plugins.handleDeviceVma(op, p, new DeviceMapping(v.start(), v.length(), v.prot(),
+            v.path(), v.offset()));
+      }
       mm.addVmas(VmaEntry.newBuilder().setStart(v.start()).setLength(v.length())
           .setProt(v.prot()).setKind(kindOf(v.kind())).setName(v.name()).setPath(v.path())
           .setOffset(v.offset()));

@@ -1,7 +1,7 @@
 package dev.accr.engine;
 
 import dev.accr.api.AccrException;
-import dev.accr.api.AccrPlugin;
+import dev.accr.api.DeviceMapping;
 import dev.accr.api.MemoryView;
 import dev.accr.api.Workload;
 import dev.accr.kernel.Node;
@@ -9,14 +9,17 @@ import dev.accr.kernel.SimProcess;
 import dev.accr.kernel.SimThread;
 import dev.accr.kernel.Vma;
 import dev.accr.kernel.Workloads;
+import dev.accr.plugin.Operation;
 import dev.accr.plugin.PluginHost;
 import dev.accr.proto.FdEntry;
+import dev.accr.proto.FileEntry;
 import dev.accr.proto.RegFileEntry;
 import dev.accr.proto.ThreadCoreEntry;
 import dev.accr.proto.VmaEntry;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 
 /**
  * Restores an image set on a node: reads and verifies every image, recreates the process
@@ -41,6 +44,12 @@ public final class Restorer {
    */
   public Result restore(Path dir, int threads, ProgressListener progress, boolean start)
       throws IOException {
+    return restore(dir, threads, Map.of(), progress, start);
+  }
+
+  /** Restores with options for plugins ({@code plugin.option -> value}). */
+  public Result restore(Path dir, int threads, Map<String, String> pluginOptions,
+      ProgressListener progress, boolean start) throws IOException {
     long t0 = System.nanoTime();
     ImageSet set = ImageSet.read(dir);
     plugins.require(set.inventory().getPluginsList(), dir.toString());
@@ -63,16 +72,27 @@ public final class Restorer {
     checkFiles(set);
     checkMemory(set);
 
-    plugins.init(AccrPlugin.Stage.RESTORE);
     boolean ok = false;
+    boolean adopted = false;
     String cwd = images.core().getCwd().isEmpty() ? System.getProperty("user.dir")
         : images.core().getCwd();
     SimProcess p = node.newProcess(pid, workload, images.core().getArgvList(), Path.of(cwd),
         images.core().getStepDelayMs());
+    Operation op = Operation.restore(node, dir, set.id(), threads, pluginOptions,
+        progress::progress);
     try {
+      plugins.init(op);
+      plugins.postForking(op, p);
       for (VmaEntry v : images.mm().getVmasList()) {
-        p.memory().map(v.getStart(), v.getLength(), v.getProt(),
-            ProcessCollector.kindOf(v.getKind()), v.getName(), v.getPath(), v.getOffset());
+        Vma.Kind kind = ProcessCollector.kindOf(v.getKind());
+        if (kind == Vma.Kind.DEVICE) {
+          DeviceMapping moved = plugins.updateVmaMap(op, p, new DeviceMapping(v.getStart(),
+              v.getLength(), v.getProt(), v.getPath(), v.getOffset()));
+          p.memory().mapDevice(moved, v.getName());
+          continue;
+        }
+        p.memory().map(v.getStart(), v.getLength(), v.getProt(), kind, v.getName(), v.getPath(),
+            v.getOffset());
       }
       long bytesRead = new PageLoader(set, threads, progress)
           .load((owner, vaddr, source, offset, pages) ->
@@ -85,17 +105,31 @@ public final class Restorer {
         }
       }
       for (FdEntry fd : images.core().getFdsList()) {
-        RegFileEntry reg = set.files().get(fd.getFileId()).getReg();
+        FileEntry f = set.files().get(fd.getFileId());
+        if (f.hasExt()) {
+          p.files().installDevice(fd.getFd(), plugins.restoreExtFile(op, f.getExt().getPlugin(),
+              p, fd.getFd(), f.getExt().getPath()));
+          continue;
+        }
+        RegFileEntry reg = f.getReg();
         p.files().install(fd.getFd(), Path.of(reg.getPath()), reg.getFlags(), reg.getPos());
       }
-      node.adopt(p, start);
+      node.adopt(p, false);
+      adopted = true;
+      plugins.resumeDevicesLate(op, p);
+      if (start) {
+        p.start();
+      }
       ok = true;
       return new Result(p, p.memory().residentPages(), bytesRead, (System.nanoTime() - t0) / 1000);
     } finally {
       try {
-        plugins.fini(AccrPlugin.Stage.RESTORE, ok);
+        plugins.fini(op, ok);
       } finally {
         if (!ok) {
+          if (adopted) {
+            node.kill(p.pid());
+          }
           p.close();
         }
       }
@@ -118,6 +152,9 @@ public final class Restorer {
   /** As in CRIU, files are not in the image: each must still be there and long enough. */
   private static void checkFiles(ImageSet set) throws IOException {
     for (var f : set.files().values()) {
+      if (f.hasExt()) {
+        continue; // reopened by its plugin
+      }
       RegFileEntry reg = f.getReg();
       Path path = Path.of(reg.getPath());
       if (!Files.isRegularFile(path)) {

@@ -1,6 +1,8 @@
 package dev.accr.image;
 
 import dev.accr.api.CorruptImageException;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The kinds of image file, each with its format name (written in the header), the versions a
@@ -26,7 +28,20 @@ public enum ImageKind {
   /** {@code files.img}: Entries := FileEntry*. */
   FILES("files", "files.img", Body.ENTRIES),
   /** {@code stats-dump.img}: Entries := DumpStatsEntry. */
-  STATS_DUMP("stats-dump", "stats-dump.img", Body.ENTRIES);
+  STATS_DUMP("stats-dump", "stats-dump.img", Body.ENTRIES),
+  /** {@code <plugin>-<what>-<id>.img}: Entries := (the plugin's own messages)*. */
+  PLUGIN("plugin", null, Body.ENTRIES),
+  /**
+   * {@code <plugin>-<what>-<id>.pagemap.img}: Entries := PluginPagemapHead PluginChunkEntry*,
+   * the index of the pages file of the same name.
+   */
+  PLUGIN_PAGEMAP("plugin-pagemap", null, Body.ENTRIES),
+  /** {@code <plugin>-<what>-<id>.pages.img}: Chunks, as in {@link #PAGES}. */
+  PLUGIN_PAGES("plugin-pages", null, Body.CHUNKS);
+
+  /** Names of plugin files: plugin, what, id, and an optional bulk suffix. */
+  private static final Pattern PLUGIN_FILE =
+      Pattern.compile("([a-z][a-z0-9]*)-([a-z0-9]+(?:-[a-z0-9]+)*)-(\\d{1,18})(\\.pagemap|\\.pages)?\\.img");
 
   /**
    * The body layouts. Entries := (length:varint32 entry:protobuf)*, each length at most the
@@ -63,12 +78,15 @@ public enum ImageKind {
 
   /** The file name, for kinds named by a number (pid or file index). */
   public String fileName(long n) {
+    if (fileNamePattern == null) {
+      throw new IllegalStateException(formatName + " files are named by their plugin");
+    }
     return String.format(fileNamePattern, n);
   }
 
   /** The file name, for kinds with a single file per set. */
   public String fileName() {
-    if (fileNamePattern.contains("%")) {
+    if (fileNamePattern == null || fileNamePattern.contains("%")) {
       throw new IllegalStateException(formatName + " files are numbered");
     }
     return fileNamePattern;
@@ -78,12 +96,33 @@ public enum ImageKind {
   public static ImageKind ofFileName(String name) {
     for (ImageKind kind : values()) {
       String p = kind.fileNamePattern;
+      if (p == null) {
+        continue;
+      }
       int pct = p.indexOf('%');
       if (pct < 0 ? name.equals(p) : matchesNumbered(name, p.substring(0, pct), p.substring(pct + 2))) {
         return kind;
       }
     }
-    return null;
+    Matcher m = PLUGIN_FILE.matcher(name);
+    if (!m.matches()) {
+      return null;
+    }
+    return m.group(4) == null ? PLUGIN : m.group(4).equals(".pages") ? PLUGIN_PAGES : PLUGIN_PAGEMAP;
+  }
+
+  /** The name of a plugin's file of this kind (one of the PLUGIN kinds). */
+  public String pluginFileName(String plugin, String what, long id) {
+    String name = plugin + "-" + what + "-" + id + switch (this) {
+      case PLUGIN -> "";
+      case PLUGIN_PAGEMAP -> ".pagemap";
+      case PLUGIN_PAGES -> ".pages";
+      default -> throw new IllegalStateException(formatName + " is not a plugin file kind");
+    } + ".img";
+    if (ofFileName(name) != this) {
+      throw new IllegalArgumentException("not a valid plugin file name: " + name);
+    }
+    return name;
   }
 
   /** The kind named {@code formatName} in a header. */

@@ -69,6 +69,11 @@ public final class ImageSetWriter implements AutoCloseable {
     return id;
   }
 
+  /** The temporary directory the files are written into. */
+  public Path directory() {
+    return temp;
+  }
+
   /** Where to write the file {@code name} of the set. */
   public Path file(String name) {
     return temp.resolve(name);

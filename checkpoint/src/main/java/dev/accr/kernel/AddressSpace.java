@@ -1,6 +1,7 @@
 package dev.accr.kernel;
 
 import dev.accr.api.AccrException;
+import dev.accr.api.DeviceMapping;
 import dev.accr.api.MemoryView;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -41,6 +42,12 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
   @Override
   public void mapAnonymous(long start, long length, int prot, String name) {
     map(start, length, prot, Vma.Kind.ANON, name, "", 0);
+  }
+
+  @Override
+  public void mapDevice(DeviceMapping mapping, String name) {
+    map(mapping.start(), mapping.length(), mapping.prot(), Vma.Kind.DEVICE, name, mapping.path(),
+        mapping.offset());
   }
 
   /** Adds a mapping of any kind (restore recreates mappings with this). */

@@ -1,7 +1,10 @@
 package dev.accr.kernel;
 
 import dev.accr.api.AccrException;
+import dev.accr.api.DeviceDriver;
+import dev.accr.api.DeviceFile;
 import dev.accr.api.FileView;
+import dev.accr.api.ProcessView;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -12,14 +15,60 @@ import java.util.EnumSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.function.Function;
 
-/** A process's file descriptors. */
+/** A process's file descriptors: regular files and device files. */
 public final class FileTable implements FileView, AutoCloseable {
   private final TreeMap<Integer, OpenFile> fds = new TreeMap<>();
+  private final TreeMap<Integer, DeviceFile> devices = new TreeMap<>();
   private final Path cwd;
+  private final ProcessView owner;
+  private final Function<String, DeviceDriver> drivers;
 
-  FileTable(Path cwd) {
+  FileTable(Path cwd, ProcessView owner, Function<String, DeviceDriver> drivers) {
     this.cwd = cwd;
+    this.owner = owner;
+    this.drivers = drivers;
+  }
+
+  @Override
+  public int openDevice(String path) {
+    DeviceDriver driver = drivers.apply(path);
+    if (driver == null) {
+      throw AccrException.notFound("open: no such device: %s", path);
+    }
+    DeviceFile file = driver.open(owner, path); // outside the lock: drivers may call back
+    synchronized (this) {
+      int fd = lowestFree();
+      devices.put(fd, file);
+      return fd;
+    }
+  }
+
+  /** Installs a device file a plugin reopened at its descriptor (restore). */
+  public synchronized void installDevice(int fd, DeviceFile file) {
+    if (fds.containsKey(fd) || devices.containsKey(fd)) {
+      file.close();
+      throw AccrException.failed("fd %d is already open", fd);
+    }
+    devices.put(fd, file);
+  }
+
+  @Override
+  public synchronized <T extends DeviceFile> T device(int fd, Class<T> type) {
+    DeviceFile file = devices.get(fd);
+    if (file == null) {
+      throw AccrException.failed("fd %d is not an open device file", fd);
+    }
+    if (!type.isInstance(file)) {
+      throw AccrException.failed("fd %d is %s, not a %s", fd, file.path(), type.getSimpleName());
+    }
+    return type.cast(file);
+  }
+
+  /** The device files in descriptor order. */
+  public synchronized Map<Integer, DeviceFile> devices() {
+    return new TreeMap<>(devices);
   }
 
   @Override
@@ -33,7 +82,7 @@ public final class FileTable implements FileView, AutoCloseable {
 
   /** Reopens an existing file at a descriptor and position (restore); never creates it. */
   public synchronized void install(int fd, Path path, int flags, long position) {
-    if (fds.containsKey(fd)) {
+    if (fds.containsKey(fd) || devices.containsKey(fd)) {
       throw AccrException.failed("fd %d is already open", fd);
     }
     fds.put(fd, openChannel(path, flags, false, position));
@@ -61,10 +110,7 @@ public final class FileTable implements FileView, AutoCloseable {
 
   private int lowestFree() {
     int fd = 0;
-    for (int used : fds.keySet()) {
-      if (used != fd) {
-        break;
-      }
+    while (fds.containsKey(fd) || devices.containsKey(fd)) {
       fd++;
     }
     return fd;
@@ -106,6 +152,12 @@ public final class FileTable implements FileView, AutoCloseable {
 
   @Override
   public synchronized void close() {
+    // Device files first: their drivers release device state (and stop device work that may
+    // still reach the process's memory) before the memory goes.
+    for (DeviceFile file : devices.values()) {
+      file.close();
+    }
+    devices.clear();
     for (OpenFile file : fds.values()) {
       try {
         file.close();

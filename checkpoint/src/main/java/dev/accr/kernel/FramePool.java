@@ -1,6 +1,7 @@
 package dev.accr.kernel;
 
 import dev.accr.api.MemoryView;
+import dev.accr.api.ZeroedMemory;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 

@@ -1,8 +1,15 @@
 package dev.accr.kernel;
 
 import dev.accr.api.AccrException;
+import dev.accr.api.DeviceDriver;
+import dev.accr.api.DeviceType;
+import dev.accr.api.NodeContext;
 import dev.accr.api.Workload;
+import dev.accr.plugin.Extensions;
+import dev.accr.proto.Device;
 import dev.accr.proto.Topology;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -12,29 +19,83 @@ import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.ExecutionException;
 
 /**
- * One simulated computer: its topology, its memory accounting, and its process table.
- * Exited processes stay in the table (as zombies holding their digest) until waited for.
+ * One simulated computer: its topology, its memory accounting, the drivers of its devices, and
+ * its process table. Exited processes stay in the table (as zombies holding their digest)
+ * until waited for.
  */
-public final class Node implements AutoCloseable {
+public final class Node implements NodeContext, AutoCloseable {
   private static final int FIRST_PID = 1000;
 
   private final String name;
   private final Topology topology;
   private final NodeMemory memory = new NodeMemory();
   private final ConcurrentSkipListMap<Integer, SimProcess> processes = new ConcurrentSkipListMap<>();
+  private final Map<String, DeviceDriver> drivers;
   private int nextPid = FIRST_PID;
 
+  /**
+   * A node with the given topology; a driver is attached for each device type in it.
+   *
+   * @throws AccrException with exit code 4 if a device type has no driver installed
+   */
   public Node(String name, Topology topology) {
     this.name = name;
     this.topology = topology;
+    this.drivers = attachDrivers();
   }
 
+  private Map<String, DeviceDriver> attachDrivers() {
+    Map<String, List<Device>> byType = new LinkedHashMap<>();
+    for (Device d : topology.getDevicesList()) {
+      byType.computeIfAbsent(d.getType(), t -> new ArrayList<>()).add(d);
+    }
+    Map<String, DeviceDriver> attached = new LinkedHashMap<>();
+    for (var e : byType.entrySet()) {
+      DeviceType type = Extensions.load(DeviceType.class).stream()
+          .filter(t -> t.type().equals(e.getKey())).findFirst()
+          .orElseThrow(() -> AccrException.incompatible("node %s: no driver for device type"
+              + " '%s' is installed (installed: %s)", name, e.getKey(), installedTypes()));
+      attached.put(e.getKey(), type.attach(this, List.copyOf(e.getValue())));
+    }
+    return attached;
+  }
+
+  private static String installedTypes() {
+    List<String> names = Extensions.load(DeviceType.class).stream().map(DeviceType::type).toList();
+    return names.isEmpty() ? "none" : String.join(", ", names);
+  }
+
+  @Override
   public String name() {
     return name;
   }
 
+  @Override
   public Topology topology() {
     return topology;
+  }
+
+  @Override
+  public <T extends DeviceDriver> T driver(String type, Class<T> driverClass) {
+    DeviceDriver d = drivers.get(type);
+    if (d == null) {
+      throw AccrException.incompatible("node %s has no %s devices", name, type);
+    }
+    if (!driverClass.isInstance(d)) {
+      throw AccrException.incompatible("node %s: the %s driver is a %s, not a %s", name, type,
+          d.getClass().getName(), driverClass.getName());
+    }
+    return driverClass.cast(d);
+  }
+
+  /** The driver whose device files include {@code path}, or null. */
+  DeviceDriver driverFor(String path) {
+    for (DeviceDriver d : drivers.values()) {
+      if (d.handles(path)) {
+        return d;
+      }
+    }
+    return null;
   }
 
   public NodeMemory memory() {
@@ -73,7 +134,7 @@ public final class Node implements AutoCloseable {
 
   /** A detached process with a given pid, not in the table yet (restore builds one). */
   public SimProcess newProcess(int pid, Workload w, List<String> argv, Path cwd, int stepDelayMs) {
-    return new SimProcess(pid, w, argv, cwd, stepDelayMs, memory);
+    return new SimProcess(pid, w, argv, cwd, stepDelayMs, memory, this::driverFor);
   }
 
   /** Puts a restored process into the table under its own pid and lets it run. */
@@ -158,6 +219,9 @@ public final class Node implements AutoCloseable {
   public void close() {
     for (SimProcess p : processes()) {
       kill(p.pid());
+    }
+    for (DeviceDriver d : drivers.values()) {
+      d.close();
     }
   }
 }

@@ -1,5 +1,6 @@
 package dev.accr.kernel;
 
+import dev.accr.api.DeviceFile;
 import dev.accr.api.MemoryView;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -16,7 +17,8 @@ import java.util.Map;
 /**
  * A SHA-256 over all process state a program's result depends on: registers, the contents of
  * every mapping (a page never touched and a page of zeros hash alike), and each open file's
- * flags, position and contents up to the position. Ids (pid, tids) and paths are left out, so
+ * flags, position and contents up to the position, and what each device file's driver adds
+ * (device memory, queues, events). Ids (pid, tids) and paths are left out, so
  * that a run and a restored run of the same program compare equal.
  */
 public final class ProcessDigest {
@@ -45,6 +47,10 @@ public final class ProcessDigest {
       OpenFile file = e.getValue();
       putLongs(sha, scratch, e.getKey(), file.flags(), file.position());
       hashContents(sha, file);
+    }
+    for (Map.Entry<Integer, DeviceFile> e : process.files().devices().entrySet()) {
+      putLongs(sha, scratch, e.getKey());
+      e.getValue().digest(sha);
     }
     return HexFormat.of().formatHex(sha.digest());
   }

@@ -1,6 +1,7 @@
 package dev.accr.kernel;
 
 import dev.accr.api.AccrException;
+import dev.accr.api.DeviceDriver;
 import dev.accr.api.ProcessView;
 import dev.accr.api.ThreadView;
 import dev.accr.api.Workload;
@@ -9,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
+import java.util.function.Function;
 
 /**
  * A simulated process: threads, an address space, a file table, and the workload it runs.
@@ -40,14 +42,14 @@ public final class SimProcess implements ProcessView, AutoCloseable {
   private Thread runner;
 
   SimProcess(int pid, Workload workload, List<String> argv, Path cwd, int stepDelayMs,
-      NodeMemory accounting) {
+      NodeMemory accounting, Function<String, DeviceDriver> drivers) {
     this.pid = pid;
     this.workload = workload;
     this.argv = List.copyOf(argv);
     this.cwd = cwd;
     this.stepDelayMs = stepDelayMs;
     this.memory = new AddressSpace(accounting);
-    this.files = new FileTable(cwd);
+    this.files = new FileTable(cwd, this, drivers);
   }
 
   @Override
@@ -113,7 +115,7 @@ public final class SimProcess implements ProcessView, AutoCloseable {
   }
 
   /** Starts running steps on a thread of its own. */
-  synchronized void start() {
+  public synchronized void start() {
     if (state != State.NEW) {
       throw new IllegalStateException("process " + pid + " already started");
     }

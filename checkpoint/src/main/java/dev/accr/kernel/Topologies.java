@@ -3,6 +3,8 @@ package dev.accr.kernel;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.util.JsonFormat;
 import dev.accr.api.AccrException;
+import dev.accr.api.DeviceType;
+import dev.accr.plugin.Extensions;
 import dev.accr.proto.CpuNode;
 import dev.accr.proto.Device;
 import dev.accr.proto.Link;
@@ -12,7 +14,10 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.List;
 import java.util.Set;
 
@@ -25,20 +30,36 @@ public final class Topologies {
 
   private Topologies() {}
 
-  /** Names of the built-in presets. */
+  /** Names of the built-in presets: the core's, then each device type's. */
   public static List<String> presets() {
+    return new ArrayList<>(presetOwners().keySet());
+  }
+
+  /** Preset name -> the class whose resources hold it. */
+  private static Map<String, Class<?>> presetOwners() {
+    Map<String, Class<?>> owners = new LinkedHashMap<>();
     try (InputStream in = Topologies.class.getResourceAsStream(PRESETS + "presets.txt")) {
-      return new String(in.readAllBytes(), StandardCharsets.UTF_8).lines()
-          .map(String::strip).filter(s -> !s.isEmpty()).toList();
+      new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().map(String::strip)
+          .filter(s -> !s.isEmpty()).forEach(name -> owners.put(name, Topologies.class));
     } catch (IOException e) {
       throw new IllegalStateException("cannot read the preset list", e);
     }
+    for (DeviceType type : Extensions.load(DeviceType.class)) {
+      for (String name : type.presets()) {
+        owners.putIfAbsent(name, type.getClass());
+      }
+    }
+    return owners;
   }
 
   /** A preset by name, or else a topology file at that path. */
   public static Topology load(String presetOrFile) {
-    if (presets().contains(presetOrFile)) {
-      try (InputStream in = Topologies.class.getResourceAsStream(PRESETS + presetOrFile + ".json")) {
+    Class<?> owner = presetOwners().get(presetOrFile);
+    if (owner != null) {
+      try (InputStream in = owner.getResourceAsStream(PRESETS + presetOrFile + ".json")) {
+        if (in == null) {
+          throw new IllegalStateException("preset " + presetOrFile + " is listed but missing");
+        }
         return parse(new String(in.readAllBytes(), StandardCharsets.UTF_8), "preset " + presetOrFile);
       } catch (IOException e) {
         throw new IllegalStateException("cannot read preset " + presetOrFile, e);

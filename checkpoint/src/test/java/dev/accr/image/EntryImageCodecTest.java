@@ -18,7 +18,10 @@ import dev.accr.kernel.Topologies;
 import dev.accr.proto.CoreEntry;
 import dev.accr.proto.DumpStatsEntry;
 import dev.accr.proto.FdEntry;
+import dev.accr.proto.ExtFileEntry;
 import dev.accr.proto.FileEntry;
+import dev.accr.proto.PluginChunkEntry;
+import dev.accr.proto.PluginPagemapHead;
 import dev.accr.proto.ImageFileRef;
 import dev.accr.proto.InventoryEntry;
 import dev.accr.proto.MmEntry;
@@ -233,7 +236,10 @@ class EntryImageCodecTest {
   }
 
   private static String name(ImageKind kind) {
-    return kind.fileName(7); // single-file kinds ignore the number
+    return switch (kind) {
+      case PLUGIN, PLUGIN_PAGEMAP, PLUGIN_PAGES -> kind.pluginFileName("kfd", "vram", 7);
+      default -> kind.fileName(7); // single-file kinds ignore the number
+    };
   }
 
   private static byte[] encode(ImageKind kind, int version) {
@@ -298,7 +304,14 @@ class EntryImageCodecTest {
           .setMemdumpTimeUs(987).setTotalTimeUs(4321).setPagesScanned(512)
           .setPagesSkippedZero(100).setPagesWritten(412).setBytesRead(2 << 20)
           .setBytesWritten(1_000_000).setCompression("zstd:1").setThreads(2).build());
-      case PAGES -> throw new IllegalArgumentException("pages files have no entries");
+      case PLUGIN -> List.of(FileEntry.newBuilder().setId(2).setExt(ExtFileEntry.newBuilder()
+          .setPlugin("kfd").setPath("/dev/kfd")).build());
+      case PLUGIN_PAGEMAP -> List.of(
+          PluginPagemapHead.newBuilder().setPlugin("kfd").setWhat("vram").setId(7)
+              .setPagesFileSize(1 << 20).build(),
+          PluginChunkEntry.newBuilder().setKey(0x10_0000_0000L).setFileOffset(39)
+              .setRawLength(1 << 20).setStoredLength(4000).build());
+      case PAGES, PLUGIN_PAGES -> throw new IllegalArgumentException("no entries in " + kind);
     };
   }
 

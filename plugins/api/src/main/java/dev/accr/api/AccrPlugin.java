@@ -1,11 +1,27 @@
 package dev.accr.api;
 
 /**
- * A checkpoint plugin: handles a device type the core cannot checkpoint by itself. Found
- * through {@link java.util.ServiceLoader}; its {@link #name()} is recorded in the inventory of
- * every image set it wrote files to, and restoring such a set needs it installed.
+ * A checkpoint plugin: saves and restores what the core cannot, such as the state of devices a
+ * process uses. Found through {@link java.util.ServiceLoader} on accr's class path or in a jar
+ * of the plugin directory ({@code --plugin-dir}, {@code ACCR_PLUGIN_DIR}).
  *
- * <p>Every hook has a default that does nothing, so a plugin implements only what it handles.
+ * <p>The hooks follow CRIU's {@code criu-plugin.h}. The host runs them over every installed
+ * plugin in name order; each default answers "not mine" (does nothing, returns {@code false}
+ * or {@code null}) so that a plugin implements only what concerns its devices. Every hook gets
+ * the {@link PluginContext} of the operation in progress; plugin objects are shared by
+ * concurrent operations, so per-operation state belongs in {@link PluginContext#attach}.
+ *
+ * <p>Dump, in order: {@link #init}, {@link #pauseDevices} (the process still runs), the process
+ * is frozen, {@link #checkpointDevices}, {@link #dumpExtFile} for each file the core cannot
+ * handle, {@link #handleDeviceVma} for each device mapping, host memory is written,
+ * {@link #dumpDevicesLate}, the set is committed, {@link #fini}; then the process is killed
+ * or (with {@code --leave-running}, or when the dump failed) thawed.
+ *
+ * <p>Restore, in order: {@link #init}, the process is created, {@link #postForking},
+ * {@link #updateVmaMap} for each device mapping, host memory is loaded,
+ * {@link #restoreExtFile} for each file a plugin dumped, the process joins the node,
+ * {@link #resumeDevicesLate}, the process runs, {@link #fini}. If restore fails, {@code fini}
+ * gets {@code ok == false} and the process's files are closed, which releases its devices.
  */
 public interface AccrPlugin {
   /** The plugin API version of this build; the host refuses plugins built for a newer one. */
@@ -26,12 +42,70 @@ public interface AccrPlugin {
     return API_VERSION;
   }
 
-  /** Called at the start of a dump, pre-dump or restore. */
-  default void init(Stage stage) {}
+  /** Start of a dump, pre-dump or restore. */
+  default void init(PluginContext ctx) {}
 
   /**
-   * Called at the end of a dump, pre-dump or restore; with {@code ok == false} the plugin rolls
-   * back what it did (for example resumes paused devices).
+   * End of a dump, pre-dump or restore. With {@code ok == false} the plugin rolls back what it
+   * did (resumes paused devices, frees what it allocated). After a dump with
+   * {@link PluginContext#leaveRunning()} it lets the devices run on.
    */
-  default void fini(Stage stage, boolean ok) {}
+  default void fini(PluginContext ctx, boolean ok) {}
+
+  /**
+   * Before the process is frozen: stop its device work (preempt queues). Returns true if the
+   * process uses devices of this plugin.
+   */
+  default boolean pauseDevices(PluginContext ctx, ProcessView process) {
+    return false;
+  }
+
+  /** After the process is frozen: save its device state. Returns true if it had any. */
+  default boolean checkpointDevices(PluginContext ctx, ProcessView process) {
+    return false;
+  }
+
+  /**
+   * A descriptor the core cannot dump (a device file). Returns true if the plugin saved what
+   * it needs to reopen it; the core then records the plugin's name with the descriptor.
+   */
+  default boolean dumpExtFile(PluginContext ctx, ProcessView process, int fd, DeviceFile file) {
+    return false;
+  }
+
+  /**
+   * A device mapping met while dumping memory. Returns true if the plugin takes care of its
+   * contents; the core then saves only the mapping, not its pages. A device mapping no plugin
+   * claims fails the dump.
+   */
+  default boolean handleDeviceVma(PluginContext ctx, ProcessView process, DeviceMapping vma) {
+    return false;
+  }
+
+  /** Once, after every process of the set is dumped. */
+  default void dumpDevicesLate(PluginContext ctx) {}
+
+  /** Restore: the process exists (no memory, no files yet). */
+  default void postForking(PluginContext ctx, ProcessView process) {}
+
+  /**
+   * Restore: where a device mapping goes on this node (the render node or offset may differ).
+   * Returns the new mapping, or null if not mine.
+   */
+  default DeviceMapping updateVmaMap(PluginContext ctx, ProcessView process, DeviceMapping vma) {
+    return null;
+  }
+
+  /**
+   * Restore: reopens a descriptor this plugin dumped, with the device state behind it. Returns
+   * null if not mine. Host memory is already loaded.
+   */
+  default DeviceFile restoreExtFile(PluginContext ctx, ProcessView process, int fd, String path) {
+    return null;
+  }
+
+  /** Restore: everything is in place; restart device work. Returns true if there was any. */
+  default boolean resumeDevicesLate(PluginContext ctx, ProcessView process) {
+    return false;
+  }
 }

@@ -1,8 +1,9 @@
 package dev.accr.api;
 
 /**
- * A process's file-descriptor table. Files are regular files of the real file system; a
- * descriptor has a position and open flags, as with {@code open(2)}.
+ * A process's file-descriptor table. Regular files are files of the real file system; a
+ * descriptor has a position and open flags, as with {@code open(2)}. Device files (such as
+ * {@code /dev/kfd}) are opened through the node's driver for them.
  */
 public interface FileView {
   int O_READ = 1;
@@ -18,4 +19,19 @@ public interface FileView {
 
   /** The descriptor's current position. */
   long position(int fd);
+
+  /**
+   * Opens a device file through the node's driver for it and returns the lowest free
+   * descriptor.
+   *
+   * @throws AccrException with exit code 5 if no driver of the node handles {@code path}
+   */
+  int openDevice(String path);
+
+  /**
+   * The device file at {@code fd}, as the driver's own type (what {@code ioctl} reaches).
+   *
+   * @throws AccrException if {@code fd} is not open or not a device file of that type
+   */
+  <T extends DeviceFile> T device(int fd, Class<T> type);
 }

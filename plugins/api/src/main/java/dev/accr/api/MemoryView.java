@@ -16,6 +16,12 @@ public interface MemoryView {
    */
   void mapAnonymous(long start, long length, int prot, String name);
 
+  /**
+   * Maps a device file at a fixed address, like {@code mmap} of a render node. Its contents
+   * belong to the driver; the core saves only the mapping.
+   */
+  void mapDevice(DeviceMapping mapping, String name);
+
   long readLong(long address);
 
   void writeLong(long address, long value);

@@ -1,4 +1,4 @@
-package dev.accr.kernel;
+package dev.accr.api;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -11,9 +11,10 @@ import java.lang.invoke.MethodHandle;
  * Zeroed off-heap memory from the C library's {@code calloc}, freed when its arena closes.
  * Unlike {@link Arena#allocate}, which clears every byte itself, {@code calloc} hands out
  * large blocks straight from the kernel, already zero: fresh page frames are then touched once
- * (when written) instead of twice, which is most of the cost of restoring memory.
+ * (when written) instead of twice, which is most of the cost of restoring memory. Simulated
+ * device memory is allocated the same way.
  */
-final class ZeroedMemory {
+public final class ZeroedMemory {
   private static final Linker LINKER = Linker.nativeLinker();
   private static final MethodHandle CALLOC = LINKER.downcallHandle(
       LINKER.defaultLookup().find("calloc").orElseThrow(),
@@ -25,7 +26,7 @@ final class ZeroedMemory {
   private ZeroedMemory() {}
 
   /** {@code bytes} of zeroed memory, valid until {@code arena} closes. */
-  static MemorySegment allocate(Arena arena, long bytes) {
+  public static MemorySegment allocate(Arena arena, long bytes) {
     MemorySegment raw;
     try {
       raw = (MemorySegment) CALLOC.invokeExact(1L, bytes);

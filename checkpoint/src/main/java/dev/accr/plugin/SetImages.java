@@ -1,0 +1,124 @@
+package dev.accr.plugin;
+
+import com.google.protobuf.MessageLite;
+import com.google.protobuf.Parser;
+import dev.accr.api.AccrException;
+import dev.accr.api.BulkReader;
+import dev.accr.api.BulkWriter;
+import dev.accr.api.CorruptImageException;
+import dev.accr.api.PluginImages;
+import dev.accr.image.BulkFileReader;
+import dev.accr.image.BulkFileWriter;
+import dev.accr.image.CheckpointId;
+import dev.accr.image.Compression;
+import dev.accr.image.EntryImage;
+import dev.accr.image.EntryImageCodec;
+import dev.accr.image.ImageKind;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** The image set as one plugin reads or writes it (see {@link PluginImages}). */
+final class SetImages implements PluginImages {
+  private final String plugin;
+  private final boolean reading;
+  private final Path dir;
+  private final CheckpointId id;
+  private final Compression compression;
+  private final int parallelism;
+  private final Runnable onWrite;
+  private final List<BulkFileWriter> open = new ArrayList<>();
+
+  SetImages(String plugin, boolean reading, Path dir, CheckpointId id, Compression compression,
+      int parallelism, Runnable onWrite) {
+    this.plugin = plugin;
+    this.reading = reading;
+    this.dir = dir;
+    this.id = id;
+    this.compression = compression;
+    this.parallelism = parallelism;
+    this.onWrite = onWrite;
+  }
+
+  @Override
+  public void writeEntries(String what, long n, List<? extends MessageLite> entries) {
+    Path file = dir.resolve(name(ImageKind.PLUGIN, what, n, false));
+    try {
+      EntryImageCodec.write(file, ImageKind.PLUGIN, id, entries);
+    } catch (IOException e) {
+      throw AccrException.failed("dump: writing %s: %s", file.getFileName(), e.getMessage());
+    }
+    onWrite.run();
+  }
+
+  @Override
+  public <T extends MessageLite> List<T> readEntries(String what, long n, Parser<T> parser) {
+    Path file = dir.resolve(name(ImageKind.PLUGIN, what, n, true));
+    if (!Files.isRegularFile(file)) {
+      throw new CorruptImageException(file.toString(), "missing file");
+    }
+    try {
+      EntryImage image = EntryImageCodec.read(file, ImageKind.PLUGIN, id);
+      return image.parseAll(parser);
+    } catch (IOException e) {
+      throw new CorruptImageException(file.toString(), "unreadable: " + e.getMessage());
+    }
+  }
+
+  @Override
+  public boolean hasEntries(String what, long n) {
+    return Files.isRegularFile(dir.resolve(name(ImageKind.PLUGIN, what, n, true)));
+  }
+
+  @Override
+  public synchronized BulkWriter createBulk(String what, long n) {
+    name(ImageKind.PLUGIN_PAGES, what, n, false);
+    try {
+      BulkFileWriter w = BulkFileWriter.create(dir, plugin, what, n, id, compression, parallelism);
+      open.add(w);
+      onWrite.run();
+      return w;
+    } catch (IOException e) {
+      throw AccrException.failed("dump: creating %s bulk file %s-%d: %s", plugin, what, n,
+          e.getMessage());
+    }
+  }
+
+  @Override
+  public BulkReader openBulk(String what, long n) {
+    name(ImageKind.PLUGIN_PAGES, what, n, true);
+    try {
+      return BulkFileReader.open(dir, plugin, what, n, id);
+    } catch (IOException e) {
+      throw new CorruptImageException(dir.resolve(
+          ImageKind.PLUGIN_PAGEMAP.pluginFileName(plugin, what, n)).toString(),
+          "unreadable: " + e.getMessage());
+    }
+  }
+
+  @Override
+  public int parallelism() {
+    return parallelism;
+  }
+
+  synchronized void abandonOpen() {
+    for (BulkFileWriter w : open) {
+      w.abandon();
+    }
+    open.clear();
+  }
+
+  private String name(ImageKind kind, String what, long n, boolean forReading) {
+    if (forReading != reading) {
+      throw new IllegalStateException("plugin " + plugin + ": the image set is "
+          + (reading ? "read-only during restore" : "write-only during dump"));
+    }
+    if (what == null || !what.matches("[a-z0-9]+(-[a-z0-9]+)*") || n < 0) {
+      throw new IllegalArgumentException("plugin " + plugin + ": bad image name '" + what + "' "
+          + n + " (lowercase letters, digits and dashes; a non-negative id)");
+    }
+    return kind.pluginFileName(plugin, what, n);
+  }
+}

@@ -1,0 +1,29 @@
+package dev.accr.api;
+
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+
+/** Reads a bulk file written by {@link BulkWriter}: chunks by key, checked as they are read. */
+public interface BulkReader extends AutoCloseable {
+  /** One stored chunk: its key and length once decompressed. */
+  record Chunk(long key, int length) {}
+
+  /** The stored chunks in the order they were written (zero chunks were not stored). */
+  List<Chunk> chunks();
+
+  /**
+   * Reads every chunk, verifying its checksum, and hands it to {@code consumer} from
+   * {@code threads} threads at once. The segment is valid only during the call. A damaged
+   * chunk stops the read with a {@link CorruptImageException}.
+   */
+  void forEach(int threads, ChunkConsumer consumer);
+
+  /** Receives one chunk's data. */
+  @FunctionalInterface
+  interface ChunkConsumer {
+    void accept(long key, MemorySegment data);
+  }
+
+  @Override
+  void close();
+}

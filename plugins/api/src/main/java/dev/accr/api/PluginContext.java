@@ -1,0 +1,34 @@
+package dev.accr.api;
+
+/**
+ * What the host gives a plugin during one dump, pre-dump or restore: the node, the image set
+ * being written or read, the user's options, and a slot for the plugin's own state.
+ */
+public interface PluginContext {
+  /** Which operation is running. */
+  AccrPlugin.Stage stage();
+
+  /** The node the operation runs on. */
+  NodeContext node();
+
+  /** The image set: writable during a dump, readable during a restore. */
+  PluginImages images();
+
+  /**
+   * An option given for this plugin ({@code --plugin-opt NAME=VALUE}, where NAME is the plugin
+   * name, a dot and the option), or {@code fallback}.
+   */
+  String option(String name, String fallback);
+
+  /** Dump: whether the process keeps running afterwards ({@code --leave-running}). */
+  boolean leaveRunning();
+
+  /** Reports progress of a long phase (bytes or items done of a total). */
+  void progress(String phase, long done, long total);
+
+  /** Keeps per-operation state of the calling plugin. */
+  void attach(Object state);
+
+  /** What the calling plugin attached, or null. */
+  <T> T attachment(Class<T> type);
+}

@@ -1,0 +1,46 @@
+package dev.accr.api;
+
+import com.google.protobuf.MessageLite;
+import com.google.protobuf.Parser;
+import java.util.List;
+
+/**
+ * The image set as a plugin writes and reads it. Files are named
+ * {@code <plugin>-<what>-<id>.img}; the host frames them (header with the set's id, checksummed
+ * footer), so a plugin never handles raw file layout, and a damaged file is reported with exit
+ * code 3 naming it.
+ *
+ * <p>Two kinds of file: <em>entries</em>, a list of protobuf messages for structured state
+ * (shown by {@code accr show}), and <em>bulk</em> data (device memory) in independently
+ * compressed, checksummed chunks written and read by several threads at once.
+ *
+ * <p>{@code what} is lowercase letters, digits and dashes; {@code id} a non-negative number
+ * (a device id, a pid).
+ */
+public interface PluginImages {
+  /** Writes an entries file. A dump may write each file once. */
+  void writeEntries(String what, long id, List<? extends MessageLite> entries);
+
+  /**
+   * Reads an entries file written by {@link #writeEntries}.
+   *
+   * @throws CorruptImageException if it is missing, damaged or does not parse
+   */
+  <T extends MessageLite> List<T> readEntries(String what, long id, Parser<T> parser);
+
+  /** Whether the set has that entries file. */
+  boolean hasEntries(String what, long id);
+
+  /** Creates a bulk file; close the writer to finish it. */
+  BulkWriter createBulk(String what, long id);
+
+  /**
+   * Opens a bulk file for reading; its index is read and checked now, its data when read.
+   *
+   * @throws CorruptImageException if it is missing or its index is damaged
+   */
+  BulkReader openBulk(String what, long id);
+
+  /** How many threads the user gave the operation; a sensible width for parallel copies. */
+  int parallelism();
+}

@@ -1,0 +1,109 @@
+package dev.accr.kfd.driver;
+
+import dev.accr.kfd.proto.BoDomain;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * A buffer object: memory a GPU reaches at a fixed GPU virtual address. VRAM buffers live in
+ * the owning GPU's VRAM at {@link #vramOffset()}; GTT and USERPTR buffers are host memory of
+ * the process at the same address; DOORBELL and MMIO are device pages mapped through the
+ * device file at {@link #mmapOffset()}.
+ */
+public final class Bo {
+  /** Host access: placed in the CPU-visible VRAM window. */
+  public static final int FLAG_CPU_VISIBLE = 1;
+  public static final int FLAG_EXECUTABLE = 2;
+  public static final int FLAG_COHERENT = 4;
+
+  private final int handle;
+  private final int gpuId;
+  private final Gpu gpu;
+  private final BoDomain domain;
+  private final long va;
+  private final long size;
+  private final int flags;
+  private final long vramOffset;
+  private final long mmapOffset;
+  private final Set<Integer> mappedGpus = new TreeSet<>();
+
+  Bo(int handle, int gpuId, Gpu gpu, BoDomain domain, long va, long size, int flags,
+      long vramOffset, long mmapOffset) {
+    this.handle = handle;
+    this.gpuId = gpuId;
+    this.gpu = gpu;
+    this.domain = domain;
+    this.va = va;
+    this.size = size;
+    this.flags = flags;
+    this.vramOffset = vramOffset;
+    this.mmapOffset = mmapOffset;
+    mappedGpus.add(gpuId);
+  }
+
+  public int handle() {
+    return handle;
+  }
+
+  /** The owning GPU as the process sees it. */
+  public int gpuId() {
+    return gpuId;
+  }
+
+  public Gpu gpu() {
+    return gpu;
+  }
+
+  public BoDomain domain() {
+    return domain;
+  }
+
+  public long va() {
+    return va;
+  }
+
+  public long size() {
+    return size;
+  }
+
+  public long end() {
+    return va + size;
+  }
+
+  public int flags() {
+    return flags;
+  }
+
+  /** Offset in the owner's VRAM (VRAM buffers), else -1. */
+  public long vramOffset() {
+    return vramOffset;
+  }
+
+  public long mmapOffset() {
+    return mmapOffset;
+  }
+
+  /** GPUs (process-visible ids) whose page tables map this buffer. */
+  public synchronized Set<Integer> mappedGpus() {
+    return new TreeSet<>(mappedGpus);
+  }
+
+  synchronized void mapOn(int gpu) {
+    mappedGpus.add(gpu);
+  }
+
+  synchronized boolean isMappedOn(int gpu) {
+    return mappedGpus.contains(gpu);
+  }
+
+  /** Whether the CPU can reach the whole buffer through the visible VRAM window. */
+  public boolean cpuReachable() {
+    return domain != BoDomain.VRAM || vramOffset + size <= gpu.vram().visibleBytes();
+  }
+
+  @Override
+  public String toString() {
+    return String.format("%s bo %d at va 0x%x (%d KiB, gpu 0x%x)", domain, handle, va,
+        size >> 10, gpuId);
+  }
+}

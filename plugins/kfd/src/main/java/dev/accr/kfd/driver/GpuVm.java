@@ -1,0 +1,198 @@
+package dev.accr.kfd.driver;
+
+import dev.accr.api.AccrException;
+import dev.accr.api.MemoryView;
+import dev.accr.kfd.proto.BoDomain;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The GPU virtual address space of one process: its buffer objects and SVM ranges, and how a
+ * GPU reaches an address. SVM pages migrate on GPU faults towards their preferred location
+ * (as with migrate_vma), or are reached where they are when the GPU has a link to them.
+ */
+final class GpuVm {
+  static final int PAGE = MemoryView.PAGE_SIZE;
+
+  private final MemoryView host;
+  private final Map<Integer, Gpu> gpus; // process-visible id -> GPU of this node
+  private final TreeMap<Long, Bo> bos = new TreeMap<>();
+  private final TreeMap<Long, SvmRange> svm = new TreeMap<>();
+
+  GpuVm(MemoryView host, Map<Integer, Gpu> gpus) {
+    this.host = host;
+    this.gpus = gpus;
+  }
+
+  Gpu gpu(int id) {
+    Gpu g = gpus.get(id);
+    if (g == null) {
+      throw AccrException.failed("kfd: no gpu 0x%x in this process (has %s)", id,
+          gpus.keySet().stream().map(i -> String.format("0x%x", i)).toList());
+    }
+    return g;
+  }
+
+  Map<Integer, Gpu> gpus() {
+    return gpus;
+  }
+
+  synchronized void add(Bo bo) {
+    checkFree(bo.va(), bo.size());
+    bos.put(bo.va(), bo);
+  }
+
+  synchronized void add(SvmRange range) {
+    checkFree(range.start(), range.size());
+    svm.put(range.start(), range);
+  }
+
+  synchronized Bo removeBo(long va) {
+    return bos.remove(va);
+  }
+
+  synchronized List<Bo> bos() {
+    return new ArrayList<>(bos.values());
+  }
+
+  synchronized List<SvmRange> svmRanges() {
+    return new ArrayList<>(svm.values());
+  }
+
+  synchronized Bo boAt(long va) {
+    var e = bos.floorEntry(va);
+    return e != null && va < e.getValue().end() ? e.getValue() : null;
+  }
+
+  synchronized SvmRange svmAt(long va) {
+    var e = svm.floorEntry(va);
+    return e != null && va < e.getValue().end() ? e.getValue() : null;
+  }
+
+  private void checkFree(long va, long size) {
+    if (va % PAGE != 0 || size <= 0 || size % PAGE != 0) {
+      throw AccrException.failed("kfd: range 0x%x+0x%x is not page aligned", va, size);
+    }
+    var b = bos.floorEntry(va + size - 1);
+    var s = svm.floorEntry(va + size - 1);
+    if ((b != null && b.getValue().end() > va) || (s != null && s.getValue().end() > va)) {
+      throw AccrException.failed("kfd: range 0x%x+0x%x overlaps a buffer or SVM range", va, size);
+    }
+  }
+
+  /**
+   * The bytes at {@code va} as GPU {@code gpuId} reaches them, at most to the end of the page.
+   *
+   * @throws GpuFault if the address is not mapped for that GPU or needs a link it lacks
+   */
+  MemorySegment access(int gpuId, long va, int length) {
+    if (length <= 0 || va % PAGE + length > PAGE) {
+      throw new GpuFault(String.format("access of %d bytes at 0x%x crosses a page", length, va));
+    }
+    Gpu self = gpu(gpuId);
+    Bo bo = boAt(va);
+    if (bo != null) {
+      return switch (bo.domain()) {
+        case VRAM -> {
+          if (!bo.isMappedOn(gpuId)) {
+            throw new GpuFault(String.format("gpu 0x%x: %s is not mapped on it", gpuId, bo));
+          }
+          if (!self.canReach(bo.gpu())) {
+            throw new GpuFault(String.format("gpu 0x%x has no link to gpu 0x%x for %s", gpuId,
+                bo.gpuId(), bo));
+          }
+          yield bo.gpu().vram().forWrite(bo.vramOffset() + (va - bo.va()), length);
+        }
+        case GTT, USERPTR -> host.pageForWrite(va).asSlice(va % PAGE, length);
+        default -> throw new GpuFault(String.format("gpu 0x%x: %s is not memory", gpuId, bo));
+      };
+    }
+    SvmRange range = svmAt(va);
+    if (range == null) {
+      throw new GpuFault(String.format("gpu 0x%x: page fault at 0x%x (no buffer or SVM range)",
+          gpuId, va));
+    }
+    if (!range.accessGpus().contains(gpuId)) {
+      throw new GpuFault(String.format("gpu 0x%x: no access to SVM range at 0x%x", gpuId,
+          range.start()));
+    }
+    int page = (int) ((va - range.start()) / PAGE);
+    synchronized (range) {
+      int at = range.location(page);
+      if (at != gpuId && range.preferredLocation() == gpuId) {
+        migrate(range, page, gpuId); // a GPU fault on a page that prefers this GPU
+        at = gpuId;
+      } else if (at != SvmRange.SYSTEM && at != gpuId && !self.canReach(gpu(at))) {
+        migrate(range, page, SvmRange.SYSTEM);
+        at = SvmRange.SYSTEM;
+      }
+      return pageOf(range, page, at).asSlice(va % PAGE, length);
+    }
+  }
+
+  /** Moves every page of {@code range} to {@code location} (a prefetch). */
+  void prefetch(SvmRange range, int location) {
+    if (location != SvmRange.SYSTEM) {
+      gpu(location);
+    }
+    synchronized (range) {
+      for (int p = 0; p < range.pages(); p++) {
+        if (range.location(p) != location) {
+          migrate(range, p, location);
+        }
+      }
+    }
+  }
+
+  /** The memory of page {@code page} of {@code range} at {@code location}. */
+  MemorySegment pageOf(SvmRange range, int page, int location) {
+    long va = range.start() + (long) page * PAGE;
+    if (location == SvmRange.SYSTEM) {
+      return host.pageForWrite(va);
+    }
+    long shadow = shadowOf(range, location);
+    return gpu(location).vram().forWrite(shadow + (long) page * PAGE, PAGE);
+  }
+
+  /** The offset of the range's VRAM shadow on a GPU, allocated on first use. */
+  long shadowOf(SvmRange range, int gpuId) {
+    Long shadow = range.shadow(gpuId);
+    if (shadow == null) {
+      Gpu g = gpu(gpuId);
+      shadow = g.allocator().allocate(range.size(), false, g.toString());
+      range.setShadow(gpuId, shadow);
+    }
+    return shadow;
+  }
+
+  private void migrate(SvmRange range, int page, int to) {
+    int from = range.location(page);
+    MemorySegment source = pageOf(range, page, from);
+    MemorySegment target = pageOf(range, page, to);
+    MemorySegment.copy(source, 0, target, 0, PAGE);
+    source.fill((byte) 0); // the old copy is gone, as after migrate_vma
+    range.setLocation(page, to);
+  }
+
+  /** Frees the VRAM of every buffer and SVM shadow. */
+  synchronized void releaseAll() {
+    for (Bo bo : bos.values()) {
+      if (bo.domain() == BoDomain.VRAM) {
+        bo.gpu().allocator().free(bo.vramOffset());
+        bo.gpu().vram().release(bo.vramOffset(), VramAllocator.roundUp(bo.size()));
+      }
+    }
+    bos.clear();
+    for (SvmRange r : svm.values()) {
+      for (var e : r.shadows().entrySet()) {
+        Gpu g = gpus.get(e.getKey());
+        g.allocator().free(e.getValue());
+        g.vram().release(e.getValue(), VramAllocator.roundUp(r.size()));
+      }
+    }
+    svm.clear();
+  }
+}

@@ -1,0 +1,35 @@
+package dev.accr.kfd.driver;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/** What a running workgroup sees: its arguments and memory as its GPU reaches it. */
+public final class KernelContext {
+  private final GpuVm vm;
+  private final int gpuId;
+  private final long kernargVa;
+
+  KernelContext(GpuVm vm, int gpuId, long kernargVa) {
+    this.vm = vm;
+    this.gpuId = gpuId;
+    this.kernargVa = kernargVa;
+  }
+
+  /** The process-visible id of the GPU running the kernel. */
+  public int gpuId() {
+    return gpuId;
+  }
+
+  /** Argument {@code i} (0..7) from the kernarg segment. */
+  public long arg(int i) {
+    return vm.access(gpuId, kernargVa + 8L * i, 8).get(ValueLayout.JAVA_LONG_UNALIGNED, 0);
+  }
+
+  /**
+   * The page at {@code va} (page aligned) as this GPU reaches it: its VRAM, a peer's VRAM over
+   * a link, host memory, or an SVM page (which may migrate first).
+   */
+  public MemorySegment page(long va) {
+    return vm.access(gpuId, va, GpuVm.PAGE);
+  }
+}

@@ -1,0 +1,246 @@
+package dev.accr.kfd.driver;
+
+import com.google.protobuf.ByteString;
+import dev.accr.api.AccrException;
+import dev.accr.kfd.proto.BoDomain;
+import dev.accr.kfd.proto.KfdBoEntry;
+import dev.accr.kfd.proto.KfdDeviceEntry;
+import dev.accr.kfd.proto.KfdEventEntry;
+import dev.accr.kfd.proto.KfdProcessEntry;
+import dev.accr.kfd.proto.KfdQueueEntry;
+import dev.accr.kfd.proto.KfdSvmRangeEntry;
+import dev.accr.kfd.proto.SvmResidencyRun;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The driver's CRIU operations on a process, after AMDKFD_IOC_CRIU_OP: PROCESS_INFO (pause the
+ * queues, return counts), CHECKPOINT (return the state as entries), UNPAUSE, RESTORE (recreate
+ * the state at the same GPU addresses, queues paused), RESUME.
+ */
+public final class KfdCriu {
+  private KfdCriu() {}
+
+  /** The state CHECKPOINT returns. */
+  public record Checkpoint(KfdProcessEntry process, List<KfdDeviceEntry> devices,
+      List<KfdBoEntry> bos, List<KfdQueueEntry> queues, List<KfdEventEntry> events,
+      List<KfdSvmRangeEntry> svmRanges) {}
+
+  /**
+   * A piece of VRAM to save or restore: on GPU {@code gpuId} (process-visible), at GPU address
+   * {@code va}, {@code length} bytes at {@code vramOffset} of {@code gpu}'s VRAM.
+   */
+  public record VramExtent(int gpuId, Gpu gpu, long va, long vramOffset, long length,
+      boolean cpuReachable) {}
+
+  /** PROCESS_INFO: preempts every queue and returns counts and sizes. */
+  public static KfdProcessEntry processInfo(KfdProcess p) {
+    for (HwQueue q : p.queueList()) {
+      q.pause();
+    }
+    List<VramExtent> vram = vramExtents(p);
+    synchronized (p) {
+      return KfdProcessEntry.newBuilder().setPid(p.pid()).setNumDevices(p.vm.gpus().size())
+          .setNumBos(p.vm.bos().size()).setNumQueues(p.queues.size())
+          .setNumEvents(p.events.snapshot().size()).setNumSvmRanges(p.vm.svmRanges().size())
+          .setVramBytes(vram.stream().mapToLong(VramExtent::length).sum())
+          .setNextQueueId(p.nextQueueId).setNextEventId(p.events.nextId())
+          .setNextHandle(p.nextHandle).build();
+    }
+  }
+
+  /** CHECKPOINT: the paused process's device state. */
+  public static Checkpoint checkpoint(KfdProcess p, KfdProcessEntry info) {
+    List<KfdDeviceEntry> devices = new ArrayList<>();
+    for (var e : new TreeMap<>(p.vm.gpus()).entrySet()) {
+      KfdDeviceEntry.Builder d = KfdDeviceEntry.newBuilder().setGpuId(e.getKey())
+          .setDevice(e.getValue().device());
+      for (var other : new TreeMap<>(p.vm.gpus()).entrySet()) {
+        if (other.getValue() != e.getValue() && e.getValue().canReach(other.getValue())) {
+          d.addPeers(other.getKey());
+        }
+      }
+      devices.add(d.build());
+    }
+    List<KfdBoEntry> bos = new ArrayList<>();
+    for (Bo bo : p.vm.bos()) {
+      bos.add(KfdBoEntry.newBuilder().setHandle(bo.handle()).setGpuId(bo.gpuId())
+          .setDomain(bo.domain()).setGpuVa(bo.va()).setSize(bo.size()).setFlags(bo.flags())
+          .addAllMappedGpus(bo.mappedGpus()).setMmapOffset(bo.mmapOffset()).build());
+    }
+    List<KfdQueueEntry> queues = new ArrayList<>();
+    for (HwQueue q : p.queueList()) {
+      if (!q.paused()) {
+        throw AccrException.failed("kfd: queue %d was not paused before CHECKPOINT", q.queueId());
+      }
+      queues.add(KfdQueueEntry.newBuilder().setQueueId(q.queueId()).setGpuId(q.gpuId())
+          .setType(q.type()).setPriority(q.priority()).setRingVa(q.ringVa())
+          .setRingSlots(q.slots()).setReadIndex(q.readIndex()).setWriteIndex(q.writeIndex())
+          .setMqd(mqd(q)).setCtlStack(controlStack(q))
+          .setPreemptedPacket(Math.max(0, q.preemptedPacket() + 1))
+          .setPreemptedNextWorkgroup(q.preemptedNextUnit()).build());
+    }
+    List<KfdEventEntry> events = new ArrayList<>();
+    for (var e : p.events.snapshot().entrySet()) {
+      events.add(KfdEventEntry.newBuilder().setEventId(e.getKey())
+          .setType(SignalEvents.TYPE_SIGNAL).setSignalCount(e.getValue()).build());
+    }
+    List<KfdSvmRangeEntry> ranges = new ArrayList<>();
+    for (SvmRange r : p.vm.svmRanges()) {
+      KfdSvmRangeEntry.Builder b = KfdSvmRangeEntry.newBuilder().setStart(r.start())
+          .setSize(r.size()).setPreferredLocation(r.preferredLocation())
+          .setPrefetchLocation(r.prefetchLocation()).addAllAccessGpus(r.accessGpus())
+          .setFlags(r.flags()).setGranularity(r.granularity());
+      int[] where = r.residency();
+      for (int i = 0; i < where.length; ) {
+        int j = i;
+        while (j < where.length && where[j] == where[i]) {
+          j++;
+        }
+        b.addResidency(SvmResidencyRun.newBuilder().setFirstPage(i).setPages(j - i)
+            .setLocation(where[i]));
+        i = j;
+      }
+      ranges.add(b.build());
+    }
+    return new Checkpoint(info, devices, bos, queues, events, ranges);
+  }
+
+  /** The VRAM a dump saves: VRAM buffers, then SVM pages resident in VRAM (coalesced). */
+  public static List<VramExtent> vramExtents(KfdProcess p) {
+    List<VramExtent> out = new ArrayList<>();
+    for (Bo bo : p.vm.bos()) {
+      if (bo.domain() == BoDomain.VRAM) {
+        out.add(new VramExtent(bo.gpuId(), bo.gpu(), bo.va(), bo.vramOffset(), bo.size(),
+            bo.cpuReachable()));
+      }
+    }
+    for (SvmRange r : p.vm.svmRanges()) {
+      int[] where = r.residency();
+      for (int i = 0; i < where.length; ) {
+        int j = i;
+        while (j < where.length && where[j] == where[i]) {
+          j++;
+        }
+        if (where[i] != SvmRange.SYSTEM) {
+          Gpu g = p.vm.gpu(where[i]);
+          long offset = p.vm.shadowOf(r, where[i]) + (long) i * GpuVm.PAGE;
+          long length = (long) (j - i) * GpuVm.PAGE;
+          out.add(new VramExtent(where[i], g, r.start() + (long) i * GpuVm.PAGE, offset, length,
+              offset + length <= g.vram().visibleBytes()));
+        }
+        i = j;
+      }
+    }
+    return out;
+  }
+
+  /** UNPAUSE after a dump that leaves the process running (or failed); RESUME after restore. */
+  public static void resume(KfdProcess p) {
+    for (HwQueue q : p.queueList()) {
+      q.resume();
+    }
+  }
+
+  /**
+   * RESTORE: recreates buffers (same GPU addresses, VRAM allocated on the mapped GPUs), SVM
+   * ranges with their residency, events and paused queues. Contents of VRAM are loaded
+   * afterwards through {@link #vramExtents}. The host memory (GTT, rings, SVM pages in system
+   * memory) and device mappings are already restored by the core.
+   */
+  public static void restore(KfdProcess p, KfdProcessEntry info, List<KfdBoEntry> bos,
+      List<KfdQueueEntry> queues, List<KfdEventEntry> events, List<KfdSvmRangeEntry> ranges) {
+    synchronized (p) {
+      for (KfdBoEntry e : bos) {
+        Gpu g = p.vm.gpu(e.getGpuId());
+        long vramOffset = -1;
+        long mmapOffset = 0;
+        switch (e.getDomain()) {
+          case VRAM -> vramOffset = g.allocator().allocate(e.getSize(),
+              (e.getFlags() & Bo.FLAG_CPU_VISIBLE) != 0, g.toString());
+          case DOORBELL, MMIO -> mmapOffset = KfdProcess.mmapOffset(e.getDomain(), g);
+          case GTT, USERPTR -> { }
+          default -> throw AccrException.failed("kfd: buffer %d has domain %s", e.getHandle(),
+              e.getDomain());
+        }
+        Bo bo = new Bo(e.getHandle(), e.getGpuId(), g, e.getDomain(), e.getGpuVa(), e.getSize(),
+            e.getFlags(), vramOffset, mmapOffset);
+        for (int m : e.getMappedGpusList()) {
+          p.vm.gpu(m);
+          bo.mapOn(m);
+        }
+        try {
+          p.vm.add(bo);
+        } catch (RuntimeException ex) {
+          if (vramOffset >= 0) {
+            g.allocator().free(vramOffset);
+          }
+          throw ex;
+        }
+      }
+      for (KfdSvmRangeEntry e : ranges) {
+        SvmRange r = new SvmRange(e.getStart(), e.getSize());
+        r.setAttributes(e.getPreferredLocation(), e.getPrefetchLocation(),
+            new HashSet<>(e.getAccessGpusList()), e.getFlags(), e.getGranularity());
+        for (SvmResidencyRun run : e.getResidencyList()) {
+          if (run.getLocation() != SvmRange.SYSTEM) {
+            p.vm.gpu(run.getLocation());
+          }
+          for (int i = 0; i < run.getPages(); i++) {
+            r.setLocation(run.getFirstPage() + i, run.getLocation());
+          }
+        }
+        p.vm.add(r);
+        for (SvmResidencyRun run : e.getResidencyList()) {
+          if (run.getLocation() != SvmRange.SYSTEM) {
+            p.vm.shadowOf(r, run.getLocation());
+          }
+        }
+      }
+      for (KfdEventEntry e : events) {
+        p.events.restore(e.getEventId(), e.getSignalCount());
+      }
+      p.events.setNextId(info.getNextEventId());
+      for (KfdQueueEntry e : queues) {
+        HwQueue q = new HwQueue(e.getQueueId(), e.getGpuId(), e.getType(), e.getPriority(),
+            e.getRingVa(), e.getRingSlots(), p.vm, p.process().memory(), p.events, true);
+        q.restoreState(e.getReadIndex(), e.getWriteIndex(), e.getPreemptedPacket() - 1,
+            e.getPreemptedNextWorkgroup());
+        p.queues.put(e.getQueueId(), q);
+        q.start();
+      }
+      p.nextHandle = Math.max(p.nextHandle, info.getNextHandle());
+      p.nextQueueId = Math.max(p.nextQueueId, info.getNextQueueId());
+    }
+  }
+
+  /** The memory queue descriptor: what the device reloads a queue from. */
+  private static ByteString mqd(HwQueue q) {
+    ByteBuffer b = ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN);
+    b.putLong(q.queueId()).putLong(q.type().getNumber()).putLong(q.priority())
+        .putLong(q.ringVa()).putLong(q.slots()).putLong(q.readIndex()).putLong(q.writeIndex())
+        .putLong(q.paused() ? 0 : 1);
+    return ByteString.copyFrom(b.flip());
+  }
+
+  /** The control stack: the preempted packet and the next workgroup to run. */
+  private static ByteString controlStack(HwQueue q) {
+    ByteBuffer b = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
+    b.putLong(q.preemptedPacket()).putInt(q.preemptedNextUnit()).putInt(0);
+    return ByteString.copyFrom(b.flip());
+  }
+
+  /** VRAM bytes the process's buffers and SVM shadows hold (for checks). */
+  public static long vramInUse(KfdProcess p) {
+    return vramExtents(p).stream().mapToLong(VramExtent::length).sum();
+  }
+
+  static Map<Integer, Gpu> gpus(KfdProcess p) {
+    return p.vm.gpus();
+  }
+}

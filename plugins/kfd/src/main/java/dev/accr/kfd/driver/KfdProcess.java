@@ -1,0 +1,271 @@
+package dev.accr.kfd.driver;
+
+import dev.accr.api.AccrException;
+import dev.accr.api.DeviceFile;
+import dev.accr.api.DeviceMapping;
+import dev.accr.api.ProcessView;
+import dev.accr.api.Prot;
+import dev.accr.kfd.proto.BoDomain;
+import dev.accr.kfd.proto.QueueType;
+import dev.accr.proto.Device;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * The KFD state of one process, reached through its {@code /dev/kfd} descriptor: the calls
+ * here are the driver's ioctls (buffer objects, queues, events, SVM). GPU ids are the ones the
+ * process sees; the driver maps them to this node's GPUs, so a restored process keeps its ids.
+ */
+public final class KfdProcess implements DeviceFile {
+  public static final String PATH = "/dev/kfd";
+  /** mmap offsets of doorbell and MMIO pages name their type and GPU, as in amdkfd. */
+  static final long MMAP_DOORBELL = 3L << 62;
+  static final long MMAP_MMIO = 2L << 62;
+
+  private final KfdDriver driver;
+  private final ProcessView process;
+  final GpuVm vm;
+  final SignalEvents events = new SignalEvents();
+  final TreeMap<Integer, HwQueue> queues = new TreeMap<>();
+  int nextHandle = 1;
+  int nextQueueId = 1;
+  private boolean closed;
+
+  KfdProcess(KfdDriver driver, ProcessView process, Map<Integer, Gpu> gpus) {
+    this.driver = driver;
+    this.process = process;
+    this.vm = new GpuVm(process.memory(), Collections.unmodifiableMap(new LinkedHashMap<>(gpus)));
+  }
+
+  @Override
+  public String path() {
+    return PATH;
+  }
+
+  public int pid() {
+    return process.pid();
+  }
+
+  ProcessView process() {
+    return process;
+  }
+
+  KfdDriver driver() {
+    return driver;
+  }
+
+  /** The GPUs this process sees, in the node's topology order (as when it first opened). */
+  public List<Integer> gpuIds() {
+    return new ArrayList<>(vm.gpus().keySet());
+  }
+
+  /** The topology properties of GPU {@code gpuId} (as this node has it). */
+  public Device properties(int gpuId) {
+    return vm.gpu(gpuId).device();
+  }
+
+  /** Whether kernels on {@code from} can reach {@code to}'s VRAM (a direct link). */
+  public boolean canReach(int from, int to) {
+    return vm.gpu(from).canReach(vm.gpu(to));
+  }
+
+  /** Allocates a VRAM buffer at GPU address {@code va}; returns its handle. */
+  public synchronized int allocVram(int gpuId, long va, long size, int flags) {
+    Gpu g = vm.gpu(gpuId);
+    long offset = g.allocator().allocate(size, (flags & Bo.FLAG_CPU_VISIBLE) != 0, g.toString());
+    return addBo(new Bo(nextHandle, gpuId, g, BoDomain.VRAM, va, size, flags, offset, 0), offset);
+  }
+
+  /** Allocates a GTT buffer: host memory mapped into the process at {@code va} and the GPU. */
+  public synchronized int allocGtt(int gpuId, long va, long size) {
+    Gpu g = vm.gpu(gpuId);
+    Bo bo = new Bo(nextHandle, gpuId, g, BoDomain.GTT, va, size, Bo.FLAG_COHERENT, -1, 0);
+    vm.add(bo);
+    process.memory().mapAnonymous(va, size, Prot.RW, "kfd-gtt");
+    return nextHandle++;
+  }
+
+  /** Registers existing host memory at {@code va} for GPU access. */
+  public synchronized int registerUserptr(int gpuId, long va, long size) {
+    Gpu g = vm.gpu(gpuId);
+    vm.add(new Bo(nextHandle, gpuId, g, BoDomain.USERPTR, va, size, 0, -1, 0));
+    return nextHandle++;
+  }
+
+  /** Maps the GPU's doorbell (or MMIO) page into the process at {@code va}. */
+  public synchronized int mapDevicePage(int gpuId, long va, boolean doorbell) {
+    Gpu g = vm.gpu(gpuId);
+    long offset = mmapOffset(doorbell ? BoDomain.DOORBELL : BoDomain.MMIO, g);
+    vm.add(new Bo(nextHandle, gpuId, g, doorbell ? BoDomain.DOORBELL : BoDomain.MMIO, va,
+        GpuVm.PAGE, 0, -1, offset));
+    process.memory().mapDevice(new DeviceMapping(va, GpuVm.PAGE, Prot.RW, PATH, offset),
+        doorbell ? "kfd-doorbell" : "kfd-mmio");
+    return nextHandle++;
+  }
+
+  static long mmapOffset(BoDomain domain, Gpu g) {
+    return (domain == BoDomain.DOORBELL ? MMAP_DOORBELL : MMAP_MMIO) | ((long) g.gpuId() << 12);
+  }
+
+  private int addBo(Bo bo, long vramOffset) {
+    try {
+      vm.add(bo);
+    } catch (RuntimeException e) {
+      bo.gpu().allocator().free(vramOffset);
+      throw e;
+    }
+    return nextHandle++;
+  }
+
+  /** Maps buffer {@code handle} on another GPU (peer access needs a link to use it). */
+  public synchronized void mapToGpu(int handle, int gpuId) {
+    vm.gpu(gpuId);
+    bo(handle).mapOn(gpuId);
+  }
+
+  Bo bo(int handle) {
+    return vm.bos().stream().filter(b -> b.handle() == handle).findFirst()
+        .orElseThrow(() -> AccrException.failed("kfd: no buffer with handle %d", handle));
+  }
+
+  /** Creates a queue whose ring of {@code slots} packets is at {@code ringVa}; returns its id. */
+  public synchronized int createQueue(int gpuId, QueueType type, int priority, long ringVa,
+      int slots) {
+    vm.gpu(gpuId);
+    if (slots <= 0 || Integer.bitCount(slots) != 1) {
+      throw AccrException.failed("kfd: ring slots %d is not a power of two", slots);
+    }
+    HwQueue q = new HwQueue(nextQueueId, gpuId, type, priority, ringVa, slots, vm,
+        process.memory(), events, false);
+    queues.put(nextQueueId, q);
+    q.start();
+    return nextQueueId++;
+  }
+
+  public void ringDoorbell(int queueId, long writeIndex) {
+    queue(queueId).ringDoorbell(writeIndex);
+  }
+
+  public long writeIndex(int queueId) {
+    return queue(queueId).writeIndex();
+  }
+
+  synchronized HwQueue queue(int queueId) {
+    HwQueue q = queues.get(queueId);
+    if (q == null) {
+      throw AccrException.failed("kfd: no queue %d", queueId);
+    }
+    return q;
+  }
+
+  synchronized List<HwQueue> queueList() {
+    return new ArrayList<>(queues.values());
+  }
+
+  public int createEvent() {
+    return events.create();
+  }
+
+  public long eventCount(int event) {
+    return events.count(event);
+  }
+
+  /**
+   * Waits until {@code event} was signalled {@code count} times.
+   *
+   * @throws AccrException if a queue of the process faulted (the program crashes)
+   */
+  public void waitEvent(int event, long count) {
+    try {
+      while (!events.await(event, count, 50)) {
+        for (HwQueue q : queueList()) {
+          if (q.error() != null) {
+            throw AccrException.failed("GPU fault: %s", q.error());
+          }
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw AccrException.failed("kfd: wait for event %d interrupted", event);
+    }
+  }
+
+  /** Makes host memory at {@code start} (already mapped) an SVM range. */
+  public void svmRegister(long start, long size) {
+    vm.add(new SvmRange(start, size));
+  }
+
+  public void svmSetAttributes(long start, int preferred, int prefetch, Set<Integer> access,
+      int flags, int granularity) {
+    for (int g : access) {
+      vm.gpu(g);
+    }
+    svm(start).setAttributes(preferred, prefetch, access, flags, granularity);
+  }
+
+  /** Migrates every page of the range at {@code start} to {@code location} (0: system). */
+  public void svmPrefetch(long start, int location) {
+    vm.prefetch(svm(start), location);
+  }
+
+  /** Where the page at {@code va} of an SVM range lives (0: system, else a GPU id). */
+  public int svmLocation(long va) {
+    SvmRange r = vm.svmAt(va);
+    if (r == null) {
+      throw AccrException.failed("kfd: 0x%x is not in an SVM range", va);
+    }
+    return r.location((int) ((va - r.start()) / GpuVm.PAGE));
+  }
+
+  SvmRange svm(long start) {
+    SvmRange r = vm.svmAt(start);
+    if (r == null || r.start() != start) {
+      throw AccrException.failed("kfd: no SVM range at 0x%x", start);
+    }
+    return r;
+  }
+
+  /** Reads the 8 bytes at a VRAM buffer address through the CPU-visible window. */
+  public long cpuReadLong(long va) {
+    Bo bo = vm.boAt(va);
+    if (bo == null || bo.domain() != BoDomain.VRAM) {
+      throw AccrException.failed("kfd: 0x%x is not in a VRAM buffer", va);
+    }
+    long offset = bo.vramOffset() + (va - bo.va());
+    if (offset + 8 > bo.gpu().vram().visibleBytes()) {
+      throw AccrException.failed("kfd: %s lies outside the CPU-visible VRAM window (%d MiB)",
+          bo, bo.gpu().vram().visibleBytes() >> 20);
+    }
+    return bo.gpu().vram().forRead(offset, 8).get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, 0);
+  }
+
+  @Override
+  public void digest(MessageDigest digest) {
+    KfdDigest.update(this, digest);
+  }
+
+  /** Destroys queues and frees device memory, as when the last descriptor closes. */
+  @Override
+  public void close() {
+    List<HwQueue> qs;
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      qs = new ArrayList<>(queues.values());
+      queues.clear();
+    }
+    for (HwQueue q : qs) {
+      q.close();
+    }
+    vm.releaseAll();
+    driver.forget(this);
+  }
+}

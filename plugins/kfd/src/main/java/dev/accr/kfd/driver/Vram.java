@@ -1,0 +1,126 @@
+package dev.accr.kfd.driver;
+
+import dev.accr.api.AccrException;
+import dev.accr.api.ZeroedMemory;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A GPU's device memory, allocated lazily in 2 MiB blocks on first write: a 64 GiB device
+ * costs nothing until used. Reads of untouched blocks see zeros. Blocks are freed when the
+ * buffer that covered them is freed.
+ */
+public final class Vram {
+  /** Allocation unit; buffers are aligned to it so a block belongs to one buffer. */
+  public static final long BLOCK = 2L << 20;
+  private static final MemorySegment ZEROS = Arena.global().allocate(BLOCK).asReadOnly();
+
+  private final long capacity;
+  private final long visibleBytes;
+  private final MemorySegment[] blocks;
+  private final Arena[] arenas;
+  private final AtomicLong resident = new AtomicLong();
+
+  Vram(long capacity, long visibleBytes) {
+    if (capacity % BLOCK != 0 || capacity / BLOCK > Integer.MAX_VALUE) {
+      throw AccrException.usage("vramBytes %d is not a multiple of 2 MiB", capacity);
+    }
+    this.capacity = capacity;
+    this.visibleBytes = Math.min(visibleBytes, capacity);
+    this.blocks = new MemorySegment[(int) (capacity / BLOCK)];
+    this.arenas = new Arena[blocks.length];
+  }
+
+  public long capacity() {
+    return capacity;
+  }
+
+  /** The CPU-visible window (the BAR): offsets below it are reachable by the CPU. */
+  public long visibleBytes() {
+    return visibleBytes;
+  }
+
+  /** Bytes of device memory actually allocated. */
+  public long residentBytes() {
+    return resident.get();
+  }
+
+  /**
+   * The bytes at {@code offset}, for writing (allocating the block); the range must lie in
+   * one block.
+   */
+  public MemorySegment forWrite(long offset, long length) {
+    int b = block(offset, length);
+    MemorySegment block = blocks[b];
+    if (block == null) {
+      block = allocate(b);
+    }
+    return block.asSlice(offset % BLOCK, length);
+  }
+
+  /** The bytes at {@code offset}, read-only; zeros if never written. */
+  public MemorySegment forRead(long offset, long length) {
+    int b = block(offset, length);
+    MemorySegment block = blocks[b];
+    return (block == null ? ZEROS : block).asSlice(offset % BLOCK, length);
+  }
+
+  private synchronized MemorySegment allocate(int b) {
+    if (blocks[b] == null) {
+      Arena arena = Arena.ofShared();
+      arenas[b] = arena;
+      blocks[b] = ZeroedMemory.allocate(arena, BLOCK);
+      resident.addAndGet(BLOCK);
+    }
+    return blocks[b];
+  }
+
+  private int block(long offset, long length) {
+    if (offset < 0 || length < 0 || offset + length > capacity
+        || (length > 0 && offset / BLOCK != (offset + length - 1) / BLOCK)) {
+      throw new IllegalArgumentException(String.format(
+          "vram access %x+%x crosses a block or leaves the device", offset, length));
+    }
+    return (int) (offset / BLOCK);
+  }
+
+  /** Frees the blocks of {@code [offset, offset + length)} (block aligned). */
+  synchronized void release(long offset, long length) {
+    for (long at = offset; at < offset + length; at += BLOCK) {
+      int b = (int) (at / BLOCK);
+      if (blocks[b] != null) {
+        blocks[b] = null;
+        arenas[b].close();
+        arenas[b] = null;
+        resident.addAndGet(-BLOCK);
+      }
+    }
+  }
+
+  /** Copies {@code length} bytes at {@code offset} into {@code dst}, block by block. */
+  public void copyOut(long offset, MemorySegment dst, long dstOffset, long length) {
+    while (length > 0) {
+      long n = Math.min(length, BLOCK - offset % BLOCK);
+      MemorySegment.copy(forRead(offset, n), 0, dst, dstOffset, n);
+      offset += n;
+      dstOffset += n;
+      length -= n;
+    }
+  }
+
+  /** Copies {@code length} bytes of {@code src} to {@code offset}, block by block. */
+  public void copyIn(MemorySegment src, long srcOffset, long offset, long length) {
+    while (length > 0) {
+      long n = Math.min(length, BLOCK - offset % BLOCK);
+      MemorySegment.copy(src, srcOffset, forWrite(offset, n), 0, n);
+      offset += n;
+      srcOffset += n;
+      length -= n;
+    }
+  }
+
+  synchronized void close() {
+    release(0, capacity);
+  }
+}

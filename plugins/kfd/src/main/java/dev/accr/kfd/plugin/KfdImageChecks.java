@@ -1,0 +1,121 @@
+package dev.accr.kfd.plugin;
+
+import dev.accr.api.CorruptImageException;
+import dev.accr.kfd.proto.BoDomain;
+import dev.accr.kfd.proto.KfdBoEntry;
+import dev.accr.kfd.proto.KfdDeviceEntry;
+import dev.accr.kfd.proto.KfdEventEntry;
+import dev.accr.kfd.proto.KfdProcessEntry;
+import dev.accr.kfd.proto.KfdQueueEntry;
+import dev.accr.kfd.proto.KfdSvmRangeEntry;
+import dev.accr.kfd.proto.QueueType;
+import dev.accr.kfd.proto.SvmResidencyRun;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Checks the values inside KFD entries before anything is allocated for them: images are
+ * untrusted, and a hostile size or index must give exit code 3, not a huge allocation or a
+ * queue running off its ring.
+ */
+final class KfdImageChecks {
+  static final long MAX_SVM_BYTES = 16L << 30;
+  static final int MAX_RING_SLOTS = 1 << 16;
+  private static final long PAGE = 4096;
+
+  private KfdImageChecks() {}
+
+  static void check(int pid, KfdProcessEntry info, List<KfdDeviceEntry> devices,
+      List<KfdBoEntry> bos, List<KfdQueueEntry> queues, List<KfdEventEntry> events,
+      List<KfdSvmRangeEntry> ranges) {
+    String f = "kfd-process-" + pid + ".img";
+    if (info.getPid() != pid || info.getNumDevices() != devices.size()
+        || info.getNumBos() != bos.size() || info.getNumQueues() != queues.size()
+        || info.getNumEvents() != events.size() || info.getNumSvmRanges() != ranges.size()) {
+      throw new CorruptImageException(f, "pid or counts do not match the other kfd images");
+    }
+    Set<Integer> gpus = new HashSet<>();
+    for (KfdDeviceEntry d : devices) {
+      if (!gpus.add(d.getGpuId())) {
+        throw new CorruptImageException("kfd-devices-" + pid + ".img",
+            String.format("gpu 0x%x is listed twice", d.getGpuId()));
+      }
+    }
+    String bf = "kfd-bos-" + pid + ".img";
+    Set<Integer> handles = new HashSet<>();
+    for (KfdBoEntry b : bos) {
+      boolean memory = b.getDomain() == BoDomain.VRAM || b.getDomain() == BoDomain.GTT
+          || b.getDomain() == BoDomain.USERPTR;
+      boolean page = b.getDomain() == BoDomain.DOORBELL || b.getDomain() == BoDomain.MMIO;
+      if (!handles.add(b.getHandle()) || !gpus.contains(b.getGpuId()) || !(memory || page)
+          || b.getGpuVa() % PAGE != 0 || b.getSize() == 0 || b.getSize() % PAGE != 0
+          || b.getSize() > (1L << 40) || Long.compareUnsigned(b.getGpuVa(), 1L << 47) >= 0
+          || !gpus.containsAll(b.getMappedGpusList())) {
+        throw new CorruptImageException(bf, String.format("buffer %d: handle, gpu, domain, va"
+            + " 0x%x or size %d out of range", b.getHandle(), b.getGpuVa(), b.getSize()));
+      }
+    }
+    String sf = "kfd-svm-" + pid + ".img";
+    for (KfdSvmRangeEntry r : ranges) {
+      if (r.getStart() % PAGE != 0 || r.getSize() == 0 || r.getSize() % PAGE != 0
+          || Long.compareUnsigned(r.getSize(), MAX_SVM_BYTES) > 0
+          || !gpus.containsAll(r.getAccessGpusList())) {
+        throw new CorruptImageException(sf, String.format("range at 0x%x: size %d out of range"
+            + " or unknown gpu", r.getStart(), r.getSize()));
+      }
+      long pages = r.getSize() / PAGE;
+      long covered = 0;
+      for (SvmResidencyRun run : r.getResidencyList()) {
+        if (run.getFirstPage() != covered || run.getPages() == 0
+            || (run.getLocation() != 0 && !gpus.contains(run.getLocation()))) {
+          throw new CorruptImageException(sf, String.format("range at 0x%x: residency run at"
+              + " page %d is out of order, empty or at an unknown gpu", r.getStart(),
+              run.getFirstPage()));
+        }
+        covered += run.getPages();
+      }
+      if (covered != pages) {
+        throw new CorruptImageException(sf, String.format("range at 0x%x: residency covers %d"
+            + " pages, expected %d", r.getStart(), covered, pages));
+      }
+    }
+    String qf = "kfd-queues-" + pid + ".img";
+    Set<Integer> ids = new HashSet<>();
+    for (KfdQueueEntry q : queues) {
+      int slots = q.getRingSlots();
+      long read = q.getReadIndex();
+      long write = q.getWriteIndex();
+      long preempted = q.getPreemptedPacket();
+      boolean ok = ids.add(q.getQueueId()) && gpus.contains(q.getGpuId())
+          && (q.getType() == QueueType.COMPUTE || q.getType() == QueueType.SDMA)
+          && slots > 0 && slots <= MAX_RING_SLOTS && Integer.bitCount(slots) == 1
+          && read >= 0 && write >= read && write - read <= slots
+          && (preempted == 0 || (preempted - 1 >= read && preempted - 1 < write))
+          && q.getPreemptedNextWorkgroup() >= 0 && ringInsideBuffer(q, bos);
+      if (!ok) {
+        throw new CorruptImageException(qf, String.format("queue %d: gpu, type, ring (%d slots"
+            + " at 0x%x) or indexes (read %d, write %d, preempted %d) out of range",
+            q.getQueueId(), slots, q.getRingVa(), read, write, preempted));
+      }
+    }
+    Set<Integer> eventIds = new HashSet<>();
+    for (KfdEventEntry e : events) {
+      if (e.getEventId() <= 0 || !eventIds.add(e.getEventId()) || e.getSignalCount() < 0) {
+        throw new CorruptImageException("kfd-events-" + pid + ".img",
+            "event " + e.getEventId() + " is listed twice or invalid");
+      }
+    }
+  }
+
+  private static boolean ringInsideBuffer(KfdQueueEntry q, List<KfdBoEntry> bos) {
+    long end = q.getRingVa() + (long) q.getRingSlots() * 64;
+    for (KfdBoEntry b : bos) {
+      if ((b.getDomain() == BoDomain.GTT || b.getDomain() == BoDomain.USERPTR)
+          && q.getRingVa() >= b.getGpuVa() && end <= b.getGpuVa() + b.getSize()) {
+        return true;
+      }
+    }
+    return false;
+  }
+}

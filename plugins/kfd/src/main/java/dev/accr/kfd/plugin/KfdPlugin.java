@@ -1,0 +1,203 @@
+package dev.accr.kfd.plugin;
+
+import dev.accr.api.AccrException;
+import dev.accr.api.AccrPlugin;
+import dev.accr.api.CorruptImageException;
+import dev.accr.api.DeviceFile;
+import dev.accr.api.DeviceMapping;
+import dev.accr.api.PluginContext;
+import dev.accr.api.PluginImages;
+import dev.accr.api.ProcessView;
+import dev.accr.kfd.driver.Gpu;
+import dev.accr.kfd.driver.KfdCriu;
+import dev.accr.kfd.driver.KfdDriver;
+import dev.accr.kfd.driver.KfdProcess;
+import dev.accr.kfd.driver.RenderNode;
+import dev.accr.kfd.proto.KfdBoEntry;
+import dev.accr.kfd.proto.KfdDeviceEntry;
+import dev.accr.kfd.proto.KfdEventEntry;
+import dev.accr.kfd.proto.KfdProcessEntry;
+import dev.accr.kfd.proto.KfdQueueEntry;
+import dev.accr.kfd.proto.KfdSvmRangeEntry;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Checkpoints processes that use KFD GPUs, after CRIU's amdgpu plugin. Dump: once the process
+ * is frozen, PROCESS_INFO preempts its queues (a host thread blocked on a GPU event would
+ * otherwise never reach the freezer), CHECKPOINT's state goes to structured entries and VRAM
+ * through the SDMA engines into per-GPU bulk files; the queues run again after
+ * {@code --leave-running} or a failed dump. Restore: GPUs are mapped in {@code postForking},
+ * device mappings moved in {@code updateVmaMap}, the state and VRAM recreated when
+ * {@code /dev/kfd} is reopened, and the queues resumed last.
+ *
+ * <p>Options ({@code --plugin-opt kfd.NAME=VALUE}): {@code vram-copy} dma|cpu|auto (default
+ * dma), {@code staging-mib} host staging budget for the DMA path (default 64).
+ */
+public final class KfdPlugin implements AccrPlugin {
+  public static final String NAME = "kfd";
+
+  /** What a dump paused, to unpause it in fini. */
+  private record Paused(KfdProcess process) {}
+
+  /** The GPU mapping chosen for a restore. */
+  private record Mapping(int pid, List<KfdDeviceEntry> devices, Map<Integer, Gpu> gpus) {}
+
+  @Override
+  public String name() {
+    return NAME;
+  }
+
+  private static KfdDriver driver(PluginContext ctx) {
+    return ctx.node().topology().getDevicesList().stream().anyMatch(d -> d.getType().equals(NAME))
+        ? ctx.node().driver(NAME, KfdDriver.class) : null;
+  }
+
+  @Override
+  public boolean checkpointDevices(PluginContext ctx, ProcessView process) {
+    KfdDriver driver = driver(ctx);
+    KfdProcess kfd = driver == null ? null : driver.process(process.pid());
+    if (kfd == null) {
+      return false;
+    }
+    KfdProcessEntry info = KfdCriu.processInfo(kfd);
+    ctx.attach(new Paused(kfd));
+    KfdCriu.Checkpoint cp = KfdCriu.checkpoint(kfd, info);
+    PluginImages images = ctx.images();
+    long pid = process.pid();
+    images.writeEntries("process", pid, List.of(cp.process()));
+    images.writeEntries("devices", pid, cp.devices());
+    images.writeEntries("bos", pid, cp.bos());
+    images.writeEntries("queues", pid, cp.queues());
+    images.writeEntries("events", pid, cp.events());
+    images.writeEntries("svm", pid, cp.svmRanges());
+    CopyMode mode = CopyMode.parse(ctx.option("vram-copy", "dma"));
+    List<VramPieces> pieces = new ArrayList<>();
+    var extents = KfdCriu.vramExtents(kfd);
+    for (KfdDeviceEntry d : cp.devices()) {
+      pieces.add(VramPieces.of(d.getGpuId(), extents.stream()
+          .filter(e -> e.gpuId() == d.getGpuId()).toList(), mode));
+    }
+    try (StagingPool staging = new StagingPool(
+        StagingPool.parseMib(ctx.option("staging-mib", "64")))) {
+      new VramDumper(ctx, staging).dump(pieces);
+    }
+    return true;
+  }
+
+  @Override
+  public boolean dumpExtFile(PluginContext ctx, ProcessView process, int fd, DeviceFile file) {
+    // The state behind /dev/kfd was saved by checkpointDevices; a render node is only a path.
+    return file instanceof KfdProcess || file instanceof RenderNode;
+  }
+
+  @Override
+  public boolean handleDeviceVma(PluginContext ctx, ProcessView process, DeviceMapping vma) {
+    return vma.path().equals(KfdProcess.PATH); // doorbell and MMIO pages: device, no contents
+  }
+
+  @Override
+  public void fini(PluginContext ctx, boolean ok) {
+    Paused paused = ctx.attachment(Paused.class);
+    if (paused != null && (!ok || ctx.leaveRunning())) {
+      KfdCriu.resume(paused.process()); // UNPAUSE: the process continues as it was
+    }
+  }
+
+  @Override
+  public void postForking(PluginContext ctx, ProcessView process) {
+    if (!ctx.images().hasEntries("devices", process.pid())) {
+      return;
+    }
+    List<KfdDeviceEntry> devices = ctx.images().readEntries("devices", process.pid(),
+        KfdDeviceEntry.parser());
+    KfdDriver driver = driver(ctx);
+    if (driver == null) {
+      throw AccrException.incompatible("kfd: the image needs %d GPUs; node %s has none",
+          devices.size(), ctx.node().name());
+    }
+    ctx.attach(new Mapping(process.pid(), devices,
+        GpuMapper.map(devices, driver.gpus(), ctx.node().name())));
+  }
+
+  @Override
+  public DeviceMapping updateVmaMap(PluginContext ctx, ProcessView process, DeviceMapping vma) {
+    if (!vma.path().equals(KfdProcess.PATH)) {
+      return null;
+    }
+    Gpu target = targetOfPhysical(ctx, (int) ((vma.offset() >>> 12) & 0xffffffffL), vma.path());
+    long type = vma.offset() & (3L << 62);
+    return new DeviceMapping(vma.start(), vma.length(), vma.prot(), vma.path(),
+        type | ((long) target.gpuId() << 12));
+  }
+
+  @Override
+  public DeviceFile restoreExtFile(PluginContext ctx, ProcessView process, int fd, String path) {
+    Mapping mapping = ctx.attachment(Mapping.class);
+    if (mapping == null) {
+      return null;
+    }
+    KfdDriver driver = driver(ctx);
+    if (!path.equals(KfdProcess.PATH)) {
+      for (KfdDeviceEntry d : mapping.devices()) {
+        if (path.equals("/dev/dri/renderD" + d.getDevice().getDrmRenderMinor())) {
+          return driver.openRender(mapping.gpus().get(d.getGpuId()).gpuId());
+        }
+      }
+      return null;
+    }
+    KfdProcess kfd = driver.attach(process, mapping.gpus());
+    try {
+      restoreState(ctx, kfd, process.pid(), mapping.devices());
+      return kfd;
+    } catch (RuntimeException e) {
+      kfd.close();
+      throw e;
+    }
+  }
+
+  private static void restoreState(PluginContext ctx, KfdProcess kfd, int pid,
+      List<KfdDeviceEntry> devices) {
+    PluginImages images = ctx.images();
+    List<KfdProcessEntry> infos = images.readEntries("process", pid, KfdProcessEntry.parser());
+    if (infos.size() != 1) {
+      throw new CorruptImageException("kfd-process-" + pid + ".img", "entries: actual="
+          + infos.size() + " expected=1");
+    }
+    List<KfdBoEntry> bos = images.readEntries("bos", pid, KfdBoEntry.parser());
+    List<KfdQueueEntry> queues = images.readEntries("queues", pid, KfdQueueEntry.parser());
+    List<KfdEventEntry> events = images.readEntries("events", pid, KfdEventEntry.parser());
+    List<KfdSvmRangeEntry> ranges = images.readEntries("svm", pid, KfdSvmRangeEntry.parser());
+    KfdImageChecks.check(pid, infos.getFirst(), devices, bos, queues, events, ranges);
+    KfdCriu.restore(kfd, infos.getFirst(), bos, queues, events, ranges);
+    new VramRestorer(ctx, CopyMode.parse(ctx.option("vram-copy", "dma")))
+        .restore(devices.stream().map(KfdDeviceEntry::getGpuId).toList(),
+            KfdCriu.vramExtents(kfd));
+  }
+
+  @Override
+  public boolean resumeDevicesLate(PluginContext ctx, ProcessView process) {
+    KfdDriver driver = driver(ctx);
+    KfdProcess kfd = driver == null ? null : driver.process(process.pid());
+    if (kfd == null) {
+      return false;
+    }
+    KfdCriu.resume(kfd); // RESUME
+    return true;
+  }
+
+  /** The GPU now standing for the one with physical id {@code physical} in the image. */
+  private static Gpu targetOfPhysical(PluginContext ctx, int physical, String what) {
+    Mapping mapping = ctx.attachment(Mapping.class);
+    if (mapping != null) {
+      for (KfdDeviceEntry d : mapping.devices()) {
+        if (d.getDevice().getGpuId() == physical) {
+          return mapping.gpus().get(d.getGpuId());
+        }
+      }
+    }
+    throw new CorruptImageException("mm image", String.format("%s mapping names gpu 0x%x,"
+        + " which the kfd images do not list", what, physical));
+  }
+}

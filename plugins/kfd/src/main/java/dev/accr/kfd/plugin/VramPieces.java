@@ -1,0 +1,49 @@
+package dev.accr.kfd.plugin;
+
+import dev.accr.api.AccrException;
+import dev.accr.kfd.driver.KfdCriu.VramExtent;
+import dev.accr.kfd.driver.Vram;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * VRAM extents cut into pieces that never cross a VRAM block, each copied by the CPU or by an
+ * SDMA engine, and stored as one chunk keyed by its GPU address.
+ */
+record VramPieces(int gpuId, List<Piece> cpu, List<Piece> dma) {
+  /** One chunk's worth of VRAM. */
+  record Piece(VramExtent extent, long va, long vramOffset, int length) {}
+
+  /** Splits the extents of one GPU and picks a path for each piece. */
+  static VramPieces of(int gpuId, List<VramExtent> extents, CopyMode mode) {
+    List<Piece> cpu = new ArrayList<>();
+    List<Piece> dma = new ArrayList<>();
+    for (VramExtent e : extents) {
+      boolean byCpu = switch (mode) {
+        case CPU -> {
+          if (!e.cpuReachable()) {
+            throw AccrException.failed("kfd: --vram-copy cpu cannot reach VRAM at va 0x%x"
+                + " (%d KiB on gpu 0x%x): it lies outside the CPU-visible window of %d MiB;"
+                + " use --vram-copy dma or auto", e.va(), e.length() >> 10, e.gpuId(),
+                e.gpu().vram().visibleBytes() >> 20);
+          }
+          yield true;
+        }
+        case AUTO -> e.cpuReachable();
+        case DMA -> false;
+      };
+      long done = 0;
+      while (done < e.length()) {
+        long offset = e.vramOffset() + done;
+        int n = (int) Math.min(e.length() - done, Vram.BLOCK - offset % Vram.BLOCK);
+        (byCpu ? cpu : dma).add(new Piece(e, e.va() + done, offset, n));
+        done += n;
+      }
+    }
+    return new VramPieces(gpuId, cpu, dma);
+  }
+
+  long bytes() {
+    return cpu.stream().mapToLong(Piece::length).sum() + dma.stream().mapToLong(Piece::length).sum();
+  }
+}

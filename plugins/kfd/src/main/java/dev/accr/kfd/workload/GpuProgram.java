@@ -1,0 +1,147 @@
+package dev.accr.kfd.workload;
+
+import dev.accr.api.AccrException;
+import dev.accr.api.MemoryView;
+import dev.accr.api.ProcessView;
+import dev.accr.api.Prot;
+import dev.accr.kfd.driver.KfdProcess;
+import dev.accr.kfd.driver.Packets;
+import dev.accr.kfd.proto.QueueType;
+
+/**
+ * What the GPU workloads share, as a small runtime library would: a control page in host
+ * memory holding every id and setting the program needs (so that all of its state is in the
+ * process), a per-GPU layout of GPU addresses, and packet submission to queues with kernel
+ * arguments in a GTT ring beside the packet ring.
+ */
+final class GpuProgram {
+  /** The control page: 8-byte fields, global ones first, then 32 per GPU. */
+  static final long CONTROL = 0x1000_0000L;
+  static final int F_GPUS = 0;
+  static final int F_STEPS = 1;
+  static final int F_SEED = 2;
+  static final int F_KFD_FD = 3;
+  static final int F_UNIT_BYTES = 4; // the size of each GPU's main buffers
+  static final int F_MICROS = 5;
+  static final int GPU_FIELDS = 32;
+  static final int G_ID = 0;
+  static final int G_RENDER_FD = 1;
+  static final int G_COMPUTE_Q = 2;
+  static final int G_SDMA_Q = 3;
+  static final int G_EVENT_A = 4;
+  static final int G_EVENT_B = 5;
+  static final int MAX_GPUS = 16;
+
+  /** GPU virtual addresses of GPU {@code g}'s buffers. */
+  static long base(int g) {
+    return 0x10_0000_0000L + g * 0x1_0000_0000L;
+  }
+
+  static final long RING_COMPUTE = 0;
+  static final long RING_SDMA = 0x1000;
+  static final long KERNARGS = 0x2000;
+  static final long GTT_CONTROL_BYTES = 0x4000;
+  static final long DOORBELL = 0xF000_0000L;
+  static final int SLOTS = 64;
+
+  private GpuProgram() {}
+
+  static long get(MemoryView m, int field) {
+    return m.readLong(CONTROL + 8L * field);
+  }
+
+  static void set(MemoryView m, int field, long value) {
+    m.writeLong(CONTROL + 8L * field, value);
+  }
+
+  static long gpu(MemoryView m, int g, int field) {
+    return get(m, 64 + g * GPU_FIELDS + field);
+  }
+
+  static void setGpu(MemoryView m, int g, int field, long value) {
+    set(m, 64 + g * GPU_FIELDS + field, value);
+  }
+
+  static KfdProcess kfd(ProcessView p) {
+    return p.files().device((int) get(p.memory(), F_KFD_FD), KfdProcess.class);
+  }
+
+  /**
+   * Opens /dev/kfd and the render nodes of the first {@code gpus} GPUs, maps the control page,
+   * and for each GPU: a GTT buffer with both rings and the kernel arguments, its doorbell page,
+   * a compute and an SDMA queue, and two events.
+   */
+  static void setUp(ProcessView p, String workload, int gpus, long seed, long steps,
+      long unitBytes, long micros) {
+    MemoryView m = p.memory();
+    m.mapAnonymous(CONTROL, 4096 * 4, Prot.RW, "control");
+    int fd = p.files().openDevice(KfdProcess.PATH);
+    set(m, F_KFD_FD, fd);
+    KfdProcess kfd = kfd(p);
+    if (kfd.gpuIds().size() < gpus) {
+      throw AccrException.usage("%s: --gpus %d but the node has %d", workload, gpus,
+          kfd.gpuIds().size());
+    }
+    set(m, F_GPUS, gpus);
+    set(m, F_STEPS, steps);
+    set(m, F_SEED, seed);
+    set(m, F_UNIT_BYTES, unitBytes);
+    set(m, F_MICROS, micros);
+    for (int g = 0; g < gpus; g++) {
+      int id = kfd.gpuIds().get(g);
+      setGpu(m, g, G_ID, id);
+      String render = "/dev/dri/renderD" + kfd.properties(id).getDrmRenderMinor();
+      setGpu(m, g, G_RENDER_FD, p.files().openDevice(render));
+      kfd.allocGtt(id, base(g), GTT_CONTROL_BYTES);
+      kfd.mapDevicePage(id, base(g) + DOORBELL, true);
+      setGpu(m, g, G_COMPUTE_Q, kfd.createQueue(id, QueueType.COMPUTE, 7, base(g) + RING_COMPUTE,
+          SLOTS));
+      setGpu(m, g, G_SDMA_Q, kfd.createQueue(id, QueueType.SDMA, 7, base(g) + RING_SDMA, SLOTS));
+      setGpu(m, g, G_EVENT_A, kfd.createEvent());
+      setGpu(m, g, G_EVENT_B, kfd.createEvent());
+    }
+  }
+
+  /** Appends a DISPATCH of {@code kernel} with {@code args} to GPU {@code g}'s compute queue. */
+  static void dispatch(ProcessView p, int g, int kernel, int workgroups, int completionEvent,
+      long... args) {
+    MemoryView m = p.memory();
+    KfdProcess kfd = kfd(p);
+    int q = (int) gpu(m, g, G_COMPUTE_Q);
+    long index = kfd.writeIndex(q);
+    long kernarg = base(g) + KERNARGS + Math.floorMod(index, SLOTS) * 64L;
+    for (int i = 0; i < args.length; i++) {
+      m.writeLong(kernarg + 8L * i, args[i]);
+    }
+    Packets.write(m, base(g) + RING_COMPUTE, SLOTS, index, Packets.DISPATCH, kernel, workgroups,
+        kernarg, completionEvent, get(m, F_MICROS));
+    kfd.ringDoorbell(q, index + 1);
+  }
+
+  /** Makes GPU {@code g}'s compute queue wait until {@code event} reached {@code count}. */
+  static void waitOnDevice(ProcessView p, int g, int event, long count) {
+    append(p, g, G_COMPUTE_Q, base(g) + RING_COMPUTE, Packets.WAIT_EVENT, event, count);
+  }
+
+  /** Appends an SDMA copy on GPU {@code g}'s SDMA queue. */
+  static void copy(ProcessView p, int g, long src, long dst, long bytes, int completionEvent) {
+    append(p, g, G_SDMA_Q, base(g) + RING_SDMA, Packets.COPY, src, dst, bytes, completionEvent);
+  }
+
+  private static void append(ProcessView p, int g, int queueField, long ring, long... words) {
+    KfdProcess kfd = kfd(p);
+    int q = (int) gpu(p.memory(), g, queueField);
+    long index = kfd.writeIndex(q);
+    Packets.write(p.memory(), ring, SLOTS, index, words);
+    kfd.ringDoorbell(q, index + 1);
+  }
+
+  /** A deterministic float in [-1, 1) from a seed and an index (SplitMix64). */
+  static float noise(long seed, long index) {
+    long z = seed + (index + 1) * 0x9E3779B97F4A7C15L;
+    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+    z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+    z ^= z >>> 31;
+    return (z >>> 40) / (float) (1L << 23) - 1f;
+  }
+}

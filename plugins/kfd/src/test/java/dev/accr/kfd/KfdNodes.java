@@ -1,0 +1,31 @@
+package dev.accr.kfd;
+
+import dev.accr.kernel.Node;
+import dev.accr.kernel.Topologies;
+import dev.accr.kfd.driver.KfdDriver;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+
+/** Nodes with KFD GPUs for tests: presets, and test topologies that renumber their GPUs. */
+public final class KfdNodes {
+  private KfdNodes() {}
+
+  /** A node of a preset, or of a test topology under {@code /topologies/} in test resources. */
+  public static Node node(String name, String topology) {
+    try (InputStream in = KfdNodes.class.getResourceAsStream("/topologies/" + topology + ".json")) {
+      if (in != null && !Topologies.presets().contains(topology)) {
+        return new Node(name, Topologies.parse(new String(in.readAllBytes(),
+            StandardCharsets.UTF_8), topology));
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return new Node(name, Topologies.load(topology));
+  }
+
+  public static KfdDriver kfd(Node node) {
+    return node.driver("kfd", KfdDriver.class);
+  }
+}
