@@ -110,7 +110,7 @@ public final class NodeService {
   private Response dump(DumpRequest r, ProgressListener progress) throws IOException {
     DumpOptions options = DumpOptions.defaults()
         .withCompression(Compression.parse(r.getCompression()))
-        .withLeaveRunning(r.getLeaveRunning());
+        .withLeaveRunning(r.getLeaveRunning()).withPluginOptions(r.getPluginOptionsMap());
     if (r.getThreads() > 0) {
       options = options.withThreads(r.getThreads());
     }
@@ -123,7 +123,7 @@ public final class NodeService {
   private Response restore(RestoreRequest r, ProgressListener progress) throws IOException {
     int threads = r.getThreads() > 0 ? r.getThreads() : DumpOptions.defaultThreads();
     Restorer.Result result = new Restorer(node, plugins)
-        .restore(Path.of(r.getDir()), threads, progress, true);
+        .restore(Path.of(r.getDir()), threads, r.getPluginOptionsMap(), progress, true);
     return Response.newBuilder().setRestore(RestoreReply.newBuilder()
         .setPid(result.process().pid()).setPagesRestored(result.pagesRestored())
         .setBytesRead(result.bytesRead()).setTimeUs(result.timeUs())).build();

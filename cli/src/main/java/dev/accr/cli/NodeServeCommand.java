@@ -3,6 +3,9 @@ package dev.accr.cli;
 import dev.accr.api.AccrException;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.Topologies;
+import dev.accr.plugin.Extensions;
+import java.nio.file.Path;
+import java.util.List;
 import dev.accr.node.NodeServer;
 import dev.accr.node.NodeService;
 import dev.accr.node.RunDirectory;
@@ -25,9 +28,15 @@ final class NodeServeCommand implements Callable<Integer> {
   @Option(names = "--listen", paramLabel = "HOST:PORT")
   String listen;
 
+  @Option(names = "--plugin-dir")
+  List<Path> pluginDirs = List.of();
+
   @Override
   public Integer call() throws Exception {
     RunDirectory.checkName(name);
+    for (Path dir : pluginDirs) {
+      Extensions.addPluginDir(dir);
+    }
     RunDirectory run = RunDirectory.fromEnvironment().create();
     Node node = new Node(name, Topologies.load(topology));
     NodeServer[] server = new NodeServer[1];

@@ -1,6 +1,11 @@
 package dev.accr.cli;
 
 import dev.accr.api.AccrPlugin;
+import dev.accr.api.DeviceType;
+import dev.accr.plugin.Extensions;
+import java.nio.file.Path;
+import java.util.List;
+import picocli.CommandLine.Option;
 import dev.accr.api.Workload;
 import dev.accr.kernel.Topologies;
 import dev.accr.kernel.Workloads;
@@ -17,8 +22,15 @@ import picocli.CommandLine.Model.CommandSpec;
 final class PluginsCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
+  @Option(names = "--plugin-dir", paramLabel = "DIR",
+      description = "Also load plugin jars from DIR (repeatable; also $ACCR_PLUGIN_DIR).")
+  List<Path> pluginDirs = List.of();
+
   @Override
   public Integer call() {
+    for (Path dir : pluginDirs) {
+      Extensions.addPluginDir(dir);
+    }
     PrintWriter out = spec.commandLine().getOut();
     out.printf("plugin API %d%n", AccrPlugin.API_VERSION);
     out.println("checkpoint plugins:");
@@ -33,7 +45,12 @@ final class PluginsCommand implements Callable<Integer> {
     for (Workload w : Workloads.all().values()) {
       out.printf("  %-12s %s%n  %-12s %s%n", w.name(), w.description(), "", w.usage());
     }
+    out.println("device types: " + String.join(", ", Extensions.load(DeviceType.class).stream()
+        .map(DeviceType::type).toList()));
     out.println("topology presets: " + String.join(", ", Topologies.presets()));
+    if (!Extensions.pluginDirs().isEmpty()) {
+      out.println("plugin directories: " + Extensions.pluginDirs());
+    }
     return 0;
   }
 }

@@ -26,12 +26,16 @@ final class RestoreCommand implements Callable<Integer> {
       description = "Reader threads (default: one per core).")
   int threads;
 
+  @Mixin PluginOptions pluginOptions;
+
   @Override
   public Integer call() {
+    var options = pluginOptions.toMap();
     RestoreReply reply;
     try (ProgressBar bar = ProgressBar.onTerminal(spec.commandLine().getErr())) {
       reply = node.call(Request.newBuilder().setRestore(RestoreRequest.newBuilder()
-          .setDir(dir.toAbsolutePath().toString()).setThreads(threads)).build(), bar).getRestore();
+          .setDir(dir.toAbsolutePath().toString()).setThreads(threads).putAllPluginOptions(options)).build(), bar)
+          .getRestore();
     }
     spec.commandLine().getOut().printf("restored %d on node %s: %d pages, %s read in %.1f ms (%s)%n",
         reply.getPid(), node.node, reply.getPagesRestored(), Units.bytes(reply.getBytesRead()),
