@@ -1,6 +1,15 @@
 package dev.accr.engine;
 
+import com.google.protobuf.ByteString;
+import com.google.protobuf.BytesValue;
+import com.google.protobuf.Descriptors;
+import com.google.protobuf.DynamicMessage;
+import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
+import dev.accr.api.CorruptImageException;
+import dev.accr.plugin.PluginHost;
+import dev.accr.proto.PluginChunkEntry;
+import dev.accr.proto.PluginPagemapHead;
 import dev.accr.image.ChunkFileReader;
 import dev.accr.image.EntryImage;
 import dev.accr.image.EntryImageCodec;
@@ -38,12 +47,14 @@ public final class ImageDecoder {
       }
     }
     EntryImage image = EntryImageCodec.read(file, null, null);
-    return new Decoded(image.header(), entries(image));
+    return new Decoded(image.header(), entries(image, file.getFileName().toString()));
   }
 
   private static ChunkFileReader tryChunks(Path file) throws IOException {
     String name = file.getFileName().toString();
-    return ImageKind.ofFileName(name) == ImageKind.PAGES ? ChunkFileReader.open(file, null) : null;
+    ImageKind kind = ImageKind.ofFileName(name);
+    return kind == ImageKind.PAGES || kind == ImageKind.PLUGIN_PAGES
+        ? ChunkFileReader.open(file, null) : null;
   }
 
   private static List<Message> chunks(ChunkFileReader reader) throws IOException {
@@ -57,7 +68,32 @@ public final class ImageDecoder {
     return out;
   }
 
-  private static List<Message> entries(EntryImage image) {
+  /**
+   * A plugin's entries, decoded with the message type the plugin declares for them; as raw
+   * bytes when the plugin is not installed or does not say.
+   */
+  private static List<Message> pluginEntries(EntryImage image, String fileName) {
+    ImageKind.PluginFileName name = ImageKind.parsePluginFileName(fileName);
+    Descriptors.Descriptor type = name == null ? null : PluginHost.installed().plugins().stream()
+        .filter(p -> p.name().equals(name.plugin())).findFirst()
+        .map(p -> p.imageEntryType(name.what())).orElse(null);
+    List<Message> out = new ArrayList<>();
+    for (ByteString entry : image.entries()) {
+      if (type == null) {
+        out.add(BytesValue.of(entry));
+        continue;
+      }
+      try {
+        out.add(DynamicMessage.parseFrom(type, entry));
+      } catch (InvalidProtocolBufferException e) {
+        throw new CorruptImageException(image.file(), "entry does not parse as "
+            + type.getFullName() + ": " + e.getMessage());
+      }
+    }
+    return out;
+  }
+
+  private static List<Message> entries(EntryImage image, String fileName) {
     List<Message> out = new ArrayList<>();
     switch (image.header().kind()) {
       case INVENTORY -> out.addAll(image.parseAll(InventoryEntry.parser()));
@@ -70,7 +106,12 @@ public final class ImageDecoder {
         out.add(image.parse(PagemapHead.parser(), 0));
         out.addAll(image.parseRange(PageChunkEntry.parser(), 1, image.entries().size()));
       }
-      case PAGES -> throw new IllegalStateException("bulk files are decoded as chunks");
+      case PLUGIN_PAGEMAP -> {
+        out.add(image.parse(PluginPagemapHead.parser(), 0));
+        out.addAll(image.parseRange(PluginChunkEntry.parser(), 1, image.entries().size()));
+      }
+      case PLUGIN -> out.addAll(pluginEntries(image, fileName));
+      case PAGES, PLUGIN_PAGES -> throw new IllegalStateException("bulk files are decoded as chunks");
     }
     return out;
   }

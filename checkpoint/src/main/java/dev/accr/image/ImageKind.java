@@ -111,6 +111,16 @@ public enum ImageKind {
     return m.group(4) == null ? PLUGIN : m.group(4).equals(".pages") ? PLUGIN_PAGES : PLUGIN_PAGEMAP;
   }
 
+  /** The parts of a plugin file's name. */
+  public record PluginFileName(String plugin, String what, long id) {}
+
+  /** The plugin, what and id of a plugin file's name, or null for other names. */
+  public static PluginFileName parsePluginFileName(String name) {
+    Matcher m = PLUGIN_FILE.matcher(name);
+    return m.matches() && ofFileName(name) != null && ofFileName(name).formatName().startsWith("plugin")
+        ? new PluginFileName(m.group(1), m.group(2), Long.parseLong(m.group(3))) : null;
+  }
+
   /** The name of a plugin's file of this kind (one of the PLUGIN kinds). */
   public String pluginFileName(String plugin, String what, long id) {
     String name = plugin + "-" + what + "-" + id + switch (this) {

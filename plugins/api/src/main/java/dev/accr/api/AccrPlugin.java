@@ -42,6 +42,14 @@ public interface AccrPlugin {
     return API_VERSION;
   }
 
+  /**
+   * The message type of the entries in this plugin's {@code <plugin>-<what>-<id>.img} files,
+   * so that {@code accr show} can print them as structured text and JSON; null if unknown.
+   */
+  default com.google.protobuf.Descriptors.Descriptor imageEntryType(String what) {
+    return null;
+  }
+
   /** Start of a dump, pre-dump or restore. */
   default void init(PluginContext ctx) {}
 

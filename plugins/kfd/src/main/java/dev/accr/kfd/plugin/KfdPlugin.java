@@ -1,5 +1,6 @@
 package dev.accr.kfd.plugin;
 
+import com.google.protobuf.Descriptors;
 import dev.accr.api.AccrException;
 import dev.accr.api.AccrPlugin;
 import dev.accr.api.CorruptImageException;
@@ -47,6 +48,19 @@ public final class KfdPlugin implements AccrPlugin {
   @Override
   public String name() {
     return NAME;
+  }
+
+  @Override
+  public Descriptors.Descriptor imageEntryType(String what) {
+    return switch (what) {
+      case "process" -> KfdProcessEntry.getDescriptor();
+      case "devices" -> KfdDeviceEntry.getDescriptor();
+      case "bos" -> KfdBoEntry.getDescriptor();
+      case "queues" -> KfdQueueEntry.getDescriptor();
+      case "events" -> KfdEventEntry.getDescriptor();
+      case "svm" -> KfdSvmRangeEntry.getDescriptor();
+      default -> null;
+    };
   }
 
   private static KfdDriver driver(PluginContext ctx) {
