@@ -13,7 +13,8 @@ import picocli.CommandLine.Model.CommandSpec;
  * in-JVM memory copy of the same size measured in the same run.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-    description = {"Measure dump and restore throughput of process memory.",
+    description = {"Measure dump and restore throughput of process memory (or, with --vram,"
+        + " of GPU memory through the DMA and CPU paths).",
         "Each figure is a median of --runs runs and a ratio to an in-JVM copy of the same size."})
 final class BenchCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
@@ -30,10 +31,25 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--threads", defaultValue = "0", description = "I/O threads (default: one per core).")
   int threads;
 
+  @Option(names = "--vram", description = "Benchmark GPU memory (DMA and CPU paths) instead.")
+  boolean vram;
+
+  @Option(names = "--gpus", defaultValue = "2", description = "GPUs for --vram, each with"
+      + " --size-mib of VRAM (default: ${DEFAULT-VALUE}).")
+  int gpus;
+
+  @Option(names = "--staging-mib", defaultValue = "64",
+      description = "Staging buffers of the DMA path (default: ${DEFAULT-VALUE}).")
+  long stagingMib;
+
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
-    new MemoryBenchmark(sizeMib, dir, runs, threads, out).run();
+    if (vram) {
+      new VramBenchmark(gpus, sizeMib, dir, runs, threads, stagingMib, out).run();
+    } else {
+      new MemoryBenchmark(sizeMib, dir, runs, threads, out).run();
+    }
     return 0;
   }
 }

@@ -10,6 +10,7 @@ import dev.accr.kernel.SimProcess;
 import dev.accr.kernel.Topologies;
 import dev.accr.plugin.PluginHost;
 import dev.accr.proto.DumpStatsEntry;
+import dev.accr.proto.Topology;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -65,9 +66,42 @@ final class DemoCommand implements Callable<Integer> {
       out.printf("restored run finished: digest %s%n%s%n", actual,
           same ? "OK: same digest and output as the uninterrupted run"
               : "MISMATCH: the restored run differs from the uninterrupted run");
-      return same ? 0 : 1;
+      return same && gpuDemo(out, plugins, work) ? 0 : 1;
     } finally {
       TempTrees.delete(work);
+    }
+  }
+
+  /**
+   * The same with a GPU workload: kfd-train on two GPUs of an mi250x4 node, dumped with
+   * dispatches in flight and restored on a node whose GPUs have other ids.
+   */
+  private static boolean gpuDemo(PrintWriter out, PluginHost plugins, Path work) throws Exception {
+    List<String> args = List.of("--gpus", "2", "--vram-mib", "16", "--steps", "60", "--seed",
+        "7", "--gpu-us-per-wg", "2");
+    Topology renumbered = Topologies.renumberGpus(Topologies.load("mi250x4"), "mi250x4-other-ids");
+    try (Node a = new Node("gpu-a", Topologies.load("mi250x4"));
+        Node b = new Node("gpu-b", renumbered)) {
+      String expected = a.waitFor(a.spawn("kfd-train", args, work, 0).pid());
+      out.printf("%nuninterrupted run of kfd-train (2 GPUs of %s): digest %s%n",
+          a.topology().getName(), expected);
+      SimProcess p = a.spawn("kfd-train", args, work, 2);
+      Thread.sleep(150);
+      Path images = work.resolve("gpu-images");
+      DumpStatsEntry stats = new Dumper(a, plugins).dump(p.pid(), images,
+          DumpOptions.defaults().withCompression(Compression.parse("zstd")), ProgressListener.NONE);
+      out.printf("dumped pid %d with its queues preempted: frozen %.1f ms, VRAM through the SDMA"
+          + " engines%n", p.pid(), stats.getFrozenTimeUs() / 1000.0);
+      Restorer.Result r = new Restorer(b, plugins).restore(images, 2, ProgressListener.NONE, true);
+      out.printf("restored pid %d on node %s (GPU ids %s)%n", r.process().pid(),
+          b.topology().getName(), b.topology().getDevicesList().stream()
+              .map(d -> Integer.toString(d.getGpuId())).toList());
+      String actual = b.waitFor(r.process().pid());
+      boolean same = actual.equals(expected);
+      out.printf("restored run finished: digest %s%n%s%n", actual,
+          same ? "OK: same digest as the uninterrupted GPU run"
+              : "MISMATCH: the restored GPU run differs from the uninterrupted run");
+      return same;
     }
   }
 

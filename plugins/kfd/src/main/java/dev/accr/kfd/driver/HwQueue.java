@@ -164,8 +164,10 @@ public final class HwQueue implements AutoCloseable {
         index = readIndex;
       }
       boolean done = false;
+      int completion = 0;
       try {
-        done = execute(index);
+        completion = execute(index);
+        done = completion >= 0;
       } catch (RuntimeException e) { // a fault: the queue stops, waiters see the error
         error = "queue " + queueId + " on gpu 0x" + Integer.toHexString(gpuId) + ": "
             + e.getMessage();
@@ -177,6 +179,11 @@ public final class HwQueue implements AutoCloseable {
             ctlPacket = -1;
             ctlNextUnit = 0;
           }
+          if (completion > 0) {
+            // Signalled with the packet retired and before a pause can see the queue stopped:
+            // a waiter then sees final indexes, and a checkpoint sees index and count agree.
+            events.signal(completion);
+          }
           running = false;
           notifyAll();
         }
@@ -184,8 +191,11 @@ public final class HwQueue implements AutoCloseable {
     }
   }
 
-  /** Runs packet {@code index} from its saved progress; false if preempted before the end. */
-  private boolean execute(long index) {
+  /**
+   * Runs packet {@code index} from its saved progress. Returns the event to signal on
+   * completion (0 for none), or -1 if preempted before the end.
+   */
+  private int execute(long index) {
     long kind = Packets.word(host, ringVa, slots, index, 0);
     int first = ctlPacket == index ? ctlNextUnit : 0;
     if (kind == Packets.WAIT_EVENT) {
@@ -194,21 +204,20 @@ public final class HwQueue implements AutoCloseable {
       while (true) {
         if (paused) {
           preemptAt(index, 0);
-          return false;
+          return -1;
         }
         try {
           if (events.await(event, target, 20)) {
-            return true;
+            return 0;
           }
         } catch (InterruptedException e) {
           preemptAt(index, 0);
-          return false;
+          return -1;
         }
       }
     }
     if (kind == Packets.SIGNAL) {
-      events.signal((int) Packets.word(host, ringVa, slots, index, 1));
-      return true;
+      return (int) Packets.word(host, ringVa, slots, index, 1);
     }
     int units;
     int completion;
@@ -231,7 +240,7 @@ public final class HwQueue implements AutoCloseable {
     for (int unit = first; unit < units; unit++) {
       if (paused) {
         preemptAt(index, unit);
-        return false;
+        return -1;
       }
       if (kernel != null) {
         kernel.run(ctx, unit);
@@ -242,10 +251,7 @@ public final class HwQueue implements AutoCloseable {
         LockSupport.parkNanos(micros * 1000); // a slower device
       }
     }
-    if (completion != 0) {
-      events.signal(completion);
-    }
-    return true;
+    return Math.max(0, completion);
   }
 
   private void copyPage(long index, int unit) {

@@ -129,6 +129,11 @@ public final class KfdProcess implements DeviceFile {
     bo(handle).mapOn(gpuId);
   }
 
+  /** The buffer with {@code handle}. */
+  public Bo buffer(int handle) {
+    return bo(handle);
+  }
+
   Bo bo(int handle) {
     return vm.bos().stream().filter(b -> b.handle() == handle).findFirst()
         .orElseThrow(() -> AccrException.failed("kfd: no buffer with handle %d", handle));

@@ -1,0 +1,257 @@
+package dev.accr.cli;
+
+import dev.accr.api.DeviceFile;
+import dev.accr.engine.DumpOptions;
+import dev.accr.engine.Dumper;
+import dev.accr.engine.ProgressListener;
+import dev.accr.engine.Restorer;
+import dev.accr.image.Compression;
+import dev.accr.kernel.Node;
+import dev.accr.kernel.SimProcess;
+import dev.accr.kernel.Topologies;
+import dev.accr.kfd.driver.Bo;
+import dev.accr.kfd.driver.KfdProcess;
+import dev.accr.plugin.PluginHost;
+import dev.accr.workload.SplitMix;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryPoolMXBean;
+import java.lang.management.MemoryType;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The VRAM benchmark: a process with {@code gpus} GPUs of {@code sizeMib} of VRAM each (random
+ * contents, on an mi300x8 node whose VRAM is all CPU-visible so both paths apply) is dumped and
+ * restored through the DMA path and the CPU path, compressed and not. In the same run: an
+ * in-JVM copy of the same total size (the baseline) and a dump of host memory of that size
+ * (the target for the DMA path). Reports the node's peak heap and its resident memory beyond
+ * the simulated memory while dumping.
+ */
+final class VramBenchmark {
+  private static final long VA = 0x20_0000_0000L;
+
+  private final int gpus;
+  private final long perGpu;
+  private final long bytes;
+  private final Path dir;
+  private final int runs;
+  private final int threads;
+  private final long stagingMib;
+  private final PrintWriter out;
+  private double baselineGbps;
+
+  VramBenchmark(int gpus, int sizeMib, Path dir, int runs, int threads, long stagingMib,
+      PrintWriter out) {
+    this.gpus = gpus;
+    this.perGpu = (long) sizeMib << 20;
+    this.bytes = perGpu * gpus;
+    this.dir = dir;
+    this.runs = runs;
+    this.threads = threads > 0 ? threads : DumpOptions.defaultThreads();
+    this.stagingMib = stagingMib;
+    this.out = out;
+  }
+
+  void run() throws IOException {
+    baselineGbps = baseline();
+    out.printf("VRAM %d GPUs x %s, %d runs each (median), %d threads, staging %d MiB, images in"
+        + " %s%n", gpus, Units.bytes(perGpu), runs, threads, stagingMib, dir);
+    out.printf("%-36s %10s %10s %8s %10s %12s%n", "case", "median ms", "GB/s", "x copy",
+        "peak heap", "extra RSS");
+    out.printf("%-36s %10.1f %10.2f %8.2f%n", "in-JVM memory copy (baseline)",
+        bytes / baselineGbps / 1e6, baselineGbps, 1.0);
+    out.flush();
+    double host = hostDump();
+    for (String mode : List.of("dma", "cpu")) {
+      for (String c : List.of("none", "zstd:1")) {
+        measure(mode, Compression.parse(c), host);
+      }
+    }
+  }
+
+  private double baseline() {
+    double[] gbps = new double[runs];
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment src = arena.allocate(bytes, 4096);
+      MemorySegment dst = arena.allocate(bytes, 4096);
+      src.fill((byte) 1);
+      dst.fill((byte) 0);
+      for (int i = 0; i < runs; i++) {
+        long t = System.nanoTime();
+        MemorySegment.copy(src, 0, dst, 0, bytes);
+        gbps[i] = bytes / (double) (System.nanoTime() - t);
+      }
+    }
+    return median(gbps);
+  }
+
+  /** Host memory of the same size dumped uncompressed: what the DMA path is compared with. */
+  private double hostDump() throws IOException {
+    double[] dump = new double[runs];
+    try (Node a = new Node("bench-host", Topologies.load("cpu-only"))) {
+      Path outFile = Files.createTempFile("accr-bench-", ".out");
+      SimProcess p = a.create("counter", List.of("--mem-mib", String.valueOf(bytes >> 20),
+          "--steps", "0", "--out", outFile.toString()), outFile.getParent(), 0);
+      long state = 7;
+      for (long off = 0; off < bytes; off += 4096) {
+        MemorySegment page = p.memory().pageForWrite(0x1000_0000L + off);
+        for (int i = 0; i < 4096; i += 8) {
+          state = SplitMix.next(state);
+          page.set(ValueLayout.JAVA_LONG_UNALIGNED, i, SplitMix.mix(state));
+        }
+      }
+      for (int i = 0; i < runs; i++) {
+        Path images = dir.resolve("accr-bench-host-" + ProcessHandle.current().pid());
+        try {
+          long t = System.nanoTime();
+          new Dumper(a, PluginHost.installed()).dump(p.pid(), images, DumpOptions.defaults()
+              .withThreads(threads).withLeaveRunning(true), ProgressListener.NONE);
+          dump[i] = bytes / (double) (System.nanoTime() - t);
+        } finally {
+          TempTrees.delete(images);
+        }
+      }
+      Files.deleteIfExists(outFile);
+    }
+    double gbps = median(dump);
+    out.printf("%-36s %10.1f %10.2f %8.2f%n", "dump host memory, none (target)",
+        bytes / gbps / 1e6, gbps, gbps / baselineGbps);
+    return gbps;
+  }
+
+  private void measure(String mode, Compression compression, double hostGbps) throws IOException {
+    double[] dump = new double[runs];
+    double[] restore = new double[runs];
+    long heapPeak = 0;
+    long rssExtra = 0;
+    try (Node a = new Node("bench-a", Topologies.load("mi300x8"));
+        Node b = new Node("bench-b", Topologies.load("mi300x8"))) {
+      SimProcess p = a.create("kfd-train", List.of("--gpus", String.valueOf(gpus),
+          "--vram-mib", "2", "--steps", "0"), dir, 0);
+      fill(p);
+      PluginHost plugins = PluginHost.installed();
+      Map<String, String> options = Map.of("kfd.vram-copy", mode,
+          "kfd.staging-mib", String.valueOf(stagingMib));
+      DumpOptions dumpOptions = DumpOptions.defaults().withThreads(threads)
+          .withCompression(compression).withLeaveRunning(true).withPluginOptions(options);
+      for (int i = 0; i < runs; i++) {
+        Path images = dir.resolve("accr-bench-vram-" + ProcessHandle.current().pid());
+        try (MemoryWatch watch = new MemoryWatch()) {
+          long t = System.nanoTime();
+          new Dumper(a, plugins).dump(p.pid(), images, dumpOptions, ProgressListener.NONE);
+          dump[i] = bytes / (double) (System.nanoTime() - t);
+          heapPeak = Math.max(heapPeak, watch.heapPeak());
+          rssExtra = Math.max(rssExtra, watch.rssGrowth());
+          t = System.nanoTime();
+          Restorer.Result r = new Restorer(b, plugins).restore(images, threads, options,
+              ProgressListener.NONE, false);
+          restore[i] = bytes / (double) (System.nanoTime() - t);
+          b.kill(r.process().pid());
+        } finally {
+          TempTrees.delete(images);
+        }
+      }
+    }
+    String name = mode + ", " + compression;
+    double d = median(dump);
+    out.printf("%-36s %10.1f %10.2f %8.2f %10s %12s   (%.2f of host dump)%n", "dump VRAM " + name,
+        bytes / d / 1e6, d, d / baselineGbps, Units.bytes(heapPeak), Units.bytes(rssExtra),
+        d / hostGbps);
+    double r = median(restore);
+    out.printf("%-36s %10.1f %10.2f %8.2f%n", "restore VRAM " + name, bytes / r / 1e6, r,
+        r / baselineGbps);
+    out.flush();
+  }
+
+  /** Fills one CPU-visible VRAM buffer per GPU with random data. */
+  private void fill(SimProcess p) {
+    KfdProcess kfd = null;
+    for (DeviceFile f : p.files().devices().values()) {
+      if (f instanceof KfdProcess k) {
+        kfd = k;
+      }
+    }
+    long state = 99;
+    for (int g = 0; g < gpus; g++) {
+      int id = kfd.gpuIds().get(g);
+      Bo bo = kfd.buffer(kfd.allocVram(id, VA + g * 0x10_0000_0000L, perGpu, Bo.FLAG_CPU_VISIBLE));
+      for (long off = 0; off < perGpu; off += 4096) {
+        MemorySegment page = bo.gpu().vram().forWrite(bo.vramOffset() + off, 4096);
+        for (int i = 0; i < 4096; i += 8) {
+          state = SplitMix.next(state);
+          page.set(ValueLayout.JAVA_LONG_UNALIGNED, i, SplitMix.mix(state));
+        }
+      }
+    }
+  }
+
+  private static double median(double[] values) {
+    double[] sorted = values.clone();
+    Arrays.sort(sorted);
+    return sorted[sorted.length / 2];
+  }
+
+  /** Samples peak heap (pools' peak usage) and resident set growth while open. */
+  private static final class MemoryWatch implements AutoCloseable {
+    private final long rssAtStart = rss();
+    private volatile long rssPeak = rssAtStart;
+    private volatile boolean done;
+    private final Thread sampler;
+
+    MemoryWatch() {
+      for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
+        pool.resetPeakUsage();
+      }
+      sampler = Thread.ofPlatform().daemon().start(() -> {
+        while (!done) {
+          rssPeak = Math.max(rssPeak, rss());
+          try {
+            Thread.sleep(5);
+          } catch (InterruptedException e) {
+            return;
+          }
+        }
+      });
+    }
+
+    long heapPeak() {
+      long sum = 0;
+      for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
+        if (pool.getType() == MemoryType.HEAP) {
+          sum += pool.getPeakUsage().getUsed();
+        }
+      }
+      return sum;
+    }
+
+    long rssGrowth() {
+      return Math.max(0, rssPeak - rssAtStart);
+    }
+
+    private static long rss() {
+      try {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+          if (line.startsWith("VmRSS:")) {
+            return Long.parseLong(line.replaceAll("[^0-9]", "")) << 10;
+          }
+        }
+      } catch (IOException | NumberFormatException e) {
+        return 0;
+      }
+      return 0;
+    }
+
+    @Override
+    public void close() {
+      done = true;
+    }
+  }
+}

@@ -1,0 +1,90 @@
+package dev.accr.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * GPU workloads through {@code ./accr} and real node daemons: dumped while dispatches run,
+ * restored on a node whose GPUs have other ids, finished with the uninterrupted digest.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class GpuEndToEndIT {
+  private Path tmp;
+  private Launcher accr;
+
+  @BeforeAll
+  void startNodes(@TempDir Path dir) throws Exception {
+    tmp = dir;
+    accr = new Launcher(tmp.resolve("run"), tmp);
+    accr.ok("node", "start", "--name", "g1", "--topology", "mi250x4");
+    accr.ok("node", "start", "--name", "g2", "--topology", "mi250x4");
+  }
+
+  @AfterAll
+  void stopNodes() throws Exception {
+    accr.run("node", "stop", "--name", "g1");
+    accr.run("node", "stop", "--name", "g2");
+  }
+
+  private String digestOf(String... workload) throws Exception {
+    String[] run = new String[workload.length + 3];
+    run[0] = "run";
+    run[1] = "--node";
+    run[2] = "g1";
+    System.arraycopy(workload, 0, run, 3, workload.length);
+    String pid = accr.ok(run).strip();
+    return accr.ok("wait", "--node", "g1", "-t", pid).strip();
+  }
+
+  private void moveMidRun(String images, String copyMode, String... workload) throws Exception {
+    String expected = digestOf(workload);
+    String[] run = new String[workload.length + 5];
+    System.arraycopy(new String[] {"run", "--node", "g1", "--step-delay-ms", "20"}, 0, run, 0, 5);
+    System.arraycopy(workload, 0, run, 5, workload.length);
+    String pid = accr.ok(run).strip();
+    Thread.sleep(300);
+    String dump = accr.ok("dump", "--node", "g1", "-t", pid, "-D", images, "--compress", "zstd",
+        "--vram-copy", copyMode, "--staging-mib", "8");
+    assertTrue(dump.contains("dumped " + pid), dump);
+    String shown = accr.ok("show", images);
+    assertTrue(shown.contains("KfdQueueEntry") && shown.contains("KfdSvmRangeEntry")
+        || !workload[0].equals("kfd-train"), shown);
+    accr.ok("restore", "--node", "g2", "-D", images);
+    assertEquals(expected, accr.ok("wait", "--node", "g2", "-t", pid).strip());
+  }
+
+  @Test
+  void kfdTrainMovesBetweenNodesThroughTheDmaPath() throws Exception {
+    moveMidRun("train-images", "dma", "kfd-train", "--gpus", "2", "--vram-mib", "8", "--steps",
+        "40", "--seed", "9", "--gpu-us-per-wg", "10");
+  }
+
+  @Test
+  void kfdHaloMovesBetweenNodesWithTheAutoPath() throws Exception {
+    moveMidRun("halo-images", "auto", "kfd-halo", "--gpus", "2", "--vram-mib", "8", "--steps",
+        "40", "--seed", "4", "--gpu-us-per-wg", "10");
+  }
+
+  @Test
+  void restoreOnANodeWithoutGpusIsIncompatible() throws Exception {
+    accr.ok("node", "start", "--name", "cpu", "--topology", "cpu-only");
+    try {
+      String pid = accr.ok("run", "--node", "g1", "--step-delay-ms", "20", "kfd-train",
+          "--steps", "30").strip();
+      accr.ok("dump", "--node", "g1", "-t", pid, "-D", "nogpu-images", "-R");
+      Launcher.Result r = accr.run("restore", "--node", "cpu", "-D", "nogpu-images");
+      assertEquals(4, r.exitCode(), r.err());
+      assertTrue(r.err().contains("GPU"), r.err());
+      assertTrue(accr.ok("wait", "--node", "g1", "-t", pid).startsWith("digest: "));
+    } finally {
+      accr.run("node", "stop", "--name", "cpu");
+    }
+  }
+}
