@@ -4,6 +4,9 @@ import dev.accr.api.AccrException;
 import dev.accr.api.MemoryView;
 import dev.accr.api.ProcessView;
 import dev.accr.api.Prot;
+import dev.accr.api.WorkloadOptions;
+import java.util.List;
+import java.util.Set;
 import dev.accr.kfd.driver.KfdProcess;
 import dev.accr.kfd.driver.Packets;
 import dev.accr.kfd.proto.QueueType;
@@ -64,6 +67,22 @@ final class GpuProgram {
 
   static KfdProcess kfd(ProcessView p) {
     return p.files().device((int) get(p.memory(), F_KFD_FD), KfdProcess.class);
+  }
+
+  /** The options both GPU workloads take. */
+  static final String USAGE = "--gpus G --vram-mib M --steps K --seed S --gpu-us-per-wg U";
+
+  /** Parses the common options and sets the process up; returns the per-GPU buffer size. */
+  static long setUp(ProcessView p, String workload, List<String> args, int minGpus,
+      int defaultGpus) {
+    WorkloadOptions o = WorkloadOptions.parse(workload, args,
+        Set.of("gpus", "vram-mib", "steps", "seed", "gpu-us-per-wg"));
+    int gpus = (int) o.getLong("gpus", defaultGpus, minGpus, MAX_GPUS);
+    long vramMib = o.getLong("vram-mib", 4, 2, 1 << 20);
+    long unit = Math.max(1, vramMib / 2) << 20; // main buffers, and as much again for others
+    setUp(p, workload, gpus, o.getLong("seed", 1, 0, Long.MAX_VALUE),
+        o.getLong("steps", 20, 0, 1 << 30), unit, o.getLong("gpu-us-per-wg", 0, 0, 100_000));
+    return unit;
   }
 
   /**

@@ -6,10 +6,8 @@ import dev.accr.api.AccrException;
 import dev.accr.api.MemoryView;
 import dev.accr.api.ProcessView;
 import dev.accr.api.Workload;
-import dev.accr.api.WorkloadOptions;
 import dev.accr.kfd.driver.KfdProcess;
 import java.util.List;
-import java.util.Set;
 
 /**
  * A 1-D stencil split over two or more GPUs. Each step, every GPU first reads its
@@ -34,19 +32,14 @@ public final class KfdHalo implements Workload {
 
   @Override
   public String usage() {
-    return "--gpus G --vram-mib M --steps K --seed S --gpu-us-per-wg U";
+    return USAGE;
   }
 
   @Override
   public void exec(ProcessView p, List<String> args) {
-    WorkloadOptions o = WorkloadOptions.parse(name(), args,
-        Set.of("gpus", "vram-mib", "steps", "seed", "gpu-us-per-wg"));
-    int gpus = (int) o.getLong("gpus", 2, 2, MAX_GPUS);
-    long vramMib = o.getLong("vram-mib", 4, 2, 1 << 20);
-    long unit = Math.max(1, vramMib / 2) << 20;
-    setUp(p, name(), gpus, o.getLong("seed", 1, 0, Long.MAX_VALUE),
-        o.getLong("steps", 20, 0, 1 << 30), unit, o.getLong("gpu-us-per-wg", 0, 0, 100_000));
+    long unit = setUp(p, name(), args, 2, 2);
     MemoryView m = p.memory();
+    int gpus = (int) get(m, F_GPUS);
     KfdProcess kfd = kfd(p);
     for (int g = 0; g + 1 < gpus; g++) {
       int a = (int) gpu(m, g, G_ID);

@@ -6,7 +6,6 @@ import dev.accr.api.MemoryView;
 import dev.accr.api.ProcessView;
 import dev.accr.api.Prot;
 import dev.accr.api.Workload;
-import dev.accr.api.WorkloadOptions;
 import dev.accr.kfd.driver.Bo;
 import dev.accr.kfd.driver.KfdProcess;
 import dev.accr.kfd.driver.SvmRange;
@@ -44,19 +43,14 @@ public final class KfdTrain implements Workload {
 
   @Override
   public String usage() {
-    return "--gpus G --vram-mib M --steps K --seed S --gpu-us-per-wg U";
+    return USAGE;
   }
 
   @Override
   public void exec(ProcessView p, List<String> args) {
-    WorkloadOptions o = WorkloadOptions.parse(name(), args,
-        Set.of("gpus", "vram-mib", "steps", "seed", "gpu-us-per-wg"));
-    int gpus = (int) o.getLong("gpus", 1, 1, MAX_GPUS);
-    long vramMib = o.getLong("vram-mib", 4, 2, 1 << 20);
-    long unit = Math.max(1, vramMib / 2) << 20; // weights and as much again for gradients
-    setUp(p, name(), gpus, o.getLong("seed", 1, 0, Long.MAX_VALUE),
-        o.getLong("steps", 20, 0, 1 << 30), unit, o.getLong("gpu-us-per-wg", 0, 0, 100_000));
+    long unit = setUp(p, name(), args, 1, 1);
     MemoryView m = p.memory();
+    int gpus = (int) get(m, F_GPUS);
     KfdProcess kfd = kfd(p);
     m.mapAnonymous(DATA, DATA_BYTES * gpus, Prot.RW, "dataset");
     long seed = get(m, F_SEED);
