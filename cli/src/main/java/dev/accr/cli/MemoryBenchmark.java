@@ -46,7 +46,7 @@ final class MemoryBenchmark {
   }
 
   void run() throws IOException {
-    baselineGbps = baseline();
+    baselineGbps = baseline(bytes, runs);
     out.printf("memory %s, %d runs each (median), %d threads, images in %s%n",
         Units.bytes(bytes), runs, threads, dir);
     out.printf("%-34s %10s %10s %8s%n", "case", "median ms", "GB/s", "x copy");
@@ -58,7 +58,8 @@ final class MemoryBenchmark {
     measure("half zero pages", true, Compression.parse("zstd:1"));
   }
 
-  private double baseline() {
+  /** GB/s of a plain in-JVM copy of {@code bytes}, median of {@code runs}: the baseline. */
+  static double baseline(long bytes, int runs) {
     double[] gbps = new double[runs];
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment src = arena.allocate(bytes, PAGE);
@@ -134,7 +135,7 @@ final class MemoryBenchmark {
     }
   }
 
-  private static double median(double[] values) {
+  static double median(double[] values) {
     double[] sorted = values.clone();
     Arrays.sort(sorted);
     return sorted[sorted.length / 2];

@@ -15,7 +15,6 @@ import dev.accr.plugin.PluginHost;
 import dev.accr.workload.SplitMix;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.management.ManagementFactory;
@@ -23,7 +22,6 @@ import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -61,7 +59,7 @@ final class VramBenchmark {
   }
 
   void run() throws IOException {
-    baselineGbps = baseline();
+    baselineGbps = MemoryBenchmark.baseline(bytes, runs);
     out.printf("VRAM %d GPUs x %s, %d runs each (median), %d threads, staging %d MiB, images in"
         + " %s%n", gpus, Units.bytes(perGpu), runs, threads, stagingMib, dir);
     out.printf("%-36s %10s %10s %8s %10s %12s%n", "case", "median ms", "GB/s", "x copy",
@@ -75,22 +73,6 @@ final class VramBenchmark {
         measure(mode, Compression.parse(c), host);
       }
     }
-  }
-
-  private double baseline() {
-    double[] gbps = new double[runs];
-    try (Arena arena = Arena.ofConfined()) {
-      MemorySegment src = arena.allocate(bytes, 4096);
-      MemorySegment dst = arena.allocate(bytes, 4096);
-      src.fill((byte) 1);
-      dst.fill((byte) 0);
-      for (int i = 0; i < runs; i++) {
-        long t = System.nanoTime();
-        MemorySegment.copy(src, 0, dst, 0, bytes);
-        gbps[i] = bytes / (double) (System.nanoTime() - t);
-      }
-    }
-    return median(gbps);
   }
 
   /** Host memory of the same size dumped uncompressed: what the DMA path is compared with. */
@@ -121,7 +103,7 @@ final class VramBenchmark {
       }
       Files.deleteIfExists(outFile);
     }
-    double gbps = median(dump);
+    double gbps = MemoryBenchmark.median(dump);
     out.printf("%-36s %10.1f %10.2f %8.2f%n", "dump host memory, none (target)",
         bytes / gbps / 1e6, gbps, gbps / baselineGbps);
     return gbps;
@@ -161,11 +143,11 @@ final class VramBenchmark {
       }
     }
     String name = mode + ", " + compression;
-    double d = median(dump);
+    double d = MemoryBenchmark.median(dump);
     out.printf("%-36s %10.1f %10.2f %8.2f %10s %12s   (%.2f of host dump)%n", "dump VRAM " + name,
         bytes / d / 1e6, d, d / baselineGbps, Units.bytes(heapPeak), Units.bytes(rssExtra),
         d / hostGbps);
-    double r = median(restore);
+    double r = MemoryBenchmark.median(restore);
     out.printf("%-36s %10.1f %10.2f %8.2f%n", "restore VRAM " + name, bytes / r / 1e6, r,
         r / baselineGbps);
     out.flush();
@@ -191,12 +173,6 @@ final class VramBenchmark {
         }
       }
     }
-  }
-
-  private static double median(double[] values) {
-    double[] sorted = values.clone();
-    Arrays.sort(sorted);
-    return sorted[sorted.length / 2];
   }
 
   /** Samples peak heap (pools' peak usage) and resident set growth while open. */
