@@ -2,6 +2,7 @@ package dev.accr.engine;
 
 import dev.accr.api.AccrException;
 import dev.accr.api.DeviceMapping;
+import dev.accr.api.DevicePair;
 import dev.accr.api.MemoryView;
 import dev.accr.api.Workload;
 import dev.accr.kernel.Node;
@@ -19,6 +20,7 @@ import dev.accr.proto.VmaEntry;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -27,8 +29,9 @@ import java.util.Map;
  * process table under its original pid and lets it run.
  */
 public final class Restorer {
-  /** What a restore did. */
-  public record Result(SimProcess process, long pagesRestored, long bytesRead, long timeUs) {}
+  /** What a restore did, and where the image's devices went. */
+  public record Result(SimProcess process, long pagesRestored, long bytesRead, long timeUs,
+      List<DevicePair> devices) {}
 
   private final Node node;
   private final PluginHost plugins;
@@ -44,12 +47,20 @@ public final class Restorer {
    */
   public Result restore(Path dir, int threads, ProgressListener progress, boolean start)
       throws IOException {
-    return restore(dir, threads, Map.of(), progress, start);
+    return restore(dir, RestoreOptions.defaults().withThreads(threads), progress, start);
   }
 
   /** Restores with options for plugins ({@code plugin.option -> value}). */
   public Result restore(Path dir, int threads, Map<String, String> pluginOptions,
       ProgressListener progress, boolean start) throws IOException {
+    return restore(dir, RestoreOptions.defaults().withThreads(threads)
+        .withPluginOptions(pluginOptions), progress, start);
+  }
+
+  /** Restores with {@code options}; devices are mapped before anything is created. */
+  public Result restore(Path dir, RestoreOptions options, ProgressListener progress,
+      boolean start) throws IOException {
+    int threads = options.threads();
     long t0 = System.nanoTime();
     ImageSet set = ImageSet.read(dir);
     plugins.require(set.inventory().getPluginsList(), dir.toString());
@@ -78,10 +89,11 @@ public final class Restorer {
         : images.core().getCwd();
     SimProcess p = node.newProcess(pid, workload, images.core().getArgvList(), Path.of(cwd),
         images.core().getStepDelayMs());
-    Operation op = Operation.restore(node, dir, set.id(), threads, pluginOptions,
-        progress::progress);
+    Operation op = Operation.restore(node, dir, set.id(), threads, options.pluginOptions(),
+        options.mapping(), progress::progress);
     try {
       plugins.init(op);
+      List<DevicePair> devices = plugins.mapDevices(op, options.mapping(), node.topology());
       plugins.postForking(op, p);
       for (VmaEntry v : images.mm().getVmasList()) {
         Vma.Kind kind = ProcessCollector.kindOf(v.getKind());
@@ -121,7 +133,8 @@ public final class Restorer {
         p.start();
       }
       ok = true;
-      return new Result(p, p.memory().residentPages(), bytesRead, (System.nanoTime() - t0) / 1000);
+      return new Result(p, p.memory().residentPages(), bytesRead, (System.nanoTime() - t0) / 1000,
+          devices);
     } finally {
       try {
         plugins.fini(op, ok);

@@ -1,14 +1,17 @@
 package dev.accr.node;
 
 import dev.accr.api.AccrException;
+import dev.accr.api.MappingPolicy;
 import dev.accr.engine.DumpOptions;
 import dev.accr.engine.Dumper;
 import dev.accr.engine.ProgressListener;
+import dev.accr.engine.RestoreOptions;
 import dev.accr.engine.Restorer;
 import dev.accr.engine.Version;
 import dev.accr.image.Compression;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.SimProcess;
+import dev.accr.plugin.DevicePairs;
 import dev.accr.plugin.PluginHost;
 import dev.accr.proto.DumpReply;
 import dev.accr.proto.DumpRequest;
@@ -30,6 +33,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
+import java.util.Set;
 import java.util.function.Consumer;
 
 /** Carries out requests on a node; the same code serves sockets and in-process callers. */
@@ -121,12 +125,18 @@ public final class NodeService {
   }
 
   private Response restore(RestoreRequest r, ProgressListener progress) throws IOException {
-    int threads = r.getThreads() > 0 ? r.getThreads() : DumpOptions.defaultThreads();
+    RestoreOptions options = RestoreOptions.defaults().withPluginOptions(r.getPluginOptionsMap())
+        .withMapping(MappingPolicy.of(r.getDeviceMapMap(), Set.copyOf(r.getRelaxList())));
+    if (r.getThreads() > 0) {
+      options = options.withThreads(r.getThreads());
+    }
     Restorer.Result result = new Restorer(node, plugins)
-        .restore(Path.of(r.getDir()), threads, r.getPluginOptionsMap(), progress, true);
-    return Response.newBuilder().setRestore(RestoreReply.newBuilder()
+        .restore(Path.of(r.getDir()), options, progress, true);
+    RestoreReply.Builder reply = RestoreReply.newBuilder()
         .setPid(result.process().pid()).setPagesRestored(result.pagesRestored())
-        .setBytesRead(result.bytesRead()).setTimeUs(result.timeUs())).build();
+        .setBytesRead(result.bytesRead()).setTimeUs(result.timeUs());
+    result.devices().forEach(d -> reply.addDevices(DevicePairs.toInfo(d)));
+    return Response.newBuilder().setRestore(reply).build();
   }
 
   private static ProgressListener progressTo(Consumer<Response> out) {

@@ -1,6 +1,7 @@
 package dev.accr.plugin;
 
 import dev.accr.api.AccrPlugin;
+import dev.accr.api.MappingPolicy;
 import dev.accr.api.NodeContext;
 import dev.accr.api.PluginContext;
 import dev.accr.api.PluginImages;
@@ -31,13 +32,14 @@ public final class Operation implements AutoCloseable {
   private final int parallelism;
   private final Map<String, String> options;
   private final boolean leaveRunning;
+  private final MappingPolicy policy;
   private final Progress progress;
   private final Map<String, Context> contexts = new ConcurrentHashMap<>();
   private final Set<String> used = new TreeSet<>();
 
   private Operation(AccrPlugin.Stage stage, NodeContext node, Path dir, CheckpointId id,
       Compression compression, int parallelism, Map<String, String> options, boolean leaveRunning,
-      Progress progress) {
+      MappingPolicy policy, Progress progress) {
     this.stage = stage;
     this.node = node;
     this.dir = dir;
@@ -46,6 +48,7 @@ public final class Operation implements AutoCloseable {
     this.parallelism = parallelism;
     this.options = Map.copyOf(options);
     this.leaveRunning = leaveRunning;
+    this.policy = policy;
     this.progress = progress;
   }
 
@@ -53,14 +56,21 @@ public final class Operation implements AutoCloseable {
   public static Operation dump(NodeContext node, Path dir, CheckpointId id, Compression compression,
       int parallelism, Map<String, String> options, boolean leaveRunning, Progress progress) {
     return new Operation(AccrPlugin.Stage.DUMP, node, dir, id, compression, parallelism, options,
-        leaveRunning, progress);
+        leaveRunning, MappingPolicy.STRICT, progress);
   }
 
-  /** A restore reading the set in {@code dir}. */
+  /** A restore reading the set in {@code dir}, mapping its devices as {@code policy} asks. */
   public static Operation restore(NodeContext node, Path dir, CheckpointId id, int parallelism,
-      Map<String, String> options, Progress progress) {
+      Map<String, String> options, MappingPolicy policy, Progress progress) {
     return new Operation(AccrPlugin.Stage.RESTORE, node, dir, id, Compression.NONE, parallelism,
-        options, false, progress);
+        options, false, policy, progress);
+  }
+
+  /** A dry run of the device mapping of the set in {@code dir} onto {@code node}. */
+  public static Operation map(NodeContext node, Path dir, CheckpointId id,
+      Map<String, String> options, MappingPolicy policy) {
+    return new Operation(AccrPlugin.Stage.MAP, node, dir, id, Compression.NONE, 1, options, false,
+        policy, (phase, done, total) -> {});
   }
 
   /** The context plugin {@code p} gets in this operation. */
@@ -92,7 +102,7 @@ public final class Operation implements AutoCloseable {
 
     Context(String plugin) {
       this.plugin = plugin;
-      this.images = new SetImages(plugin, stage == AccrPlugin.Stage.RESTORE, dir, id,
+      this.images = new SetImages(plugin, stage != AccrPlugin.Stage.DUMP, dir, id,
           compression, parallelism, () -> markUsed(plugin));
     }
 
@@ -114,6 +124,11 @@ public final class Operation implements AutoCloseable {
     @Override
     public String option(String name, String fallback) {
       return options.getOrDefault(plugin + "." + name, fallback);
+    }
+
+    @Override
+    public MappingPolicy mappingPolicy() {
+      return policy;
     }
 
     @Override

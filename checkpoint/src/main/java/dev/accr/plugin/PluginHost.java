@@ -4,11 +4,17 @@ import dev.accr.api.AccrException;
 import dev.accr.api.AccrPlugin;
 import dev.accr.api.DeviceFile;
 import dev.accr.api.DeviceMapping;
+import dev.accr.api.DevicePair;
+import dev.accr.api.MappingPolicy;
 import dev.accr.api.ProcessView;
+import dev.accr.proto.Topology;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * The installed checkpoint plugins ({@link Extensions}) and the chain that runs their hooks in
@@ -90,6 +96,43 @@ public final class PluginHost {
     if (first != null) {
       throw first;
     }
+  }
+
+  /** The check names that {@code --relax} accepts: those of every installed plugin. */
+  public Set<String> relaxableChecks() {
+    Set<String> names = new TreeSet<>();
+    for (AccrPlugin p : plugins.values()) {
+      names.addAll(p.relaxableChecks());
+    }
+    return names;
+  }
+
+  /**
+   * Maps the devices of the image onto {@code target} with every plugin; fails with exit code
+   * 2 for a relaxed check or forced id that no plugin or device knows.
+   */
+  public List<DevicePair> mapDevices(Operation op, MappingPolicy policy, Topology target) {
+    Set<String> known = relaxableChecks();
+    for (String name : policy.relaxed()) {
+      if (!known.contains(name)) {
+        throw AccrException.usage("--relax: unknown check '%s' (known: %s)", name,
+            known.isEmpty() ? "none" : String.join(", ", known));
+      }
+    }
+    List<DevicePair> pairs = new ArrayList<>();
+    for (AccrPlugin p : plugins.values()) {
+      List<DevicePair> mine = p.mapDevices(op.contextOf(p), target);
+      if (!mine.isEmpty()) {
+        op.markUsed(p.name());
+        pairs.addAll(mine);
+      }
+    }
+    for (int imageId : policy.forced().keySet()) {
+      if (pairs.stream().noneMatch(d -> d.imageId() == imageId)) {
+        throw AccrException.usage("--device-map: the image has no device 0x%x", imageId);
+      }
+    }
+    return pairs;
   }
 
   public void pauseDevices(Operation op, ProcessView process) {

@@ -1,5 +1,10 @@
 package dev.accr.api;
 
+import com.google.protobuf.Descriptors.Descriptor;
+import dev.accr.proto.Topology;
+import java.util.List;
+import java.util.Set;
+
 /**
  * A checkpoint plugin: saves and restores what the core cannot, such as the state of devices a
  * process uses. Found through {@link java.util.ServiceLoader} on accr's class path or in a jar
@@ -17,21 +22,29 @@ package dev.accr.api;
  * {@link #dumpDevicesLate}, the set is committed, {@link #fini}; then the process is killed
  * or (with {@code --leave-running}, or when the dump failed) thawed.
  *
- * <p>Restore, in order: {@link #init}, the process is created, {@link #postForking},
- * {@link #updateVmaMap} for each device mapping, host memory is loaded,
+ * <p>Restore, in order: {@link #init}, {@link #mapDevices}, the process is created,
+ * {@link #postForking}, {@link #updateVmaMap} for each device mapping, host memory is loaded,
  * {@link #restoreExtFile} for each file a plugin dumped, the process joins the node,
  * {@link #resumeDevicesLate}, the process runs, {@link #fini}. If restore fails, {@code fini}
  * gets {@code ok == false} and the process's files are closed, which releases its devices.
  */
 public interface AccrPlugin {
-  /** The plugin API version of this build; the host refuses plugins built for a newer one. */
-  int API_VERSION = 1;
+  /**
+   * The plugin API version of this build; the host refuses plugins built for a newer one.
+   * Version 2 added device mapping ({@link #mapDevices}, {@link #relaxableChecks}).
+   */
+  int API_VERSION = 2;
 
   /** The operations during which hooks run. */
   enum Stage {
     DUMP,
     PRE_DUMP,
-    RESTORE
+    RESTORE,
+    /**
+     * A dry run of a restore's device mapping ({@code accr topology map}): images are readable,
+     * the node is the target topology without drivers, and only {@link #mapDevices} runs.
+     */
+    MAP
   }
 
   /** A short lowercase name, also the prefix of the plugin's image files. */
@@ -46,8 +59,30 @@ public interface AccrPlugin {
    * The message type of the entries in this plugin's {@code <plugin>-<what>-<id>.img} files,
    * so that {@code accr show} can print them as structured text and JSON; null if unknown.
    */
-  default com.google.protobuf.Descriptors.Descriptor imageEntryType(String what) {
+  default Descriptor imageEntryType(String what) {
     return null;
+  }
+
+  /**
+   * The names of the mapping checks this plugin lets users relax with {@code --relax}; the
+   * host refuses names no installed plugin knows.
+   */
+  default Set<String> relaxableChecks() {
+    return Set.of();
+  }
+
+  /**
+   * Restore and {@code accr topology map}: chooses a distinct device of {@code target} for
+   * each device of this plugin's type that the image's process used, honouring
+   * {@link PluginContext#mappingPolicy()}, and returns the pairs (empty if the image has no
+   * devices of this plugin). During a restore the plugin keeps its choice (in its
+   * {@link PluginContext#attach attachment}) for the hooks that follow.
+   *
+   * @throws AccrException with exit code 4 when no mapping exists, naming the image device
+   *     that could not be placed and the property or link that ruled out every candidate
+   */
+  default List<DevicePair> mapDevices(PluginContext ctx, Topology target) {
+    return List.of();
   }
 
   /** Start of a dump, pre-dump or restore. */

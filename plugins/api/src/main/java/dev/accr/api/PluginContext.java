@@ -20,6 +20,12 @@ public interface PluginContext {
    */
   String option(String name, String fallback);
 
+  /**
+   * Restore and map: the forced pairs and relaxed checks of the device mapping
+   * ({@link MappingPolicy#STRICT} otherwise).
+   */
+  MappingPolicy mappingPolicy();
+
   /** Dump: whether the process keeps running afterwards ({@code --leave-running}). */
   boolean leaveRunning();
 
