@@ -19,6 +19,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.SortedSet;
+import java.util.TreeSet;
+import java.util.stream.Stream;
 
 /** The image set as one plugin reads or writes it (see {@link PluginImages}). */
 final class SetImages implements PluginImages {
@@ -70,6 +73,24 @@ final class SetImages implements PluginImages {
   @Override
   public boolean hasEntries(String what, long n) {
     return Files.isRegularFile(dir.resolve(name(ImageKind.PLUGIN, what, n, true)));
+  }
+
+  @Override
+  public SortedSet<Long> entryIds(String what) {
+    SortedSet<Long> ids = new TreeSet<>();
+    try (Stream<Path> files = Files.list(dir)) {
+      files.forEach(f -> {
+        String name = f.getFileName().toString();
+        ImageKind.PluginFileName parsed = ImageKind.parsePluginFileName(name);
+        if (parsed != null && ImageKind.ofFileName(name) == ImageKind.PLUGIN
+            && parsed.plugin().equals(plugin) && parsed.what().equals(what)) {
+          ids.add(parsed.id());
+        }
+      });
+    } catch (IOException e) {
+      throw AccrException.failed("cannot list %s: %s", dir, e.getMessage());
+    }
+    return ids;
   }
 
   @Override

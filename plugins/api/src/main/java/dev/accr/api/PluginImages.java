@@ -3,6 +3,7 @@ package dev.accr.api;
 import com.google.protobuf.MessageLite;
 import com.google.protobuf.Parser;
 import java.util.List;
+import java.util.SortedSet;
 
 /**
  * The image set as a plugin writes and reads it. Files are named
@@ -30,6 +31,9 @@ public interface PluginImages {
 
   /** Whether the set has that entries file. */
   boolean hasEntries(String what, long id);
+
+  /** The ids of this plugin's entries files for {@code what} in the set, ascending. */
+  SortedSet<Long> entryIds(String what);
 
   /** Creates a bulk file; close the writer to finish it. */
   BulkWriter createBulk(String what, long id);

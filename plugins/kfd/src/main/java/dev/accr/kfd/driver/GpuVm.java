@@ -5,9 +5,14 @@ import dev.accr.api.MemoryView;
 import dev.accr.kfd.proto.BoDomain;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.SortedSet;
 import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.CopyOnWriteArraySet;
 
 /**
  * The GPU virtual address space of one process: its buffer objects and SVM ranges, and how a
@@ -21,6 +26,7 @@ final class GpuVm {
   private final Map<Integer, Gpu> gpus; // process-visible id -> GPU of this node
   private final TreeMap<Long, Bo> bos = new TreeMap<>();
   private final TreeMap<Long, SvmRange> svm = new TreeMap<>();
+  private final Set<Integer> codeObjectIsas = new CopyOnWriteArraySet<>();
 
   GpuVm(MemoryView host, Map<Integer, Gpu> gpus) {
     this.host = host;
@@ -38,6 +44,20 @@ final class GpuVm {
 
   Map<Integer, Gpu> gpus() {
     return gpus;
+  }
+
+  void loadCodeObjects(Collection<Integer> isas) {
+    codeObjectIsas.addAll(isas);
+  }
+
+  /** The ISAs the program has code for, ascending. */
+  SortedSet<Integer> codeObjectIsas() {
+    return new TreeSet<>(codeObjectIsas);
+  }
+
+  /** Whether kernels can run on GPU {@code id}: the program loaded code for its ISA. */
+  boolean hasCodeFor(int id) {
+    return codeObjectIsas.contains(gpu(id).device().getGfxTargetVersion());
   }
 
   synchronized void add(Bo bo) {

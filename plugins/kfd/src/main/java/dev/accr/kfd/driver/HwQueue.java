@@ -236,6 +236,11 @@ public final class HwQueue implements AutoCloseable {
     }
     GpuKernel kernel = kind == Packets.DISPATCH
         ? Kernels.get(Packets.word(host, ringVa, slots, index, 1)) : null;
+    if (kernel != null && !vm.hasCodeFor(gpuId)) {
+      throw new GpuFault(String.format("dispatch at index %d: no code object for gfx target %d"
+          + " (loaded: %s)", index, vm.gpu(gpuId).device().getGfxTargetVersion(),
+          vm.codeObjectIsas()));
+    }
     KernelContext ctx = new KernelContext(vm, gpuId, Packets.word(host, ringVa, slots, index, 3));
     for (int unit = first; unit < units; unit++) {
       if (paused) {

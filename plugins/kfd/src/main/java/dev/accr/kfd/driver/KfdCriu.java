@@ -50,7 +50,7 @@ public final class KfdCriu {
           .setNumEvents(p.events.snapshot().size()).setNumSvmRanges(p.vm.svmRanges().size())
           .setVramBytes(vram.stream().mapToLong(VramExtent::length).sum())
           .setNextQueueId(p.nextQueueId).setNextEventId(p.events.nextId())
-          .setNextHandle(p.nextHandle).build();
+          .setNextHandle(p.nextHandle).addAllCodeObjectIsas(p.vm.codeObjectIsas()).build();
     }
   }
 
@@ -63,6 +63,9 @@ public final class KfdCriu {
       for (var other : new TreeMap<>(p.vm.gpus()).entrySet()) {
         if (other.getValue() != e.getValue() && e.getValue().canReach(other.getValue())) {
           d.addPeers(other.getKey());
+          if (e.getValue().sameHive(other.getValue())) {
+            d.addXgmiPeers(other.getKey());
+          }
         }
       }
       devices.add(d.build());
@@ -156,6 +159,7 @@ public final class KfdCriu {
   public static void restore(KfdProcess p, KfdProcessEntry info, List<KfdBoEntry> bos,
       List<KfdQueueEntry> queues, List<KfdEventEntry> events, List<KfdSvmRangeEntry> ranges) {
     synchronized (p) {
+      p.vm.loadCodeObjects(info.getCodeObjectIsasList());
       for (KfdBoEntry e : bos) {
         Gpu g = p.vm.gpu(e.getGpuId());
         long vramOffset = -1;

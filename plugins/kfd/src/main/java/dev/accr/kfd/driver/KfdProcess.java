@@ -10,11 +10,13 @@ import dev.accr.kfd.proto.QueueType;
 import dev.accr.proto.Device;
 import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.SortedSet;
 import java.util.TreeMap;
 
 /**
@@ -73,6 +75,20 @@ public final class KfdProcess implements DeviceFile {
   /** Whether kernels on {@code from} can reach {@code to}'s VRAM (a direct link). */
   public boolean canReach(int from, int to) {
     return vm.gpu(from).canReach(vm.gpu(to));
+  }
+
+  /**
+   * Loads the program's code objects, one per ISA (gfx target version) it was built for, like
+   * a binary built for several {@code --offload-arch} targets. A dispatch on a GPU whose ISA has
+   * no code object faults.
+   */
+  public void loadCodeObjects(Collection<Integer> isas) {
+    vm.loadCodeObjects(isas);
+  }
+
+  /** The ISAs the program has code for, ascending. */
+  public SortedSet<Integer> codeObjectIsas() {
+    return vm.codeObjectIsas();
   }
 
   /** Allocates a VRAM buffer at GPU address {@code va}; returns its handle. */

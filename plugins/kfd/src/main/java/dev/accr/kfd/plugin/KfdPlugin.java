@@ -6,6 +6,7 @@ import dev.accr.api.AccrPlugin;
 import dev.accr.api.CorruptImageException;
 import dev.accr.api.DeviceFile;
 import dev.accr.api.DeviceMapping;
+import dev.accr.api.DevicePair;
 import dev.accr.api.PluginContext;
 import dev.accr.api.PluginImages;
 import dev.accr.api.ProcessView;
@@ -20,16 +21,20 @@ import dev.accr.kfd.proto.KfdEventEntry;
 import dev.accr.kfd.proto.KfdProcessEntry;
 import dev.accr.kfd.proto.KfdQueueEntry;
 import dev.accr.kfd.proto.KfdSvmRangeEntry;
+import dev.accr.proto.Topology;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Checkpoints processes that use KFD GPUs, after CRIU's amdgpu plugin. Dump: once the process
  * is frozen, PROCESS_INFO preempts its queues (a host thread blocked on a GPU event would
  * otherwise never reach the freezer), CHECKPOINT's state goes to structured entries and VRAM
  * through the SDMA engines into per-GPU bulk files; the queues run again after
- * {@code --leave-running} or a failed dump. Restore: GPUs are mapped in {@code postForking},
+ * {@code --leave-running} or a failed dump. Restore: GPUs are mapped in {@code mapDevices}
+ * ({@link GpuMapper}) and bound to the process in {@code postForking},
  * device mappings moved in {@code updateVmaMap}, the state and VRAM recreated when
  * {@code /dev/kfd} is reopened, and the queues resumed last.
  *
@@ -42,7 +47,10 @@ public final class KfdPlugin implements AccrPlugin {
   /** What a dump paused, to unpause it in fini. */
   private record Paused(KfdProcess process) {}
 
-  /** The GPU mapping chosen for a restore. */
+  /** The target GPU chosen for each GPU of the image, by id, before the process exists. */
+  private record Plan(Map<Integer, Integer> targets) {}
+
+  /** The GPU mapping of a restore, once the process exists. */
   private record Mapping(int pid, List<KfdDeviceEntry> devices, Map<Integer, Gpu> gpus) {}
 
   @Override
@@ -61,6 +69,24 @@ public final class KfdPlugin implements AccrPlugin {
       case "svm" -> KfdSvmRangeEntry.getDescriptor();
       default -> null;
     };
+  }
+
+  @Override
+  public Set<String> relaxableChecks() {
+    return GpuChecks.RELAXABLE;
+  }
+
+  @Override
+  public List<DevicePair> mapDevices(PluginContext ctx, Topology target) {
+    if (ctx.images().entryIds("devices").isEmpty()) {
+      return List.of();
+    }
+    List<DevicePair> pairs = GpuMapper.map(ImageGpus.read(ctx.images()), target,
+        ctx.mappingPolicy());
+    Map<Integer, Integer> targets = new LinkedHashMap<>();
+    pairs.forEach(p -> targets.put(p.imageId(), p.targetId()));
+    ctx.attach(new Plan(targets));
+    return pairs;
   }
 
   private static KfdDriver driver(PluginContext ctx) {
@@ -127,12 +153,21 @@ public final class KfdPlugin implements AccrPlugin {
     List<KfdDeviceEntry> devices = ctx.images().readEntries("devices", process.pid(),
         KfdDeviceEntry.parser());
     KfdDriver driver = driver(ctx);
-    if (driver == null) {
+    Plan plan = ctx.attachment(Plan.class);
+    if (driver == null || plan == null) {
       throw AccrException.incompatible("kfd: the image needs %d GPUs; node %s has none",
           devices.size(), ctx.node().name());
     }
-    ctx.attach(new Mapping(process.pid(), devices,
-        GpuMapper.map(devices, driver.gpus(), ctx.node().name())));
+    Map<Integer, Gpu> gpus = new LinkedHashMap<>();
+    for (KfdDeviceEntry d : devices) {
+      Integer physical = plan.targets().get(d.getGpuId());
+      if (physical == null) {
+        throw new CorruptImageException("kfd-devices-" + process.pid() + ".img", String.format(
+            "gpu 0x%x was not in the mapping", d.getGpuId()));
+      }
+      gpus.put(d.getGpuId(), driver.gpu(physical));
+    }
+    ctx.attach(new Mapping(process.pid(), devices, gpus));
   }
 
   @Override
@@ -183,8 +218,13 @@ public final class KfdPlugin implements AccrPlugin {
     List<KfdQueueEntry> queues = images.readEntries("queues", pid, KfdQueueEntry.parser());
     List<KfdEventEntry> events = images.readEntries("events", pid, KfdEventEntry.parser());
     List<KfdSvmRangeEntry> ranges = images.readEntries("svm", pid, KfdSvmRangeEntry.parser());
-    KfdImageChecks.check(pid, infos.getFirst(), devices, bos, queues, events, ranges);
-    KfdCriu.restore(kfd, infos.getFirst(), bos, queues, events, ranges);
+    KfdProcessEntry info = infos.getFirst();
+    if (info.getCodeObjectIsasCount() == 0) { // written before code objects were recorded
+      info = info.toBuilder().addAllCodeObjectIsas(devices.stream()
+          .map(d -> d.getDevice().getGfxTargetVersion()).distinct().sorted().toList()).build();
+    }
+    KfdImageChecks.check(pid, info, devices, bos, queues, events, ranges);
+    KfdCriu.restore(kfd, info, bos, queues, events, ranges);
     new VramRestorer(ctx, CopyMode.parse(ctx.option("vram-copy", "dma")))
         .restore(devices.stream().map(KfdDeviceEntry::getGpuId).toList(),
             KfdCriu.vramExtents(kfd));

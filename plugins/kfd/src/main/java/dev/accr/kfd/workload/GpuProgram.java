@@ -5,11 +5,13 @@ import dev.accr.api.MemoryView;
 import dev.accr.api.ProcessView;
 import dev.accr.api.Prot;
 import dev.accr.api.WorkloadOptions;
-import java.util.List;
-import java.util.Set;
+import dev.accr.kfd.driver.GfxTarget;
 import dev.accr.kfd.driver.KfdProcess;
 import dev.accr.kfd.driver.Packets;
 import dev.accr.kfd.proto.QueueType;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
 
 /**
  * What the GPU workloads share, as a small runtime library would: a control page in host
@@ -70,19 +72,41 @@ final class GpuProgram {
   }
 
   /** The options both GPU workloads take. */
-  static final String USAGE = "--gpus G --vram-mib M --steps K --seed S --gpu-us-per-wg U";
+  static final String USAGE = "--gpus G --vram-mib M --steps K --seed S --gpu-us-per-wg U"
+      + " --offload-arch gfxA,gfxB";
+
+  /** The ISAs the programs are built for unless told otherwise: MI100, MI200 and MI300. */
+  static final String DEFAULT_OFFLOAD_ARCH = "gfx908,gfx90a,gfx942";
 
   /** Parses the common options and sets the process up; returns the per-GPU buffer size. */
   static long setUp(ProcessView p, String workload, List<String> args, int minGpus,
       int defaultGpus) {
     WorkloadOptions o = WorkloadOptions.parse(workload, args,
-        Set.of("gpus", "vram-mib", "steps", "seed", "gpu-us-per-wg"));
+        Set.of("gpus", "vram-mib", "steps", "seed", "gpu-us-per-wg", "offload-arch"));
     int gpus = (int) o.getLong("gpus", defaultGpus, minGpus, MAX_GPUS);
     long vramMib = o.getLong("vram-mib", 4, 2, 1 << 20);
     long unit = Math.max(1, vramMib / 2) << 20; // main buffers, and as much again for others
     setUp(p, workload, gpus, o.getLong("seed", 1, 0, Long.MAX_VALUE),
         o.getLong("steps", 20, 0, 1 << 30), unit, o.getLong("gpu-us-per-wg", 0, 0, 100_000));
+    loadCode(p, workload, gpus, o.getString("offload-arch", DEFAULT_OFFLOAD_ARCH));
     return unit;
+  }
+
+  /** Loads code objects for each ISA of {@code --offload-arch}; each GPU used needs one. */
+  private static void loadCode(ProcessView p, String workload, int gpus, String offloadArch) {
+    List<Integer> isas = new ArrayList<>();
+    for (String target : offloadArch.split(",")) {
+      isas.add(GfxTarget.parse(workload, target.strip()));
+    }
+    KfdProcess kfd = kfd(p);
+    kfd.loadCodeObjects(isas);
+    for (int g = 0; g < gpus; g++) {
+      int isa = kfd.properties((int) gpu(p.memory(), g, G_ID)).getGfxTargetVersion();
+      if (!isas.contains(isa)) {
+        throw AccrException.usage("%s: --offload-arch %s has no code for GPU %d (%s)", workload,
+            offloadArch, g, GfxTarget.name(isa));
+      }
+    }
   }
 
   /**
