@@ -3,6 +3,7 @@ package dev.accr.kfd;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.Topologies;
 import dev.accr.kfd.driver.KfdDriver;
+import dev.accr.proto.Topology;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -14,15 +15,19 @@ public final class KfdNodes {
 
   /** A node of a preset, or of a test topology under {@code /topologies/} in test resources. */
   public static Node node(String name, String topology) {
-    try (InputStream in = KfdNodes.class.getResourceAsStream("/topologies/" + topology + ".json")) {
-      if (in != null && !Topologies.presets().contains(topology)) {
-        return new Node(name, Topologies.parse(new String(in.readAllBytes(),
-            StandardCharsets.UTF_8), topology));
+    return new Node(name, topology(topology));
+  }
+
+  /** A preset, or a test topology under {@code /topologies/} in test resources. */
+  public static Topology topology(String name) {
+    try (InputStream in = KfdNodes.class.getResourceAsStream("/topologies/" + name + ".json")) {
+      if (in != null && !Topologies.presets().contains(name)) {
+        return Topologies.parse(new String(in.readAllBytes(), StandardCharsets.UTF_8), name);
       }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    return new Node(name, Topologies.load(topology));
+    return Topologies.load(name);
   }
 
   public static KfdDriver kfd(Node node) {

@@ -87,8 +87,10 @@ final class GpuMapper {
     for (int i = 0; i < image.size(); i++) {
       if (image.hiveSize(i) > target.largestHive()) {
         throw AccrException.incompatible("kfd: cannot place gpu 0x%x of the image on %s: its"
-            + " XGMI hive has %d GPUs; the largest hive of %s has %d", image.get(i).id(),
-            targetName, image.hiveSize(i), targetName, target.largestHive());
+            + " XGMI hive has %d GPUs; %s", image.get(i).id(), targetName, image.hiveSize(i),
+            target.largestHive() == 1
+                ? targetName + " has no XGMI links (an XGMI link may not become PCIe)"
+                : "the largest hive of " + targetName + " has " + target.largestHive());
       }
     }
   }
