@@ -1,8 +1,12 @@
 package dev.accr.cli;
 
+import dev.accr.api.MappingPolicy;
+import dev.accr.plugin.DevicePairs;
+import dev.accr.proto.DevicePairInfo;
 import dev.accr.proto.Request;
 import dev.accr.proto.RestoreReply;
 import dev.accr.proto.RestoreRequest;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -28,18 +32,26 @@ final class RestoreCommand implements Callable<Integer> {
 
   @Mixin PluginOptions pluginOptions;
 
+  @Mixin MappingOptions mapping;
+
   @Override
   public Integer call() {
     var options = pluginOptions.toMap();
+    MappingPolicy policy = mapping.toPolicy();
+    RestoreRequest request = RestoreRequest.newBuilder().setDir(dir.toAbsolutePath().toString())
+        .setThreads(threads).putAllPluginOptions(options).putAllDeviceMap(policy.forced())
+        .addAllRelax(policy.relaxed()).build();
     RestoreReply reply;
     try (ProgressBar bar = ProgressBar.onTerminal(spec.commandLine().getErr())) {
-      reply = node.call(Request.newBuilder().setRestore(RestoreRequest.newBuilder()
-          .setDir(dir.toAbsolutePath().toString()).setThreads(threads).putAllPluginOptions(options)).build(), bar)
-          .getRestore();
+      reply = node.call(Request.newBuilder().setRestore(request).build(), bar).getRestore();
     }
-    spec.commandLine().getOut().printf("restored %d on node %s: %d pages, %s read in %.1f ms (%s)%n",
+    PrintWriter out = spec.commandLine().getOut();
+    out.printf("restored %d on node %s: %d pages, %s read in %.1f ms (%s)%n",
         reply.getPid(), node.node, reply.getPagesRestored(), Units.bytes(reply.getBytesRead()),
         reply.getTimeUs() / 1000.0, Units.rate(reply.getPagesRestored() * 4096, reply.getTimeUs()));
+    for (DevicePairInfo d : reply.getDevicesList()) {
+      out.println("  " + DevicePairs.describe(DevicePairs.fromInfo(d)));
+    }
     return 0;
   }
 }

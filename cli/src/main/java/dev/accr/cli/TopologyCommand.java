@@ -14,9 +14,10 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-/** {@code accr topology show}. */
-@Command(name = "topology", mixinStandardHelpOptions = true, description = "Inspect topologies.",
-    subcommands = TopologyCommand.Show.class)
+/** {@code accr topology show} and {@code accr topology map}. */
+@Command(name = "topology", mixinStandardHelpOptions = true,
+    description = "Inspect topologies, and how an image's devices would map onto one.",
+    subcommands = {TopologyCommand.Show.class, TopologyMapCommand.class})
 final class TopologyCommand {
 
   /** {@code accr topology show T [--json]}. */
@@ -46,8 +47,9 @@ final class TopologyCommand {
             c.getMemoryBytes() >> 30);
       }
       for (Device d : t.getDevicesList()) {
-        out.printf("  node %d: %s gpu_id %d gfx %d, %d CUs, %d GiB VRAM, numa %d, renderD%d%n",
-            d.getNode(), d.getType(), d.getGpuId(), d.getGfxTargetVersion(), d.getCuCount(),
+        out.printf("  node %d: %s gpu_id %d (0x%x) gfx %d, %d CUs, %d GiB VRAM, numa %d,"
+            + " renderD%d%n", d.getNode(), d.getType(), d.getGpuId(), d.getGpuId(),
+            d.getGfxTargetVersion(), d.getCuCount(),
             d.getVramBytes() >> 30, d.getNumaNode(), d.getDrmRenderMinor());
       }
       for (Link l : t.getLinksList()) {

@@ -6,6 +6,8 @@ import dev.accr.kfd.proto.BoDomain;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -30,7 +32,7 @@ final class GpuVm {
 
   GpuVm(MemoryView host, Map<Integer, Gpu> gpus) {
     this.host = host;
-    this.gpus = gpus;
+    this.gpus = new LinkedHashMap<>(gpus);
   }
 
   Gpu gpu(int id) {
@@ -43,7 +45,18 @@ final class GpuVm {
   }
 
   Map<Integer, Gpu> gpus() {
-    return gpus;
+    return Collections.unmodifiableMap(gpus);
+  }
+
+  /** Hides every GPU but {@code ids}; only before anything was allocated or mapped. */
+  synchronized void restrictTo(Collection<Integer> ids) {
+    for (int id : ids) {
+      gpu(id);
+    }
+    if (!bos.isEmpty() || !svm.isEmpty()) {
+      throw AccrException.failed("kfd: devices can only be restricted before first use");
+    }
+    gpus.keySet().retainAll(ids);
   }
 
   void loadCodeObjects(Collection<Integer> isas) {

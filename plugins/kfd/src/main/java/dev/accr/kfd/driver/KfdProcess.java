@@ -11,8 +11,6 @@ import dev.accr.proto.Device;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -42,7 +40,19 @@ public final class KfdProcess implements DeviceFile {
   KfdProcess(KfdDriver driver, ProcessView process, Map<Integer, Gpu> gpus) {
     this.driver = driver;
     this.process = process;
-    this.vm = new GpuVm(process.memory(), Collections.unmodifiableMap(new LinkedHashMap<>(gpus)));
+    this.vm = new GpuVm(process.memory(), gpus);
+  }
+
+  /**
+   * Limits the process to some GPUs, as a device cgroup exposing only their render nodes does
+   * (KFD then hides the others): they are all it uses, is checkpointed with and needs on
+   * restore. Only before the first allocation or queue.
+   */
+  public synchronized void restrictDevices(Collection<Integer> gpuIds) {
+    if (!queues.isEmpty()) {
+      throw AccrException.failed("kfd: devices can only be restricted before first use");
+    }
+    vm.restrictTo(gpuIds);
   }
 
   @Override

@@ -110,8 +110,8 @@ final class GpuProgram {
   }
 
   /**
-   * Opens /dev/kfd and the render nodes of the first {@code gpus} GPUs, maps the control page,
-   * and for each GPU: a GTT buffer with both rings and the kernel arguments, its doorbell page,
+   * Opens /dev/kfd limited to the first {@code gpus} GPUs and their render nodes, maps the
+   * control page, and for each GPU: a GTT buffer with both rings and the kernel arguments, its doorbell page,
    * a compute and an SDMA queue, and two events.
    */
   static void setUp(ProcessView p, String workload, int gpus, long seed, long steps,
@@ -125,6 +125,7 @@ final class GpuProgram {
       throw AccrException.usage("%s: --gpus %d but the node has %d", workload, gpus,
           kfd.gpuIds().size());
     }
+    kfd.restrictDevices(kfd.gpuIds().subList(0, gpus)); // the GPUs it uses are all it holds
     set(m, F_GPUS, gpus);
     set(m, F_STEPS, steps);
     set(m, F_SEED, seed);
