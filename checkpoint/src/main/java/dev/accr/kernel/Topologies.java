@@ -127,16 +127,4 @@ public final class Topologies {
     int nl = s == null ? -1 : s.indexOf('\n');
     return nl < 0 ? String.valueOf(s) : s.substring(0, nl);
   }
-
-  /**
-   * A copy of {@code t} named {@code name} whose devices have other ids and render minors, as
-   * another machine of the same model would: what restoring "on the same hardware" meets.
-   */
-  public static Topology renumberGpus(Topology t, String name) {
-    Topology.Builder b = t.toBuilder().setName(name);
-    for (Device.Builder d : b.getDevicesBuilderList()) {
-      d.setGpuId(d.getGpuId() * 7 % 65521 + 1).setDrmRenderMinor(d.getDrmRenderMinor() + 8);
-    }
-    return b.build();
-  }
 }
