@@ -42,11 +42,16 @@ final class BenchCommand implements Callable<Integer> {
       description = "Staging buffers of the DMA path (default: ${DEFAULT-VALUE}).")
   long stagingMib;
 
+  @Option(names = "--dump-only", description = "With --vram: only dumps through the DMA path,"
+      + " without the baseline, host-memory or restore cases, so that the node's memory while"
+      + " dumping large VRAM can be shown with a small -Xmx.")
+  boolean dumpOnly;
+
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     if (vram) {
-      new VramBenchmark(gpus, sizeMib, dir, runs, threads, stagingMib, out).run();
+      new VramBenchmark(gpus, sizeMib, dir, runs, threads, stagingMib, dumpOnly, out).run();
     } else {
       new MemoryBenchmark(sizeMib, dir, runs, threads, out).run();
     }
