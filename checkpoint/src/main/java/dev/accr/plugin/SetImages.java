@@ -68,6 +68,26 @@ final class SetImages implements PluginImages {
   }
 
   @Override
+  public List<Long> entryIds(String what) {
+    String prefix = name(ImageKind.PLUGIN, what, 0, true);
+    prefix = prefix.substring(0, prefix.length() - "0.img".length());
+    List<Long> ids = new ArrayList<>();
+    try (var files = Files.list(dir)) {
+      for (Path f : (Iterable<Path>) files::iterator) {
+        String n = f.getFileName().toString();
+        if (n.startsWith(prefix) && n.endsWith(".img")
+            && n.substring(prefix.length(), n.length() - 4).matches("[0-9]{1,18}")) {
+          ids.add(Long.parseLong(n.substring(prefix.length(), n.length() - 4)));
+        }
+      }
+    } catch (IOException e) {
+      throw new CorruptImageException(dir.toString(), "unreadable: " + e.getMessage());
+    }
+    ids.sort(null);
+    return ids;
+  }
+
+  @Override
   public boolean hasEntries(String what, long n) {
     return Files.isRegularFile(dir.resolve(name(ImageKind.PLUGIN, what, n, true)));
   }

@@ -31,6 +31,13 @@ public interface PluginImages {
   /** Whether the set has that entries file. */
   boolean hasEntries(String what, long id);
 
+  /**
+   * The ids of the set's entries files named {@code what}, in ascending order: during restore
+   * and {@code accr topology map}, where no process is at hand, the pids a plugin saved
+   * entries for (API version 3).
+   */
+  List<Long> entryIds(String what);
+
   /** Creates a bulk file; close the writer to finish it. */
   BulkWriter createBulk(String what, long id);
 
