@@ -59,6 +59,11 @@ public final class InferProgram {
     return get(p.memory(), N_STEPS);
   }
 
+  /** The seed the program was started with. */
+  public static long seed(ProcessView p) {
+    return get(p.memory(), N_SEED);
+  }
+
   /** The checksum of every result folded so far. */
   public static long checksum(ProcessView p) {
     return get(p.memory(), N_CHECK);
@@ -136,6 +141,11 @@ public final class InferProgram {
    * step ends and the next one carries on.
    */
   public static boolean submit(ProcessView p, long b) {
+    return submit(p, b, inputSlot(b));
+  }
+
+  /** As {@link #submit(ProcessView, long)}, with the batch's input at {@code hostInput}. */
+  public static boolean submit(ProcessView p, long b, long hostInput) {
     MemoryView m = p.memory();
     int batch = (int) get(m, N_BATCH);
     long slot = Math.floorMod(b, SLOTS);
@@ -143,7 +153,7 @@ public final class InferProgram {
     long devIn = get(m, N_IN) + slot * inBytes;
     long devOut = get(m, N_OUT) + slot * batch * 4L;
     long desc = JOBS + slot * 3 * DESCRIPTOR;
-    writeDescriptor(m, desc, Jobs.COPY_IN, inputSlot(b), devIn, inBytes);
+    writeDescriptor(m, desc, Jobs.COPY_IN, hostInput, devIn, inBytes);
     writeDescriptor(m, desc + DESCRIPTOR, Jobs.INFER, get(m, N_MODEL), get(m, N_ROWS), devIn,
         devOut, batch, get(m, N_MICROS));
     writeDescriptor(m, desc + 2 * DESCRIPTOR, Jobs.COPY_OUT, devOut,
