@@ -85,25 +85,26 @@ public final class MixedPipeline implements Workload {
 
   @Override
   public boolean step(ProcessView p) {
-    ThreadView t = p.thread(0);
-    long s = t.gpr(0);
-    long steps = InferProgram.steps(p);
-    if (s >= steps + 2) {
-      return false;
-    }
-    if (t.pc() == FOLD) {
-      if (s >= 2 && s - 2 < steps && !InferProgram.fold(p, s - 2)) {
+    switch (InferProgram.foldBatchBeforeLast(p, FOLD)) {
+      case FINISHED -> {
+        return false;
+      }
+      case NOT_YET -> {
         return true;
       }
-      t.setPc(s < steps ? PREPROCESS : SUBMIT);
+      case DONE -> { }
     }
-    if (t.pc() == PREPROCESS) {
-      preprocess(p, s);
-      t.setPc(SUBMIT);
-    }
-    if (s < steps) {
-      MemoryView m = p.memory();
-      kfd(p).waitEvent((int) get(m, M_EVENT), s + 1);
+    ThreadView t = p.thread(0);
+    long s = t.gpr(0);
+    if (s < InferProgram.steps(p)) {
+      if (t.pc() == FOLD) {
+        t.setPc(PREPROCESS);
+      }
+      if (t.pc() == PREPROCESS) {
+        preprocess(p, s);
+        t.setPc(SUBMIT);
+      }
+      kfd(p).waitEvent((int) get(p.memory(), M_EVENT), s + 1);
       if (!InferProgram.submit(p, s, features(s))) {
         return true; // the npu is locked: submit the rest next step
       }

@@ -170,11 +170,38 @@ public final class InferProgram {
     return true;
   }
 
+  /** Where a step stands after its fold phase. */
+  public enum Fold {
+    /** Every batch is folded: the program ends. */
+    FINISHED,
+    /** The batch before last is not done yet: the step ends, the next one tries again. */
+    NOT_YET,
+    /** Folded (or nothing to fold): the step goes on. */
+    DONE
+  }
+
+  /**
+   * The fold phase of a step: while the first thread's pc is {@code foldPc}, folds the batch
+   * before the one being prepared ({@code gpr0 - 2}) once the device is done with it.
+   */
+  public static Fold foldBatchBeforeLast(ProcessView p, long foldPc) {
+    var t = p.thread(0);
+    long s = t.gpr(0);
+    long steps = steps(p);
+    if (s >= steps + 2) {
+      return Fold.FINISHED;
+    }
+    if (t.pc() == foldPc && s >= 2 && s - 2 < steps && !fold(p, s - 2)) {
+      return Fold.NOT_YET;
+    }
+    return Fold.DONE;
+  }
+
   /**
    * Folds the results of batch {@code b} into the checksum once the device is done with it.
    * Returns false if it is not done yet.
    */
-  public static boolean fold(ProcessView p, long b) {
+  static boolean fold(ProcessView p, long b) {
     if (!npu(p).awaitFence(fenceOf(p, b), WAIT_MS)) {
       return false;
     }

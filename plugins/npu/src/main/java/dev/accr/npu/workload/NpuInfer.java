@@ -49,19 +49,19 @@ public final class NpuInfer implements Workload {
 
   @Override
   public boolean step(ProcessView p) {
-    ThreadView t = p.thread(0);
-    long s = t.gpr(0);
-    long steps = InferProgram.steps(p);
-    if (s >= steps + 2) {
-      return false;
-    }
-    if (t.pc() == FOLD) {
-      if (s >= 2 && s - 2 < steps && !InferProgram.fold(p, s - 2)) {
+    switch (InferProgram.foldBatchBeforeLast(p, FOLD)) {
+      case FINISHED -> {
+        return false;
+      }
+      case NOT_YET -> {
         return true; // not done yet: this phase again next step
       }
-      t.setPc(SUBMIT);
+      case DONE -> { }
     }
-    if (s < steps) {
+    ThreadView t = p.thread(0);
+    long s = t.gpr(0);
+    if (s < InferProgram.steps(p)) {
+      t.setPc(SUBMIT);
       writeRequests(p, s);
       if (!InferProgram.submit(p, s)) {
         return true; // the device is locked: submit the rest next step
