@@ -70,6 +70,21 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
     return vma;
   }
 
+  /**
+   * Removes a whole mapping. Its frames stay with the process's pool (freed when the process
+   * goes away) but are zeroed, so nothing of the contents survives.
+   */
+  @Override
+  public synchronized void unmap(long start, long length) {
+    Vma vma = vmas.get(start);
+    if (vma == null || vma.length() != length) {
+      throw AccrException.failed("munmap: %x+%x is not a mapping", start, length);
+    }
+    vma.forEachTouchedPage((address, frame) -> frame.fill((byte) 0));
+    vmas.remove(start);
+    mapped -= length;
+  }
+
   /** The mappings in address order. */
   public synchronized List<Vma> vmas() {
     return new ArrayList<>(vmas.values());

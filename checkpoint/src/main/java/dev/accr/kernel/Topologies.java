@@ -103,7 +103,7 @@ public final class Topologies {
         throw AccrException.usage("topology %s: node %d is listed twice", source, cpu.getNode());
       }
     }
-    Set<Integer> gpuIds = new HashSet<>();
+    Set<Integer> deviceIds = new HashSet<>(); // gpu and npu ids: --device-map names them
     for (Device d : t.getDevicesList()) {
       if (!nodes.add(d.getNode())) {
         throw AccrException.usage("topology %s: node %d is listed twice", source, d.getNode());
@@ -111,8 +111,10 @@ public final class Topologies {
       if (d.getType().isEmpty()) {
         throw AccrException.usage("topology %s: device at node %d has no type", source, d.getNode());
       }
-      if (!gpuIds.add(d.getGpuId())) {
-        throw AccrException.usage("topology %s: gpuId %d is used twice", source, d.getGpuId());
+      if (d.getGpuId() != 0 && !deviceIds.add(d.getGpuId())
+          || d.getNpuId() != 0 && !deviceIds.add(d.getNpuId())) {
+        throw AccrException.usage("topology %s: device id %d is used twice", source,
+            d.getGpuId() != 0 ? d.getGpuId() : d.getNpuId());
       }
     }
     for (Link l : t.getLinksList()) {

@@ -19,9 +19,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.SortedSet;
-import java.util.TreeSet;
-import java.util.stream.Stream;
 
 /** The image set as one plugin reads or writes it (see {@link PluginImages}). */
 final class SetImages implements PluginImages {
@@ -71,26 +68,28 @@ final class SetImages implements PluginImages {
   }
 
   @Override
-  public boolean hasEntries(String what, long n) {
-    return Files.isRegularFile(dir.resolve(name(ImageKind.PLUGIN, what, n, true)));
+  public List<Long> entryIds(String what) {
+    String prefix = name(ImageKind.PLUGIN, what, 0, true);
+    prefix = prefix.substring(0, prefix.length() - "0.img".length());
+    List<Long> ids = new ArrayList<>();
+    try (var files = Files.list(dir)) {
+      for (Path f : (Iterable<Path>) files::iterator) {
+        String n = f.getFileName().toString();
+        if (n.startsWith(prefix) && n.endsWith(".img")
+            && n.substring(prefix.length(), n.length() - 4).matches("[0-9]{1,18}")) {
+          ids.add(Long.parseLong(n.substring(prefix.length(), n.length() - 4)));
+        }
+      }
+    } catch (IOException e) {
+      throw new CorruptImageException(dir.toString(), "unreadable: " + e.getMessage());
+    }
+    ids.sort(null);
+    return ids;
   }
 
   @Override
-  public SortedSet<Long> entryIds(String what) {
-    SortedSet<Long> ids = new TreeSet<>();
-    try (Stream<Path> files = Files.list(dir)) {
-      files.forEach(f -> {
-        String name = f.getFileName().toString();
-        ImageKind.PluginFileName parsed = ImageKind.parsePluginFileName(name);
-        if (parsed != null && ImageKind.ofFileName(name) == ImageKind.PLUGIN
-            && parsed.plugin().equals(plugin) && parsed.what().equals(what)) {
-          ids.add(parsed.id());
-        }
-      });
-    } catch (IOException e) {
-      throw AccrException.failed("cannot list %s: %s", dir, e.getMessage());
-    }
-    return ids;
+  public boolean hasEntries(String what, long n) {
+    return Files.isRegularFile(dir.resolve(name(ImageKind.PLUGIN, what, n, true)));
   }
 
   @Override

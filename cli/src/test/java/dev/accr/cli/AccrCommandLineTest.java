@@ -45,7 +45,8 @@ class AccrCommandLineTest {
   void versionNamesFormatAndApi() {
     Run r = accr("--version");
     assertEquals(0, r.code());
-    assertTrue(r.out().contains("image format 1") && r.out().contains("plugin API 1"), r.out());
+    assertTrue(r.out().contains("image format 1")
+        && r.out().contains("plugin API " + dev.accr.api.AccrPlugin.API_VERSION), r.out());
   }
 
   @Test

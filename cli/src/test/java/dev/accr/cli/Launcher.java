@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /** Runs the real {@code ./accr} launcher with its own run directory, as a user would. */
@@ -30,11 +31,17 @@ final class Launcher {
   }
 
   Result run(String... args) throws IOException, InterruptedException {
+    return run(Map.of(), args);
+  }
+
+  /** Runs a command with extra environment variables. */
+  Result run(Map<String, String> env, String... args) throws IOException, InterruptedException {
     List<String> cmd = new ArrayList<>();
     cmd.add(launcher.toString());
     cmd.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(cmd).directory(cwd.toFile());
     pb.environment().put("ACCR_RUN_DIR", runDir.toString());
+    pb.environment().putAll(env);
     Path out = Files.createTempFile(cwd, "out-", ".txt");
     Path err = Files.createTempFile(cwd, "err-", ".txt");
     pb.redirectOutput(out.toFile()).redirectError(err.toFile());
@@ -52,7 +59,12 @@ final class Launcher {
 
   /** Runs a command that must succeed and returns its standard output. */
   String ok(String... args) throws IOException, InterruptedException {
-    Result r = run(args);
+    return ok(Map.of(), args);
+  }
+
+  /** Runs a command that must succeed, with extra environment variables. */
+  String ok(Map<String, String> env, String... args) throws IOException, InterruptedException {
+    Result r = run(env, args);
     assertEquals(0, r.exitCode(), () -> String.join(" ", args) + " failed: " + r.err());
     return r.out();
   }

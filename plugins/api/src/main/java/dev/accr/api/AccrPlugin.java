@@ -31,9 +31,10 @@ import java.util.Set;
 public interface AccrPlugin {
   /**
    * The plugin API version of this build; the host refuses plugins built for a newer one.
-   * Version 2 added device mapping ({@link #mapDevices}, {@link #relaxableChecks}).
+   * Version 2 added device mapping ({@link #mapDevices}, {@link #relaxableChecks}); version 3
+   * added {@link MemoryView#unmap} and {@link PluginImages#entryIds}.
    */
-  int API_VERSION = 2;
+  int API_VERSION = 3;
 
   /** The operations during which hooks run. */
   enum Stage {

@@ -22,6 +22,15 @@ public interface MemoryView {
    */
   void mapDevice(DeviceMapping mapping, String name);
 
+  /**
+   * Removes the mapping that starts at {@code start} and is {@code length} long, like
+   * {@code munmap} of a whole mapping; its contents are gone. Drivers use it to free host
+   * memory they mapped into a process (API version 3).
+   *
+   * @throws AccrException if no mapping has exactly that range
+   */
+  void unmap(long start, long length);
+
   long readLong(long address);
 
   void writeLong(long address, long value);

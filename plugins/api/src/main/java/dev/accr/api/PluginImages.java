@@ -3,7 +3,6 @@ package dev.accr.api;
 import com.google.protobuf.MessageLite;
 import com.google.protobuf.Parser;
 import java.util.List;
-import java.util.SortedSet;
 
 /**
  * The image set as a plugin writes and reads it. Files are named
@@ -32,8 +31,12 @@ public interface PluginImages {
   /** Whether the set has that entries file. */
   boolean hasEntries(String what, long id);
 
-  /** The ids of this plugin's entries files for {@code what} in the set, ascending. */
-  SortedSet<Long> entryIds(String what);
+  /**
+   * The ids of the set's entries files named {@code what}, in ascending order: during restore
+   * and {@code accr topology map}, where no process is at hand, the pids a plugin saved
+   * entries for (API version 3).
+   */
+  List<Long> entryIds(String what);
 
   /** Creates a bulk file; close the writer to finish it. */
   BulkWriter createBulk(String what, long id);

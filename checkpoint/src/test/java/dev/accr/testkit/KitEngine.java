@@ -1,0 +1,88 @@
+package dev.accr.testkit;
+
+import dev.accr.api.NodeContext;
+import dev.accr.api.testkit.TestEngine;
+import dev.accr.api.testkit.TestNode;
+import dev.accr.engine.DumpOptions;
+import dev.accr.engine.Dumper;
+import dev.accr.engine.ProgressListener;
+import dev.accr.engine.Restorer;
+import dev.accr.kernel.Node;
+import dev.accr.kernel.SimProcess;
+import dev.accr.kernel.Topologies;
+import dev.accr.plugin.PluginHost;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/** The engine side of the plugin test kit: in-process nodes, the real dumper and restorer. */
+public final class KitEngine implements TestEngine {
+  @Override
+  public TestNode start(String name, String topology) {
+    return new KitNode(new Node(name, Topologies.load(topology)));
+  }
+
+  private record KitNode(Node node) implements TestNode {
+    @Override
+    public NodeContext context() {
+      return node;
+    }
+
+    @Override
+    public int create(String workload, List<String> args) {
+      return node.create(workload, args, Path.of("").toAbsolutePath(), 0).pid();
+    }
+
+    @Override
+    public int spawn(String workload, List<String> args) {
+      return node.spawn(workload, args, Path.of("").toAbsolutePath(), 0).pid();
+    }
+
+    @Override
+    public boolean step(int pid) {
+      return node.process(pid).stepInline();
+    }
+
+    @Override
+    public String finish(int pid) {
+      SimProcess p = node.process(pid);
+      if (p.state() == SimProcess.State.NEW) {
+        return Scenarios.finish(node, p);
+      }
+      return node.waitFor(pid);
+    }
+
+    @Override
+    public void dump(int pid, Path dir, Map<String, String> pluginOptions, boolean leaveRunning) {
+      try {
+        new Dumper(node, PluginHost.installed()).dump(pid, dir, DumpOptions.defaults()
+            .withPluginOptions(pluginOptions).withLeaveRunning(leaveRunning),
+            ProgressListener.NONE);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+
+    @Override
+    public int restore(Path dir) {
+      try {
+        return new Restorer(node, PluginHost.installed())
+            .restore(dir, 2, ProgressListener.NONE, false).process().pid();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+
+    @Override
+    public List<Integer> pids() {
+      return node.processes().stream().map(SimProcess::pid).toList();
+    }
+
+    @Override
+    public void close() {
+      node.close();
+    }
+  }
+}

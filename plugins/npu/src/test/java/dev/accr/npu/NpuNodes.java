@@ -1,0 +1,33 @@
+package dev.accr.npu;
+
+import dev.accr.kernel.Node;
+import dev.accr.kernel.Topologies;
+import dev.accr.npu.driver.NpuDriver;
+import java.net.URISyntaxException;
+import java.nio.file.Path;
+
+/** Nodes with npus for tests: presets, and test topologies under {@code /topologies/}. */
+final class NpuNodes {
+  private NpuNodes() {}
+
+  /** A preset name, or else the path of a test topology of that name. */
+  static String topology(String name) {
+    if (Topologies.presets().contains(name)) {
+      return name;
+    }
+    try {
+      return Path.of(NpuNodes.class.getResource("/topologies/" + name + ".json").toURI())
+          .toString();
+    } catch (URISyntaxException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  static Node node(String name, String topology) {
+    return new Node(name, Topologies.load(topology(topology)));
+  }
+
+  static NpuDriver npu(Node node) {
+    return node.driver(NpuDriver.TYPE, NpuDriver.class);
+  }
+}

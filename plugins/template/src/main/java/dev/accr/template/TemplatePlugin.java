@@ -1,0 +1,53 @@
+package dev.accr.template;
+
+import com.google.protobuf.Int64Value;
+import dev.accr.api.AccrPlugin;
+import dev.accr.api.CorruptImageException;
+import dev.accr.api.DeviceFile;
+import dev.accr.api.PluginContext;
+import dev.accr.api.ProcessView;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Checkpoints {@code /dev/tmpl0}: its registers go to {@code tmpl-regs-<pid>.img} when the
+ * descriptor is dumped, and come back when it is reopened on restore. A real plugin would
+ * define its own protobuf messages; the template uses a well-known type to stay small.
+ */
+public final class TemplatePlugin implements AccrPlugin {
+  @Override
+  public String name() {
+    return "tmpl";
+  }
+
+  @Override
+  public boolean dumpExtFile(PluginContext ctx, ProcessView process, int fd, DeviceFile file) {
+    if (!(file instanceof TemplateDevice device)) {
+      return false;
+    }
+    List<Int64Value> regs = new ArrayList<>();
+    for (int i = 0; i < TemplateDevice.REGISTERS; i++) {
+      regs.add(Int64Value.of(device.get(i)));
+    }
+    ctx.images().writeEntries("regs", process.pid(), regs);
+    return true;
+  }
+
+  @Override
+  public DeviceFile restoreExtFile(PluginContext ctx, ProcessView process, int fd, String path) {
+    if (!path.equals(TemplateDeviceType.PATH)) {
+      return null;
+    }
+    List<Int64Value> regs = ctx.images().readEntries("regs", process.pid(), Int64Value.parser());
+    if (regs.size() != TemplateDevice.REGISTERS) {
+      throw new CorruptImageException("tmpl-regs-" + process.pid() + ".img",
+          "registers: actual=" + regs.size() + " expected=" + TemplateDevice.REGISTERS);
+    }
+    TemplateDevice device = (TemplateDevice) ctx.node()
+        .driver(TemplateDeviceType.TYPE, dev.accr.api.DeviceDriver.class).open(process, path);
+    for (int i = 0; i < regs.size(); i++) {
+      device.set(i, regs.get(i).getValue());
+    }
+    return device;
+  }
+}
