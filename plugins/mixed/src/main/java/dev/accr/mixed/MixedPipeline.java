@@ -74,6 +74,8 @@ public final class MixedPipeline implements Workload {
     int fd = p.files().openDevice(KfdProcess.PATH);
     KfdProcess kfd = p.files().device(fd, KfdProcess.class);
     int gpu = kfd.gpuIds().getFirst();
+    kfd.restrictDevices(List.of(gpu)); // one GPU is all it uses, and all a restore needs
+    kfd.loadCodeObjects(List.of(kfd.properties(gpu).getGfxTargetVersion())); // built for it
     kfd.allocGtt(gpu, GTT, FEATURES + InferProgram.SLOTS * InferProgram.SLOT_BYTES);
     long[] fields = {fd, gpu, kfd.createQueue(gpu, QueueType.COMPUTE, 7, GTT, RING_SLOTS),
         kfd.createEvent(), o.getLong("gpu-us-per-wg", 0, 0, 100_000)};
