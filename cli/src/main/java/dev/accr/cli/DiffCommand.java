@@ -53,8 +53,8 @@ final class DiffCommand implements Callable<Integer> {
     for (VmaChange v : d.getVmasList()) {
       vmas.row(v.getPid(), SummaryText.hex(v.getStart()), SummaryText.hex(v.getEnd()),
           v.getName().isEmpty() ? "-" : v.getName(), v.getStatus().isEmpty() ? "kept"
-              : v.getStatus(), v.getPagesChanged(), v.getPagesAdded(), v.getPagesRemoved(),
-          v.getPagesSame());
+              : v.getStatus(), v.getPages().getChanged(), v.getPages().getAdded(),
+          v.getPages().getRemoved(), v.getPages().getSame());
     }
     out.append(vmas);
     if (d.getBosCount() > 0) {
@@ -63,8 +63,8 @@ final class DiffCommand implements Callable<Integer> {
           "removed", "same");
       for (BoChange b : d.getBosList()) {
         bos.row(b.getGpuId(), b.getHandle(), SummaryText.hex(b.getGpuVa()),
-            b.getStatus().isEmpty() ? "kept" : b.getStatus(), b.getPagesChanged(),
-            b.getPagesAdded(), b.getPagesRemoved(), b.getPagesSame());
+            b.getStatus().isEmpty() ? "kept" : b.getStatus(), b.getPages().getChanged(),
+            b.getPages().getAdded(), b.getPages().getRemoved(), b.getPages().getSame());
       }
       out.append(bos);
     }

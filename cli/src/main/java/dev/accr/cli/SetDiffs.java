@@ -9,6 +9,7 @@ import dev.accr.engine.ImageSet;
 import dev.accr.engine.PageHashes;
 import dev.accr.image.ImageKind;
 import dev.accr.proto.BoChange;
+import dev.accr.proto.PageCounts;
 import dev.accr.proto.SetDiff;
 import dev.accr.proto.ThreadCoreEntry;
 import dev.accr.proto.VmaChange;
@@ -87,12 +88,9 @@ final class SetDiffs {
     }
     for (VmaEntry[] pair : vmas.values()) {
       VmaEntry v = pair[0] != null ? pair[0] : pair[1];
-      long[] counts = compare(a, b, v.getStart(), v.getStart() + v.getLength());
       out.addVmas(VmaChange.newBuilder().setPid(pid).setStart(v.getStart())
-          .setEnd(v.getStart() + v.getLength()).setName(v.getName())
-          .setStatus(pair[0] == null ? "added" : pair[1] == null ? "removed" : "")
-          .setPagesChanged(counts[0]).setPagesAdded(counts[1]).setPagesRemoved(counts[2])
-          .setPagesSame(counts[3]));
+          .setEnd(v.getStart() + v.getLength()).setName(v.getName()).setStatus(status(pair))
+          .setPages(compare(a, b, v.getStart(), v.getStart() + v.getLength())));
     }
   }
 
@@ -100,22 +98,28 @@ final class SetDiffs {
     return String.format("%016x-%016x", v.getStart(), v.getStart() + v.getLength());
   }
 
-  /** Pages in [start, end): changed, added (only in b), removed (only in a), same. */
-  private static long[] compare(NavigableMap<Long, Long> a, NavigableMap<Long, Long> b,
+  private static String status(Object[] pair) {
+    return pair[0] == null ? "added" : pair[1] == null ? "removed" : "";
+  }
+
+  /** The stored pages of a and b in [start, end), compared. */
+  private static PageCounts compare(NavigableMap<Long, Long> a, NavigableMap<Long, Long> b,
       long start, long end) {
-    long[] counts = new long[4];
+    PageCounts.Builder counts = PageCounts.newBuilder();
     NavigableMap<Long, Long> ra = a.subMap(start, true, end, false);
     NavigableMap<Long, Long> rb = b.subMap(start, true, end, false);
     for (var e : ra.entrySet()) {
       Long other = rb.get(e.getKey());
-      counts[other == null ? 2 : other.equals(e.getValue()) ? 3 : 0]++;
-    }
-    for (Long page : rb.keySet()) {
-      if (!ra.containsKey(page)) {
-        counts[1]++;
+      if (other == null) {
+        counts.setRemoved(counts.getRemoved() + 1);
+      } else if (other.equals(e.getValue())) {
+        counts.setSame(counts.getSame() + 1);
+      } else {
+        counts.setChanged(counts.getChanged() + 1);
       }
     }
-    return counts;
+    counts.setAdded(rb.keySet().stream().filter(page -> !ra.containsKey(page)).count());
+    return counts.build();
   }
 
   private static void threads(SetDiff.Builder out, int pid, List<ThreadCoreEntry> a,
@@ -160,12 +164,9 @@ final class SetDiffs {
         pages = pair(vram(from, bo.getGpuId()), vram(to, bo.getGpuId()));
         vram.put(bo.getGpuId(), pages);
       }
-      long[] counts = compare(pages[0], pages[1], bo.getGpuVa(), bo.getGpuVa() + bo.getSize());
       out.addBos(BoChange.newBuilder().setGpuId(bo.getGpuId()).setHandle(bo.getHandle())
-          .setGpuVa(bo.getGpuVa())
-          .setStatus(pair[0] == null ? "added" : pair[1] == null ? "removed" : "")
-          .setPagesChanged(counts[0]).setPagesAdded(counts[1]).setPagesRemoved(counts[2])
-          .setPagesSame(counts[3]));
+          .setGpuVa(bo.getGpuVa()).setStatus(status(pair))
+          .setPages(compare(pages[0], pages[1], bo.getGpuVa(), bo.getGpuVa() + bo.getSize())));
     }
   }
 

@@ -22,7 +22,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
 
@@ -135,12 +134,5 @@ final class SetSummaries {
   static String prot(int prot) {
     return ((prot & 1) != 0 ? "r" : "-") + ((prot & 2) != 0 ? "w" : "-")
         + ((prot & 4) != 0 ? "x" : "-");
-  }
-
-  /** The entries of one kind in a summary, by key, for lookups. */
-  static <K, V> Map<K, V> index(List<V> values, java.util.function.Function<V, K> key) {
-    Map<K, V> out = new TreeMap<>();
-    values.forEach(v -> out.put(key.apply(v), v));
-    return out;
   }
 }
