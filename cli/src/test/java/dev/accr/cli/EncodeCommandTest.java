@@ -51,10 +51,16 @@ class EncodeCommandTest {
     assertEquals(EnumSet.allOf(ImageKind.class), kinds, "the sets hold every image kind");
   }
 
+  /** A bulk file that surely has chunks (a pages-<n>.img file of an idle worker has none). */
+  private static Path vramPages(String compression) {
+    return files.stream().filter(f -> f.getParent().getFileName().toString().endsWith(compression)
+        && f.getFileName().toString().matches("kfd-vram-\\d+\\.pages\\.img"))
+        .findFirst().orElseThrow();
+  }
+
   @Test
   void jsonWithoutPayloadsIsRefusedForBulkFiles() throws Exception {
-    Path pages = files.stream().filter(f -> f.getFileName().toString().equals("pages-1.img"))
-        .findFirst().orElseThrow();
+    Path pages = vramPages("none");
     CliRun shown = accr("show", pages.toString(), "--json", "--no-payload");
     assertFalse(shown.out().contains("\"payload\""), shown.out());
     Path json = tmp.resolve("no-payload.json");
@@ -69,9 +75,7 @@ class EncodeCommandTest {
     Path core = files.stream().filter(f -> f.getFileName().toString().startsWith("core-"))
         .findFirst().orElseThrow();
     String good = accr("show", core.toString(), "--json").out();
-    Path zstdPages = files.stream().filter(f -> f.getParent().getFileName().toString()
-        .endsWith("zstd:3") && f.getFileName().toString().equals("pages-1.img"))
-        .findFirst().orElseThrow();
+    Path zstdPages = vramPages("zstd:3");
     String pages = accr("show", zstdPages.toString(), "--json").out();
     int payloadAt = pages.indexOf("\"payload\": \"") + 12;
     List<String> hostile = List.of(
