@@ -116,6 +116,9 @@ final class SummaryHtml {
   /** A GPU's buffer objects side by side, widths following the log of their size. */
   private static String bos(DeviceSummary d) {
     StringBuilder svg = svgStart(WIDTH, 60);
+    if (d.getBosCount() == 0) {
+      text(svg, 8, 30, "no buffer objects: the process did not use this device");
+    }
     double total = d.getBosList().stream().mapToDouble(b -> Math.log1p(b.getSize() >> 12)).sum();
     double x = 8;
     for (BoSummary b : d.getBosList()) {
@@ -139,7 +142,10 @@ final class SummaryHtml {
     return svg.append("</svg>\n").toString();
   }
 
-  /** Topology nodes on a circle, links as lines; the devices the process used are outlined. */
+  /**
+   * Topology nodes on a circle, links as lines; the devices the process used (with buffers or
+   * queues on them) are outlined.
+   */
   private static String topology(SetSummary s) {
     Topology t = s.getTopology();
     int size = 420;
@@ -163,7 +169,8 @@ final class SummaryHtml {
       }
     }
     Set<Integer> used = new HashSet<>();
-    s.getDevicesList().forEach(d -> used.add(d.getTopologyNode()));
+    s.getDevicesList().stream().filter(d -> d.getBosCount() + d.getQueuesCount() > 0)
+        .forEach(d -> used.add(d.getTopologyNode()));
     for (var cpu : t.getCpusList()) {
       circle(svg, at.get(cpu.getNode()), "#9e9e9e", false, "cpu node " + cpu.getNode() + ", "
           + cpu.getCores() + " cores, " + SummaryText.bytes(cpu.getMemoryBytes()));
