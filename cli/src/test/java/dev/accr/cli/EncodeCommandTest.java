@@ -59,6 +59,23 @@ class EncodeCommandTest {
   }
 
   @Test
+  void entriesOfAPluginThatIsNotInstalledRoundTripAsBytes() throws Exception {
+    Path events = files.stream().filter(f -> f.getFileName().toString().startsWith("kfd-events-"))
+        .findFirst().orElseThrow();
+    Path foreign = tmp.resolve("foreign").resolve("npx-events-7.img");
+    Files.createDirectories(foreign.getParent());
+    Files.copy(events, foreign);
+    CliRun shown = accr("show", foreign.toString(), "--json");
+    assertEquals(0, shown.code(), shown.err());
+    assertFalse(shown.out().contains("signalCount"), "no message type is known for npx");
+    Path json = foreign.resolveSibling("npx.json");
+    Files.writeString(json, shown.out());
+    Path back = foreign.resolveSibling("back.img");
+    assertEquals(0, accr("encode", json.toString(), "-o", back.toString()).code());
+    assertArrayEquals(Files.readAllBytes(foreign), Files.readAllBytes(back));
+  }
+
+  @Test
   void jsonWithoutPayloadsIsRefusedForBulkFiles() throws Exception {
     Path pages = vramPages("none");
     CliRun shown = accr("show", pages.toString(), "--json", "--no-payload");
