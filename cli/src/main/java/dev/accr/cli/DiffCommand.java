@@ -58,7 +58,7 @@ final class DiffCommand implements Callable<Integer> {
     }
     out.append(vmas);
     if (d.getBosCount() > 0) {
-      out.append("\ngpu buffer objects (pages)\n");
+      out.append("\ngpu buffer objects (pages of VRAM; GTT buffers are host memory, above)\n");
       TextTable bos = new TextTable("  ", "gpu", "bo", "gpu va", "bo state", "changed", "added",
           "removed", "same");
       for (BoChange b : d.getBosList()) {
