@@ -41,9 +41,17 @@ public final class ImageDecoder {
   public record Decoded(ImageFraming.Header header, List<Message> entries) {}
 
   public static Decoded decode(Path file) throws IOException {
+    return decode(file, false);
+  }
+
+  /**
+   * Decodes a file; with {@code payloads}, each chunk of a bulk-data file carries its stored
+   * bytes, so that the decoded form can be encoded back into the same file.
+   */
+  public static Decoded decode(Path file, boolean payloads) throws IOException {
     try (ChunkFileReader probe = tryChunks(file)) {
       if (probe != null) {
-        return new Decoded(probe.header(), chunks(probe));
+        return new Decoded(probe.header(), chunks(probe, payloads));
       }
     }
     EntryImage image = EntryImageCodec.read(file, null, null);
@@ -57,13 +65,18 @@ public final class ImageDecoder {
         ? ChunkFileReader.open(file, null) : null;
   }
 
-  private static List<Message> chunks(ChunkFileReader reader) throws IOException {
+  private static List<Message> chunks(ChunkFileReader reader, boolean payloads)
+      throws IOException {
     List<Message> out = new ArrayList<>();
     ByteBuffer payload = ByteBuffer.allocateDirect(ChunkFileReader.MAX_RAW_LENGTH);
     for (ChunkFileReader.Chunk c; (c = reader.next(payload)) != null; ) {
-      out.add(PageChunkRecord.newBuilder().setOffset(c.offset())
+      PageChunkRecord.Builder record = PageChunkRecord.newBuilder().setOffset(c.offset())
           .setCodec(c.codec().name().toLowerCase()).setRawLength(c.rawLength())
-          .setStoredLength(c.storedLength()).setCrc32C(c.crc()).build());
+          .setStoredLength(c.storedLength()).setCrc32C(c.crc());
+      if (payloads) {
+        record.setPayload(ByteString.copyFrom(payload));
+      }
+      out.add(record.build());
     }
     return out;
   }
@@ -73,10 +86,7 @@ public final class ImageDecoder {
    * bytes when the plugin is not installed or does not say.
    */
   private static List<Message> pluginEntries(EntryImage image, String fileName) {
-    ImageKind.PluginFileName name = ImageKind.parsePluginFileName(fileName);
-    Descriptors.Descriptor type = name == null ? null : PluginHost.installed().plugins().stream()
-        .filter(p -> p.name().equals(name.plugin())).findFirst()
-        .map(p -> p.imageEntryType(name.what())).orElse(null);
+    Descriptors.Descriptor type = pluginEntryType(fileName);
     List<Message> out = new ArrayList<>();
     for (ByteString entry : image.entries()) {
       if (type == null) {
@@ -91,6 +101,14 @@ public final class ImageDecoder {
       }
     }
     return out;
+  }
+
+  /** The message type of a plugin file's entries, or null when unknown (shown as bytes). */
+  static Descriptors.Descriptor pluginEntryType(String fileName) {
+    ImageKind.PluginFileName name = ImageKind.parsePluginFileName(fileName);
+    return name == null ? null : PluginHost.installed().plugins().stream()
+        .filter(p -> p.name().equals(name.plugin())).findFirst()
+        .map(p -> p.imageEntryType(name.what())).orElse(null);
   }
 
   private static List<Message> entries(EntryImage image, String fileName) {

@@ -77,9 +77,15 @@ final class ProcessCollector {
         plugins.handleDeviceVma(op, p, new DeviceMapping(v.start(), v.length(), v.prot(),
             v.path(), v.offset()));
       }
-      mm.addVmas(VmaEntry.newBuilder().setStart(v.start()).setLength(v.length())
+      VmaEntry.Builder vma = VmaEntry.newBuilder().setStart(v.start()).setLength(v.length())
           .setProt(v.prot()).setKind(kindOf(v.kind())).setName(v.name()).setPath(v.path())
-          .setOffset(v.offset()));
+          .setOffset(v.offset());
+      if (v.kind() != Vma.Kind.DEVICE) {
+        long[] touched = {0};
+        v.forEachTouchedPage((address, frame) -> touched[0]++);
+        vma.setTouchedPages(touched[0]);
+      }
+      mm.addVmas(vma);
     }
     return new Collected(pstree.build(), core.build(), mm.build(), files);
   }

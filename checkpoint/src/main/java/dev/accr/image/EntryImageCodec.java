@@ -27,9 +27,15 @@ public final class EntryImageCodec {
   /** Encodes entries into the bytes of a file. */
   public static byte[] encode(ImageKind kind, int version, CheckpointId id,
       List<? extends MessageLite> entries) {
+    return encodeRaw(kind, version, id, entries.stream().map(MessageLite::toByteString).toList());
+  }
+
+  /** Encodes entries, already serialized, into the bytes of a file. */
+  public static byte[] encodeRaw(ImageKind kind, int version, CheckpointId id,
+      List<ByteString> entries) {
     int bodyLength = 0;
-    for (MessageLite m : entries) {
-      int size = m.getSerializedSize();
+    for (ByteString m : entries) {
+      int size = m.size();
       bodyLength += CodedOutputStream.computeUInt32SizeNoTag(size) + size;
     }
     int length = ImageFraming.headerLength(kind) + bodyLength + ImageFraming.FOOTER_LENGTH;
@@ -37,9 +43,9 @@ public final class EntryImageCodec {
     ImageFraming.writeHeader(out, kind, version, id);
     try {
       CodedOutputStream coded = CodedOutputStream.newInstance(out);
-      for (MessageLite m : entries) {
-        coded.writeUInt32NoTag(m.getSerializedSize());
-        m.writeTo(coded);
+      for (ByteString m : entries) {
+        coded.writeUInt32NoTag(m.size());
+        coded.writeRawBytes(m);
       }
       coded.flush();
     } catch (IOException e) {

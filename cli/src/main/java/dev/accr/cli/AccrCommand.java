@@ -15,7 +15,8 @@ import picocli.CommandLine.ScopeType;
         "5:no such node or process"},
     subcommands = {DemoCommand.class, NodeCommand.class, RunCommand.class, PsCommand.class,
         WaitCommand.class, DumpCommand.class, RestoreCommand.class, ShowCommand.class,
-        CheckCommand.class, TopologyCommand.class, PluginsCommand.class, BenchCommand.class})
+        CheckCommand.class, TopologyCommand.class, PluginsCommand.class, BenchCommand.class,
+        EncodeCommand.class, InspectCommand.class, DiffCommand.class})
 public final class AccrCommand {
   @Option(names = "--stacktrace", scope = ScopeType.INHERIT,
       description = "Print the stack trace of an error.")

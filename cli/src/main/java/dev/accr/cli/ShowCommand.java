@@ -2,12 +2,12 @@ package dev.accr.cli;
 
 import com.google.protobuf.Message;
 import com.google.protobuf.ListValue;
-import com.google.protobuf.Struct;
 import com.google.protobuf.TextFormat;
 import com.google.protobuf.Value;
 import com.google.protobuf.util.JsonFormat;
 import dev.accr.api.CorruptImageException;
 import dev.accr.engine.ImageDecoder;
+import dev.accr.engine.ImageJson;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -30,8 +30,13 @@ final class ShowCommand implements Callable<Integer> {
   @Parameters(paramLabel = "DIR|FILE")
   Path target;
 
-  @Option(names = "--json", description = "Print JSON (protobuf's JSON mapping).")
+  @Option(names = "--json", description = "Print JSON (protobuf's JSON mapping); 'accr encode'"
+      + " turns the JSON of a file back into the file.")
   boolean json;
+
+  @Option(names = "--no-payload", description = "In JSON, leave out the stored bytes of the"
+      + " chunks of bulk-data files (pages, VRAM).")
+  boolean noPayload;
 
   @Override
   public Integer call() throws IOException {
@@ -65,31 +70,13 @@ final class ShowCommand implements Callable<Integer> {
     }
   }
 
-  /** One file as JSON: its header and its entries, all through protobuf's JSON mapping. */
-  private static Struct jsonOf(Path f) throws IOException {
-    ImageDecoder.Decoded d = ImageDecoder.decode(f);
-    ListValue.Builder entries = ListValue.newBuilder();
-    for (Message m : d.entries()) {
-      Struct.Builder entry = Struct.newBuilder();
-      JsonFormat.parser().merge(JsonFormat.printer().print(m), entry);
-      entries.addValues(Value.newBuilder().setStructValue(entry));
-    }
-    return Struct.newBuilder()
-        .putFields("file", Value.newBuilder().setStringValue(f.getFileName().toString()).build())
-        .putFields("kind", Value.newBuilder().setStringValue(d.header().kind().formatName()).build())
-        .putFields("version", Value.newBuilder().setNumberValue(d.header().version()).build())
-        .putFields("id", Value.newBuilder().setStringValue(d.header().id().toString()).build())
-        .putFields("entries", Value.newBuilder().setListValue(entries).build())
-        .build();
-  }
-
-  private static String json(List<Path> files, boolean single) throws IOException {
+  private String json(List<Path> files, boolean single) throws IOException {
     if (single) {
-      return JsonFormat.printer().print(jsonOf(files.getFirst()));
+      return JsonFormat.printer().print(ImageJson.of(files.getFirst(), !noPayload));
     }
     ListValue.Builder all = ListValue.newBuilder();
     for (Path f : files) {
-      all.addValues(Value.newBuilder().setStructValue(jsonOf(f)));
+      all.addValues(Value.newBuilder().setStructValue(ImageJson.of(f, !noPayload)));
     }
     return JsonFormat.printer().print(all);
   }

@@ -1,5 +1,6 @@
 package dev.accr.cli;
 
+import static dev.accr.cli.CliRun.accr;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -10,8 +11,6 @@ import dev.accr.kernel.SimProcess;
 import dev.accr.kernel.Topologies;
 import dev.accr.proto.Topology;
 import dev.accr.testkit.Scenarios;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -21,15 +20,6 @@ import org.junit.jupiter.api.io.TempDir;
 /** The commands that need no node, run in-process with captured output. */
 class AccrCommandLineTest {
   @TempDir Path tmp;
-
-  private record Run(int code, String out, String err) {}
-
-  private static Run accr(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    int code = AccrCommandLine.create(new PrintWriter(out), new PrintWriter(err)).execute(args);
-    return new Run(code, out.toString(), err.toString());
-  }
 
   private Path dumpedSet() throws Exception {
     Node node = Scenarios.node("t");
@@ -43,7 +33,7 @@ class AccrCommandLineTest {
 
   @Test
   void versionNamesFormatAndApi() {
-    Run r = accr("--version");
+    CliRun r = accr("--version");
     assertEquals(0, r.code());
     assertTrue(r.out().contains("image format 1")
         && r.out().contains("plugin API " + dev.accr.api.AccrPlugin.API_VERSION), r.out());
@@ -51,7 +41,7 @@ class AccrCommandLineTest {
 
   @Test
   void topologyShowJsonIsTheFileFormAndReadsBack() throws Exception {
-    Run r = accr("topology", "show", "cpu-2numa", "--json");
+    CliRun r = accr("topology", "show", "cpu-2numa", "--json");
     assertEquals(0, r.code(), r.err());
     Path file = tmp.resolve("t.json");
     Files.writeString(file, r.out());
@@ -63,7 +53,7 @@ class AccrCommandLineTest {
 
   @Test
   void unknownTopologyIsAUsageErrorAndListsPresets() {
-    Run r = accr("topology", "show", "mi999");
+    CliRun r = accr("topology", "show", "mi999");
     assertEquals(2, r.code());
     assertTrue(r.err().contains("cpu-only"), r.err());
   }
@@ -71,18 +61,18 @@ class AccrCommandLineTest {
   @Test
   void showDecodesEveryFileOfASetAsTextAndJson() throws Exception {
     Path set = dumpedSet();
-    Run text = accr("show", set.toString());
+    CliRun text = accr("show", set.toString());
     assertEquals(0, text.code(), text.err());
     for (String expected : List.of("InventoryEntry", "PstreeEntry", "CoreEntry", "MmEntry",
         "PagemapHead", "PageChunkEntry", "PageChunkRecord", "FileEntry", "DumpStatsEntry",
         "exe: \"counter\"", "name: \"[heap]\"")) {
       assertTrue(text.out().contains(expected), "show lists " + expected);
     }
-    Run json = accr("show", set.resolve("mm-1000.img").toString(), "--json");
+    CliRun json = accr("show", set.resolve("mm-1000.img").toString(), "--json");
     assertEquals(0, json.code(), json.err());
     assertTrue(json.out().contains("\"kind\": \"mm\"") && json.out().contains("\"vmas\""),
         json.out());
-    Run all = accr("show", set.toString(), "--json");
+    CliRun all = accr("show", set.toString(), "--json");
     com.google.protobuf.ListValue.Builder files = com.google.protobuf.ListValue.newBuilder();
     JsonFormat.parser().merge(all.out(), files);
     try (var listing = Files.list(set)) {
@@ -93,14 +83,14 @@ class AccrCommandLineTest {
   @Test
   void checkPassesOnAGoodSetAndFailsWithExit3OnAFlippedBit() throws Exception {
     Path set = dumpedSet();
-    Run ok = accr("check", set.toString());
+    CliRun ok = accr("check", set.toString());
     assertEquals(0, ok.code(), ok.err());
     assertTrue(ok.out().contains("OK"), ok.out());
     Path pages = set.resolve("pages-1.img");
     byte[] bytes = Files.readAllBytes(pages);
     bytes[bytes.length / 2] ^= 0x10;
     Files.write(pages, bytes);
-    Run bad = accr("check", set.toString());
+    CliRun bad = accr("check", set.toString());
     assertEquals(3, bad.code());
     assertTrue(bad.err().startsWith("accr: ") && bad.err().contains("pages-1.img"), bad.err());
     assertEquals(1, bad.err().strip().lines().count(), bad.err());
@@ -108,7 +98,7 @@ class AccrCommandLineTest {
 
   @Test
   void pluginsListsTheCounterWorkloadAndPresets() {
-    Run r = accr("plugins");
+    CliRun r = accr("plugins");
     assertEquals(0, r.code());
     assertTrue(r.out().contains("counter") && r.out().contains("cpu-only"), r.out());
   }

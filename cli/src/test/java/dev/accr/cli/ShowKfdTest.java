@@ -1,5 +1,6 @@
 package dev.accr.cli;
 
+import static dev.accr.cli.CliRun.accr;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -13,8 +14,6 @@ import dev.accr.kernel.SimProcess;
 import dev.accr.kernel.Topologies;
 import dev.accr.testkit.ImageDamage;
 import dev.accr.testkit.Scenarios;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -30,15 +29,6 @@ class ShowKfdTest {
   static Path set;
   static int pid;
 
-  private record Run(int code, String out, String err) {}
-
-  private static Run accr(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    int code = AccrCommandLine.create(new PrintWriter(out), new PrintWriter(err)).execute(args);
-    return new Run(code, out.toString(), err.toString());
-  }
-
   @BeforeAll
   static void dump() throws Exception {
     try (Node node = new Node("t", Topologies.load("mi100x2"))) {
@@ -53,7 +43,7 @@ class ShowKfdTest {
 
   @Test
   void showListsDevicesBuffersQueuesEventsAndSvmRangesAsText() {
-    Run r = accr("show", set.toString());
+    CliRun r = accr("show", set.toString());
     assertEquals(0, r.code(), r.err());
     for (String expected : List.of("KfdDeviceEntry {", "gfx_target_version: 90008",
         "KfdBoEntry {", "domain: VRAM", "domain: GTT", "domain: DOORBELL", "KfdQueueEntry {",
@@ -65,7 +55,7 @@ class ShowKfdTest {
 
   @Test
   void showJsonOfTheSetNamesEveryKfdFileWithStructuredEntries() throws Exception {
-    Run r = accr("show", set.toString(), "--json");
+    CliRun r = accr("show", set.toString(), "--json");
     assertEquals(0, r.code(), r.err());
     ListValue.Builder files = ListValue.newBuilder();
     JsonFormat.parser().merge(r.out(), files);
@@ -76,7 +66,7 @@ class ShowKfdTest {
     for (String what : List.of("process", "devices", "bos", "queues", "events", "svm")) {
       assertTrue(names.contains("kfd-" + what + "-" + pid + ".img"), names.toString());
     }
-    Run bos = accr("show", set.resolve("kfd-bos-" + pid + ".img").toString(), "--json");
+    CliRun bos = accr("show", set.resolve("kfd-bos-" + pid + ".img").toString(), "--json");
     assertTrue(bos.out().contains("\"domain\": \"VRAM\"") && bos.out().contains("\"gpuVa\""),
         bos.out());
   }
@@ -89,19 +79,19 @@ class ShowKfdTest {
       Path file = set.resolve("kfd-" + what + "-" + pid + ".img");
       byte[] bytes = Files.readAllBytes(file);
       Files.write(copy.resolve(file.getFileName()), ImageDamage.flipBit(bytes, bytes.length / 2, 3));
-      Run r = accr("show", copy.resolve(file.getFileName()).toString());
+      CliRun r = accr("show", copy.resolve(file.getFileName()).toString());
       assertEquals(3, r.code(), r.err());
       assertTrue(r.err().contains(file.getFileName().toString()), r.err());
       assertEquals(1, r.err().strip().lines().count(), r.err());
       Files.write(copy.resolve(file.getFileName()), ImageDamage.truncate(bytes, bytes.length - 9));
-      Run t = accr("show", copy.resolve(file.getFileName()).toString());
+      CliRun t = accr("show", copy.resolve(file.getFileName()).toString());
       assertEquals(3, t.code(), t.err());
     }
   }
 
   @Test
   void checkVerifiesTheKfdFilesAndFindsDamagedVram() throws Exception {
-    Run ok = accr("check", set.toString());
+    CliRun ok = accr("check", set.toString());
     assertEquals(0, ok.code(), ok.err());
     assertFalse(ok.out().isBlank());
     Path copy = tmp.resolve("damaged-vram");
@@ -118,7 +108,7 @@ class ShowKfdTest {
         Files.write(copy.resolve(f.getFileName()), bytes);
       }
     }
-    Run bad = accr("check", copy.toString());
+    CliRun bad = accr("check", copy.toString());
     assertEquals(3, bad.code(), bad.err());
     assertTrue(bad.err().contains(damaged), bad.err());
   }

@@ -1,54 +1,102 @@
 package dev.accr.testimages;
 
 import dev.accr.engine.DumpOptions;
+import dev.accr.engine.ImageSet;
+import dev.accr.engine.Version;
 import dev.accr.image.Compression;
+import dev.accr.image.ImageKind;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.SimProcess;
+import dev.accr.kernel.Topologies;
+import dev.accr.proto.FileEntry;
 import dev.accr.testkit.Scenarios;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 /**
- * Writes the image sets of the current format version into {@code sets/v<N>/}. Runs only when
- * asked: {@code ./build -pl test-images -am verify -Daccr.generateTestImages=true}.
+ * Writes the image sets of the current format version that are missing from
+ * {@code sets/v<N>/}, one recipe of {@link SetRecipes} after the other, and records them in
+ * versions.txt. Existing sets are never touched. Runs only when asked (test-images/README.md).
  */
 @EnabledIfSystemProperty(named = "accr.generateTestImages", matches = "true")
 class GenerateTestImagesTest {
-  /** Where the counter's output file lives; restoring the set recreates it there. */
-  private static final Path OUTPUT_DIR = Path.of("/tmp/accr-test-images");
+  /** Where processes run; files they open are recreated there when a set is restored. */
+  private static final Path WORK_DIR = Path.of("/tmp/accr-test-images");
 
   @Test
-  void generateCounter() throws IOException {
-    Path set = TestImageSets.currentVersionDir().resolve("counter");
-    if (Files.exists(set)) {
-      throw new IllegalStateException(set + " exists: image sets of a released version are"
-          + " never regenerated; delete it only if this version was never released");
+  void generateMissingSetsOfTheCurrentVersion() throws IOException {
+    Files.createDirectories(WORK_DIR);
+    Files.createDirectories(TestImageSets.currentVersionDir());
+    for (SetRecipes.Recipe recipe : SetRecipes.ALL) {
+      boolean missing = recipe.setNames().stream()
+          .anyMatch(n -> !Files.exists(TestImageSets.currentVersionDir().resolve(n)));
+      if (missing) {
+        generate(recipe);
+      }
     }
-    Files.createDirectories(OUTPUT_DIR);
-    Files.createDirectories(set.getParent());
-    List<String> args = List.of("--mem-mib", "1", "--steps", "30", "--seed", "2026",
-        "--pages-per-step", "4");
-    Path output = OUTPUT_DIR.resolve("counter.out");
-    try (Node node = Scenarios.node("generator")) {
-      String digest = Scenarios.uninterrupted(node,
-          "counter", concat(args, OUTPUT_DIR.resolve("uninterrupted.out")), OUTPUT_DIR);
-      Files.deleteIfExists(output);
-      SimProcess p = node.create("counter", concat(args, output), OUTPUT_DIR, 0);
-      Scenarios.step(p, 12);
-      Scenarios.dump(node, p, set, DumpOptions.defaults().withThreads(2)
-          .withCompression(Compression.parse("zstd:3")));
-      Files.writeString(set.resolve(TestImageSets.EXPECTED_DIGEST), digest + "\n");
-      Files.createDirectories(set.resolve(TestImageSets.FILES));
-      Files.copy(output, set.resolve(TestImageSets.FILES).resolve(output.getFileName()));
+    Map<Integer, TestImageSets.VersionLine> versions = TestImageSets.versions();
+    TestImageSets.VersionLine old = versions.get(ImageKind.VERSION_CURRENT);
+    versions.put(ImageKind.VERSION_CURRENT, new TestImageSets.VersionLine(
+        ImageKind.VERSION_CURRENT, old == null ? Version.get() : old.toolVersion(),
+        TestImageSets.setsOf(ImageKind.VERSION_CURRENT)));
+    TestImageSets.writeVersions(versions);
+  }
+
+  /** One uninterrupted run for the digest, then one run dumped at each point of the recipe. */
+  private static void generate(SetRecipes.Recipe recipe) throws IOException {
+    String digest;
+    try (Node node = new Node("generator", Topologies.load(recipe.topology()))) {
+      digest = Scenarios.uninterrupted(node, recipe.workload(),
+          args(recipe, "uninterrupted"), WORK_DIR);
+    }
+    try (Node node = new Node("generator", Topologies.load(recipe.topology()))) {
+      SimProcess p = node.create(recipe.workload(), args(recipe, recipe.name()), WORK_DIR, 0);
+      int stepped = 0;
+      for (int i = 0; i < recipe.dumpAfter().size(); i++) {
+        Path set = TestImageSets.currentVersionDir().resolve(recipe.setNames().get(i));
+        boolean last = i == recipe.dumpAfter().size() - 1;
+        Scenarios.step(p, recipe.dumpAfter().get(i) - stepped);
+        stepped = recipe.dumpAfter().get(i);
+        if (Files.exists(set)) {
+          continue;
+        }
+        Scenarios.dump(node, p, set, DumpOptions.defaults().withThreads(2)
+            .withCompression(Compression.parse(recipe.compression())).withLeaveRunning(!last));
+        Files.writeString(set.resolve(TestImageSets.EXPECTED_DIGEST), digest + "\n");
+        saveOpenFiles(set);
+      }
     }
   }
 
-  private static List<String> concat(List<String> args, Path out) {
-    return java.util.stream.Stream.concat(args.stream(), java.util.stream.Stream.of("--out",
-        out.toString())).toList();
+  private static List<String> args(SetRecipes.Recipe recipe, String outName) throws IOException {
+    List<String> args = new ArrayList<>(recipe.args());
+    if (recipe.writesFile()) {
+      Path out = WORK_DIR.resolve(outName + ".out");
+      Files.deleteIfExists(out);
+      args.addAll(List.of("--out", out.toString()));
+    }
+    return args;
+  }
+
+  /** Images hold no file contents: keep those of the regular files the process had open. */
+  private static void saveOpenFiles(Path set) throws IOException {
+    TreeSet<String> names = new TreeSet<>();
+    for (FileEntry f : ImageSet.read(set).files().values()) {
+      if (f.hasReg()) {
+        Path recorded = Path.of(f.getReg().getPath());
+        if (!names.add(recorded.getFileName().toString())) {
+          throw new IllegalStateException("two open files named " + recorded.getFileName());
+        }
+        Files.createDirectories(set.resolve(TestImageSets.FILES));
+        Files.copy(recorded, set.resolve(TestImageSets.FILES).resolve(recorded.getFileName()));
+      }
+    }
   }
 }

@@ -72,8 +72,8 @@ final class GpuProgram {
   }
 
   /** The options both GPU workloads take. */
-  static final String USAGE = "--gpus G --vram-mib M --steps K --seed S --gpu-us-per-wg U"
-      + " --offload-arch gfxA,gfxB";
+  static final String USAGE = "--gpus G --vram-mib M | --vram-kib K --steps K --seed S"
+      + " --gpu-us-per-wg U --offload-arch gfxA,gfxB";
 
   /** The ISAs the programs are built for unless told otherwise: MI100, MI200 and MI300. */
   static final String DEFAULT_OFFLOAD_ARCH = "gfx908,gfx90a,gfx942";
@@ -82,10 +82,13 @@ final class GpuProgram {
   static long setUp(ProcessView p, String workload, List<String> args, int minGpus,
       int defaultGpus) {
     WorkloadOptions o = WorkloadOptions.parse(workload, args,
-        Set.of("gpus", "vram-mib", "steps", "seed", "gpu-us-per-wg", "offload-arch"));
+        Set.of("gpus", "vram-mib", "vram-kib", "steps", "seed", "gpu-us-per-wg",
+            "offload-arch"));
     int gpus = (int) o.getLong("gpus", defaultGpus, minGpus, MAX_GPUS);
     long vramMib = o.getLong("vram-mib", 4, 2, 1 << 20);
-    long unit = Math.max(1, vramMib / 2) << 20; // main buffers, and as much again for others
+    // Main buffers, and as much again for others; --vram-kib for small processes (test images).
+    long vramKib = o.getLong("vram-kib", Math.max(2, vramMib & ~1L) << 10, 256, 1L << 30);
+    long unit = (vramKib / 2) << 10 & ~4095L;
     setUp(p, workload, gpus, o.getLong("seed", 1, 0, Long.MAX_VALUE),
         o.getLong("steps", 20, 0, 1 << 30), unit, o.getLong("gpu-us-per-wg", 0, 0, 100_000));
     loadCode(p, workload, gpus, o.getString("offload-arch", DEFAULT_OFFLOAD_ARCH));

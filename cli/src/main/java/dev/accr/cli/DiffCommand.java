@@ -1,0 +1,78 @@
+package dev.accr.cli;
+
+import com.google.protobuf.util.JsonFormat;
+import dev.accr.api.CorruptImageException;
+import dev.accr.proto.BoChange;
+import dev.accr.proto.SetDiff;
+import dev.accr.proto.VmaChange;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code accr diff}: what changed between two checkpoints of one process. */
+@Command(name = "diff", mixinStandardHelpOptions = true,
+    description = "Compare two image sets of one process: pages changed per VMA and per GPU"
+        + " buffer, and changes of thread and device state.")
+final class DiffCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Parameters(index = "0", paramLabel = "DIR1")
+  Path from;
+
+  @Parameters(index = "1", paramLabel = "DIR2")
+  Path to;
+
+  @Option(names = "--json", description = "Print the differences as JSON.")
+  boolean json;
+
+  @Override
+  public Integer call() throws IOException {
+    for (Path dir : new Path[] {from, to}) {
+      if (!Files.isDirectory(dir)) {
+        throw new CorruptImageException(dir.toString(), "not an image set directory");
+      }
+    }
+    SetDiff diff = SetDiffs.of(from, to);
+    PrintWriter out = spec.commandLine().getOut();
+    out.print(json ? JsonFormat.printer().print(diff) + "\n" : text(diff));
+    return 0;
+  }
+
+  static String text(SetDiff d) {
+    StringBuilder out = new StringBuilder("diff " + d.getFromId() + " -> " + d.getToId() + "\n");
+    out.append("\nhost memory (pages)\n");
+    TextTable vmas = new TextTable("  ", "pid", "start", "end", "name", "vma", "changed", "added",
+        "removed", "same");
+    for (VmaChange v : d.getVmasList()) {
+      vmas.row(v.getPid(), SummaryText.hex(v.getStart()), SummaryText.hex(v.getEnd()),
+          v.getName().isEmpty() ? "-" : v.getName(), v.getStatus().isEmpty() ? "kept"
+              : v.getStatus(), v.getPages().getChanged(), v.getPages().getAdded(),
+          v.getPages().getRemoved(), v.getPages().getSame());
+    }
+    out.append(vmas);
+    if (d.getBosCount() > 0) {
+      out.append("\ngpu buffer objects (pages of VRAM; GTT buffers are host memory, above)\n");
+      TextTable bos = new TextTable("  ", "gpu", "bo", "gpu va", "bo state", "changed", "added",
+          "removed", "same");
+      for (BoChange b : d.getBosList()) {
+        bos.row(b.getGpuId(), b.getHandle(), SummaryText.hex(b.getGpuVa()),
+            b.getStatus().isEmpty() ? "kept" : b.getStatus(), b.getPages().getChanged(),
+            b.getPages().getAdded(), b.getPages().getRemoved(), b.getPages().getSame());
+      }
+      out.append(bos);
+    }
+    out.append("\nstate changes\n");
+    if (d.getStateChangesCount() == 0) {
+      out.append("  none\n");
+    }
+    d.getStateChangesList().forEach(c -> out.append("  ").append(c).append('\n'));
+    return out.toString();
+  }
+}

@@ -1,0 +1,246 @@
+package dev.accr.cli;
+
+import com.google.protobuf.Descriptors.FieldDescriptor;
+import com.google.protobuf.Message;
+import com.google.protobuf.TextFormat;
+import dev.accr.api.MemoryView;
+import dev.accr.engine.ImageDecoder;
+import dev.accr.engine.ImageSet;
+import dev.accr.engine.PageHashes;
+import dev.accr.image.ImageKind;
+import dev.accr.proto.BoChange;
+import dev.accr.proto.PageCounts;
+import dev.accr.proto.SetDiff;
+import dev.accr.proto.ThreadCoreEntry;
+import dev.accr.proto.VmaChange;
+import dev.accr.proto.VmaEntry;
+import dev.accr.kfd.proto.KfdBoEntry;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.Objects;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.stream.Stream;
+
+/**
+ * {@code accr diff}: what changed between two checkpoints of one process. Pages are compared
+ * by content (a hash of each stored page) per VMA and per GPU buffer object; a page stored in
+ * only one set was zero or untouched in the other. Device and process state is compared
+ * entry by entry, matched on each entry's first field (its id).
+ */
+final class SetDiffs {
+  private static final int PAGE = MemoryView.PAGE_SIZE;
+  private static final int MAX_VALUE_LENGTH = 60;
+
+  private SetDiffs() {}
+
+  static SetDiff of(Path fromDir, Path toDir) throws IOException {
+    ImageSet from = ImageSet.read(fromDir);
+    ImageSet to = ImageSet.read(toDir);
+    SetDiff.Builder out = SetDiff.newBuilder().setFromId(from.id().toString())
+        .setToId(to.id().toString());
+    if (from.inventory().getRootPid() != to.inventory().getRootPid()) {
+      out.addStateChanges("root pid " + from.inventory().getRootPid() + " -> "
+          + to.inventory().getRootPid() + " (not the same process?)");
+    }
+    for (int pid : new TreeSet<>(from.processes().keySet())) {
+      ImageSet.ProcessImages b = to.processes().get(pid);
+      if (b == null) {
+        out.addStateChanges("process " + pid + " removed");
+        continue;
+      }
+      memory(out, pid, from, to);
+      threads(out, pid, from.processes().get(pid).core().getThreadsList(),
+          b.core().getThreadsList());
+    }
+    for (int pid : new TreeSet<>(to.processes().keySet())) {
+      if (!from.processes().containsKey(pid)) {
+        out.addStateChanges("process " + pid + " added");
+      }
+    }
+    if (to.inventory().getPluginsList().contains(KfdSummaries.PLUGIN)
+        && from.inventory().getPluginsList().contains(KfdSummaries.PLUGIN)) {
+      bos(out, from, to);
+    }
+    for (String name : commonEntryFiles(fromDir, toDir)) {
+      entries(out, name, ImageDecoder.decode(fromDir.resolve(name)).entries(),
+          ImageDecoder.decode(toDir.resolve(name)).entries());
+    }
+    return out.build();
+  }
+
+  private static void memory(SetDiff.Builder out, int pid, ImageSet from, ImageSet to)
+      throws IOException {
+    NavigableMap<Long, Long> a = PageHashes.host(from, pid);
+    NavigableMap<Long, Long> b = PageHashes.host(to, pid);
+    Map<String, VmaEntry[]> vmas = new TreeMap<>();
+    for (VmaEntry v : from.processes().get(pid).mm().getVmasList()) {
+      vmas.computeIfAbsent(key(v), k -> new VmaEntry[2])[0] = v;
+    }
+    for (VmaEntry v : to.processes().get(pid).mm().getVmasList()) {
+      vmas.computeIfAbsent(key(v), k -> new VmaEntry[2])[1] = v;
+    }
+    for (VmaEntry[] pair : vmas.values()) {
+      VmaEntry v = pair[0] != null ? pair[0] : pair[1];
+      out.addVmas(VmaChange.newBuilder().setPid(pid).setStart(v.getStart())
+          .setEnd(v.getStart() + v.getLength()).setName(v.getName()).setStatus(status(pair))
+          .setPages(compare(a, b, v.getStart(), v.getStart() + v.getLength())));
+    }
+  }
+
+  private static String key(VmaEntry v) {
+    return String.format("%016x-%016x", v.getStart(), v.getStart() + v.getLength());
+  }
+
+  private static String status(Object[] pair) {
+    return pair[0] == null ? "added" : pair[1] == null ? "removed" : "";
+  }
+
+  /** The stored pages of a and b in [start, end), compared. */
+  private static PageCounts compare(NavigableMap<Long, Long> a, NavigableMap<Long, Long> b,
+      long start, long end) {
+    PageCounts.Builder counts = PageCounts.newBuilder();
+    NavigableMap<Long, Long> ra = a.subMap(start, true, end, false);
+    NavigableMap<Long, Long> rb = b.subMap(start, true, end, false);
+    for (var e : ra.entrySet()) {
+      Long other = rb.get(e.getKey());
+      if (other == null) {
+        counts.setRemoved(counts.getRemoved() + 1);
+      } else if (other.equals(e.getValue())) {
+        counts.setSame(counts.getSame() + 1);
+      } else {
+        counts.setChanged(counts.getChanged() + 1);
+      }
+    }
+    counts.setAdded(rb.keySet().stream().filter(page -> !ra.containsKey(page)).count());
+    return counts.build();
+  }
+
+  private static void threads(SetDiff.Builder out, int pid, List<ThreadCoreEntry> a,
+      List<ThreadCoreEntry> b) {
+    Map<Integer, ThreadCoreEntry> before = new LinkedHashMap<>();
+    a.forEach(t -> before.put(t.getTid(), t));
+    for (ThreadCoreEntry t : b) {
+      ThreadCoreEntry old = before.remove(t.getTid());
+      if (old == null) {
+        out.addStateChanges("process " + pid + " thread " + t.getTid() + " added");
+      } else if (!old.equals(t)) {
+        out.addStateChanges("process " + pid + " thread " + t.getTid() + ": pc " + old.getPc()
+            + " -> " + t.getPc() + (old.getGprList().equals(t.getGprList()) ? ""
+                : ", registers changed"));
+      }
+    }
+    before.keySet().forEach(tid -> out.addStateChanges("process " + pid + " thread " + tid
+        + " removed"));
+  }
+
+  private static void bos(SetDiff.Builder out, ImageSet from, ImageSet to) throws IOException {
+    Map<String, KfdBoEntry[]> bos = new TreeMap<>();
+    for (int side = 0; side < 2; side++) {
+      ImageSet set = side == 0 ? from : to;
+      for (int pid : set.processes().keySet()) {
+        Path file = set.dir().resolve(ImageKind.PLUGIN.pluginFileName(KfdSummaries.PLUGIN,
+            "bos", pid));
+        if (Files.exists(file)) {
+          for (Message m : ImageDecoder.decode(file).entries()) {
+            KfdBoEntry bo = KfdBoEntry.parseFrom(m.toByteString());
+            bos.computeIfAbsent(String.format("%010d-%016x", bo.getGpuId(), bo.getGpuVa()),
+                k -> new KfdBoEntry[2])[side] = bo;
+          }
+        }
+      }
+    }
+    Map<Integer, NavigableMap<Long, Long>[]> vram = new TreeMap<>();
+    for (KfdBoEntry[] pair : bos.values()) {
+      KfdBoEntry bo = pair[0] != null ? pair[0] : pair[1];
+      NavigableMap<Long, Long>[] pages = vram.get(bo.getGpuId());
+      if (pages == null) {
+        pages = pair(vram(from, bo.getGpuId()), vram(to, bo.getGpuId()));
+        vram.put(bo.getGpuId(), pages);
+      }
+      out.addBos(BoChange.newBuilder().setGpuId(bo.getGpuId()).setHandle(bo.getHandle())
+          .setGpuVa(bo.getGpuVa()).setStatus(status(pair))
+          .setPages(compare(pages[0], pages[1], bo.getGpuVa(), bo.getGpuVa() + bo.getSize())));
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private static NavigableMap<Long, Long>[] pair(NavigableMap<Long, Long> a,
+      NavigableMap<Long, Long> b) {
+    return new NavigableMap[] {a, b};
+  }
+
+  private static NavigableMap<Long, Long> vram(ImageSet set, int gpuId) throws IOException {
+    Path pagemap = set.dir().resolve(ImageKind.PLUGIN_PAGEMAP.pluginFileName(
+        KfdSummaries.PLUGIN, "vram", gpuId));
+    return Files.exists(pagemap) ? PageHashes.plugin(set.dir(), set.id(), KfdSummaries.PLUGIN,
+        "vram", gpuId) : new TreeMap<>();
+  }
+
+  /** Plugin entry files and files.img, present in both sets under the same name. */
+  private static List<String> commonEntryFiles(Path a, Path b) throws IOException {
+    List<String> out = new ArrayList<>();
+    try (Stream<Path> files = Files.list(a)) {
+      for (Path f : files.sorted().toList()) {
+        String name = f.getFileName().toString();
+        ImageKind kind = ImageKind.ofFileName(name);
+        if ((kind == ImageKind.PLUGIN || kind == ImageKind.FILES)
+            && Files.exists(b.resolve(name))) {
+          out.add(name);
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Entries matched on their first field; one line per changed field. */
+  private static void entries(SetDiff.Builder out, String file, List<Message> a,
+      List<Message> b) {
+    Map<String, Message> before = new LinkedHashMap<>();
+    a.forEach(m -> before.put(idOf(m), m));
+    for (Message m : b) {
+      String id = idOf(m);
+      Message old = before.remove(id);
+      if (old == null) {
+        out.addStateChanges(file + " " + id + " added");
+        continue;
+      }
+      for (FieldDescriptor f : m.getDescriptorForType().getFields()) {
+        Object x = old.getField(f);
+        Object y = m.getField(f);
+        if (!Objects.equals(x, y)) {
+          String was = valueOf(old, f);
+          String now = valueOf(m, f);
+          boolean summarize = f.getType() == FieldDescriptor.Type.BYTES
+              || was.length() + now.length() > MAX_VALUE_LENGTH;
+          out.addStateChanges(file + " " + id + ": " + f.getName()
+              + (summarize ? " changed" : " " + was + " -> " + now));
+        }
+      }
+    }
+    before.keySet().forEach(id -> out.addStateChanges(file + " " + id + " removed"));
+  }
+
+  private static String idOf(Message m) {
+    List<FieldDescriptor> fields = m.getDescriptorForType().getFields();
+    if (fields.isEmpty()) {
+      return "entry";
+    }
+    return fields.getFirst().getName() + "=" + valueOf(m, fields.getFirst());
+  }
+
+  private static String valueOf(Message m, FieldDescriptor f) {
+    if (!f.isRepeated() && f.getJavaType() != FieldDescriptor.JavaType.MESSAGE) {
+      return String.valueOf(m.getField(f));
+    }
+    String text = TextFormat.printer().emittingSingleLine(true)
+        .printFieldToString(f, m.getField(f)).strip();
+    return "[" + text.replace(f.getName() + ": ", "").replace(f.getName() + " ", "") + "]";
+  }
+}

@@ -1,0 +1,235 @@
+package dev.accr.cli;
+
+import dev.accr.proto.BoSummary;
+import dev.accr.proto.Device;
+import dev.accr.proto.DeviceSummary;
+import dev.accr.proto.Link;
+import dev.accr.proto.LinkType;
+import dev.accr.proto.ProcessSummary;
+import dev.accr.proto.SetSummary;
+import dev.accr.proto.Topology;
+import dev.accr.proto.VmaSummary;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * {@code accr inspect --html}: one self-contained page (no external files) with the text
+ * summary, and SVG pictures of each process's memory map, of each GPU's buffer objects and of
+ * the topology. A short script adds tooltips and marks the page ready; every text taken from
+ * the images is escaped.
+ */
+final class SummaryHtml {
+  private static final int WIDTH = 900;
+  private static final String STYLE = """
+      body{font:14px sans-serif;margin:24px;color:#222}
+      pre{background:#f6f6f6;padding:12px;overflow:auto;font-size:12px}
+      h2{margin-top:28px} svg{border:1px solid #ddd;background:#fff}
+      .legend span{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px}
+      #tip{position:fixed;background:#333;color:#fff;padding:4px 8px;font-size:12px;display:none}
+      """;
+  private static final String SCRIPT = """
+      window.addEventListener('error', function (e) {
+        document.body.setAttribute('data-script-error', String(e.message));
+      });
+      document.addEventListener('DOMContentLoaded', function () {
+        var tip = document.getElementById('tip');
+        document.querySelectorAll('[data-tip]').forEach(function (el) {
+          el.addEventListener('mousemove', function (e) {
+            tip.textContent = el.getAttribute('data-tip');
+            tip.style.left = (e.clientX + 12) + 'px';
+            tip.style.top = (e.clientY + 12) + 'px';
+            tip.style.display = 'block';
+          });
+          el.addEventListener('mouseleave', function () { tip.style.display = 'none'; });
+        });
+        var shapes = document.querySelectorAll('svg [data-tip]').length;
+        document.getElementById('shapes').textContent = shapes + ' shapes';
+        document.body.setAttribute('data-ready', String(shapes));
+      });
+      """;
+
+  private SummaryHtml() {}
+
+  static String of(SetSummary s, String title) {
+    StringBuilder out = new StringBuilder();
+    out.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>accr inspect ")
+        .append(esc(title)).append("</title>\n<style>").append(STYLE).append("</style>\n<script>")
+        .append(SCRIPT).append("</script></head>\n<body>\n<h1>accr inspect: ")
+        .append(esc(title)).append("</h1>\n<div id=\"tip\"></div>\n");
+    out.append("<h2>Host memory</h2>\n<p class=\"legend\">")
+        .append("<span style=\"background:#2e7d32\"></span>stored")
+        .append("<span style=\"background:#bbb\"></span>zero")
+        .append("<span style=\"background:#e8f0fe\"></span>never touched")
+        .append("<span style=\"background:#8e24aa\"></span>device mapping</p>\n");
+    for (ProcessSummary p : s.getProcessesList()) {
+      out.append("<h3>process ").append(p.getPid()).append(' ').append(esc(p.getExe()))
+          .append("</h3>\n").append(memory(p));
+    }
+    if (s.getDevicesCount() > 0) {
+      out.append("<h2>GPU memory</h2>\n<p class=\"legend\">")
+          .append("<span style=\"background:#1565c0\"></span>VRAM")
+          .append("<span style=\"background:#ef6c00\"></span>GTT")
+          .append("<span style=\"background:#777777\"></span>other; darker part: saved in this set</p>\n");
+      for (DeviceSummary d : s.getDevicesList()) {
+        out.append("<h3>").append(esc(d.getPlugin())).append(" device ").append(d.getGpuId())
+            .append("</h3>\n").append(bos(d));
+      }
+    }
+    out.append("<h2>Topology ").append(esc(s.getTopology().getName())).append("</h2>\n")
+        .append(topology(s)).append("\n<h2>Summary</h2>\n<p id=\"shapes\"></p>\n<pre>")
+        .append(esc(SummaryText.of(s))).append("</pre>\n</body></html>\n");
+    return out.toString();
+  }
+
+  /** One row per VMA; bar widths follow the log of the size, so small VMAs stay visible. */
+  private static String memory(ProcessSummary p) {
+    int rowHeight = 22;
+    StringBuilder svg = svgStart(WIDTH, 10 + rowHeight * p.getVmasCount());
+    double maxLog = p.getVmasList().stream().mapToDouble(v -> Math.log1p(v.getPages()))
+        .max().orElse(1);
+    int y = 6;
+    for (VmaSummary v : p.getVmasList()) {
+      double w = 40 + (WIDTH - 360) * Math.log1p(v.getPages()) / Math.max(1e-9, maxLog);
+      String name = v.getName().isEmpty() ? v.getPath() : v.getName();
+      String tip = String.format(Locale.ROOT, "%s-%s %s %s: %d pages, %d stored, %s zero, %s",
+          SummaryText.hex(v.getStart()), SummaryText.hex(v.getEnd()), v.getProt(), name,
+          v.getPages(), v.getResidentPages(), v.hasZeroPages() ? v.getZeroPages() : "?",
+          SummaryText.bytes(v.getStoredBytes()));
+      boolean device = v.getKind().equals("device");
+      rect(svg, 8, y, w, rowHeight - 6, device ? "#8e24aa" : "#e8f0fe", tip);
+      if (!device && v.getPages() > 0) {
+        double stored = w * v.getResidentPages() / v.getPages();
+        double zero = w * (v.hasZeroPages() ? v.getZeroPages() : 0) / v.getPages();
+        rect(svg, 8, y, stored, rowHeight - 6, "#2e7d32", tip);
+        rect(svg, 8 + stored, y, zero, rowHeight - 6, "#bbb", tip);
+      }
+      text(svg, 16 + w, y + 12, SummaryText.hex(v.getStart()) + " " + v.getProt() + " " + name);
+      y += rowHeight;
+    }
+    return svg.append("</svg>\n").toString();
+  }
+
+  /** A GPU's buffer objects side by side, widths following the log of their size. */
+  private static String bos(DeviceSummary d) {
+    StringBuilder svg = svgStart(WIDTH, 60);
+    if (d.getBosCount() == 0) {
+      text(svg, 8, 30, "no buffer objects: the process did not use this device");
+    }
+    double total = d.getBosList().stream().mapToDouble(b -> Math.log1p(b.getSize() >> 12)).sum();
+    double x = 8;
+    for (BoSummary b : d.getBosList()) {
+      double w = (WIDTH - 16) * Math.log1p(b.getSize() >> 12) / Math.max(1e-9, total);
+      String color = switch (b.getDomain()) {
+        case "VRAM" -> "#1565c0";
+        case "GTT" -> "#ef6c00";
+        default -> "#777777";
+      };
+      String tip = String.format(Locale.ROOT, "bo %d %s at %s, %s, saved %s, stored %s",
+          b.getHandle(), b.getDomain(), SummaryText.hex(b.getGpuVa()),
+          SummaryText.bytes(b.getSize()), SummaryText.bytes(b.getSavedBytes()),
+          SummaryText.bytes(b.getStoredBytes()));
+      rect(svg, x, 8, Math.max(1, w - 2), 30, color + "88", tip);
+      double saved = b.getSize() == 0 ? 0 : (w - 2) * Math.min(1, b.getSavedBytes()
+          / (double) b.getSize());
+      rect(svg, x, 8, saved, 30, color, tip);
+      text(svg, x + 2, 52, String.valueOf(b.getHandle()));
+      x += w;
+    }
+    return svg.append("</svg>\n").toString();
+  }
+
+  /**
+   * Topology nodes on a circle, links as lines; the devices the process used (with buffers or
+   * queues on them) are outlined.
+   */
+  private static String topology(SetSummary s) {
+    Topology t = s.getTopology();
+    int size = 420;
+    StringBuilder svg = svgStart(size + 260, size);
+    Map<Integer, double[]> at = new HashMap<>();
+    int n = t.getCpusCount() + t.getDevicesCount();
+    int i = 0;
+    for (int node : nodes(t)) {
+      double a = 2 * Math.PI * i++ / Math.max(1, n) - Math.PI / 2;
+      at.put(node, new double[] {size / 2.0 + 150 * Math.cos(a), size / 2.0 + 150 * Math.sin(a)});
+    }
+    for (Link l : t.getLinksList()) {
+      double[] a = at.get(l.getFrom());
+      double[] b = at.get(l.getTo());
+      if (a != null && b != null) {
+        svg.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\""
+            + " y2=\"%.1f\" stroke=\"%s\" stroke-width=\"%d\" data-tip=\"%s\"/>%n", a[0], a[1],
+            b[0], b[1], l.getType() == LinkType.XGMI ? "#c62828" : "#1e88e5",
+            l.getType() == LinkType.XGMI ? 3 : 1, esc(l.getType() + " " + l.getFrom() + " - "
+                + l.getTo() + ", weight " + l.getWeight())));
+      }
+    }
+    Set<Integer> used = new HashSet<>();
+    s.getDevicesList().stream().filter(d -> d.getBosCount() + d.getQueuesCount() > 0)
+        .forEach(d -> used.add(d.getTopologyNode()));
+    for (var cpu : t.getCpusList()) {
+      circle(svg, at.get(cpu.getNode()), "#9e9e9e", false, "cpu node " + cpu.getNode() + ", "
+          + cpu.getCores() + " cores, " + SummaryText.bytes(cpu.getMemoryBytes()));
+      text(svg, at.get(cpu.getNode())[0] + 24, at.get(cpu.getNode())[1] + 4,
+          "cpu " + cpu.getNode());
+    }
+    for (Device d : t.getDevicesList()) {
+      circle(svg, at.get(d.getNode()), "#1565c0", used.contains(d.getNode()),
+          d.getType() + " node " + d.getNode() + ", gpu " + d.getGpuId() + ", gfx "
+              + d.getGfxTargetVersion() + ", VRAM " + SummaryText.bytes(d.getVramBytes()));
+      text(svg, at.get(d.getNode())[0] + 24, at.get(d.getNode())[1] + 4,
+          d.getType() + " " + d.getGpuId() + (used.contains(d.getNode()) ? " (used)" : ""));
+    }
+    text(svg, 8, size - 12, "red: XGMI, blue: PCIe; outlined: devices of the process");
+    return svg.append("</svg>\n").toString();
+  }
+
+  private static List<Integer> nodes(Topology t) {
+    return java.util.stream.Stream.concat(t.getCpusList().stream().map(c -> c.getNode()),
+        t.getDevicesList().stream().map(Device::getNode)).toList();
+  }
+
+  private static StringBuilder svgStart(int width, int height) {
+    return new StringBuilder(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\""
+        + " width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">%n", width, height, width, height));
+  }
+
+  private static void rect(StringBuilder svg, double x, double y, double w, double h,
+      String fill, String tip) {
+    svg.append(String.format(Locale.ROOT, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\""
+        + " height=\"%.1f\" fill=\"%s\" data-tip=\"%s\"/>%n", x, y, Math.max(0, w), h, fill,
+        esc(tip)));
+  }
+
+  private static void circle(StringBuilder svg, double[] at, String fill, boolean outlined,
+      String tip) {
+    svg.append(String.format(Locale.ROOT, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"18\" fill=\"%s\""
+        + " stroke=\"#000\" stroke-width=\"%d\" data-tip=\"%s\"/>%n", at[0], at[1], fill,
+        outlined ? 4 : 0, esc(tip)));
+  }
+
+  private static void text(StringBuilder svg, double x, double y, String text) {
+    svg.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">%s</text>%n",
+        x, y, esc(text)));
+  }
+
+  /** Escapes text for HTML content and attribute values. */
+  static String esc(String s) {
+    StringBuilder out = new StringBuilder(s.length());
+    for (char c : s.toCharArray()) {
+      switch (c) {
+        case '<' -> out.append("&lt;");
+        case '>' -> out.append("&gt;");
+        case '&' -> out.append("&amp;");
+        case '"' -> out.append("&quot;");
+        case '\'' -> out.append("&#39;");
+        default -> out.append(c < 0x20 && c != '\n' ? ' ' : c);
+      }
+    }
+    return out.toString();
+  }
+}
