@@ -28,7 +28,12 @@ final class SetRecipes {
       new Recipe("kfd-train", "kfd-train", "mi100x2", List.of("--gpus", "2", "--vram-kib", "512",
           "--steps", "10", "--seed", "2026", "--gpu-us-per-wg", "20"), false, List.of(3, 6), "zstd:3"),
       new Recipe("kfd-halo", "kfd-halo", "mi250x4", List.of("--gpus", "2", "--vram-kib", "512",
-          "--steps", "10", "--seed", "2026", "--gpu-us-per-wg", "20"), false, List.of(4), "zstd:3"));
+          "--steps", "10", "--seed", "2026", "--gpu-us-per-wg", "20"), false, List.of(4), "zstd:3"),
+      new Recipe("npu-infer", "npu-infer", "npu4", List.of("--steps", "12", "--seed", "2026",
+          "--model-mib", "1", "--npu-us-per-req", "50"), false, List.of(5), "zstd:3"),
+      new Recipe("mixed-pipeline", "mixed-pipeline", "mixed", List.of("--steps", "12", "--seed",
+          "2026", "--model-mib", "1", "--npu-us-per-req", "50", "--gpu-us-per-wg", "20"), false,
+          List.of(5), "zstd:3"));
 
   private SetRecipes() {}
 
