@@ -8,8 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.common.jimfs.Configuration;
 import com.google.common.jimfs.Jimfs;
 import dev.accr.api.AccrException;
-import dev.accr.api.AccrPlugin;
-import dev.accr.api.PluginContext;
 import dev.accr.engine.DumpOptions;
 import dev.accr.engine.Dumper;
 import dev.accr.engine.ProgressListener;
@@ -19,6 +17,7 @@ import dev.accr.kfd.plugin.KfdPlugin;
 import dev.accr.kfd.proto.KfdQueueEntry;
 import dev.accr.kfd.proto.KfdSvmRangeEntry;
 import dev.accr.plugin.PluginHost;
+import dev.accr.testkit.FailingLatePlugin;
 import dev.accr.testkit.Scenarios;
 import java.io.RandomAccessFile;
 import java.nio.file.FileSystem;
@@ -46,19 +45,6 @@ class KfdFailureTest {
     }
   }
 
-  /** A plugin that fails once the kfd plugin has paused queues and written its images. */
-  private static final class FailingLate implements AccrPlugin {
-    @Override
-    public String name() {
-      return "zzfail";
-    }
-
-    @Override
-    public void dumpDevicesLate(PluginContext ctx) {
-      throw AccrException.failed("injected failure after the kfd images were written");
-    }
-  }
-
   @Test
   void dumpFailingAfterTheKfdPluginLeavesTheProcessRunning() throws Exception {
     String expected = expected();
@@ -66,7 +52,8 @@ class KfdFailureTest {
       SimProcess p = a.create("kfd-train", ARGS, tmp, 0);
       Scenarios.step(p, 3);
       Path dir = tmp.resolve("images");
-      PluginHost host = PluginHost.of(List.of(new KfdPlugin(), new FailingLate()));
+      PluginHost host = PluginHost.of(List.of(new KfdPlugin(),
+          new FailingLatePlugin("injected failure after the kfd images were written")));
       AccrException e = assertThrows(AccrException.class, () -> new Dumper(a, host)
           .dump(p.pid(), dir, DumpOptions.defaults(), ProgressListener.NONE));
       assertTrue(e.getMessage().contains("injected"), e.getMessage());

@@ -6,10 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.accr.api.AccrException;
-import dev.accr.api.AccrPlugin;
 import dev.accr.api.DevicePair;
 import dev.accr.api.MappingPolicy;
-import dev.accr.api.PluginContext;
 import dev.accr.engine.DumpOptions;
 import dev.accr.engine.Dumper;
 import dev.accr.engine.ProgressListener;
@@ -20,6 +18,7 @@ import dev.accr.kernel.SimProcess;
 import dev.accr.npu.driver.NpuContext;
 import dev.accr.npu.plugin.NpuPlugin;
 import dev.accr.plugin.PluginHost;
+import dev.accr.testkit.FailingLatePlugin;
 import dev.accr.testkit.Scenarios;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -66,19 +65,6 @@ class NpuFailureTest {
     }
   }
 
-  /** Fails once the npu plugin has checkpointed the device and written its images. */
-  private static final class FailingLate implements AccrPlugin {
-    @Override
-    public String name() {
-      return "zzfail";
-    }
-
-    @Override
-    public void dumpDevicesLate(PluginContext ctx) {
-      throw AccrException.failed("injected failure after the npu checkpoint");
-    }
-  }
-
   @Test
   void dumpFailingAfterTheCheckpointRestoresTheDeviceInPlace() throws Exception {
     String expected = expected(ARGS);
@@ -86,7 +72,8 @@ class NpuFailureTest {
       SimProcess p = a.create("npu-infer", ARGS, tmp, 0);
       Scenarios.step(p, 3);
       long held = NpuNodes.npu(a).usedBytes();
-      PluginHost host = PluginHost.of(List.of(new NpuPlugin(), new FailingLate()));
+      PluginHost host = PluginHost.of(List.of(new NpuPlugin(),
+          new FailingLatePlugin("injected failure after the npu checkpoint")));
       Path dir = tmp.resolve("images");
       AccrException e = assertThrows(AccrException.class, () -> new Dumper(a, host)
           .dump(p.pid(), dir, DumpOptions.defaults(), ProgressListener.NONE));
