@@ -46,7 +46,7 @@ class GpuEndToEndIT {
   private void moveMidRun(String images, String copyMode, String... workload) throws Exception {
     String expected = digestOf(workload);
     String[] run = new String[workload.length + 5];
-    System.arraycopy(new String[] {"run", "--node", "g1", "--step-delay-ms", "20"}, 0, run, 0, 5);
+    System.arraycopy(new String[] {"run", "--node", "g1", "--step-delay-ms", "40"}, 0, run, 0, 5);
     System.arraycopy(workload, 0, run, 5, workload.length);
     String pid = accr.ok(run).strip();
     Thread.sleep(300);
@@ -76,7 +76,7 @@ class GpuEndToEndIT {
   void restoreOnANodeWithoutGpusIsIncompatible() throws Exception {
     accr.ok("node", "start", "--name", "cpu", "--topology", "cpu-only");
     try {
-      String pid = accr.ok("run", "--node", "g1", "--step-delay-ms", "20", "kfd-train",
+      String pid = accr.ok("run", "--node", "g1", "--step-delay-ms", "40", "kfd-train",
           "--steps", "30").strip();
       accr.ok("dump", "--node", "g1", "-t", pid, "-D", "nogpu-images", "-R");
       Launcher.Result r = accr.run("restore", "--node", "cpu", "-D", "nogpu-images");

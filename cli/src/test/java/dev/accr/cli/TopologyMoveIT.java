@@ -96,7 +96,7 @@ class TopologyMoveIT {
   }
 
   private String startMidRun(String node, String... workload) throws Exception {
-    List<String> run = new ArrayList<>(List.of("run", "--node", node, "--step-delay-ms", "20"));
+    List<String> run = new ArrayList<>(List.of("run", "--node", node, "--step-delay-ms", "40"));
     run.addAll(List.of(workload));
     String pid = accr.ok(run.toArray(String[]::new)).strip();
     Thread.sleep(300);
