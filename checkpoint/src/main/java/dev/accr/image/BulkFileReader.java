@@ -11,6 +11,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,29 +23,33 @@ import java.util.concurrent.Future;
 
 /**
  * Reads a plugin's bulk data (see {@link BulkFileWriter}). The pagemap is read and checked
- * when opened; the pages file is read front to back by the calling thread, each chunk checked
- * against its checksum and the pagemap, and decompressed and handed to the consumer by a pool
- * of workers with a fixed number of buffers.
+ * when opened; each pages file (lane) is read front to back by a thread of its own, each chunk
+ * checked against its checksum and the pagemap, and decompressed and handed to the consumer by
+ * a pool of workers with a fixed number of buffers.
  */
 public final class BulkFileReader implements BulkReader {
-  private final Path pagesFile;
+  private final List<Path> laneFiles;
   private final String pagemapName;
   private final CheckpointId id;
   private final List<Chunk> chunks;
-  private final Map<Long, PluginChunkEntry> byOffset;
+  /** Per lane: the pagemap entry of each chunk, by offset in the lane's file. */
+  private final List<Map<Long, PluginChunkEntry>> byOffset;
   private final int largest;
 
-  private BulkFileReader(Path pagesFile, String pagemapName, CheckpointId id,
+  private BulkFileReader(List<Path> laneFiles, String pagemapName, CheckpointId id,
       List<PluginChunkEntry> entries) {
-    this.pagesFile = pagesFile;
+    this.laneFiles = laneFiles;
     this.pagemapName = pagemapName;
     this.id = id;
     this.chunks = new ArrayList<>(entries.size());
-    this.byOffset = new HashMap<>();
+    this.byOffset = new ArrayList<>();
+    for (int i = 0; i < laneFiles.size(); i++) {
+      byOffset.add(new HashMap<>());
+    }
     int max = 1;
     for (PluginChunkEntry e : entries) {
       chunks.add(new Chunk(e.getKey(), e.getRawLength()));
-      byOffset.put(e.getFileOffset(), e);
+      byOffset.get(e.getLane()).put(e.getFileOffset(), e);
       max = Math.max(max, e.getRawLength());
     }
     this.largest = max;
@@ -54,7 +59,6 @@ public final class BulkFileReader implements BulkReader {
   public static BulkFileReader open(Path dir, String plugin, String what, long n, CheckpointId id)
       throws IOException {
     Path pagemapFile = dir.resolve(ImageKind.PLUGIN_PAGEMAP.pluginFileName(plugin, what, n));
-    Path pagesFile = dir.resolve(ImageKind.PLUGIN_PAGES.pluginFileName(plugin, what, n));
     String name = pagemapFile.toString();
     if (!Files.isRegularFile(pagemapFile)) {
       throw new CorruptImageException(name, "missing file");
@@ -65,31 +69,48 @@ public final class BulkFileReader implements BulkReader {
       throw new CorruptImageException(name, "head names " + head.getPlugin() + "/"
           + head.getWhat() + "/" + head.getId() + ", expected " + plugin + "/" + what + "/" + n);
     }
-    long size = Files.isRegularFile(pagesFile) ? Files.size(pagesFile) : -1;
-    if (size != head.getPagesFileSize()) {
-      throw new CorruptImageException(pagesFile.toString(), size < 0 ? "missing file"
-          : "size: actual=" + size + " expected=" + head.getPagesFileSize());
+    int lanes = 1 + head.getLaneFileSizesCount();
+    if (lanes > ImageKind.MAX_LANES) {
+      throw new CorruptImageException(name, "lanes: actual=" + lanes + " expected<="
+          + ImageKind.MAX_LANES);
     }
+    List<Path> laneFiles = new ArrayList<>(lanes);
     // A chunk takes at least a chunk header and one byte: refuse more entries than fit.
-    long maxChunks = size / (ChunkFileWriter.CHUNK_HEADER_LENGTH + 1);
+    long maxChunks = 0;
+    for (int lane = 0; lane < lanes; lane++) {
+      Path file = dir.resolve(ImageKind.pluginLaneFileName(plugin, what, n, lane));
+      long expected = lane == 0 ? head.getPagesFileSize() : head.getLaneFileSizes(lane - 1);
+      long size = Files.isRegularFile(file) ? Files.size(file) : -1;
+      if (size != expected) {
+        throw new CorruptImageException(file.toString(), size < 0 ? "missing file"
+            : "size: actual=" + size + " expected=" + expected);
+      }
+      laneFiles.add(file);
+      maxChunks += size / (ChunkFileWriter.CHUNK_HEADER_LENGTH + 1);
+    }
     if (pagemap.entries().size() - 1L > maxChunks) {
       throw new CorruptImageException(name, "chunks: actual=" + (pagemap.entries().size() - 1)
           + " expected<=" + maxChunks);
     }
     List<PluginChunkEntry> entries = pagemap.parseRange(PluginChunkEntry.parser(), 1,
         pagemap.entries().size());
-    long lastOffset = -1;
+    long[] lastOffset = new long[lanes];
+    Arrays.fill(lastOffset, -1);
     for (PluginChunkEntry e : entries) {
-      if (e.getFileOffset() <= lastOffset || e.getRawLength() <= 0
+      if (e.getLane() >= lanes) {
+        throw new CorruptImageException(name, "chunk entry at offset " + e.getFileOffset()
+            + ": lane " + Integer.toUnsignedString(e.getLane()) + " of " + lanes);
+      }
+      if (e.getFileOffset() <= lastOffset[e.getLane()] || e.getRawLength() <= 0
           || e.getRawLength() > ChunkFileReader.MAX_RAW_LENGTH || e.getStoredLength() <= 0
           || Integer.compareUnsigned(e.getStoredLength(), e.getRawLength()) > 0) {
         throw new CorruptImageException(name, "chunk entry at offset " + e.getFileOffset()
             + ": raw=" + e.getRawLength() + " stored=" + e.getStoredLength()
             + " (offsets must grow, lengths be 1.." + ChunkFileReader.MAX_RAW_LENGTH + ")");
       }
-      lastOffset = e.getFileOffset();
+      lastOffset[e.getLane()] = e.getFileOffset();
     }
-    return new BulkFileReader(pagesFile, name, id, entries);
+    return new BulkFileReader(laneFiles, name, id, entries);
   }
 
   @Override
@@ -100,70 +121,109 @@ public final class BulkFileReader implements BulkReader {
   @Override
   public void forEach(int threads, ChunkConsumer consumer) {
     int workers = Math.max(1, threads);
-    BlockingQueue<ByteBuffer> free = new ArrayBlockingQueue<>(workers + 1);
-    for (int i = 0; i <= workers; i++) {
+    int lanes = laneFiles.size();
+    BlockingQueue<ByteBuffer> free = new ArrayBlockingQueue<>(workers + lanes);
+    for (int i = 0; i < workers + lanes; i++) {
       free.add(ByteBuffer.allocateDirect(largest));
     }
     ExecutorService pool = Executors.newFixedThreadPool(workers, Thread.ofPlatform()
         .name("bulk-read-", 0).daemon().factory());
+    ExecutorService laneReaders = Executors.newFixedThreadPool(lanes, Thread.ofPlatform()
+        .name("bulk-lane-", 0).daemon().factory());
+    Decoding decoding = new Decoding(pool, free, consumer);
+    try {
+      List<Future<Integer>> seen = new ArrayList<>();
+      for (int lane = 0; lane < lanes; lane++) {
+        int l = lane;
+        seen.add(laneReaders.submit(() -> readLane(l, decoding)));
+      }
+      int total = 0;
+      for (Future<Integer> f : seen) {
+        total += await(f);
+      }
+      if (total != chunks.size()) {
+        throw new CorruptImageException(pagemapName, "chunks: actual=" + total + " expected="
+            + chunks.size());
+      }
+    } finally {
+      decoding.stop();
+      laneReaders.shutdownNow();
+      pool.shutdownNow();
+    }
+  }
+
+  /** The decoding side of a {@link #forEach}, shared by the lanes' readers. */
+  private final class Decoding {
+    final ExecutorService pool;
+    final BlockingQueue<ByteBuffer> free;
+    final ChunkConsumer consumer;
+    final ThreadLocal<ChunkCodec> codecs = ThreadLocal.withInitial(() -> new ChunkCodec(Compression.NONE));
+    final ThreadLocal<ByteBuffer> rawBuffers = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(largest));
+    volatile boolean stopped;
+
+    Decoding(ExecutorService pool, BlockingQueue<ByteBuffer> free, ChunkConsumer consumer) {
+      this.pool = pool;
+      this.free = free;
+      this.consumer = consumer;
+    }
+
+    void stop() {
+      stopped = true;
+    }
+  }
+
+  /** Reads one lane's file, checking each chunk against the pagemap; returns chunks seen. */
+  private int readLane(int lane, Decoding d) throws InterruptedException {
+    Path file = laneFiles.get(lane);
     List<Future<?>> pending = new ArrayList<>();
-    ThreadLocal<ChunkCodec> codecs = ThreadLocal.withInitial(() -> new ChunkCodec(Compression.NONE));
-    ThreadLocal<ByteBuffer> rawBuffers = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(largest));
     int seen = 0;
-    try (ChunkFileReader reader = ChunkFileReader.open(pagesFile, id)) {
-      while (true) {
-        ByteBuffer stored = free.take();
+    try (ChunkFileReader reader = ChunkFileReader.open(file, id)) {
+      while (!d.stopped) {
+        ByteBuffer stored = d.free.take();
         ChunkFileReader.Chunk chunk = reader.next(stored);
         if (chunk == null) {
+          d.free.add(stored);
           break;
         }
-        PluginChunkEntry entry = byOffset.get(chunk.offset());
+        PluginChunkEntry entry = byOffset.get(lane).get(chunk.offset());
         if (entry == null || entry.getRawLength() != chunk.rawLength()
             || entry.getStoredLength() != chunk.storedLength()) {
+          d.free.add(stored);
           throw new CorruptImageException(reader.file(), "chunk at offset " + chunk.offset()
               + " does not match " + Path.of(pagemapName).getFileName());
         }
         seen++;
-        pending.add(pool.submit(() -> {
+        pending.add(d.pool.submit(() -> {
           try {
-            ChunkCodec codec = codecs.get();
-            ByteBuffer raw = rawBuffers.get();
-            ByteBuffer data = codec.decode(chunk.codec(), stored, chunk.rawLength(), raw,
-                reader.file(), chunk.offset());
-            consumer.accept(entry.getKey(), MemorySegment.ofBuffer(data));
+            ByteBuffer raw = d.rawBuffers.get();
+            ByteBuffer data = d.codecs.get().decode(chunk.codec(), stored, chunk.rawLength(),
+                raw, reader.file(), chunk.offset());
+            d.consumer.accept(entry.getKey(), MemorySegment.ofBuffer(data));
           } finally {
-            free.add(stored);
+            d.free.add(stored);
           }
           return null;
         }));
-        drainDone(pending);
-      }
-      if (seen != chunks.size()) {
-        throw new CorruptImageException(pagesFile.toString(), "chunks: actual=" + seen
-            + " expected=" + chunks.size());
+        while (!pending.isEmpty() && pending.getFirst().isDone()) {
+          await(pending.removeFirst());
+        }
       }
       for (Future<?> f : pending) {
         await(f);
       }
     } catch (IOException e) {
-      throw AccrException.failed("reading %s: %s", pagesFile, e.getMessage());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw AccrException.failed("interrupted while reading %s", pagesFile);
-    } finally {
-      pool.shutdownNow();
+      d.stop();
+      throw AccrException.failed("reading %s: %s", file, e.getMessage());
+    } catch (RuntimeException | InterruptedException e) {
+      d.stop();
+      throw e;
     }
+    return seen;
   }
 
-  private static void drainDone(List<Future<?>> pending) {
-    while (!pending.isEmpty() && pending.getFirst().isDone()) {
-      await(pending.removeFirst());
-    }
-  }
-
-  private static void await(Future<?> f) {
+  private static <T> T await(Future<T> f) {
     try {
-      f.get();
+      return f.get();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw AccrException.failed("interrupted");

@@ -11,54 +11,84 @@ import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.BlockingDeque;
+import java.util.concurrent.LinkedBlockingDeque;
 import java.util.zip.CRC32C;
 
 /**
- * A plugin's bulk data: a pages file of chunks and a pagemap that indexes them by the plugin's
- * keys (grammar in {@link ImageKind#PLUGIN_PAGEMAP}). Callers compress in their own threads,
- * with codecs and scratch buffers from a small pool; only the append is serialised.
+ * A plugin's bulk data: pages files of chunks and a pagemap that indexes them by the plugin's
+ * keys (grammar in {@link ImageKind#PLUGIN_PAGEMAP}). Like the core's {@code pages-<n>.img},
+ * each thread writing at once appends to a file of its own (a lane): a writer takes a free
+ * lane, compresses, checksums and appends in its own thread, and only the index entry is
+ * added under a lock. Lane 0 is the {@code .pages.img} file; further lanes are created only
+ * when writers overlap, so a single-threaded writer leaves one pages file.
  */
 public final class BulkFileWriter implements BulkWriter {
   private static final MemorySegment ZEROS = MemorySegment.ofArray(new long[BulkWriter.MAX_CHUNK / 8]);
 
-  private final Path pagemapFile;
+  private final Path dir;
+  private final String plugin;
+  private final String what;
+  private final long n;
   private final CheckpointId id;
-  private final PluginPagemapHead.Builder head;
-  private final ChunkFileWriter pages;
-  private final BlockingQueue<Worker> workers;
+  private final Compression compression;
+  /** Free lanes, most recently used first, so few lanes are opened when writers do not overlap. */
+  private final BlockingDeque<Lane> free = new LinkedBlockingDeque<>();
+  private final List<Lane> lanes = new ArrayList<>();
   private final List<PluginChunkEntry> index = new ArrayList<>();
   private long bytesIn;
   private long bytesStored;
+  private int writing;
   private boolean finished;
 
-  /** A codec and its scratch buffer, used by one thread at a time. */
-  private record Worker(ChunkCodec codec, ByteBuffer scratch) {}
+  /** One pages file with its codec and scratch buffer, used by one thread at a time. */
+  private static final class Lane {
+    final int number;
+    final ChunkCodec codec;
+    final ByteBuffer scratch;
+    final CRC32C crc = new CRC32C();
+    ChunkFileWriter file;
+    /** A direct copy of heap data, which zstd cannot read; allocated on first need. */
+    ByteBuffer direct;
 
-  private BulkFileWriter(Path pagemapFile, CheckpointId id, PluginPagemapHead.Builder head,
-      ChunkFileWriter pages, Compression compression, int parallelism) {
-    this.pagemapFile = pagemapFile;
-    this.id = id;
-    this.head = head;
-    this.pages = pages;
-    this.workers = new ArrayBlockingQueue<>(parallelism);
-    for (int i = 0; i < parallelism; i++) {
-      ByteBuffer scratch = compression.codec() == Compression.Codec.NONE ? null
+    Lane(int number, Compression compression) {
+      this.number = number;
+      this.codec = new ChunkCodec(compression);
+      this.scratch = compression.codec() == Compression.Codec.NONE ? null
           : ByteBuffer.allocateDirect(ChunkCodec.maxStoredLength(MAX_CHUNK));
-      workers.add(new Worker(new ChunkCodec(compression), scratch));
     }
   }
 
-  /** Creates the pages file in {@code dir}; the pagemap is written by {@link #close}. */
+  private BulkFileWriter(Path dir, String plugin, String what, long n, CheckpointId id,
+      Compression compression, int lanes) {
+    this.dir = dir;
+    this.plugin = plugin;
+    this.what = what;
+    this.n = n;
+    this.id = id;
+    this.compression = compression;
+    for (int i = 0; i < lanes; i++) {
+      Lane lane = new Lane(i, compression);
+      this.lanes.add(lane);
+      free.addLast(lane);
+    }
+  }
+
+  /**
+   * Creates the first pages file in {@code dir}, allowing up to {@code parallelism} lanes; the
+   * pagemap is written by {@link #close}.
+   */
   public static BulkFileWriter create(Path dir, String plugin, String what, long n,
       CheckpointId id, Compression compression, int parallelism) throws IOException {
-    Path pagesFile = dir.resolve(ImageKind.PLUGIN_PAGES.pluginFileName(plugin, what, n));
-    Path pagemapFile = dir.resolve(ImageKind.PLUGIN_PAGEMAP.pluginFileName(plugin, what, n));
-    ChunkFileWriter pages = ChunkFileWriter.create(pagesFile, ImageKind.PLUGIN_PAGES, id);
-    return new BulkFileWriter(pagemapFile, id,
-        PluginPagemapHead.newBuilder().setPlugin(plugin).setWhat(what).setId(n), pages,
-        compression, Math.max(1, parallelism));
+    BulkFileWriter w = new BulkFileWriter(dir, plugin, what, n, id, compression,
+        Math.clamp(parallelism, 1, ImageKind.MAX_LANES));
+    w.open(w.lanes.getFirst());
+    return w;
+  }
+
+  private void open(Lane lane) throws IOException {
+    lane.file = ChunkFileWriter.create(dir.resolve(
+        ImageKind.pluginLaneFileName(plugin, what, n, lane.number)), ImageKind.PLUGIN_PAGES, id);
   }
 
   @Override
@@ -68,42 +98,70 @@ public final class BulkFileWriter implements BulkWriter {
       throw new IllegalArgumentException("chunk length " + length + " is not in 1.." + MAX_CHUNK);
     }
     synchronized (this) {
-      bytesIn += length;
-    }
-    if (MemorySegment.mismatch(data, 0, length, ZEROS, 0, length) == -1) {
-      return; // zero chunks are not stored; a reader leaves those bytes as they are (zero)
-    }
-    Worker w = take();
-    try {
-      ByteBuffer raw = data.asByteBuffer();
-      ChunkCodec.Encoded encoded = w.codec().encode(raw, w.scratch());
-      ByteBuffer stored = encoded.stored();
-      CRC32C crc = new CRC32C();
-      crc.update(stored.duplicate());
-      synchronized (this) {
-        if (finished) {
-          throw new IllegalStateException("bulk file already closed");
-        }
-        int storedLength = stored.remaining();
-        long offset = pages.append(encoded.codec(), (int) length, (int) crc.getValue(), stored);
-        index.add(PluginChunkEntry.newBuilder().setKey(key).setFileOffset(offset)
-            .setRawLength((int) length).setStoredLength(storedLength).build());
-        bytesStored += storedLength;
+      if (finished) {
+        throw new IllegalStateException("bulk file already closed");
       }
-    } catch (IOException e) {
-      throw AccrException.failed("writing %s: %s", pagemapFile.getFileName(), e.getMessage());
+      bytesIn += length;
+      writing++; // close() waits for this write
+    }
+    try {
+      if (MemorySegment.mismatch(data, 0, length, ZEROS, 0, length) != -1) {
+        store(key, data); // zero chunks are not stored; a reader leaves those bytes zero
+      }
     } finally {
-      workers.add(w);
+      synchronized (this) {
+        writing--;
+        notifyAll();
+      }
     }
   }
 
-  private Worker take() {
+  private void store(long key, MemorySegment data) {
+    Lane lane;
     try {
-      return workers.take();
+      lane = free.takeFirst();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw AccrException.failed("interrupted while writing %s", pagemapFile.getFileName());
+      throw AccrException.failed("interrupted while writing %s", pagemapName());
     }
+    try {
+      if (lane.file == null) {
+        open(lane);
+      }
+      ChunkCodec.Encoded encoded = lane.codec.encode(readable(lane, data), lane.scratch);
+      ByteBuffer stored = encoded.stored();
+      int storedLength = stored.remaining();
+      lane.crc.reset();
+      lane.crc.update(stored.duplicate());
+      long offset = lane.file.append(encoded.codec(), (int) data.byteSize(),
+          (int) lane.crc.getValue(), stored);
+      synchronized (this) {
+        index.add(PluginChunkEntry.newBuilder().setKey(key).setLane(lane.number)
+            .setFileOffset(offset).setRawLength((int) data.byteSize())
+            .setStoredLength(storedLength).build());
+        bytesStored += storedLength;
+      }
+    } catch (IOException e) {
+      throw AccrException.failed("writing %s: %s", pagemapName(), e.getMessage());
+    } finally {
+      free.addFirst(lane);
+    }
+  }
+
+  /** The chunk as a buffer the codec can read: compressing heap data needs a direct copy. */
+  private ByteBuffer readable(Lane lane, MemorySegment data) {
+    if (data.isNative() || lane.scratch == null) {
+      return data.asByteBuffer();
+    }
+    if (lane.direct == null) {
+      lane.direct = ByteBuffer.allocateDirect(MAX_CHUNK);
+    }
+    MemorySegment.ofBuffer(lane.direct.clear()).copyFrom(data);
+    return lane.direct.limit((int) data.byteSize());
+  }
+
+  private String pagemapName() {
+    return ImageKind.PLUGIN_PAGEMAP.pluginFileName(plugin, what, n);
   }
 
   @Override
@@ -116,6 +174,7 @@ public final class BulkFileWriter implements BulkWriter {
     return bytesStored;
   }
 
+  /** Finishes the lanes in use and writes the pagemap; waits for writes under way. */
   @Override
   public synchronized void close() {
     if (finished) {
@@ -123,29 +182,67 @@ public final class BulkFileWriter implements BulkWriter {
     }
     finished = true;
     try {
-      pages.finish();
-      List<MessageLite> entries = new ArrayList<>(index.size() + 1);
-      entries.add(head.setPagesFileSize(pages.length()).build());
-      entries.addAll(index);
-      EntryImageCodec.write(pagemapFile, ImageKind.PLUGIN_PAGEMAP, id, entries);
-    } catch (IOException e) {
-      throw AccrException.failed("writing %s: %s", pagemapFile.getFileName(), e.getMessage());
-    } finally {
-      for (Worker w : workers) {
-        w.codec().close();
+      awaitWrites();
+      PluginPagemapHead.Builder head = PluginPagemapHead.newBuilder().setPlugin(plugin)
+          .setWhat(what).setId(n);
+      for (Lane lane : lanes) {
+        if (lane.file == null) {
+          break; // lanes open in order: a lane is taken only after every lower one was busy
+        }
+        lane.file.finish();
+        if (lane.number == 0) {
+          head.setPagesFileSize(lane.file.length());
+        } else {
+          head.addLaneFileSizes(lane.file.length());
+        }
       }
+      List<MessageLite> entries = new ArrayList<>(index.size() + 1);
+      entries.add(head.build());
+      entries.addAll(index);
+      EntryImageCodec.write(dir.resolve(pagemapName()), ImageKind.PLUGIN_PAGEMAP, id, entries);
+    } catch (IOException e) {
+      throw AccrException.failed("writing %s: %s", pagemapName(), e.getMessage());
+    } finally {
+      closeCodecs();
     }
   }
 
-  /** Releases the file without finishing it (the dump failed; the set is discarded). */
+  /** Releases the files without finishing them (the dump failed; the set is discarded). */
   public synchronized void abandon() {
-    if (!finished) {
-      finished = true;
+    if (finished) {
+      return;
+    }
+    finished = true;
+    awaitWrites();
+    for (Lane lane : lanes) {
       try {
-        pages.close();
+        if (lane.file != null) {
+          lane.file.close();
+        }
       } catch (IOException ignored) {
         // The whole temporary set is removed.
       }
+    }
+    closeCodecs();
+  }
+
+  private void awaitWrites() {
+    boolean interrupted = false;
+    while (writing > 0) {
+      try {
+        wait();
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private void closeCodecs() {
+    for (Lane lane : lanes) {
+      lane.codec.close();
     }
   }
 }

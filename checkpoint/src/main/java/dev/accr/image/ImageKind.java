@@ -36,12 +36,18 @@ public enum ImageKind {
    * the index of the pages file of the same name.
    */
   PLUGIN_PAGEMAP("plugin-pagemap", null, Body.ENTRIES),
-  /** {@code <plugin>-<what>-<id>.pages.img}: Chunks, as in {@link #PAGES}. */
+  /**
+   * {@code <plugin>-<what>-<id>.pages.img}, and from version 2 its lanes
+   * {@code <plugin>-<what>-<id>.pages-<lane>.img}: Chunks, as in {@link #PAGES}.
+   */
   PLUGIN_PAGES("plugin-pages", null, Body.CHUNKS);
 
   /** Names of plugin files: plugin, what, id, and an optional bulk suffix. */
   private static final Pattern PLUGIN_FILE =
-      Pattern.compile("([a-z][a-z0-9]*)-([a-z0-9]+(?:-[a-z0-9]+)*)-(\\d{1,18})(\\.pagemap|\\.pages)?\\.img");
+      Pattern.compile("([a-z][a-z0-9]*)-([a-z0-9]+(?:-[a-z0-9]+)*)-(\\d{1,18})(\\.pagemap|\\.pages(?:-[1-9][0-9]?)?)?\\.img");
+
+  /** Lanes of one plugin bulk file: .pages.img and .pages-1.img to .pages-63.img. */
+  public static final int MAX_LANES = 64;
 
   /**
    * The body layouts. Entries := (length:varint32 entry:protobuf)*, each length at most the
@@ -54,8 +60,11 @@ public enum ImageKind {
 
   /** The first format version readers of this build accept. */
   public static final int VERSION_START = 1;
-  /** The version this build writes. */
-  public static final int VERSION_CURRENT = 1;
+  /**
+   * The version this build writes. 2: plugin bulk data may span several pages files (lanes),
+   * written in parallel.
+   */
+  public static final int VERSION_CURRENT = 2;
 
   private final String formatName;
   private final String fileNamePattern;
@@ -108,7 +117,7 @@ public enum ImageKind {
     if (!m.matches()) {
       return null;
     }
-    return m.group(4) == null ? PLUGIN : m.group(4).equals(".pages") ? PLUGIN_PAGES : PLUGIN_PAGEMAP;
+    return m.group(4) == null ? PLUGIN : m.group(4).startsWith(".pages") ? PLUGIN_PAGES : PLUGIN_PAGEMAP;
   }
 
   /** The parts of a plugin file's name. */
@@ -133,6 +142,15 @@ public enum ImageKind {
       throw new IllegalArgumentException("not a valid plugin file name: " + name);
     }
     return name;
+  }
+
+  /** The name of lane {@code lane} of a plugin's pages file; lane 0 is the unnumbered one. */
+  public static String pluginLaneFileName(String plugin, String what, long id, int lane) {
+    String first = PLUGIN_PAGES.pluginFileName(plugin, what, id);
+    if (lane < 0 || lane >= MAX_LANES) {
+      throw new IllegalArgumentException("lane " + lane + " is not in 0.." + (MAX_LANES - 1));
+    }
+    return lane == 0 ? first : first.replace(".pages.img", ".pages-" + lane + ".img");
   }
 
   /** The kind named {@code formatName} in a header. */

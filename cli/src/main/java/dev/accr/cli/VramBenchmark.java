@@ -34,7 +34,8 @@ import java.util.Map;
  * the simulated memory while dumping.
  */
 final class VramBenchmark {
-  private static final long VA = 0x20_0000_0000L;
+  /** Far above the workload's own buffers and SVM range. */
+  private static final long VA = 0x100_0000_0000L;
 
   private final int gpus;
   private final long perGpu;

@@ -4,8 +4,10 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * Writes device memory into a bulk file as chunks keyed by the plugin's own numbers (e.g. a
- * device address). Safe for several threads at once: each compresses in its own thread, then
- * the chunk is appended. Chunks of zeros are not stored.
+ * device address). Safe for several threads at once, and meant for it: each thread compresses,
+ * checksums and appends in parallel with the others, up to the image set's
+ * {@link PluginImages#parallelism()} (each writes its own pages file, a lane, as the core's
+ * memory pages do). Chunks of zeros are not stored.
  */
 public interface BulkWriter extends AutoCloseable {
   /** The largest chunk {@link #write} accepts. */

@@ -148,6 +148,21 @@ class KfdFailureTest {
   }
 
   @Test
+  void entryDisagreeingWithItsSavedMqdIsCorrupt() throws Exception {
+    // Each value alone is plausible (nothing left to run), but not what the device saved.
+    hostile("queues", l -> l.stream().map(q -> ((KfdQueueEntry) q).toBuilder()
+        .setReadIndex(((KfdQueueEntry) q).getWriteIndex()).setPreemptedPacket(0)
+        .setPreemptedNextWorkgroup(0).build()).toList(), "read index");
+  }
+
+  @Test
+  void shortControlStackIsCorrupt() throws Exception {
+    hostile("queues", l -> l.stream().map(q -> ((KfdQueueEntry) q).toBuilder()
+        .setCtlStack(((KfdQueueEntry) q).getCtlStack().substring(0, 8)).build()).toList(),
+        "lengths 64 and 8 bytes");
+  }
+
+  @Test
   void hugeSvmRangeIsCorruptWithoutAllocating() throws Exception {
     hostile("svm", l -> l.stream().map(r -> ((KfdSvmRangeEntry) r).toBuilder()
         .setSize(1L << 46).build()).toList(), "kfd-svm");

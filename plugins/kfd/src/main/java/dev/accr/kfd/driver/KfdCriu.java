@@ -1,6 +1,5 @@
 package dev.accr.kfd.driver;
 
-import com.google.protobuf.ByteString;
 import dev.accr.api.AccrException;
 import dev.accr.kfd.proto.BoDomain;
 import dev.accr.kfd.proto.KfdBoEntry;
@@ -10,8 +9,6 @@ import dev.accr.kfd.proto.KfdProcessEntry;
 import dev.accr.kfd.proto.KfdQueueEntry;
 import dev.accr.kfd.proto.KfdSvmRangeEntry;
 import dev.accr.kfd.proto.SvmResidencyRun;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -81,10 +78,11 @@ public final class KfdCriu {
       if (!q.paused()) {
         throw AccrException.failed("kfd: queue %d was not paused before CHECKPOINT", q.queueId());
       }
+      SavedQueue saved = SavedQueue.of(q);
       queues.add(KfdQueueEntry.newBuilder().setQueueId(q.queueId()).setGpuId(q.gpuId())
           .setType(q.type()).setPriority(q.priority()).setRingVa(q.ringVa())
           .setRingSlots(q.slots()).setReadIndex(q.readIndex()).setWriteIndex(q.writeIndex())
-          .setMqd(mqd(q)).setCtlStack(controlStack(q))
+          .setMqd(saved.mqd()).setCtlStack(saved.ctlStack())
           .setPreemptedPacket(Math.max(0, q.preemptedPacket() + 1))
           .setPreemptedNextWorkgroup(q.preemptedNextUnit()).build());
     }
@@ -221,22 +219,6 @@ public final class KfdCriu {
       p.nextHandle = Math.max(p.nextHandle, info.getNextHandle());
       p.nextQueueId = Math.max(p.nextQueueId, info.getNextQueueId());
     }
-  }
-
-  /** The memory queue descriptor: what the device reloads a queue from. */
-  private static ByteString mqd(HwQueue q) {
-    ByteBuffer b = ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN);
-    b.putLong(q.queueId()).putLong(q.type().getNumber()).putLong(q.priority())
-        .putLong(q.ringVa()).putLong(q.slots()).putLong(q.readIndex()).putLong(q.writeIndex())
-        .putLong(q.paused() ? 0 : 1);
-    return ByteString.copyFrom(b.flip());
-  }
-
-  /** The control stack: the preempted packet and the next workgroup to run. */
-  private static ByteString controlStack(HwQueue q) {
-    ByteBuffer b = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
-    b.putLong(q.preemptedPacket()).putInt(q.preemptedNextUnit()).putInt(0);
-    return ByteString.copyFrom(b.flip());
   }
 
   /** VRAM bytes the process's buffers and SVM shadows hold (for checks). */

@@ -1,6 +1,7 @@
 package dev.accr.kfd.plugin;
 
 import dev.accr.api.CorruptImageException;
+import dev.accr.kfd.driver.SavedQueue;
 import dev.accr.kfd.proto.BoDomain;
 import dev.accr.kfd.proto.KfdBoEntry;
 import dev.accr.kfd.proto.KfdDeviceEntry;
@@ -98,6 +99,11 @@ final class KfdImageChecks {
             + " at 0x%x) or indexes (read %d, write %d, preempted %d) out of range",
             q.getQueueId(), slots, q.getRingVa(), read, write, preempted));
       }
+      String disagreement = savedQueueDisagreement(q);
+      if (disagreement != null) {
+        throw new CorruptImageException(qf, String.format("queue %d: the saved MQD and control"
+            + " stack disagree with the entry: %s", q.getQueueId(), disagreement));
+      }
     }
     Set<Integer> eventIds = new HashSet<>();
     for (KfdEventEntry e : events) {
@@ -106,6 +112,35 @@ final class KfdImageChecks {
             "event " + e.getEventId() + " is listed twice or invalid");
       }
     }
+  }
+
+  /**
+   * What the raw MQD and control stack say that the decoded fields do not, or null when they
+   * agree: the device would reload the queue from the raw bytes.
+   */
+  private static String savedQueueDisagreement(KfdQueueEntry q) {
+    SavedQueue s = SavedQueue.parse(q.getMqd(), q.getCtlStack());
+    if (s == null) {
+      return String.format("lengths %d and %d bytes, expected %d and %d (reserved bytes zero)",
+          q.getMqd().size(), q.getCtlStack().size(), SavedQueue.MQD_BYTES,
+          SavedQueue.CTL_STACK_BYTES);
+    }
+    long[][] pairs = {
+        {s.queueId(), q.getQueueId()}, {s.type(), q.getTypeValue()},
+        {s.priority(), q.getPriority()}, {s.ringVa(), q.getRingVa()},
+        {s.slots(), q.getRingSlots()}, {s.readIndex(), q.getReadIndex()},
+        {s.writeIndex(), q.getWriteIndex()}, {s.active(), 0},
+        {Math.max(0, s.preemptedPacket() + 1), q.getPreemptedPacket()},
+        {s.nextWorkgroup(), q.getPreemptedNextWorkgroup()}};
+    String[] names = {"queue id", "type", "priority", "ring address", "ring slots",
+        "read index", "write index", "active", "preempted packet", "next workgroup"};
+    for (int i = 0; i < pairs.length; i++) {
+      if (pairs[i][0] != pairs[i][1]) {
+        return String.format("%s %d in the saved queue, %d in the entry", names[i],
+            pairs[i][0], pairs[i][1]);
+      }
+    }
+    return null;
   }
 
   private static boolean ringInsideBuffer(KfdQueueEntry q, List<KfdBoEntry> bos) {

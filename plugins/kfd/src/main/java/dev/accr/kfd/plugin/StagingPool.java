@@ -1,16 +1,18 @@
 package dev.accr.kfd.plugin;
 
 import dev.accr.api.AccrException;
+import dev.accr.api.ZeroedMemory;
 import dev.accr.kfd.driver.Vram;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.TimeUnit;
 
 /**
- * A fixed set of host staging buffers, one VRAM block each, between the SDMA engines and the
- * image writers: the node's memory for copying VRAM stays at this budget whatever the VRAM size.
+ * A bounded set of host staging buffers, one piece each, between the SDMA engines and the
+ * image writers: the node's memory for copying VRAM stays at this budget whatever the VRAM
+ * size. Buffers are made when first needed (a small dump does not pay for the whole budget)
+ * and come zeroed from the kernel rather than cleared by hand.
  */
 final class StagingPool implements AutoCloseable {
   /** Default budget: 64 MiB, 32 buffers. */
@@ -19,14 +21,11 @@ final class StagingPool implements AutoCloseable {
   private final Arena arena = Arena.ofShared();
   private final BlockingQueue<MemorySegment> free;
   private final int size;
+  private int made;
 
   StagingPool(long bytes) {
-    int n = (int) Math.max(2, Math.min(4096, bytes / Vram.BLOCK));
-    this.size = n;
-    this.free = new ArrayBlockingQueue<>(n);
-    for (int i = 0; i < n; i++) {
-      free.add(arena.allocate(Vram.BLOCK, 4096));
-    }
+    this.size = (int) Math.max(2, Math.min(4096, bytes / VramPieces.PIECE));
+    this.free = new ArrayBlockingQueue<>(size);
   }
 
   static long parseMib(String value) {
@@ -46,17 +45,27 @@ final class StagingPool implements AutoCloseable {
   }
 
   long bytes() {
-    return size * Vram.BLOCK;
+    return (long) size * VramPieces.PIECE;
   }
 
-  /** Waits for a free buffer. */
+  /** A free buffer, made if the budget allows, else waited for. */
   MemorySegment take() throws InterruptedException {
-    return free.take();
+    MemorySegment b = poll();
+    return b != null ? b : free.take();
   }
 
-  /** A free buffer if one is available within a moment, else null. */
-  MemorySegment poll() throws InterruptedException {
-    return free.poll(0, TimeUnit.MILLISECONDS);
+  /** A free buffer, made if the budget allows; null when all are in use. */
+  MemorySegment poll() {
+    MemorySegment b = free.poll();
+    return b != null ? b : make();
+  }
+
+  private synchronized MemorySegment make() {
+    if (made == size) {
+      return null;
+    }
+    made++;
+    return ZeroedMemory.allocate(arena, VramPieces.PIECE);
   }
 
   void give(MemorySegment buffer) {

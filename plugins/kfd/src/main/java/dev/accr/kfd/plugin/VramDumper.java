@@ -8,6 +8,7 @@ import dev.accr.kfd.driver.Vram;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -16,15 +17,20 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * Saves VRAM into one bulk file per GPU. The DMA path runs every SDMA engine of every GPU at
- * once: an engine's driver thread takes a batch of pieces and as many staging buffers, submits
- * one batch of copy packets and waits for its fence, then hands the filled buffers to the
- * writers, which compress and write them and give the buffers back. Copies thus overlap
- * compression and I/O, within the staging budget. CPU pieces go straight from the visible
- * window to the writers.
+ * Saves VRAM into one bulk file per GPU (written in parallel lanes by the host). The DMA path
+ * runs every SDMA engine of every GPU at once: an engine's feeder thread takes a batch of
+ * pieces and as many staging buffers and submits one batch of copy packets, again and again
+ * while buffers are free; each batch's fence hands the filled buffers to the writers, which
+ * compress and write them and give the buffers back. Copies thus overlap compression and I/O,
+ * within the staging budget. CPU pieces go straight from the visible window to the writers.
  */
 final class VramDumper {
   private static final int BATCH = 4;
+  /**
+   * Stored chunk size, as the core's memory pages: a writer's passes over a chunk (zero check,
+   * checksums, write) then stay within a core's cache.
+   */
+  private static final int CHUNK = 1 << 20;
 
   private final PluginContext ctx;
   private final StagingPool staging;
@@ -45,6 +51,7 @@ final class VramDumper {
     try (ExecutorService writePool = Executors.newFixedThreadPool(writers,
         Thread.ofPlatform().name("kfd-vram-write-", 0).daemon().factory())) {
       List<Future<?>> cpuWrites = new ArrayList<>();
+      List<CompletableFuture<Void>> fences = java.util.Collections.synchronizedList(new ArrayList<>());
       for (VramPieces g : gpus) {
         BulkWriter out = ctx.images().createBulk("vram", g.gpuId());
         files.add(out);
@@ -58,13 +65,17 @@ final class VramDumper {
           AtomicInteger next = new AtomicInteger();
           List<SdmaEngine> engines = g.dma().getFirst().extent().gpu().sdmaEngines();
           for (SdmaEngine engine : engines) {
-            drivers.add(Thread.ofPlatform().name("kfd-sdma-driver").daemon().start(() ->
-                guarded(() -> driveEngine(engine, g.dma(), next, out, writePool, total))));
+            drivers.add(Thread.ofPlatform().name("kfd-sdma-feeder").daemon().start(() ->
+                guarded(() -> fences.addAll(driveEngine(engine, g.dma(), next, out, writePool,
+                    total)))));
           }
         }
       }
       for (Thread t : drivers) {
         t.join();
+      }
+      for (CompletableFuture<Void> f : fences) {
+        f.handle((ok, error) -> null).join(); // a failed batch is in failure already
       }
       for (Future<?> f : cpuWrites) {
         f.get();
@@ -86,8 +97,15 @@ final class VramDumper {
     return stored;
   }
 
-  private void driveEngine(SdmaEngine engine, List<VramPieces.Piece> pieces, AtomicInteger next,
-      BulkWriter out, ExecutorService writePool, long total) throws InterruptedException {
+  /**
+   * Feeds one engine: batches are submitted as long as staging buffers are free, and each
+   * batch's fence hands its buffers to the writers, so the engine always has work queued.
+   * Returns the fences of the batches submitted.
+   */
+  private List<CompletableFuture<Void>> driveEngine(SdmaEngine engine,
+      List<VramPieces.Piece> pieces, AtomicInteger next, BulkWriter out,
+      ExecutorService writePool, long total) throws InterruptedException {
+    List<CompletableFuture<Void>> fences = new ArrayList<>();
     while (failure.get() == null) {
       List<VramPieces.Piece> batch = new ArrayList<>(BATCH);
       List<MemorySegment> buffers = new ArrayList<>(BATCH);
@@ -105,7 +123,7 @@ final class VramDumper {
         buffers.add(buffer);
       }
       if (batch.isEmpty()) {
-        return;
+        break;
       }
       List<SdmaEngine.CopyPacket> packets = new ArrayList<>(batch.size());
       for (int i = 0; i < batch.size(); i++) {
@@ -114,29 +132,36 @@ final class VramDumper {
         Vram vram = p.extent().gpu().vram();
         packets.add(() -> vram.copyOut(p.vramOffset(), buffer, 0, p.length()));
       }
-      try {
-        engine.submit(packets).join();
-      } catch (java.util.concurrent.CompletionException e) {
-        for (MemorySegment b : buffers) {
-          staging.give(b);
+      fences.add(engine.submit(packets).whenComplete((ok, error) -> {
+        if (error != null) {
+          failure.compareAndSet(null, error);
+          buffers.forEach(staging::give);
+          return;
         }
-        throw e;
-      }
-      for (int i = 0; i < batch.size(); i++) {
-        VramPieces.Piece p = batch.get(i);
-        MemorySegment buffer = buffers.get(i);
-        writePool.execute(() -> {
-          try {
-            guarded(() -> {
-              out.write(p.va(), buffer.asSlice(0, p.length()));
-              progress(p.length(), total);
-            });
-          } finally {
-            staging.give(buffer);
+        for (int i = 0; i < batch.size(); i++) {
+          write(out, batch.get(i), buffers.get(i), writePool, total);
+        }
+      }));
+    }
+    return fences;
+  }
+
+  /** Hands a filled staging buffer to the writers, which give it back once stored. */
+  private void write(BulkWriter out, VramPieces.Piece p, MemorySegment buffer,
+      ExecutorService writePool, long total) {
+    writePool.execute(() -> {
+      try {
+        guarded(() -> {
+          for (int at = 0; at < p.length(); at += CHUNK) {
+            int n = Math.min(CHUNK, p.length() - at);
+            out.write(p.va() + at, buffer.asSlice(at, n));
+            progress(n, total);
           }
         });
+      } finally {
+        staging.give(buffer);
       }
-    }
+    });
   }
 
   private void progress(long bytes, long total) {

@@ -11,6 +11,9 @@ import java.util.List;
  * SDMA engine, and stored as one chunk keyed by its GPU address.
  */
 record VramPieces(int gpuId, List<Piece> cpu, List<Piece> dma) {
+  /** The largest piece, and the size of a staging buffer: one VRAM block. */
+  static final int PIECE = (int) Vram.BLOCK;
+
   /** One chunk's worth of VRAM. */
   record Piece(VramExtent extent, long va, long vramOffset, int length) {}
 
@@ -35,7 +38,7 @@ record VramPieces(int gpuId, List<Piece> cpu, List<Piece> dma) {
       long done = 0;
       while (done < e.length()) {
         long offset = e.vramOffset() + done;
-        int n = (int) Math.min(e.length() - done, Vram.BLOCK - offset % Vram.BLOCK);
+        int n = (int) Math.min(e.length() - done, PIECE - offset % PIECE);
         (byCpu ? cpu : dma).add(new Piece(e, e.va() + done, offset, n));
         done += n;
       }
