@@ -27,8 +27,9 @@ public final class AccrCommand {
     @Override
     public String[] getVersion() {
       return new String[] {"accr " + Version.get(),
-          "image format " + dev.accr.image.ImageKind.VERSION_CURRENT
-              + ", plugin API " + dev.accr.api.AccrPlugin.API_VERSION,
+          "image format " + dev.accr.image.ImageKind.VERSION_CURRENT + " (reads "
+              + dev.accr.image.ImageKind.VERSION_START + " to "
+              + dev.accr.image.ImageKind.VERSION_CURRENT + "), plugin API " + dev.accr.api.AccrPlugin.API_VERSION,
           "java " + Runtime.version()};
     }
   }

@@ -57,8 +57,27 @@ class KfdCheckpointTest {
       assertEquals(0, KfdNodes.kfd(a).processCount(), "the dumped process is gone from a");
       assertEquals(0, KfdNodes.kfd(a).allocatedVramBytes(), "its VRAM is freed");
       SimProcess restored = Scenarios.restore(b, dir);
+      assertDevicePagesNameTheTargetGpus(b, restored, gpus);
       assertEquals(expected, Scenarios.finish(b, restored));
       assertTrue(KfdNodes.kfd(b).allocatedVramBytes() == 0);
     }
+  }
+
+  /** Doorbell and MMIO mappings were moved to the GPUs that now stand for the image's. */
+  private static void assertDevicePagesNameTheTargetGpus(Node b, SimProcess restored, int gpus) {
+    java.util.Set<Integer> held = new java.util.HashSet<>();
+    var kfd = KfdNodes.kfd(b).process(restored.pid());
+    for (int id : kfd.gpuIds()) {
+      held.add(kfd.properties(id).getGpuId()); // ids stay virtual; properties are the target's
+    }
+    java.util.Map<String, Integer> pages = new java.util.TreeMap<>();
+    for (var vma : restored.memory().vmas()) {
+      if (vma.name().equals("kfd-doorbell") || vma.name().equals("kfd-mmio")) {
+        pages.merge(vma.name(), 1, Integer::sum);
+        int gpu = (int) ((vma.offset() >>> 12) & 0xffffffffL);
+        assertTrue(held.contains(gpu), vma + " names gpu " + gpu + ", not one of " + held);
+      }
+    }
+    assertEquals(java.util.Map.of("kfd-doorbell", gpus, "kfd-mmio", gpus), pages);
   }
 }

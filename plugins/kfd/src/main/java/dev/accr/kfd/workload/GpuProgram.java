@@ -47,6 +47,7 @@ final class GpuProgram {
   static final long KERNARGS = 0x2000;
   static final long GTT_CONTROL_BYTES = 0x4000;
   static final long DOORBELL = 0xF000_0000L;
+  static final long MMIO = 0xF000_1000L;
   static final int SLOTS = 64;
 
   private GpuProgram() {}
@@ -114,8 +115,9 @@ final class GpuProgram {
 
   /**
    * Opens /dev/kfd limited to the first {@code gpus} GPUs and their render nodes, maps the
-   * control page, and for each GPU: a GTT buffer with both rings and the kernel arguments, its doorbell page,
-   * a compute and an SDMA queue, and two events.
+   * control page, and for each GPU: a GTT buffer with both rings and the kernel arguments, its
+   * doorbell page, its MMIO page (the HDP flush register the ROCm runtime maps), a compute and
+   * an SDMA queue, and two events.
    */
   static void setUp(ProcessView p, String workload, int gpus, long seed, long steps,
       long unitBytes, long micros) {
@@ -141,6 +143,7 @@ final class GpuProgram {
       setGpu(m, g, G_RENDER_FD, p.files().openDevice(render));
       kfd.allocGtt(id, base(g), GTT_CONTROL_BYTES);
       kfd.mapDevicePage(id, base(g) + DOORBELL, true);
+      kfd.mapDevicePage(id, base(g) + MMIO, false);
       setGpu(m, g, G_COMPUTE_Q, kfd.createQueue(id, QueueType.COMPUTE, 7, base(g) + RING_COMPUTE,
           SLOTS));
       setGpu(m, g, G_SDMA_Q, kfd.createQueue(id, QueueType.SDMA, 7, base(g) + RING_SDMA, SLOTS));
