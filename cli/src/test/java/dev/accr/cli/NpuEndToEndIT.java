@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -86,9 +87,15 @@ class NpuEndToEndIT {
     assertEquals(1, refused.err().strip().lines().count(), refused.err());
 
     Path dir = Files.createDirectories(tmp.resolve("npu-plugin"));
-    Path jar = Path.of(System.getProperty("accr.launcher", "../accr")).toAbsolutePath()
-        .getParent().resolve("cli/target/plugins/accr-npu-0.1.0.jar");
-    Files.copy(jar, dir.resolve("accr-npu.jar"));
+    Path plugins = Path.of(System.getProperty("accr.launcher", "../accr")).toAbsolutePath()
+        .getParent().resolve("cli/target/plugins");
+    List<Path> jars;
+    try (var files = Files.list(plugins)) {
+      jars = files.filter(f -> f.getFileName().toString().matches("accr-npu-[0-9.]+\\.jar"))
+          .toList();
+    }
+    assertEquals(1, jars.size(), "the packed npu jar in " + plugins + ": " + jars);
+    Files.copy(jars.getFirst(), dir.resolve("accr-npu.jar"));
     accr.ok(BARE, "node", "start", "--name", "loaded", "--topology", "npu4", "--plugin-dir",
         dir.toString());
     accr.ok(BARE, "restore", "--node", "loaded", "-D", "plugin-images");
