@@ -2,7 +2,6 @@ package dev.accr.kfd.plugin;
 
 import dev.accr.api.AccrException;
 import dev.accr.api.ZeroedMemory;
-import dev.accr.kfd.driver.Vram;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.ArrayBlockingQueue;
