@@ -1,5 +1,6 @@
 package dev.accr.cli;
 
+import dev.accr.api.AccrException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -28,6 +29,11 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--runs", defaultValue = "5", description = "Runs per case (default: ${DEFAULT-VALUE}).")
   int runs;
 
+  @Option(names = "--warmup", defaultValue = "2", description = "Unmeasured runs before the"
+      + " runs of each case, so that every case is measured with its code compiled (default:"
+      + " ${DEFAULT-VALUE}).")
+  int warmup;
+
   @Option(names = "--threads", defaultValue = "0", description = "I/O threads (default: one per core).")
   int threads;
 
@@ -49,11 +55,14 @@ final class BenchCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (runs < 1 || warmup < 0) {
+      throw AccrException.usage("--runs must be at least 1 and --warmup at least 0");
+    }
     PrintWriter out = spec.commandLine().getOut();
     if (vram) {
-      new VramBenchmark(gpus, sizeMib, dir, runs, threads, stagingMib, dumpOnly, out).run();
+      new VramBenchmark(gpus, sizeMib, dir, new Runs(warmup, runs), threads, stagingMib, dumpOnly, out).run();
     } else {
-      new MemoryBenchmark(sizeMib, dir, runs, threads, out).run();
+      new MemoryBenchmark(sizeMib, dir, new Runs(warmup, runs), threads, out).run();
     }
     return 0;
   }

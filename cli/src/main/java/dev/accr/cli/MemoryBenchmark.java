@@ -18,7 +18,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -32,12 +31,12 @@ final class MemoryBenchmark {
 
   private final long bytes;
   private final Path dir;
-  private final int runs;
+  private final Runs runs;
   private final int threads;
   private final PrintWriter out;
   private double baselineGbps;
 
-  MemoryBenchmark(int sizeMib, Path dir, int runs, int threads, PrintWriter out) {
+  MemoryBenchmark(int sizeMib, Path dir, Runs runs, int threads, PrintWriter out) {
     this.bytes = (long) sizeMib << 20;
     this.dir = dir;
     this.runs = runs;
@@ -47,8 +46,8 @@ final class MemoryBenchmark {
 
   void run() throws IOException {
     baselineGbps = baseline(bytes, runs);
-    out.printf("memory %s, %d runs each (median), %d threads, images in %s%n",
-        Units.bytes(bytes), runs, threads, dir);
+    out.printf("memory %s, %d runs each (median, after %d warm-up), %d threads, images in %s%n",
+        Units.bytes(bytes), runs.measured(), runs.warmup(), threads, dir);
     out.printf("%-34s %10s %10s %8s%n", "case", "median ms", "GB/s", "x copy");
     out.printf("%-34s %10.1f %10.2f %8.2f%n", "in-JVM memory copy (baseline)",
         bytes / baselineGbps / 1e6, baselineGbps, 1.0);
@@ -59,25 +58,25 @@ final class MemoryBenchmark {
   }
 
   /** GB/s of a plain in-JVM copy of {@code bytes}, median of {@code runs}: the baseline. */
-  static double baseline(long bytes, int runs) {
-    double[] gbps = new double[runs];
+  static double baseline(long bytes, Runs runs) {
+    double[] gbps = new double[runs.total()];
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment src = arena.allocate(bytes, PAGE);
       MemorySegment dst = arena.allocate(bytes, PAGE);
       src.fill((byte) 1);
       dst.fill((byte) 0);
-      for (int i = 0; i < runs; i++) {
+      for (int i = 0; i < runs.total(); i++) {
         long t = System.nanoTime();
         MemorySegment.copy(src, 0, dst, 0, bytes);
         gbps[i] = bytes / (double) (System.nanoTime() - t);
       }
     }
-    return median(gbps);
+    return runs.median(gbps);
   }
 
   private void measure(String content, boolean mixed, Compression compression) throws IOException {
-    double[] dump = new double[runs];
-    double[] restore = new double[runs];
+    double[] dump = new double[runs.total()];
+    double[] restore = new double[runs.total()];
     long written = 0;
     try (Node a = new Node("bench-a", Topologies.load("cpu-only"));
         Node b = new Node("bench-b", Topologies.load("cpu-only"))) {
@@ -88,7 +87,7 @@ final class MemoryBenchmark {
       PluginHost plugins = PluginHost.installed();
       DumpOptions options = DumpOptions.defaults().withThreads(threads)
           .withCompression(compression).withLeaveRunning(true);
-      for (int i = 0; i < runs; i++) {
+      for (int i = 0; i < runs.total(); i++) {
         Path images = dir.resolve("accr-bench-" + ProcessHandle.current().pid());
         try {
           long t = System.nanoTime();
@@ -108,8 +107,8 @@ final class MemoryBenchmark {
       Files.deleteIfExists(outFile);
     }
     String name = content + ", " + compression;
-    report("dump " + name + String.format(" (%.0f%%)", 100.0 * written / bytes), median(dump));
-    report("restore " + name, median(restore));
+    report("dump " + name + String.format(" (%.0f%%)", 100.0 * written / bytes), runs.median(dump));
+    report("restore " + name, runs.median(restore));
   }
 
   private void report(String name, double gbps) {
@@ -135,9 +134,4 @@ final class MemoryBenchmark {
     }
   }
 
-  static double median(double[] values) {
-    double[] sorted = values.clone();
-    Arrays.sort(sorted);
-    return sorted[sorted.length / 2];
-  }
 }

@@ -41,14 +41,14 @@ final class VramBenchmark {
   private final long perGpu;
   private final long bytes;
   private final Path dir;
-  private final int runs;
+  private final Runs runs;
   private final int threads;
   private final long stagingMib;
   private final boolean dumpOnly;
   private final PrintWriter out;
   private double baselineGbps = Double.NaN;
 
-  VramBenchmark(int gpus, int sizeMib, Path dir, int runs, int threads, long stagingMib,
+  VramBenchmark(int gpus, int sizeMib, Path dir, Runs runs, int threads, long stagingMib,
       boolean dumpOnly, PrintWriter out) {
     this.gpus = gpus;
     this.perGpu = (long) sizeMib << 20;
@@ -62,8 +62,9 @@ final class VramBenchmark {
   }
 
   void run() throws IOException {
-    out.printf("VRAM %d GPUs x %s, %d runs each (median), %d threads, staging %d MiB, images in"
-        + " %s, max heap %s%n", gpus, Units.bytes(perGpu), runs, threads, stagingMib, dir,
+    out.printf("VRAM %d GPUs x %s, %d runs each (median, after %d warm-up), %d threads, staging"
+        + " %d MiB, images in %s, max heap %s%n", gpus, Units.bytes(perGpu), runs.measured(),
+        runs.warmup(), threads, stagingMib, dir,
         Units.bytes(Runtime.getRuntime().maxMemory()));
     out.printf("%-36s %10s %10s %8s %10s %12s%n", "case", "median ms", "GB/s", "x copy",
         "peak heap", "extra RSS");
@@ -87,7 +88,7 @@ final class VramBenchmark {
 
   /** Host memory of the same size dumped uncompressed: what the DMA path is compared with. */
   private double hostDump() throws IOException {
-    double[] dump = new double[runs];
+    double[] dump = new double[runs.total()];
     try (Node a = new Node("bench-host", Topologies.load("cpu-only"))) {
       Path outFile = Files.createTempFile("accr-bench-", ".out");
       SimProcess p = a.create("counter", List.of("--mem-mib", String.valueOf(bytes >> 20),
@@ -100,7 +101,7 @@ final class VramBenchmark {
           page.set(ValueLayout.JAVA_LONG_UNALIGNED, i, SplitMix.mix(state));
         }
       }
-      for (int i = 0; i < runs; i++) {
+      for (int i = 0; i < runs.total(); i++) {
         Path images = dir.resolve("accr-bench-host-" + ProcessHandle.current().pid());
         try {
           long t = System.nanoTime();
@@ -113,15 +114,15 @@ final class VramBenchmark {
       }
       Files.deleteIfExists(outFile);
     }
-    double gbps = MemoryBenchmark.median(dump);
+    double gbps = runs.median(dump);
     out.printf("%-36s %10.1f %10.2f %8.2f%n", "dump host memory, none (target)",
         bytes / gbps / 1e6, gbps, gbps / baselineGbps);
     return gbps;
   }
 
   private void measure(String mode, Compression compression, double hostGbps) throws IOException {
-    double[] dump = new double[runs];
-    double[] restore = new double[runs];
+    double[] dump = new double[runs.total()];
+    double[] restore = new double[runs.total()];
     long heapPeak = 0;
     long rssExtra = 0;
     try (Node a = new Node("bench-a", Topologies.load("mi300x8"));
@@ -134,7 +135,7 @@ final class VramBenchmark {
           "kfd.staging-mib", String.valueOf(stagingMib));
       DumpOptions dumpOptions = DumpOptions.defaults().withThreads(threads)
           .withCompression(compression).withLeaveRunning(true).withPluginOptions(options);
-      for (int i = 0; i < runs; i++) {
+      for (int i = 0; i < runs.total(); i++) {
         Path images = dir.resolve("accr-bench-vram-" + ProcessHandle.current().pid());
         try (MemoryWatch watch = new MemoryWatch()) {
           long t = System.nanoTime();
@@ -155,13 +156,13 @@ final class VramBenchmark {
       }
     }
     String name = mode + ", " + compression;
-    double d = MemoryBenchmark.median(dump);
+    double d = runs.median(dump);
     out.printf("%-36s %10.1f %10.2f %8s %10s %12s%s%n", "dump VRAM " + name, bytes / d / 1e6, d,
         dumpOnly ? "-" : String.format("%.2f", d / baselineGbps), Units.bytes(heapPeak),
         Units.bytes(rssExtra), dumpOnly ? "" : String.format("   (%.2f of host dump)",
             d / hostGbps));
     if (!dumpOnly) {
-      double r = MemoryBenchmark.median(restore);
+      double r = runs.median(restore);
       out.printf("%-36s %10.1f %10.2f %8.2f%n", "restore VRAM " + name, bytes / r / 1e6, r,
           r / baselineGbps);
     }

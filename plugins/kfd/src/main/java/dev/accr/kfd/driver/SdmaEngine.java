@@ -2,12 +2,21 @@ package dev.accr.kfd.driver;
 
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * One SDMA engine of a GPU: a device thread that executes batches of copy packets in order.
- * The only way to reach VRAM outside the CPU-visible window; the checkpoint plugin drives all
- * engines of all GPUs at once.
+ * One SDMA engine of a GPU: executes batches of copy packets in submission order and signals
+ * each batch's fence. The only way to reach VRAM outside the CPU-visible window; the
+ * checkpoint plugin drives all engines of all GPUs at once.
+ *
+ * <p>The engine is simulated by a device thread. A thread that waits for a fence with {@link
+ * #await} lends itself to the engine meanwhile: it executes the engine's next batches itself
+ * (still one at a time, in order) rather than sleeping while the device thread is not
+ * scheduled. A copy then tends to run on the core that goes on to use the bytes, and the
+ * simulation does not pay a thread hand-off per batch. What is copied, the order, and the fence
+ * semantics are the same either way.
  */
 public final class SdmaEngine implements AutoCloseable {
   /** One copy packet: moves bytes between VRAM and host memory or another GPU's VRAM. */
@@ -18,13 +27,15 @@ public final class SdmaEngine implements AutoCloseable {
 
   private record Batch(List<CopyPacket> packets, CompletableFuture<Void> fence) {}
 
-  private static final Batch STOP = new Batch(List.of(), null);
-
-  private final LinkedBlockingQueue<Batch> ring = new LinkedBlockingQueue<>();
-  private final Thread thread;
+  private final ConcurrentLinkedQueue<Batch> ring = new ConcurrentLinkedQueue<>();
+  /** Held while a batch executes: batches run one at a time, whoever runs them. */
+  private final ReentrantLock executing = new ReentrantLock();
+  /** One permit per batch submitted, taken by the device thread. */
+  private final Semaphore doorbell = new Semaphore(0);
+  private volatile boolean closed;
 
   SdmaEngine(String name) {
-    this.thread = Thread.ofPlatform().name(name).daemon().start(this::run);
+    Thread.ofPlatform().name(name).daemon().start(this::run);
   }
 
   /**
@@ -34,34 +45,69 @@ public final class SdmaEngine implements AutoCloseable {
   public CompletableFuture<Void> submit(List<CopyPacket> packets) {
     CompletableFuture<Void> fence = new CompletableFuture<>();
     ring.add(new Batch(List.copyOf(packets), fence));
+    doorbell.release();
     return fence;
+  }
+
+  /**
+   * Waits until {@code fence} (of a batch submitted to this engine) is signalled, executing
+   * this engine's queued batches in order meanwhile; rethrows the batch's failure.
+   */
+  public void await(CompletableFuture<Void> fence) {
+    while (!fence.isDone()) {
+      executing.lock();
+      try {
+        if (!executeNext()) {
+          break; // the device thread has taken the last batch; it completes the fence
+        }
+      } finally {
+        executing.unlock();
+      }
+    }
+    fence.join();
   }
 
   private void run() {
     while (true) {
-      Batch b;
       try {
-        b = ring.take();
+        doorbell.acquire();
       } catch (InterruptedException e) {
         return;
       }
-      if (b == STOP) {
-        return;
-      }
+      boolean ran;
+      executing.lock();
       try {
-        for (CopyPacket p : b.packets()) {
-          p.execute();
-        }
-        b.fence().complete(null);
-      } catch (RuntimeException e) {
-        b.fence().completeExceptionally(e);
+        ran = executeNext();
+      } finally {
+        executing.unlock();
+      }
+      if (!ran && closed) {
+        return; // a batch a waiting thread ran leaves a spare permit; only an empty ring ends
       }
     }
   }
 
-  /** Stops the engine after the batches already submitted. */
+  /** Executes the next queued batch, if any; the caller holds {@link #executing}. */
+  private boolean executeNext() {
+    Batch b = ring.poll();
+    if (b == null) {
+      return false;
+    }
+    try {
+      for (CopyPacket p : b.packets()) {
+        p.execute();
+      }
+      b.fence().complete(null);
+    } catch (RuntimeException e) {
+      b.fence().completeExceptionally(e);
+    }
+    return true;
+  }
+
+  /** Stops the device thread after the batches already submitted. */
   @Override
   public void close() {
-    ring.add(STOP);
+    closed = true;
+    doorbell.release();
   }
 }

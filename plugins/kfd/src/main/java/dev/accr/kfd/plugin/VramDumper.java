@@ -9,6 +9,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -18,14 +19,15 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Saves VRAM into one bulk file per GPU (written in parallel lanes by the host). The DMA path
- * runs every SDMA engine of every GPU at once: an engine's feeder thread takes a batch of
- * pieces and as many staging buffers and submits one batch of copy packets, again and again
- * while buffers are free; each batch's fence hands the filled buffers to the writers, which
- * compress and write them and give the buffers back. Copies thus overlap compression and I/O,
- * within the staging budget. CPU pieces go straight from the visible window to the writers.
+ * runs every SDMA engine of every GPU at once: each writer thread keeps two pieces in flight,
+ * taking GPUs and their engines in turn. A piece is one staging buffer, copied by a batch of
+ * packets (one per stored chunk); while an engine copies the next piece, the writer compresses
+ * and writes the one before it, then hands its buffer back. Copies thus overlap compression and
+ * I/O, within the staging budget. Waiting for a copy lends the writer to the engine (see
+ * {@link SdmaEngine#await}), so on a busy machine a piece is often copied on the core that then
+ * writes it. CPU pieces go straight from the visible window to the file.
  */
 final class VramDumper {
-  private static final int BATCH = 4;
   /**
    * Stored chunk size, as the core's memory pages: a writer's passes over a chunk (zero check,
    * checksums, write) then stay within a core's cache.
@@ -36,136 +38,173 @@ final class VramDumper {
   private final StagingPool staging;
   private final AtomicLong done = new AtomicLong();
   private final AtomicReference<Throwable> failure = new AtomicReference<>();
+  private final AtomicInteger turn = new AtomicInteger();
+  private long total;
+  private List<Gpu> gpus;
 
   VramDumper(PluginContext ctx, StagingPool staging) {
     this.ctx = ctx;
     this.staging = staging;
   }
 
+  /** One GPU's share: its pieces by path, its engines taken in turn, and its file. */
+  private record Gpu(List<VramPieces.Piece> dma, AtomicInteger nextDma,
+      List<VramPieces.Piece> cpu, AtomicInteger nextCpu, List<SdmaEngine> engines,
+      AtomicInteger nextEngine, BulkWriter out) {
+
+    SdmaEngine engine() {
+      return engines.get(Math.floorMod(nextEngine.getAndIncrement(), engines.size()));
+    }
+  }
+
+  /**
+   * One piece being copied by an engine into a staging buffer: a batch of copy packets, one
+   * per stored chunk, behind one fence.
+   */
+  private record Copy(Gpu gpu, SdmaEngine engine, VramPieces.Piece piece, MemorySegment buffer,
+      CompletableFuture<Void> fence) {}
+
   /** Dumps every GPU's pieces; returns bytes stored. */
-  long dump(List<VramPieces> gpus) {
-    long total = gpus.stream().mapToLong(VramPieces::bytes).sum();
+  long dump(List<VramPieces> pieces) {
+    total = pieces.stream().mapToLong(VramPieces::bytes).sum();
+    gpus = new ArrayList<>();
     int writers = Math.max(1, ctx.images().parallelism());
-    List<BulkWriter> files = new ArrayList<>();
-    List<Thread> drivers = new ArrayList<>();
-    try (ExecutorService writePool = Executors.newFixedThreadPool(writers,
+    try (ExecutorService pool = Executors.newFixedThreadPool(writers,
         Thread.ofPlatform().name("kfd-vram-write-", 0).daemon().factory())) {
-      List<Future<?>> cpuWrites = new ArrayList<>();
-      List<CompletableFuture<Void>> fences = java.util.Collections.synchronizedList(new ArrayList<>());
-      for (VramPieces g : gpus) {
+      for (VramPieces g : pieces) {
         BulkWriter out = ctx.images().createBulk("vram", g.gpuId());
-        files.add(out);
-        for (VramPieces.Piece p : g.cpu()) {
-          cpuWrites.add(writePool.submit(() -> guarded(() -> {
-            out.write(p.va(), p.extent().gpu().vram().forRead(p.vramOffset(), p.length()));
-            progress(p.length(), total);
-          })));
-        }
-        if (!g.dma().isEmpty()) {
-          AtomicInteger next = new AtomicInteger();
-          List<SdmaEngine> engines = g.dma().getFirst().extent().gpu().sdmaEngines();
-          for (SdmaEngine engine : engines) {
-            drivers.add(Thread.ofPlatform().name("kfd-sdma-feeder").daemon().start(() ->
-                guarded(() -> fences.addAll(driveEngine(engine, g.dma(), next, out, writePool,
-                    total)))));
-          }
-        }
+        List<SdmaEngine> engines = g.dma().isEmpty() ? List.of()
+            : g.dma().getFirst().extent().gpu().sdmaEngines();
+        gpus.add(new Gpu(g.dma(), new AtomicInteger(), g.cpu(), new AtomicInteger(), engines,
+            new AtomicInteger(), out));
       }
-      for (Thread t : drivers) {
-        t.join();
+      List<Future<?>> running = new ArrayList<>();
+      for (int i = 0; i < writers; i++) {
+        running.add(pool.submit(() -> guarded(() -> {
+          copyAndWrite();
+          writeCpuPieces();
+        })));
       }
-      for (CompletableFuture<Void> f : fences) {
-        f.handle((ok, error) -> null).join(); // a failed batch is in failure already
-      }
-      for (Future<?> f : cpuWrites) {
+      for (Future<?> f : running) {
         f.get();
       }
-      writePool.shutdown();
-      writePool.awaitTermination(1, java.util.concurrent.TimeUnit.HOURS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw AccrException.failed("kfd: VRAM dump interrupted");
-    } catch (java.util.concurrent.ExecutionException e) {
+    } catch (ExecutionException e) {
       failure.compareAndSet(null, e.getCause());
     }
     rethrow();
     long stored = 0;
-    for (BulkWriter f : files) {
-      f.close();
-      stored += f.bytesStored();
+    for (Gpu g : gpus) {
+      g.out().close();
+      stored += g.out().bytesStored();
     }
     return stored;
   }
 
   /**
-   * Feeds one engine: batches are submitted as long as staging buffers are free, and each
-   * batch's fence hands its buffers to the writers, so the engine always has work queued.
-   * Returns the fences of the batches submitted.
+   * One writer's DMA loop: with one piece submitted, it submits the following one (when a
+   * staging buffer is free) before finishing the first, so an engine copies while the writer
+   * writes.
    */
-  private List<CompletableFuture<Void>> driveEngine(SdmaEngine engine,
-      List<VramPieces.Piece> pieces, AtomicInteger next, BulkWriter out,
-      ExecutorService writePool, long total) throws InterruptedException {
-    List<CompletableFuture<Void>> fences = new ArrayList<>();
-    while (failure.get() == null) {
-      List<VramPieces.Piece> batch = new ArrayList<>(BATCH);
-      List<MemorySegment> buffers = new ArrayList<>(BATCH);
-      for (int i = 0; i < BATCH; i++) {
-        MemorySegment buffer = i == 0 ? staging.take() : staging.poll();
-        if (buffer == null) {
-          break;
-        }
-        int index = next.getAndIncrement();
-        if (index >= pieces.size()) {
-          staging.give(buffer);
-          break;
-        }
-        batch.add(pieces.get(index));
-        buffers.add(buffer);
+  private void copyAndWrite() throws InterruptedException {
+    Copy pending = nextCopy(true);
+    Copy following = null;
+    try {
+      while (pending != null && failure.get() == null) {
+        following = nextCopy(false);
+        Copy current = pending;
+        pending = null;
+        finish(current);
+        pending = following != null ? following : nextCopy(true);
+        following = null;
       }
-      if (batch.isEmpty()) {
-        break;
-      }
-      List<SdmaEngine.CopyPacket> packets = new ArrayList<>(batch.size());
-      for (int i = 0; i < batch.size(); i++) {
-        VramPieces.Piece p = batch.get(i);
-        MemorySegment buffer = buffers.get(i);
-        Vram vram = p.extent().gpu().vram();
-        packets.add(() -> vram.copyOut(p.vramOffset(), buffer, 0, p.length()));
-      }
-      fences.add(engine.submit(packets).whenComplete((ok, error) -> {
-        if (error != null) {
-          failure.compareAndSet(null, error);
-          buffers.forEach(staging::give);
-          return;
-        }
-        for (int i = 0; i < batch.size(); i++) {
-          write(out, batch.get(i), buffers.get(i), writePool, total);
-        }
-      }));
+    } finally {
+      abandon(pending);
+      abandon(following);
     }
-    return fences;
   }
 
-  /** Hands a filled staging buffer to the writers, which give it back once stored. */
-  private void write(BulkWriter out, VramPieces.Piece p, MemorySegment buffer,
-      ExecutorService writePool, long total) {
-    writePool.execute(() -> {
-      try {
-        guarded(() -> {
-          for (int at = 0; at < p.length(); at += CHUNK) {
-            int n = Math.min(CHUNK, p.length() - at);
-            out.write(p.va() + at, buffer.asSlice(at, n));
-            progress(n, total);
-          }
-        });
-      } finally {
-        staging.give(buffer);
+  /**
+   * Submits the copy of the next piece of the next GPU that has pieces left, or returns null
+   * when none is left or (unless {@code wait}) no staging buffer is free. A writer waits for a
+   * buffer only when it holds none, so writers cannot wait on each other.
+   */
+  private Copy nextCopy(boolean wait) throws InterruptedException {
+    MemorySegment buffer = wait ? staging.take() : staging.poll();
+    if (buffer == null) {
+      return null;
+    }
+    int start = turn.getAndIncrement();
+    for (int i = 0; i < gpus.size(); i++) {
+      Gpu g = gpus.get(Math.floorMod(start + i, gpus.size()));
+      int index = g.nextDma().getAndIncrement();
+      if (index >= g.dma().size()) {
+        continue;
       }
-    });
+      VramPieces.Piece p = g.dma().get(index);
+      Vram vram = p.extent().gpu().vram();
+      List<SdmaEngine.CopyPacket> packets = new ArrayList<>();
+      for (int at = 0; at < p.length(); at += CHUNK) {
+        int from = at;
+        int n = Math.min(CHUNK, p.length() - at);
+        packets.add(() -> vram.copyOut(p.vramOffset() + from, buffer, from, n));
+      }
+      SdmaEngine engine = g.engine();
+      return new Copy(g, engine, p, buffer, engine.submit(packets));
+    }
+    staging.give(buffer);
+    return null;
   }
 
-  private void progress(long bytes, long total) {
-    ctx.progress("vram", done.addAndGet(bytes), total);
+  /**
+   * Waits for a piece's copy, lending this thread to the engine meanwhile (see {@link
+   * SdmaEngine#await}), writes it, and gives its buffer back.
+   */
+  private void finish(Copy c) {
+    try {
+      c.engine().await(c.fence());
+      write(c.gpu().out(), c.piece().va(), c.buffer(), c.piece().length());
+    } finally {
+      staging.give(c.buffer());
+    }
+  }
+
+  /**
+   * After a failure: waits for a copy still in flight (its engine writes into the buffer) and
+   * gives the buffer back; its outcome no longer matters.
+   */
+  private void abandon(Copy c) {
+    if (c == null) {
+      return;
+    }
+    try {
+      c.engine().await(c.fence());
+    } catch (RuntimeException e) {
+      failure.compareAndSet(null, e);
+    } finally {
+      staging.give(c.buffer());
+    }
+  }
+
+  private void writeCpuPieces() {
+    for (Gpu g : gpus) {
+      int i;
+      while ((i = g.nextCpu().getAndIncrement()) < g.cpu().size() && failure.get() == null) {
+        VramPieces.Piece p = g.cpu().get(i);
+        write(g.out(), p.va(), p.extent().gpu().vram().forRead(p.vramOffset(), p.length()),
+            p.length());
+      }
+    }
+  }
+
+  private void write(BulkWriter out, long va, MemorySegment data, int length) {
+    for (int at = 0; at < length; at += CHUNK) {
+      int n = Math.min(CHUNK, length - at);
+      out.write(va + at, data.asSlice(at, n));
+      ctx.progress("vram", done.addAndGet(n), total);
+    }
   }
 
   /** Runs {@code body}, keeping the first failure for the dumping thread. */

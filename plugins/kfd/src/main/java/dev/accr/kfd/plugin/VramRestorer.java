@@ -92,7 +92,7 @@ final class VramRestorer {
     List<SdmaEngine> engines = x.gpu().sdmaEngines();
     SdmaEngine sdma = engines.get(Math.floorMod(engine.getAndIncrement(), engines.size()));
     try {
-      sdma.submit(List.of(() -> vram.copyIn(data, 0, offset, length))).join();
+      sdma.await(sdma.submit(List.of(() -> vram.copyIn(data, 0, offset, length))));
     } catch (java.util.concurrent.CompletionException ex) {
       throw ex.getCause() instanceof RuntimeException r ? r : ex;
     }
