@@ -18,7 +18,11 @@ record Runs(int warmup, int measured) {
 
   /** The median of the measured runs' values, given for all runs. */
   double median(double[] all) {
-    double[] sorted = Arrays.copyOfRange(all, warmup, all.length);
+    return medianOf(Arrays.copyOfRange(all, warmup, all.length));
+  }
+
+  static double medianOf(double[] values) {
+    double[] sorted = values.clone();
     Arrays.sort(sorted);
     int n = sorted.length;
     return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;

@@ -29,9 +29,11 @@ import java.util.Map;
  * The VRAM benchmark: a process with {@code gpus} GPUs of {@code sizeMib} of VRAM each (random
  * contents, on an mi300x8 node whose VRAM is all CPU-visible so both paths apply) is dumped and
  * restored through the DMA path and the CPU path, compressed and not. In the same run: an
- * in-JVM copy of the same total size (the baseline) and a dump of host memory of that size
- * (the target for the DMA path). Reports the node's peak heap and its resident memory beyond
- * the simulated memory while dumping.
+ * in-JVM copy of the same total size (the baseline) and dumps of host memory of that size
+ * (the target for the DMA path), which alternate with the VRAM dumps when memory allows.
+ * Reports the node's peak heap and its resident memory beyond the simulated memory while
+ * dumping. Restores are skipped, and said to be, when the machine's available memory cannot
+ * hold one beside the dumped process.
  */
 final class VramBenchmark {
   /** Far above the workload's own buffers and SVM range. */
@@ -47,6 +49,8 @@ final class VramBenchmark {
   private final boolean dumpOnly;
   private final PrintWriter out;
   private double baselineGbps = Double.NaN;
+  /** Whether each dump is followed by a restore on a second node (not in the budget run). */
+  private boolean restores;
 
   VramBenchmark(int gpus, int sizeMib, Path dir, Runs runs, int threads, long stagingMib,
       boolean dumpOnly, PrintWriter out) {
@@ -70,58 +74,59 @@ final class VramBenchmark {
         "peak heap", "extra RSS");
     if (dumpOnly) { // the budget run: nothing beside the process's VRAM and the dump itself
       for (String c : List.of("none", "zstd:1")) {
-        measure("dma", Compression.parse(c), Double.NaN);
+        measure("dma", Compression.parse(c), null, false);
       }
       return;
+    }
+    // A restore runs beside the dumped process: its VRAM, the image and the restored VRAM.
+    long restoreNeeds = 3 * bytes + (1L << 30);
+    long available = MemoryWatch.available();
+    restores = available <= 0 || restoreNeeds <= available;
+    if (!restores) {
+      out.printf("restores skipped: restoring beside the dumped process needs about %s, %s"
+          + " available%n", Units.bytes(restoreNeeds), Units.bytes(available));
     }
     baselineGbps = MemoryBenchmark.baseline(bytes, runs);
     out.printf("%-36s %10.1f %10.2f %8.2f%n", "in-JVM memory copy (baseline)",
         bytes / baselineGbps / 1e6, baselineGbps, 1.0);
     out.flush();
-    double host = hostDump();
-    for (String mode : List.of("dma", "cpu")) {
-      for (String c : List.of("none", "zstd:1")) {
-        measure(mode, Compression.parse(c), host);
+    // Host dumps alternate with the VRAM dumps when the host process fits beside them.
+    boolean alternate = available <= 0 || restoreNeeds + bytes <= available;
+    try (HostDumpTarget host = new HostDumpTarget(bytes, dir, threads)) {
+      if (!alternate) {
+        for (int i = 0; i < runs.total(); i++) {
+          host.dump(runs.isMeasured(i));
+        }
+        reportHost(host, "dump host memory, none (target)");
+      }
+      for (String mode : List.of("dma", "cpu")) {
+        for (String c : List.of("none", "zstd:1")) {
+          measure(mode, Compression.parse(c), host, alternate);
+        }
+      }
+      if (alternate) {
+        reportHost(host, "dump host memory, none (target)*");
+        out.printf("* each host dump ran just before a VRAM dump; a VRAM dump's ratio is to the"
+            + " host dumps beside it%n");
       }
     }
   }
 
-  /** Host memory of the same size dumped uncompressed: what the DMA path is compared with. */
-  private double hostDump() throws IOException {
-    double[] dump = new double[runs.total()];
-    try (Node a = new Node("bench-host", Topologies.load("cpu-only"))) {
-      Path outFile = Files.createTempFile("accr-bench-", ".out");
-      SimProcess p = a.create("counter", List.of("--mem-mib", String.valueOf(bytes >> 20),
-          "--steps", "0", "--out", outFile.toString()), outFile.getParent(), 0);
-      long state = 7;
-      for (long off = 0; off < bytes; off += 4096) {
-        MemorySegment page = p.memory().pageForWrite(0x1000_0000L + off);
-        for (int i = 0; i < 4096; i += 8) {
-          state = SplitMix.next(state);
-          page.set(ValueLayout.JAVA_LONG_UNALIGNED, i, SplitMix.mix(state));
-        }
-      }
-      for (int i = 0; i < runs.total(); i++) {
-        Path images = dir.resolve("accr-bench-host-" + ProcessHandle.current().pid());
-        try {
-          long t = System.nanoTime();
-          new Dumper(a, PluginHost.installed()).dump(p.pid(), images, DumpOptions.defaults()
-              .withThreads(threads).withLeaveRunning(true), ProgressListener.NONE);
-          dump[i] = bytes / (double) (System.nanoTime() - t);
-        } finally {
-          TempTrees.delete(images);
-        }
-      }
-      Files.deleteIfExists(outFile);
-    }
-    double gbps = runs.median(dump);
-    out.printf("%-36s %10.1f %10.2f %8.2f%n", "dump host memory, none (target)",
-        bytes / gbps / 1e6, gbps, gbps / baselineGbps);
-    return gbps;
+  private void reportHost(HostDumpTarget host, String name) {
+    double gbps = Runs.medianOf(host.all());
+    out.printf("%-36s %10.1f %10.2f %8.2f%n", name, bytes / gbps / 1e6, gbps,
+        gbps / baselineGbps);
+    out.flush();
   }
 
-  private void measure(String mode, Compression compression, double hostGbps) throws IOException {
+  /**
+   * Dumps (and restores, when memory allows) through one path; with {@code alternate}, a host
+   * dump runs before each VRAM dump and the ratio is to those host dumps.
+   */
+  private void measure(String mode, Compression compression, HostDumpTarget host,
+      boolean alternate) throws IOException {
     double[] dump = new double[runs.total()];
+    double[] hostDumps = new double[runs.total()];
     double[] restore = new double[runs.total()];
     long heapPeak = 0;
     long rssExtra = 0;
@@ -137,13 +142,16 @@ final class VramBenchmark {
           .withCompression(compression).withLeaveRunning(true).withPluginOptions(options);
       for (int i = 0; i < runs.total(); i++) {
         Path images = dir.resolve("accr-bench-vram-" + ProcessHandle.current().pid());
+        if (alternate) {
+          hostDumps[i] = host.dump(runs.isMeasured(i));
+        }
         try (MemoryWatch watch = new MemoryWatch()) {
           long t = System.nanoTime();
           new Dumper(a, plugins).dump(p.pid(), images, dumpOptions, ProgressListener.NONE);
           dump[i] = bytes / (double) (System.nanoTime() - t);
           heapPeak = Math.max(heapPeak, watch.heapPeak());
           rssExtra = Math.max(rssExtra, watch.rssGrowth());
-          if (!dumpOnly) {
+          if (restores) {
             t = System.nanoTime();
             Restorer.Result r = new Restorer(b, plugins).restore(images, threads, options,
                 ProgressListener.NONE, false);
@@ -157,11 +165,13 @@ final class VramBenchmark {
     }
     String name = mode + ", " + compression;
     double d = runs.median(dump);
+    double hostGbps = host == null ? Double.NaN
+        : alternate ? runs.median(hostDumps) : Runs.medianOf(host.all());
     out.printf("%-36s %10.1f %10.2f %8s %10s %12s%s%n", "dump VRAM " + name, bytes / d / 1e6, d,
         dumpOnly ? "-" : String.format("%.2f", d / baselineGbps), Units.bytes(heapPeak),
         Units.bytes(rssExtra), dumpOnly ? "" : String.format("   (%.2f of host dump)",
             d / hostGbps));
-    if (!dumpOnly) {
+    if (restores) {
       double r = runs.median(restore);
       out.printf("%-36s %10.1f %10.2f %8.2f%n", "restore VRAM " + name, bytes / r / 1e6, r,
           r / baselineGbps);
@@ -228,10 +238,20 @@ final class VramBenchmark {
       return Math.max(0, rssPeak - rssAtStart);
     }
 
+    /** The kernel's estimate of memory available without swapping; 0 when unknown. */
+    static long available() {
+      return meminfo(Path.of("/proc/meminfo"), "MemAvailable:");
+    }
+
     private static long rss() {
+      return meminfo(Path.of("/proc/self/status"), "VmRSS:");
+    }
+
+    /** A "Name: N kB" line of a /proc file, in bytes; 0 when missing. */
+    private static long meminfo(Path file, String name) {
       try {
-        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-          if (line.startsWith("VmRSS:")) {
+        for (String line : Files.readAllLines(file)) {
+          if (line.startsWith(name)) {
             return Long.parseLong(line.replaceAll("[^0-9]", "")) << 10;
           }
         }

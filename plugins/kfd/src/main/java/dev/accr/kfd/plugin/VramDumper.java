@@ -23,9 +23,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * taking GPUs and their engines in turn. A piece is one staging buffer, copied by a batch of
  * packets (one per stored chunk); while an engine copies the next piece, the writer compresses
  * and writes the one before it, then hands its buffer back. Copies thus overlap compression and
- * I/O, within the staging budget. Waiting for a copy lends the writer to the engine (see
- * {@link SdmaEngine#await}), so on a busy machine a piece is often copied on the core that then
- * writes it. CPU pieces go straight from the visible window to the file.
+ * I/O, within the staging budget, and only a few buffers are in use at once, so they stay in
+ * cache. A writer waiting for a copy the engine has not started runs it itself (see {@link
+ * SdmaEngine#await}). CPU pieces go straight from the visible window to the file.
  */
 final class VramDumper {
   /**
