@@ -7,10 +7,14 @@ import dev.accr.engine.DumpOptions;
 import dev.accr.image.Compression;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.SimProcess;
+import dev.accr.kfd.driver.Gpu;
+import dev.accr.kfd.driver.SdmaEngine;
 import dev.accr.testkit.Scenarios;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -61,6 +65,41 @@ class KfdCheckpointTest {
       assertEquals(expected, Scenarios.finish(b, restored));
       assertTrue(KfdNodes.kfd(b).allocatedVramBytes() == 0);
     }
+  }
+
+  @Test
+  void dmaPathUsesEverySdmaEngineOfEveryGpuBothWays() throws Exception {
+    List<String> args = List.of("--gpus", "2", "--vram-mib", "16", "--steps", "4", "--seed", "3");
+    try (Node a = KfdNodes.node("a", "mi250x4"); Node b = KfdNodes.node("b", "mi250x4")) {
+      SimProcess p = a.create("kfd-train", args, tmp, 0);
+      Scenarios.step(p, 1);
+      List<Gpu> used = gpusOf(a, p);
+      Map<SdmaEngine, Long> before = executedBy(used);
+      Path dir = tmp.resolve("images");
+      Scenarios.dump(a, p, dir, DumpOptions.defaults().withThreads(2).withPluginOptions(
+          Map.of("kfd.vram-copy", "dma")));
+      before.forEach((engine, n) -> assertTrue(engine.batchesExecuted() > n,
+          "an SDMA engine copied nothing while dumping"));
+      SimProcess restored = Scenarios.restore(b, dir);
+      before = executedBy(gpusOf(b, restored));
+      assertEquals(4, before.size());
+      before.forEach((engine, n) -> assertTrue(n > 0,
+          "an SDMA engine of a restored GPU copied nothing while restoring"));
+    }
+  }
+
+  private static List<Gpu> gpusOf(Node node, SimProcess p) {
+    var kfd = KfdNodes.kfd(node).process(p.pid());
+    return kfd.gpuIds().stream()
+        .map(id -> KfdNodes.kfd(node).gpu(kfd.properties(id).getGpuId())).toList();
+  }
+
+  private static Map<SdmaEngine, Long> executedBy(List<Gpu> gpus) {
+    Map<SdmaEngine, Long> counts = new java.util.HashMap<>();
+    for (Gpu g : gpus) {
+      g.sdmaEngines().forEach(e -> counts.put(e, e.batchesExecuted()));
+    }
+    return counts;
   }
 
   /** Doorbell and MMIO mappings were moved to the GPUs that now stand for the image's. */

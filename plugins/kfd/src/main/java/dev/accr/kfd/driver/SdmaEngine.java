@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -32,6 +33,7 @@ public final class SdmaEngine implements AutoCloseable {
   private final ReentrantLock executing = new ReentrantLock();
   /** One permit per batch submitted, taken by the device thread. */
   private final Semaphore doorbell = new Semaphore(0);
+  private final AtomicLong executed = new AtomicLong();
   private volatile boolean closed;
 
   SdmaEngine(String name) {
@@ -87,12 +89,18 @@ public final class SdmaEngine implements AutoCloseable {
     }
   }
 
+  /** Batches executed so far, by the device thread or by waiting threads. */
+  public long batchesExecuted() {
+    return executed.get();
+  }
+
   /** Executes the next queued batch, if any; the caller holds {@link #executing}. */
   private boolean executeNext() {
     Batch b = ring.poll();
     if (b == null) {
       return false;
     }
+    executed.incrementAndGet();
     try {
       for (CopyPacket p : b.packets()) {
         p.execute();

@@ -6,6 +6,7 @@ import dev.accr.api.PluginContext;
 import dev.accr.kfd.driver.SdmaEngine;
 import dev.accr.kfd.driver.Vram;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -19,13 +20,14 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Saves VRAM into one bulk file per GPU (written in parallel lanes by the host). The DMA path
- * runs every SDMA engine of every GPU at once: each writer thread keeps two pieces in flight,
- * taking GPUs and their engines in turn. A piece is one staging buffer, copied by a batch of
- * packets (one per stored chunk); while an engine copies the next piece, the writer compresses
- * and writes the one before it, then hands its buffer back. Copies thus overlap compression and
- * I/O, within the staging budget, and only a few buffers are in use at once, so they stay in
- * cache. A writer waiting for a copy the engine has not started runs it itself (see {@link
- * SdmaEngine#await}). CPU pieces go straight from the visible window to the file.
+ * runs every SDMA engine of every GPU at once: each writer thread keeps several pieces in
+ * flight (two, or more when there are more engines than that), taking GPUs and their engines in
+ * turn. A piece is one staging buffer, copied by a batch of packets (one per stored chunk);
+ * while engines copy the next pieces, the writer compresses and writes the oldest, then hands
+ * its buffer back. Copies thus overlap compression and I/O within the staging budget, and only
+ * a few buffers are in use at once, so they stay in cache. A writer waiting for a copy the
+ * engine has not started runs it itself (see {@link SdmaEngine#await}). CPU pieces go straight
+ * from the visible window to the file.
  */
 final class VramDumper {
   /**
@@ -39,6 +41,8 @@ final class VramDumper {
   private final AtomicLong done = new AtomicLong();
   private final AtomicReference<Throwable> failure = new AtomicReference<>();
   private final AtomicInteger turn = new AtomicInteger();
+  /** Pieces each writer keeps in flight: two at least, and enough to busy every engine. */
+  private int depth;
   private long total;
   private List<Gpu> gpus;
 
@@ -78,6 +82,8 @@ final class VramDumper {
         gpus.add(new Gpu(g.dma(), new AtomicInteger(), g.cpu(), new AtomicInteger(), engines,
             new AtomicInteger(), out));
       }
+      int engines = gpus.stream().mapToInt(g -> g.engines().size()).sum();
+      depth = Math.max(2, Math.ceilDiv(engines, writers));
       List<Future<?>> running = new ArrayList<>();
       for (int i = 0; i < writers; i++) {
         running.add(pool.submit(() -> guarded(() -> {
@@ -104,25 +110,27 @@ final class VramDumper {
   }
 
   /**
-   * One writer's DMA loop: with one piece submitted, it submits the following one (when a
-   * staging buffer is free) before finishing the first, so an engine copies while the writer
-   * writes.
+   * One writer's DMA loop: it keeps up to {@link #depth} pieces in flight (submitting more while
+   * staging buffers are free) and finishes the oldest, so engines copy while the writer writes.
    */
   private void copyAndWrite() throws InterruptedException {
-    Copy pending = nextCopy(true);
-    Copy following = null;
+    ArrayDeque<Copy> inFlight = new ArrayDeque<>(depth);
     try {
-      while (pending != null && failure.get() == null) {
-        following = nextCopy(false);
-        Copy current = pending;
-        pending = null;
-        finish(current);
-        pending = following != null ? following : nextCopy(true);
-        following = null;
+      while (failure.get() == null) {
+        while (inFlight.size() < depth) {
+          Copy next = nextCopy(inFlight.isEmpty());
+          if (next == null) {
+            break;
+          }
+          inFlight.addLast(next);
+        }
+        if (inFlight.isEmpty()) {
+          return;
+        }
+        finish(inFlight.removeFirst());
       }
     } finally {
-      abandon(pending);
-      abandon(following);
+      inFlight.forEach(this::abandon);
     }
   }
 
