@@ -74,7 +74,7 @@ final class VramBenchmark {
         "peak heap", "extra RSS");
     if (dumpOnly) { // the budget run: nothing beside the process's VRAM and the dump itself
       for (String c : List.of("none", "zstd:1")) {
-        measure("dma", Compression.parse(c), null, false);
+        measure("dma", Compression.parse(c), null, Double.NaN);
       }
       return;
     }
@@ -90,41 +90,55 @@ final class VramBenchmark {
     out.printf("%-36s %10.1f %10.2f %8.2f%n", "in-JVM memory copy (baseline)",
         bytes / baselineGbps / 1e6, baselineGbps, 1.0);
     out.flush();
-    // Host dumps alternate with the VRAM dumps when the host process fits beside them.
+    // Host dumps alternate with the VRAM dumps when the host process fits beside them;
+    // otherwise they all run first and the host process is gone before the VRAM cases.
     boolean alternate = available <= 0 || restoreNeeds + bytes <= available;
-    try (HostDumpTarget host = new HostDumpTarget(bytes, dir, threads)) {
-      if (!alternate) {
+    if (!alternate) {
+      double hostGbps;
+      try (HostDumpTarget host = new HostDumpTarget(bytes, dir, threads)) {
         for (int i = 0; i < runs.total(); i++) {
           host.dump(runs.isMeasured(i));
         }
-        reportHost(host, "dump host memory, none (target)");
+        hostGbps = reportHost(host, "dump host memory, none (target)");
       }
-      for (String mode : List.of("dma", "cpu")) {
-        for (String c : List.of("none", "zstd:1")) {
-          measure(mode, Compression.parse(c), host, alternate);
-        }
-      }
-      if (alternate) {
-        reportHost(host, "dump host memory, none (target)*");
-        out.printf("* each host dump ran just before a VRAM dump; a VRAM dump's ratio is to the"
-            + " host dumps beside it%n");
+      forEachCase((mode, c) -> measure(mode, c, null, hostGbps));
+      return;
+    }
+    try (HostDumpTarget host = new HostDumpTarget(bytes, dir, threads)) {
+      forEachCase((mode, c) -> measure(mode, c, host, Double.NaN));
+      reportHost(host, "dump host memory, none (target)*");
+      out.printf("* each host dump ran just before a VRAM dump; a VRAM dump's ratio is to the"
+          + " host dumps beside it%n");
+    }
+  }
+
+  private interface Case {
+    void run(String mode, Compression compression) throws IOException;
+  }
+
+  private static void forEachCase(Case c) throws IOException {
+    for (String mode : List.of("dma", "cpu")) {
+      for (String compression : List.of("none", "zstd:1")) {
+        c.run(mode, Compression.parse(compression));
       }
     }
   }
 
-  private void reportHost(HostDumpTarget host, String name) {
+  private double reportHost(HostDumpTarget host, String name) {
     double gbps = Runs.medianOf(host.all());
     out.printf("%-36s %10.1f %10.2f %8.2f%n", name, bytes / gbps / 1e6, gbps,
         gbps / baselineGbps);
     out.flush();
+    return gbps;
   }
 
   /**
-   * Dumps (and restores, when memory allows) through one path; with {@code alternate}, a host
-   * dump runs before each VRAM dump and the ratio is to those host dumps.
+   * Dumps (and restores, when memory allows) through one path. With {@code alternateWith}, a
+   * host dump runs before each VRAM dump and the ratio is to those host dumps; else to
+   * {@code hostGbps}.
    */
-  private void measure(String mode, Compression compression, HostDumpTarget host,
-      boolean alternate) throws IOException {
+  private void measure(String mode, Compression compression, HostDumpTarget alternateWith,
+      double hostGbps) throws IOException {
     double[] dump = new double[runs.total()];
     double[] hostDumps = new double[runs.total()];
     double[] restore = new double[runs.total()];
@@ -142,8 +156,8 @@ final class VramBenchmark {
           .withCompression(compression).withLeaveRunning(true).withPluginOptions(options);
       for (int i = 0; i < runs.total(); i++) {
         Path images = dir.resolve("accr-bench-vram-" + ProcessHandle.current().pid());
-        if (alternate) {
-          hostDumps[i] = host.dump(runs.isMeasured(i));
+        if (alternateWith != null) {
+          hostDumps[i] = alternateWith.dump(runs.isMeasured(i));
         }
         try (MemoryWatch watch = new MemoryWatch()) {
           long t = System.nanoTime();
@@ -165,12 +179,11 @@ final class VramBenchmark {
     }
     String name = mode + ", " + compression;
     double d = runs.median(dump);
-    double hostGbps = host == null ? Double.NaN
-        : alternate ? runs.median(hostDumps) : Runs.medianOf(host.all());
+    double target = alternateWith != null ? runs.median(hostDumps) : hostGbps;
     out.printf("%-36s %10.1f %10.2f %8s %10s %12s%s%n", "dump VRAM " + name, bytes / d / 1e6, d,
         dumpOnly ? "-" : String.format("%.2f", d / baselineGbps), Units.bytes(heapPeak),
         Units.bytes(rssExtra), dumpOnly ? "" : String.format("   (%.2f of host dump)",
-            d / hostGbps));
+            d / target));
     if (restores) {
       double r = runs.median(restore);
       out.printf("%-36s %10.1f %10.2f %8.2f%n", "restore VRAM " + name, bytes / r / 1e6, r,

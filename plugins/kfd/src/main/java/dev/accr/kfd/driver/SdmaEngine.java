@@ -14,10 +14,9 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>The engine is simulated by a device thread. A thread that waits for a fence with {@link
  * #await} lends itself to the engine meanwhile: it executes the engine's next batches itself
- * (still one at a time, in order) rather than sleeping while the device thread is not
- * scheduled. A copy then tends to run on the core that goes on to use the bytes, and the
- * simulation does not pay a thread hand-off per batch. What is copied, the order, and the fence
- * semantics are the same either way.
+ * (still one at a time, in order) rather than sleeping while the device thread waits to be
+ * scheduled, which on a machine with few cores would leave the engine idle. What is copied, the
+ * order and the fence semantics are the same whoever runs a batch.
  */
 public final class SdmaEngine implements AutoCloseable {
   /** One copy packet: moves bytes between VRAM and host memory or another GPU's VRAM. */
@@ -53,7 +52,8 @@ public final class SdmaEngine implements AutoCloseable {
 
   /**
    * Waits until {@code fence} (of a batch submitted to this engine) is signalled, executing
-   * this engine's queued batches in order meanwhile; rethrows the batch's failure.
+   * this engine's queued batches in order meanwhile; a failed batch's fence throws {@link
+   * java.util.concurrent.CompletionException} with the failure as its cause.
    */
   public void await(CompletableFuture<Void> fence) {
     while (!fence.isDone()) {
