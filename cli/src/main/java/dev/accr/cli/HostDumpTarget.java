@@ -37,9 +37,19 @@ final class HostDumpTarget implements AutoCloseable {
     this.dir = dir;
     this.threads = threads;
     this.node = new Node("bench-host", Topologies.load("cpu-only"));
-    this.outFile = Files.createTempFile("accr-bench-", ".out");
-    this.process = node.create("counter", List.of("--mem-mib", String.valueOf(bytes >> 20),
-        "--steps", "0", "--out", outFile.toString()), outFile.getParent(), 0);
+    try {
+      this.outFile = Files.createTempFile("accr-bench-", ".out");
+      this.process = node.create("counter", List.of("--mem-mib", String.valueOf(bytes >> 20),
+          "--steps", "0", "--out", outFile.toString()), outFile.getParent(), 0);
+    } catch (IOException | RuntimeException e) {
+      node.close();
+      throw e;
+    }
+    fill();
+  }
+
+  /** Writes random data to every page of the process's memory. */
+  private void fill() {
     long state = 7;
     for (long off = 0; off < bytes; off += 4096) {
       MemorySegment page = process.memory().pageForWrite(HEAP + off);
@@ -50,7 +60,7 @@ final class HostDumpTarget implements AutoCloseable {
     }
   }
 
-  /** Dumps once and returns GB/s; kept for {@link #all} when {@code measured}. */
+  /** Dumps once and returns GB/s, kept for {@link #all} when {@code isMeasured}. */
   double dump(boolean isMeasured) throws IOException {
     Path images = dir.resolve("accr-bench-host-" + ProcessHandle.current().pid());
     try {

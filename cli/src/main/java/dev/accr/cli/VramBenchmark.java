@@ -92,7 +92,8 @@ final class VramBenchmark {
     out.flush();
     // Host dumps alternate with the VRAM dumps when the host process fits beside them;
     // otherwise they all run first and the host process is gone before the VRAM cases.
-    boolean alternate = available <= 0 || restoreNeeds + bytes <= available;
+    long vramCaseNeeds = restores ? restoreNeeds : 2 * bytes + (1L << 30); // VRAM and image
+    boolean alternate = available <= 0 || vramCaseNeeds + bytes <= available;
     if (!alternate) {
       double hostGbps;
       try (HostDumpTarget host = new HostDumpTarget(bytes, dir, threads)) {
@@ -163,8 +164,10 @@ final class VramBenchmark {
           long t = System.nanoTime();
           new Dumper(a, plugins).dump(p.pid(), images, dumpOptions, ProgressListener.NONE);
           dump[i] = bytes / (double) (System.nanoTime() - t);
-          heapPeak = Math.max(heapPeak, watch.heapPeak());
-          rssExtra = Math.max(rssExtra, watch.rssGrowth());
+          if (runs.isMeasured(i)) { // a warm-up run also grows code cache and thread stacks
+            heapPeak = Math.max(heapPeak, watch.heapPeak());
+            rssExtra = Math.max(rssExtra, watch.rssGrowth());
+          }
           if (restores) {
             t = System.nanoTime();
             Restorer.Result r = new Restorer(b, plugins).restore(images, threads, options,

@@ -27,16 +27,27 @@ public final class SdmaEngine implements AutoCloseable {
 
   private record Batch(List<CopyPacket> packets, CompletableFuture<Void> fence) {}
 
+  /** Queued by {@link #close}: every batch before it has run once it is taken. */
+  private static final Batch STOP = new Batch(List.of(), null);
+
   private final ConcurrentLinkedQueue<Batch> ring = new ConcurrentLinkedQueue<>();
   /** Held while a batch executes: batches run one at a time, whoever runs them. */
   private final ReentrantLock executing = new ReentrantLock();
   /** One permit per batch submitted, taken by the device thread. */
   private final Semaphore doorbell = new Semaphore(0);
   private final AtomicLong executed = new AtomicLong();
-  private volatile boolean closed;
+  /** Set, under {@link #executing}, when {@link #STOP} is taken. */
+  private boolean stopped;
 
   SdmaEngine(String name) {
-    Thread.ofPlatform().name(name).daemon().start(this::run);
+    this(name, true);
+  }
+
+  /** Without a device thread (tests), batches run only in threads that {@link #await} them. */
+  SdmaEngine(String name, boolean deviceThread) {
+    if (deviceThread) {
+      Thread.ofPlatform().name(name).daemon().start(this::run);
+    }
   }
 
   /**
@@ -53,14 +64,15 @@ public final class SdmaEngine implements AutoCloseable {
   /**
    * Waits until {@code fence} (of a batch submitted to this engine) is signalled, executing
    * this engine's queued batches in order meanwhile; a failed batch's fence throws {@link
-   * java.util.concurrent.CompletionException} with the failure as its cause.
+   * java.util.concurrent.CompletionException} with the failure as its cause. Not interruptible:
+   * a copy under way into a buffer must end before the buffer may be reused or freed.
    */
   public void await(CompletableFuture<Void> fence) {
     while (!fence.isDone()) {
       executing.lock();
       try {
-        if (!executeNext()) {
-          break; // the device thread has taken the last batch; it completes the fence
+        if (fence.isDone() || !executeNext()) {
+          break; // done meanwhile, or not a fence of this engine's queue: nothing to run for it
         }
       } finally {
         executing.unlock();
@@ -76,46 +88,51 @@ public final class SdmaEngine implements AutoCloseable {
       } catch (InterruptedException e) {
         return;
       }
-      boolean ran;
       executing.lock();
       try {
-        ran = executeNext();
+        executeNext();
+        if (stopped) {
+          return;
+        }
       } finally {
         executing.unlock();
-      }
-      if (!ran && closed) {
-        return; // a batch a waiting thread ran leaves a spare permit; only an empty ring ends
       }
     }
   }
 
-  /** Batches executed so far, by the device thread or by waiting threads. */
+  /** Batches executed (or failed) so far, by the device thread or by waiting threads. */
   public long batchesExecuted() {
     return executed.get();
   }
 
-  /** Executes the next queued batch, if any; the caller holds {@link #executing}. */
+  /**
+   * Executes the next queued batch, if any; the caller holds {@link #executing}. Whatever a
+   * packet throws fails the batch's fence, so no waiter is left hanging.
+   */
   private boolean executeNext() {
     Batch b = ring.poll();
-    if (b == null) {
+    if (b == STOP) {
+      stopped = true;
+    }
+    if (b == null || b == STOP) {
       return false;
     }
-    executed.incrementAndGet();
     try {
       for (CopyPacket p : b.packets()) {
         p.execute();
       }
       b.fence().complete(null);
-    } catch (RuntimeException e) {
-      b.fence().completeExceptionally(e);
+    } catch (Throwable t) {
+      b.fence().completeExceptionally(t);
     }
+    executed.incrementAndGet();
     return true;
   }
 
   /** Stops the device thread after the batches already submitted. */
   @Override
   public void close() {
-    closed = true;
+    ring.add(STOP);
     doorbell.release();
   }
 }

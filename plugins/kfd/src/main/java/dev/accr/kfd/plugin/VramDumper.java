@@ -91,12 +91,14 @@ final class VramDumper {
           writeCpuPieces();
         })));
       }
-      for (Future<?> f : running) {
-        f.get();
+      try {
+        for (Future<?> f : running) {
+          f.get();
+        }
+      } catch (InterruptedException e) {
+        failure.compareAndSet(null, e); // writers stop after the pieces in flight
+        Thread.currentThread().interrupt();
       }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw AccrException.failed("kfd: VRAM dump interrupted");
     } catch (ExecutionException e) {
       failure.compareAndSet(null, e.getCause());
     }
@@ -234,6 +236,9 @@ final class VramDumper {
     }
     if (t instanceof RuntimeException r) {
       throw r;
+    }
+    if (t instanceof InterruptedException) {
+      throw AccrException.failed("kfd: VRAM dump interrupted");
     }
     if (t != null) {
       throw AccrException.failed("kfd: VRAM dump failed: %s", t);

@@ -1,6 +1,8 @@
 package dev.accr.kfd.driver;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -11,6 +13,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CountDownLatch;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -59,10 +62,42 @@ class SdmaEngineTest {
       Thread helper = Thread.ofPlatform().name("writer").start(() -> engine.await(second));
       release.countDown();
       helper.join(10_000);
+      assertFalse(helper.isAlive(), "the waiting thread is still waiting");
       first.join();
       assertTrue(second.isDone());
     }
     assertEquals(1, ranOn.size(), "the second batch ran " + ranOn.size() + " times");
+  }
+
+  @Test
+  void withoutADeviceThreadTheWaiterRunsTheQueueInOrder() {
+    List<String> ran = Collections.synchronizedList(new ArrayList<>());
+    SdmaEngine engine = new SdmaEngine("no-device-thread", false);
+    List<CompletableFuture<Void>> fences = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      int n = i;
+      fences.add(engine.submit(List.of(() -> ran.add(n + " " + Thread.currentThread().getName()))));
+    }
+    String waiter = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
+      engine.await(fences.get(1));
+      return Thread.currentThread().getName();
+    });
+    assertEquals(List.of("0 " + waiter, "1 " + waiter), ran,
+        "the waiter ran up to the awaited batch, in order");
+    assertFalse(fences.get(2).isDone(), "a batch behind the awaited one is left to the engine");
+  }
+
+  @Test
+  void anErrorInAPacketFailsItsFenceAndTheEngineGoesOn() throws Exception {
+    try (SdmaEngine engine = new SdmaEngine("sdma-error")) {
+      CompletableFuture<Void> bad = engine.submit(List.of(() -> {
+        throw new AssertionError("bad packet");
+      }));
+      CompletableFuture<Void> good = engine.submit(List.of(() -> { }));
+      good.get(10, TimeUnit.SECONDS); // the device thread survived the error
+      CompletionException e = assertThrows(CompletionException.class, () -> engine.await(bad));
+      assertTrue(e.getCause() instanceof AssertionError, e.toString());
+    }
   }
 
   @Test
