@@ -48,7 +48,7 @@ public final class BulkFileReader implements BulkReader {
     }
     int max = 1;
     for (PluginChunkEntry e : entries) {
-      chunks.add(new Chunk(e.getKey(), e.getRawLength()));
+      chunks.add(new Chunk(e.getKey(), e.getRawLength(), e.getStoredLength()));
       byOffset.get(e.getLane()).put(e.getFileOffset(), e);
       max = Math.max(max, e.getRawLength());
     }

@@ -32,9 +32,11 @@ public interface AccrPlugin {
   /**
    * The plugin API version of this build; the host refuses plugins built for a newer one.
    * Version 2 added device mapping ({@link #mapDevices}, {@link #relaxableChecks}); version 3
-   * added {@link MemoryView#unmap} and {@link PluginImages#entryIds}.
+   * added {@link MemoryView#unmap} and {@link PluginImages#entryIds}; version 4 added declared
+   * {@link #options}, {@link #summarize} and {@link #diff}, {@link DeviceType#label} and the
+   * topology fields of {@link DeviceType}.
    */
-  int API_VERSION = 3;
+  int API_VERSION = 4;
 
   /** The operations during which hooks run. */
   enum Stage {
@@ -61,6 +63,35 @@ public interface AccrPlugin {
    * so that {@code accr show} can print them as structured text and JSON; null if unknown.
    */
   default Descriptor imageEntryType(String what) {
+    return null;
+  }
+
+  /**
+   * The options this plugin takes (API version 4), given as {@code --plugin-opt NAME.OPTION=V}.
+   * The host refuses an option no plugin declares, and a value outside its declared range,
+   * before any hook runs. A plugin built for an older API declares none and gets every option
+   * given for it unchecked.
+   */
+  default List<PluginOption> options() {
+    return List.of();
+  }
+
+  /**
+   * {@code accr inspect} (API version 4): what this plugin saved in the set, read through
+   * {@code images} (read-only, every file checked as it is read); null if it saved nothing
+   * there. No node, process or driver is at hand.
+   */
+  default PluginReport summarize(PluginImages images) {
+    return null;
+  }
+
+  /**
+   * {@code accr diff} (API version 4): what changed in this plugin's files from the checkpoint
+   * {@code from} to the later {@code to}, e.g. device pages compared by content; null if
+   * neither set has files of this plugin. The core already compares every entries file field
+   * by field; this is for what only the plugin understands.
+   */
+  default PluginReport diff(PluginImages from, PluginImages to) {
     return null;
   }
 

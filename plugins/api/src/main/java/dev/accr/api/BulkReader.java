@@ -5,8 +5,15 @@ import java.util.List;
 
 /** Reads a bulk file written by {@link BulkWriter}: chunks by key, checked as they are read. */
 public interface BulkReader extends AutoCloseable {
-  /** One stored chunk: its key and length once decompressed. */
-  record Chunk(long key, int length) {}
+  /**
+   * One stored chunk: its key, its length once decompressed, and the bytes it takes in the
+   * file (API version 4; 0 where unknown).
+   */
+  record Chunk(long key, int length, int storedLength) {
+    public Chunk(long key, int length) {
+      this(key, length, 0);
+    }
+  }
 
   /** The stored chunks in the order they were written (zero chunks were not stored). */
   List<Chunk> chunks();
