@@ -5,7 +5,7 @@ import dev.accr.api.testkit.TestEngine;
 import dev.accr.api.testkit.TestNode;
 import dev.accr.engine.DumpOptions;
 import dev.accr.engine.Dumper;
-import dev.accr.engine.ProgressListener;
+import dev.accr.image.ProgressListener;
 import dev.accr.engine.Restorer;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.SimProcess;

@@ -45,11 +45,11 @@ public final class Scenarios {
   public static void dump(Node node, SimProcess p, Path dir, DumpOptions options)
       throws IOException {
     new Dumper(node, PluginHost.installed()).dump(p.pid(), dir, options,
-        dev.accr.engine.ProgressListener.NONE);
+        dev.accr.image.ProgressListener.NONE);
   }
 
   public static SimProcess restore(Node node, Path dir) throws IOException {
     return new Restorer(node, PluginHost.installed())
-        .restore(dir, 2, dev.accr.engine.ProgressListener.NONE, false).process();
+        .restore(dir, 2, dev.accr.image.ProgressListener.NONE, false).process();
   }
 }

@@ -2,7 +2,7 @@ package dev.accr.cli;
 
 import dev.accr.engine.DumpOptions;
 import dev.accr.engine.Dumper;
-import dev.accr.engine.ProgressListener;
+import dev.accr.image.ProgressListener;
 import dev.accr.engine.Restorer;
 import dev.accr.image.Compression;
 import dev.accr.kernel.Node;

@@ -10,7 +10,7 @@ import dev.accr.api.DevicePair;
 import dev.accr.api.MappingPolicy;
 import dev.accr.engine.DumpOptions;
 import dev.accr.engine.Dumper;
-import dev.accr.engine.ProgressListener;
+import dev.accr.image.ProgressListener;
 import dev.accr.engine.RestoreOptions;
 import dev.accr.engine.Restorer;
 import dev.accr.kernel.Node;
