@@ -45,7 +45,8 @@ class AccrCommandLineTest {
     assertEquals(0, r.code(), r.err());
     Path file = tmp.resolve("t.json");
     Files.writeString(file, r.out());
-    assertEquals(Topologies.load("cpu-2numa"), Topologies.load(file.toString()));
+    Topologies topologies = Scenarios.registry().topologies();
+    assertEquals(topologies.load("cpu-2numa"), topologies.load(file.toString()));
     Topology.Builder b = Topology.newBuilder();
     JsonFormat.parser().merge(r.out(), b);
     assertTrue(r.out().contains("\"memoryBytes\": \"137438953472\""), r.out());
