@@ -109,6 +109,7 @@ public final class Topologies {
    */
   public String toJson(Topology topology) {
     Set<FieldDescriptor> always = new HashSet<>(Topology.getDescriptor().getFields());
+    always.remove(Topology.getDescriptor().findFieldByName("devices")); // inserted below
     always.addAll(CpuNode.getDescriptor().getFields());
     always.addAll(Link.getDescriptor().getFields());
     String outline = print(JsonFormat.printer().includingDefaultValueFields(always),

@@ -85,6 +85,7 @@ class TopologiesTest {
     assertTrue(json.contains("\"weight\": 0"), json);
     assertFalse(json.contains("npuId") || json.contains("sdmaEngines"), json);
     assertTrue(json.contains("\"name\": \"a=b\""), json);
+    assertEquals(1, json.split("\"devices\"", -1).length - 1, json);
   }
 
   @Test
@@ -93,5 +94,6 @@ class TopologiesTest {
     String json = topologies.toJson(t);
     assertEquals(t, topologies.parse(json, "printed"));
     assertTrue(json.contains("\"devices\": []"), json);
+    assertEquals(1, json.split("\"devices\"", -1).length - 1, json);
   }
 }
