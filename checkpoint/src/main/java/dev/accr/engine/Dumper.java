@@ -2,14 +2,17 @@ package dev.accr.engine;
 
 import com.google.protobuf.MessageLite;
 import dev.accr.api.AccrException;
+import dev.accr.api.AccrPlugin;
 import dev.accr.api.MemoryView;
 import dev.accr.image.EntryImageCodec;
 import dev.accr.image.ImageKind;
 import dev.accr.image.ImageSetWriter;
+import dev.accr.image.ProgressListener;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.SimProcess;
-import dev.accr.plugin.Operation;
 import dev.accr.plugin.PluginHost;
+import dev.accr.plugin.PluginSession;
+import dev.accr.plugin.SessionSetup;
 import dev.accr.proto.DumpStatsEntry;
 import dev.accr.proto.InventoryEntry;
 import dev.accr.proto.PagemapHead;
@@ -37,41 +40,42 @@ public final class Dumper {
       throws IOException {
     SimProcess process = node.process(pid);
     long start = System.nanoTime();
-    try (ImageSetWriter set = ImageSetWriter.create(dir);
-        Operation op = Operation.dump(node, set.directory(), set.id(), options.compression(),
-            options.threads(), options.pluginOptions(), options.leaveRunning(), progress::progress)) {
+    try (ImageSetWriter set = ImageSetWriter.create(dir)) {
       boolean ok = false;
       boolean frozen = false;
       try {
-        plugins.init(op);
-        plugins.pauseDevices(op, process);
-        process.freeze();
-        frozen = true;
-        long frozenAt = System.nanoTime();
-        plugins.checkpointDevices(op, process);
-        DumpStatsEntry.Builder stats = writeImages(process, set, options, progress, op);
-        plugins.dumpDevicesLate(op);
-        long frozenUs = (System.nanoTime() - frozenAt) / 1000;
-        stats.setFrozenTimeUs(frozenUs).setTotalTimeUs((System.nanoTime() - start) / 1000);
-        EntryImageCodec.write(set.file(ImageKind.STATS_DUMP.fileName()), ImageKind.STATS_DUMP,
-            set.id(), List.of(stats.build()));
-        set.commit(InventoryEntry.newBuilder().setToolVersion(Version.get())
-            .setRootPid(pid).setSourceTopology(node.topology()).setSourceNode(node.name())
-            .setDumpTimeEpochMs(System.currentTimeMillis()).addAllPlugins(op.used()));
-        ok = true;
-        return stats.build();
+        // As in CRIU: plugins finish (and roll back on failure) when the session closes,
+        // before the process runs again.
+        try (PluginSession session = plugins.begin(AccrPlugin.Stage.DUMP,
+            SessionSetup.of(node, set.directory(), set.id())
+                .withCompression(options.compression()).withParallelism(options.threads())
+                .withOptions(options.pluginOptions()).withLeaveRunning(options.leaveRunning())
+                .withProgress(progress))) {
+          session.pauseDevices(process);
+          process.freeze();
+          frozen = true;
+          long frozenAt = System.nanoTime();
+          session.checkpointDevices(process);
+          DumpStatsEntry.Builder stats = writeImages(process, set, options, progress, session);
+          session.dumpDevicesLate();
+          long frozenUs = (System.nanoTime() - frozenAt) / 1000;
+          stats.setFrozenTimeUs(frozenUs).setTotalTimeUs((System.nanoTime() - start) / 1000);
+          EntryImageCodec.write(set.file(ImageKind.STATS_DUMP.fileName()), ImageKind.STATS_DUMP,
+              set.id(), List.of(stats.build()));
+          set.commit(InventoryEntry.newBuilder().setToolVersion(Version.get())
+              .setRootPid(pid).setSourceTopology(node.topology()).setSourceNode(node.name())
+              .setDumpTimeEpochMs(System.currentTimeMillis()).addAllPlugins(session.used()));
+          session.succeeded();
+          ok = true;
+          return stats.build();
+        }
       } finally {
-        // As in CRIU: plugins finish (and roll back on failure) before the process runs again;
-        // the process is thawed or killed whatever a plugin does.
-        try {
-          plugins.fini(op, ok);
-        } finally {
-          if (frozen && ok && !options.leaveRunning()) {
-            process.killFrozen();
-            node.reap(process);
-          } else if (frozen) {
-            process.thaw();
-          }
+        // The process is thawed or killed whatever a plugin does.
+        if (frozen && ok && !options.leaveRunning()) {
+          process.killFrozen();
+          node.reap(process);
+        } else if (frozen) {
+          process.thaw();
         }
       }
     } catch (AccrException e) {
@@ -82,9 +86,9 @@ public final class Dumper {
   }
 
   private DumpStatsEntry.Builder writeImages(SimProcess process, ImageSetWriter set,
-      DumpOptions options, ProgressListener progress, Operation op) throws IOException {
+      DumpOptions options, ProgressListener progress, PluginSession session) throws IOException {
     int pid = process.pid();
-    ProcessCollector.Collected c = ProcessCollector.collect(process, 1, plugins, op);
+    ProcessCollector.Collected c = ProcessCollector.collect(process, 1, session);
     long memStart = System.nanoTime();
     PageDumper.Result pages = new PageDumper(options, set.id(),
         n -> set.file(ImageKind.PAGES.fileName(n)), progress).dump(process.memory());

@@ -1,5 +1,6 @@
 package dev.accr.engine;
 
+import dev.accr.image.ProgressListener;
 import dev.accr.image.BulkFileReader;
 import dev.accr.image.EntryImageCodec;
 import dev.accr.image.ImageKind;

@@ -6,6 +6,7 @@ import com.google.protobuf.Descriptors;
 import com.google.protobuf.DynamicMessage;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
+import dev.accr.api.AccrPlugin;
 import dev.accr.api.CorruptImageException;
 import dev.accr.plugin.PluginHost;
 import dev.accr.proto.PluginChunkEntry;
@@ -40,22 +41,24 @@ public final class ImageDecoder {
   /** A decoded file: its header and its entries as messages. */
   public record Decoded(ImageFraming.Header header, List<Message> entries) {}
 
-  public static Decoded decode(Path file) throws IOException {
-    return decode(file, false);
+  /** Decodes a file; {@code plugins} give the message types of their files' entries. */
+  public static Decoded decode(Path file, PluginHost plugins) throws IOException {
+    return decode(file, false, plugins);
   }
 
   /**
    * Decodes a file; with {@code payloads}, each chunk of a bulk-data file carries its stored
    * bytes, so that the decoded form can be encoded back into the same file.
    */
-  public static Decoded decode(Path file, boolean payloads) throws IOException {
+  public static Decoded decode(Path file, boolean payloads, PluginHost plugins)
+      throws IOException {
     try (ChunkFileReader probe = tryChunks(file)) {
       if (probe != null) {
         return new Decoded(probe.header(), chunks(probe, payloads));
       }
     }
     EntryImage image = EntryImageCodec.read(file, null, null);
-    return new Decoded(image.header(), entries(image, file.getFileName().toString()));
+    return new Decoded(image.header(), entries(image, file.getFileName().toString(), plugins));
   }
 
   private static ChunkFileReader tryChunks(Path file) throws IOException {
@@ -85,8 +88,9 @@ public final class ImageDecoder {
    * A plugin's entries, decoded with the message type the plugin declares for them; as raw
    * bytes when the plugin is not installed or does not say.
    */
-  private static List<Message> pluginEntries(EntryImage image, String fileName) {
-    Descriptors.Descriptor type = pluginEntryType(fileName);
+  private static List<Message> pluginEntries(EntryImage image, String fileName,
+      PluginHost plugins) {
+    Descriptors.Descriptor type = pluginEntryType(fileName, plugins);
     List<Message> out = new ArrayList<>();
     for (ByteString entry : image.entries()) {
       if (type == null) {
@@ -104,14 +108,14 @@ public final class ImageDecoder {
   }
 
   /** The message type of a plugin file's entries, or null when unknown (shown as bytes). */
-  static Descriptors.Descriptor pluginEntryType(String fileName) {
+  static Descriptors.Descriptor pluginEntryType(String fileName, PluginHost plugins) {
     ImageKind.PluginFileName name = ImageKind.parsePluginFileName(fileName);
-    return name == null ? null : PluginHost.installed().plugins().stream()
-        .filter(p -> p.name().equals(name.plugin())).findFirst()
-        .map(p -> p.imageEntryType(name.what())).orElse(null);
+    AccrPlugin plugin = name == null ? null : plugins.plugin(name.plugin());
+    return plugin == null ? null : plugin.imageEntryType(name.what());
   }
 
-  private static List<Message> entries(EntryImage image, String fileName) {
+  private static List<Message> entries(EntryImage image, String fileName,
+      PluginHost plugins) {
     List<Message> out = new ArrayList<>();
     switch (image.header().kind()) {
       case INVENTORY -> out.addAll(image.parseAll(InventoryEntry.parser()));
@@ -128,7 +132,7 @@ public final class ImageDecoder {
         out.add(image.parse(PluginPagemapHead.parser(), 0));
         out.addAll(image.parseRange(PluginChunkEntry.parser(), 1, image.entries().size()));
       }
-      case PLUGIN -> out.addAll(pluginEntries(image, fileName));
+      case PLUGIN -> out.addAll(pluginEntries(image, fileName, plugins));
       case PAGES, PLUGIN_PAGES -> throw new IllegalStateException("bulk files are decoded as chunks");
     }
     return out;

@@ -12,6 +12,7 @@ import com.google.protobuf.Value;
 import com.google.protobuf.util.JsonFormat;
 import dev.accr.api.AccrException;
 import dev.accr.api.CorruptImageException;
+import dev.accr.plugin.PluginHost;
 import dev.accr.image.CheckpointId;
 import dev.accr.image.ChunkFileBytes;
 import dev.accr.image.Compression;
@@ -48,8 +49,8 @@ public final class ImageJson {
   public record Encoded(String fileName, byte[] bytes) {}
 
   /** Decodes a file into its JSON form. */
-  public static Struct of(Path file, boolean payloads) throws IOException {
-    ImageDecoder.Decoded d = ImageDecoder.decode(file, payloads);
+  public static Struct of(Path file, boolean payloads, PluginHost plugins) throws IOException {
+    ImageDecoder.Decoded d = ImageDecoder.decode(file, payloads, plugins);
     ListValue.Builder entries = ListValue.newBuilder();
     for (Message m : d.entries()) {
       Value.Builder entry = Value.newBuilder();
@@ -66,7 +67,7 @@ public final class ImageJson {
   }
 
   /** Encodes the JSON form of a file (read from {@code source}) into the file's bytes. */
-  public static Encoded encode(String json, String source) {
+  public static Encoded encode(String json, String source, PluginHost plugins) {
     Struct.Builder root = Struct.newBuilder();
     try {
       JsonFormat.parser().merge(json, root);
@@ -91,14 +92,14 @@ public final class ImageJson {
     }
     List<ByteString> raw = new ArrayList<>();
     for (int i = 0; i < entries.size(); i++) {
-      raw.add(entry(kind, fileName, i, entries.get(i), source));
+      raw.add(entry(kind, fileName, i, entries.get(i), source, plugins));
     }
     return new Encoded(fileName, EntryImageCodec.encodeRaw(kind, ImageKind.VERSION_CURRENT, id,
         raw));
   }
 
   private static ByteString entry(ImageKind kind, String fileName, int index, Value value,
-      String source) {
+      String source, PluginHost plugins) {
     Message.Builder builder = switch (kind) {
       case INVENTORY -> InventoryEntry.newBuilder();
       case PSTREE -> PstreeEntry.newBuilder();
@@ -110,7 +111,7 @@ public final class ImageJson {
       case PLUGIN_PAGEMAP -> index == 0 ? PluginPagemapHead.newBuilder()
           : PluginChunkEntry.newBuilder();
       case PLUGIN -> {
-        Descriptors.Descriptor type = ImageDecoder.pluginEntryType(fileName);
+        Descriptors.Descriptor type = ImageDecoder.pluginEntryType(fileName, plugins);
         yield type == null ? BytesValue.newBuilder() : DynamicMessage.newBuilder(type);
       }
       case PAGES, PLUGIN_PAGES -> throw new IllegalStateException("bulk kinds have chunks");

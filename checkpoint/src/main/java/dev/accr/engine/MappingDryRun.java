@@ -1,21 +1,21 @@
 package dev.accr.engine;
 
 import dev.accr.api.AccrException;
+import dev.accr.api.AccrPlugin;
 import dev.accr.api.DeviceDriver;
 import dev.accr.api.DevicePair;
-import dev.accr.api.MappingPolicy;
 import dev.accr.api.NodeContext;
-import dev.accr.plugin.Operation;
 import dev.accr.plugin.PluginHost;
+import dev.accr.plugin.PluginSession;
+import dev.accr.plugin.SessionSetup;
 import dev.accr.proto.Topology;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 
 /**
  * The device mapping a restore of an image set onto a topology would use, computed by the
- * same plugin code as the restore, without a node and without touching any device.
+ * same plugin code as the restore's plan, without a node and without touching any device.
  */
 public final class MappingDryRun {
   /** The image's source topology, the target, and the pairs chosen. */
@@ -24,19 +24,24 @@ public final class MappingDryRun {
   private MappingDryRun() {}
 
   /**
-   * Reads and verifies the set in {@code dir}, then maps its devices onto {@code target}.
+   * Reads and verifies the set in {@code dir}, checks that its memory fits in the target's,
+   * then maps its devices onto {@code target} with the options' mapping policy and plugin
+   * options.
    *
-   * @throws AccrException exit code 4 when no mapping exists (or a plugin is missing), 3 when
-   *     the set is damaged, 2 for unknown relaxed checks or forced ids
+   * @throws AccrException exit code 4 when no mapping exists (or a plugin is missing, or the
+   *     memory does not fit), 3 when the set is damaged, 2 for bad plugin options, unknown
+   *     relaxed checks or forced ids
    */
-  public static Plan plan(Path dir, Topology target, PluginHost plugins, MappingPolicy policy,
-      Map<String, String> pluginOptions) throws IOException {
+  public static Plan plan(Path dir, Topology target, PluginHost plugins, RestoreOptions options)
+      throws IOException {
     ImageSet set = ImageSet.read(dir);
-    plugins.require(set.inventory().getPluginsList(), dir.toString());
-    Operation op = Operation.map(new TargetOnly(target), dir, set.id(), pluginOptions, policy);
-    try (op) {
-      return new Plan(set.inventory().getSourceTopology(), target,
-          plugins.mapDevices(op, policy, target));
+    RestorePlan.rootImages(set, plugins);
+    RestorePlan.checkMemory(set, target.getName(),
+        target.getCpusList().stream().mapToLong(c -> c.getMemoryBytes()).sum());
+    try (PluginSession session = plugins.begin(AccrPlugin.Stage.MAP,
+        SessionSetup.of(new TargetOnly(target), dir, set.id())
+            .withOptions(options.pluginOptions()).withPolicy(options.mapping()))) {
+      return new Plan(set.inventory().getSourceTopology(), target, session.mapDevices(target));
     }
   }
 

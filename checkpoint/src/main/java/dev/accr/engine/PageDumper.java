@@ -1,5 +1,6 @@
 package dev.accr.engine;
 
+import dev.accr.image.ProgressListener;
 import dev.accr.api.MemoryView;
 import dev.accr.image.CheckpointId;
 import dev.accr.image.ChunkCodec;

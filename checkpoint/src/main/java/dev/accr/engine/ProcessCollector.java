@@ -7,8 +7,7 @@ import dev.accr.kernel.OpenFile;
 import dev.accr.kernel.SimProcess;
 import dev.accr.kernel.SimThread;
 import dev.accr.kernel.Vma;
-import dev.accr.plugin.Operation;
-import dev.accr.plugin.PluginHost;
+import dev.accr.plugin.PluginSession;
 import dev.accr.proto.CoreEntry;
 import dev.accr.proto.ExtFileEntry;
 import dev.accr.proto.FdEntry;
@@ -32,7 +31,7 @@ final class ProcessCollector {
   /** The entries of one process. */
   record Collected(PstreeEntry pstree, CoreEntry core, MmEntry mm, List<FileEntry> files) {}
 
-  static Collected collect(SimProcess p, int firstFileId, PluginHost plugins, Operation op) {
+  static Collected collect(SimProcess p, int firstFileId, PluginSession plugins) {
     PstreeEntry.Builder pstree = PstreeEntry.newBuilder().setPid(p.pid()).setPgid(p.pid())
         .setSid(p.pid());
     CoreEntry.Builder core = CoreEntry.newBuilder().setPid(p.pid()).setExe(p.workload().name())
@@ -62,7 +61,7 @@ final class ProcessCollector {
       fileId++;
     }
     for (Map.Entry<Integer, DeviceFile> e : p.files().devices().entrySet()) {
-      String plugin = plugins.dumpExtFile(op, p, e.getKey(), e.getValue());
+      String plugin = plugins.dumpExtFile(p, e.getKey(), e.getValue());
       files.add(FileEntry.newBuilder().setId(fileId).setExt(ExtFileEntry.newBuilder()
           .setPlugin(plugin).setPath(e.getValue().path())).build());
       core.addFds(FdEntry.newBuilder().setFd(e.getKey()).setFileId(fileId));
@@ -74,7 +73,7 @@ final class ProcessCollector {
     MmEntry.Builder mm = MmEntry.newBuilder().setPid(p.pid());
     for (Vma v : p.memory().vmas()) {
       if (v.kind() == Vma.Kind.DEVICE) {
-        plugins.handleDeviceVma(op, p, new DeviceMapping(v.start(), v.length(), v.prot(),
+        plugins.handleDeviceVma(p, new DeviceMapping(v.start(), v.length(), v.prot(),
             v.path(), v.offset()));
       }
       VmaEntry.Builder vma = VmaEntry.newBuilder().setStart(v.start()).setLength(v.length())

@@ -5,11 +5,20 @@ import dev.accr.api.MappingPolicy;
 import java.util.Map;
 
 /**
- * How to restore: reader threads, options for plugins ({@code plugin.option -> value}), and
- * the device mapping the user asked for ({@code --device-map}, {@code --relax}).
+ * How to restore: reader threads, options for plugins ({@code plugin.option -> value}), the
+ * device mapping the user asked for ({@code --device-map}, {@code --relax}), and whether the
+ * restored process runs at once or waits for its caller to step it.
  */
 public record RestoreOptions(int threads, Map<String, String> pluginOptions,
-    MappingPolicy mapping) {
+    MappingPolicy mapping, Start start) {
+  /** What becomes of the process once it is restored. */
+  public enum Start {
+    /** It runs on its own threads. */
+    RUN,
+    /** It is in the process table but not started: the caller steps it inline. */
+    INLINE
+  }
+
   public RestoreOptions {
     pluginOptions = Map.copyOf(pluginOptions);
     if (threads < 1 || threads > 64) {
@@ -17,20 +26,25 @@ public record RestoreOptions(int threads, Map<String, String> pluginOptions,
     }
   }
 
-  /** Defaults: one thread per core, no plugin options, strict mapping. */
+  /** Defaults: one thread per core, no plugin options, strict mapping, the process runs. */
   public static RestoreOptions defaults() {
-    return new RestoreOptions(DumpOptions.defaultThreads(), Map.of(), MappingPolicy.STRICT);
+    return new RestoreOptions(DumpOptions.defaultThreads(), Map.of(), MappingPolicy.STRICT,
+        Start.RUN);
   }
 
   public RestoreOptions withThreads(int n) {
-    return new RestoreOptions(n, pluginOptions, mapping);
+    return new RestoreOptions(n, pluginOptions, mapping, start);
   }
 
   public RestoreOptions withPluginOptions(Map<String, String> options) {
-    return new RestoreOptions(threads, options, mapping);
+    return new RestoreOptions(threads, options, mapping, start);
   }
 
   public RestoreOptions withMapping(MappingPolicy policy) {
-    return new RestoreOptions(threads, pluginOptions, policy);
+    return new RestoreOptions(threads, pluginOptions, policy, start);
+  }
+
+  public RestoreOptions withStart(Start s) {
+    return new RestoreOptions(threads, pluginOptions, mapping, s);
   }
 }

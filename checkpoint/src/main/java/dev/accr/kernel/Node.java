@@ -5,7 +5,6 @@ import dev.accr.api.DeviceDriver;
 import dev.accr.api.DeviceType;
 import dev.accr.api.NodeContext;
 import dev.accr.api.Workload;
-import dev.accr.plugin.Extensions;
 import dev.accr.proto.Device;
 import dev.accr.proto.Topology;
 import java.util.LinkedHashMap;
@@ -28,19 +27,22 @@ public final class Node implements NodeContext, AutoCloseable {
 
   private final String name;
   private final Topology topology;
+  private final Registry registry;
   private final NodeMemory memory = new NodeMemory();
   private final ConcurrentSkipListMap<Integer, SimProcess> processes = new ConcurrentSkipListMap<>();
   private final Map<String, DeviceDriver> drivers;
   private int nextPid = FIRST_PID;
 
   /**
-   * A node with the given topology; a driver is attached for each device type in it.
+   * A node with the given topology, whose device types and workloads come from
+   * {@code registry}; a driver is attached for each device type in the topology.
    *
    * @throws AccrException with exit code 4 if a device type has no driver installed
    */
-  public Node(String name, Topology topology) {
+  public Node(String name, Topology topology, Registry registry) {
     this.name = name;
     this.topology = topology;
+    this.registry = registry;
     this.drivers = attachDrivers();
   }
 
@@ -51,17 +53,18 @@ public final class Node implements NodeContext, AutoCloseable {
     }
     Map<String, DeviceDriver> attached = new LinkedHashMap<>();
     for (var e : byType.entrySet()) {
-      DeviceType type = Extensions.load(DeviceType.class).stream()
-          .filter(t -> t.type().equals(e.getKey())).findFirst()
-          .orElseThrow(() -> AccrException.incompatible("node %s: no driver for device type"
-              + " '%s' is installed (installed: %s)", name, e.getKey(), installedTypes()));
+      DeviceType type = registry.deviceType(e.getKey());
+      if (type == null) {
+        throw AccrException.incompatible("node %s: no driver for device type '%s' is installed"
+            + " (installed: %s)", name, e.getKey(), installedTypes());
+      }
       attached.put(e.getKey(), type.attach(this, List.copyOf(e.getValue())));
     }
     return attached;
   }
 
-  private static String installedTypes() {
-    List<String> names = Extensions.load(DeviceType.class).stream().map(DeviceType::type).toList();
+  private String installedTypes() {
+    List<String> names = registry.deviceTypes().stream().map(DeviceType::type).toList();
     return names.isEmpty() ? "none" : String.join(", ", names);
   }
 
@@ -73,6 +76,11 @@ public final class Node implements NodeContext, AutoCloseable {
   @Override
   public Topology topology() {
     return topology;
+  }
+
+  /** What is installed on this node: device types, workloads, plugins. */
+  public Registry registry() {
+    return registry;
   }
 
   @Override
@@ -114,7 +122,7 @@ public final class Node implements NodeContext, AutoCloseable {
    * {@link SimProcess#stepInline()} or hands it to {@link #adopt}.
    */
   public SimProcess create(String workload, List<String> args, Path cwd, int stepDelayMs) {
-    Workload w = Workloads.get(workload);
+    Workload w = registry.workload(workload);
     SimProcess p;
     synchronized (this) {
       int pid = allocatePid();

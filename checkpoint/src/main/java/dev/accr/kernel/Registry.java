@@ -140,4 +140,9 @@ public final class Registry {
     }
     return w;
   }
+
+  /** The topologies this registry knows: core presets, its device types' presets, files. */
+  public Topologies topologies() {
+    return new Topologies(this);
+  }
 }

@@ -1,10 +1,10 @@
 package dev.accr.kernel;
 
+import com.google.protobuf.Descriptors.FieldDescriptor;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.util.JsonFormat;
 import dev.accr.api.AccrException;
 import dev.accr.api.DeviceType;
-import dev.accr.plugin.Extensions;
 import dev.accr.proto.CpuNode;
 import dev.accr.proto.Device;
 import dev.accr.proto.Link;
@@ -17,26 +17,34 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
- * Topologies: the presets shipped in the jar, and topology files (the JSON form of
- * {@link Topology}).
+ * The topologies a registry knows: the core's presets, each installed device type's presets
+ * (resources of the type's class), and topology files (the JSON form of {@link Topology}),
+ * checked against the installed device types.
  */
 public final class Topologies {
   private static final String PRESETS = "/topologies/";
+  /** Fields every device has, whatever its type. */
+  private static final Set<String> COMMON_FIELDS = Set.of("type", "node");
 
-  private Topologies() {}
+  private final Registry registry;
 
-  /** Names of the built-in presets: the core's, then each device type's. */
-  public static List<String> presets() {
+  public Topologies(Registry registry) {
+    this.registry = registry;
+  }
+
+  /** Names of the presets: the core's, then each device type's. */
+  public List<String> presets() {
     return new ArrayList<>(presetOwners().keySet());
   }
 
   /** Preset name -> the class whose resources hold it. */
-  private static Map<String, Class<?>> presetOwners() {
+  private Map<String, Class<?>> presetOwners() {
     Map<String, Class<?>> owners = new LinkedHashMap<>();
     try (InputStream in = Topologies.class.getResourceAsStream(PRESETS + "presets.txt")) {
       new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().map(String::strip)
@@ -44,7 +52,7 @@ public final class Topologies {
     } catch (IOException e) {
       throw new IllegalStateException("cannot read the preset list", e);
     }
-    for (DeviceType type : Extensions.load(DeviceType.class)) {
+    for (DeviceType type : registry.deviceTypes()) {
       for (String name : type.presets()) {
         owners.putIfAbsent(name, type.getClass());
       }
@@ -53,14 +61,15 @@ public final class Topologies {
   }
 
   /** A preset by name, or else a topology file at that path. */
-  public static Topology load(String presetOrFile) {
+  public Topology load(String presetOrFile) {
     Class<?> owner = presetOwners().get(presetOrFile);
     if (owner != null) {
       try (InputStream in = owner.getResourceAsStream(PRESETS + presetOrFile + ".json")) {
         if (in == null) {
           throw new IllegalStateException("preset " + presetOrFile + " is listed but missing");
         }
-        return parse(new String(in.readAllBytes(), StandardCharsets.UTF_8), "preset " + presetOrFile);
+        return parse(new String(in.readAllBytes(), StandardCharsets.UTF_8),
+            "preset " + presetOrFile);
       } catch (IOException e) {
         throw new IllegalStateException("cannot read preset " + presetOrFile, e);
       }
@@ -77,8 +86,11 @@ public final class Topologies {
     }
   }
 
-  /** Parses and checks the JSON form; {@code source} names it in errors. */
-  public static Topology parse(String json, String source) {
+  /**
+   * Parses and checks the JSON form; {@code source} names it in errors (exit code 2): an
+   * unknown device type, or a device without one of its type's required fields, is refused.
+   */
+  public Topology parse(String json, String source) {
     Topology.Builder builder = Topology.newBuilder();
     try {
       JsonFormat.parser().merge(json, builder);
@@ -90,7 +102,59 @@ public final class Topologies {
     return topology;
   }
 
-  private static void validate(Topology t, String source) {
+  /**
+   * The file form of {@code topology}: each device with every field its type declares (zeros
+   * included, so the file can be edited) and without the zero fields of other types; cpus and
+   * links with every field. Parsing it gives back the same topology.
+   */
+  public String toJson(Topology topology) {
+    Set<FieldDescriptor> always = new HashSet<>(Topology.getDescriptor().getFields());
+    always.remove(Topology.getDescriptor().findFieldByName("devices")); // inserted below
+    always.addAll(CpuNode.getDescriptor().getFields());
+    always.addAll(Link.getDescriptor().getFields());
+    String outline = print(JsonFormat.printer().includingDefaultValueFields(always),
+        topology.toBuilder().clearDevices().build());
+    List<String> devices = new ArrayList<>();
+    for (Device d : topology.getDevicesList()) {
+      DeviceType type = registry.deviceType(d.getType());
+      Set<FieldDescriptor> fields = new HashSet<>();
+      for (FieldDescriptor f : Device.getDescriptor().getFields()) {
+        if (COMMON_FIELDS.contains(f.getJsonName())
+            || type != null && type.deviceFields().contains(f.getJsonName())) {
+          fields.add(f);
+        }
+      }
+      devices.add(print(JsonFormat.printer().includingDefaultValueFields(fields), d)
+          .indent(4).stripTrailing());
+    }
+    String block = "\n  \"devices\": [" + (devices.isEmpty() ? "]"
+        : "\n" + String.join(",\n", devices) + "\n  ]") + ",";
+    int links = outline.indexOf("\n  \"links\": ");
+    return unescapeHtmlSafe(outline.substring(0, links) + block + outline.substring(links));
+  }
+
+  @SuppressWarnings("deprecation") // the per-field form says exactly which zeros to print
+  private static String print(JsonFormat.Printer printer, com.google.protobuf.Message m) {
+    try {
+      return printer.print(m);
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalStateException("cannot print " + m.getClass().getName(), e);
+    }
+  }
+
+  /**
+   * JsonFormat escapes {@code = < > & '} for HTML ({@code \u003d} ...); a file is not a page.
+   * Only escapes preceded by an even number of backslashes are real escapes.
+   */
+  private static String unescapeHtmlSafe(String json) {
+    return UNICODE_ESCAPE.matcher(json).replaceAll(m -> java.util.regex.Matcher.quoteReplacement(
+        m.group(1) + (char) Integer.parseInt(m.group(2), 16)));
+  }
+
+  private static final java.util.regex.Pattern UNICODE_ESCAPE = java.util.regex.Pattern.compile(
+      "(?<!\\\\)((?:\\\\\\\\)*)\\\\u(003[dDcCeE]|0026|0027)");
+
+  private void validate(Topology t, String source) {
     if (t.getName().isEmpty()) {
       throw AccrException.usage("topology %s: name is empty", source);
     }
@@ -103,18 +167,21 @@ public final class Topologies {
         throw AccrException.usage("topology %s: node %d is listed twice", source, cpu.getNode());
       }
     }
-    Set<Integer> deviceIds = new HashSet<>(); // gpu and npu ids: --device-map names them
+    Set<Integer> deviceIds = new HashSet<>(); // --device-map names devices by these ids
     for (Device d : t.getDevicesList()) {
       if (!nodes.add(d.getNode())) {
         throw AccrException.usage("topology %s: node %d is listed twice", source, d.getNode());
       }
-      if (d.getType().isEmpty()) {
-        throw AccrException.usage("topology %s: device at node %d has no type", source, d.getNode());
+      DeviceType type = deviceType(d, source);
+      for (String field : new TreeSet<>(type.requiredDeviceFields())) {
+        if (isZero(d, field)) {
+          throw AccrException.usage("topology %s: device at node %d (%s): %s is missing", source,
+              d.getNode(), d.getType(), field);
+        }
       }
-      if (d.getGpuId() != 0 && !deviceIds.add(d.getGpuId())
-          || d.getNpuId() != 0 && !deviceIds.add(d.getNpuId())) {
-        throw AccrException.usage("topology %s: device id %d is used twice", source,
-            d.getGpuId() != 0 ? d.getGpuId() : d.getNpuId());
+      int id = type.label(d).id();
+      if (id != 0 && !deviceIds.add(id)) {
+        throw AccrException.usage("topology %s: device id 0x%x is used twice", source, id);
       }
     }
     for (Link l : t.getLinksList()) {
@@ -123,6 +190,32 @@ public final class Topologies {
             l.getFrom(), l.getTo());
       }
     }
+  }
+
+  private DeviceType deviceType(Device d, String source) {
+    if (d.getType().isEmpty()) {
+      throw AccrException.usage("topology %s: device at node %d has no type", source, d.getNode());
+    }
+    DeviceType type = registry.deviceType(d.getType());
+    if (type == null) {
+      List<String> installed = registry.deviceTypes().stream().map(DeviceType::type).toList();
+      throw AccrException.usage("topology %s: device at node %d: unknown device type '%s'"
+          + " (installed: %s)", source, d.getNode(), d.getType(),
+          installed.isEmpty() ? "none" : String.join(", ", installed));
+    }
+    return type;
+  }
+
+  /** Whether the field with JSON name {@code jsonName} has its zero value (proto3: absent). */
+  private static boolean isZero(Device d, String jsonName) {
+    for (FieldDescriptor f : Device.getDescriptor().getFields()) {
+      if (f.getJsonName().equals(jsonName)) {
+        return f.isRepeated() ? d.getRepeatedFieldCount(f) == 0
+            : f.hasPresence() ? !d.hasField(f) : d.getField(f).equals(f.getDefaultValue());
+      }
+    }
+    throw new IllegalStateException("device type " + d.getType() + " requires field '"
+        + jsonName + "', which Device does not have");
   }
 
   private static String firstLine(String s) {

@@ -1,7 +1,7 @@
 package dev.accr.node;
 
 import dev.accr.api.AccrException;
-import dev.accr.engine.ProgressListener;
+import dev.accr.image.ProgressListener;
 import dev.accr.proto.PingRequest;
 import dev.accr.proto.Request;
 import dev.accr.proto.Response;

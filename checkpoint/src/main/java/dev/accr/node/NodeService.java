@@ -1,10 +1,9 @@
 package dev.accr.node;
 
 import dev.accr.api.AccrException;
-import dev.accr.api.MappingPolicy;
 import dev.accr.engine.DumpOptions;
 import dev.accr.engine.Dumper;
-import dev.accr.engine.ProgressListener;
+import dev.accr.image.ProgressListener;
 import dev.accr.engine.RestoreOptions;
 import dev.accr.engine.Restorer;
 import dev.accr.engine.Version;
@@ -33,10 +32,14 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
-import java.util.Set;
 import java.util.function.Consumer;
 
-/** Carries out requests on a node; the same code serves sockets and in-process callers. */
+/**
+ * Carries out requests on a node with the plugins of the node's registry; the same code serves
+ * sockets and in-process callers. Every failure becomes an error reply: an
+ * {@link AccrException} with its exit code and message, anything else with exit code 1 and
+ * its type and message.
+ */
 public final class NodeService {
   private static final long PROGRESS_INTERVAL_NANOS = 100_000_000L;
 
@@ -44,9 +47,9 @@ public final class NodeService {
   private final PluginHost plugins;
   private final Runnable shutdown;
 
-  public NodeService(Node node, PluginHost plugins, Runnable shutdown) {
+  public NodeService(Node node, Runnable shutdown) {
     this.node = node;
-    this.plugins = plugins;
+    this.plugins = PluginHost.of(node.registry().plugins());
     this.shutdown = shutdown;
   }
 
@@ -62,7 +65,8 @@ public final class NodeService {
     } catch (AccrException e) {
       reply = error(e.exitCode(), e.getMessage(), e);
     } catch (IOException | RuntimeException e) {
-      reply = error(AccrException.FAILED, String.valueOf(e.getMessage()), e);
+      reply = error(AccrException.FAILED, e.getMessage() == null ? e.getClass().getSimpleName()
+          : e.getClass().getSimpleName() + ": " + e.getMessage(), e);
     }
     out.accept(reply);
     if (reply.hasWait()) {
@@ -126,12 +130,12 @@ public final class NodeService {
 
   private Response restore(RestoreRequest r, ProgressListener progress) throws IOException {
     RestoreOptions options = RestoreOptions.defaults().withPluginOptions(r.getPluginOptionsMap())
-        .withMapping(MappingPolicy.of(r.getDeviceMapMap(), Set.copyOf(r.getRelaxList())));
+        .withMapping(MappingPolicies.fromInfo(r.getMapping()));
     if (r.getThreads() > 0) {
       options = options.withThreads(r.getThreads());
     }
     Restorer.Result result = new Restorer(node, plugins)
-        .restore(Path.of(r.getDir()), options, progress, true);
+        .restore(Path.of(r.getDir()), options, progress);
     RestoreReply.Builder reply = RestoreReply.newBuilder()
         .setPid(result.process().pid()).setPagesRestored(result.pagesRestored())
         .setBytesRead(result.bytesRead()).setTimeUs(result.timeUs());

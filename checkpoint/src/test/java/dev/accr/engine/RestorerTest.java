@@ -11,7 +11,6 @@ import dev.accr.image.ImageKind;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.SimProcess;
 import dev.accr.proto.CoreEntry;
-import dev.accr.kernel.Topologies;
 import dev.accr.proto.FileEntry;
 import dev.accr.proto.InventoryEntry;
 import dev.accr.proto.MmEntry;
@@ -123,8 +122,9 @@ class RestorerTest {
 
   @Test
   void aSetLargerThanTheNodesFreeMemoryIsIncompatible() throws Exception {
-    Node small = new Node("small", Topologies.parse("""
-        {"name": "tiny", "cpus": [{"node": 0, "cores": 1, "memoryBytes": "65536"}]}""", "test"));
+    Node small = new Node("small", Scenarios.registry().topologies().parse("""
+        {"name": "tiny", "cpus": [{"node": 0, "cores": 1, "memoryBytes": "65536"}]}""", "test"),
+        Scenarios.registry());
     AccrException e = assertThrows(AccrException.class, () -> Scenarios.restore(small, set));
     assertEquals(AccrException.INCOMPATIBLE, e.exitCode());
     assertTrue(e.getMessage().contains("MiB of memory"), e.getMessage());

@@ -14,7 +14,7 @@ import com.google.common.jimfs.Jimfs;
 import com.google.protobuf.MessageLite;
 import dev.accr.api.AccrException;
 import dev.accr.api.CorruptImageException;
-import dev.accr.kernel.Topologies;
+import dev.accr.testkit.Scenarios;
 import dev.accr.proto.CoreEntry;
 import dev.accr.proto.DumpStatsEntry;
 import dev.accr.proto.FdEntry;
@@ -263,7 +263,8 @@ class EntryImageCodecTest {
     Random random = new Random(kind.ordinal());
     return switch (kind) {
       case INVENTORY -> List.of(InventoryEntry.newBuilder().setFormatVersion(1)
-          .setToolVersion("0.1.0").setRootPid(7).setSourceTopology(Topologies.load("cpu-only"))
+          .setToolVersion("0.1.0").setRootPid(7).setSourceTopology(
+              Scenarios.registry().topologies().load("cpu-only"))
           .setSourceNode("a").setDumpTimeEpochMs(1_700_000_000_000L)
           .addFiles(ref("core-7.img", "core", 412)).addFiles(ref("pages-0.img", "pages", 1 << 20))
           .addFiles(ref("pstree.img", "pstree", 60)).build());

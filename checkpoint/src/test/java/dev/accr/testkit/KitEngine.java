@@ -5,12 +5,10 @@ import dev.accr.api.testkit.TestEngine;
 import dev.accr.api.testkit.TestNode;
 import dev.accr.engine.DumpOptions;
 import dev.accr.engine.Dumper;
-import dev.accr.engine.ProgressListener;
-import dev.accr.engine.Restorer;
+import dev.accr.image.ProgressListener;
+import dev.accr.engine.RestoreOptions;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.SimProcess;
-import dev.accr.kernel.Topologies;
-import dev.accr.plugin.PluginHost;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -21,7 +19,7 @@ import java.util.Map;
 public final class KitEngine implements TestEngine {
   @Override
   public TestNode start(String name, String topology) {
-    return new KitNode(new Node(name, Topologies.load(topology)));
+    return new KitNode(Scenarios.node(name, topology));
   }
 
   private record KitNode(Node node) implements TestNode {
@@ -57,7 +55,7 @@ public final class KitEngine implements TestEngine {
     @Override
     public void dump(int pid, Path dir, Map<String, String> pluginOptions, boolean leaveRunning) {
       try {
-        new Dumper(node, PluginHost.installed()).dump(pid, dir, DumpOptions.defaults()
+        new Dumper(node, Scenarios.plugins(node)).dump(pid, dir, DumpOptions.defaults()
             .withPluginOptions(pluginOptions).withLeaveRunning(leaveRunning),
             ProgressListener.NONE);
       } catch (IOException e) {
@@ -68,8 +66,7 @@ public final class KitEngine implements TestEngine {
     @Override
     public int restore(Path dir) {
       try {
-        return new Restorer(node, PluginHost.installed())
-            .restore(dir, 2, ProgressListener.NONE, false).process().pid();
+        return Scenarios.restore(node, dir, RestoreOptions.defaults()).pid();
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }

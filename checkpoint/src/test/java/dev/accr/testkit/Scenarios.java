@@ -3,9 +3,11 @@ package dev.accr.testkit;
 import dev.accr.engine.DumpOptions;
 import dev.accr.engine.Dumper;
 import dev.accr.engine.Restorer;
+import dev.accr.engine.RestoreOptions;
+import dev.accr.image.ProgressListener;
 import dev.accr.kernel.Node;
+import dev.accr.kernel.Registry;
 import dev.accr.kernel.SimProcess;
-import dev.accr.kernel.Topologies;
 import dev.accr.plugin.PluginHost;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -15,8 +17,36 @@ import java.util.List;
 public final class Scenarios {
   private Scenarios() {}
 
+  private static volatile Registry classPath;
+
+  /** What is on the test class path (no plugin directories), loaded once per test JVM. */
+  public static Registry registry() {
+    Registry r = classPath;
+    if (r == null) {
+      synchronized (Scenarios.class) {
+        r = classPath;
+        if (r == null) {
+          classPath = r = Registry.load(List.of());
+        }
+      }
+    }
+    return r;
+  }
+
+  /** A node of the class path's registry with a cpu-only topology. */
   public static Node node(String name) {
-    return new Node(name, Topologies.load("cpu-only"));
+    return node(name, "cpu-only");
+  }
+
+  /** A node of the class path's registry with a preset or topology file. */
+  public static Node node(String name, String topology) {
+    Registry r = registry();
+    return new Node(name, r.topologies().load(topology), r);
+  }
+
+  /** The plugins of the node's registry. */
+  public static PluginHost plugins(Node node) {
+    return PluginHost.of(node.registry().plugins());
   }
 
   /** Runs a workload inline from start to exit and returns its digest. */
@@ -44,12 +74,17 @@ public final class Scenarios {
 
   public static void dump(Node node, SimProcess p, Path dir, DumpOptions options)
       throws IOException {
-    new Dumper(node, PluginHost.installed()).dump(p.pid(), dir, options,
-        dev.accr.engine.ProgressListener.NONE);
+    new Dumper(node, plugins(node)).dump(p.pid(), dir, options, ProgressListener.NONE);
   }
 
   public static SimProcess restore(Node node, Path dir) throws IOException {
-    return new Restorer(node, PluginHost.installed())
-        .restore(dir, 2, dev.accr.engine.ProgressListener.NONE, false).process();
+    return restore(node, dir, RestoreOptions.defaults());
+  }
+
+  /** Restores with {@code options}; the process stays for the caller to step inline. */
+  public static SimProcess restore(Node node, Path dir, RestoreOptions options)
+      throws IOException {
+    return new Restorer(node, plugins(node)).restore(dir, options.withThreads(2)
+        .withStart(RestoreOptions.Start.INLINE), ProgressListener.NONE).process();
   }
 }

@@ -1,7 +1,14 @@
 package dev.accr.cli;
 
 import dev.accr.engine.Version;
+import dev.accr.kernel.Registry;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ScopeType;
 
@@ -21,6 +28,45 @@ public final class AccrCommand {
   @Option(names = "--stacktrace", scope = ScopeType.INHERIT,
       description = "Print the stack trace of an error.")
   boolean stacktrace;
+
+  /** Environment variable naming plugin directories, separated by ':'. */
+  static final String PLUGIN_DIR_ENV = "ACCR_PLUGIN_DIR";
+
+  @Option(names = "--plugin-dir", paramLabel = "DIR", scope = ScopeType.INHERIT,
+      description = "Load plugin jars from DIR (repeatable; also $ACCR_PLUGIN_DIR, ':'-separated).")
+  List<Path> pluginDirs = new ArrayList<>();
+
+  private final Map<String, String> env;
+  private Registry registry;
+
+  AccrCommand(Map<String, String> env) {
+    this.env = Map.copyOf(env);
+  }
+
+  /**
+   * What is installed for this invocation, loaded once: accr's class path and the jars of
+   * {@code --plugin-dir} and {@code $ACCR_PLUGIN_DIR} (whose missing directories are skipped).
+   */
+  synchronized Registry registry() {
+    if (registry == null) {
+      List<Path> dirs = new ArrayList<>(pluginDirs);
+      String fromEnv = env.get(PLUGIN_DIR_ENV);
+      if (fromEnv != null) {
+        for (String d : fromEnv.split(":")) {
+          if (!d.isBlank() && Files.isDirectory(Path.of(d))) {
+            dirs.add(Path.of(d));
+          }
+        }
+      }
+      registry = Registry.load(dirs);
+    }
+    return registry;
+  }
+
+  /** The registry of the invocation that {@code spec}'s command belongs to. */
+  static Registry registry(CommandSpec spec) {
+    return ((AccrCommand) spec.root().userObject()).registry();
+  }
 
   /** {@code accr --version}. */
   static final class VersionInfo implements picocli.CommandLine.IVersionProvider {

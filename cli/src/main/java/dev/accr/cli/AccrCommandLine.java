@@ -3,6 +3,7 @@ package dev.accr.cli;
 import dev.accr.api.AccrException;
 import dev.accr.node.NodeClient;
 import java.io.PrintWriter;
+import java.util.Map;
 import picocli.CommandLine;
 
 /** Builds the accr command line with injectable output streams (tests pass their own). */
@@ -10,7 +11,12 @@ public final class AccrCommandLine {
   private AccrCommandLine() {}
 
   public static CommandLine create(PrintWriter out, PrintWriter err) {
-    CommandLine cl = new CommandLine(new AccrCommand());
+    return create(out, err, System.getenv());
+  }
+
+  /** The command line of an invocation whose environment is {@code env}. */
+  public static CommandLine create(PrintWriter out, PrintWriter err, Map<String, String> env) {
+    CommandLine cl = new CommandLine(new AccrCommand(env));
     // Everything after the workload name belongs to the workload.
     cl.getSubcommands().get("run").setStopAtPositional(true);
     cl.setOut(out);

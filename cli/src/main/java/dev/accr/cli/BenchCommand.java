@@ -60,9 +60,9 @@ final class BenchCommand implements Callable<Integer> {
     }
     PrintWriter out = spec.commandLine().getOut();
     if (vram) {
-      new VramBenchmark(gpus, sizeMib, dir, new Runs(warmup, runs), threads, stagingMib, dumpOnly, out).run();
+      new VramBenchmark(AccrCommand.registry(spec), gpus, sizeMib, dir, new Runs(warmup, runs), threads, stagingMib, dumpOnly, out).run();
     } else {
-      new MemoryBenchmark(sizeMib, dir, new Runs(warmup, runs), threads, out).run();
+      new MemoryBenchmark(AccrCommand.registry(spec), sizeMib, dir, new Runs(warmup, runs), threads, out).run();
     }
     return 0;
   }

@@ -3,13 +3,13 @@ package dev.accr.cli;
 import dev.accr.api.MappingPolicy;
 import dev.accr.engine.DumpOptions;
 import dev.accr.engine.Dumper;
-import dev.accr.engine.ProgressListener;
+import dev.accr.image.ProgressListener;
 import dev.accr.engine.RestoreOptions;
 import dev.accr.engine.Restorer;
 import dev.accr.image.Compression;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.SimProcess;
-import dev.accr.kernel.Topologies;
+import dev.accr.kernel.Registry;
 import dev.accr.plugin.DevicePairs;
 import dev.accr.plugin.PluginHost;
 import dev.accr.proto.DumpStatsEntry;
@@ -41,9 +41,10 @@ final class DemoCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     Path work = Files.createTempDirectory("accr-demo-");
-    try (Node a = new Node("a", Topologies.load("cpu-only"));
-        Node b = new Node("b", Topologies.load("cpu-2numa"))) {
-      PluginHost plugins = PluginHost.installed();
+    Registry registry = AccrCommand.registry(spec);
+    try (Node a = new Node("a", registry.topologies().load("cpu-only"), registry);
+        Node b = new Node("b", registry.topologies().load("cpu-2numa"), registry)) {
+      PluginHost plugins = PluginHost.of(registry.plugins());
       out.printf("node a: %s, node b: %s%n", a.topology().getName(), b.topology().getName());
 
       SimProcess reference = a.spawn("counter", args(work.resolve("reference.out")), work, 0);
@@ -61,7 +62,8 @@ final class DemoCommand implements Callable<Integer> {
           stats.getFrozenTimeUs() / 1000.0, stats.getPagesWritten(), stats.getPagesSkippedZero(),
           Units.bytes(stats.getBytesWritten()));
 
-      Restorer.Result r = new Restorer(b, plugins).restore(images, 2, ProgressListener.NONE, true);
+      Restorer.Result r = new Restorer(b, plugins).restore(images,
+          RestoreOptions.defaults().withThreads(2), ProgressListener.NONE);
       out.printf("restored pid %d on node b (%s) in %.1f ms%n", r.process().pid(),
           b.topology().getName(), r.timeUs() / 1000.0);
       String actual = b.waitFor(r.process().pid());
@@ -70,7 +72,7 @@ final class DemoCommand implements Callable<Integer> {
       out.printf("restored run finished: digest %s%n%s%n", actual,
           same ? "OK: same digest and output as the uninterrupted run"
               : "MISMATCH: the restored run differs from the uninterrupted run");
-      return same && gpuDemo(out, plugins, work) ? 0 : 1;
+      return same && gpuDemo(out, registry, work) ? 0 : 1;
     } finally {
       TempTrees.delete(work);
     }
@@ -81,11 +83,13 @@ final class DemoCommand implements Callable<Integer> {
    * dispatches in flight and restored on an mi300x8 node (another ISA the program has code
    * for; its caches count differs, which the demo relaxes), printing the GPU mapping.
    */
-  private static boolean gpuDemo(PrintWriter out, PluginHost plugins, Path work) throws Exception {
+  private static boolean gpuDemo(PrintWriter out, Registry registry, Path work)
+      throws Exception {
+    PluginHost plugins = PluginHost.of(registry.plugins());
     List<String> args = List.of("--gpus", "2", "--vram-mib", "16", "--steps", "60", "--seed",
         "7", "--gpu-us-per-wg", "2");
-    try (Node a = new Node("gpu-a", Topologies.load("mi250x4"));
-        Node b = new Node("gpu-b", Topologies.load("mi300x8"))) {
+    try (Node a = new Node("gpu-a", registry.topologies().load("mi250x4"), registry);
+        Node b = new Node("gpu-b", registry.topologies().load("mi300x8"), registry)) {
       String expected = a.waitFor(a.spawn("kfd-train", args, work, 0).pid());
       out.printf("%nuninterrupted run of kfd-train (2 GPUs of %s): digest %s%n",
           a.topology().getName(), expected);
@@ -98,7 +102,7 @@ final class DemoCommand implements Callable<Integer> {
           + " engines%n", p.pid(), stats.getFrozenTimeUs() / 1000.0);
       Restorer.Result r = new Restorer(b, plugins).restore(images, RestoreOptions.defaults()
           .withThreads(2).withMapping(MappingPolicy.of(Map.of(), Set.of("caches"))),
-          ProgressListener.NONE, true);
+          ProgressListener.NONE);
       out.printf("restored pid %d on node %s (%s) with --relax caches:%n", r.process().pid(),
           b.name(), b.topology().getName());
       r.devices().forEach(d -> out.println("  " + DevicePairs.describe(d)));

@@ -39,7 +39,8 @@ final class DiffCommand implements Callable<Integer> {
         throw new CorruptImageException(dir.toString(), "not an image set directory");
       }
     }
-    SetDiff diff = SetDiffs.of(from, to);
+    SetDiff diff = SetDiffs.of(from, to,
+        dev.accr.plugin.PluginHost.of(AccrCommand.registry(spec).plugins()));
     PrintWriter out = spec.commandLine().getOut();
     out.print(json ? JsonFormat.printer().print(diff) + "\n" : text(diff));
     return 0;

@@ -38,19 +38,12 @@ final class DumpCommand implements Callable<Integer> {
       description = "Writer threads, one pages file each (default: one per core).")
   int threads;
 
-  @Option(names = "--staging-mib", paramLabel = "MIB",
-      description = "Host staging buffers for copying GPU memory through SDMA (default: 64).")
-  Integer stagingMib;
-
   @Mixin PluginOptions pluginOptions;
 
   @Override
   public Integer call() {
     Compression.parse(compress); // a usage error here, not on the node
     var options = pluginOptions.toMap();
-    if (stagingMib != null) {
-      options.put("kfd.staging-mib", stagingMib.toString());
-    }
     DumpReply reply;
     try (ProgressBar bar = ProgressBar.onTerminal(spec.commandLine().getErr())) {
       reply = node.call(Request.newBuilder().setDump(DumpRequest.newBuilder().setPid(pid)

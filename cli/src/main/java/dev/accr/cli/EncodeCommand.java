@@ -19,6 +19,8 @@ import picocli.CommandLine.Parameters;
 @Command(name = "encode", mixinStandardHelpOptions = true,
     description = "Encode the JSON form of an image file (accr show FILE --json) into the file.")
 final class EncodeCommand implements Callable<Integer> {
+  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
   /** JSON larger than this is refused before it is read (a 16 MiB chunk is ~22 MiB in base64). */
   static final long MAX_JSON_BYTES = 1L << 30;
 
@@ -48,7 +50,8 @@ final class EncodeCommand implements Callable<Integer> {
     } catch (java.nio.charset.CharacterCodingException e) {
       throw new CorruptImageException(source, "not UTF-8 text");
     }
-    ImageJson.Encoded encoded = ImageJson.encode(json, source);
+    ImageJson.Encoded encoded = ImageJson.encode(json, source,
+        dev.accr.plugin.PluginHost.of(AccrCommand.registry(spec).plugins()));
     try {
       Files.write(output, encoded.bytes(), StandardOpenOption.CREATE_NEW,
           StandardOpenOption.WRITE);

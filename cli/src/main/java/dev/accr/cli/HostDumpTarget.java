@@ -2,10 +2,10 @@ package dev.accr.cli;
 
 import dev.accr.engine.DumpOptions;
 import dev.accr.engine.Dumper;
-import dev.accr.engine.ProgressListener;
+import dev.accr.image.ProgressListener;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.SimProcess;
-import dev.accr.kernel.Topologies;
+import dev.accr.kernel.Registry;
 import dev.accr.plugin.PluginHost;
 import dev.accr.workload.SplitMix;
 import java.io.IOException;
@@ -32,11 +32,11 @@ final class HostDumpTarget implements AutoCloseable {
   private final SimProcess process;
   private final List<Double> measured = new ArrayList<>();
 
-  HostDumpTarget(long bytes, Path dir, int threads) throws IOException {
+  HostDumpTarget(Registry registry, long bytes, Path dir, int threads) throws IOException {
     this.bytes = bytes;
     this.dir = dir;
     this.threads = threads;
-    this.node = new Node("bench-host", Topologies.load("cpu-only"));
+    this.node = new Node("bench-host", registry.topologies().load("cpu-only"), registry);
     try {
       this.outFile = Files.createTempFile("accr-bench-", ".out");
       this.process = node.create("counter", List.of("--mem-mib", String.valueOf(bytes >> 20),
@@ -65,7 +65,7 @@ final class HostDumpTarget implements AutoCloseable {
     Path images = dir.resolve("accr-bench-host-" + ProcessHandle.current().pid());
     try {
       long t = System.nanoTime();
-      new Dumper(node, PluginHost.installed()).dump(process.pid(), images, DumpOptions.defaults()
+      new Dumper(node, PluginHost.of(node.registry().plugins())).dump(process.pid(), images, DumpOptions.defaults()
           .withThreads(threads).withLeaveRunning(true), ProgressListener.NONE);
       double gbps = bytes / (double) (System.nanoTime() - t);
       if (isMeasured) {

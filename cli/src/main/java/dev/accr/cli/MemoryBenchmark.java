@@ -2,12 +2,13 @@ package dev.accr.cli;
 
 import dev.accr.engine.DumpOptions;
 import dev.accr.engine.Dumper;
-import dev.accr.engine.ProgressListener;
+import dev.accr.image.ProgressListener;
 import dev.accr.engine.Restorer;
 import dev.accr.image.Compression;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.SimProcess;
-import dev.accr.kernel.Topologies;
+import dev.accr.engine.RestoreOptions;
+import dev.accr.kernel.Registry;
 import dev.accr.plugin.PluginHost;
 import dev.accr.proto.DumpStatsEntry;
 import dev.accr.workload.SplitMix;
@@ -35,8 +36,11 @@ final class MemoryBenchmark {
   private final int threads;
   private final PrintWriter out;
   private double baselineGbps;
+  private final Registry registry;
 
-  MemoryBenchmark(int sizeMib, Path dir, Runs runs, int threads, PrintWriter out) {
+  MemoryBenchmark(Registry registry, int sizeMib, Path dir, Runs runs, int threads,
+      PrintWriter out) {
+    this.registry = registry;
     this.bytes = (long) sizeMib << 20;
     this.dir = dir;
     this.runs = runs;
@@ -78,13 +82,13 @@ final class MemoryBenchmark {
     double[] dump = new double[runs.total()];
     double[] restore = new double[runs.total()];
     long written = 0;
-    try (Node a = new Node("bench-a", Topologies.load("cpu-only"));
-        Node b = new Node("bench-b", Topologies.load("cpu-only"))) {
+    try (Node a = new Node("bench-a", registry.topologies().load("cpu-only"), registry);
+        Node b = new Node("bench-b", registry.topologies().load("cpu-only"), registry)) {
       Path outFile = Files.createTempFile("accr-bench-", ".out");
       SimProcess p = a.create("counter", List.of("--mem-mib", String.valueOf(bytes >> 20),
           "--steps", "0", "--out", outFile.toString()), outFile.getParent(), 0);
       fill(p, mixed);
-      PluginHost plugins = PluginHost.installed();
+      PluginHost plugins = PluginHost.of(registry.plugins());
       DumpOptions options = DumpOptions.defaults().withThreads(threads)
           .withCompression(compression).withLeaveRunning(true);
       for (int i = 0; i < runs.total(); i++) {
@@ -96,8 +100,8 @@ final class MemoryBenchmark {
           dump[i] = bytes / (double) (System.nanoTime() - t);
           written = s.getBytesWritten();
           t = System.nanoTime();
-          Restorer.Result r = new Restorer(b, plugins).restore(images, threads,
-              ProgressListener.NONE, false);
+          Restorer.Result r = new Restorer(b, plugins).restore(images, RestoreOptions.defaults()
+              .withThreads(threads).withStart(RestoreOptions.Start.INLINE), ProgressListener.NONE);
           restore[i] = bytes / (double) (System.nanoTime() - t);
           b.kill(r.process().pid());
         } finally {

@@ -39,7 +39,7 @@ final class NodeLsCommand implements Callable<Integer> {
       String name = socket.getFileName().toString().replaceFirst("\\.sock$", "");
       try {
         PingReply ping = NodeClient.of(name, run).call(Request.newBuilder()
-            .setPing(PingRequest.getDefaultInstance()).build(), dev.accr.engine.ProgressListener.NONE)
+            .setPing(PingRequest.getDefaultInstance()).build(), dev.accr.image.ProgressListener.NONE)
             .getPing();
         out.printf("%-16s %-12s %-10s %-9d %d%n", name, ping.getTopology().getName(), "running",
             ping.getProcesses(), ping.getPid());

@@ -1,6 +1,6 @@
 package dev.accr.cli;
 
-import dev.accr.engine.ProgressListener;
+import dev.accr.image.ProgressListener;
 import dev.accr.node.NodeClient;
 import dev.accr.node.RunDirectory;
 import dev.accr.proto.Request;

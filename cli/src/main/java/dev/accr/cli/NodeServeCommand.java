@@ -2,23 +2,23 @@ package dev.accr.cli;
 
 import dev.accr.api.AccrException;
 import dev.accr.kernel.Node;
-import dev.accr.kernel.Topologies;
-import dev.accr.plugin.Extensions;
-import java.nio.file.Path;
-import java.util.List;
+import dev.accr.kernel.Registry;
 import dev.accr.node.NodeServer;
 import dev.accr.node.NodeService;
 import dev.accr.node.RunDirectory;
-import dev.accr.plugin.PluginHost;
 import java.net.InetSocketAddress;
 import java.time.Instant;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code accr node serve}: runs a node in the foreground (what {@code node start} launches). */
 @Command(name = "serve", hidden = true, description = "Run a node daemon in the foreground.")
 final class NodeServeCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
   @Option(names = "--name", required = true)
   String name;
 
@@ -28,19 +28,14 @@ final class NodeServeCommand implements Callable<Integer> {
   @Option(names = "--listen", paramLabel = "HOST:PORT")
   String listen;
 
-  @Option(names = "--plugin-dir")
-  List<Path> pluginDirs = List.of();
-
   @Override
   public Integer call() throws Exception {
     RunDirectory.checkName(name);
-    for (Path dir : pluginDirs) {
-      Extensions.addPluginDir(dir);
-    }
+    Registry registry = AccrCommand.registry(spec); // this node's own, loaded at its start
     RunDirectory run = RunDirectory.fromEnvironment().create();
-    Node node = new Node(name, Topologies.load(topology));
+    Node node = new Node(name, registry.topologies().load(topology), registry);
     NodeServer[] server = new NodeServer[1];
-    NodeService service = new NodeService(node, PluginHost.installed(), () -> {
+    NodeService service = new NodeService(node, () -> {
       // Answer the shutdown request first, then stop.
       Thread.ofPlatform().start(() -> {
         node.close();

@@ -1,8 +1,7 @@
 package dev.accr.cli;
 
 import dev.accr.api.AccrException;
-import dev.accr.kernel.Topologies;
-import dev.accr.plugin.Extensions;
+import dev.accr.kernel.Registry;
 import dev.accr.node.NodeClient;
 import dev.accr.node.RunDirectory;
 import java.io.File;
@@ -40,17 +39,11 @@ final class NodeStartCommand implements Callable<Integer> {
   @Option(names = "--heap", defaultValue = "2g", description = "Java heap of the node (default: ${DEFAULT-VALUE}).")
   String heap;
 
-  @Option(names = "--plugin-dir", paramLabel = "DIR",
-      description = "Load plugin jars from DIR (repeatable; also $ACCR_PLUGIN_DIR).")
-  List<Path> pluginDirs = List.of();
-
   @Override
   public Integer call() throws IOException, InterruptedException {
     RunDirectory.checkName(name);
-    for (Path dir : pluginDirs) {
-      Extensions.addPluginDir(dir);
-    }
-    Topologies.load(topology); // fail here, in the foreground, on a bad topology
+    Registry registry = AccrCommand.registry(spec);
+    registry.topologies().load(topology); // fail here, in the foreground, on a bad topology
     String topologyArg = Files.isRegularFile(Path.of(topology))
         ? Path.of(topology).toAbsolutePath().toString() : topology;
     RunDirectory run = RunDirectory.fromEnvironment().create();
@@ -70,8 +63,8 @@ final class NodeStartCommand implements Callable<Integer> {
     if (listen != null) {
       cmd.addAll(List.of("--listen", listen));
     }
-    for (Path dir : pluginDirs) {
-      cmd.addAll(List.of("--plugin-dir", dir.toAbsolutePath().toString()));
+    for (Path dir : registry.pluginDirs()) {
+      cmd.addAll(List.of("--plugin-dir", dir.toString()));
     }
     Process daemon = new ProcessBuilder(cmd).redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))

@@ -1,6 +1,6 @@
 package dev.accr.cli;
 
-import dev.accr.engine.ProgressListener;
+import dev.accr.image.ProgressListener;
 import java.io.PrintWriter;
 
 /**

@@ -1,6 +1,7 @@
 package dev.accr.cli;
 
 import dev.accr.api.MappingPolicy;
+import dev.accr.node.MappingPolicies;
 import dev.accr.plugin.DevicePairs;
 import dev.accr.proto.DevicePairInfo;
 import dev.accr.proto.Request;
@@ -39,8 +40,8 @@ final class RestoreCommand implements Callable<Integer> {
     var options = pluginOptions.toMap();
     MappingPolicy policy = mapping.toPolicy();
     RestoreRequest request = RestoreRequest.newBuilder().setDir(dir.toAbsolutePath().toString())
-        .setThreads(threads).putAllPluginOptions(options).putAllDeviceMap(policy.forced())
-        .addAllRelax(policy.relaxed()).build();
+        .setThreads(threads).putAllPluginOptions(options)
+        .setMapping(MappingPolicies.toInfo(policy)).build();
     RestoreReply reply;
     try (ProgressBar bar = ProgressBar.onTerminal(spec.commandLine().getErr())) {
       reply = node.call(Request.newBuilder().setRestore(request).build(), bar).getRestore();

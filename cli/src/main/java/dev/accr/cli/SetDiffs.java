@@ -5,6 +5,7 @@ import com.google.protobuf.Message;
 import com.google.protobuf.TextFormat;
 import dev.accr.api.MemoryView;
 import dev.accr.engine.ImageDecoder;
+import dev.accr.plugin.PluginHost;
 import dev.accr.engine.ImageSet;
 import dev.accr.engine.PageHashes;
 import dev.accr.image.ImageKind;
@@ -40,7 +41,7 @@ final class SetDiffs {
 
   private SetDiffs() {}
 
-  static SetDiff of(Path fromDir, Path toDir) throws IOException {
+  static SetDiff of(Path fromDir, Path toDir, PluginHost plugins) throws IOException {
     ImageSet from = ImageSet.read(fromDir);
     ImageSet to = ImageSet.read(toDir);
     SetDiff.Builder out = SetDiff.newBuilder().setFromId(from.id().toString())
@@ -66,11 +67,11 @@ final class SetDiffs {
     }
     if (to.inventory().getPluginsList().contains(KfdSummaries.PLUGIN)
         && from.inventory().getPluginsList().contains(KfdSummaries.PLUGIN)) {
-      bos(out, from, to);
+      bos(out, from, to, plugins);
     }
     for (String name : commonEntryFiles(fromDir, toDir)) {
-      entries(out, name, ImageDecoder.decode(fromDir.resolve(name)).entries(),
-          ImageDecoder.decode(toDir.resolve(name)).entries());
+      entries(out, name, ImageDecoder.decode(fromDir.resolve(name), plugins).entries(),
+          ImageDecoder.decode(toDir.resolve(name), plugins).entries());
     }
     return out.build();
   }
@@ -140,7 +141,8 @@ final class SetDiffs {
         + " removed"));
   }
 
-  private static void bos(SetDiff.Builder out, ImageSet from, ImageSet to) throws IOException {
+  private static void bos(SetDiff.Builder out, ImageSet from, ImageSet to, PluginHost plugins)
+      throws IOException {
     Map<String, KfdBoEntry[]> bos = new TreeMap<>();
     for (int side = 0; side < 2; side++) {
       ImageSet set = side == 0 ? from : to;
@@ -148,7 +150,7 @@ final class SetDiffs {
         Path file = set.dir().resolve(ImageKind.PLUGIN.pluginFileName(KfdSummaries.PLUGIN,
             "bos", pid));
         if (Files.exists(file)) {
-          for (Message m : ImageDecoder.decode(file).entries()) {
+          for (Message m : ImageDecoder.decode(file, plugins).entries()) {
             KfdBoEntry bo = KfdBoEntry.parseFrom(m.toByteString());
             bos.computeIfAbsent(String.format("%010d-%016x", bo.getGpuId(), bo.getGpuVa()),
                 k -> new KfdBoEntry[2])[side] = bo;

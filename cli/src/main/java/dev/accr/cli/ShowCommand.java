@@ -46,7 +46,7 @@ final class ShowCommand implements Callable<Integer> {
       out.println(json(files, !Files.isDirectory(target)));
     } else {
       for (Path f : files) {
-        ImageDecoder.Decoded d = ImageDecoder.decode(f);
+        ImageDecoder.Decoded d = ImageDecoder.decode(f, plugins());
         out.printf("# %s: %s v%d, id %s%n", f.getFileName(), d.header().kind().formatName(),
             d.header().version(), d.header().id());
         for (Message m : d.entries()) {
@@ -72,12 +72,16 @@ final class ShowCommand implements Callable<Integer> {
 
   private String json(List<Path> files, boolean single) throws IOException {
     if (single) {
-      return JsonFormat.printer().print(ImageJson.of(files.getFirst(), !noPayload));
+      return JsonFormat.printer().print(ImageJson.of(files.getFirst(), !noPayload, plugins()));
     }
     ListValue.Builder all = ListValue.newBuilder();
     for (Path f : files) {
-      all.addValues(Value.newBuilder().setStructValue(ImageJson.of(f, !noPayload)));
+      all.addValues(Value.newBuilder().setStructValue(ImageJson.of(f, !noPayload, plugins())));
     }
     return JsonFormat.printer().print(all);
+  }
+
+  private dev.accr.plugin.PluginHost plugins() {
+    return dev.accr.plugin.PluginHost.of(AccrCommand.registry(spec).plugins());
   }
 }

@@ -1,6 +1,5 @@
 package dev.accr.cli;
 
-import com.google.protobuf.util.JsonFormat;
 import dev.accr.kernel.Topologies;
 import dev.accr.proto.CpuNode;
 import dev.accr.proto.Device;
@@ -35,10 +34,11 @@ final class TopologyCommand {
 
     @Override
     public Integer call() throws Exception {
-      Topology t = Topologies.load(topology);
+      Topologies topologies = AccrCommand.registry(spec).topologies();
+      Topology t = topologies.load(topology);
       PrintWriter out = spec.commandLine().getOut();
       if (json) {
-        out.println(JsonFormat.printer().print(t));
+        out.println(topologies.toJson(t));
         return 0;
       }
       out.printf("topology %s%n", t.getName());

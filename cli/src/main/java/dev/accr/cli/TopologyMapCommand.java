@@ -4,16 +4,14 @@ import com.google.protobuf.util.JsonFormat;
 import dev.accr.api.AccrException;
 import dev.accr.api.DevicePair;
 import dev.accr.engine.MappingDryRun;
-import dev.accr.kernel.Topologies;
 import dev.accr.plugin.DevicePairs;
-import dev.accr.plugin.Extensions;
+import dev.accr.engine.RestoreOptions;
+import dev.accr.kernel.Registry;
 import dev.accr.plugin.PluginHost;
 import dev.accr.proto.MappingPlan;
 import dev.accr.proto.Topology;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -44,6 +42,8 @@ final class TopologyMapCommand implements Callable<Integer> {
 
   @Mixin MappingOptions mapping;
 
+  @Mixin PluginOptions pluginOptions;
+
   @ArgGroup(exclusive = true)
   Format format = new Format();
 
@@ -55,18 +55,16 @@ final class TopologyMapCommand implements Callable<Integer> {
     boolean dot;
   }
 
-  @Option(names = "--plugin-dir", paramLabel = "DIR",
-      description = "Also load plugin jars from DIR (repeatable; also $ACCR_PLUGIN_DIR).")
-  List<Path> pluginDirs = List.of();
-
   @Override
   public Integer call() throws Exception {
-    pluginDirs.forEach(Extensions::addPluginDir);
-    Topology to = Topologies.load(target);
+    Registry registry = AccrCommand.registry(spec);
+    Topology to = registry.topologies().load(target);
+    RestoreOptions options = RestoreOptions.defaults().withMapping(mapping.toPolicy())
+        .withPluginOptions(pluginOptions.toMap());
     PrintWriter out = spec.commandLine().getOut();
     MappingDryRun.Plan plan;
     try {
-      plan = MappingDryRun.plan(dir, to, PluginHost.installed(), mapping.toPolicy(), Map.of());
+      plan = MappingDryRun.plan(dir, to, PluginHost.of(registry.plugins()), options);
     } catch (AccrException e) {
       if (!format.json) {
         throw e;

@@ -3,12 +3,13 @@ package dev.accr.cli;
 import dev.accr.api.DeviceFile;
 import dev.accr.engine.DumpOptions;
 import dev.accr.engine.Dumper;
-import dev.accr.engine.ProgressListener;
+import dev.accr.image.ProgressListener;
 import dev.accr.engine.Restorer;
 import dev.accr.image.Compression;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.SimProcess;
-import dev.accr.kernel.Topologies;
+import dev.accr.engine.RestoreOptions;
+import dev.accr.kernel.Registry;
 import dev.accr.kfd.driver.Bo;
 import dev.accr.kfd.driver.KfdProcess;
 import dev.accr.plugin.PluginHost;
@@ -52,8 +53,11 @@ final class VramBenchmark {
   /** Whether each dump is followed by a restore on a second node (not in the budget run). */
   private boolean restores;
 
-  VramBenchmark(int gpus, int sizeMib, Path dir, Runs runs, int threads, long stagingMib,
-      boolean dumpOnly, PrintWriter out) {
+  private final Registry registry;
+
+  VramBenchmark(Registry registry, int gpus, int sizeMib, Path dir, Runs runs, int threads,
+      long stagingMib, boolean dumpOnly, PrintWriter out) {
+    this.registry = registry;
     this.gpus = gpus;
     this.perGpu = (long) sizeMib << 20;
     this.bytes = perGpu * gpus;
@@ -96,7 +100,7 @@ final class VramBenchmark {
     boolean alternate = available <= 0 || vramCaseNeeds + bytes <= available;
     if (!alternate) {
       double hostGbps;
-      try (HostDumpTarget host = new HostDumpTarget(bytes, dir, threads)) {
+      try (HostDumpTarget host = new HostDumpTarget(registry, bytes, dir, threads)) {
         for (int i = 0; i < runs.total(); i++) {
           host.dump(runs.isMeasured(i));
         }
@@ -105,7 +109,7 @@ final class VramBenchmark {
       forEachCase((mode, c) -> measure(mode, c, null, hostGbps));
       return;
     }
-    try (HostDumpTarget host = new HostDumpTarget(bytes, dir, threads)) {
+    try (HostDumpTarget host = new HostDumpTarget(registry, bytes, dir, threads)) {
       forEachCase((mode, c) -> measure(mode, c, host, Double.NaN));
       reportHost(host, "dump host memory, none (target)*");
       out.printf("* each host dump ran just before a VRAM dump; a VRAM dump's ratio is to the"
@@ -145,12 +149,12 @@ final class VramBenchmark {
     double[] restore = new double[runs.total()];
     long heapPeak = 0;
     long rssExtra = 0;
-    try (Node a = new Node("bench-a", Topologies.load("mi300x8"));
-        Node b = new Node("bench-b", Topologies.load("mi300x8"))) {
+    try (Node a = new Node("bench-a", registry.topologies().load("mi300x8"), registry);
+        Node b = new Node("bench-b", registry.topologies().load("mi300x8"), registry)) {
       SimProcess p = a.create("kfd-train", List.of("--gpus", String.valueOf(gpus),
           "--vram-mib", "2", "--steps", "0"), dir, 0);
       fill(p);
-      PluginHost plugins = PluginHost.installed();
+      PluginHost plugins = PluginHost.of(registry.plugins());
       Map<String, String> options = Map.of("kfd.vram-copy", mode,
           "kfd.staging-mib", String.valueOf(stagingMib));
       DumpOptions dumpOptions = DumpOptions.defaults().withThreads(threads)
@@ -170,8 +174,9 @@ final class VramBenchmark {
           }
           if (restores) {
             t = System.nanoTime();
-            Restorer.Result r = new Restorer(b, plugins).restore(images, threads, options,
-                ProgressListener.NONE, false);
+            Restorer.Result r = new Restorer(b, plugins).restore(images, RestoreOptions.defaults()
+                .withThreads(threads).withPluginOptions(options)
+                .withStart(RestoreOptions.Start.INLINE), ProgressListener.NONE);
             restore[i] = bytes / (double) (System.nanoTime() - t);
             b.kill(r.process().pid());
           }

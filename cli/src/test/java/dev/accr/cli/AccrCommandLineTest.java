@@ -45,7 +45,8 @@ class AccrCommandLineTest {
     assertEquals(0, r.code(), r.err());
     Path file = tmp.resolve("t.json");
     Files.writeString(file, r.out());
-    assertEquals(Topologies.load("cpu-2numa"), Topologies.load(file.toString()));
+    Topologies topologies = Scenarios.registry().topologies();
+    assertEquals(topologies.load("cpu-2numa"), topologies.load(file.toString()));
     Topology.Builder b = Topology.newBuilder();
     JsonFormat.parser().merge(r.out(), b);
     assertTrue(r.out().contains("\"memoryBytes\": \"137438953472\""), r.out());
@@ -108,5 +109,21 @@ class AccrCommandLineTest {
     assertEquals(2, accr("dump", "-t", "1").code());
     assertEquals(2, accr("dump", "-t", "1", "-D", "x", "--compress", "lz4").code());
     assertEquals(2, accr("no-such-command").code());
+  }
+
+  @Test
+  void topologyMapChecksPluginOptionsAgainstTheInstalledPlugins() throws Exception {
+    Path set = dumpedSet();
+    CliRun r = accr("topology", "map", "-D", set.toString(), "--to", "cpu-only", "--plugin-opt",
+        "foo.bar=1");
+    assertEquals(2, r.code(), r.err());
+    assertTrue(r.err().contains("no plugin 'foo' is installed (installed: ")
+        && r.err().contains("kfd"), r.err());
+    r = accr("topology", "map", "-D", set.toString(), "--to", "cpu-only", "--plugin-opt",
+        "kfd.nonsense=3");
+    assertEquals(2, r.code(), r.err());
+    assertTrue(r.err().contains("plugin kfd has no option 'nonsense'"), r.err());
+    r = accr("topology", "map", "-D", set.toString(), "--to", "cpu-only");
+    assertEquals(0, r.code(), r.err());
   }
 }

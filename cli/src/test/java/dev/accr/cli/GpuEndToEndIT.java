@@ -51,7 +51,7 @@ class GpuEndToEndIT {
     String pid = accr.ok(run).strip();
     Thread.sleep(300);
     String dump = accr.ok("dump", "--node", "g1", "-t", pid, "-D", images, "--compress", "zstd",
-        "--vram-copy", copyMode, "--staging-mib", "8");
+        "--plugin-opt", "kfd.vram-copy=" + copyMode, "--plugin-opt", "kfd.staging-mib=8");
     assertTrue(dump.contains("dumped " + pid), dump);
     String shown = accr.ok("show", images);
     assertTrue(shown.contains("KfdQueueEntry") && shown.contains("KfdSvmRangeEntry")

@@ -11,7 +11,6 @@ import com.google.protobuf.util.JsonFormat;
 import dev.accr.engine.DumpOptions;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.SimProcess;
-import dev.accr.kernel.Topologies;
 import dev.accr.testkit.ImageDamage;
 import dev.accr.testkit.Scenarios;
 import java.nio.file.Files;
@@ -31,7 +30,7 @@ class ShowKfdTest {
 
   @BeforeAll
   static void dump() throws Exception {
-    try (Node node = new Node("t", Topologies.load("mi100x2"))) {
+    try (Node node = Scenarios.node("t", "mi100x2")) {
       SimProcess p = node.create("kfd-train", List.of("--gpus", "2", "--steps", "6",
           "--gpu-us-per-wg", "20"), tmp, 0);
       Scenarios.step(p, 3);

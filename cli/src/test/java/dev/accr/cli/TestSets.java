@@ -4,7 +4,6 @@ import dev.accr.engine.DumpOptions;
 import dev.accr.image.Compression;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.SimProcess;
-import dev.accr.kernel.Topologies;
 import dev.accr.testkit.Scenarios;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -20,7 +19,7 @@ final class TestSets {
 
   /** A kfd-train process on 2 GPUs dumped mid-run: every image kind is in the set. */
   static Path kfdTrain(Path dir, String compression) throws IOException {
-    try (Node node = new Node("t", Topologies.load("mi100x2"))) {
+    try (Node node = Scenarios.node("t", "mi100x2")) {
       SimProcess p = node.create("kfd-train", List.of("--gpus", "2", "--vram-kib", "512",
           "--steps", "6", "--gpu-us-per-wg", "20"), dir, 0);
       Scenarios.step(p, 3);

@@ -7,7 +7,6 @@ import dev.accr.image.Compression;
 import dev.accr.image.ImageKind;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.SimProcess;
-import dev.accr.kernel.Topologies;
 import dev.accr.proto.FileEntry;
 import dev.accr.testkit.Scenarios;
 import java.io.IOException;
@@ -52,11 +51,11 @@ class GenerateTestImagesTest {
   /** One uninterrupted run for the digest, then one run dumped at each point of the recipe. */
   private static void generate(SetRecipes.Recipe recipe) throws IOException {
     String digest;
-    try (Node node = new Node("generator", Topologies.load(recipe.topology()))) {
+    try (Node node = Scenarios.node("generator", recipe.topology())) {
       digest = Scenarios.uninterrupted(node, recipe.workload(),
           args(recipe, "uninterrupted"), WORK_DIR);
     }
-    try (Node node = new Node("generator", Topologies.load(recipe.topology()))) {
+    try (Node node = Scenarios.node("generator", recipe.topology())) {
       SimProcess p = node.create(recipe.workload(), args(recipe, recipe.name()), WORK_DIR, 0);
       int stepped = 0;
       for (int i = 0; i < recipe.dumpAfter().size(); i++) {

@@ -66,7 +66,8 @@ class RestoreTestImagesTest {
     assertEquals(TestImageSets.versions().get(formatVersion).toolVersion(),
         images.inventory().getToolVersion(), "the accr version versions.txt names");
     putBackOpenFiles(images, set);
-    try (Node node = new Node("test-images", images.inventory().getSourceTopology())) {
+    try (Node node = new Node("test-images", images.inventory().getSourceTopology(),
+        Scenarios.registry())) {
       SimProcess p = Scenarios.restore(node, set);
       assertEquals(expected, Scenarios.finish(node, p));
       assertEquals(0, node.memory().residentPages());

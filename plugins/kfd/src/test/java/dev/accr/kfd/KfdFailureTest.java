@@ -10,7 +10,7 @@ import com.google.common.jimfs.Jimfs;
 import dev.accr.api.AccrException;
 import dev.accr.engine.DumpOptions;
 import dev.accr.engine.Dumper;
-import dev.accr.engine.ProgressListener;
+import dev.accr.image.ProgressListener;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.SimProcess;
 import dev.accr.kfd.plugin.KfdPlugin;

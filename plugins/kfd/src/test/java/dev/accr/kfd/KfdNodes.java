@@ -2,6 +2,7 @@ package dev.accr.kfd;
 
 import dev.accr.kernel.Node;
 import dev.accr.kernel.Topologies;
+import dev.accr.testkit.Scenarios;
 import dev.accr.kfd.driver.KfdDriver;
 import dev.accr.proto.Topology;
 import java.io.IOException;
@@ -15,19 +16,20 @@ public final class KfdNodes {
 
   /** A node of a preset, or of a test topology under {@code /topologies/} in test resources. */
   public static Node node(String name, String topology) {
-    return new Node(name, topology(topology));
+    return new Node(name, topology(topology), Scenarios.registry());
   }
 
   /** A preset, or a test topology under {@code /topologies/} in test resources. */
   public static Topology topology(String name) {
+    Topologies topologies = Scenarios.registry().topologies();
     try (InputStream in = KfdNodes.class.getResourceAsStream("/topologies/" + name + ".json")) {
-      if (in != null && !Topologies.presets().contains(name)) {
-        return Topologies.parse(new String(in.readAllBytes(), StandardCharsets.UTF_8), name);
+      if (in != null && !topologies.presets().contains(name)) {
+        return topologies.parse(new String(in.readAllBytes(), StandardCharsets.UTF_8), name);
       }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    return Topologies.load(name);
+    return topologies.load(name);
   }
 
   public static KfdDriver kfd(Node node) {

@@ -10,7 +10,7 @@ import dev.accr.api.DevicePair;
 import dev.accr.api.MappingPolicy;
 import dev.accr.engine.DumpOptions;
 import dev.accr.engine.Dumper;
-import dev.accr.engine.ProgressListener;
+import dev.accr.image.ProgressListener;
 import dev.accr.engine.RestoreOptions;
 import dev.accr.engine.Restorer;
 import dev.accr.kernel.Node;
@@ -112,8 +112,8 @@ class NpuFailureTest {
   private static void assertRestoreLeavesNothing(Node b, Path dir, MappingPolicy policy,
       int exitCode, String mustContain) {
     AccrException e = assertThrows(AccrException.class, () -> new Restorer(b,
-        PluginHost.installed()).restore(dir, RestoreOptions.defaults().withMapping(policy),
-        ProgressListener.NONE, false));
+        Scenarios.plugins(b)).restore(dir, RestoreOptions.defaults().withMapping(policy)
+        .withStart(RestoreOptions.Start.INLINE), ProgressListener.NONE));
     assertEquals(exitCode, e.exitCode(), e.getMessage());
     assertTrue(e.getMessage().contains(mustContain), e.getMessage());
     assertFalse(e.getMessage().contains("\n"), "one line: " + e.getMessage());
@@ -142,9 +142,10 @@ class NpuFailureTest {
     try (Node small = NpuNodes.node("s", "npu-small")) {
       assertRestoreLeavesNothing(small, dir, MappingPolicy.STRICT, AccrException.INCOMPATIBLE,
           "--relax npu-memory");
-      Restorer.Result r = new Restorer(small, PluginHost.installed()).restore(dir,
+      Restorer.Result r = new Restorer(small, Scenarios.plugins(small)).restore(dir,
           RestoreOptions.defaults().withMapping(MappingPolicy.of(Map.of(70001, 73003),
-              Set.of("npu-memory"))), ProgressListener.NONE, false);
+              Set.of("npu-memory"))).withStart(RestoreOptions.Start.INLINE),
+          ProgressListener.NONE);
       DevicePair pair = r.devices().getFirst();
       assertEquals(List.of(70001, 73003), List.of(pair.imageId(), pair.targetId()));
       assertTrue(pair.differences().toString().contains("npuMemoryBytes"), pair.toString());

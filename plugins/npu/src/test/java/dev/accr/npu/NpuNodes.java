@@ -1,7 +1,7 @@
 package dev.accr.npu;
 
 import dev.accr.kernel.Node;
-import dev.accr.kernel.Topologies;
+import dev.accr.testkit.Scenarios;
 import dev.accr.npu.driver.NpuDriver;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
@@ -12,7 +12,7 @@ final class NpuNodes {
 
   /** A preset name, or else the path of a test topology of that name. */
   static String topology(String name) {
-    if (Topologies.presets().contains(name)) {
+    if (Scenarios.registry().topologies().presets().contains(name)) {
       return name;
     }
     try {
@@ -24,7 +24,7 @@ final class NpuNodes {
   }
 
   static Node node(String name, String topology) {
-    return new Node(name, Topologies.load(topology(topology)));
+    return Scenarios.node(name, topology(topology));
   }
 
   static NpuDriver npu(Node node) {

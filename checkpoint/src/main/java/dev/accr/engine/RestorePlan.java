@@ -1,0 +1,123 @@
+package dev.accr.engine;
+
+import dev.accr.api.AccrException;
+import dev.accr.api.DevicePair;
+import dev.accr.api.MemoryView;
+import dev.accr.api.Workload;
+import dev.accr.image.ProgressListener;
+import dev.accr.plugin.PluginHost;
+import dev.accr.plugin.PluginSession;
+import dev.accr.proto.RegFileEntry;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * What a restore will do, decided before anything is created: the verified image set, the
+ * program to run, where the image's devices go. Holds the restore's plugin session (the
+ * plugins keep their mapping in it) until {@link Restorer#recreate} finishes or the plan is
+ * closed unused, which rolls the plugins back.
+ */
+public final class RestorePlan implements AutoCloseable {
+  private final ImageSet set;
+  private final ImageSet.ProcessImages images;
+  private final Workload workload;
+  private final List<DevicePair> devices;
+  private final PluginSession session;
+  private final RestoreOptions options;
+  private final ProgressListener progress;
+  private final long startNanos;
+
+  RestorePlan(ImageSet set, ImageSet.ProcessImages images, Workload workload,
+      List<DevicePair> devices, PluginSession session, RestoreOptions options, ProgressListener progress,
+      long startNanos) {
+    this.set = set;
+    this.images = images;
+    this.workload = workload;
+    this.devices = List.copyOf(devices);
+    this.session = session;
+    this.options = options;
+    this.progress = progress;
+    this.startNanos = startNanos;
+  }
+
+  /** Where each device of the image goes. */
+  public List<DevicePair> devices() {
+    return devices;
+  }
+
+  public ImageSet set() {
+    return set;
+  }
+
+  ImageSet.ProcessImages images() {
+    return images;
+  }
+
+  Workload workload() {
+    return workload;
+  }
+
+  PluginSession session() {
+    return session;
+  }
+
+  RestoreOptions options() {
+    return options;
+  }
+
+  ProgressListener progress() {
+    return progress;
+  }
+
+  long startNanos() {
+    return startNanos;
+  }
+
+  /** Ends the plugin session: {@code fini(ok=false)} unless the restore succeeded. */
+  @Override
+  public void close() {
+    session.close();
+  }
+
+  /** The images of the set's one process, once every plugin they need is installed. */
+  static ImageSet.ProcessImages rootImages(ImageSet set, PluginHost plugins) {
+    plugins.require(set.inventory().getPluginsList(), set.dir().toString());
+    if (set.processes().size() != 1) {
+      throw AccrException.failed("restore: %d processes in %s; only single-process sets are"
+          + " supported", set.processes().size(), set.dir());
+    }
+    return set.processes().get(set.inventory().getRootPid());
+  }
+
+  /** The pages to restore must fit in {@code freeBytes}, what the node's memory has left. */
+  static void checkMemory(ImageSet set, String node, long freeBytes) {
+    long pages = set.processes().values().stream().flatMap(p -> p.chunks().stream())
+        .flatMap(c -> c.getRunsList().stream())
+        .mapToLong(r -> Integer.toUnsignedLong(r.getNrPages())).sum();
+    if (pages * MemoryView.PAGE_SIZE > freeBytes) {
+      throw AccrException.incompatible("restore: %s needs %d MiB of memory; node %s has %d MiB"
+          + " free", set.dir(), (pages * MemoryView.PAGE_SIZE) >> 20, node, freeBytes >> 20);
+    }
+  }
+
+  /** As in CRIU, files are not in the image: each must still be there and long enough. */
+  static void checkFiles(ImageSet set) throws IOException {
+    for (var f : set.files().values()) {
+      if (f.hasExt()) {
+        continue; // reopened by its plugin
+      }
+      RegFileEntry reg = f.getReg();
+      Path path = Path.of(reg.getPath());
+      if (!Files.isRegularFile(path)) {
+        throw AccrException.failed("restore: file %s (id %d) is missing", path, f.getId());
+      }
+      long size = Files.size(path);
+      if (size < reg.getSize()) {
+        throw AccrException.failed("restore: file %s: size actual=%d expected>=%d", path, size,
+            reg.getSize());
+      }
+    }
+  }
+}

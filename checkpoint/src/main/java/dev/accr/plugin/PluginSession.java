@@ -1,0 +1,303 @@
+package dev.accr.plugin;
+
+import dev.accr.api.AccrException;
+import dev.accr.api.AccrPlugin;
+import dev.accr.api.DeviceFile;
+import dev.accr.api.DeviceMapping;
+import dev.accr.api.DevicePair;
+import dev.accr.api.MappingPolicy;
+import dev.accr.api.NodeContext;
+import dev.accr.api.PluginContext;
+import dev.accr.api.PluginImages;
+import dev.accr.api.PluginOption;
+import dev.accr.api.ProcessView;
+import dev.accr.proto.Topology;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * One dump, restore or mapping dry run as the plugins see it (from {@link PluginHost#begin}):
+ * runs their hooks in name order with each plugin's context of this operation. Hooks that
+ * answer for one thing (a file, a mapping) stop at the first plugin that claims it; the others
+ * run on every plugin. Plugins that claim anything or write images are "used" and recorded in
+ * the inventory. {@link #close} runs {@code fini} on every plugin, with {@code ok} true only
+ * after {@link #succeeded}, and abandons bulk files left open.
+ */
+public final class PluginSession implements AutoCloseable {
+  private final PluginHost host;
+  private final AccrPlugin.Stage stage;
+  private final SessionSetup setup;
+  private final Map<String, Context> contexts = new ConcurrentHashMap<>();
+  private final Set<String> used = new TreeSet<>();
+  private boolean ok;
+  private boolean closed;
+
+  PluginSession(PluginHost host, AccrPlugin.Stage stage, SessionSetup setup) {
+    this.host = host;
+    this.stage = stage;
+    this.setup = setup;
+  }
+
+  /** Runs {@code init} on every plugin; if one fails, every plugin gets {@code fini(false)}. */
+  void init() {
+    if (stage == AccrPlugin.Stage.MAP) {
+      return; // a dry run calls mapDevices only
+    }
+    try {
+      for (AccrPlugin p : host.plugins()) {
+        p.init(contextOf(p));
+      }
+    } catch (RuntimeException e) {
+      try {
+        close();
+      } catch (RuntimeException finiFailed) {
+        e.addSuppressed(finiFailed);
+      }
+      throw e;
+    }
+  }
+
+  public AccrPlugin.Stage stage() {
+    return stage;
+  }
+
+  /** Marks the operation as successful: {@link #close} then gives {@code fini(ok=true)}. */
+  public synchronized void succeeded() {
+    ok = true;
+  }
+
+  /** Plugins that claimed something or wrote images, in name order. */
+  public synchronized Set<String> used() {
+    return new TreeSet<>(used);
+  }
+
+  private synchronized void markUsed(String plugin) {
+    used.add(plugin);
+  }
+
+  /**
+   * Maps the devices of the image onto {@code target} with every plugin, as the setup's
+   * mapping policy asks; fails with exit code 2 for a relaxed check or forced id that no
+   * plugin or device knows.
+   */
+  public List<DevicePair> mapDevices(Topology target) {
+    MappingPolicy policy = setup.policy();
+    Set<String> known = host.relaxableChecks();
+    for (String name : policy.relaxed()) {
+      if (!known.contains(name)) {
+        throw AccrException.usage("--relax: unknown check '%s' (known: %s)", name,
+            known.isEmpty() ? "none" : String.join(", ", known));
+      }
+    }
+    List<DevicePair> pairs = new ArrayList<>();
+    for (AccrPlugin p : host.plugins()) {
+      List<DevicePair> mine = p.mapDevices(contextOf(p), target);
+      if (!mine.isEmpty()) {
+        markUsed(p.name());
+        pairs.addAll(mine);
+      }
+    }
+    for (int imageId : policy.forced().keySet()) {
+      if (pairs.stream().noneMatch(d -> d.imageId() == imageId)) {
+        throw AccrException.usage("--device-map: the image has no device 0x%x", imageId);
+      }
+    }
+    return pairs;
+  }
+
+  public void pauseDevices(ProcessView process) {
+    for (AccrPlugin p : host.plugins()) {
+      if (p.pauseDevices(contextOf(p), process)) {
+        markUsed(p.name());
+      }
+    }
+  }
+
+  public void checkpointDevices(ProcessView process) {
+    for (AccrPlugin p : host.plugins()) {
+      if (p.checkpointDevices(contextOf(p), process)) {
+        markUsed(p.name());
+      }
+    }
+  }
+
+  /** The plugin that dumped device file {@code fd}; fails if none claims it. */
+  public String dumpExtFile(ProcessView process, int fd, DeviceFile file) {
+    for (AccrPlugin p : host.plugins()) {
+      if (p.dumpExtFile(contextOf(p), process, fd, file)) {
+        markUsed(p.name());
+        return p.name();
+      }
+    }
+    throw AccrException.failed("dump: no plugin handles fd %d of process %d (%s); installed"
+        + " plugins: %s", fd, process.pid(), file.path(), host.namesOrNone());
+  }
+
+  /** Fails the dump unless a plugin takes care of the device mapping's contents. */
+  public void handleDeviceVma(ProcessView process, DeviceMapping vma) {
+    for (AccrPlugin p : host.plugins()) {
+      if (p.handleDeviceVma(contextOf(p), process, vma)) {
+        markUsed(p.name());
+        return;
+      }
+    }
+    throw AccrException.failed("dump: no plugin handles the device mapping %x-%x of %s in"
+        + " process %d", vma.start(), vma.start() + vma.length(), vma.path(), process.pid());
+  }
+
+  public void dumpDevicesLate() {
+    for (AccrPlugin p : host.plugins()) {
+      p.dumpDevicesLate(contextOf(p));
+    }
+  }
+
+  public void postForking(ProcessView process) {
+    for (AccrPlugin p : host.plugins()) {
+      p.postForking(contextOf(p), process);
+    }
+  }
+
+  /** Where a device mapping goes on this node; fails if no plugin knows it. */
+  public DeviceMapping updateVmaMap(ProcessView process, DeviceMapping vma) {
+    for (AccrPlugin p : host.plugins()) {
+      DeviceMapping moved = p.updateVmaMap(contextOf(p), process, vma);
+      if (moved != null) {
+        return moved;
+      }
+    }
+    throw AccrException.incompatible("restore: no plugin maps the device mapping %x-%x of %s",
+        vma.start(), vma.start() + vma.length(), vma.path());
+  }
+
+  /** Reopens a device file with the plugin that dumped it. */
+  public DeviceFile restoreExtFile(String plugin, ProcessView process, int fd, String path) {
+    AccrPlugin p = host.plugin(plugin);
+    if (p == null) {
+      throw AccrException.incompatible("restore: plugin '%s' (for fd %d, %s) is not installed",
+          plugin, fd, path);
+    }
+    DeviceFile file = p.restoreExtFile(contextOf(p), process, fd, path);
+    if (file == null) {
+      throw AccrException.incompatible("restore: plugin %s cannot reopen fd %d (%s)", plugin,
+          fd, path);
+    }
+    return file;
+  }
+
+  public void resumeDevicesLate(ProcessView process) {
+    for (AccrPlugin p : host.plugins()) {
+      p.resumeDevicesLate(contextOf(p), process);
+    }
+  }
+
+  /**
+   * Runs {@code fini} on every plugin (not in a dry run), even when one fails, then abandons
+   * bulk files left open; the first failure is rethrown after all have run. Only the first
+   * call does anything.
+   */
+  @Override
+  public void close() {
+    boolean finishedOk;
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      finishedOk = ok;
+    }
+    RuntimeException first = null;
+    try {
+      if (stage != AccrPlugin.Stage.MAP) {
+        for (AccrPlugin p : host.plugins()) {
+          try {
+            p.fini(contextOf(p), finishedOk);
+          } catch (RuntimeException e) {
+            if (first == null) {
+              first = e;
+            } else {
+              first.addSuppressed(e);
+            }
+          }
+        }
+      }
+    } finally {
+      for (Context c : contexts.values()) {
+        c.images.abandonOpen();
+      }
+    }
+    if (first != null) {
+      throw first;
+    }
+  }
+
+  private PluginContext contextOf(AccrPlugin p) {
+    return contexts.computeIfAbsent(p.name(), name -> new Context(p));
+  }
+
+  private final class Context implements PluginContext {
+    private final AccrPlugin plugin;
+    private final SetImages images;
+    private volatile Object attachment;
+
+    Context(AccrPlugin plugin) {
+      this.plugin = plugin;
+      this.images = new SetImages(plugin.name(), stage != AccrPlugin.Stage.DUMP, setup.dir(),
+          setup.id(), setup.compression(), setup.parallelism(), () -> markUsed(plugin.name()));
+    }
+
+    @Override
+    public AccrPlugin.Stage stage() {
+      return stage;
+    }
+
+    @Override
+    public NodeContext node() {
+      return setup.node();
+    }
+
+    @Override
+    public PluginImages images() {
+      return images;
+    }
+
+    @Override
+    public String option(String name, String fallback) {
+      String given = setup.options().get(plugin.name() + "." + name);
+      if (given != null) {
+        return given;
+      }
+      PluginOption declared = PluginOptionCheck.declared(plugin, name);
+      return declared != null ? declared.defaultValue() : fallback;
+    }
+
+    @Override
+    public MappingPolicy mappingPolicy() {
+      return setup.policy();
+    }
+
+    @Override
+    public boolean leaveRunning() {
+      return setup.leaveRunning();
+    }
+
+    @Override
+    public void progress(String phase, long done, long total) {
+      setup.progress().progress(plugin.name() + " " + phase, done, total);
+    }
+
+    @Override
+    public void attach(Object state) {
+      attachment = state;
+    }
+
+    @Override
+    public <T> T attachment(Class<T> type) {
+      Object a = attachment;
+      return type.isInstance(a) ? type.cast(a) : null;
+    }
+  }
+}

@@ -1,0 +1,58 @@
+package dev.accr.plugin;
+
+import dev.accr.api.MappingPolicy;
+import dev.accr.api.NodeContext;
+import dev.accr.image.CheckpointId;
+import dev.accr.image.Compression;
+import dev.accr.image.ProgressListener;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * What plugins see of one operation besides its stage: the node, the image set's directory and
+ * id, how bulk files are written, the user's plugin options ({@code plugin.option -> value}),
+ * whether a dumped process runs on, the device mapping asked for, and where progress goes.
+ */
+public record SessionSetup(NodeContext node, Path dir, CheckpointId id, Compression compression,
+    int parallelism, Map<String, String> options, boolean leaveRunning, MappingPolicy policy,
+    ProgressListener progress) {
+  public SessionSetup {
+    options = Map.copyOf(options);
+  }
+
+  /** The set in {@code dir} on {@code node}: no compression, one thread, no options. */
+  public static SessionSetup of(NodeContext node, Path dir, CheckpointId id) {
+    return new SessionSetup(node, dir, id, Compression.NONE, 1, Map.of(), false,
+        MappingPolicy.STRICT, ProgressListener.NONE);
+  }
+
+  public SessionSetup withCompression(Compression c) {
+    return new SessionSetup(node, dir, id, c, parallelism, options, leaveRunning, policy,
+        progress);
+  }
+
+  public SessionSetup withParallelism(int n) {
+    return new SessionSetup(node, dir, id, compression, n, options, leaveRunning, policy,
+        progress);
+  }
+
+  public SessionSetup withOptions(Map<String, String> o) {
+    return new SessionSetup(node, dir, id, compression, parallelism, o, leaveRunning, policy,
+        progress);
+  }
+
+  public SessionSetup withLeaveRunning(boolean leave) {
+    return new SessionSetup(node, dir, id, compression, parallelism, options, leave, policy,
+        progress);
+  }
+
+  public SessionSetup withPolicy(MappingPolicy p) {
+    return new SessionSetup(node, dir, id, compression, parallelism, options, leaveRunning, p,
+        progress);
+  }
+
+  public SessionSetup withProgress(ProgressListener p) {
+    return new SessionSetup(node, dir, id, compression, parallelism, options, leaveRunning,
+        policy, p);
+  }
+}
