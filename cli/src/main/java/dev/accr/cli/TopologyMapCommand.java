@@ -82,7 +82,7 @@ final class TopologyMapCommand implements Callable<Integer> {
       plan.devices().forEach(d -> json.addDevices(DevicePairs.toInfo(d)));
       out.println(JsonFormat.printer().print(json));
     } else if (format.dot) {
-      out.print(MappingDot.render(plan));
+      out.print(MappingDot.render(plan, DeviceLabels.of(Installed.registry(pluginDirs))));
     } else {
       printText(out, plan);
     }
