@@ -21,7 +21,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** The image set as one plugin reads or writes it (see {@link PluginImages}). */
-final class SetImages implements PluginImages {
+public final class SetImages implements PluginImages {
   private final String plugin;
   private final boolean reading;
   private final Path dir;
@@ -40,6 +40,15 @@ final class SetImages implements PluginImages {
     this.compression = compression;
     this.parallelism = parallelism;
     this.onWrite = onWrite;
+  }
+
+  /**
+   * The set in {@code dir} as {@code plugin} reads it, outside any operation ({@code accr
+   * inspect}, {@code accr diff}): read-only, every file checked against {@code id} as it is
+   * read.
+   */
+  public static PluginImages reader(String plugin, Path dir, CheckpointId id) {
+    return new SetImages(plugin, true, dir, id, Compression.NONE, 1, () -> {});
   }
 
   @Override

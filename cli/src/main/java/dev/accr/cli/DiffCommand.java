@@ -1,8 +1,8 @@
 package dev.accr.cli;
 
-import com.google.protobuf.util.JsonFormat;
 import dev.accr.api.CorruptImageException;
-import dev.accr.proto.BoChange;
+import dev.accr.engine.JsonOutput;
+import dev.accr.plugin.PluginHost;
 import dev.accr.proto.SetDiff;
 import dev.accr.proto.VmaChange;
 import java.io.IOException;
@@ -18,8 +18,8 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code accr diff}: what changed between two checkpoints of one process. */
 @Command(name = "diff", mixinStandardHelpOptions = true,
-    description = "Compare two image sets of one process: pages changed per VMA and per GPU"
-        + " buffer, and changes of thread and device state.")
+    description = "Compare two image sets of one process: pages changed per VMA, changes of"
+        + " thread and device state, and what each plugin compares (e.g. device memory).")
 final class DiffCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
@@ -39,14 +39,16 @@ final class DiffCommand implements Callable<Integer> {
         throw new CorruptImageException(dir.toString(), "not an image set directory");
       }
     }
-    SetDiff diff = SetDiffs.of(from, to,
-        dev.accr.plugin.PluginHost.of(AccrCommand.registry(spec).plugins()));
+    SetDiffs.Comparison diff = SetDiffs.of(from, to,
+        PluginHost.of(AccrCommand.registry(spec).plugins()));
     PrintWriter out = spec.commandLine().getOut();
-    out.print(json ? JsonFormat.printer().print(diff) + "\n" : text(diff));
+    out.print(json ? JsonOutput.print(diff.diff(), PluginReports.types(diff.reports())) + "\n"
+        : text(diff));
     return 0;
   }
 
-  static String text(SetDiff d) {
+  static String text(SetDiffs.Comparison comparison) {
+    SetDiff d = comparison.diff();
     StringBuilder out = new StringBuilder("diff " + d.getFromId() + " -> " + d.getToId() + "\n");
     out.append("\nhost memory (pages)\n");
     TextTable vmas = new TextTable("  ", "pid", "start", "end", "name", "vma", "changed", "added",
@@ -58,17 +60,7 @@ final class DiffCommand implements Callable<Integer> {
           v.getPages().getRemoved(), v.getPages().getSame());
     }
     out.append(vmas);
-    if (d.getBosCount() > 0) {
-      out.append("\ngpu buffer objects (pages of VRAM; GTT buffers are host memory, above)\n");
-      TextTable bos = new TextTable("  ", "gpu", "bo", "gpu va", "bo state", "changed", "added",
-          "removed", "same");
-      for (BoChange b : d.getBosList()) {
-        bos.row(b.getGpuId(), b.getHandle(), SummaryText.hex(b.getGpuVa()),
-            b.getStatus().isEmpty() ? "kept" : b.getStatus(), b.getPages().getChanged(),
-            b.getPages().getAdded(), b.getPages().getRemoved(), b.getPages().getSame());
-      }
-      out.append(bos);
-    }
+    out.append(PluginReports.text(comparison.reports()));
     out.append("\nstate changes\n");
     if (d.getStateChangesCount() == 0) {
       out.append("  none\n");

@@ -1,9 +1,9 @@
 package dev.accr.cli;
 
-import com.google.protobuf.util.JsonFormat;
 import dev.accr.api.AccrException;
 import dev.accr.api.CorruptImageException;
-import dev.accr.proto.SetSummary;
+import dev.accr.engine.JsonOutput;
+import dev.accr.kernel.Registry;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -18,8 +18,8 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code accr inspect}: a summary of an image set, as text, JSON or one HTML page. */
 @Command(name = "inspect", mixinStandardHelpOptions = true,
-    description = "Summarize an image set: process tree, threads, memory map, files, devices,"
-        + " dump statistics.")
+    description = "Summarize an image set: process tree, threads, memory map, files, what"
+        + " each plugin saved (devices), dump statistics.")
 final class InspectCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
@@ -39,13 +39,15 @@ final class InspectCommand implements Callable<Integer> {
     if (!Files.isDirectory(dir)) {
       throw new CorruptImageException(dir.toString(), "not an image set directory");
     }
-    SetSummary summary = SetSummaries.of(dir);
+    Registry registry = AccrCommand.registry(spec);
+    SetSummaries.Inspection inspection = SetSummaries.of(dir, registry.plugins());
     PrintWriter out = spec.commandLine().getOut();
-    out.print(json ? JsonFormat.printer().print(summary) + "\n" : SummaryText.of(summary));
+    out.print(json ? JsonOutput.print(inspection.summary(),
+        PluginReports.types(inspection.reports())) + "\n" : SummaryText.of(inspection));
     if (html != null) {
       try {
-        Files.writeString(html, SummaryHtml.of(summary, dir.getFileName().toString()),
-            StandardCharsets.UTF_8);
+        Files.writeString(html, SummaryHtml.of(inspection, dir.getFileName().toString(),
+            DeviceLabels.of(registry)), StandardCharsets.UTF_8);
       } catch (IOException e) {
         throw new AccrException(AccrException.FAILED, "cannot write " + html + ": " + e);
       }

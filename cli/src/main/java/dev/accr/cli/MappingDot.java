@@ -17,7 +17,7 @@ import java.util.Set;
 final class MappingDot {
   private MappingDot() {}
 
-  static String render(MappingDryRun.Plan plan) {
+  static String render(MappingDryRun.Plan plan, DeviceLabels labels) {
     Set<Integer> usedSource = new HashSet<>();
     Set<Integer> usedTarget = new HashSet<>();
     for (DevicePair d : plan.devices()) {
@@ -26,8 +26,10 @@ final class MappingDot {
     }
     StringBuilder b = new StringBuilder("digraph mapping {\n  rankdir=LR;\n"
         + "  node [shape=box, fontname=\"monospace\"];\n");
-    cluster(b, "image", "image: dumped on " + plan.source().getName(), plan.source(), usedSource);
-    cluster(b, "target", "target: " + plan.target().getName(), plan.target(), usedTarget);
+    cluster(b, "image", "image: dumped on " + plan.source().getName(), plan.source(), usedSource,
+        labels);
+    cluster(b, "target", "target: " + plan.target().getName(), plan.target(), usedTarget,
+        labels);
     for (DevicePair d : plan.devices()) {
       b.append(String.format("  image_%d -> target_%d [color=blue, penwidth=2, label=\"%s\"];%n",
           d.imageNode(), d.targetNode(),
@@ -37,13 +39,13 @@ final class MappingDot {
   }
 
   private static void cluster(StringBuilder b, String side, String label, Topology t,
-      Set<Integer> used) {
-    b.append(String.format("  subgraph cluster_%s {%n    label=\"%s\";%n", side, label));
+      Set<Integer> used, DeviceLabels labels) {
+    b.append(String.format("  subgraph cluster_%s {%n    label=\"%s\";%n", side, quoted(label)));
     for (Device d : t.getDevicesList()) {
-      b.append(String.format("    %s_%d [label=\"%s 0x%x\\nnode %d, numa %d\\n%d GiB\"%s];%n",
-          side, d.getNode(), d.getType(), d.getGpuId(), d.getNode(), d.getNumaNode(),
-          d.getVramBytes() >> 30, used.contains(d.getNode())
-              ? ", style=filled, fillcolor=lightblue" : ""));
+      String model = labels.label(d).model();
+      b.append(String.format("    %s_%d [label=\"%s\\n%snode %d\"%s];%n", side, d.getNode(),
+          quoted(labels.name(d)), model.isEmpty() ? "" : quoted(model) + "\\n", d.getNode(),
+          used.contains(d.getNode()) ? ", style=filled, fillcolor=lightblue" : ""));
     }
     Set<Integer> devices = new HashSet<>();
     t.getDevicesList().forEach(d -> devices.add(d.getNode()));
@@ -56,5 +58,10 @@ final class MappingDot {
       }
     }
     b.append("  }\n");
+  }
+
+  /** Text inside a quoted Graphviz string. */
+  private static String quoted(String s) {
+    return s.replace("\\", "\\\\").replace("\"", "\\\"");
   }
 }

@@ -3,19 +3,17 @@ package dev.accr.cli;
 import com.google.protobuf.Descriptors.FieldDescriptor;
 import com.google.protobuf.Message;
 import com.google.protobuf.TextFormat;
-import dev.accr.api.MemoryView;
+import dev.accr.api.AccrPlugin;
 import dev.accr.engine.ImageDecoder;
 import dev.accr.plugin.PluginHost;
 import dev.accr.engine.ImageSet;
 import dev.accr.engine.PageHashes;
 import dev.accr.image.ImageKind;
-import dev.accr.proto.BoChange;
 import dev.accr.proto.PageCounts;
 import dev.accr.proto.SetDiff;
 import dev.accr.proto.ThreadCoreEntry;
 import dev.accr.proto.VmaChange;
 import dev.accr.proto.VmaEntry;
-import dev.accr.kfd.proto.KfdBoEntry;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,18 +28,21 @@ import java.util.TreeSet;
 import java.util.stream.Stream;
 
 /**
- * {@code accr diff}: what changed between two checkpoints of one process. Pages are compared
- * by content (a hash of each stored page) per VMA and per GPU buffer object; a page stored in
- * only one set was zero or untouched in the other. Device and process state is compared
- * entry by entry, matched on each entry's first field (its id).
+ * {@code accr diff}: what changed between two checkpoints of one process. Host pages are
+ * compared by content (a hash of each stored page) per VMA; a page stored in only one set was
+ * zero or untouched in the other. Device and process state is compared entry by entry,
+ * matched on each entry's first field (its id), and each installed plugin compares what only
+ * it understands (e.g. device memory).
  */
 final class SetDiffs {
-  private static final int PAGE = MemoryView.PAGE_SIZE;
   private static final int MAX_VALUE_LENGTH = 60;
+
+  /** The differences, and the plugins' reports they hold (their tables for text). */
+  record Comparison(SetDiff diff, List<PluginReports.Named> reports) {}
 
   private SetDiffs() {}
 
-  static SetDiff of(Path fromDir, Path toDir, PluginHost plugins) throws IOException {
+  static Comparison of(Path fromDir, Path toDir, PluginHost plugins) throws IOException {
     ImageSet from = ImageSet.read(fromDir);
     ImageSet to = ImageSet.read(toDir);
     SetDiff.Builder out = SetDiff.newBuilder().setFromId(from.id().toString())
@@ -65,15 +66,14 @@ final class SetDiffs {
         out.addStateChanges("process " + pid + " added");
       }
     }
-    if (to.inventory().getPluginsList().contains(KfdSummaries.PLUGIN)
-        && from.inventory().getPluginsList().contains(KfdSummaries.PLUGIN)) {
-      bos(out, from, to, plugins);
-    }
+    List<PluginReports.Named> reports = PluginReports.diff(List.copyOf(plugins.plugins()), fromDir, from.id(), toDir,
+        to.id());
+    out.addAllReports(PluginReports.toProto(reports));
     for (String name : commonEntryFiles(fromDir, toDir)) {
       entries(out, name, ImageDecoder.decode(fromDir.resolve(name), plugins).entries(),
           ImageDecoder.decode(toDir.resolve(name), plugins).entries());
     }
-    return out.build();
+    return new Comparison(out.build(), reports);
   }
 
   private static void memory(SetDiff.Builder out, int pid, ImageSet from, ImageSet to)
@@ -139,50 +139,6 @@ final class SetDiffs {
     }
     before.keySet().forEach(tid -> out.addStateChanges("process " + pid + " thread " + tid
         + " removed"));
-  }
-
-  private static void bos(SetDiff.Builder out, ImageSet from, ImageSet to, PluginHost plugins)
-      throws IOException {
-    Map<String, KfdBoEntry[]> bos = new TreeMap<>();
-    for (int side = 0; side < 2; side++) {
-      ImageSet set = side == 0 ? from : to;
-      for (int pid : set.processes().keySet()) {
-        Path file = set.dir().resolve(ImageKind.PLUGIN.pluginFileName(KfdSummaries.PLUGIN,
-            "bos", pid));
-        if (Files.exists(file)) {
-          for (Message m : ImageDecoder.decode(file, plugins).entries()) {
-            KfdBoEntry bo = KfdBoEntry.parseFrom(m.toByteString());
-            bos.computeIfAbsent(String.format("%010d-%016x", bo.getGpuId(), bo.getGpuVa()),
-                k -> new KfdBoEntry[2])[side] = bo;
-          }
-        }
-      }
-    }
-    Map<Integer, NavigableMap<Long, Long>[]> vram = new TreeMap<>();
-    for (KfdBoEntry[] pair : bos.values()) {
-      KfdBoEntry bo = pair[0] != null ? pair[0] : pair[1];
-      NavigableMap<Long, Long>[] pages = vram.get(bo.getGpuId());
-      if (pages == null) {
-        pages = pair(vram(from, bo.getGpuId()), vram(to, bo.getGpuId()));
-        vram.put(bo.getGpuId(), pages);
-      }
-      out.addBos(BoChange.newBuilder().setGpuId(bo.getGpuId()).setHandle(bo.getHandle())
-          .setGpuVa(bo.getGpuVa()).setStatus(status(pair))
-          .setPages(compare(pages[0], pages[1], bo.getGpuVa(), bo.getGpuVa() + bo.getSize())));
-    }
-  }
-
-  @SuppressWarnings("unchecked")
-  private static NavigableMap<Long, Long>[] pair(NavigableMap<Long, Long> a,
-      NavigableMap<Long, Long> b) {
-    return new NavigableMap[] {a, b};
-  }
-
-  private static NavigableMap<Long, Long> vram(ImageSet set, int gpuId) throws IOException {
-    Path pagemap = set.dir().resolve(ImageKind.PLUGIN_PAGEMAP.pluginFileName(
-        KfdSummaries.PLUGIN, "vram", gpuId));
-    return Files.exists(pagemap) ? PageHashes.plugin(set.dir(), set.id(), KfdSummaries.PLUGIN,
-        "vram", gpuId) : new TreeMap<>();
   }
 
   /** Plugin entry files and files.img, present in both sets under the same name. */

@@ -1,5 +1,6 @@
 package dev.accr.cli;
 
+import dev.accr.api.AccrPlugin;
 import dev.accr.api.MemoryView;
 import dev.accr.engine.ImageSet;
 import dev.accr.image.ImageKind;
@@ -27,15 +28,19 @@ import java.util.stream.Stream;
 
 /**
  * What {@code accr inspect} says about an image set: the process tree, threads, memory maps
- * with what was stored of each VMA, open files, devices (through {@link KfdSummaries}) and the
- * dump statistics. The set's metadata is read and cross-checked as for a restore.
+ * with what was stored of each VMA, open files, what each installed plugin says about its
+ * files, and the dump statistics. The set's metadata is read and cross-checked as for a
+ * restore.
  */
 final class SetSummaries {
   private static final int PAGE = MemoryView.PAGE_SIZE;
 
+  /** The summary, and the plugins' reports it holds (their tables for text and HTML). */
+  record Inspection(SetSummary summary, List<PluginReports.Named> reports) {}
+
   private SetSummaries() {}
 
-  static SetSummary of(Path dir) throws IOException {
+  static Inspection of(Path dir, List<AccrPlugin> plugins) throws IOException {
     ImageSet set = ImageSet.read(dir);
     InventoryEntry inv = set.inventory();
     SetSummary.Builder s = SetSummary.newBuilder().setCheckpointId(set.id().toString())
@@ -49,8 +54,11 @@ final class SetSummaries {
         s.addFiles(file(p.core().getPid(), fd, set.files().get(fd.getFileId())));
       }
     }
-    if (inv.getPluginsList().contains(KfdSummaries.PLUGIN)) {
-      KfdSummaries.addTo(s, set);
+    List<PluginReports.Named> reports = PluginReports.summarize(plugins, dir, set.id());
+    s.addAllReports(PluginReports.toProto(reports));
+    for (PluginReports.Named r : reports) {
+      s.setDeviceBytes(s.getDeviceBytes() + r.report().deviceBytes())
+          .setDeviceStoredBytes(s.getDeviceStoredBytes() + r.report().deviceStoredBytes());
     }
     DumpStatsEntry stats = set.stats();
     if (stats != null) {
@@ -71,7 +79,7 @@ final class SetSummaries {
         }
       }
     }
-    return s.build();
+    return new Inspection(s.build(), reports);
   }
 
   static double round(double value) {

@@ -1,8 +1,7 @@
 package dev.accr.cli;
 
-import dev.accr.proto.BoSummary;
+import dev.accr.api.DeviceLabel;
 import dev.accr.proto.Device;
-import dev.accr.proto.DeviceSummary;
 import dev.accr.proto.Link;
 import dev.accr.proto.LinkType;
 import dev.accr.proto.ProcessSummary;
@@ -10,17 +9,15 @@ import dev.accr.proto.SetSummary;
 import dev.accr.proto.Topology;
 import dev.accr.proto.VmaSummary;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 
 /**
- * {@code accr inspect --html}: one self-contained page (no external files) with the text
- * summary, and SVG pictures of each process's memory map, of each GPU's buffer objects and of
- * the topology. A short script adds tooltips and marks the page ready; every text taken from
- * the images is escaped.
+ * {@code accr inspect --html}: one self-contained page (no external files) with SVG pictures
+ * of each process's memory map and of the topology (devices labelled by their types), a
+ * section per plugin with the tables of its report, and the text summary. A short script adds
+ * tooltips and marks the page ready; every text taken from the images or a plugin is escaped.
  */
 final class SummaryHtml {
   private static final int WIDTH = 900;
@@ -28,6 +25,8 @@ final class SummaryHtml {
       body{font:14px sans-serif;margin:24px;color:#222}
       pre{background:#f6f6f6;padding:12px;overflow:auto;font-size:12px}
       h2{margin-top:28px} svg{border:1px solid #ddd;background:#fff}
+      table{border-collapse:collapse;font-size:12px}
+      th,td{border:1px solid #ddd;padding:2px 8px;text-align:left}
       .legend span{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px}
       #tip{position:fixed;background:#333;color:#fff;padding:4px 8px;font-size:12px;display:none}
       """;
@@ -54,7 +53,8 @@ final class SummaryHtml {
 
   private SummaryHtml() {}
 
-  static String of(SetSummary s, String title) {
+  static String of(SetSummaries.Inspection inspection, String title, DeviceLabels labels) {
+    SetSummary s = inspection.summary();
     StringBuilder out = new StringBuilder();
     out.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>accr inspect ")
         .append(esc(title)).append("</title>\n<style>").append(STYLE).append("</style>\n<script>")
@@ -69,19 +69,10 @@ final class SummaryHtml {
       out.append("<h3>process ").append(p.getPid()).append(' ').append(esc(p.getExe()))
           .append("</h3>\n").append(memory(p));
     }
-    if (s.getDevicesCount() > 0) {
-      out.append("<h2>GPU memory</h2>\n<p class=\"legend\">")
-          .append("<span style=\"background:#1565c0\"></span>VRAM")
-          .append("<span style=\"background:#ef6c00\"></span>GTT")
-          .append("<span style=\"background:#777777\"></span>other; darker part: saved in this set</p>\n");
-      for (DeviceSummary d : s.getDevicesList()) {
-        out.append("<h3>").append(esc(d.getPlugin())).append(" device ").append(d.getGpuId())
-            .append("</h3>\n").append(bos(d));
-      }
-    }
+    out.append(PluginReports.html(inspection.reports()));
     out.append("<h2>Topology ").append(esc(s.getTopology().getName())).append("</h2>\n")
-        .append(topology(s)).append("\n<h2>Summary</h2>\n<p id=\"shapes\"></p>\n<pre>")
-        .append(esc(SummaryText.of(s))).append("</pre>\n</body></html>\n");
+        .append(topology(s, labels)).append("\n<h2>Summary</h2>\n<p id=\"shapes\"></p>\n<pre>")
+        .append(esc(SummaryText.of(inspection))).append("</pre>\n</body></html>\n");
     return out.toString();
   }
 
@@ -113,40 +104,8 @@ final class SummaryHtml {
     return svg.append("</svg>\n").toString();
   }
 
-  /** A GPU's buffer objects side by side, widths following the log of their size. */
-  private static String bos(DeviceSummary d) {
-    StringBuilder svg = svgStart(WIDTH, 60);
-    if (d.getBosCount() == 0) {
-      text(svg, 8, 30, "no buffer objects: the process did not use this device");
-    }
-    double total = d.getBosList().stream().mapToDouble(b -> Math.log1p(b.getSize() >> 12)).sum();
-    double x = 8;
-    for (BoSummary b : d.getBosList()) {
-      double w = (WIDTH - 16) * Math.log1p(b.getSize() >> 12) / Math.max(1e-9, total);
-      String color = switch (b.getDomain()) {
-        case "VRAM" -> "#1565c0";
-        case "GTT" -> "#ef6c00";
-        default -> "#777777";
-      };
-      String tip = String.format(Locale.ROOT, "bo %d %s at %s, %s, saved %s, stored %s",
-          b.getHandle(), b.getDomain(), SummaryText.hex(b.getGpuVa()),
-          SummaryText.bytes(b.getSize()), SummaryText.bytes(b.getSavedBytes()),
-          SummaryText.bytes(b.getStoredBytes()));
-      rect(svg, x, 8, Math.max(1, w - 2), 30, color + "88", tip);
-      double saved = b.getSize() == 0 ? 0 : (w - 2) * Math.min(1, b.getSavedBytes()
-          / (double) b.getSize());
-      rect(svg, x, 8, saved, 30, color, tip);
-      text(svg, x + 2, 52, String.valueOf(b.getHandle()));
-      x += w;
-    }
-    return svg.append("</svg>\n").toString();
-  }
-
-  /**
-   * Topology nodes on a circle, links as lines; the devices the process used (with buffers or
-   * queues on them) are outlined.
-   */
-  private static String topology(SetSummary s) {
+  /** Topology nodes on a circle, links as lines; each device labelled by its type. */
+  private static String topology(SetSummary s, DeviceLabels labels) {
     Topology t = s.getTopology();
     int size = 420;
     StringBuilder svg = svgStart(size + 260, size);
@@ -168,23 +127,20 @@ final class SummaryHtml {
                 + l.getTo() + ", weight " + l.getWeight())));
       }
     }
-    Set<Integer> used = new HashSet<>();
-    s.getDevicesList().stream().filter(d -> d.getBosCount() + d.getQueuesCount() > 0)
-        .forEach(d -> used.add(d.getTopologyNode()));
     for (var cpu : t.getCpusList()) {
-      circle(svg, at.get(cpu.getNode()), "#9e9e9e", false, "cpu node " + cpu.getNode() + ", "
+      circle(svg, at.get(cpu.getNode()), "#9e9e9e", "cpu node " + cpu.getNode() + ", "
           + cpu.getCores() + " cores, " + SummaryText.bytes(cpu.getMemoryBytes()));
       text(svg, at.get(cpu.getNode())[0] + 24, at.get(cpu.getNode())[1] + 4,
           "cpu " + cpu.getNode());
     }
     for (Device d : t.getDevicesList()) {
-      circle(svg, at.get(d.getNode()), "#1565c0", used.contains(d.getNode()),
-          d.getType() + " node " + d.getNode() + ", gpu " + d.getGpuId() + ", gfx "
-              + d.getGfxTargetVersion() + ", VRAM " + SummaryText.bytes(d.getVramBytes()));
-      text(svg, at.get(d.getNode())[0] + 24, at.get(d.getNode())[1] + 4,
-          d.getType() + " " + d.getGpuId() + (used.contains(d.getNode()) ? " (used)" : ""));
+      DeviceLabel label = labels.label(d);
+      circle(svg, at.get(d.getNode()), "#1565c0", "node " + d.getNode() + ": "
+          + labels.line(d));
+      text(svg, at.get(d.getNode())[0] + 24, at.get(d.getNode())[1] + 4, labels.name(d)
+          + (label.model().isEmpty() ? "" : " " + label.model()));
     }
-    text(svg, 8, size - 12, "red: XGMI, blue: PCIe; outlined: devices of the process");
+    text(svg, 8, size - 12, "red: XGMI, blue: PCIe");
     return svg.append("</svg>\n").toString();
   }
 
@@ -205,11 +161,9 @@ final class SummaryHtml {
         esc(tip)));
   }
 
-  private static void circle(StringBuilder svg, double[] at, String fill, boolean outlined,
-      String tip) {
+  private static void circle(StringBuilder svg, double[] at, String fill, String tip) {
     svg.append(String.format(Locale.ROOT, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"18\" fill=\"%s\""
-        + " stroke=\"#000\" stroke-width=\"%d\" data-tip=\"%s\"/>%n", at[0], at[1], fill,
-        outlined ? 4 : 0, esc(tip)));
+        + " data-tip=\"%s\"/>%n", at[0], at[1], fill, esc(tip)));
   }
 
   private static void text(StringBuilder svg, double x, double y, String text) {

@@ -1,27 +1,21 @@
 package dev.accr.cli;
 
-import dev.accr.proto.BoSummary;
-import dev.accr.proto.DeviceSummary;
 import dev.accr.proto.DumpStatsEntry;
 import dev.accr.proto.ImageFileSummary;
 import dev.accr.proto.OpenFileSummary;
 import dev.accr.proto.ProcessSummary;
-import dev.accr.proto.QueueSummary;
 import dev.accr.proto.SetSummary;
-import dev.accr.proto.SvmLocationPages;
-import dev.accr.proto.SvmRangeSummary;
 import dev.accr.proto.ThreadSummary;
 import dev.accr.proto.VmaSummary;
 import java.time.Instant;
-import java.util.List;
 import java.util.Locale;
-import java.util.stream.Collectors;
 
 /** {@code accr inspect} as text, in sections like checkpointctl's. */
 final class SummaryText {
   private SummaryText() {}
 
-  static String of(SetSummary s) {
+  static String of(SetSummaries.Inspection inspection) {
+    SetSummary s = inspection.summary();
     StringBuilder out = new StringBuilder();
     out.append(f("checkpoint %s: format v%d, accr %s, node '%s', %s%n",
         s.getCheckpointId(), s.getFormatVersion(), s.getToolVersion(), s.getSourceNode(),
@@ -50,7 +44,7 @@ final class SummaryText {
       files.row(f.getPid(), f.getFd(), f.getType(), f.getPath(), f.getPos(), f.getSize());
     }
     out.append(files);
-    devices(out, s);
+    out.append(PluginReports.text(inspection.reports()));
     stats(out, s);
     out.append(f("%nimage files: %d, %s%n", s.getImageFilesCount(),
         bytes(s.getImageFilesList().stream().mapToLong(ImageFileSummary::getSize).sum())));
@@ -70,40 +64,6 @@ final class SummaryText {
         out.append(f("%s    thread %d pc %d%n", indent, t.getTid(), t.getPc()));
       }
       tree(out, s, p.getPid(), indent + "  ");
-    }
-  }
-
-  private static void devices(StringBuilder out, SetSummary s) {
-    for (DeviceSummary d : s.getDevicesList()) {
-      out.append(f("%n%s device %d (physical %d, topology node %d): gfx %d, VRAM %s,"
-          + " peers %s; saved %s, stored %s%n", d.getPlugin(), d.getGpuId(),
-          d.getPhysicalGpuId(), d.getTopologyNode(), d.getGfxTargetVersion(),
-          bytes(d.getVramBytes()), ids(d.getPeersList()), bytes(d.getSavedBytes()),
-          bytes(d.getStoredBytes())));
-      TextTable bos = new TextTable("  ", "bo", "domain", "gpu va", "size", "flags", "mapped on",
-          "saved", "stored");
-      for (BoSummary b : d.getBosList()) {
-        bos.row(b.getHandle(), b.getDomain(), hex(b.getGpuVa()), bytes(b.getSize()),
-            b.getFlags(), ids(b.getMappedGpusList()), bytes(b.getSavedBytes()),
-            bytes(b.getStoredBytes()));
-      }
-      out.append(bos.isEmpty() ? "  no buffer objects\n" : bos);
-      TextTable queues = new TextTable("  ", "queue", "type", "priority", "read", "write",
-          "preempted packet", "next workgroup");
-      for (QueueSummary q : d.getQueuesList()) {
-        queues.row(q.getQueueId(), q.getType(), q.getPriority(), q.getReadIndex(),
-            q.getWriteIndex(), q.getPreemptedPacket(), q.getPreemptedNextWorkgroup());
-      }
-      out.append(queues.isEmpty() ? "  no queues\n" : queues);
-    }
-    if (s.getSvmRangesCount() > 0) {
-      out.append("\nsvm ranges (location 0 is system memory)\n");
-      TextTable t = new TextTable("  ", "start", "size", "preferred", "pages by location");
-      for (SvmRangeSummary r : s.getSvmRangesList()) {
-        t.row(hex(r.getStart()), bytes(r.getSize()), r.getPreferredLocation(),
-            svmPages(r.getPagesList()));
-      }
-      out.append(t);
     }
   }
 
@@ -138,10 +98,6 @@ final class SummaryText {
     return "0x" + Long.toHexString(v);
   }
 
-  static String ids(List<Integer> ids) {
-    return ids.isEmpty() ? "-" : ids.stream().map(String::valueOf).collect(Collectors.joining(","));
-  }
-
   /** Bytes for people: exact below 10 KiB, else KiB/MiB/GiB with one decimal. */
   static String bytes(long n) {
     if (n < 10 * 1024) {
@@ -155,10 +111,5 @@ final class SummaryText {
       u++;
     }
     return f("%.1f %s", v, units[u]);
-  }
-
-  static String svmPages(List<SvmLocationPages> pages) {
-    return pages.stream().map(p -> p.getLocation() + ":" + p.getPages())
-        .collect(Collectors.joining(" "));
   }
 }

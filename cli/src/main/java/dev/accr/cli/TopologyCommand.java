@@ -46,11 +46,9 @@ final class TopologyCommand {
         out.printf("  node %d: cpu, %d cores, %d GiB%n", c.getNode(), c.getCores(),
             c.getMemoryBytes() >> 30);
       }
+      DeviceLabels labels = DeviceLabels.of(AccrCommand.registry(spec));
       for (Device d : t.getDevicesList()) {
-        out.printf("  node %d: %s gpu_id %d (0x%x) gfx %d, %d CUs, %d GiB VRAM, numa %d,"
-            + " renderD%d%n", d.getNode(), d.getType(), d.getGpuId(), d.getGpuId(),
-            d.getGfxTargetVersion(), d.getCuCount(),
-            d.getVramBytes() >> 30, d.getNumaNode(), d.getDrmRenderMinor());
+        out.printf("  node %d: %s%n", d.getNode(), labels.line(d));
       }
       for (Link l : t.getLinksList()) {
         out.printf("  link %d -> %d: %s weight %d%n", l.getFrom(), l.getTo(), l.getType(),

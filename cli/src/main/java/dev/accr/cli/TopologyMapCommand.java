@@ -1,8 +1,8 @@
 package dev.accr.cli;
 
-import com.google.protobuf.util.JsonFormat;
 import dev.accr.api.AccrException;
 import dev.accr.api.DevicePair;
+import dev.accr.engine.JsonOutput;
 import dev.accr.engine.MappingDryRun;
 import dev.accr.plugin.DevicePairs;
 import dev.accr.engine.RestoreOptions;
@@ -69,7 +69,7 @@ final class TopologyMapCommand implements Callable<Integer> {
       if (!format.json) {
         throw e;
       }
-      out.println(JsonFormat.printer().print(MappingPlan.newBuilder()
+      out.println(JsonOutput.print(MappingPlan.newBuilder()
           .setImageDir(dir.toString()).setTarget(to.getName()).setOk(false)
           .setError(e.getMessage()).setExitCode(e.exitCode())));
       return e.exitCode();
@@ -78,9 +78,9 @@ final class TopologyMapCommand implements Callable<Integer> {
       MappingPlan.Builder json = MappingPlan.newBuilder().setImageDir(dir.toString())
           .setSource(plan.source().getName()).setTarget(to.getName()).setOk(true);
       plan.devices().forEach(d -> json.addDevices(DevicePairs.toInfo(d)));
-      out.println(JsonFormat.printer().print(json));
+      out.println(JsonOutput.print(json));
     } else if (format.dot) {
-      out.print(MappingDot.render(plan));
+      out.print(MappingDot.render(plan, DeviceLabels.of(registry)));
     } else {
       printText(out, plan);
     }

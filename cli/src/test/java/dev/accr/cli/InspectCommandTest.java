@@ -5,14 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.google.protobuf.util.JsonFormat;
 import dev.accr.engine.ImageSet;
-import dev.accr.proto.BoSummary;
-import dev.accr.proto.DeviceSummary;
 import dev.accr.proto.PageChunkEntry;
+import dev.accr.proto.PluginReportSummary;
 import dev.accr.proto.ProcessSummary;
 import dev.accr.proto.SetSummary;
-import dev.accr.proto.SvmRangeSummary;
 import dev.accr.proto.VmaSummary;
 import dev.accr.testkit.ImageDamage;
 import java.io.IOException;
@@ -28,7 +25,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * {@code accr inspect} on the checked-in sets: the whole output against the expected one,
- * and the per-VMA and per-device figures against the set's own totals.
+ * and the per-VMA figures and the plugins' device figures against the set's own totals.
  */
 class InspectCommandTest {
   @TempDir Path tmp;
@@ -44,7 +41,7 @@ class InspectCommandTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"counter", "kfd-train", "kfd-halo"})
+  @ValueSource(strings = {"counter", "kfd-train", "kfd-halo", "npu-infer"})
   void textOfAKnownSetIsTheExpectedOneInFull(String name) throws IOException {
     CliRun r = accr("inspect", set(name).toString());
     assertEquals(0, r.code(), r.err());
@@ -58,11 +55,18 @@ class InspectCommandTest {
     assertEquals(known("inspect-counter.json"), r.out());
   }
 
+  @Test
+  void jsonOfAnNpuSetHoldsTheNpuReportInFull() throws IOException {
+    CliRun r = accr("inspect", set("npu-infer").toString(), "--json");
+    assertEquals(0, r.code(), r.err());
+    assertEquals(known("inspect-npu-infer.json"), r.out());
+  }
+
   @ParameterizedTest
-  @ValueSource(strings = {"counter", "kfd-train", "kfd-train-later", "kfd-halo"})
-  void perVmaAndPerDeviceFiguresAddUpToTheSetsTotals(String name) throws IOException {
-    SetSummary.Builder s = SetSummary.newBuilder();
-    JsonFormat.parser().merge(accr("inspect", set(name).toString(), "--json").out(), s);
+  @ValueSource(strings = {"counter", "kfd-train", "kfd-train-later", "kfd-halo", "npu-infer",
+      "mixed-pipeline"})
+  void perVmaFiguresAddUpToTheSetsTotals(String name) throws IOException {
+    SetSummary s = SetSummaries.of(set(name), dev.accr.kernel.Registry.load(java.util.List.of()).plugins()).summary();
     long resident = 0;
     long stored = 0;
     long zero = 0;
@@ -87,18 +91,9 @@ class InspectCommandTest {
     if (zeroKnown) {
       assertEquals(s.getStats().getPagesSkippedZero(), zero);
     }
-    for (DeviceSummary d : s.getDevicesList()) {
-      long bos = d.getBosList().stream().mapToLong(BoSummary::getSavedBytes).sum();
-      long svm = s.getSvmRangesList().stream().flatMap(r -> r.getPagesList().stream())
-          .filter(p -> p.getLocation() == d.getGpuId()).mapToLong(p -> p.getPages() * 4096)
-          .sum();
-      assertEquals(d.getSavedBytes(), bos + svm, "device " + d.getGpuId()
-          + ": VRAM saved is its VRAM BOs plus the SVM pages that lived on it");
-    }
-    for (SvmRangeSummary r : s.getSvmRangesList()) {
-      assertEquals(r.getSize() / 4096, r.getPagesList().stream().mapToLong(p -> p.getPages())
-          .sum());
-    }
+    List<String> reports = s.getReportsList().stream().map(PluginReportSummary::getPlugin)
+        .toList();
+    assertEquals(s.getPluginsList(), reports, "every plugin of the set reports on its files");
   }
 
   @Test
@@ -123,6 +118,22 @@ class InspectCommandTest {
       assertEquals(3, r.code(), args + ": " + r.err());
       assertEquals(1, r.err().strip().lines().count(), r.err());
       assertFalse(r.out().contains("checkpoint"), r.out());
+    }
+  }
+
+  @Test
+  void htmlOfAnNpuSetHasTheNpuSectionInFullAndLabelledNpus() throws IOException {
+    Path html = tmp.resolve("npu.html");
+    CliRun r = accr("inspect", set("npu-infer").toString(), "--html", html.toString());
+    assertEquals(0, r.code(), r.err());
+    String page = Files.readString(html);
+    int from = page.indexOf("<h2 class=\"plugin\" id=\"plugin-npu\">");
+    int to = page.indexOf("<h2>Topology", from);
+    assertTrue(from >= 0 && to > from, page);
+    assertEquals(known("inspect-npu-infer.html-section"), page.substring(from, to));
+    for (int id = 0x11171; id <= 0x11174; id++) {
+      assertTrue(page.contains(">npu 0x" + Integer.toHexString(id) + " nx2 16 GiB</text>"),
+          "topology picture labels npu " + id);
     }
   }
 

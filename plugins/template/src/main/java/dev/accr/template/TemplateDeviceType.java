@@ -3,6 +3,7 @@ package dev.accr.template;
 import dev.accr.api.AccrException;
 import dev.accr.api.DeviceDriver;
 import dev.accr.api.DeviceFile;
+import dev.accr.api.DeviceLabel;
 import dev.accr.api.DeviceType;
 import dev.accr.api.NodeContext;
 import dev.accr.api.ProcessView;
@@ -43,6 +44,16 @@ public final class TemplateDeviceType implements DeviceType {
       @Override
       public void close() {}
     };
+  }
+
+  /**
+   * How tools show the device: it has no id and no properties in the topology, so the label
+   * is what every template device is.
+   */
+  @Override
+  public DeviceLabel label(Device device) {
+    return new DeviceLabel(0, TemplateDevice.REGISTERS + " registers",
+        PATH + ", " + TemplateDevice.REGISTERS + " registers");
   }
 
   @Override

@@ -5,6 +5,8 @@ import dev.accr.api.AccrPlugin;
 import dev.accr.api.CorruptImageException;
 import dev.accr.api.DeviceFile;
 import dev.accr.api.PluginContext;
+import dev.accr.api.PluginImages;
+import dev.accr.api.PluginReport;
 import dev.accr.api.ProcessView;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,8 +31,20 @@ public final class TemplatePlugin implements AccrPlugin {
     for (int i = 0; i < TemplateDevice.REGISTERS; i++) {
       regs.add(Int64Value.of(device.get(i)));
     }
-    ctx.images().writeEntries("regs", process.pid(), regs);
+    ctx.images().writeEntries(TemplateReports.REGS, process.pid(), regs);
     return true;
+  }
+
+  /** {@code accr inspect}: the registers saved for each process. */
+  @Override
+  public PluginReport summarize(PluginImages images) {
+    return TemplateReports.summarize(images);
+  }
+
+  /** {@code accr diff}: the registers that changed between two checkpoints. */
+  @Override
+  public PluginReport diff(PluginImages from, PluginImages to) {
+    return TemplateReports.diff(from, to);
   }
 
   @Override
@@ -38,7 +52,7 @@ public final class TemplatePlugin implements AccrPlugin {
     if (!path.equals(TemplateDeviceType.PATH)) {
       return null;
     }
-    List<Int64Value> regs = ctx.images().readEntries("regs", process.pid(), Int64Value.parser());
+    List<Int64Value> regs = ctx.images().readEntries(TemplateReports.REGS, process.pid(), Int64Value.parser());
     if (regs.size() != TemplateDevice.REGISTERS) {
       throw new CorruptImageException("tmpl-regs-" + process.pid() + ".img",
           "registers: actual=" + regs.size() + " expected=" + TemplateDevice.REGISTERS);

@@ -9,6 +9,8 @@ import dev.accr.api.DeviceMapping;
 import dev.accr.api.DevicePair;
 import dev.accr.api.PluginContext;
 import dev.accr.api.PluginImages;
+import dev.accr.api.PluginOption;
+import dev.accr.api.PluginReport;
 import dev.accr.api.ProcessView;
 import dev.accr.kfd.driver.Gpu;
 import dev.accr.kfd.driver.KfdCriu;
@@ -38,8 +40,7 @@ import java.util.Set;
  * device mappings moved in {@code updateVmaMap}, the state and VRAM recreated when
  * {@code /dev/kfd} is reopened, and the queues resumed last.
  *
- * <p>Options ({@code --plugin-opt kfd.NAME=VALUE}): {@code vram-copy} dma|cpu|auto (default
- * dma), {@code staging-mib} host staging budget for the DMA path (default 64).
+ * <p>Options ({@code --plugin-opt kfd.NAME=VALUE}) are declared in {@link #options}.
  */
 public final class KfdPlugin implements AccrPlugin {
   public static final String NAME = "kfd";
@@ -69,6 +70,26 @@ public final class KfdPlugin implements AccrPlugin {
       case "svm" -> KfdSvmRangeEntry.getDescriptor();
       default -> null;
     };
+  }
+
+  @Override
+  public List<PluginOption> options() {
+    return List.of(
+        PluginOption.choice("vram-copy", "dma", List.of("dma", "cpu", "auto"),
+            "how VRAM is copied: by the SDMA engines, by the CPU through the visible window,"
+                + " or both"),
+        PluginOption.integer("staging-mib", StagingPool.DEFAULT_BYTES >> 20, 4, 65536,
+            "host memory (MiB) for staging VRAM between the SDMA engines and the image files"));
+  }
+
+  @Override
+  public PluginReport summarize(PluginImages images) {
+    return KfdReports.summarize(images);
+  }
+
+  @Override
+  public PluginReport diff(PluginImages from, PluginImages to) {
+    return KfdDiffs.diff(from, to);
   }
 
   @Override

@@ -7,6 +7,9 @@ import dev.accr.api.CorruptImageException;
 import dev.accr.api.DeviceFile;
 import dev.accr.api.DevicePair;
 import dev.accr.api.PluginContext;
+import dev.accr.api.PluginImages;
+import dev.accr.api.PluginOption;
+import dev.accr.api.PluginReport;
 import dev.accr.api.ProcessView;
 import dev.accr.npu.driver.NpuContext;
 import dev.accr.npu.driver.NpuDriver;
@@ -65,6 +68,22 @@ public final class NpuPlugin implements AccrPlugin {
   @Override
   public Descriptors.Descriptor imageEntryType(String what) {
     return what.equals(DEVICES) ? NpuDeviceEntry.getDescriptor() : null;
+  }
+
+  @Override
+  public List<PluginOption> options() {
+    return List.of(PluginOption.integer("lock-timeout-ms", 10000, 1, 3_600_000,
+        "how long a dump waits for the jobs in flight on an npu to drain"));
+  }
+
+  @Override
+  public PluginReport summarize(PluginImages images) {
+    return NpuReports.summarize(images);
+  }
+
+  @Override
+  public PluginReport diff(PluginImages from, PluginImages to) {
+    return NpuReports.diff(from, to);
   }
 
   @Override

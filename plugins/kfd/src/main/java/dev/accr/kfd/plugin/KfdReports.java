@@ -1,0 +1,169 @@
+package dev.accr.kfd.plugin;
+
+import dev.accr.api.BulkReader;
+import dev.accr.api.PluginImages;
+import dev.accr.api.PluginReport;
+import dev.accr.api.ReportTable;
+import dev.accr.kfd.driver.GfxTarget;
+import dev.accr.kfd.proto.KfdBoEntry;
+import dev.accr.kfd.proto.KfdBoSummary;
+import dev.accr.kfd.proto.KfdDeviceEntry;
+import dev.accr.kfd.proto.KfdDeviceSummary;
+import dev.accr.kfd.proto.KfdQueueEntry;
+import dev.accr.kfd.proto.KfdQueueSummary;
+import dev.accr.kfd.proto.KfdSummary;
+import dev.accr.kfd.proto.KfdSvmLocationPages;
+import dev.accr.kfd.proto.KfdSvmRangeEntry;
+import dev.accr.kfd.proto.KfdSvmRangeSummary;
+import dev.accr.kfd.proto.SvmResidencyRun;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+
+/**
+ * What {@code accr inspect} shows of a kfd dump: each GPU with its buffer objects (and how much
+ * of each was saved and stored) and queues, and the SVM ranges with where their pages lived.
+ */
+final class KfdReports {
+  private KfdReports() {}
+
+  /** The kfd part of a set; null if the set has no kfd devices. */
+  static PluginReport summarize(PluginImages images) {
+    List<Long> pids = images.entryIds("devices");
+    if (pids.isEmpty()) {
+      return null;
+    }
+    KfdSummary.Builder s = KfdSummary.newBuilder();
+    for (long pid : pids) {
+      List<KfdBoEntry> bos = images.readEntries("bos", pid, KfdBoEntry.parser());
+      List<KfdQueueEntry> queues = images.readEntries("queues", pid, KfdQueueEntry.parser());
+      for (KfdDeviceEntry d : images.readEntries("devices", pid, KfdDeviceEntry.parser())) {
+        s.addDevices(device((int) pid, d, bos, queues, vramChunks(images, d.getGpuId())));
+      }
+      for (KfdSvmRangeEntry r : images.readEntries("svm", pid, KfdSvmRangeEntry.parser())) {
+        s.addSvmRanges(svmRange((int) pid, r));
+      }
+    }
+    for (KfdDeviceSummary d : s.getDevicesList()) {
+      s.setSavedBytes(s.getSavedBytes() + d.getSavedBytes())
+          .setStoredBytes(s.getStoredBytes() + d.getStoredBytes());
+    }
+    KfdSummary summary = s.build();
+    return new PluginReport(summary, tables(summary), summary.getSavedBytes(),
+        summary.getStoredBytes());
+  }
+
+  private static KfdDeviceSummary device(int pid, KfdDeviceEntry d, List<KfdBoEntry> bos,
+      List<KfdQueueEntry> queues, List<BulkReader.Chunk> vram) {
+    KfdDeviceSummary.Builder out = KfdDeviceSummary.newBuilder().setPid(pid)
+        .setGpuId(d.getGpuId()).setPhysicalGpuId(d.getDevice().getGpuId())
+        .setTopologyNode(d.getDevice().getNode())
+        .setGfxTargetVersion(d.getDevice().getGfxTargetVersion())
+        .setGfxTarget(GfxTarget.name(d.getDevice().getGfxTargetVersion()))
+        .setVramBytes(d.getDevice().getVramBytes()).addAllPeers(d.getPeersList())
+        .setSavedBytes(vram.stream().mapToLong(BulkReader.Chunk::length).sum())
+        .setStoredBytes(vram.stream().mapToLong(BulkReader.Chunk::storedLength).sum());
+    for (KfdBoEntry b : bos) {
+      if (b.getGpuId() == d.getGpuId()) {
+        out.addBos(bo(b, vram));
+      }
+    }
+    for (KfdQueueEntry q : queues) {
+      if (q.getGpuId() == d.getGpuId()) {
+        out.addQueues(KfdQueueSummary.newBuilder().setQueueId(q.getQueueId())
+            .setType(q.getType().name()).setPriority(q.getPriority())
+            .setReadIndex(q.getReadIndex()).setWriteIndex(q.getWriteIndex())
+            .setPreemptedPacket(q.getPreemptedPacket())
+            .setPreemptedNextWorkgroup(q.getPreemptedNextWorkgroup()));
+      }
+    }
+    return out.build();
+  }
+
+  private static KfdBoSummary bo(KfdBoEntry b, List<BulkReader.Chunk> vram) {
+    long saved = 0;
+    long stored = 0;
+    for (BulkReader.Chunk c : vram) {
+      if (c.key() >= b.getGpuVa() && c.key() < b.getGpuVa() + b.getSize()) {
+        saved += c.length();
+        stored += c.storedLength();
+      }
+    }
+    return KfdBoSummary.newBuilder().setHandle(b.getHandle()).setDomain(b.getDomain().name())
+        .setGpuVa(b.getGpuVa()).setSize(b.getSize()).setFlags(b.getFlags())
+        .addAllMappedGpus(b.getMappedGpusList()).setSavedBytes(saved).setStoredBytes(stored)
+        .build();
+  }
+
+  private static KfdSvmRangeSummary svmRange(int pid, KfdSvmRangeEntry r) {
+    Map<Integer, Long> pages = new TreeMap<>();
+    for (SvmResidencyRun run : r.getResidencyList()) {
+      pages.merge(run.getLocation(), (long) run.getPages(), Long::sum);
+    }
+    KfdSvmRangeSummary.Builder range = KfdSvmRangeSummary.newBuilder().setPid(pid)
+        .setStart(r.getStart()).setSize(r.getSize())
+        .setPreferredLocation(r.getPreferredLocation());
+    pages.forEach((location, n) -> range.addPages(KfdSvmLocationPages.newBuilder()
+        .setLocation(location).setPages(n)));
+    return range.build();
+  }
+
+  /** The stored chunks of a GPU's VRAM file (the dump writes one for every device). */
+  private static List<BulkReader.Chunk> vramChunks(PluginImages images, int gpuId) {
+    try (BulkReader reader = images.openBulk("vram", gpuId)) {
+      return reader.chunks();
+    }
+  }
+
+  private static List<ReportTable> tables(KfdSummary s) {
+    List<ReportTable> out = new ArrayList<>();
+    List<List<String>> devices = new ArrayList<>();
+    for (KfdDeviceSummary d : s.getDevicesList()) {
+      devices.add(List.of(String.valueOf(d.getPid()), Cells.hex(d.getGpuId()),
+          Cells.hex(d.getPhysicalGpuId()), String.valueOf(d.getTopologyNode()),
+          d.getGfxTarget() + " (" + d.getGfxTargetVersion() + ")",
+          Cells.bytes(d.getVramBytes()), Cells.hexIds(d.getPeersList()),
+          Cells.bytes(d.getSavedBytes()), Cells.bytes(d.getStoredBytes())));
+    }
+    out.add(new ReportTable("gpus", List.of("pid", "gpu", "physical", "node", "isa", "vram",
+        "peers", "saved", "stored"), devices));
+    for (KfdDeviceSummary d : s.getDevicesList()) {
+      List<List<String>> bos = new ArrayList<>();
+      for (KfdBoSummary b : d.getBosList()) {
+        bos.add(List.of(String.valueOf(b.getHandle()), b.getDomain(), Cells.hex(b.getGpuVa()),
+            Cells.bytes(b.getSize()), Cells.hex(b.getFlags()),
+            Cells.hexIds(b.getMappedGpusList()), Cells.bytes(b.getSavedBytes()),
+            Cells.bytes(b.getStoredBytes())));
+      }
+      out.add(new ReportTable("buffer objects of gpu " + Cells.hex(d.getGpuId()), List.of("bo",
+          "domain", "gpu va", "size", "flags", "mapped on", "saved", "stored"), bos));
+      List<List<String>> queues = new ArrayList<>();
+      for (KfdQueueSummary q : d.getQueuesList()) {
+        queues.add(List.of(String.valueOf(q.getQueueId()), q.getType(),
+            String.valueOf(q.getPriority()), String.valueOf(q.getReadIndex()),
+            String.valueOf(q.getWriteIndex()), String.valueOf(q.getPreemptedPacket()),
+            String.valueOf(q.getPreemptedNextWorkgroup())));
+      }
+      out.add(new ReportTable("queues of gpu " + Cells.hex(d.getGpuId()), List.of("queue",
+          "type", "priority", "read", "write", "preempted packet", "next workgroup"), queues));
+    }
+    if (s.getSvmRangesCount() > 0) {
+      List<List<String>> ranges = new ArrayList<>();
+      for (KfdSvmRangeSummary r : s.getSvmRangesList()) {
+        ranges.add(List.of(String.valueOf(r.getPid()), Cells.hex(r.getStart()),
+            Cells.bytes(r.getSize()), location(r.getPreferredLocation()),
+            r.getPagesList().stream().map(p -> location(p.getLocation()) + ":" + p.getPages())
+                .collect(Collectors.joining(" "))));
+      }
+      out.add(new ReportTable("svm ranges (location 0 is system memory)", List.of("pid",
+          "start", "size", "preferred", "pages by location"), ranges));
+    }
+    return out;
+  }
+
+  private static String location(int location) {
+    return location == 0 ? "0" : Cells.hex(location & 0xffffffffL);
+  }
+}
