@@ -5,7 +5,6 @@ import com.google.protobuf.BytesValue;
 import com.google.protobuf.Descriptors;
 import com.google.protobuf.DynamicMessage;
 import com.google.protobuf.InvalidProtocolBufferException;
-import com.google.protobuf.ListValue;
 import com.google.protobuf.Message;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
@@ -48,22 +47,28 @@ public final class ImageJson {
   /** A file encoded from JSON: the name it had and its bytes. */
   public record Encoded(String fileName, byte[] bytes) {}
 
-  /** Decodes a file into its JSON form. */
-  public static Struct of(Path file, boolean payloads, PluginHost plugins) throws IOException {
+  /**
+   * Decodes a file into its JSON form. The text is composed here rather than through a
+   * {@code Struct}, whose numbers are doubles: a uint32 would print as {@code 1000.0}.
+   */
+  public static String of(Path file, boolean payloads, PluginHost plugins) throws IOException {
     ImageDecoder.Decoded d = ImageDecoder.decode(file, payloads, plugins);
-    ListValue.Builder entries = ListValue.newBuilder();
+    List<String> entries = new ArrayList<>();
     for (Message m : d.entries()) {
-      Value.Builder entry = Value.newBuilder();
-      JsonFormat.parser().merge(JsonFormat.printer().print(m), entry);
-      entries.addValues(entry);
+      entries.add(JsonOutput.print(m));
     }
-    return Struct.newBuilder()
-        .putFields("file", string(file.getFileName().toString()))
-        .putFields("kind", string(d.header().kind().formatName()))
-        .putFields("version", Value.newBuilder().setNumberValue(d.header().version()).build())
-        .putFields("id", string(d.header().id().toString()))
-        .putFields("entries", Value.newBuilder().setListValue(entries).build())
-        .build();
+    return "{\n"
+        + "  \"file\": " + string(file.getFileName().toString()) + ",\n"
+        + "  \"kind\": " + string(d.header().kind().formatName()) + ",\n"
+        + "  \"version\": " + d.header().version() + ",\n"
+        + "  \"id\": " + string(d.header().id().toString()) + ",\n"
+        + "  \"entries\": " + array(entries).indent(2).strip() + "\n"
+        + "}";
+  }
+
+  /** JSON texts as one array, laid out as protobuf's printer lays out a list of messages. */
+  public static String array(List<String> jsonTexts) {
+    return "[" + String.join(", ", jsonTexts) + "]";
   }
 
   /** Encodes the JSON form of a file (read from {@code source}) into the file's bytes. */
@@ -169,8 +174,9 @@ public final class ImageJson {
     }
   }
 
-  private static Value string(String s) {
-    return Value.newBuilder().setStringValue(s).build();
+  /** {@code s} as a JSON string literal. */
+  private static String string(String s) {
+    return JsonOutput.print(Value.newBuilder().setStringValue(s));
   }
 
   /** Required members of the top-level object, with one-line errors naming the member. */

@@ -1,6 +1,6 @@
 package dev.accr.cli;
 
-import com.google.protobuf.util.JsonFormat;
+import dev.accr.engine.JsonOutput;
 import dev.accr.proto.ProcessInfo;
 import dev.accr.proto.PsReply;
 import dev.accr.proto.PsRequest;
@@ -27,7 +27,7 @@ final class PsCommand implements Callable<Integer> {
     PsReply ps = node.call(Request.newBuilder().setPs(PsRequest.getDefaultInstance()).build()).getPs();
     PrintWriter out = spec.commandLine().getOut();
     if (json) {
-      out.println(JsonFormat.printer().print(ps));
+      out.println(JsonOutput.print(ps));
       return 0;
     }
     out.printf("%-7s %-8s %-8s %8s  %s%n", "PID", "STATE", "THREADS", "RSS(KiB)", "COMMAND");

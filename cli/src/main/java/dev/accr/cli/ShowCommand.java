@@ -1,10 +1,7 @@
 package dev.accr.cli;
 
 import com.google.protobuf.Message;
-import com.google.protobuf.ListValue;
 import com.google.protobuf.TextFormat;
-import com.google.protobuf.Value;
-import com.google.protobuf.util.JsonFormat;
 import dev.accr.api.CorruptImageException;
 import dev.accr.engine.ImageDecoder;
 import dev.accr.engine.ImageJson;
@@ -12,6 +9,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
@@ -72,13 +70,13 @@ final class ShowCommand implements Callable<Integer> {
 
   private String json(List<Path> files, boolean single) throws IOException {
     if (single) {
-      return JsonFormat.printer().print(ImageJson.of(files.getFirst(), !noPayload, plugins()));
+      return ImageJson.of(files.getFirst(), !noPayload, plugins());
     }
-    ListValue.Builder all = ListValue.newBuilder();
+    List<String> all = new ArrayList<>();
     for (Path f : files) {
-      all.addValues(Value.newBuilder().setStructValue(ImageJson.of(f, !noPayload, plugins())));
+      all.add(ImageJson.of(f, !noPayload, plugins()));
     }
-    return JsonFormat.printer().print(all);
+    return ImageJson.array(all);
   }
 
   private dev.accr.plugin.PluginHost plugins() {

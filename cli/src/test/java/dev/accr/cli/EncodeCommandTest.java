@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -49,6 +50,29 @@ class EncodeCommandTest {
       kinds.add(ImageKind.ofFileName(file.getFileName().toString()));
     }
     assertEquals(EnumSet.allOf(ImageKind.class), kinds, "the sets hold every image kind");
+  }
+
+  /** A number with a fraction (no image message has a floating-point field). */
+  private static final Pattern FRACTION = Pattern.compile("[:\\[,]\\s*-?\\d+\\.\\d");
+  /** protobuf's HTML-safe escapes, unless the backslash is itself escaped. */
+  private static final Pattern HTML_ESCAPE = Pattern.compile("(?<!\\\\)\\\\u00(3d|3c|3e|26|27)");
+
+  @Test
+  void showJsonPrintsIntegersAsIntegersAndNoHtmlEscapes() {
+    for (Path file : files) {
+      String json = accr("show", file.toString(), "--json").out();
+      assertFalse(FRACTION.matcher(json).find(), file + ":\n" + json);
+      assertFalse(HTML_ESCAPE.matcher(json).find(), file + ":\n" + json);
+      assertTrue(json.contains("\"version\": " + ImageKind.VERSION_CURRENT + ",\n"), json);
+    }
+    Path core = files.stream().filter(f -> f.getFileName().toString().startsWith("core-"))
+        .findFirst().orElseThrow();
+    String pid = core.getFileName().toString().replaceAll("\\D", "");
+    assertTrue(accr("show", core.toString(), "--json").out().contains("\"pid\": " + pid + ",\n"));
+    String set = accr("show", vramPages("none").getParent().toString(), "--json").out();
+    assertFalse(FRACTION.matcher(set).find() || HTML_ESCAPE.matcher(set).find());
+    // Padded base64 of chunk payloads is where protobuf's printer would write \u003d.
+    assertTrue(Pattern.compile("\"payload\": \"[A-Za-z0-9+/]*=+\"").matcher(set).find());
   }
 
   /** A bulk file that surely has chunks (a pages-<n>.img file of an idle worker has none). */

@@ -7,7 +7,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.ServiceLoader;
-import java.util.concurrent.ThreadLocalRandom;
+import java.util.Objects;
+import java.util.Random;
 
 /**
  * The test every device plugin should pass: a workload run uninterrupted, and the same run
@@ -20,13 +21,21 @@ import java.util.concurrent.ThreadLocalRandom;
  * PluginTestKit.check("npu-infer", List.of("--steps", "20"))
  *     .from("npu4").to("npu2-large").afterSteps(0, 3, 11).afterMillis(40).run(tmp);
  * }</pre>
+ *
+ * <p>Random step counts come from one seed per test run, printed with the counts it gave and
+ * in every failure; {@code -Daccr.test.seed=N} replays a run.
  */
 public final class PluginTestKit {
+  /** The property that fixes the seed of random dump points. */
+  public static final String SEED_PROPERTY = "accr.test.seed";
+  private static final long SEED = Long.getLong(SEED_PROPERTY, new Random().nextLong());
+
   private final String workload;
   private final List<String> args;
   private String from = "cpu-only";
   private String to;
-  private final List<Integer> steps = new ArrayList<>();
+  /** Step counts to dump after, each with how it is named in outcomes and failures. */
+  private final List<StepMoment> steps = new ArrayList<>();
   private final List<Long> millis = new ArrayList<>();
   private Map<String, String> pluginOptions = Map.of();
 
@@ -62,7 +71,7 @@ public final class PluginTestKit {
   /** Dumps after each of these step counts, one run each. */
   public PluginTestKit afterSteps(int... counts) {
     for (int c : counts) {
-      steps.add(c);
+      steps.add(new StepMoment(c, "after " + c + " steps"));
     }
     return this;
   }
@@ -75,13 +84,31 @@ public final class PluginTestKit {
     return this;
   }
 
-  /** Dumps after {@code n} step counts drawn at random below {@code maxSteps}. */
+  /**
+   * Dumps after {@code n} step counts drawn at random below {@code maxSteps}. The draws depend
+   * only on the run's seed and this check (workload, arguments, n, maxSteps), so one test
+   * replays alike whichever other tests run with it.
+   */
   public PluginTestKit afterRandomSteps(int n, int maxSteps) {
+    Random random = new Random(SEED ^ Objects.hash(workload, args, n, maxSteps));
+    List<Integer> drawn = new ArrayList<>();
     for (int i = 0; i < n; i++) {
-      steps.add(ThreadLocalRandom.current().nextInt(maxSteps));
+      int c = random.nextInt(maxSteps);
+      drawn.add(c);
+      steps.add(new StepMoment(c, "after " + c + " random steps (-D" + SEED_PROPERTY + "="
+          + SEED + ")"));
     }
+    System.out.printf("PluginTestKit %s: random dump points %s from -D%s=%d%n", workload, drawn,
+        SEED_PROPERTY, SEED);
     return this;
   }
+
+  /** The seed of this test run's random dump points. */
+  public static long seed() {
+    return SEED;
+  }
+
+  private record StepMoment(int steps, String label) {}
 
   /** Plugin options for the dumps ({@code plugin.option} to value). */
   public PluginTestKit pluginOptions(Map<String, String> options) {
@@ -108,10 +135,10 @@ public final class PluginTestKit {
       expected = a.finish(a.create(workload, args));
     }
     List<Outcome> outcomes = new ArrayList<>();
-    for (int s : steps) {
-      outcomes.add(once(engine, "after " + s + " steps", workDir, a -> {
+    for (StepMoment m : steps) {
+      outcomes.add(once(engine, m.label(), workDir, a -> {
         int pid = a.create(workload, args);
-        for (int i = 0; i < s && a.step(pid); i++) {
+        for (int i = 0; i < m.steps() && a.step(pid); i++) {
           // the dump meets the process right after step s
         }
         return pid;
@@ -148,6 +175,8 @@ public final class PluginTestKit {
         throw new AssertionError(moment + ": the dumped process still runs");
       }
       return new Outcome(moment, images, b.finish(b.restore(images)));
+    } catch (RuntimeException e) { // name the moment (and the seed of a random one)
+      throw new AssertionError(workload + " " + args + " dumped " + moment + ": " + e, e);
     }
   }
 }

@@ -1,0 +1,54 @@
+package dev.accr.cli;
+
+import static dev.accr.cli.CliRun.accr;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.util.JsonFormat;
+import dev.accr.kernel.Node;
+import dev.accr.kernel.SimProcess;
+import dev.accr.kernel.Topologies;
+import dev.accr.node.NodeServer;
+import dev.accr.node.NodeService;
+import dev.accr.plugin.PluginHost;
+import dev.accr.proto.PsReply;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code accr ps} against a node listening on TCP in this JVM. */
+class PsCommandTest {
+  @TempDir Path tmp;
+
+  @Test
+  void jsonListsTheProcessWithItsArgvUnescapedAndTextListsItsPid() throws Exception {
+    try (Node node = new Node("ps", Topologies.load("cpu-only"));
+        NodeServer server = NodeServer.bind(new NodeService(node, PluginHost.installed(), () -> {}),
+            tmp.resolve("ps.sock"), new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
+      server.start();
+      List<String> argv = List.of("--steps=40", "--out", tmp.resolve("a<b>&'c'.out").toString());
+      SimProcess p = node.create("counter", argv, tmp, 0);
+      InetSocketAddress address = (InetSocketAddress) server.tcpAddress();
+      String where = address.getHostString() + ":" + address.getPort();
+
+      CliRun json = accr("ps", "--node", where, "--json");
+      assertEquals(0, json.code(), json.err());
+      assertFalse(json.out().matches("(?s).*(?<!\\\\)\\\\u00(3d|3c|3e|26|27).*"), json.out());
+      assertTrue(json.out().contains("\"--steps=40\""), json.out());
+      PsReply.Builder ps = PsReply.newBuilder();
+      JsonFormat.parser().merge(json.out(), ps);
+      assertEquals(1, ps.getProcessesCount());
+      assertEquals(p.pid(), ps.getProcesses(0).getPid());
+      assertEquals(argv, ps.getProcesses(0).getArgvList());
+
+      CliRun text = accr("ps", "--node", where);
+      assertEquals(0, text.code(), text.err());
+      assertTrue(text.out().lines().anyMatch(l -> l.startsWith(p.pid() + " ")
+          && l.contains("counter --steps=40")), text.out());
+    }
+  }
+}
