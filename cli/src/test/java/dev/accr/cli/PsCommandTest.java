@@ -8,10 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.protobuf.util.JsonFormat;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.SimProcess;
-import dev.accr.kernel.Topologies;
+import dev.accr.kernel.Registry;
 import dev.accr.node.NodeServer;
 import dev.accr.node.NodeService;
-import dev.accr.plugin.PluginHost;
 import dev.accr.proto.PsReply;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -26,8 +25,9 @@ class PsCommandTest {
 
   @Test
   void jsonListsTheProcessWithItsArgvUnescapedAndTextListsItsPid() throws Exception {
-    try (Node node = new Node("ps", Topologies.load("cpu-only"));
-        NodeServer server = NodeServer.bind(new NodeService(node, PluginHost.installed(), () -> {}),
+    Registry registry = Registry.load(List.of());
+    try (Node node = new Node("ps", registry.topologies().load("cpu-only"), registry);
+        NodeServer server = NodeServer.bind(new NodeService(node, () -> {}),
             tmp.resolve("ps.sock"), new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
       server.start();
       List<String> argv = List.of("--steps=40", "--out", tmp.resolve("a<b>&'c'.out").toString());

@@ -1,4 +1,4 @@
-package dev.accr.cli;
+package dev.accr.bench;
 
 import dev.accr.engine.DumpOptions;
 import dev.accr.engine.Dumper;

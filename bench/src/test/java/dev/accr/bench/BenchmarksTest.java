@@ -1,0 +1,89 @@
+package dev.accr.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.accr.api.AccrException;
+import dev.accr.engine.Benchmark;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.ServiceLoader;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Small runs of each benchmark: every case is reported, and settings take effect. */
+class BenchmarksTest {
+  @TempDir Path tmp;
+
+  @Test
+  void bothBenchmarksAreServices() {
+    List<String> names = ServiceLoader.load(Benchmark.class).stream()
+        .map(p -> p.get().name()).toList();
+    assertEquals(List.of("memory", "vram"), names);
+  }
+
+  @Test
+  void memoryBenchmarkReportsEveryCase() throws IOException {
+    String out = run(new MemoryBenchmark(), 1, Map.of(), Map.of());
+    assertTrue(out.startsWith("memory 4.0 MiB, 1 runs each (median, after 1 warm-up)"), out);
+    for (String content : List.of("incompressible", "half zero pages")) {
+      for (String compression : List.of("none", "zstd:1")) {
+        assertTrue(out.contains("dump " + content + ", " + compression + " ("), out);
+        assertTrue(out.contains("restore " + content + ", " + compression), out);
+      }
+    }
+  }
+
+  @Test
+  void vramBenchmarkReportsEveryPathAndTheHostTarget() throws IOException {
+    String out = run(new VramBenchmark(), 1, Map.of(),
+        Map.of("gpus", "2", "staging-mib", "64", "dump-only", "false"));
+    assertTrue(out.startsWith("VRAM 2 GPUs x 4.0 MiB, 1 runs each (median, after 1 warm-up)"),
+        out);
+    assertTrue(out.contains("staging 64 MiB"), out);
+    assertTrue(out.contains("in-JVM memory copy (baseline)"), out);
+    assertTrue(out.contains("dump host memory, none (target)"), out);
+    for (String mode : List.of("dma", "cpu")) {
+      for (String compression : List.of("none", "zstd:1")) {
+        assertTrue(out.contains("dump VRAM " + mode + ", " + compression), out);
+      }
+    }
+  }
+
+  @Test
+  void aPluginOptionForTheStagingBudgetWinsOverTheSetting() throws IOException {
+    String out = run(new VramBenchmark(), 0, Map.of("kfd.staging-mib", "8"),
+        Map.of("gpus", "1", "staging-mib", "64", "dump-only", "true"));
+    assertTrue(out.contains("staging 8 MiB"), out);
+    assertTrue(out.contains("dump VRAM dma, none") && out.contains("dump VRAM dma, zstd:1"), out);
+    assertFalse(out.contains("cpu,") || out.contains("restore") || out.contains("baseline"), out);
+  }
+
+  @Test
+  void aStagingBudgetTheKfdPluginRefusesFailsTheRun() {
+    AccrException e = assertThrows(AccrException.class, () -> run(new VramBenchmark(), 0,
+        Map.of(), Map.of("gpus", "1", "staging-mib", "1", "dump-only", "true")));
+    assertEquals(AccrException.USAGE, e.exitCode(), e.getMessage());
+  }
+
+  @Test
+  void gpusMustBeAWholeNumber() {
+    AccrException e = assertThrows(AccrException.class, () -> run(new VramBenchmark(), 0,
+        Map.of(), Map.of("gpus", "two", "staging-mib", "64", "dump-only", "false")));
+    assertTrue(e.getMessage().contains("--gpus two"), e.getMessage());
+  }
+
+  private String run(Benchmark benchmark, int warmup, Map<String, String> pluginOptions,
+      Map<String, String> settings) throws IOException {
+    StringWriter text = new StringWriter();
+    benchmark.run(new Benchmark.Parameters(dev.accr.kernel.Registry.load(java.util.List.of()), 4, tmp, warmup, 1, 2, pluginOptions, settings),
+        new PrintWriter(text, true));
+    return text.toString();
+  }
+}
