@@ -86,12 +86,13 @@ final class PluginReports {
     return out.toString();
   }
 
-  /** One section per plugin with its tables; every cell escaped. */
+  /** One section per plugin with its charts, then its tables; every text escaped. */
   static String html(List<Named> reports) {
     StringBuilder out = new StringBuilder();
     for (Named n : reports) {
       out.append("<h2 class=\"plugin\" id=\"plugin-").append(SummaryHtml.esc(n.plugin()))
           .append("\">").append(SummaryHtml.esc(n.plugin())).append("</h2>\n");
+      n.report().charts().forEach(c -> out.append(ChartHtml.of(c)));
       for (ReportTable t : n.report().tables()) {
         out.append("<h3>").append(SummaryHtml.esc(t.title())).append("</h3>\n");
         if (t.rows().isEmpty()) {

@@ -9,14 +9,17 @@ import dev.accr.proto.SetSummary;
 import dev.accr.proto.Topology;
 import dev.accr.proto.VmaSummary;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * {@code accr inspect --html}: one self-contained page (no external files) with SVG pictures
- * of each process's memory map and of the topology (devices labelled by their types), a
- * section per plugin with the tables of its report, and the text summary. A short script adds
+ * of each process's memory map and of the topology (devices labelled by their types, those
+ * the processes used outlined), a section per plugin with the charts and tables of its report,
+ * and the text summary. A short script adds
  * tooltips and marks the page ready; every text taken from the images or a plugin is escaped.
  */
 final class SummaryHtml {
@@ -46,7 +49,6 @@ final class SummaryHtml {
           el.addEventListener('mouseleave', function () { tip.style.display = 'none'; });
         });
         var shapes = document.querySelectorAll('svg [data-tip]').length;
-        document.getElementById('shapes').textContent = shapes + ' shapes';
         document.body.setAttribute('data-ready', String(shapes));
       });
       """;
@@ -71,7 +73,8 @@ final class SummaryHtml {
     }
     out.append(PluginReports.html(inspection.reports()));
     out.append("<h2>Topology ").append(esc(s.getTopology().getName())).append("</h2>\n")
-        .append(topology(s, labels)).append("\n<h2>Summary</h2>\n<p id=\"shapes\"></p>\n<pre>")
+        .append(topology(s, labels, used(inspection.reports())))
+        .append("\n<h2>Summary</h2>\n<pre>")
         .append(esc(SummaryText.of(inspection))).append("</pre>\n</body></html>\n");
     return out.toString();
   }
@@ -104,8 +107,18 @@ final class SummaryHtml {
     return svg.append("</svg>\n").toString();
   }
 
-  /** Topology nodes on a circle, links as lines; each device labelled by its type. */
-  private static String topology(SetSummary s, DeviceLabels labels) {
+  /** The devices the plugins say the set's processes used, by label id. */
+  private static Set<Integer> used(List<PluginReports.Named> reports) {
+    Set<Integer> out = new HashSet<>();
+    reports.forEach(n -> out.addAll(n.report().usedDevices()));
+    return out;
+  }
+
+  /**
+   * Topology nodes on a circle, links as lines; each device labelled by its type, and those
+   * the processes used outlined.
+   */
+  private static String topology(SetSummary s, DeviceLabels labels, Set<Integer> used) {
     Topology t = s.getTopology();
     int size = 420;
     StringBuilder svg = svgStart(size + 260, size);
@@ -128,19 +141,20 @@ final class SummaryHtml {
       }
     }
     for (var cpu : t.getCpusList()) {
-      circle(svg, at.get(cpu.getNode()), "#9e9e9e", "cpu node " + cpu.getNode() + ", "
+      circle(svg, at.get(cpu.getNode()), "#9e9e9e", false, "cpu node " + cpu.getNode() + ", "
           + cpu.getCores() + " cores, " + SummaryText.bytes(cpu.getMemoryBytes()));
       text(svg, at.get(cpu.getNode())[0] + 24, at.get(cpu.getNode())[1] + 4,
           "cpu " + cpu.getNode());
     }
     for (Device d : t.getDevicesList()) {
       DeviceLabel label = labels.label(d);
-      circle(svg, at.get(d.getNode()), "#1565c0", "node " + d.getNode() + ": "
-          + labels.line(d));
+      boolean isUsed = label.id() != 0 && used.contains(label.id());
+      circle(svg, at.get(d.getNode()), "#1565c0", isUsed, "node " + d.getNode() + ": "
+          + labels.line(d) + (isUsed ? ", used" : ""));
       text(svg, at.get(d.getNode())[0] + 24, at.get(d.getNode())[1] + 4, labels.name(d)
-          + (label.model().isEmpty() ? "" : " " + label.model()));
+          + (label.model().isEmpty() ? "" : " " + label.model()) + (isUsed ? " (used)" : ""));
     }
-    text(svg, 8, size - 12, "red: XGMI, blue: PCIe");
+    text(svg, 8, size - 12, "red: XGMI, blue: PCIe; outlined: devices the processes used");
     return svg.append("</svg>\n").toString();
   }
 
@@ -149,7 +163,7 @@ final class SummaryHtml {
         t.getDevicesList().stream().map(Device::getNode)).toList();
   }
 
-  private static StringBuilder svgStart(int width, int height) {
+  static StringBuilder svgStart(int width, int height) {
     return new StringBuilder(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\""
         + " width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">%n", width, height, width, height));
   }
@@ -161,12 +175,14 @@ final class SummaryHtml {
         esc(tip)));
   }
 
-  private static void circle(StringBuilder svg, double[] at, String fill, String tip) {
-    svg.append(String.format(Locale.ROOT, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"18\" fill=\"%s\""
-        + " data-tip=\"%s\"/>%n", at[0], at[1], fill, esc(tip)));
+  private static void circle(StringBuilder svg, double[] at, String fill, boolean outlined,
+      String tip) {
+    svg.append(String.format(Locale.ROOT, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"18\" fill=\"%s\"%s"
+        + " data-tip=\"%s\"/>%n", at[0], at[1], fill,
+        outlined ? " class=\"used\" stroke=\"#000\" stroke-width=\"4\"" : "", esc(tip)));
   }
 
-  private static void text(StringBuilder svg, double x, double y, String text) {
+  static void text(StringBuilder svg, double x, double y, String text) {
     svg.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">%s</text>%n",
         x, y, esc(text)));
   }

@@ -2,6 +2,7 @@ package dev.accr.template;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.Int64Value;
 import com.google.protobuf.Struct;
@@ -40,6 +41,8 @@ class TemplateReportsTest {
     assertEquals("9", processes.getFieldsOrThrow("1000").getListValue().getValues(1)
         .getStringValue());
     assertEquals(0, r.deviceBytes());
+    assertTrue(r.usedDevices().isEmpty() && r.charts().isEmpty(),
+        "its device has no id to outline and its registers no sizes to chart");
   }
 
   @Test

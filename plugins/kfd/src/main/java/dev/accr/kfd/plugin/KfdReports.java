@@ -3,6 +3,7 @@ package dev.accr.kfd.plugin;
 import dev.accr.api.BulkReader;
 import dev.accr.api.PluginImages;
 import dev.accr.api.PluginReport;
+import dev.accr.api.ReportChart;
 import dev.accr.api.ReportTable;
 import dev.accr.kfd.driver.GfxTarget;
 import dev.accr.kfd.proto.KfdBoEntry;
@@ -19,7 +20,9 @@ import dev.accr.kfd.proto.SvmResidencyRun;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.stream.Collectors;
 
 /**
@@ -27,6 +30,9 @@ import java.util.stream.Collectors;
  * of each was saved and stored) and queues, and the SVM ranges with where their pages lived.
  */
 final class KfdReports {
+  /** The domains a BO chart tells apart; the others share one colour. */
+  private static final List<String> DOMAINS = List.of("VRAM", "GTT");
+
   private KfdReports() {}
 
   /** The kfd part of a set; null if the set has no kfd devices. */
@@ -51,8 +57,46 @@ final class KfdReports {
           .setStoredBytes(s.getStoredBytes() + d.getStoredBytes());
     }
     KfdSummary summary = s.build();
-    return new PluginReport(summary, tables(summary), summary.getSavedBytes(),
-        summary.getStoredBytes());
+    return new PluginReport(summary, tables(summary), charts(summary), used(summary),
+        summary.getSavedBytes(), summary.getStoredBytes());
+  }
+
+  /** The GPUs (topology ids) a process had buffer objects or queues on. */
+  private static Set<Integer> used(KfdSummary s) {
+    Set<Integer> out = new TreeSet<>();
+    for (KfdDeviceSummary d : s.getDevicesList()) {
+      if (d.getBosCount() + d.getQueuesCount() > 0) {
+        out.add(d.getPhysicalGpuId());
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The buffer objects of each GPU that has some, as bars coloured by domain, the saved part
+   * darker (the tables already say which GPUs have none).
+   */
+  private static List<ReportChart> charts(KfdSummary s) {
+    List<ReportChart> out = new ArrayList<>();
+    for (KfdDeviceSummary d : s.getDevicesList()) {
+      if (d.getBosCount() == 0) {
+        continue;
+      }
+      List<ReportChart.Bar> bars = new ArrayList<>();
+      for (KfdBoSummary b : d.getBosList()) {
+        int domain = DOMAINS.indexOf(b.getDomain());
+        bars.add(new ReportChart.Bar("bo " + b.getHandle() + " " + b.getDomain(), b.getSize(),
+            Math.min(b.getSavedBytes(), b.getSize()), domain < 0 ? DOMAINS.size() : domain,
+            "bo " + b.getHandle() + " " + b.getDomain() + " at " + Cells.hex(b.getGpuVa())
+                + ", " + Cells.bytes(b.getSize()) + ", saved " + Cells.bytes(b.getSavedBytes())
+                + ", stored " + Cells.bytes(b.getStoredBytes())));
+      }
+      List<String> legend = new ArrayList<>(DOMAINS);
+      legend.add("other");
+      out.add(new ReportChart("sizes of the buffer objects of gpu " + Cells.hex(d.getGpuId())
+          + " (pid " + d.getPid() + ")", legend, "saved", bars));
+    }
+    return out;
   }
 
   private static KfdDeviceSummary device(int pid, KfdDeviceEntry d, List<KfdBoEntry> bos,

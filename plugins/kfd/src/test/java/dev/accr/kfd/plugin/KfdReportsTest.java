@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.accr.api.PluginImages;
 import dev.accr.api.PluginOption;
 import dev.accr.api.PluginReport;
+import dev.accr.api.ReportChart;
 import dev.accr.engine.ImageSet;
 import dev.accr.kfd.driver.KfdDeviceType;
 import dev.accr.kfd.proto.KfdBoChange;
@@ -20,6 +21,7 @@ import dev.accr.proto.Device;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
@@ -86,6 +88,39 @@ class KfdReportsTest {
     }
     assertEquals(1 + 2 * s.getDevicesCount() + (s.getSvmRangesCount() > 0 ? 1 : 0),
         r.tables().size(), "gpus, each gpu's buffer objects and queues, svm ranges");
+  }
+
+  @Test
+  void usedGpusAreThoseWithBuffersOrQueuesAndEachGetsAChartOfItsBuffers() throws IOException {
+    PluginReport r = plugin.summarize(images("v1/kfd-halo"));
+    assertEquals(Set.of(0x73d3, 0xbbfd), r.usedDevices(), "two of the four gpus were used");
+    KfdSummary s = (KfdSummary) r.details();
+    List<KfdDeviceSummary> withBos = s.getDevicesList().stream()
+        .filter(d -> d.getBosCount() > 0).toList();
+    assertEquals(withBos.size(), r.charts().size(), "a chart per gpu with buffer objects");
+    for (int i = 0; i < withBos.size(); i++) {
+      KfdDeviceSummary d = withBos.get(i);
+      ReportChart chart = r.charts().get(i);
+      assertTrue(chart.title().contains("gpu 0x" + Integer.toHexString(d.getGpuId())),
+          chart.title());
+      assertEquals(List.of("VRAM", "GTT", "other"), chart.legend());
+      assertEquals(d.getBosCount(), chart.bars().size());
+      for (int j = 0; j < d.getBosCount(); j++) {
+        KfdBoSummary b = d.getBos(j);
+        ReportChart.Bar bar = chart.bars().get(j);
+        assertEquals(b.getSize(), bar.size());
+        assertEquals(b.getSavedBytes(), bar.filled());
+        assertEquals(switch (b.getDomain()) {
+          case "VRAM" -> 0;
+          case "GTT" -> 1;
+          default -> 2;
+        }, bar.category(), b.toString());
+        assertTrue(bar.tip().startsWith("bo " + b.getHandle() + " " + b.getDomain() + " at 0x"
+            + Long.toHexString(b.getGpuVa()) + ", "), bar.tip());
+      }
+    }
+    assertTrue(r.charts().stream().flatMap(c -> c.bars().stream())
+        .anyMatch(b -> b.filled() > 0 && b.category() == 0), "saved VRAM buffers");
   }
 
   @Test

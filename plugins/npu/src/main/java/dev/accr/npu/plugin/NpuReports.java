@@ -3,6 +3,7 @@ package dev.accr.npu.plugin;
 import com.google.protobuf.Descriptors.FieldDescriptor;
 import dev.accr.api.PluginImages;
 import dev.accr.api.PluginReport;
+import dev.accr.api.ReportChart;
 import dev.accr.api.ReportTable;
 import dev.accr.npu.proto.NpuDescriptorChange;
 import dev.accr.npu.proto.NpuDescriptorSummary;
@@ -15,7 +16,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * What {@code accr inspect} and {@code accr diff} show of npu dumps: each npu descriptor with
@@ -38,9 +41,25 @@ final class NpuReports {
           String.valueOf(d.getFwVersion()), hex(d.getSaveAddress()), bytes(d.getSaveLength()),
           bytes(d.getAllocatedBytes()), String.valueOf(d.getDrainedJobs())));
     }
+    Set<Integer> used = new TreeSet<>();
+    descriptors.forEach(d -> used.add(d.getNpuId()));
     return new PluginReport(summary, List.of(new ReportTable("npu descriptors", List.of("pid",
         "fd", "npu", "chip", "memory", "cores", "firmware", "save area", "save length",
-        "allocated", "drained jobs"), rows)));
+        "allocated", "drained jobs"), rows)), List.of(chart(descriptors)), used, 0, 0);
+  }
+
+  /** Each descriptor's npu memory as a bar, the part it allocated darker. */
+  private static ReportChart chart(List<NpuDescriptorSummary> descriptors) {
+    List<ReportChart.Bar> bars = new ArrayList<>();
+    for (NpuDescriptorSummary d : descriptors) {
+      bars.add(new ReportChart.Bar("pid " + d.getPid() + " fd " + d.getFd() + " npu "
+          + hex(d.getNpuId()), d.getMemoryBytes(), Math.min(d.getAllocatedBytes(),
+          d.getMemoryBytes()), 0, "npu " + hex(d.getNpuId()) + " " + d.getChip() + ": "
+          + bytes(d.getAllocatedBytes()) + " allocated of " + bytes(d.getMemoryBytes())
+          + ", saved to " + hex(d.getSaveAddress()) + " (" + bytes(d.getSaveLength()) + ")"));
+    }
+    return new ReportChart("npu memory allocated by each descriptor", List.of("npu memory"),
+        "allocated", bars);
   }
 
   /** The descriptors of two sets compared, matched on pid and fd; null if neither has any. */

@@ -2,9 +2,11 @@ package dev.accr.npu.plugin;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.accr.api.PluginImages;
 import dev.accr.api.PluginReport;
+import dev.accr.api.ReportChart;
 import dev.accr.engine.ImageSet;
 import dev.accr.npu.driver.NpuDeviceType;
 import dev.accr.npu.proto.NpuDescriptorChange;
@@ -15,6 +17,7 @@ import dev.accr.proto.Device;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /** The npu plugin's presentation: labels, options, and its reports on the checked-in sets. */
@@ -56,6 +59,17 @@ class NpuReportsTest {
     assertEquals(List.of("1000", "0", "0x11171", "nx2", "16 GiB", "8", "12"),
         r.tables().getFirst().rows().getFirst().subList(0, 7));
     assertNull(plugin.summarize(images("v1/kfd-train")));
+  }
+
+  @Test
+  void theDescriptorsNpuIsUsedAndItsMemoryChartedWithWhatWasAllocated() throws IOException {
+    PluginReport r = plugin.summarize(images("v1/npu-infer"));
+    assertEquals(Set.of(0x11171), r.usedDevices());
+    ReportChart.Bar bar = r.charts().getFirst().bars().getFirst();
+    assertEquals(16L << 30, bar.size());
+    assertEquals(((NpuSummary) r.details()).getDescriptors(0).getAllocatedBytes(), bar.filled());
+    assertTrue(bar.label().contains("0x11171") && bar.tip().contains("0x7e0000000000"),
+        bar.toString());
   }
 
   @Test
