@@ -34,7 +34,7 @@ class InspectHtmlInChromiumTest {
   @TempDir Path tmp;
 
   @ParameterizedTest
-  @ValueSource(strings = {"counter", "kfd-halo"})
+  @ValueSource(strings = {"counter", "kfd-halo", "npu-infer"})
   void pageRendersWithoutScriptErrors(String name) throws Exception {
     Path browser = browser();
     Assumptions.assumeTrue(browser != null, "no Chromium binary (" + BROWSERS + ") on PATH:"
