@@ -1,5 +1,6 @@
 package dev.accr.bench;
 
+import dev.accr.image.DirectoryTrees;
 import dev.accr.engine.DumpOptions;
 import dev.accr.engine.Dumper;
 import dev.accr.image.ProgressListener;
@@ -73,7 +74,7 @@ final class HostDumpTarget implements AutoCloseable {
       }
       return gbps;
     } finally {
-      TempTrees.delete(images);
+      DirectoryTrees.delete(images);
     }
   }
 

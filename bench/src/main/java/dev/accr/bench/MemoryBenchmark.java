@@ -1,5 +1,6 @@
 package dev.accr.bench;
 
+import dev.accr.image.DirectoryTrees;
 import dev.accr.engine.Benchmark;
 import dev.accr.engine.DumpOptions;
 import dev.accr.engine.Dumper;
@@ -127,7 +128,7 @@ public final class MemoryBenchmark implements Benchmark {
             restore[i] = bytes / (double) (System.nanoTime() - t);
             b.kill(r.process().pid());
           } finally {
-            TempTrees.delete(images);
+            DirectoryTrees.delete(images);
           }
         }
         Files.deleteIfExists(outFile);

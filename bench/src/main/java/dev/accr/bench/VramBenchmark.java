@@ -1,5 +1,6 @@
 package dev.accr.bench;
 
+import dev.accr.image.DirectoryTrees;
 import dev.accr.api.DeviceFile;
 import dev.accr.engine.Benchmark;
 import dev.accr.engine.DumpOptions;
@@ -209,7 +210,7 @@ public final class VramBenchmark implements Benchmark {
               b.kill(r.process().pid());
             }
           } finally {
-            TempTrees.delete(images);
+            DirectoryTrees.delete(images);
           }
         }
       }

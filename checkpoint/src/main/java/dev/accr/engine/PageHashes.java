@@ -2,8 +2,7 @@ package dev.accr.engine;
 
 import dev.accr.api.CorruptImageException;
 import dev.accr.api.MemoryView;
-import dev.accr.image.BulkFileReader;
-import dev.accr.image.CheckpointId;
+import dev.accr.api.PageDigests;
 import dev.accr.image.ChunkCodec;
 import dev.accr.image.ChunkFileReader;
 import dev.accr.image.Compression;
@@ -12,16 +11,12 @@ import dev.accr.proto.PageChunkEntry;
 import dev.accr.proto.PageRun;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A hash of every stored page of an image set, by address: what {@code accr diff} compares
@@ -61,7 +56,8 @@ public final class PageHashes {
                   throw new CorruptImageException(reader.file(), "chunk at offset " + c.offset()
                       + " is shorter than the pages its pagemap entry lists");
                 }
-                out.put(run.getVaddr() + (long) i * PAGE, hash(pages.asSlice(index * PAGE, PAGE)));
+                out.put(run.getVaddr() + (long) i * PAGE,
+                    PageDigests.digest(pages.asSlice(index * PAGE, PAGE)));
               }
             }
           }
@@ -69,29 +65,5 @@ public final class PageHashes {
       }
     }
     return out;
-  }
-
-  /** The stored pages of a plugin's bulk data {@code what}/{@code n}, by key plus offset. */
-  public static TreeMap<Long, Long> plugin(Path dir, CheckpointId id, String plugin,
-      String what, long n) throws IOException {
-    Map<Long, Long> out = new ConcurrentHashMap<>();
-    try (BulkFileReader reader = BulkFileReader.open(dir, plugin, what, n, id)) {
-      reader.forEach(1, (key, data) -> {
-        for (long at = 0; at < data.byteSize(); at += PAGE) {
-          out.put(key + at, hash(data.asSlice(at, Math.min(PAGE, data.byteSize() - at))));
-        }
-      });
-    }
-    return new TreeMap<>(out);
-  }
-
-  private static long hash(MemorySegment page) {
-    try {
-      MessageDigest sha = MessageDigest.getInstance("SHA-256");
-      sha.update(page.asByteBuffer());
-      return MemorySegment.ofArray(sha.digest()).get(ValueLayout.JAVA_LONG_UNALIGNED, 0);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("every JDK has SHA-256", e);
-    }
   }
 }

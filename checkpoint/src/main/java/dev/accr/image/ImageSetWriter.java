@@ -129,10 +129,8 @@ public final class ImageSetWriter implements AutoCloseable {
     if (committed) {
       return;
     }
-    try (Stream<Path> walk = Files.walk(temp)) {
-      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
+    try {
+      DirectoryTrees.delete(temp);
     } catch (IOException ignored) {
       // Leftovers of a failed dump are named .<target>.partial-*, never mistaken for a set.
     }

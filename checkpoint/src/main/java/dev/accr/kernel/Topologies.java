@@ -30,7 +30,6 @@ import java.util.TreeSet;
 public final class Topologies {
   private static final String PRESETS = "/topologies/";
   /** Fields every device has, whatever its type. */
-  private static final Set<String> COMMON_FIELDS = Set.of("type", "node");
 
   private final Registry registry;
 
@@ -101,58 +100,6 @@ public final class Topologies {
     validate(topology, source);
     return topology;
   }
-
-  /**
-   * The file form of {@code topology}: each device with every field its type declares (zeros
-   * included, so the file can be edited) and without the zero fields of other types; cpus and
-   * links with every field. Parsing it gives back the same topology.
-   */
-  public String toJson(Topology topology) {
-    Set<FieldDescriptor> always = new HashSet<>(Topology.getDescriptor().getFields());
-    always.remove(Topology.getDescriptor().findFieldByName("devices")); // inserted below
-    always.addAll(CpuNode.getDescriptor().getFields());
-    always.addAll(Link.getDescriptor().getFields());
-    String outline = print(JsonFormat.printer().includingDefaultValueFields(always),
-        topology.toBuilder().clearDevices().build());
-    List<String> devices = new ArrayList<>();
-    for (Device d : topology.getDevicesList()) {
-      DeviceType type = registry.deviceType(d.getType());
-      Set<FieldDescriptor> fields = new HashSet<>();
-      for (FieldDescriptor f : Device.getDescriptor().getFields()) {
-        if (COMMON_FIELDS.contains(f.getJsonName())
-            || type != null && type.deviceFields().contains(f.getJsonName())) {
-          fields.add(f);
-        }
-      }
-      devices.add(print(JsonFormat.printer().includingDefaultValueFields(fields), d)
-          .indent(4).stripTrailing());
-    }
-    String block = "\n  \"devices\": [" + (devices.isEmpty() ? "]"
-        : "\n" + String.join(",\n", devices) + "\n  ]") + ",";
-    int links = outline.indexOf("\n  \"links\": ");
-    return unescapeHtmlSafe(outline.substring(0, links) + block + outline.substring(links));
-  }
-
-  @SuppressWarnings("deprecation") // the per-field form says exactly which zeros to print
-  private static String print(JsonFormat.Printer printer, com.google.protobuf.Message m) {
-    try {
-      return printer.print(m);
-    } catch (InvalidProtocolBufferException e) {
-      throw new IllegalStateException("cannot print " + m.getClass().getName(), e);
-    }
-  }
-
-  /**
-   * JsonFormat escapes {@code = < > & '} for HTML ({@code \u003d} ...); a file is not a page.
-   * Only escapes preceded by an even number of backslashes are real escapes.
-   */
-  private static String unescapeHtmlSafe(String json) {
-    return UNICODE_ESCAPE.matcher(json).replaceAll(m -> java.util.regex.Matcher.quoteReplacement(
-        m.group(1) + (char) Integer.parseInt(m.group(2), 16)));
-  }
-
-  private static final java.util.regex.Pattern UNICODE_ESCAPE = java.util.regex.Pattern.compile(
-      "(?<!\\\\)((?:\\\\\\\\)*)\\\\u(003[dDcCeE]|0026|0027)");
 
   private void validate(Topology t, String source) {
     if (t.getName().isEmpty()) {

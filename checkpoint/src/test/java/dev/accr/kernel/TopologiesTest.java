@@ -10,6 +10,7 @@ import dev.accr.api.DeviceDriver;
 import dev.accr.api.DeviceLabel;
 import dev.accr.api.DeviceType;
 import dev.accr.api.NodeContext;
+import dev.accr.engine.TopologyJson;
 import dev.accr.proto.Device;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,7 +19,10 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Topology files checked against the device types of a registry, and their file form. */
+/**
+ * Topology files checked against the device types of a registry, and their file form
+ * ({@link TopologyJson}).
+ */
 class TopologiesTest {
   @TempDir Path tmp;
 
@@ -45,8 +49,8 @@ class TopologiesTest {
     }
   }
 
-  private final Topologies topologies =
-      Registry.of(List.of(), List.of(new Accel("acc")), List.of()).topologies();
+  private final Registry registry = Registry.of(List.of(), List.of(new Accel("acc")), List.of());
+  private final Topologies topologies = registry.topologies();
 
   private static final String CPU = "\"cpus\": [{\"node\": 0, \"cores\": 2, \"memoryBytes\": \"1024\"}]";
 
@@ -79,7 +83,7 @@ class TopologiesTest {
     var t = topologies.parse("{\"name\": \"a=b\", " + CPU + ", \"devices\": ["
         + "{\"type\": \"acc\", \"node\": 1, \"gpuId\": 5}],"
         + " \"links\": [{\"from\": 0, \"to\": 1, \"type\": \"PCIE\"}]}", "t");
-    String json = topologies.toJson(t);
+    String json = TopologyJson.of(t, registry);
     assertEquals(t, topologies.parse(json, "printed"));
     assertTrue(json.contains("\"cuCount\": 0") && json.contains("\"vramBytes\": \"0\""), json);
     assertTrue(json.contains("\"weight\": 0"), json);
@@ -91,7 +95,7 @@ class TopologiesTest {
   @Test
   void aTopologyWithoutDevicesPrintsAnEmptyListAndReadsBack() {
     var t = topologies.load("cpu-2numa");
-    String json = topologies.toJson(t);
+    String json = TopologyJson.of(t, registry);
     assertEquals(t, topologies.parse(json, "printed"));
     assertTrue(json.contains("\"devices\": []"), json);
     assertEquals(1, json.split("\"devices\"", -1).length - 1, json);

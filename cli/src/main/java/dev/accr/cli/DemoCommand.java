@@ -1,5 +1,6 @@
 package dev.accr.cli;
 
+import dev.accr.image.DirectoryTrees;
 import dev.accr.api.MappingPolicy;
 import dev.accr.engine.DumpOptions;
 import dev.accr.engine.Dumper;
@@ -74,7 +75,7 @@ final class DemoCommand implements Callable<Integer> {
               : "MISMATCH: the restored run differs from the uninterrupted run");
       return same && gpuDemo(out, registry, work) ? 0 : 1;
     } finally {
-      TempTrees.delete(work);
+      DirectoryTrees.delete(work);
     }
   }
 

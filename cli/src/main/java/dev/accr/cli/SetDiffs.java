@@ -3,7 +3,7 @@ package dev.accr.cli;
 import com.google.protobuf.Descriptors.FieldDescriptor;
 import com.google.protobuf.Message;
 import com.google.protobuf.TextFormat;
-import dev.accr.api.AccrPlugin;
+import dev.accr.api.PageDigests;
 import dev.accr.engine.ImageDecoder;
 import dev.accr.plugin.PluginHost;
 import dev.accr.engine.ImageSet;
@@ -106,21 +106,9 @@ final class SetDiffs {
   /** The stored pages of a and b in [start, end), compared. */
   private static PageCounts compare(NavigableMap<Long, Long> a, NavigableMap<Long, Long> b,
       long start, long end) {
-    PageCounts.Builder counts = PageCounts.newBuilder();
-    NavigableMap<Long, Long> ra = a.subMap(start, true, end, false);
-    NavigableMap<Long, Long> rb = b.subMap(start, true, end, false);
-    for (var e : ra.entrySet()) {
-      Long other = rb.get(e.getKey());
-      if (other == null) {
-        counts.setRemoved(counts.getRemoved() + 1);
-      } else if (other.equals(e.getValue())) {
-        counts.setSame(counts.getSame() + 1);
-      } else {
-        counts.setChanged(counts.getChanged() + 1);
-      }
-    }
-    counts.setAdded(rb.keySet().stream().filter(page -> !ra.containsKey(page)).count());
-    return counts.build();
+    PageDigests.Counts c = PageDigests.compare(a, b, start, end);
+    return PageCounts.newBuilder().setChanged(c.changed()).setAdded(c.added())
+        .setRemoved(c.removed()).setSame(c.same()).build();
   }
 
   private static void threads(SetDiff.Builder out, int pid, List<ThreadCoreEntry> a,

@@ -1,5 +1,6 @@
 package dev.accr.cli;
 
+import dev.accr.engine.TopologyJson;
 import dev.accr.kernel.Topologies;
 import dev.accr.proto.CpuNode;
 import dev.accr.proto.Device;
@@ -38,7 +39,7 @@ final class TopologyCommand {
       Topology t = topologies.load(topology);
       PrintWriter out = spec.commandLine().getOut();
       if (json) {
-        out.println(topologies.toJson(t));
+        out.println(TopologyJson.of(t, AccrCommand.registry(spec)));
         return 0;
       }
       out.printf("topology %s%n", t.getName());

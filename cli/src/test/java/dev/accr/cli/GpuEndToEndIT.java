@@ -87,7 +87,7 @@ class GpuEndToEndIT {
     accr.ok("node", "start", "--name", "cpu", "--topology", "cpu-only");
     try {
       String pid = accr.ok("run", "--node", "g1", "--step-delay-ms", "40", "kfd-train",
-          "--steps", "30").strip();
+          "--steps", "100").strip();
       accr.ok("dump", "--node", "g1", "-t", pid, "-D", "nogpu-images", "-R");
       Launcher.Result r = accr.run("restore", "--node", "cpu", "-D", "nogpu-images");
       assertEquals(4, r.exitCode(), r.err());

@@ -1,6 +1,7 @@
 package dev.accr.kfd.plugin;
 
 import dev.accr.api.BulkReader;
+import dev.accr.api.PageDigests;
 import dev.accr.api.PluginImages;
 import dev.accr.api.PluginReport;
 import dev.accr.api.ReportTable;
@@ -9,17 +10,12 @@ import dev.accr.kfd.proto.KfdBoEntry;
 import dev.accr.kfd.proto.KfdDeviceEntry;
 import dev.accr.kfd.proto.KfdDiff;
 import dev.accr.kfd.proto.KfdPageCounts;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.TreeMap;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * What {@code accr diff} shows of two kfd dumps of one process: each buffer object's saved
@@ -27,8 +23,6 @@ import java.util.concurrent.ConcurrentHashMap;
  * or untouched in the other; GTT buffers are host memory, compared by the core.
  */
 final class KfdDiffs {
-  private static final int PAGE = 4096;
-
   private KfdDiffs() {}
 
   /** The buffer objects of both sets, compared; null if neither has kfd devices. */
@@ -67,45 +61,17 @@ final class KfdDiffs {
 
   /** A hash of every saved page of a GPU's VRAM, by GPU address; reading checks every chunk. */
   static NavigableMap<Long, Long> pageHashes(PluginImages images, int gpuId) {
-    Map<Long, Long> out = new ConcurrentHashMap<>();
     try (BulkReader reader = images.openBulk("vram", gpuId)) {
-      reader.forEach(1, (key, data) -> {
-        for (long at = 0; at < data.byteSize(); at += PAGE) {
-          out.put(key + at, hash(data.asSlice(at, Math.min(PAGE, data.byteSize() - at))));
-        }
-      });
+      return PageDigests.of(reader);
     }
-    return new TreeMap<>(out);
   }
 
   /** The saved pages of a and b in [start, end), compared. */
   static KfdPageCounts compare(NavigableMap<Long, Long> a, NavigableMap<Long, Long> b,
       long start, long end) {
-    KfdPageCounts.Builder counts = KfdPageCounts.newBuilder();
-    NavigableMap<Long, Long> ra = a.subMap(start, true, end, false);
-    NavigableMap<Long, Long> rb = b.subMap(start, true, end, false);
-    for (var e : ra.entrySet()) {
-      Long other = rb.get(e.getKey());
-      if (other == null) {
-        counts.setRemoved(counts.getRemoved() + 1);
-      } else if (other.equals(e.getValue())) {
-        counts.setSame(counts.getSame() + 1);
-      } else {
-        counts.setChanged(counts.getChanged() + 1);
-      }
-    }
-    counts.setAdded(rb.keySet().stream().filter(page -> !ra.containsKey(page)).count());
-    return counts.build();
-  }
-
-  private static long hash(MemorySegment page) {
-    try {
-      MessageDigest sha = MessageDigest.getInstance("SHA-256");
-      sha.update(page.asByteBuffer());
-      return MemorySegment.ofArray(sha.digest()).get(ValueLayout.JAVA_LONG_UNALIGNED, 0);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("every JDK has SHA-256", e);
-    }
+    PageDigests.Counts c = PageDigests.compare(a, b, start, end);
+    return KfdPageCounts.newBuilder().setChanged(c.changed()).setAdded(c.added())
+        .setRemoved(c.removed()).setSame(c.same()).build();
   }
 
   private static ReportTable table(KfdDiff diff) {

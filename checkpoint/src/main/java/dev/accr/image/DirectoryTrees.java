@@ -1,4 +1,4 @@
-package dev.accr.bench;
+package dev.accr.image;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -6,11 +6,12 @@ import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.stream.Stream;
 
-/** Removes the image directories a benchmark writes. */
-final class TempTrees {
-  private TempTrees() {}
+/** Removes directory trees: abandoned dumps, and the image sets of demos and benchmarks. */
+public final class DirectoryTrees {
+  private DirectoryTrees() {}
 
-  static void delete(Path root) throws IOException {
+  /** Deletes {@code root} and everything below it; nothing happens if it does not exist. */
+  public static void delete(Path root) throws IOException {
     if (!Files.exists(root)) {
       return;
     }
