@@ -1,5 +1,6 @@
 package dev.accr.bench;
 
+import dev.accr.api.Sizes;
 import dev.accr.image.DirectoryTrees;
 import dev.accr.engine.Benchmark;
 import dev.accr.engine.DumpOptions;
@@ -89,7 +90,7 @@ public final class MemoryBenchmark implements Benchmark {
     void all() throws IOException {
       baselineGbps = baseline(bytes, runs);
       out.printf("memory %s, %d runs each (median, after %d warm-up), %d threads, images in %s%n",
-          Units.bytes(bytes), runs.measured(), runs.warmup(), threads, dir);
+          Sizes.bytes(bytes), runs.measured(), runs.warmup(), threads, dir);
       out.printf("%-34s %10s %10s %8s%n", "case", "median ms", "GB/s", "x copy");
       out.printf("%-34s %10.1f %10.2f %8.2f%n", "in-JVM memory copy (baseline)",
           bytes / baselineGbps / 1e6, baselineGbps, 1.0);

@@ -1,5 +1,6 @@
 package dev.accr.bench;
 
+import dev.accr.api.Sizes;
 import dev.accr.image.DirectoryTrees;
 import dev.accr.api.DeviceFile;
 import dev.accr.engine.Benchmark;
@@ -100,9 +101,9 @@ public final class VramBenchmark implements Benchmark {
 
     void all() throws IOException {
       out.printf("VRAM %d GPUs x %s, %d runs each (median, after %d warm-up), %d threads, staging"
-          + " %s MiB, images in %s, max heap %s%n", gpus, Units.bytes(perGpu), runs.measured(),
+          + " %s MiB, images in %s, max heap %s%n", gpus, Sizes.bytes(perGpu), runs.measured(),
           runs.warmup(), threads, pluginOptions.get(STAGING_OPTION), dir,
-          Units.bytes(Runtime.getRuntime().maxMemory()));
+          Sizes.bytes(Runtime.getRuntime().maxMemory()));
       out.printf("%-36s %10s %10s %8s %10s %12s%n", "case", "median ms", "GB/s", "x copy",
           "peak heap", "extra RSS");
       if (dumpOnly) { // the budget run: nothing beside the process's VRAM and the dump itself
@@ -117,7 +118,7 @@ public final class VramBenchmark implements Benchmark {
       restores = available <= 0 || restoreNeeds <= available;
       if (!restores) {
         out.printf("restores skipped: restoring beside the dumped process needs about %s, %s"
-            + " available%n", Units.bytes(restoreNeeds), Units.bytes(available));
+            + " available%n", Sizes.bytes(restoreNeeds), Sizes.bytes(available));
       }
       baselineGbps = MemoryBenchmark.baseline(bytes, runs);
       out.printf("%-36s %10.1f %10.2f %8.2f%n", "in-JVM memory copy (baseline)",
@@ -218,8 +219,8 @@ public final class VramBenchmark implements Benchmark {
       double d = runs.median(dump);
       double target = alternateWith != null ? runs.median(hostDumps) : hostGbps;
       out.printf("%-36s %10.1f %10.2f %8s %10s %12s%s%n", "dump VRAM " + name, bytes / d / 1e6, d,
-          dumpOnly ? "-" : String.format("%.2f", d / baselineGbps), Units.bytes(heapPeak),
-          Units.bytes(rssExtra), dumpOnly ? "" : String.format("   (%.2f of host dump)",
+          dumpOnly ? "-" : String.format("%.2f", d / baselineGbps), Sizes.bytes(heapPeak),
+          Sizes.bytes(rssExtra), dumpOnly ? "" : String.format("   (%.2f of host dump)",
               d / target));
       if (restores) {
         double r = runs.median(restore);

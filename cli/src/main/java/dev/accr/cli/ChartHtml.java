@@ -1,5 +1,6 @@
 package dev.accr.cli;
 
+import dev.accr.api.Sizes;
 import static dev.accr.cli.SummaryHtml.esc;
 
 import dev.accr.api.ReportChart;
@@ -58,8 +59,8 @@ final class ChartHtml {
       if (b.filled() > 0) {
         bar(svg, left, y, Math.max(1, room * b.filled() / max), colour, 1, b.tip());
       }
-      SummaryHtml.text(svg, left + w + 6, y + 11, SummaryText.bytes(b.size())
-          + (b.filled() > 0 ? " (" + chart.filledPart() + " " + SummaryText.bytes(b.filled())
+      SummaryHtml.text(svg, left + w + 6, y + 11, Sizes.bytes(b.size())
+          + (b.filled() > 0 ? " (" + chart.filledPart() + " " + Sizes.bytes(b.filled())
               + ")" : ""));
       y += ROW;
     }
@@ -77,7 +78,7 @@ final class ChartHtml {
       svg.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\""
           + " y2=\"%d\" stroke=\"#555\"/>%n<text x=\"%.1f\" y=\"%d\" font-size=\"10\""
           + " text-anchor=\"middle\">%s</text>%n", x, y, x, y + 4, x, y + 16,
-          esc(SummaryText.bytes(tick))));
+          esc(Sizes.bytes(tick))));
     }
   }
 

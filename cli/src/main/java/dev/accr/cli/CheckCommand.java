@@ -1,5 +1,6 @@
 package dev.accr.cli;
 
+import dev.accr.api.Sizes;
 import dev.accr.engine.DumpOptions;
 import dev.accr.engine.ImageChecker;
 import java.nio.file.Path;
@@ -22,7 +23,7 @@ final class CheckCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     ImageChecker.Report r = ImageChecker.check(dir, DumpOptions.defaultThreads());
     spec.commandLine().getOut().printf("%s: OK (%d files, %d process(es), %d chunks, %s verified)%n",
-        dir, r.files(), r.processes(), r.chunks(), Units.bytes(r.bytesVerified()));
+        dir, r.files(), r.processes(), r.chunks(), Sizes.bytes(r.bytesVerified()));
     return 0;
   }
 }

@@ -1,5 +1,6 @@
 package dev.accr.cli;
 
+import dev.accr.api.Sizes;
 import dev.accr.image.DirectoryTrees;
 import dev.accr.api.MappingPolicy;
 import dev.accr.engine.DumpOptions;
@@ -61,7 +62,7 @@ final class DemoCommand implements Callable<Integer> {
       out.printf("dumped pid %d on node a after %d steps: frozen %.1f ms, %d pages written,"
           + " %d zero pages skipped, %s on disk%n", p.pid(), stepsDone,
           stats.getFrozenTimeUs() / 1000.0, stats.getPagesWritten(), stats.getPagesSkippedZero(),
-          Units.bytes(stats.getBytesWritten()));
+          Sizes.bytes(stats.getBytesWritten()));
 
       Restorer.Result r = new Restorer(b, plugins).restore(images,
           RestoreOptions.defaults().withThreads(2), ProgressListener.NONE);

@@ -1,5 +1,6 @@
 package dev.accr.cli;
 
+import dev.accr.api.Sizes;
 import dev.accr.image.Compression;
 import dev.accr.proto.DumpReply;
 import dev.accr.proto.DumpRequest;
@@ -56,7 +57,7 @@ final class DumpCommand implements Callable<Integer> {
         "dumped %d into %s%n  frozen %.1f ms, memory %.1f ms, %s read, %s written (%s),"
             + " %d zero pages skipped, %s%n",
         pid, reply.getDir(), s.getFrozenTimeUs() / 1000.0, s.getMemdumpTimeUs() / 1000.0,
-        Units.bytes(s.getBytesRead()), Units.bytes(s.getBytesWritten()), s.getCompression(),
+        Sizes.bytes(s.getBytesRead()), Sizes.bytes(s.getBytesWritten()), s.getCompression(),
         s.getPagesSkippedZero(), Units.rate(s.getBytesRead(), s.getMemdumpTimeUs()));
     return 0;
   }

@@ -1,5 +1,6 @@
 package dev.accr.cli;
 
+import dev.accr.api.Sizes;
 import dev.accr.api.MappingPolicy;
 import dev.accr.node.MappingPolicies;
 import dev.accr.plugin.DevicePairs;
@@ -48,7 +49,7 @@ final class RestoreCommand implements Callable<Integer> {
     }
     PrintWriter out = spec.commandLine().getOut();
     out.printf("restored %d on node %s: %d pages, %s read in %.1f ms (%s)%n",
-        reply.getPid(), node.node, reply.getPagesRestored(), Units.bytes(reply.getBytesRead()),
+        reply.getPid(), node.node, reply.getPagesRestored(), Sizes.bytes(reply.getBytesRead()),
         reply.getTimeUs() / 1000.0, Units.rate(reply.getPagesRestored() * 4096, reply.getTimeUs()));
     for (DevicePairInfo d : reply.getDevicesList()) {
       out.println("  " + DevicePairs.describe(DevicePairs.fromInfo(d)));

@@ -1,5 +1,6 @@
 package dev.accr.cli;
 
+import dev.accr.api.Sizes;
 import dev.accr.api.DeviceLabel;
 import dev.accr.proto.Device;
 import dev.accr.proto.Link;
@@ -92,7 +93,7 @@ final class SummaryHtml {
       String tip = String.format(Locale.ROOT, "%s-%s %s %s: %d pages, %d stored, %s zero, %s",
           SummaryText.hex(v.getStart()), SummaryText.hex(v.getEnd()), v.getProt(), name,
           v.getPages(), v.getResidentPages(), v.hasZeroPages() ? v.getZeroPages() : "?",
-          SummaryText.bytes(v.getStoredBytes()));
+          Sizes.bytes(v.getStoredBytes()));
       boolean device = v.getKind().equals("device");
       rect(svg, 8, y, w, rowHeight - 6, device ? "#8e24aa" : "#e8f0fe", tip);
       if (!device && v.getPages() > 0) {
@@ -142,7 +143,7 @@ final class SummaryHtml {
     }
     for (var cpu : t.getCpusList()) {
       circle(svg, at.get(cpu.getNode()), "#9e9e9e", false, "cpu node " + cpu.getNode() + ", "
-          + cpu.getCores() + " cores, " + SummaryText.bytes(cpu.getMemoryBytes()));
+          + cpu.getCores() + " cores, " + Sizes.bytes(cpu.getMemoryBytes()));
       text(svg, at.get(cpu.getNode())[0] + 24, at.get(cpu.getNode())[1] + 4,
           "cpu " + cpu.getNode());
     }

@@ -1,5 +1,6 @@
 package dev.accr.cli;
 
+import dev.accr.api.Sizes;
 import dev.accr.proto.DumpStatsEntry;
 import dev.accr.proto.ImageFileSummary;
 import dev.accr.proto.OpenFileSummary;
@@ -34,7 +35,7 @@ final class SummaryText {
         t.row(hex(v.getStart()), hex(v.getEnd()), v.getProt(), v.getKind(),
             v.getName().isEmpty() ? v.getPath() : v.getName(), v.getPages(),
             v.getResidentPages(), v.hasZeroPages() ? v.getZeroPages() : "-",
-            bytes(v.getStoredBytes()));
+            Sizes.bytes(v.getStoredBytes()));
       }
       out.append(t);
     }
@@ -47,7 +48,7 @@ final class SummaryText {
     out.append(PluginReports.text(inspection.reports()));
     stats(out, s);
     out.append(f("%nimage files: %d, %s%n", s.getImageFilesCount(),
-        bytes(s.getImageFilesList().stream().mapToLong(ImageFileSummary::getSize).sum())));
+        Sizes.bytes(s.getImageFilesList().stream().mapToLong(ImageFileSummary::getSize).sum())));
     return out.toString();
   }
 
@@ -80,12 +81,12 @@ final class SummaryText {
     out.append(f("  pages: %d scanned, %d zero (not stored), %d written%n",
         st.getPagesScanned(), st.getPagesSkippedZero(), st.getPagesWritten()));
     out.append(f("  memory: %s read, %s written, %.2f MB/s, ratio %.2f"
-        + " (compression %s, %d threads)%n", bytes(st.getBytesRead()),
-        bytes(st.getBytesWritten()), s.getMemdumpMbPerS(), s.getCompressionRatio(),
+        + " (compression %s, %d threads)%n", Sizes.bytes(st.getBytesRead()),
+        Sizes.bytes(st.getBytesWritten()), s.getMemdumpMbPerS(), s.getCompressionRatio(),
         st.getCompression(), st.getThreads()));
     if (s.getDeviceBytes() > 0) {
       out.append(f("  device memory: %s saved, %s stored, ratio %.2f%n",
-          bytes(s.getDeviceBytes()), bytes(s.getDeviceStoredBytes()),
+          Sizes.bytes(s.getDeviceBytes()), Sizes.bytes(s.getDeviceStoredBytes()),
           SetSummaries.round(s.getDeviceBytes() / (double) s.getDeviceStoredBytes())));
     }
   }
@@ -96,20 +97,5 @@ final class SummaryText {
 
   static String hex(long v) {
     return "0x" + Long.toHexString(v);
-  }
-
-  /** Bytes for people: exact below 10 KiB, else KiB/MiB/GiB with one decimal. */
-  static String bytes(long n) {
-    if (n < 10 * 1024) {
-      return n + " B";
-    }
-    String[] units = {"KiB", "MiB", "GiB", "TiB"};
-    double v = n / 1024.0;
-    int u = 0;
-    while (v >= 1024 && u < units.length - 1) {
-      v /= 1024;
-      u++;
-    }
-    return f("%.1f %s", v, units[u]);
   }
 }

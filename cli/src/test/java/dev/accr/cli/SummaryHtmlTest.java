@@ -131,8 +131,8 @@ class SummaryHtmlTest {
           bar.toString());
       assertEquals(ChartHtml.PALETTE.get(bar.category()), m.group(2), bar.toString());
       assertEquals(SummaryHtml.esc(bar.tip()), m.group(3));
-      assertEquals(SummaryText.bytes(bar.size()) + (bar.filled() > 0 ? " ("
-          + chart.filledPart() + " " + SummaryText.bytes(bar.filled()) + ")" : ""), m.group(4));
+      assertEquals(dev.accr.api.Sizes.bytes(bar.size()) + (bar.filled() > 0 ? " ("
+          + chart.filledPart() + " " + dev.accr.api.Sizes.bytes(bar.filled()) + ")" : ""), m.group(4));
       assertTrue(svg.contains(">" + SummaryHtml.esc(bar.label()) + "</text>"), bar.label());
     }
     assertFalse(m.find(), "no more bars than the chart has");

@@ -1,5 +1,6 @@
 package dev.accr.kfd.driver;
 
+import dev.accr.api.Sizes;
 import dev.accr.api.DeviceDriver;
 import dev.accr.api.DeviceLabel;
 import dev.accr.api.DeviceType;
@@ -41,16 +42,10 @@ public final class KfdDeviceType implements DeviceType {
     String isa = GfxTarget.name(d.getGfxTargetVersion());
     String details = String.format(Locale.ROOT,
         "%s (%d), %d CUs, %s VRAM (%s visible), %d SDMA, numa %d, renderD%d", isa,
-        d.getGfxTargetVersion(), d.getCuCount(), size(d.getVramBytes()),
-        size(d.getVramVisibleBytes()), d.getSdmaEngines(), d.getNumaNode(),
+        d.getGfxTargetVersion(), d.getCuCount(), Sizes.capacity(d.getVramBytes()),
+        Sizes.capacity(d.getVramVisibleBytes()), d.getSdmaEngines(), d.getNumaNode(),
         d.getDrmRenderMinor());
-    return new DeviceLabel(d.getGpuId(), isa + " " + size(d.getVramBytes()), details);
-  }
-
-  /** Whole GiB, or MiB below one GiB or when not a whole GiB. */
-  private static String size(long bytes) {
-    return bytes >= 1L << 30 && bytes % (1L << 30) == 0 ? (bytes >> 30) + " GiB"
-        : (bytes >> 20) + " MiB";
+    return new DeviceLabel(d.getGpuId(), isa + " " + Sizes.capacity(d.getVramBytes()), details);
   }
 
   @Override

@@ -16,19 +16,4 @@ final class Cells {
     return ids.isEmpty() ? "-" : ids.stream().map(id -> hex(id & 0xffffffffL))
         .collect(Collectors.joining(","));
   }
-
-  /** Exact below 10 KiB, else KiB/MiB/GiB with one decimal. */
-  static String bytes(long n) {
-    if (n < 10 * 1024) {
-      return n + " B";
-    }
-    String[] units = {"KiB", "MiB", "GiB", "TiB"};
-    double v = n / 1024.0;
-    int u = 0;
-    while (v >= 1024 && u < units.length - 1) {
-      v /= 1024;
-      u++;
-    }
-    return String.format(Locale.ROOT, "%.1f %s", v, units[u]);
-  }
 }

@@ -1,5 +1,6 @@
 package dev.accr.kfd.plugin;
 
+import dev.accr.api.Sizes;
 import dev.accr.api.BulkReader;
 import dev.accr.api.PluginImages;
 import dev.accr.api.PluginReport;
@@ -88,8 +89,8 @@ final class KfdReports {
         bars.add(new ReportChart.Bar("bo " + b.getHandle() + " " + b.getDomain(), b.getSize(),
             Math.min(b.getSavedBytes(), b.getSize()), domain < 0 ? DOMAINS.size() : domain,
             "bo " + b.getHandle() + " " + b.getDomain() + " at " + Cells.hex(b.getGpuVa())
-                + ", " + Cells.bytes(b.getSize()) + ", saved " + Cells.bytes(b.getSavedBytes())
-                + ", stored " + Cells.bytes(b.getStoredBytes())));
+                + ", " + Sizes.bytes(b.getSize()) + ", saved " + Sizes.bytes(b.getSavedBytes())
+                + ", stored " + Sizes.bytes(b.getStoredBytes())));
       }
       List<String> legend = new ArrayList<>(DOMAINS);
       legend.add("other");
@@ -168,8 +169,8 @@ final class KfdReports {
       devices.add(List.of(String.valueOf(d.getPid()), Cells.hex(d.getGpuId()),
           Cells.hex(d.getPhysicalGpuId()), String.valueOf(d.getTopologyNode()),
           d.getGfxTarget() + " (" + d.getGfxTargetVersion() + ")",
-          Cells.bytes(d.getVramBytes()), Cells.hexIds(d.getPeersList()),
-          Cells.bytes(d.getSavedBytes()), Cells.bytes(d.getStoredBytes())));
+          Sizes.bytes(d.getVramBytes()), Cells.hexIds(d.getPeersList()),
+          Sizes.bytes(d.getSavedBytes()), Sizes.bytes(d.getStoredBytes())));
     }
     out.add(new ReportTable("gpus", List.of("pid", "gpu", "physical", "node", "isa", "vram",
         "peers", "saved", "stored"), devices));
@@ -177,9 +178,9 @@ final class KfdReports {
       List<List<String>> bos = new ArrayList<>();
       for (KfdBoSummary b : d.getBosList()) {
         bos.add(List.of(String.valueOf(b.getHandle()), b.getDomain(), Cells.hex(b.getGpuVa()),
-            Cells.bytes(b.getSize()), Cells.hex(b.getFlags()),
-            Cells.hexIds(b.getMappedGpusList()), Cells.bytes(b.getSavedBytes()),
-            Cells.bytes(b.getStoredBytes())));
+            Sizes.bytes(b.getSize()), Cells.hex(b.getFlags()),
+            Cells.hexIds(b.getMappedGpusList()), Sizes.bytes(b.getSavedBytes()),
+            Sizes.bytes(b.getStoredBytes())));
       }
       out.add(new ReportTable("buffer objects of gpu " + Cells.hex(d.getGpuId()), List.of("bo",
           "domain", "gpu va", "size", "flags", "mapped on", "saved", "stored"), bos));
@@ -197,7 +198,7 @@ final class KfdReports {
       List<List<String>> ranges = new ArrayList<>();
       for (KfdSvmRangeSummary r : s.getSvmRangesList()) {
         ranges.add(List.of(String.valueOf(r.getPid()), Cells.hex(r.getStart()),
-            Cells.bytes(r.getSize()), location(r.getPreferredLocation()),
+            Sizes.bytes(r.getSize()), location(r.getPreferredLocation()),
             r.getPagesList().stream().map(p -> location(p.getLocation()) + ":" + p.getPages())
                 .collect(Collectors.joining(" "))));
       }

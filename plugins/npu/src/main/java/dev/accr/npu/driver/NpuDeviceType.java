@@ -1,5 +1,6 @@
 package dev.accr.npu.driver;
 
+import dev.accr.api.Sizes;
 import dev.accr.api.DeviceDriver;
 import dev.accr.api.DeviceLabel;
 import dev.accr.api.DeviceType;
@@ -29,14 +30,9 @@ public final class NpuDeviceType implements DeviceType {
   /** {@code nx2 16 GiB}; details {@code nx2, 16 GiB memory, 8 cores, firmware 12}. */
   @Override
   public DeviceLabel label(Device d) {
-    String memory = size(d.getNpuMemoryBytes());
+    String memory = Sizes.capacity(d.getNpuMemoryBytes());
     return new DeviceLabel(d.getNpuId(), d.getNpuChip() + " " + memory, d.getNpuChip() + ", "
         + memory + " memory, " + d.getNpuCores() + " cores, firmware " + d.getNpuFwVersion());
-  }
-
-  private static String size(long bytes) {
-    return bytes >= 1L << 30 && bytes % (1L << 30) == 0 ? (bytes >> 30) + " GiB"
-        : (bytes >> 20) + " MiB";
   }
 
   @Override

@@ -1,5 +1,6 @@
 package dev.accr.npu.plugin;
 
+import dev.accr.api.Sizes;
 import com.google.protobuf.Descriptors.FieldDescriptor;
 import dev.accr.api.PluginImages;
 import dev.accr.api.PluginReport;
@@ -141,19 +142,8 @@ final class NpuReports {
     return "0x" + Long.toHexString(v & 0xffffffffffffffffL);
   }
 
-  /** Whole GiB or MiB when exact, else bytes for people with one decimal. */
+  /** Bytes for people, whole GiB or MiB without a decimal when exact. */
   static String bytes(long n) {
-    if (n < 10 * 1024) {
-      return n + " B";
-    }
-    String[] units = {"KiB", "MiB", "GiB", "TiB"};
-    double v = n / 1024.0;
-    int u = 0;
-    while (v >= 1024 && u < units.length - 1) {
-      v /= 1024;
-      u++;
-    }
-    return v == Math.rint(v) ? (long) v + " " + units[u]
-        : String.format(Locale.ROOT, "%.1f %s", v, units[u]);
+    return Sizes.bytes(n).replace(".0 ", " ");
   }
 }
