@@ -142,8 +142,8 @@ final class NpuReports {
     return "0x" + Long.toHexString(v & 0xffffffffffffffffL);
   }
 
-  /** Bytes for people, whole GiB or MiB without a decimal when exact. */
+  /** Bytes for people; a whole number of MiB or GiB without a decimal, as memory is named. */
   static String bytes(long n) {
-    return Sizes.bytes(n).replace(".0 ", " ");
+    return n > 0 && n % (1L << 20) == 0 ? Sizes.capacity(n) : Sizes.bytes(n);
   }
 }
