@@ -96,8 +96,14 @@ public final class Restorer {
     CoreEntry core = plan.images().core();
     PluginSession session = plan.session();
     String cwd = core.getCwd().isEmpty() ? System.getProperty("user.dir") : core.getCwd();
-    SimProcess p = node.newProcess(core.getPid(), plan.workload(), core.getArgvList(),
-        Path.of(cwd), core.getStepDelayMs());
+    SimProcess p;
+    try {
+      p = node.newProcess(core.getPid(), plan.workload(), core.getArgvList(), Path.of(cwd),
+          core.getStepDelayMs());
+    } catch (RuntimeException e) {
+      plan.close(); // the plugins' fini(ok=false): nothing was created
+      throw e;
+    }
     boolean ok = false;
     boolean adopted = false;
     try {

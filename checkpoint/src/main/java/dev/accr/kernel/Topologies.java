@@ -29,7 +29,6 @@ import java.util.TreeSet;
  */
 public final class Topologies {
   private static final String PRESETS = "/topologies/";
-  /** Fields every device has, whatever its type. */
 
   private final Registry registry;
 
@@ -86,8 +85,9 @@ public final class Topologies {
   }
 
   /**
-   * Parses and checks the JSON form; {@code source} names it in errors (exit code 2): an
-   * unknown device type, or a device without one of its type's required fields, is refused.
+   * Parses and checks the JSON form; {@code source} names it in errors: a device without one
+   * of its type's required fields is refused with exit code 2, a device type that is not
+   * installed with exit code 4.
    */
   public Topology parse(String json, String source) {
     Topology.Builder builder = Topology.newBuilder();
@@ -146,7 +146,7 @@ public final class Topologies {
     DeviceType type = registry.deviceType(d.getType());
     if (type == null) {
       List<String> installed = registry.deviceTypes().stream().map(DeviceType::type).toList();
-      throw AccrException.usage("topology %s: device at node %d: unknown device type '%s'"
+      throw AccrException.incompatible("topology %s: device at node %d: unknown device type '%s'"
           + " (installed: %s)", source, d.getNode(), d.getType(),
           installed.isEmpty() ? "none" : String.join(", ", installed));
     }

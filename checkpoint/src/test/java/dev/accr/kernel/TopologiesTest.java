@@ -65,7 +65,7 @@ class TopologiesTest {
 
   @Test
   void anUnknownDeviceTypeIsRefusedListingTheInstalledOnes() {
-    assertFails(AccrException.USAGE, "unknown device type 'gpu' (installed: acc)", "type",
+    assertFails(AccrException.INCOMPATIBLE, "unknown device type 'gpu' (installed: acc)", "type",
         () -> topologies.parse("{\"name\": \"t\", " + CPU
             + ", \"devices\": [{\"type\": \"gpu\", \"node\": 1, \"gpuId\": 5}]}", "t"));
   }

@@ -174,6 +174,17 @@ class PluginSessionTest {
   }
 
   @Test
+  void aPluginThatDoesNotSayItsApiVersionIsTakenAsApi3AndItsOptionsPassUnchecked() {
+    AccrPlugin silent = () -> "quiet"; // compiled before plugins said their version
+    assertEquals(3, silent.apiVersion());
+    Node node = node(silent);
+    try (PluginSession s = PluginHost.of(node.registry().plugins()).begin(AccrPlugin.Stage.MAP,
+        setup(node).withOptions(Map.of("quiet.anything", "goes")))) {
+      assertEquals(AccrPlugin.Stage.MAP, s.stage());
+    }
+  }
+
+  @Test
   void aPluginReadsTheGivenValueElseTheDeclaredDefaultElseItsFallback() {
     Map<String, String> seen = new java.util.TreeMap<>();
     Function<PluginContext, Void> read = ctx -> {

@@ -28,9 +28,10 @@ final class DeviceLabels {
     return label != null ? label : new DeviceLabel(0, "", "");
   }
 
-  /** {@code kfd 0x73d3}: the type and the id users name the device by. */
+  /** {@code kfd 0x73d3}: the type and the id users name the device by (none if it has none). */
   String name(Device d) {
-    return d.getType() + " 0x" + Integer.toHexString(label(d).id());
+    int id = label(d).id();
+    return id == 0 ? d.getType() : d.getType() + " 0x" + Integer.toHexString(id);
   }
 
   /** {@code kfd 0x73d3 gfx90a (90010), 104 CUs, ...}: the name and the type's details. */

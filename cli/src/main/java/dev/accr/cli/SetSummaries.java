@@ -56,6 +56,11 @@ final class SetSummaries {
     }
     List<PluginReports.Named> reports = PluginReports.summarize(plugins, dir, set.id());
     s.addAllReports(PluginReports.toProto(reports));
+    for (String used : inv.getPluginsList()) {
+      if (plugins.stream().noneMatch(p -> p.name().equals(used))) {
+        s.addPluginsNotInstalled(used);
+      }
+    }
     for (PluginReports.Named r : reports) {
       s.setDeviceBytes(s.getDeviceBytes() + r.report().deviceBytes())
           .setDeviceStoredBytes(s.getDeviceStoredBytes() + r.report().deviceStoredBytes());

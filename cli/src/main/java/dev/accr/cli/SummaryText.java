@@ -46,6 +46,10 @@ final class SummaryText {
     }
     out.append(files);
     out.append(PluginReports.text(inspection.reports()));
+    for (String missing : s.getPluginsNotInstalledList()) {
+      out.append(f("%n%s: plugin not installed here; its files are not summarised"
+          + " (--plugin-dir adds plugin jars)%n", missing));
+    }
     stats(out, s);
     out.append(f("%nimage files: %d, %s%n", s.getImageFilesCount(),
         Sizes.bytes(s.getImageFilesList().stream().mapToLong(ImageFileSummary::getSize).sum())));

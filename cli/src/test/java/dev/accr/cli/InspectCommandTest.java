@@ -62,6 +62,18 @@ class InspectCommandTest {
     assertEquals(known("inspect-npu-infer.json"), r.out());
   }
 
+  @Test
+  void aPluginOfTheSetThatIsNotInstalledIsNamedInsteadOfSilentlyLeftOut() throws IOException {
+    SetSummaries.Inspection without = SetSummaries.of(set("npu-infer"), java.util.List.of());
+    assertEquals(java.util.List.of("npu"), without.summary().getPluginsNotInstalledList());
+    assertTrue(without.reports().isEmpty());
+    assertTrue(SummaryText.of(without).contains(
+        "npu: plugin not installed here; its files are not summarised"), "text");
+    SetSummaries.Inspection with = SetSummaries.of(set("npu-infer"),
+        dev.accr.kernel.Registry.load(java.util.List.of()).plugins());
+    assertTrue(with.summary().getPluginsNotInstalledList().isEmpty());
+  }
+
   @ParameterizedTest
   @ValueSource(strings = {"counter", "kfd-train", "kfd-train-later", "kfd-halo", "npu-infer",
       "mixed-pipeline"})

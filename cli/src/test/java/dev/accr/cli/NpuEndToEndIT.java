@@ -59,7 +59,7 @@ class NpuEndToEndIT {
   }
 
   private String dumpMidRun(String images) throws Exception {
-    String pid = accr.ok(run("n1", 50)).strip();
+    String pid = accr.ok(run("n1", 100)).strip();
     Thread.sleep(250);
     String dump = accr.ok("dump", "--node", "n1", "-t", pid, "-D", images);
     assertTrue(dump.contains("dumped " + pid), dump);

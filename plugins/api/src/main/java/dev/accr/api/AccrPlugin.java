@@ -53,9 +53,14 @@ public interface AccrPlugin {
   /** A short lowercase name, also the prefix of the plugin's image files. */
   String name();
 
-  /** The API version the plugin was built against. */
+  /**
+   * The API version the plugin was built against. Override it as {@code return API_VERSION;}:
+   * the constant is compiled into the plugin, so the host learns the version the plugin was
+   * built for. A plugin that does not override it is taken as built for API 3, the last
+   * version before plugins declared their options; its options are passed on unchecked.
+   */
   default int apiVersion() {
-    return API_VERSION;
+    return 3;
   }
 
   /**

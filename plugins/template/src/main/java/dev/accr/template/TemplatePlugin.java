@@ -23,6 +23,11 @@ public final class TemplatePlugin implements AccrPlugin {
   }
 
   @Override
+  public int apiVersion() {
+    return API_VERSION;
+  }
+
+  @Override
   public boolean dumpExtFile(PluginContext ctx, ProcessView process, int fd, DeviceFile file) {
     if (!(file instanceof TemplateDevice device)) {
       return false;

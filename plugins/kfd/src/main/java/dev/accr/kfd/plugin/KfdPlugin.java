@@ -60,6 +60,11 @@ public final class KfdPlugin implements AccrPlugin {
   }
 
   @Override
+  public int apiVersion() {
+    return API_VERSION;
+  }
+
+  @Override
   public Descriptors.Descriptor imageEntryType(String what) {
     return switch (what) {
       case "process" -> KfdProcessEntry.getDescriptor();

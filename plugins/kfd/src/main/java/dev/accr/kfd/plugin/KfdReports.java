@@ -169,7 +169,7 @@ final class KfdReports {
       devices.add(List.of(String.valueOf(d.getPid()), Cells.hex(d.getGpuId()),
           Cells.hex(d.getPhysicalGpuId()), String.valueOf(d.getTopologyNode()),
           d.getGfxTarget() + " (" + d.getGfxTargetVersion() + ")",
-          Sizes.bytes(d.getVramBytes()), Cells.hexIds(d.getPeersList()),
+          Sizes.capacity(d.getVramBytes()), Cells.hexIds(d.getPeersList()),
           Sizes.bytes(d.getSavedBytes()), Sizes.bytes(d.getStoredBytes())));
     }
     out.add(new ReportTable("gpus", List.of("pid", "gpu", "physical", "node", "isa", "vram",

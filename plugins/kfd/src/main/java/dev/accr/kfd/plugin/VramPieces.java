@@ -25,9 +25,9 @@ record VramPieces(int gpuId, List<Piece> cpu, List<Piece> dma) {
       boolean byCpu = switch (mode) {
         case CPU -> {
           if (!e.cpuReachable()) {
-            throw AccrException.failed("kfd: --vram-copy cpu cannot reach VRAM at va 0x%x"
+            throw AccrException.failed("kfd: vram-copy=cpu cannot reach VRAM at va 0x%x"
                 + " (%d KiB on gpu 0x%x): it lies outside the CPU-visible window of %d MiB;"
-                + " use --vram-copy dma or auto", e.va(), e.length() >> 10, e.gpuId(),
+                + " use --plugin-opt kfd.vram-copy=dma or auto", e.va(), e.length() >> 10, e.gpuId(),
                 e.gpu().vram().visibleBytes() >> 20);
           }
           yield true;

@@ -82,8 +82,9 @@ final class VramRestorer {
     boolean byCpu = mode == CopyMode.CPU || (mode == CopyMode.AUTO && x.cpuReachable());
     if (byCpu) {
       if (offset + length > vram.visibleBytes()) {
-        throw AccrException.failed("kfd: --vram-copy cpu cannot reach VRAM at va 0x%x on gpu"
-            + " 0x%x (outside the %d MiB CPU-visible window); use dma or auto", va, gpuId,
+        throw AccrException.failed("kfd: vram-copy=cpu cannot reach VRAM at va 0x%x on gpu"
+            + " 0x%x (outside the %d MiB CPU-visible window); use --plugin-opt"
+            + " kfd.vram-copy=dma or auto", va, gpuId,
             vram.visibleBytes() >> 20);
       }
       vram.copyIn(data, 0, offset, length);

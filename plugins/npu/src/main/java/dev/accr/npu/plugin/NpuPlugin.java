@@ -66,6 +66,11 @@ public final class NpuPlugin implements AccrPlugin {
   }
 
   @Override
+  public int apiVersion() {
+    return API_VERSION;
+  }
+
+  @Override
   public Descriptors.Descriptor imageEntryType(String what) {
     return what.equals(DEVICES) ? NpuDeviceEntry.getDescriptor() : null;
   }
