@@ -98,7 +98,7 @@ public final class NodeServer implements AutoCloseable {
       if (request == null) {
         return;
       }
-      service.handle(request, response -> {
+      service.handle(request, caller(ch), response -> {
         synchronized (out) {
           try {
             response.writeDelimitedTo(out);
@@ -112,6 +112,13 @@ public final class NodeServer implements AutoCloseable {
       // The client went away; the operation itself has finished or failed on its own.
       System.err.println("connection closed: " + e.getMessage());
     }
+  }
+
+  /** Who is at the other end of {@code ch}: local for the UNIX socket, else remote. */
+  private static Caller caller(SocketChannel ch) throws IOException {
+    SocketAddress peer = ch.getRemoteAddress();
+    return peer instanceof InetSocketAddress inet
+        ? new Caller(true, inet.toString(), "") : Caller.LOCAL;
   }
 
   /** Blocks until {@link #close()} is called. */

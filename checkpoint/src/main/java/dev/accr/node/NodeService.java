@@ -57,11 +57,19 @@ public final class NodeService {
     return node;
   }
 
-  /** Handles one request; {@code out} receives progress responses, then the final one. */
+  /** Handles one request of a local caller; see {@link #handle(Request, Caller, Consumer)}. */
   public void handle(Request request, Consumer<Response> out) {
+    handle(request, Caller.LOCAL, out);
+  }
+
+  /**
+   * Handles one request from {@code caller}; {@code out} receives progress responses, then the
+   * final one.
+   */
+  public void handle(Request request, Caller caller, Consumer<Response> out) {
     Response reply;
     try {
-      reply = dispatch(request, progressTo(out));
+      reply = dispatch(request, caller, progressTo(out));
     } catch (AccrException e) {
       reply = error(e.exitCode(), e.getMessage(), e);
     } catch (IOException | RuntimeException e) {
@@ -75,7 +83,8 @@ public final class NodeService {
     }
   }
 
-  private Response dispatch(Request r, ProgressListener progress) throws IOException {
+  private Response dispatch(Request r, Caller caller, ProgressListener progress)
+      throws IOException {
     return switch (r.getKindCase()) {
       case PING -> Response.newBuilder().setPing(PingReply.newBuilder().setName(node.name())
           .setTopology(node.topology()).setPid(ProcessHandle.current().pid())
