@@ -23,6 +23,8 @@ public final class HwQueue implements AutoCloseable {
   private final MemoryView host;
   private final SignalEvents events;
   private final Thread thread;
+  /** The slowest a simulated device runs a unit: a packet asking for more is capped. */
+  static final long MAX_MICROS_PER_UNIT = 100_000;
 
   private long readIndex;
   private long writeIndex;
@@ -122,6 +124,7 @@ public final class HwQueue implements AutoCloseable {
     paused = true;
     notifyAll();
     events.wakeAll();
+    LockSupport.unpark(thread); // out of a slow unit's delay
     while (running) {
       try {
         wait();
@@ -225,7 +228,7 @@ public final class HwQueue implements AutoCloseable {
     if (kind == Packets.DISPATCH && type == QueueType.COMPUTE) {
       units = (int) Packets.word(host, ringVa, slots, index, 2);
       completion = (int) Packets.word(host, ringVa, slots, index, 4);
-      micros = Packets.word(host, ringVa, slots, index, 5);
+      micros = Math.min(Packets.word(host, ringVa, slots, index, 5), MAX_MICROS_PER_UNIT);
     } else if (kind == Packets.COPY && type == QueueType.SDMA) {
       long bytes = Packets.word(host, ringVa, slots, index, 3);
       units = (int) ((bytes + GpuVm.PAGE - 1) / GpuVm.PAGE);
@@ -286,6 +289,7 @@ public final class HwQueue implements AutoCloseable {
       notifyAll();
     }
     events.wakeAll();
+    thread.interrupt(); // out of any wait or delay: the queue is gone
     try {
       thread.join(5_000);
     } catch (InterruptedException e) {
