@@ -109,6 +109,34 @@ public final class HwQueue implements AutoCloseable {
     ctlNextUnit = nextUnit;
   }
 
+  /**
+   * What is wrong with the restored progress against the packet it is in, or null: the next
+   * unit must lie within the preempted packet's grid (a copy's pages), as only a preemption
+   * can have recorded it. Reads the ring, so the host memory must be restored.
+   */
+  synchronized String preemptedProgressProblem() {
+    if (ctlPacket < 0) {
+      return null;
+    }
+    long kind = Packets.word(host, ringVa, slots, ctlPacket, 0);
+    long units;
+    if (kind == Packets.DISPATCH && type == QueueType.COMPUTE) {
+      units = Packets.word(host, ringVa, slots, ctlPacket, 2);
+    } else if (kind == Packets.COPY && type == QueueType.SDMA) {
+      long bytes = Packets.word(host, ringVa, slots, ctlPacket, 3);
+      units = bytes < 0 ? -1 : (bytes + GpuVm.PAGE - 1) / GpuVm.PAGE;
+    } else if (kind == Packets.WAIT_EVENT || kind == Packets.SIGNAL) {
+      units = 0;
+    } else {
+      return String.format("queue %d: preempted packet %d has type %d", queueId, ctlPacket, kind);
+    }
+    if (units < 0 || units > Integer.MAX_VALUE || ctlNextUnit < 0 || ctlNextUnit > units) {
+      return String.format("queue %d: next workgroup %d of preempted packet %d is beyond its"
+          + " grid of %d", queueId, Integer.toUnsignedLong(ctlNextUnit), ctlPacket, units);
+    }
+    return null;
+  }
+
   /** The program rang the doorbell: packets up to {@code newWriteIndex} are ready. */
   synchronized void ringDoorbell(long newWriteIndex) {
     if (newWriteIndex < writeIndex || newWriteIndex - readIndex > slots) {
