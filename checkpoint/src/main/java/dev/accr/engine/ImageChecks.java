@@ -31,6 +31,8 @@ final class ImageChecks {
   private static final long PAGE = MemoryView.PAGE_SIZE;
   /** Highest descriptor number a restored process may have. */
   private static final int MAX_FD = 1 << 20;
+  /** The largest file position a restored descriptor may have (16 TiB, as ext4 files). */
+  static final long MAX_FILE_POSITION = 1L << 44;
 
   private ImageChecks() {}
 
@@ -60,11 +62,22 @@ final class ImageChecks {
         continue;
       }
       long pos = f.getReg().getPos();
-      if (pos < 0 || f.getReg().getPath().isEmpty()) {
-        throw new CorruptImageException(file, "fd " + fd.getFd() + ": file id " + f.getId()
-            + " has no path or a position out of range (" + Long.toUnsignedString(pos) + ")");
+      String path = f.getReg().getPath();
+      if (path.isEmpty() || path.indexOf('\0') >= 0) {
+        throw new CorruptImageException(filesImage(file), "file id " + f.getId() + " (fd "
+            + fd.getFd() + ") has an empty path or a NUL in it");
+      }
+      if (pos < 0 || pos > MAX_FILE_POSITION) {
+        throw new CorruptImageException(filesImage(file), "file id " + f.getId() + " (fd "
+            + fd.getFd() + "): position " + Long.toUnsignedString(pos) + " is beyond "
+            + MAX_FILE_POSITION);
       }
     }
+  }
+
+  /** files.img beside the core image {@code coreFile}: the same directory, named alike. */
+  private static String filesImage(String coreFile) {
+    return java.nio.file.Path.of(coreFile).resolveSibling("files.img").toString();
   }
 
   /** Mappings are page aligned, non-empty, sorted, apart, and fit in an address space. */

@@ -144,8 +144,10 @@ public final class ImageSet {
   private static void checkListedFile(Path dir, ImageFileRef ref, String inventory)
       throws IOException {
     String name = ref.getName();
-    if (name.isEmpty() || name.contains("/") || name.startsWith(".")) {
-      throw new CorruptImageException(inventory, "illegal file name '" + name + "'");
+    if (name.isEmpty() || name.contains("/") || name.startsWith(".")
+        || name.chars().anyMatch(Character::isISOControl)) {
+      throw new CorruptImageException(inventory, "illegal file name '"
+          + name.replaceAll("\\p{Cntrl}", "?") + "'");
     }
     Path f = dir.resolve(name);
     if (!Files.isRegularFile(f)) {

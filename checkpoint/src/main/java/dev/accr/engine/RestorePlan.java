@@ -1,6 +1,7 @@
 package dev.accr.engine;
 
 import dev.accr.api.AccrException;
+import dev.accr.api.CorruptImageException;
 import dev.accr.api.DevicePair;
 import dev.accr.api.MemoryView;
 import dev.accr.api.Workload;
@@ -109,6 +110,10 @@ public final class RestorePlan implements AutoCloseable {
         continue; // reopened by its plugin
       }
       RegFileEntry reg = f.getReg();
+      if (reg.getPath().isEmpty() || reg.getPath().indexOf('\0') >= 0) {
+        throw new CorruptImageException(set.dir().resolve("files.img").toString(), "file id "
+            + f.getId() + " has an empty path or a NUL in it");
+      }
       Path path = Path.of(reg.getPath());
       if (!Files.isRegularFile(path)) {
         throw AccrException.failed("restore: file %s (id %d) is missing", path, f.getId());

@@ -2,6 +2,7 @@ package dev.accr.engine;
 
 import dev.accr.api.AccrException;
 import dev.accr.api.AccrPlugin;
+import dev.accr.api.CorruptImageException;
 import dev.accr.api.DeviceMapping;
 import dev.accr.api.DevicePair;
 import dev.accr.api.MemoryView;
@@ -114,6 +115,7 @@ public final class Restorer {
               p.memory().writePages(vaddr, source, offset, pages));
       addThreads(core, p);
       openFiles(plan, p);
+      checkRestored(plan.workload(), p);
       node.adopt(p, false);
       adopted = true;
       session.resumeDevicesLate(p);
@@ -172,6 +174,28 @@ public final class Restorer {
       }
       RegFileEntry reg = f.getReg();
       p.files().install(fd.getFd(), Path.of(reg.getPath()), reg.getFlags(), reg.getPos());
+    }
+  }
+
+  /**
+   * Lets the program check that what the image gave it is reachable. Whatever else it throws
+   * reading hostile state (a descriptor that is not there, an address that is not mapped) is
+   * the image's fault too: exit code 3 naming the process's core image.
+   */
+  private static void checkRestored(Workload workload, SimProcess p) {
+    try {
+      workload.checkRestored(p);
+    } catch (CorruptImageException e) {
+      throw e;
+    } catch (AccrException e) {
+      if (e.exitCode() != AccrException.FAILED) {
+        throw e;
+      }
+      throw new CorruptImageException("core-" + p.pid() + ".img", "program '" + workload.name()
+          + "' cannot run from this image: " + e.getMessage(), e);
+    } catch (RuntimeException e) {
+      throw new CorruptImageException("core-" + p.pid() + ".img", "program '" + workload.name()
+          + "' cannot run from this image: " + e, e);
     }
   }
 

@@ -149,6 +149,10 @@ public final class BulkFileReader implements BulkReader {
       decoding.stop();
       laneReaders.shutdownNow();
       pool.shutdownNow();
+      // No consumer may run once this returns, failed or not: after a failure the caller frees
+      // what the consumers write into (device memory of a restore that is rolled back).
+      laneReaders.close();
+      pool.close();
     }
   }
 

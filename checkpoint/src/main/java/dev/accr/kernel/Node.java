@@ -24,6 +24,8 @@ import java.util.concurrent.ExecutionException;
  */
 public final class Node implements NodeContext, AutoCloseable {
   private static final int FIRST_PID = 1000;
+  /** How long a kill lets a step under way end on its own before ending the process under it. */
+  static final long KILL_GRACE_MS = 500;
 
   private final String name;
   private final Topology topology;
@@ -204,17 +206,14 @@ public final class Node implements NodeContext, AutoCloseable {
     }
   }
 
-  /** Kills a process and removes it from the table. */
+  /**
+   * Kills a process, whatever its current step waits on, and removes it from the table; its
+   * memory and device state are released. Returns within about {@link #KILL_GRACE_MS} unless a
+   * dump holds the process frozen.
+   */
   public void kill(int pid) {
     SimProcess p = process(pid);
-    if (p.state() != SimProcess.State.EXITED) {
-      try {
-        p.freeze();
-        p.killFrozen();
-      } catch (AccrException alreadyExited) {
-        // It exited on its own meanwhile.
-      }
-    }
+    p.kill(KILL_GRACE_MS);
     processes.remove(pid, p);
   }
 
@@ -225,7 +224,11 @@ public final class Node implements NodeContext, AutoCloseable {
 
   @Override
   public void close() {
-    for (SimProcess p : processes()) {
+    List<SimProcess> all = processes();
+    for (SimProcess p : all) {
+      p.requestKill(); // all at once: their steps end together, not one grace period each
+    }
+    for (SimProcess p : all) {
       kill(p.pid());
     }
     for (DeviceDriver d : drivers.values()) {

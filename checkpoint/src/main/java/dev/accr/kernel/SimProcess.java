@@ -10,6 +10,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 
 /**
@@ -37,9 +39,10 @@ public final class SimProcess implements ProcessView, AutoCloseable {
   // One permit: the running step holds it; the freezer takes it to stop the process.
   private final Semaphore runPermit = new Semaphore(1, true);
   private final CompletableFuture<String> exit = new CompletableFuture<>();
+  private final AtomicBoolean released = new AtomicBoolean();
   private volatile State state = State.NEW;
   private volatile boolean killed;
-  private Thread runner;
+  private volatile Thread runner;
 
   SimProcess(int pid, Workload workload, List<String> argv, Path cwd, int stepDelayMs,
       NodeMemory accounting, Function<String, DeviceDriver> drivers) {
@@ -137,7 +140,9 @@ public final class SimProcess implements ProcessView, AutoCloseable {
           return;
         }
       } catch (RuntimeException e) {
-        crash(e);
+        if (!killed) {
+          crash(e); // a step ended by a kill is not a crash: the kill has ended the process
+        }
         return;
       } finally {
         runPermit.release();
@@ -150,6 +155,14 @@ public final class SimProcess implements ProcessView, AutoCloseable {
         }
       }
     }
+  }
+
+  /**
+   * Whether the process was told to die: a step that waits (on a device, a fence) checks this
+   * besides its thread's interrupt, so that no wait outlives a kill.
+   */
+  public boolean killRequested() {
+    return killed;
   }
 
   /** Runs one step on the caller's thread (for a process that was never started). */
@@ -199,10 +212,57 @@ public final class SimProcess implements ProcessView, AutoCloseable {
   /** Kills a frozen (or never started) process: it ends without a digest and frees memory. */
   public void killFrozen() {
     killed = true;
-    state = State.EXITED;
-    release();
-    exit.completeExceptionally(AccrException.failed("process %d was killed", pid));
+    end();
     runPermit.release();
+  }
+
+  /**
+   * Tells the process to die without waiting: a step under way is interrupted, whatever it
+   * waits on, and no further step starts. {@link #kill} then ends it.
+   */
+  public void requestKill() {
+    killed = true;
+    Thread r = runner;
+    if (r != null && r != Thread.currentThread()) {
+      r.interrupt();
+    }
+  }
+
+  /**
+   * Kills the process whatever it is doing, within a bound: a step under way is interrupted
+   * and given {@code graceMillis} to end; if it does not, the process ends anyway and its
+   * memory and devices are released under it (the step then fails on its next access and its
+   * thread ends). A freezer holding the process (a dump) is waited for: dumps end on their own.
+   */
+  public void kill(long graceMillis) {
+    if (state == State.EXITED) {
+      return;
+    }
+    requestKill();
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(graceMillis);
+    boolean held = false;
+    try {
+      while (!held) {
+        long left = deadline - System.nanoTime();
+        held = runPermit.tryAcquire(Math.max(left, TimeUnit.MILLISECONDS.toNanos(10)),
+            TimeUnit.NANOSECONDS);
+        if (!held && state != State.FROZEN && System.nanoTime() - deadline >= 0) {
+          break; // a step that ignores its interrupt: end the process under it
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    end();
+    if (held) {
+      runPermit.release();
+    }
+  }
+
+  private void end() {
+    state = State.EXITED;
+    exit.completeExceptionally(AccrException.failed("process %d was killed", pid));
+    release();
   }
 
   /** Completes with the digest when the process exits. */
@@ -211,8 +271,13 @@ public final class SimProcess implements ProcessView, AutoCloseable {
   }
 
   private void release() {
-    files.close();
-    memory.close();
+    if (released.compareAndSet(false, true)) {
+      try {
+        files.close();
+      } finally {
+        memory.close();
+      }
+    }
   }
 
   /** Frees a process that never ran (a restore that failed). */

@@ -1,5 +1,6 @@
 package dev.accr.workload;
 
+import dev.accr.api.CorruptImageException;
 import dev.accr.api.FileView;
 import dev.accr.api.MemoryView;
 import dev.accr.api.ProcessView;
@@ -105,5 +106,39 @@ public final class CounterWorkload implements Workload {
     loop.setGpr(6, checksum);
     loop.setPc(loop.pc() + 1);
     return true;
+  }
+
+  /**
+   * Registers say where the loop is: every step advances the step count, both threads' pcs and
+   * the lines written by one, and the bytes written by the file's growth; settings are within
+   * what {@code exec} accepts and the heap they name is mapped.
+   */
+  @Override
+  public void checkRestored(ProcessView p) {
+    String core = "core-" + p.pid() + ".img";
+    if (p.threadCount() != 2) {
+      throw new CorruptImageException(core, "counter: threads: actual=" + p.threadCount()
+          + " expected=2");
+    }
+    ThreadView loop = p.thread(0);
+    ThreadView writer = p.thread(1);
+    long step = loop.gpr(0);
+    long heapPages = loop.gpr(4);
+    boolean ok = loop.gpr(1) >= 0 && step >= 0 && step <= loop.gpr(1)
+        && loop.gpr(3) == HEAP_BASE && heapPages >= 1 && heapPages <= (1L << 20) * 256
+        && loop.gpr(5) >= 1 && loop.gpr(5) <= 4096
+        && loop.pc() == step && writer.pc() == step && writer.gpr(1) == step
+        && writer.gpr(2) >= 0 && writer.gpr(0) >= 0 && writer.gpr(0) <= Integer.MAX_VALUE;
+    if (!ok) {
+      throw new CorruptImageException(core, String.format("counter: registers out of range"
+          + " (step %d of %d, pc %d and %d, heap pages %d, pages per step %d)", step,
+          loop.gpr(1), loop.pc(), writer.pc(), heapPages, loop.gpr(5)));
+    }
+    p.memory().pageForRead(HEAP_BASE + (heapPages - 1) * MemoryView.PAGE_SIZE);
+    long position = p.files().position((int) writer.gpr(0));
+    if (position != writer.gpr(2)) {
+      throw new CorruptImageException("files.img", String.format("counter: output position %d,"
+          + " but %d bytes were written", position, writer.gpr(2)));
+    }
   }
 }

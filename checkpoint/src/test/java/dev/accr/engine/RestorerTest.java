@@ -99,7 +99,7 @@ class RestorerTest {
     rewrite(ImageKind.FILES.fileName(), ImageKind.FILES, FileEntry.parser(),
         f -> ((FileEntry) f).toBuilder().setReg(((FileEntry) f).getReg().toBuilder().setPos(-5))
             .build());
-    assertCorrupt(core);
+    assertCorrupt(ImageKind.FILES.fileName()); // the position is in files.img
   }
 
   @Test

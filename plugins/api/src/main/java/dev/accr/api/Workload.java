@@ -30,4 +30,17 @@ public interface Workload {
    * (no state is changed by that last call).
    */
   boolean step(ProcessView process);
+
+  /**
+   * Checks a restored process before it runs: its registers, the fields it keeps in memory and
+   * the device state it relies on (event counts, fences) must be values this program can
+   * reach, so that a hostile but correctly framed image cannot make it loop or wait forever.
+   * Called by restore after memory, threads, files and devices are restored, before the
+   * process is put into the process table. The default accepts everything.
+   *
+   * @throws CorruptImageException naming the image file that holds the value out of range
+   *     ({@code core-<pid>.img} for registers, {@code pages-1.img} for memory, a plugin's file
+   *     for device state); restore then fails with exit code 3 and leaves nothing behind
+   */
+  default void checkRestored(ProcessView process) {}
 }

@@ -14,8 +14,10 @@ import dev.accr.image.ProgressListener;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.SimProcess;
 import dev.accr.kfd.plugin.KfdPlugin;
+import dev.accr.kfd.proto.KfdEventEntry;
 import dev.accr.kfd.proto.KfdQueueEntry;
 import dev.accr.kfd.proto.KfdSvmRangeEntry;
+import dev.accr.kfd.proto.SvmResidencyRun;
 import dev.accr.plugin.PluginHost;
 import dev.accr.testkit.FailingLatePlugin;
 import dev.accr.testkit.Scenarios;
@@ -127,7 +129,11 @@ class KfdFailureTest {
       name = s.map(f -> f.getFileName().toString())
           .filter(n -> n.matches("kfd-" + what + "-\\d+\\.img")).findFirst().orElseThrow();
     }
-    var parser = what.equals("queues") ? KfdQueueEntry.parser() : KfdSvmRangeEntry.parser();
+    var parser = switch (what) {
+      case "queues" -> KfdQueueEntry.parser();
+      case "events" -> KfdEventEntry.parser();
+      default -> KfdSvmRangeEntry.parser();
+    };
     @SuppressWarnings("unchecked")
     List<com.google.protobuf.MessageLite> changed = (List<com.google.protobuf.MessageLite>)
         change.apply(KfdImages.read(dir, name, parser));
@@ -166,6 +172,32 @@ class KfdFailureTest {
   void hugeSvmRangeIsCorruptWithoutAllocating() throws Exception {
     hostile("svm", l -> l.stream().map(r -> ((KfdSvmRangeEntry) r).toBuilder()
         .setSize(1L << 46).build()).toList(), "kfd-svm");
+  }
+
+  @Test
+  void signalCountNoDeviceCanReachIsCorrupt() throws Exception {
+    hostile("events", l -> l.stream().map(e -> ((KfdEventEntry) e).toBuilder()
+        .setSignalCount(Long.MAX_VALUE - 1).build()).toList(), "kfd-events");
+  }
+
+  @Test
+  void signalCountBeyondTheProgramsStepsIsCorrupt() throws Exception {
+    // Within what a device can count, but more than the steps so far can have signalled.
+    hostile("events", l -> l.stream().map(e -> ((KfdEventEntry) e).toBuilder()
+        .setSignalCount(1000).build()).toList(), "kfd-events");
+  }
+
+  @Test
+  void residencyPagesWrappingPast2To32AreCorrupt() throws Exception {
+    // Signed arithmetic would take 0xffffffff pages for -1 and find the sum right.
+    hostile("svm", l -> l.stream().map(r -> {
+      KfdSvmRangeEntry e = (KfdSvmRangeEntry) r;
+      int pages = (int) (e.getSize() / 4096);
+      return e.toBuilder().clearResidency()
+          .addResidency(SvmResidencyRun.newBuilder().setFirstPage(0).setPages(pages + 1))
+          .addResidency(SvmResidencyRun.newBuilder().setFirstPage(pages + 1).setPages(-1))
+          .build();
+    }).toList(), "kfd-svm");
   }
 
   @Test

@@ -18,7 +18,12 @@ final class KfdImages {
   private KfdImages() {}
 
   static <T> List<T> read(Path dir, String name, Parser<T> parser) throws IOException {
-    return EntryImageCodec.read(dir.resolve(name), ImageKind.PLUGIN, null).parseAll(parser);
+    return read(dir, name, ImageKind.PLUGIN, parser);
+  }
+
+  static <T> List<T> read(Path dir, String name, ImageKind kind, Parser<T> parser)
+      throws IOException {
+    return EntryImageCodec.read(dir.resolve(name), kind, null).parseAll(parser);
   }
 
   /**
@@ -27,11 +32,39 @@ final class KfdImages {
    */
   static void rewrite(Path dir, String name, List<? extends MessageLite> entries)
       throws IOException {
+    rewrite(dir, name, ImageKind.PLUGIN, entries);
+  }
+
+  static void rewrite(Path dir, String name, ImageKind kind, List<? extends MessageLite> entries)
+      throws IOException {
+    CheckpointId id = setId(dir);
+    Files.delete(dir.resolve(name));
+    EntryImageCodec.write(dir.resolve(name), kind, id, entries);
+    recordSize(dir, name);
+  }
+
+  /** Replaces a file's bytes (already framed by the caller) and records its new size. */
+  static void replace(Path dir, String name, byte[] bytes) throws IOException {
+    Files.write(dir.resolve(name), bytes);
+    recordSize(dir, name);
+  }
+
+  static CheckpointId setId(Path dir) throws IOException {
+    return EntryImageCodec.read(dir.resolve("inventory.img"), ImageKind.INVENTORY, null)
+        .header().id();
+  }
+
+  /** The name of the one file of the set matching {@code regex}. */
+  static String fileMatching(Path dir, String regex) throws IOException {
+    try (var s = Files.list(dir)) {
+      return s.map(f -> f.getFileName().toString()).filter(n -> n.matches(regex)).sorted()
+          .findFirst().orElseThrow(() -> new AssertionError("no file " + regex + " in " + dir));
+    }
+  }
+
+  private static void recordSize(Path dir, String name) throws IOException {
     Path inventoryFile = dir.resolve("inventory.img");
     EntryImage inv = EntryImageCodec.read(inventoryFile, ImageKind.INVENTORY, null);
-    CheckpointId id = inv.header().id();
-    Files.delete(dir.resolve(name));
-    EntryImageCodec.write(dir.resolve(name), ImageKind.PLUGIN, id, entries);
     InventoryEntry.Builder inventory = inv.single(InventoryEntry.parser()).toBuilder();
     for (int i = 0; i < inventory.getFilesCount(); i++) {
       ImageFileRef ref = inventory.getFiles(i);
@@ -40,6 +73,7 @@ final class KfdImages {
       }
     }
     Files.delete(inventoryFile);
-    EntryImageCodec.write(inventoryFile, ImageKind.INVENTORY, id, List.of(inventory.build()));
+    EntryImageCodec.write(inventoryFile, ImageKind.INVENTORY, inv.header().id(),
+        List.of(inventory.build()));
   }
 }

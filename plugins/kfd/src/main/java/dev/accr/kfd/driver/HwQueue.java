@@ -23,6 +23,8 @@ public final class HwQueue implements AutoCloseable {
   private final MemoryView host;
   private final SignalEvents events;
   private final Thread thread;
+  /** The slowest a simulated device runs a unit: a packet asking for more is capped. */
+  static final long MAX_MICROS_PER_UNIT = 100_000;
 
   private long readIndex;
   private long writeIndex;
@@ -107,6 +109,34 @@ public final class HwQueue implements AutoCloseable {
     ctlNextUnit = nextUnit;
   }
 
+  /**
+   * What is wrong with the restored progress against the packet it is in, or null: the next
+   * unit must lie within the preempted packet's grid (a copy's pages), as only a preemption
+   * can have recorded it. Reads the ring, so the host memory must be restored.
+   */
+  synchronized String preemptedProgressProblem() {
+    if (ctlPacket < 0) {
+      return null;
+    }
+    long kind = Packets.word(host, ringVa, slots, ctlPacket, 0);
+    long units;
+    if (kind == Packets.DISPATCH && type == QueueType.COMPUTE) {
+      units = Packets.word(host, ringVa, slots, ctlPacket, 2);
+    } else if (kind == Packets.COPY && type == QueueType.SDMA) {
+      long bytes = Packets.word(host, ringVa, slots, ctlPacket, 3);
+      units = bytes < 0 ? -1 : (bytes + GpuVm.PAGE - 1) / GpuVm.PAGE;
+    } else if (kind == Packets.WAIT_EVENT || kind == Packets.SIGNAL) {
+      units = 0;
+    } else {
+      return String.format("queue %d: preempted packet %d has type %d", queueId, ctlPacket, kind);
+    }
+    if (units < 0 || units > Integer.MAX_VALUE || ctlNextUnit < 0 || ctlNextUnit > units) {
+      return String.format("queue %d: next workgroup %d of preempted packet %d is beyond its"
+          + " grid of %d", queueId, Integer.toUnsignedLong(ctlNextUnit), ctlPacket, units);
+    }
+    return null;
+  }
+
   /** The program rang the doorbell: packets up to {@code newWriteIndex} are ready. */
   synchronized void ringDoorbell(long newWriteIndex) {
     if (newWriteIndex < writeIndex || newWriteIndex - readIndex > slots) {
@@ -122,6 +152,7 @@ public final class HwQueue implements AutoCloseable {
     paused = true;
     notifyAll();
     events.wakeAll();
+    LockSupport.unpark(thread); // out of a slow unit's delay
     while (running) {
       try {
         wait();
@@ -225,7 +256,7 @@ public final class HwQueue implements AutoCloseable {
     if (kind == Packets.DISPATCH && type == QueueType.COMPUTE) {
       units = (int) Packets.word(host, ringVa, slots, index, 2);
       completion = (int) Packets.word(host, ringVa, slots, index, 4);
-      micros = Packets.word(host, ringVa, slots, index, 5);
+      micros = Math.min(Packets.word(host, ringVa, slots, index, 5), MAX_MICROS_PER_UNIT);
     } else if (kind == Packets.COPY && type == QueueType.SDMA) {
       long bytes = Packets.word(host, ringVa, slots, index, 3);
       units = (int) ((bytes + GpuVm.PAGE - 1) / GpuVm.PAGE);
@@ -286,6 +317,7 @@ public final class HwQueue implements AutoCloseable {
       notifyAll();
     }
     events.wakeAll();
+    thread.interrupt(); // out of any wait or delay: the queue is gone
     try {
       thread.join(5_000);
     } catch (InterruptedException e) {

@@ -221,6 +221,20 @@ public final class KfdCriu {
     }
   }
 
+  /**
+   * After RESTORE, with host memory in place: what is wrong with a queue's preempted progress
+   * against the packet in its ring, or null.
+   */
+  public static String preemptedProgressProblem(KfdProcess p) {
+    for (HwQueue q : p.queueList()) {
+      String problem = q.preemptedProgressProblem();
+      if (problem != null) {
+        return problem;
+      }
+    }
+    return null;
+  }
+
   /** VRAM bytes the process's buffers and SVM shadows hold (for checks). */
   public static long vramInUse(KfdProcess p) {
     return vramExtents(p).stream().mapToLong(VramExtent::length).sum();

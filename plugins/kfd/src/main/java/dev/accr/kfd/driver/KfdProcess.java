@@ -35,7 +35,7 @@ public final class KfdProcess implements DeviceFile {
   final TreeMap<Integer, HwQueue> queues = new TreeMap<>();
   int nextHandle = 1;
   int nextQueueId = 1;
-  private boolean closed;
+  private volatile boolean closed;
 
   KfdProcess(KfdDriver driver, ProcessView process, Map<Integer, Gpu> gpus) {
     this.driver = driver;
@@ -208,13 +208,18 @@ public final class KfdProcess implements DeviceFile {
   }
 
   /**
-   * Waits until {@code event} was signalled {@code count} times.
+   * Waits until {@code event} was signalled {@code count} times. The wait ends early when the
+   * waiting thread is interrupted (its process is being killed) or the device file is closed.
    *
-   * @throws AccrException if a queue of the process faulted (the program crashes)
+   * @throws AccrException if a queue of the process faulted (the program crashes), or the wait
+   *     was interrupted
    */
   public void waitEvent(int event, long count) {
     try {
       while (!events.await(event, count, 50)) {
+        if (closed) {
+          throw AccrException.failed("kfd: wait for event %d: /dev/kfd was closed", event);
+        }
         for (HwQueue q : queueList()) {
           if (q.error() != null) {
             throw AccrException.failed("GPU fault: %s", q.error());

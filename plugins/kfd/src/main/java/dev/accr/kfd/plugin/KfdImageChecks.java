@@ -23,6 +23,11 @@ import java.util.Set;
 final class KfdImageChecks {
   static final long MAX_SVM_BYTES = 16L << 30;
   static final int MAX_RING_SLOTS = 1 << 16;
+  /**
+   * More signals than a device can send in centuries (one a microsecond for a year is 2^45):
+   * programs check tighter bounds of their own ({@code Workload.checkRestored}).
+   */
+  static final long MAX_SIGNAL_COUNT = 1L << 48;
   private static final long PAGE = 4096;
 
   private KfdImageChecks() {}
@@ -68,13 +73,16 @@ final class KfdImageChecks {
       long pages = r.getSize() / PAGE;
       long covered = 0;
       for (SvmResidencyRun run : r.getResidencyList()) {
-        if (run.getFirstPage() != covered || run.getPages() == 0
+        // uint32 fields: compared and summed unsigned, so no count wraps past 2^31 or 2^32
+        long first = Integer.toUnsignedLong(run.getFirstPage());
+        long runPages = Integer.toUnsignedLong(run.getPages());
+        if (first != covered || runPages == 0 || runPages > pages - covered
             || (run.getLocation() != 0 && !gpus.contains(run.getLocation()))) {
           throw new CorruptImageException(sf, String.format("range at 0x%x: residency run at"
-              + " page %d is out of order, empty or at an unknown gpu", r.getStart(),
-              run.getFirstPage()));
+              + " page %d (%d pages) is out of order, empty, beyond the range or at an unknown"
+              + " gpu", r.getStart(), first, runPages));
         }
-        covered += run.getPages();
+        covered += runPages;
       }
       if (covered != pages) {
         throw new CorruptImageException(sf, String.format("range at 0x%x: residency covers %d"
@@ -107,9 +115,11 @@ final class KfdImageChecks {
     }
     Set<Integer> eventIds = new HashSet<>();
     for (KfdEventEntry e : events) {
-      if (e.getEventId() <= 0 || !eventIds.add(e.getEventId()) || e.getSignalCount() < 0) {
+      if (e.getEventId() <= 0 || !eventIds.add(e.getEventId()) || e.getSignalCount() < 0
+          || e.getSignalCount() > MAX_SIGNAL_COUNT) {
         throw new CorruptImageException("kfd-events-" + pid + ".img",
-            "event " + e.getEventId() + " is listed twice or invalid");
+            "event " + e.getEventId() + " is listed twice or invalid, or its signal count "
+                + Long.toUnsignedString(e.getSignalCount()) + " is beyond " + MAX_SIGNAL_COUNT);
       }
     }
   }

@@ -251,6 +251,15 @@ public final class KfdPlugin implements AccrPlugin {
     }
     KfdImageChecks.check(pid, info, devices, bos, queues, events, ranges);
     KfdCriu.restore(kfd, info, bos, queues, events, ranges);
+    String progress;
+    try {
+      progress = KfdCriu.preemptedProgressProblem(kfd);
+    } catch (RuntimeException e) {
+      progress = "a preempted packet cannot be read: " + e.getMessage();
+    }
+    if (progress != null) {
+      throw new CorruptImageException("kfd-queues-" + pid + ".img", progress);
+    }
     new VramRestorer(ctx, CopyMode.parse(ctx.option("vram-copy", "dma")))
         .restore(devices.stream().map(KfdDeviceEntry::getGpuId).toList(),
             KfdCriu.vramExtents(kfd));

@@ -51,6 +51,9 @@ final class VramRestorer {
           });
         } catch (RuntimeException e) {
           failure.compareAndSet(null, e);
+        } catch (Throwable t) { // never lose a failure: the restore must not go on without it
+          failure.compareAndSet(null, AccrException.failed("kfd: VRAM restore of gpu 0x%x"
+              + " failed: %s", gpuId, t));
         }
       }));
     }

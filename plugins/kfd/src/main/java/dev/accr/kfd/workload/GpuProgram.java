@@ -1,6 +1,7 @@
 package dev.accr.kfd.workload;
 
 import dev.accr.api.AccrException;
+import dev.accr.api.CorruptImageException;
 import dev.accr.api.MemoryView;
 import dev.accr.api.ProcessView;
 import dev.accr.api.Prot;
@@ -184,6 +185,53 @@ final class GpuProgram {
     long index = kfd.writeIndex(q);
     Packets.write(p.memory(), ring, SLOTS, index, words);
     kfd.ringDoorbell(q, index + 1);
+  }
+
+  /**
+   * Checks a restored GPU program: registers and control page within what {@link #setUp}
+   * accepts and the steps reach, its GPUs, queues and events those of its /dev/kfd, and each
+   * event counted no further than the steps so far can have signalled it: event A at most
+   * {@code perStepA} times a step, event B once for the fill and once a step.
+   */
+  static void checkRestored(ProcessView p, String workload, long perStepA) {
+    String core = "core-" + p.pid() + ".img";
+    String memory = "pagemap-" + p.pid() + ".img";
+    MemoryView m = p.memory();
+    long s = p.thread(0).gpr(0);
+    long steps = get(m, F_STEPS);
+    if (p.threadCount() != 1 || p.thread(0).pc() != 0 || s < 0 || s > steps) {
+      throw new CorruptImageException(core, String.format("%s: step %d (pc %d) is not one of"
+          + " 0..%d", workload, s, p.thread(0).pc(), steps));
+    }
+    long gpus = get(m, F_GPUS);
+    long unit = get(m, F_UNIT_BYTES);
+    long micros = get(m, F_MICROS);
+    if (steps < 0 || steps > 1 << 30 || gpus < 1 || gpus > MAX_GPUS || unit <= 0
+        || unit % 4096 != 0 || unit > 1L << 39 || micros < 0 || micros > 100_000) {
+      throw new CorruptImageException(memory, String.format("%s: control page out of range"
+          + " (steps %d, gpus %d, buffer bytes %d, us per workgroup %d)", workload, steps, gpus,
+          unit, micros));
+    }
+    KfdProcess kfd = kfd(p);
+    if (kfd.gpuIds().size() != gpus) {
+      throw new CorruptImageException(memory, String.format("%s: %d gpus in the control page,"
+          + " %d in /dev/kfd", workload, gpus, kfd.gpuIds().size()));
+    }
+    for (int g = 0; g < gpus; g++) {
+      if (!kfd.gpuIds().contains((int) gpu(m, g, G_ID))) {
+        throw new CorruptImageException(memory, String.format("%s: gpu %d is 0x%x, not one of"
+            + " its /dev/kfd", workload, g, gpu(m, g, G_ID)));
+      }
+      kfd.writeIndex((int) gpu(m, g, G_COMPUTE_Q));
+      kfd.writeIndex((int) gpu(m, g, G_SDMA_Q));
+      long a = kfd.eventCount((int) gpu(m, g, G_EVENT_A));
+      long b = kfd.eventCount((int) gpu(m, g, G_EVENT_B));
+      if (a > perStepA * s || b > s + 1) {
+        throw new CorruptImageException("kfd-events-" + p.pid() + ".img", String.format(
+            "%s: gpu %d events signalled %d and %d times, more than %d steps can (%d and %d)",
+            workload, g, a, b, s, perStepA * s, s + 1));
+      }
+    }
   }
 
   /** A deterministic float in [-1, 1) from a seed and an index (SplitMix64). */

@@ -121,4 +121,9 @@ public final class KfdTrain implements Workload {
     p.thread(0).setGpr(0, s + 1);
     return true;
   }
+
+  @Override
+  public void checkRestored(ProcessView p) {
+    GpuProgram.checkRestored(p, name(), 1);
+  }
 }

@@ -128,7 +128,13 @@ public final class NpuContext implements DeviceFile {
       if (left <= 0) {
         break;
       }
-      waitQuietly(left);
+      try {
+        wait(Math.max(1, left));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt(); // the process is being killed: stop waiting
+        throw AccrException.failed("%s: wait for fence %d of process %d interrupted", npu(),
+            fence, pid());
+      }
     }
     throwIfFaulted();
     return completed >= fence;
