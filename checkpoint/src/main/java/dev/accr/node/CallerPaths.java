@@ -93,7 +93,7 @@ abstract sealed class CallerPaths {
      * Every argument, and the value of every {@code --name=value}, is taken as a path from
      * {@code cwd}: numbers and names stay inside, absolute paths and {@code ..} may not leave.
      * The workload opens the same text from the same directory, so what is checked is what it
-     * opens.
+     * opens (by name, later: the race {@link ImageRoot} describes applies).
      */
     @Override
     void checkArguments(Path cwd, List<String> args) {

@@ -85,8 +85,11 @@ public final class ImageRoot {
       throw outside(requested, null);
     }
     Path existing = candidate;
-    while (!Files.exists(existing, LinkOption.NOFOLLOW_LINKS)) {
-      existing = existing.getParent(); // stops at the root at the latest, which exists
+    while (existing != null && !Files.exists(existing, LinkOption.NOFOLLOW_LINKS)) {
+      existing = existing.getParent(); // stops at the root, unless it was removed
+    }
+    if (existing == null) {
+      throw AccrException.failed("image root %s does not exist", real);
     }
     Path existingReal;
     try {

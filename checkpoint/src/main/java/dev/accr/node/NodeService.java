@@ -38,7 +38,8 @@ import java.util.function.Consumer;
  * Carries out requests on a node with the plugins of the node's registry; the same code serves
  * sockets and in-process callers. Every failure becomes an error reply: an
  * {@link AccrException} with its exit code and message, anything else with exit code 1 and
- * its type and message.
+ * its type and message. Paths named by remote callers resolve inside the node's
+ * {@link ImageRoot} ({@link CallerPaths}).
  */
 public final class NodeService {
   private static final long PROGRESS_INTERVAL_NANOS = 100_000_000L;
