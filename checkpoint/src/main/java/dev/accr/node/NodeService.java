@@ -38,7 +38,8 @@ import java.util.function.Consumer;
  * Carries out requests on a node with the plugins of the node's registry; the same code serves
  * sockets and in-process callers. Every failure becomes an error reply: an
  * {@link AccrException} with its exit code and message, anything else with exit code 1 and
- * its type and message.
+ * its type and message. Paths named by remote callers resolve inside the node's
+ * {@link ImageRoot} ({@link CallerPaths}).
  */
 public final class NodeService {
   private static final long PROGRESS_INTERVAL_NANOS = 100_000_000L;
@@ -46,11 +47,19 @@ public final class NodeService {
   private final Node node;
   private final PluginHost plugins;
   private final Runnable shutdown;
+  private final ImageRoot imageRoot;
 
+  /** A service whose remote callers may name no path (it has no image root). */
   public NodeService(Node node, Runnable shutdown) {
+    this(node, null, shutdown);
+  }
+
+  /** A service whose remote callers' paths resolve inside {@code imageRoot}. */
+  public NodeService(Node node, ImageRoot imageRoot, Runnable shutdown) {
     this.node = node;
     this.plugins = PluginHost.of(node.registry().plugins());
     this.shutdown = shutdown;
+    this.imageRoot = imageRoot;
   }
 
   public Node node() {
@@ -89,7 +98,7 @@ public final class NodeService {
       case PING -> Response.newBuilder().setPing(PingReply.newBuilder().setName(node.name())
           .setTopology(node.topology()).setPid(ProcessHandle.current().pid())
           .setVersion(Version.get()).setProcesses(node.processes().size())).build();
-      case RUN -> run(r.getRun());
+      case RUN -> run(r.getRun(), paths(caller));
       case PS -> ps();
       case WAIT -> Response.newBuilder().setWait(WaitReply.newBuilder()
           .setPid(r.getWait().getPid()).setDigest(node.awaitExit(r.getWait().getPid()))).build();
@@ -97,8 +106,8 @@ public final class NodeService {
         node.kill(r.getKill().getPid());
         yield Response.newBuilder().setKill(KillReply.getDefaultInstance()).build();
       }
-      case DUMP -> dump(r.getDump(), progress);
-      case RESTORE -> restore(r.getRestore(), progress);
+      case DUMP -> dump(r.getDump(), paths(caller), progress);
+      case RESTORE -> restore(r.getRestore(), paths(caller), progress);
       case SHUTDOWN -> {
         shutdown.run();
         yield Response.newBuilder().setShutdown(ShutdownReply.getDefaultInstance()).build();
@@ -107,8 +116,13 @@ public final class NodeService {
     };
   }
 
-  private Response run(RunRequest r) {
-    Path cwd = Path.of(r.getCwd().isEmpty() ? System.getProperty("user.dir") : r.getCwd());
+  private CallerPaths paths(Caller caller) {
+    return CallerPaths.of(caller, imageRoot);
+  }
+
+  private Response run(RunRequest r, CallerPaths paths) {
+    Path cwd = paths.workingDir(r.getCwd());
+    paths.checkArguments(cwd, r.getArgsList());
     SimProcess p = node.spawn(r.getWorkload(), r.getArgsList(), cwd, r.getStepDelayMs());
     return Response.newBuilder().setRun(RunReply.newBuilder().setPid(p.pid())).build();
   }
@@ -124,27 +138,31 @@ public final class NodeService {
     return Response.newBuilder().setPs(ps).build();
   }
 
-  private Response dump(DumpRequest r, ProgressListener progress) throws IOException {
+  private Response dump(DumpRequest r, CallerPaths paths, ProgressListener progress)
+      throws IOException {
     DumpOptions options = DumpOptions.defaults()
         .withCompression(Compression.parse(r.getCompression()))
         .withLeaveRunning(r.getLeaveRunning()).withPluginOptions(r.getPluginOptionsMap());
     if (r.getThreads() > 0) {
       options = options.withThreads(r.getThreads());
     }
-    Path dir = Path.of(r.getDir());
+    Path dir = paths.imageDir(r.getDir());
     var stats = new Dumper(node, plugins).dump(r.getPid(), dir, options, progress);
     return Response.newBuilder().setDump(DumpReply.newBuilder().setStats(stats)
-        .setDir(dir.toAbsolutePath().toString())).build();
+        .setDir(paths.show(dir))).build();
   }
 
-  private Response restore(RestoreRequest r, ProgressListener progress) throws IOException {
+  private Response restore(RestoreRequest r, CallerPaths paths, ProgressListener progress)
+      throws IOException {
+    Path dir = paths.imageDir(r.getDir());
+    paths.checkImage(dir);
     RestoreOptions options = RestoreOptions.defaults().withPluginOptions(r.getPluginOptionsMap())
         .withMapping(MappingPolicies.fromInfo(r.getMapping()));
     if (r.getThreads() > 0) {
       options = options.withThreads(r.getThreads());
     }
     Restorer.Result result = new Restorer(node, plugins)
-        .restore(Path.of(r.getDir()), options, progress);
+        .restore(dir, options, progress);
     RestoreReply.Builder reply = RestoreReply.newBuilder()
         .setPid(result.process().pid()).setPagesRestored(result.pagesRestored())
         .setBytesRead(result.bytesRead()).setTimeUs(result.timeUs());

@@ -48,7 +48,7 @@ final class DumpCommand implements Callable<Integer> {
     DumpReply reply;
     try (ProgressBar bar = ProgressBar.onTerminal(spec.commandLine().getErr())) {
       reply = node.call(Request.newBuilder().setDump(DumpRequest.newBuilder().setPid(pid)
-          .setDir(dir.toAbsolutePath().toString()).setLeaveRunning(leaveRunning)
+          .setDir(NodePaths.path(node, dir)).setLeaveRunning(leaveRunning)
           .setCompression(compress).setThreads(threads).putAllPluginOptions(options)).build(),
           bar).getDump();
     }

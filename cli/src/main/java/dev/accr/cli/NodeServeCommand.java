@@ -3,10 +3,12 @@ package dev.accr.cli;
 import dev.accr.api.AccrException;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.Registry;
+import dev.accr.node.ImageRoot;
 import dev.accr.node.NodeServer;
 import dev.accr.node.NodeService;
 import dev.accr.node.RunDirectory;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -28,14 +30,19 @@ final class NodeServeCommand implements Callable<Integer> {
   @Option(names = "--listen", paramLabel = "HOST:PORT")
   String listen;
 
+  @Option(names = "--images-root", paramLabel = "DIR")
+  Path imagesRoot;
+
   @Override
   public Integer call() throws Exception {
     RunDirectory.checkName(name);
     Registry registry = AccrCommand.registry(spec); // this node's own, loaded at its start
     RunDirectory run = RunDirectory.fromEnvironment().create();
     Node node = new Node(name, registry.topologies().load(topology), registry);
+    ImageRoot root = ImageRoot.open(imagesRoot != null ? imagesRoot
+        : ImageRoot.defaultFor(run, name));
     NodeServer[] server = new NodeServer[1];
-    NodeService service = new NodeService(node, () -> {
+    NodeService service = new NodeService(node, root, () -> {
       // Answer the shutdown request first, then stop.
       Thread.ofPlatform().start(() -> {
         node.close();
@@ -47,7 +54,7 @@ final class NodeServeCommand implements Callable<Integer> {
     server[0].start();
     System.out.printf("%s node %s up: topology %s, socket %s%s%n", Instant.now(), name,
         node.topology().getName(), run.socket(name),
-        listen == null ? "" : ", tcp " + server[0].tcpAddress());
+        listen == null ? "" : ", tcp " + server[0].tcpAddress() + ", images root " + root);
     server[0].awaitStop();
     System.out.printf("%s node %s stopped%n", Instant.now(), name);
     return 0;

@@ -36,6 +36,11 @@ final class NodeStartCommand implements Callable<Integer> {
   @Option(names = "--listen", paramLabel = "HOST:PORT", description = "Also listen on TCP.")
   String listen;
 
+  @Option(names = "--images-root", paramLabel = "DIR", description = {
+      "Where paths named by clients over TCP resolve; they cannot leave it",
+      "(default: <run directory>/images/<name>)."})
+  Path imagesRoot;
+
   @Option(names = "--heap", defaultValue = "2g", description = "Java heap of the node (default: ${DEFAULT-VALUE}).")
   String heap;
 
@@ -62,6 +67,9 @@ final class NodeStartCommand implements Callable<Integer> {
         "node", "serve", "--name", name, "--topology", topologyArg));
     if (listen != null) {
       cmd.addAll(List.of("--listen", listen));
+    }
+    if (imagesRoot != null) {
+      cmd.addAll(List.of("--images-root", imagesRoot.toAbsolutePath().toString()));
     }
     for (Path dir : registry.pluginDirs()) {
       cmd.addAll(List.of("--plugin-dir", dir.toString()));

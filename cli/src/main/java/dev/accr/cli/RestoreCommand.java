@@ -40,7 +40,7 @@ final class RestoreCommand implements Callable<Integer> {
   public Integer call() {
     var options = pluginOptions.toMap();
     MappingPolicy policy = mapping.toPolicy();
-    RestoreRequest request = RestoreRequest.newBuilder().setDir(dir.toAbsolutePath().toString())
+    RestoreRequest request = RestoreRequest.newBuilder().setDir(NodePaths.path(node, dir))
         .setThreads(threads).putAllPluginOptions(options)
         .setMapping(MappingPolicies.toInfo(policy)).build();
     RestoreReply reply;

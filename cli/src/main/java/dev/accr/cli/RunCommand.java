@@ -34,7 +34,7 @@ final class RunCommand implements Callable<Integer> {
   public Integer call() {
     int pid = node.call(Request.newBuilder().setRun(RunRequest.newBuilder()
         .setWorkload(workload).addAllArgs(args).setStepDelayMs(stepDelayMs)
-        .setCwd(System.getProperty("user.dir"))).build()).getRun().getPid();
+        .setCwd(NodePaths.workingDir(node))).build()).getRun().getPid();
     spec.commandLine().getOut().println(pid);
     return 0;
   }

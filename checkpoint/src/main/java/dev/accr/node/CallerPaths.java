@@ -1,0 +1,129 @@
+package dev.accr.node;
+
+import dev.accr.api.AccrException;
+import dev.accr.engine.ImageSet;
+import dev.accr.proto.FileEntry;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The paths a request may name, as its {@link Caller} allows. A local caller (the node's own
+ * user) names any path, as given. A remote caller's paths resolve inside the node's
+ * {@link ImageRoot}, and so do the files its processes open: the working directory of
+ * {@code run}, every workload argument that reads as a path (workloads take their output files
+ * as arguments, e.g. counter's {@code --out}), and the working directory and files recorded in
+ * an image it restores (the image's content is no more trusted than the client).
+ */
+abstract sealed class CallerPaths {
+  static CallerPaths of(Caller caller, ImageRoot root) {
+    if (!caller.remote()) {
+      return new Local();
+    }
+    if (root == null) {
+      throw AccrException.usage("node has no image root: remote clients cannot name paths");
+    }
+    return new Confined(root);
+  }
+
+  /** An image directory ({@code -D}) to dump into or restore from. */
+  abstract Path imageDir(String requested);
+
+  /** How {@code resolved} is shown to the caller. */
+  abstract String show(Path resolved);
+
+  /** The working directory of a new process; empty means the default. */
+  abstract Path workingDir(String requested);
+
+  /** Refuses workload arguments that name paths the caller may not. */
+  abstract void checkArguments(Path cwd, List<String> args);
+
+  /**
+   * Refuses an image whose process would work in a directory, or reopen a file, that the
+   * caller may not name.
+   */
+  abstract void checkImage(Path dir) throws IOException;
+
+  private static final class Local extends CallerPaths {
+    @Override
+    Path imageDir(String requested) {
+      return Path.of(requested);
+    }
+
+    @Override
+    String show(Path resolved) {
+      return resolved.toAbsolutePath().toString();
+    }
+
+    @Override
+    Path workingDir(String requested) {
+      return Path.of(requested.isEmpty() ? System.getProperty("user.dir") : requested);
+    }
+
+    @Override
+    void checkArguments(Path cwd, List<String> args) {}
+
+    @Override
+    void checkImage(Path dir) {}
+  }
+
+  private static final class Confined extends CallerPaths {
+    private final ImageRoot root;
+
+    Confined(ImageRoot root) {
+      this.root = root;
+    }
+
+    @Override
+    Path imageDir(String requested) {
+      return root.resolve(requested);
+    }
+
+    @Override
+    String show(Path resolved) {
+      return root.show(resolved);
+    }
+
+    @Override
+    Path workingDir(String requested) {
+      return root.resolve(requested);
+    }
+
+    /**
+     * Every argument, and the value of every {@code --name=value}, is taken as a path from
+     * {@code cwd}: numbers and names stay inside, absolute paths and {@code ..} may not leave.
+     * The workload opens the same text from the same directory, so what is checked is what it
+     * opens (by name, later: the race {@link ImageRoot} describes applies).
+     */
+    @Override
+    void checkArguments(Path cwd, List<String> args) {
+      for (String arg : args) {
+        int eq = arg.indexOf('=');
+        root.resolve(cwd, arg.startsWith("--") && eq > 0 ? arg.substring(eq + 1) : arg);
+      }
+    }
+
+    @Override
+    void checkImage(Path dir) throws IOException {
+      ImageSet set = ImageSet.read(dir);
+      for (ImageSet.ProcessImages p : set.processes().values()) {
+        String cwd = p.core().getCwd();
+        check(dir, "working directory of process " + p.core().getPid(),
+            cwd.isEmpty() ? System.getProperty("user.dir") : cwd);
+      }
+      for (FileEntry f : set.files().values()) {
+        if (f.hasReg()) {
+          check(dir, "file " + f.getId(), f.getReg().getPath());
+        }
+      }
+    }
+
+    private void check(Path dir, String what, String path) {
+      try {
+        root.resolve(path);
+      } catch (AccrException e) {
+        throw AccrException.usage("restore %s: %s: %s", root.show(dir), what, e.getMessage());
+      }
+    }
+  }
+}
