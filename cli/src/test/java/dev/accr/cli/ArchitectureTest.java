@@ -49,8 +49,8 @@ class ArchitectureTest {
         .withImportOption(location -> !location.matches(TEST_JAR))
         .importLocations(locations);
     for (String pkg : List.of("dev.accr.api", "dev.accr.kernel", "dev.accr.engine",
-        "dev.accr.cli", "dev.accr.kfd.plugin", "dev.accr.npu.plugin", "dev.accr.mixed",
-        "dev.accr.template")) {
+        "dev.accr.cli", "dev.accr.bench", "dev.accr.kfd.plugin", "dev.accr.npu.plugin",
+        "dev.accr.mixed", "dev.accr.template")) {
       assertTrue(main.containPackage(pkg), "no classes of " + pkg + " were imported");
     }
   }
@@ -87,6 +87,14 @@ class ArchitectureTest {
   void neitherTheCoreNorTheCliKnowsAnyDeviceType() {
     noClasses().that().resideInAnyPackage(CORE_AND_CLI)
         .should().dependOnClassesThat().resideInAnyPackage(DEVICE_PLUGINS)
+        .check(main);
+  }
+
+  @Test
+  void theBenchmarksAreFoundAsServicesNotNamed() {
+    // accr bench finds them with ServiceLoader, so the cli builds without them.
+    noClasses().that().resideInAnyPackage(CORE_AND_CLI)
+        .should().dependOnClassesThat().resideInAPackage("dev.accr.bench..")
         .check(main);
   }
 

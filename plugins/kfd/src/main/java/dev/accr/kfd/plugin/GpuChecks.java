@@ -1,6 +1,7 @@
 package dev.accr.kfd.plugin;
 
 import dev.accr.api.MappingPolicy;
+import dev.accr.api.Sizes;
 import dev.accr.kfd.driver.GfxTarget;
 import dev.accr.proto.Device;
 import java.util.ArrayList;
@@ -33,8 +34,9 @@ final class GpuChecks {
     }
     if (d.getGfxTargetVersion() != t.getGfxTargetVersion()) {
       if (!isas.contains(t.getGfxTargetVersion())) {
-        return String.format("gfxTargetVersion: image=%d target=%d (the program has no code"
-            + " object for %s)", d.getGfxTargetVersion(), t.getGfxTargetVersion(),
+        return String.format("gfxTargetVersion: image=%s target=%s (the program has no code"
+            + " object for %s)", shown("gfxTargetVersion", d.getGfxTargetVersion()),
+            shown("gfxTargetVersion", t.getGfxTargetVersion()),
             GfxTarget.name(t.getGfxTargetVersion()));
       }
     } else {
@@ -85,7 +87,7 @@ final class GpuChecks {
       Object a = image.getField(f);
       Object b = target.getField(f);
       if (!a.equals(b)) {
-        out.add(name + ": image=" + a + " target=" + b);
+        out.add(name + ": image=" + shown(name, a) + " target=" + shown(name, b));
       }
     }
     return out;
@@ -122,8 +124,22 @@ final class GpuChecks {
 
   private static String relaxable(String name, long image, long target, String how,
       String check) {
-    return String.format("%s: image=%d target=%d (%s; --relax %s allows it)", name, image,
-        target, how, check);
+    return String.format("%s: image=%s target=%s (%s; --relax %s allows it)", name,
+        shown(name, image), shown(name, target), how, check);
+  }
+
+  /**
+   * A property as people read it: an ISA by its gfx name with the number, memory sizes in
+   * GiB or MiB, PCI ids in hex; other values as they are.
+   */
+  static String shown(String name, Object value) {
+    long v = value instanceof Number n ? n.longValue() : 0;
+    return switch (name) {
+      case "gfxTargetVersion" -> GfxTarget.name((int) v) + " (" + v + ")";
+      case "vramBytes", "vramVisibleBytes" -> Sizes.capacity(v);
+      case "vendorId", "deviceId" -> "0x" + Long.toHexString(v);
+      default -> String.valueOf(value);
+    };
   }
 
   private static String firstDifference(Device a, Device b, String... names) {
@@ -132,7 +148,7 @@ final class GpuChecks {
       Object x = a.getField(f);
       Object y = b.getField(f);
       if (!x.equals(y)) {
-        return name + ": image=" + x + " target=" + y;
+        return name + ": image=" + shown(name, x) + " target=" + shown(name, y);
       }
     }
     return null;
