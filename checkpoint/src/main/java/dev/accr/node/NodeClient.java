@@ -107,8 +107,16 @@ public final class NodeClient {
    */
   public Response call(Request request, ProgressListener progress) {
     try (Connection c = open()) {
-      request.writeDelimitedTo(c.out);
-      c.out.flush();
+      try {
+        request.writeDelimitedTo(c.out);
+        c.out.flush();
+      } catch (IOException e) {
+        if (tls != null) {
+          c.in.read(); // a node that refused this client has said why in an alert
+        }
+        throw e;
+      }
+      c.requestSent();
       while (true) {
         Response r = read(c.in);
         switch (r.getKindCase()) {
@@ -159,7 +167,7 @@ public final class NodeClient {
         ch.close();
         throw e;
       }
-      return new Connection(Channels.newInputStream(ch), Channels.newOutputStream(ch), ch);
+      return new Connection(Channels.newInputStream(ch), Channels.newOutputStream(ch), ch, null);
     }
     if (tcp.isUnresolved()) {
       throw AccrException.notFound("node %s does not answer: unknown host %s", node,
@@ -170,7 +178,7 @@ public final class NodeClient {
       raw.connect(tcp, CONNECT_TIMEOUT_MS);
       raw.setTcpNoDelay(true);
       if (tls == null) {
-        return new Connection(raw.getInputStream(), raw.getOutputStream(), raw);
+        return new Connection(raw.getInputStream(), raw.getOutputStream(), raw, null);
       }
       SSLSocket ssl = (SSLSocket) tls.context().getSocketFactory()
           .createSocket(raw, tcp.getHostString(), tcp.getPort(), true);
@@ -178,9 +186,8 @@ public final class NodeClient {
       ssl.setSSLParameters(tls.parameters(false));
       ssl.setSoTimeout(HANDSHAKE_TIMEOUT_MS);
       ssl.startHandshake();
-      ssl.setSoTimeout(0); // a wait or a dump may take long
       checkNodeName((X509Certificate) ssl.getSession().getPeerCertificates()[0]);
-      return new Connection(ssl.getInputStream(), ssl.getOutputStream(), ssl);
+      return new Connection(ssl.getInputStream(), ssl.getOutputStream(), ssl, ssl);
     } catch (IOException | RuntimeException e) {
       raw.close();
       throw e;
@@ -195,8 +202,15 @@ public final class NodeClient {
     }
   }
 
-  private record Connection(InputStream in, OutputStream out, Closeable closer)
+  /** A connection; {@code timed}, when not null, has a timeout until the request is sent. */
+  private record Connection(InputStream in, OutputStream out, Closeable closer, Socket timed)
       implements Closeable {
+    void requestSent() throws IOException {
+      if (timed != null) {
+        timed.setSoTimeout(0); // a wait or a dump may take long
+      }
+    }
+
     @Override
     public void close() throws IOException {
       closer.close();

@@ -7,12 +7,11 @@ import java.security.PrivateKey;
 import java.security.cert.CertificateExpiredException;
 import java.security.cert.CertificateNotYetValidException;
 import java.security.cert.X509Certificate;
-import java.util.ArrayList;
 import java.util.List;
 import javax.naming.InvalidNameException;
 import javax.naming.ldap.LdapName;
 import javax.naming.ldap.Rdn;
-import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.TrustManagerFactory;
@@ -24,7 +23,6 @@ import javax.security.auth.x500.X500Principal;
  */
 public final class TlsIdentity {
   public static final String PROTOCOL = "TLSv1.3";
-  private static final char[] NO_PASSWORD = new char[0];
 
   private final TlsDirectory dir;
   private final String name;
@@ -46,17 +44,11 @@ public final class TlsIdentity {
    */
   public static TlsIdentity load(TlsDirectory dir, String name) {
     List<X509Certificate> ca = Pem.certificates(dir.ca());
-    X509Certificate cert = Pem.certificates(dir.certificate(name)).getFirst();
+    List<X509Certificate> chain = Pem.certificates(dir.certificate(name));
+    X509Certificate cert = chain.getFirst();
     TlsDirectory.checkOwnerOnly(dir.key(name));
     PrivateKey key = Pem.privateKey(dir.key(name));
     try {
-      KeyStore keys = KeyStore.getInstance("PKCS12");
-      keys.load(null, null);
-      List<X509Certificate> chain = new ArrayList<>(List.of(cert));
-      chain.addAll(ca);
-      keys.setKeyEntry(name, key, NO_PASSWORD, chain.toArray(X509Certificate[]::new));
-      KeyManagerFactory kmf = KeyManagerFactory.getInstance("PKIX");
-      kmf.init(keys, NO_PASSWORD);
       KeyStore trusted = KeyStore.getInstance("PKCS12");
       trusted.load(null, null);
       for (int i = 0; i < ca.size(); i++) {
@@ -65,7 +57,8 @@ public final class TlsIdentity {
       TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
       tmf.init(trusted);
       SSLContext context = SSLContext.getInstance(PROTOCOL);
-      context.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+      context.init(new KeyManager[] {new OwnKeyManager(chain, key)}, tmf.getTrustManagers(),
+          null);
       return new TlsIdentity(dir, name, cert, context);
     } catch (GeneralSecurityException | java.io.IOException e) {
       throw AccrException.failed("%s and %s do not make a TLS identity: %s",
