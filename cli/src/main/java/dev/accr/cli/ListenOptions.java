@@ -12,11 +12,14 @@ import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine.Option;
 
-/** A node's TCP listener options: {@code --listen HOST:PORT} with {@code --tls DIR} or {@code --insecure}. */
+/**
+ * A node's TCP listener options: {@code --listen HOST:PORT} with {@code --tls DIR}, or
+ * {@code --insecure} on a loopback address.
+ */
 final class ListenOptions {
   @Option(names = "--listen", paramLabel = "HOST:PORT",
-      description = "Also listen on TCP (port 0: any free port), with TLS: needs --tls DIR, "
-          + "or --insecure on a loopback address.")
+      description = "Also listen on TCP (port 0: any free port, named in the node's log), with TLS: "
+          + "needs --tls DIR, or --insecure on a loopback address.")
   String listen;
 
   @Option(names = "--tls", paramLabel = "DIR",

@@ -5,6 +5,7 @@ import java.security.cert.CertPathValidatorException;
 import java.security.cert.CertificateExpiredException;
 import java.security.cert.CertificateNotYetValidException;
 import java.util.Locale;
+import java.util.Optional;
 
 /** Says in a few words why a TLS handshake failed, on either end, from the JDK's exceptions. */
 public final class TlsFailures {
@@ -25,8 +26,8 @@ public final class TlsFailures {
   }
 
   /**
-   * Why a client could not talk to {@code node} over TLS, as the end of a sentence that starts
-   * with the node's name; {@code dir} is the client's TLS directory.
+   * Why a client with identity {@code client} could not talk to a node at {@code host} over
+   * TLS, as the end of a sentence that starts with the node's name.
    */
   public static String clientReason(Throwable e, TlsIdentity client, String host) {
     String all = messages(e);
@@ -56,24 +57,24 @@ public final class TlsFailures {
     return "TLS failed: " + firstLine(e);
   }
 
-  private static java.util.Optional<String> certificateReason(Throwable e, String all,
+  private static Optional<String> certificateReason(Throwable e, String all,
       String whose) {
     if (has(e, CertificateExpiredException.class) || all.contains("certificate expired")
         || reason(e) == CertPathValidatorException.BasicReason.EXPIRED) {
-      return java.util.Optional.of(whose + " has expired");
+      return Optional.of(whose + " has expired");
     }
     if (has(e, CertificateNotYetValidException.class)
         || reason(e) == CertPathValidatorException.BasicReason.NOT_YET_VALID) {
-      return java.util.Optional.of(whose + " is not valid yet");
+      return Optional.of(whose + " is not valid yet");
     }
     if (all.contains("unable to find valid certification path")
         || all.contains("signature check failed")) {
-      return java.util.Optional.of(whose + " is not signed by this node's CA");
+      return Optional.of(whose + " is not signed by this node's CA");
     }
     if (all.contains("extended key usage") || all.contains("keyusage")) {
-      return java.util.Optional.of(whose + " is not meant for this use");
+      return Optional.of(whose + " is not meant for this use");
     }
-    return java.util.Optional.empty();
+    return Optional.empty();
   }
 
   private static CertPathValidatorException.Reason reason(Throwable e) {
