@@ -1,59 +1,98 @@
 package dev.accr.node;
 
+import com.google.protobuf.CodedInputStream;
 import dev.accr.api.AccrException;
 import dev.accr.image.ProgressListener;
+import dev.accr.node.tls.TlsFailures;
+import dev.accr.node.tls.TlsIdentity;
 import dev.accr.proto.PingRequest;
 import dev.accr.proto.Request;
 import dev.accr.proto.Response;
+import java.io.Closeable;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.net.SocketAddress;
+import java.net.Socket;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLSocket;
 
 /**
- * A client of one node: by name (its socket in the run directory) or by {@code HOST:PORT}.
- * Each call opens a connection, sends one request and reads responses until the final one.
+ * A client of one node: by name (its socket in the run directory) or by
+ * {@code [NAME@]HOST:PORT}, over TLS when given a TLS identity. Over TLS the node's certificate
+ * must be of the client's CA, name the address, and name node NAME when one is given. Each call
+ * opens a connection, sends one request and reads responses until the final one.
  */
 public final class NodeClient {
-  private final String node;
-  private final SocketAddress address;
+  private static final int CONNECT_TIMEOUT_MS = 10_000;
+  private static final int HANDSHAKE_TIMEOUT_MS = 10_000;
+  /** A response larger than this is not believed (a process list of a busy node is far less). */
+  private static final int MAX_RESPONSE_BYTES = 64 << 20;
+  /** The first byte of a TLS alert record, as a node with TLS answers a plain client. */
+  private static final int TLS_ALERT = 0x15;
 
-  private NodeClient(String node, SocketAddress address) {
+  private final String node;
+  private final UnixDomainSocketAddress unix;
+  private final InetSocketAddress tcp;
+  private final String expectedName;
+  private final TlsIdentity tls;
+
+  private NodeClient(String node, UnixDomainSocketAddress unix, InetSocketAddress tcp,
+      String expectedName, TlsIdentity tls) {
     this.node = node;
-    this.address = address;
+    this.unix = unix;
+    this.tcp = tcp;
+    this.expectedName = expectedName;
+    this.tls = tls;
   }
 
-  /** A client for {@code nameOrHostPort}; a name must have a socket in {@code run}. */
-  public static NodeClient of(String nameOrHostPort, RunDirectory run) {
-    int colon = nameOrHostPort.lastIndexOf(':');
-    if (colon > 0) {
-      String host = nameOrHostPort.substring(0, colon);
+  /** A client for a node name or {@code [NAME@]HOST:PORT}, without TLS. */
+  public static NodeClient of(String target, RunDirectory run) {
+    return of(target, run, null);
+  }
+
+  /**
+   * A client for {@code target}: a node name, which must have a socket in {@code run}, or
+   * {@code [NAME@]HOST:PORT}, reached over TLS with {@code tls} when it is not null.
+   */
+  public static NodeClient of(String target, RunDirectory run, TlsIdentity tls) {
+    int colon = target.lastIndexOf(':');
+    int at = target.indexOf('@');
+    if (colon > 0 || at >= 0) {
+      if (colon < at) {
+        throw AccrException.usage("--node %s: expected NAME, HOST:PORT or NAME@HOST:PORT", target);
+      }
+      String name = at < 0 ? null : RunDirectory.checkName(target.substring(0, at));
+      String host = target.substring(at + 1, colon).replaceAll("^\\[(.*)]$", "$1");
       try {
-        int port = Integer.parseInt(nameOrHostPort.substring(colon + 1));
-        return new NodeClient(nameOrHostPort, new InetSocketAddress(host, port));
+        int port = Integer.parseInt(target.substring(colon + 1));
+        return new NodeClient(target, null, new InetSocketAddress(host, port), name, tls);
       } catch (NumberFormatException e) {
-        throw AccrException.usage("--node %s: port is not a number", nameOrHostPort);
+        throw AccrException.usage("--node %s: port is not a number", target);
+      } catch (IllegalArgumentException e) {
+        throw AccrException.usage("--node %s: %s", target, e.getMessage());
       }
     }
-    RunDirectory.checkName(nameOrHostPort);
-    Path socket = run.socket(nameOrHostPort);
+    RunDirectory.checkName(target);
+    Path socket = run.socket(target);
     if (!Files.exists(socket)) {
-      throw AccrException.notFound("no node '%s' is running (no socket %s)", nameOrHostPort, socket);
+      throw AccrException.notFound("no node '%s' is running (no socket %s)", target, socket);
     }
-    return new NodeClient(nameOrHostPort, UnixDomainSocketAddress.of(socket));
+    return new NodeClient(target, UnixDomainSocketAddress.of(socket), null, null, null);
   }
 
   /** True when a node answers a ping on {@code socket}. */
   public static boolean isAlive(Path socket) {
     try {
-      new NodeClient(socket.toString(), UnixDomainSocketAddress.of(socket))
+      new NodeClient(socket.toString(), UnixDomainSocketAddress.of(socket), null, null, null)
           .call(Request.newBuilder().setPing(PingRequest.getDefaultInstance()).build(),
               ProgressListener.NONE);
       return true;
@@ -67,16 +106,19 @@ public final class NodeClient {
    * an error reply is thrown as an {@link AccrException} with the node's exit code.
    */
   public Response call(Request request, ProgressListener progress) {
-    try (SocketChannel ch = open()) {
-      OutputStream out = Channels.newOutputStream(ch);
-      request.writeDelimitedTo(out);
-      out.flush();
-      InputStream in = Channels.newInputStream(ch);
-      while (true) {
-        Response r = Response.parseDelimitedFrom(in);
-        if (r == null) {
-          throw AccrException.failed("node %s closed the connection without an answer", node);
+    try (Connection c = open()) {
+      try {
+        request.writeDelimitedTo(c.out);
+        c.out.flush();
+      } catch (IOException e) {
+        if (tls != null) {
+          c.in.read(); // a node that refused this client has said why in an alert
         }
+        throw e;
+      }
+      c.requestSent();
+      while (true) {
+        Response r = read(c.in);
         switch (r.getKindCase()) {
           case PROGRESS -> progress.progress(r.getProgress().getPhase(), r.getProgress().getDone(),
               r.getProgress().getTotal());
@@ -87,20 +129,91 @@ public final class NodeClient {
           }
         }
       }
+    } catch (SSLException e) {
+      throw AccrException.failed("node %s: %s", node,
+          TlsFailures.clientReason(e, tls, tcp.getHostString()));
     } catch (IOException e) {
       throw AccrException.notFound("node %s does not answer: %s", node, e.getMessage());
     }
   }
 
-  private SocketChannel open() throws IOException {
-    SocketChannel ch = address instanceof UnixDomainSocketAddress
-        ? SocketChannel.open(StandardProtocolFamily.UNIX) : SocketChannel.open();
+  private Response read(InputStream in) throws IOException {
+    int first = in.read();
+    if (first == -1) {
+      throw AccrException.failed("node %s closed the connection without an answer%s", node,
+          tcp != null && tls == null ? " (a node with TLS needs --tls DIR)" : "");
+    }
+    if (first == TLS_ALERT && tcp != null && tls == null) {
+      throw AccrException.failed("node %s uses TLS: give --tls DIR (or set ACCR_TLS_DIR)", node);
+    }
+    int length = CodedInputStream.readRawVarint32(first, in);
+    if (length < 0 || length > MAX_RESPONSE_BYTES) {
+      throw AccrException.failed("node %s sent a response of %d bytes, more than %d", node,
+          length & 0xffffffffL, MAX_RESPONSE_BYTES);
+    }
+    byte[] bytes = in.readNBytes(length);
+    if (bytes.length < length) {
+      throw new EOFException("response cut short");
+    }
+    return Response.parseFrom(bytes);
+  }
+
+  private Connection open() throws IOException {
+    if (unix != null) {
+      SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+      try {
+        ch.connect(unix);
+      } catch (IOException e) {
+        ch.close();
+        throw e;
+      }
+      return new Connection(Channels.newInputStream(ch), Channels.newOutputStream(ch), ch, null);
+    }
+    if (tcp.isUnresolved()) {
+      throw AccrException.notFound("node %s does not answer: unknown host %s", node,
+          tcp.getHostString());
+    }
+    Socket raw = new Socket();
     try {
-      ch.connect(address);
-      return ch;
-    } catch (IOException e) {
-      ch.close();
+      raw.connect(tcp, CONNECT_TIMEOUT_MS);
+      raw.setTcpNoDelay(true);
+      if (tls == null) {
+        return new Connection(raw.getInputStream(), raw.getOutputStream(), raw, null);
+      }
+      SSLSocket ssl = (SSLSocket) tls.context().getSocketFactory()
+          .createSocket(raw, tcp.getHostString(), tcp.getPort(), true);
+      ssl.setUseClientMode(true);
+      ssl.setSSLParameters(tls.parameters(false));
+      ssl.setSoTimeout(HANDSHAKE_TIMEOUT_MS);
+      ssl.startHandshake();
+      checkNodeName((X509Certificate) ssl.getSession().getPeerCertificates()[0]);
+      return new Connection(ssl.getInputStream(), ssl.getOutputStream(), ssl, ssl);
+    } catch (IOException | RuntimeException e) {
+      raw.close();
       throw e;
+    }
+  }
+
+  private void checkNodeName(X509Certificate cert) {
+    String named = TlsIdentity.commonName(cert.getSubjectX500Principal());
+    if (expectedName != null && !expectedName.equals(named)) {
+      throw AccrException.failed("node %s: its certificate names node '%s', not '%s'", node,
+          named, expectedName);
+    }
+  }
+
+  /** A connection; {@code timed}, when not null, has a timeout until the request is sent. */
+  private record Connection(InputStream in, OutputStream out, Closeable closer, Socket timed)
+      implements Closeable {
+    void requestSent() throws IOException {
+      if (timed != null) {
+        timed.setSoTimeout(0); // a wait or a dump may take long
+      }
+    }
+
+    @Override
+    public void close() throws IOException {
+      closer.close();
     }
   }
 

@@ -1,13 +1,20 @@
 package dev.accr.node;
 
 import dev.accr.api.AccrException;
+import dev.accr.node.tls.TlsFailures;
+import dev.accr.node.tls.TlsIdentity;
+import dev.accr.proto.ErrorReply;
 import dev.accr.proto.Request;
 import dev.accr.proto.Response;
+import java.io.ByteArrayInputStream;
+import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.net.SocketAddress;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -16,109 +23,307 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import javax.net.ssl.SSLSocket;
 
 /**
- * Serves a {@link NodeService} on a UNIX-domain socket and optionally on TCP: one request per
- * connection, each handled on a virtual thread of its own (a {@code wait} may block for long).
+ * Serves a {@link NodeService} on a UNIX-domain socket (owner only) and optionally on TCP, with
+ * TLS 1.3 and client certificates unless the listener is an insecure loopback one. One request
+ * per connection, each on a virtual thread of its own (a {@code wait} may block for long); a
+ * connection must deliver its request, handshake included, within the limits' timeout, and a
+ * peer without a valid certificate never gets an answer.
  */
 public final class NodeServer implements AutoCloseable {
+  private static final int BACKLOG = 1024;
+  /** The first byte of a TLS client's first record. */
+  private static final int TLS_HANDSHAKE = 0x16;
+  /** A TLS alert record (fatal, handshake_failure): what a plain client gets from a TLS node. */
+  private static final byte[] TLS_HANDSHAKE_FAILURE = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28};
+
   private final NodeService service;
   private final Path socket;
-  private final List<ServerSocketChannel> listeners = new ArrayList<>();
+  private final ServerLimits limits;
+  private final Semaphore pending;
+  private final ScheduledExecutorService deadlines = Executors.newSingleThreadScheduledExecutor(
+      Thread.ofPlatform().name("request-deadlines").daemon().factory());
   private final CountDownLatch stopped = new CountDownLatch(1);
+  private ServerSocketChannel unix;
+  private ServerSocket tcp;
+  private TlsIdentity tls;
 
-  private NodeServer(NodeService service, Path socket) {
+  private NodeServer(NodeService service, Path socket, ServerLimits limits) {
     this.service = service;
     this.socket = socket;
+    this.limits = limits;
+    this.pending = new Semaphore(limits.maxPending());
+  }
+
+  /** An insecure server: {@code tcp}, when not null, must be a loopback address. */
+  public static NodeServer bind(NodeService service, Path socket, InetSocketAddress tcp)
+      throws IOException {
+    return bind(service, socket, tcp == null ? null : TcpListener.insecure(tcp),
+        ServerLimits.defaults());
   }
 
   /**
    * Binds the socket (replacing a stale one) and, when {@code tcp} is not null, a TCP port.
    * Fails if a live node already owns the socket.
    */
-  public static NodeServer bind(NodeService service, Path socket, InetSocketAddress tcp)
-      throws IOException {
+  public static NodeServer bind(NodeService service, Path socket, TcpListener tcp,
+      ServerLimits limits) throws IOException {
     if (Files.exists(socket)) {
       if (NodeClient.isAlive(socket)) {
         throw AccrException.failed("node %s is already running (%s)", service.node().name(), socket);
       }
       Files.delete(socket);
     }
-    NodeServer server = new NodeServer(service, socket);
+    NodeServer server = new NodeServer(service, socket, limits);
     try {
-      ServerSocketChannel unix = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-      server.listeners.add(unix);
-      unix.bind(UnixDomainSocketAddress.of(socket));
+      server.unix = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+      server.unix.bind(UnixDomainSocketAddress.of(socket), BACKLOG);
+      try {
+        Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
+      } catch (UnsupportedOperationException ignored) {
+        // Not a POSIX file system: the run directory's permissions are all there is.
+      }
       if (tcp != null) {
-        ServerSocketChannel inet = ServerSocketChannel.open();
-        server.listeners.add(inet);
-        inet.bind(tcp);
+        server.tls = tcp.tls();
+        server.tcp = new ServerSocket();
+        server.tcp.bind(tcp.address(), BACKLOG);
       }
       return server;
     } catch (IOException e) {
       server.close(); // no stale socket behind a node that could not start
       throw AccrException.failed("node %s: cannot listen on %s: %s", service.node().name(),
-          tcp == null ? socket : tcp, e.getMessage());
+          tcp == null ? socket : tcp.address(), e.getMessage());
     }
   }
 
   /** The TCP address actually bound, or null. */
-  public SocketAddress tcpAddress() throws IOException {
-    return listeners.size() > 1 ? listeners.get(1).getLocalAddress() : null;
+  public SocketAddress tcpAddress() {
+    return tcp == null ? null : tcp.getLocalSocketAddress();
   }
 
   /** Starts accepting on every listener. */
   public void start() {
-    for (ServerSocketChannel listener : listeners) {
-      Thread.ofPlatform().name("accept-" + listener).daemon().start(() -> accept(listener));
+    Thread.ofPlatform().name("accept-unix").daemon().start(this::acceptUnix);
+    if (tcp != null) {
+      Thread.ofPlatform().name("accept-tcp").daemon().start(this::acceptTcp);
     }
   }
 
-  private void accept(ServerSocketChannel listener) {
-    while (listener.isOpen()) {
+  private void acceptUnix() {
+    while (unix.isOpen()) {
       try {
-        SocketChannel ch = listener.accept();
-        Thread.ofVirtual().start(() -> serve(ch));
-      } catch (IOException e) {
-        if (listener.isOpen()) {
-          System.err.println("accept failed: " + e.getMessage());
+        SocketChannel ch = unix.accept();
+        if (admit(ch, "local")) {
+          Thread.ofVirtual().start(() -> serveUnix(ch));
         }
+      } catch (IOException e) {
+        acceptFailed(unix.isOpen(), e);
       }
     }
   }
 
-  private void serve(SocketChannel ch) {
+  private void acceptTcp() {
+    while (!tcp.isClosed()) {
+      try {
+        Socket raw = tcp.accept();
+        if (admit(raw, address(raw))) {
+          Thread.ofVirtual().start(() -> serveTcp(raw));
+        }
+      } catch (IOException e) {
+        acceptFailed(!tcp.isClosed(), e);
+      }
+    }
+  }
+
+  /** Takes a pending slot for a new connection, or closes it when there is none. */
+  private boolean admit(Closeable connection, String address) throws IOException {
+    if (pending.tryAcquire()) {
+      return true;
+    }
+    limits.log().accept("dropped " + address + ": " + limits.maxPending()
+        + " connections already wait for their request");
+    connection.close();
+    return false;
+  }
+
+  private void acceptFailed(boolean open, IOException e) {
+    if (open) {
+      limits.log().accept("accept failed: " + e.getMessage());
+      try {
+        Thread.sleep(50); // e.g. out of file descriptors: do not spin
+      } catch (InterruptedException ie) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  private void serveUnix(SocketChannel ch) {
+    Deadline deadline = new Deadline(ch);
     try (ch) {
-      InputStream in = Channels.newInputStream(ch);
-      OutputStream out = Channels.newOutputStream(ch);
-      Request request = Request.parseDelimitedFrom(in);
-      if (request == null) {
+      serve(Channels.newInputStream(ch), Channels.newOutputStream(ch), Caller.LOCAL, deadline);
+    } catch (IOException | UncheckedIOException e) {
+      connectionFailed("local", deadline, e);
+    } finally {
+      deadline.cancel();
+    }
+  }
+
+  private void serveTcp(Socket raw) {
+    String address = address(raw);
+    Deadline deadline = new Deadline(raw);
+    try (raw) {
+      raw.setSoTimeout((int) limits.requestTimeout().toMillis());
+      raw.setTcpNoDelay(true);
+      if (tls == null) {
+        serve(raw.getInputStream(), raw.getOutputStream(), new Caller(true, address, ""),
+            deadline);
         return;
       }
-      service.handle(request, caller(ch), response -> {
-        synchronized (out) {
-          try {
-            response.writeDelimitedTo(out);
-            out.flush();
-          } catch (IOException e) {
-            throw new UncheckedIOException(e);
-          }
+      int first = raw.getInputStream().read();
+      if (first != TLS_HANDSHAKE) {
+        if (first != -1) {
+          limits.log().accept("refused " + address + ": not a TLS client");
+          InputStream in = raw.getInputStream();
+          in.skip(Math.min(in.available(), 1 << 16)); // no reset to lose the alert in
+          raw.getOutputStream().write(TLS_HANDSHAKE_FAILURE); // so that it can tell its user
+          raw.shutdownOutput();
         }
-      });
+        return;
+      }
+      SSLSocket ssl = (SSLSocket) tls.context().getSocketFactory()
+          .createSocket(raw, new ByteArrayInputStream(new byte[] {(byte) first}), true);
+      try (ssl) {
+        ssl.setUseClientMode(false);
+        ssl.setSSLParameters(tls.parameters(true));
+        try {
+          ssl.startHandshake();
+        } catch (IOException e) {
+          limits.log().accept("refused " + address + ": "
+              + (deadline.expired() ? "no TLS handshake within " + seconds()
+                  : TlsFailures.serverReason(e)));
+          return;
+        }
+        String identity = TlsIdentity.commonName(
+            (javax.security.auth.x500.X500Principal) ssl.getSession().getPeerPrincipal());
+        serve(ssl.getInputStream(), ssl.getOutputStream(), new Caller(true, address, identity),
+            deadline);
+      }
     } catch (IOException | UncheckedIOException e) {
-      // The client went away; the operation itself has finished or failed on its own.
-      System.err.println("connection closed: " + e.getMessage());
+      connectionFailed(address, deadline, e);
+    } finally {
+      deadline.cancel();
     }
   }
 
-  /** Who is at the other end of {@code ch}: local for the UNIX socket, else remote. */
-  private static Caller caller(SocketChannel ch) throws IOException {
-    SocketAddress peer = ch.getRemoteAddress();
-    return peer instanceof InetSocketAddress inet
-        ? new Caller(true, inet.toString(), "") : Caller.LOCAL;
+  /** Reads one request within the deadline and bound, and hands it to the service. */
+  private void serve(InputStream in, OutputStream out, Caller caller, Deadline deadline)
+      throws IOException {
+    Request request;
+    try {
+      request = RequestReader.read(in, limits.maxRequestBytes());
+    } catch (RequestReader.TooLarge e) {
+      limits.log().accept("dropped " + caller.address() + ": " + e.getMessage());
+      return;
+    } catch (RequestReader.TlsHello e) {
+      reply(out, error(AccrException.USAGE, "this node does not use TLS: connect without --tls"));
+      return;
+    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+      if (deadline.expired()) {
+        throw e;
+      }
+      reply(out, error(AccrException.USAGE, "malformed request: " + e.getMessage()));
+      return;
+    }
+    if (!deadline.cancel() || request == null) {
+      return;
+    }
+    service.handle(request, caller, response -> {
+      try {
+        reply(out, response);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    });
+  }
+
+  private static void reply(OutputStream out, Response response) throws IOException {
+    synchronized (out) {
+      response.writeDelimitedTo(out);
+      out.flush();
+    }
+  }
+
+  private static Response error(int code, String message) {
+    return Response.newBuilder().setError(ErrorReply.newBuilder().setExitCode(code)
+        .setMessage(message)).build();
+  }
+
+  private void connectionFailed(String address, Deadline deadline, Exception e) {
+    if (deadline.expired()) {
+      limits.log().accept("dropped " + address + ": no request within " + seconds());
+    } else {
+      // The client went away; the operation itself has finished or failed on its own.
+      limits.log().accept("connection of " + address + " closed: " + e.getMessage());
+    }
+  }
+
+  private String seconds() {
+    return limits.requestTimeout().toMillis() / 1000.0 + " s";
+  }
+
+  private static String address(Socket s) {
+    return s.getRemoteSocketAddress() instanceof InetSocketAddress inet
+        ? (inet.getAddress() == null ? inet.getHostString() : inet.getAddress().getHostAddress())
+            + ":" + inet.getPort()
+        : String.valueOf(s.getRemoteSocketAddress());
+  }
+
+  /**
+   * Closes a connection that has not delivered its request in time; until then it holds one
+   * pending slot.
+   */
+  private final class Deadline {
+    private final AtomicBoolean done = new AtomicBoolean();
+    private final AtomicBoolean expired = new AtomicBoolean();
+    private final ScheduledFuture<?> timer;
+
+    Deadline(Closeable connection) {
+      timer = deadlines.schedule(() -> {
+        if (done.compareAndSet(false, true)) {
+          expired.set(true);
+          pending.release();
+          try {
+            connection.close();
+          } catch (IOException ignored) {
+            // Closing a connection that timed out.
+          }
+        }
+      }, limits.requestTimeout().toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    /** Stops the timer; false when it has already fired. */
+    boolean cancel() {
+      if (done.compareAndSet(false, true)) {
+        timer.cancel(false);
+        pending.release();
+        return true;
+      }
+      return !expired.get();
+    }
+
+    boolean expired() {
+      return expired.get();
+    }
   }
 
   /** Blocks until {@link #close()} is called. */
@@ -128,13 +333,16 @@ public final class NodeServer implements AutoCloseable {
 
   @Override
   public void close() {
-    for (ServerSocketChannel listener : listeners) {
+    for (Closeable listener : new Closeable[] {unix, tcp}) {
       try {
-        listener.close();
+        if (listener != null) {
+          listener.close();
+        }
       } catch (IOException ignored) {
         // Closing on shutdown.
       }
     }
+    deadlines.shutdownNow();
     try {
       Files.deleteIfExists(socket);
     } catch (IOException ignored) {
@@ -142,5 +350,4 @@ public final class NodeServer implements AutoCloseable {
     }
     stopped.countDown();
   }
-
 }

@@ -37,7 +37,10 @@ public record RunDirectory(Path path) {
     }
   }
 
-  /** Creates the directory (owner only) if needed. */
+  /**
+   * Creates the directory (owner only) if needed, and refuses one that another user owns or
+   * that group or others may enter: a node's socket there is its owner's alone.
+   */
   public RunDirectory create() {
     try {
       if (!Files.isDirectory(path)) {
@@ -48,9 +51,32 @@ public record RunDirectory(Path path) {
           // Not a POSIX file system: permissions are the platform's default.
         }
       }
-      return this;
     } catch (IOException e) {
       throw AccrException.failed("cannot create run directory %s: %s", path, e.getMessage());
+    }
+    checkPrivate();
+    return this;
+  }
+
+  /** Fails unless this user owns the directory and no one else may enter it. */
+  public void checkPrivate() {
+    try {
+      Object owner = Files.getAttribute(path, "unix:uid");
+      String me = uid();
+      if (me.chars().allMatch(Character::isDigit) && !String.valueOf(owner).equals(me)) {
+        throw AccrException.failed("run directory %s belongs to another user (uid %s)", path,
+            owner);
+      }
+      String perms = PosixFilePermissions.toString(
+          Files.getPosixFilePermissions(path));
+      if (!perms.endsWith("------")) {
+        throw AccrException.failed("run directory %s may be entered by others (%s): chmod 700 %s",
+            path, perms, path);
+      }
+    } catch (UnsupportedOperationException | IllegalArgumentException e) {
+      // Not a POSIX file system: nothing to check.
+    } catch (IOException e) {
+      throw AccrException.failed("cannot check run directory %s: %s", path, e.getMessage());
     }
   }
 

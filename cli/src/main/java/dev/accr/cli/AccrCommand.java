@@ -23,7 +23,7 @@ import picocli.CommandLine.ScopeType;
     subcommands = {DemoCommand.class, NodeCommand.class, RunCommand.class, PsCommand.class,
         WaitCommand.class, DumpCommand.class, RestoreCommand.class, ShowCommand.class,
         CheckCommand.class, TopologyCommand.class, PluginsCommand.class, BenchCommand.class,
-        EncodeCommand.class, InspectCommand.class, DiffCommand.class})
+        EncodeCommand.class, InspectCommand.class, DiffCommand.class, TlsCommand.class})
 public final class AccrCommand {
   @Option(names = "--stacktrace", scope = ScopeType.INHERIT,
       description = "Print the stack trace of an error.")
@@ -66,6 +66,11 @@ public final class AccrCommand {
   /** The registry of the invocation that {@code spec}'s command belongs to. */
   static Registry registry(CommandSpec spec) {
     return ((AccrCommand) spec.root().userObject()).registry();
+  }
+
+  /** The environment variable {@code name} of the invocation {@code spec} belongs to. */
+  static String env(CommandSpec spec, String name) {
+    return ((AccrCommand) spec.root().userObject()).env.get(name);
   }
 
   /** {@code accr --version}. */

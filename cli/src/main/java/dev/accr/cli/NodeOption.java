@@ -3,21 +3,57 @@ package dev.accr.cli;
 import dev.accr.image.ProgressListener;
 import dev.accr.node.NodeClient;
 import dev.accr.node.RunDirectory;
+import dev.accr.node.tls.TlsDirectory;
+import dev.accr.node.tls.TlsIdentity;
 import dev.accr.proto.Request;
 import dev.accr.proto.Response;
+import java.nio.file.Path;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
-/** The {@code --node} option shared by commands that talk to a node. */
+/** The {@code --node} option shared by commands that talk to a node, with its TLS material. */
 final class NodeOption {
+  /** Environment variable naming the client's TLS directory. */
+  static final String TLS_DIR_ENV = "ACCR_TLS_DIR";
+
+  @Spec(Spec.Target.MIXEE) CommandSpec spec;
+
   @Option(names = "--node", defaultValue = "default", paramLabel = "NODE",
-      description = "Node name, or HOST:PORT of a node listening on TCP (default: ${DEFAULT-VALUE}).")
+      description = {"Node name, or [NAME@]HOST:PORT of a node listening on TCP "
+          + "(default: ${DEFAULT-VALUE}).",
+          "With NAME@, the node's certificate must name node NAME."})
   String node;
+
+  @Option(names = "--tls", paramLabel = "DIR",
+      description = "TLS material for a node on TCP: DIR/ca.pem and this client's certificate "
+          + "and key (default: $" + TLS_DIR_ENV + ").")
+  Path tls;
+
+  @Option(names = "--tls-name", paramLabel = "NAME", defaultValue = "client",
+      description = "Client certificate to use: DIR/NAME.pem and DIR/NAME.key "
+          + "(default: ${DEFAULT-VALUE}).")
+  String tlsName;
 
   Response call(Request request) {
     return call(request, ProgressListener.NONE);
   }
 
   Response call(Request request, ProgressListener progress) {
-    return NodeClient.of(node, RunDirectory.fromEnvironment()).call(request, progress);
+    return NodeClient.of(node, RunDirectory.fromEnvironment(), identity()).call(request, progress);
+  }
+
+  /** The client's TLS identity for a node on TCP, or null (no TLS, or a local node). */
+  private TlsIdentity identity() {
+    Path dir = tls;
+    if (dir == null) {
+      String fromEnv = spec == null ? System.getenv(TLS_DIR_ENV)
+          : AccrCommand.env(spec, TLS_DIR_ENV);
+      dir = fromEnv == null || fromEnv.isBlank() ? null : Path.of(fromEnv);
+    }
+    if (dir == null || !node.contains(":")) {
+      return null;
+    }
+    return TlsIdentity.load(new TlsDirectory(dir), tlsName).checkCurrent();
   }
 }

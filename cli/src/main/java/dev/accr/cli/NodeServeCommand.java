@@ -1,17 +1,18 @@
 package dev.accr.cli;
 
-import dev.accr.api.AccrException;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.Registry;
 import dev.accr.node.ImageRoot;
 import dev.accr.node.NodeServer;
 import dev.accr.node.NodeService;
 import dev.accr.node.RunDirectory;
-import java.net.InetSocketAddress;
+import dev.accr.node.ServerLimits;
+import dev.accr.node.TcpListener;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -27,8 +28,7 @@ final class NodeServeCommand implements Callable<Integer> {
   @Option(names = "--topology", required = true)
   String topology;
 
-  @Option(names = "--listen", paramLabel = "HOST:PORT")
-  String listen;
+  @Mixin ListenOptions listen;
 
   @Option(names = "--images-root", paramLabel = "DIR")
   Path imagesRoot;
@@ -36,6 +36,7 @@ final class NodeServeCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     RunDirectory.checkName(name);
+    TcpListener tcp = listen.listener(name);
     Registry registry = AccrCommand.registry(spec); // this node's own, loaded at its start
     RunDirectory run = RunDirectory.fromEnvironment().create();
     Node node = new Node(name, registry.topologies().load(topology), registry);
@@ -49,30 +50,16 @@ final class NodeServeCommand implements Callable<Integer> {
         server[0].close();
       });
     });
-    server[0] = NodeServer.bind(service, run.socket(name), tcp(listen));
+    server[0] = NodeServer.bind(service, run.socket(name), tcp, ServerLimits.defaults());
     Runtime.getRuntime().addShutdownHook(new Thread(server[0]::close));
     server[0].start();
     System.out.printf("%s node %s up: topology %s, socket %s%s%n", Instant.now(), name,
         node.topology().getName(), run.socket(name),
-        listen == null ? "" : ", tcp " + server[0].tcpAddress() + ", images root " + root);
+        tcp == null ? "" : ", tcp " + server[0].tcpAddress()
+            + (tcp.tls() == null ? " (insecure)" : " (TLS, CA " + tcp.tls().directory().ca() + ")")
+            + ", images root " + root);
     server[0].awaitStop();
     System.out.printf("%s node %s stopped%n", Instant.now(), name);
     return 0;
-  }
-
-  private static InetSocketAddress tcp(String listen) {
-    if (listen == null) {
-      return null;
-    }
-    int colon = listen.lastIndexOf(':');
-    if (colon <= 0) {
-      throw AccrException.usage("--listen %s: expected HOST:PORT", listen);
-    }
-    try {
-      return new InetSocketAddress(listen.substring(0, colon),
-          Integer.parseInt(listen.substring(colon + 1)));
-    } catch (NumberFormatException e) {
-      throw AccrException.usage("--listen %s: port is not a number", listen);
-    }
   }
 }

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -20,7 +21,13 @@ import picocli.CommandLine.Model.CommandSpec;
  * {@code accr node start}: starts a node daemon in a JVM of its own, detached from the
  * terminal, and returns once it answers on its socket.
  */
-@Command(name = "start", mixinStandardHelpOptions = true, description = "Start a node daemon.")
+@Command(name = "start", mixinStandardHelpOptions = true, description = "Start a node daemon.",
+    exitCodeListHeading = "%nExit codes:%n",
+    exitCodeList = {"0:the node answers on its socket",
+        "1:it did not start (already running, a run directory others may enter, unusable TLS "
+            + "material, address in use, ...)",
+        "2:usage error (e.g. --listen without --tls, --insecure on an address that is not "
+            + "loopback)"})
 final class NodeStartCommand implements Callable<Integer> {
   private static final long READY_TIMEOUT_MS = 30_000;
 
@@ -33,8 +40,7 @@ final class NodeStartCommand implements Callable<Integer> {
       description = "Preset name or topology file (default: ${DEFAULT-VALUE}).")
   String topology;
 
-  @Option(names = "--listen", paramLabel = "HOST:PORT", description = "Also listen on TCP.")
-  String listen;
+  @Mixin ListenOptions tcp;
 
   @Option(names = "--images-root", paramLabel = "DIR", description = {
       "Where paths named by clients over TCP resolve; they cannot leave it",
@@ -47,6 +53,7 @@ final class NodeStartCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException, InterruptedException {
     RunDirectory.checkName(name);
+    tcp.listener(name); // refuse bad options and TLS material here, in the foreground
     Registry registry = AccrCommand.registry(spec);
     registry.topologies().load(topology); // fail here, in the foreground, on a bad topology
     String topologyArg = Files.isRegularFile(Path.of(topology))
@@ -65,9 +72,7 @@ final class NodeStartCommand implements Callable<Integer> {
     cmd.addAll(List.of("--enable-native-access=ALL-UNNAMED", "-Xmx" + heap,
         "-cp", System.getProperty("java.class.path"), Main.class.getName(),
         "node", "serve", "--name", name, "--topology", topologyArg));
-    if (listen != null) {
-      cmd.addAll(List.of("--listen", listen));
-    }
+    cmd.addAll(tcp.args());
     if (imagesRoot != null) {
       cmd.addAll(List.of("--images-root", imagesRoot.toAbsolutePath().toString()));
     }
