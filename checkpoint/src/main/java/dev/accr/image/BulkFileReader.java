@@ -97,7 +97,7 @@ public final class BulkFileReader implements BulkReader {
     long[] lastOffset = new long[lanes];
     Arrays.fill(lastOffset, -1);
     for (PluginChunkEntry e : entries) {
-      if (e.getLane() >= lanes) {
+      if (Integer.compareUnsigned(e.getLane(), lanes) >= 0) {
         throw new CorruptImageException(name, "chunk entry at offset " + e.getFileOffset()
             + ": lane " + Integer.toUnsignedString(e.getLane()) + " of " + lanes);
       }

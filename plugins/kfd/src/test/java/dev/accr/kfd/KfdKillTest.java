@@ -9,7 +9,7 @@ import dev.accr.engine.Restorer;
 import dev.accr.image.ProgressListener;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.SimProcess;
-import dev.accr.kfd.proto.KfdEventEntry;
+import dev.accr.kfd.driver.KfdCriu;
 import dev.accr.testkit.Scenarios;
 import java.nio.file.Path;
 import java.util.List;
@@ -17,9 +17,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A restored process whose events were set back (a correctly framed image: each count is one
- * the program could have seen, but the signals it waits for were already spent) waits forever
- * on a GPU event inside a step. Kill and node close still end it promptly, with its devices.
+ * A restored process whose GPU queues were preempted and never resumed waits forever on a GPU
+ * event inside a step. Kill and node close still end it promptly, with its devices.
  */
 class KfdKillTest {
   private static final List<String> ARGS = List.of("--gpus", "1", "--vram-mib", "2", "--steps",
@@ -27,33 +26,32 @@ class KfdKillTest {
 
   @TempDir Path tmp;
 
-  private Path foreverWaitingSet() throws Exception {
+  private Path imageSet() throws Exception {
     Path dir = tmp.resolve("set");
     try (Node a = KfdNodes.node("a", "mi100x2")) {
       SimProcess p = a.create("kfd-train", ARGS, tmp, 0);
       Scenarios.step(p, 4);
       Scenarios.dump(a, p, dir, DumpOptions.defaults());
     }
-    String events = KfdImages.fileMatching(dir, "kfd-events-\\d+\\.img");
-    KfdImages.rewrite(dir, events, KfdImages.read(dir, events, KfdEventEntry.parser()).stream()
-        .map(e -> e.toBuilder().setSignalCount(0).build()).toList());
     return dir;
   }
 
-  private static SimProcess restoreRunning(Node node, Path dir) throws Exception {
+  /** Restores the set running, then stops its GPU queues as a checkpoint would, for good. */
+  private static SimProcess restoreWaitingForever(Node node, Path dir) throws Exception {
     SimProcess p = new Restorer(node, Scenarios.plugins(node)).restore(dir,
         RestoreOptions.defaults().withStart(RestoreOptions.Start.RUN), ProgressListener.NONE)
         .process();
-    Thread.sleep(200); // its first step is now waiting for an event nothing will signal
+    KfdCriu.processInfo(KfdNodes.kfd(node).process(p.pid())); // preempts every queue
+    Thread.sleep(200); // a step now waits for an event no queue will signal
     assertTrue(!p.exitFuture().isDone(), "the process waits");
     return p;
   }
 
   @Test
   void killEndsAProcessWaitingForeverOnAGpuEvent() throws Exception {
-    Path dir = foreverWaitingSet();
+    Path dir = imageSet();
     try (Node b = KfdNodes.node("b", "mi100x2")) {
-      SimProcess p = restoreRunning(b, dir);
+      SimProcess p = restoreWaitingForever(b, dir);
       long t0 = System.nanoTime();
       b.kill(p.pid());
       long ms = (System.nanoTime() - t0) / 1_000_000;
@@ -67,9 +65,9 @@ class KfdKillTest {
 
   @Test
   void nodeCloseEndsAProcessWaitingForever() throws Exception {
-    Path dir = foreverWaitingSet();
+    Path dir = imageSet();
     Node b = KfdNodes.node("b", "mi100x2");
-    SimProcess p = restoreRunning(b, dir);
+    SimProcess p = restoreWaitingForever(b, dir);
     long t0 = System.nanoTime();
     b.close();
     long ms = (System.nanoTime() - t0) / 1_000_000;

@@ -1,5 +1,6 @@
 package dev.accr.mixed;
 
+import dev.accr.api.CorruptImageException;
 import dev.accr.api.MemoryView;
 import dev.accr.api.ProcessView;
 import dev.accr.api.Prot;
@@ -133,5 +134,34 @@ public final class MixedPipeline implements Workload {
     Packets.write(m, GTT, RING_SLOTS, index, Packets.DISPATCH, WorkloadKernels.Fill.ID, pages,
         kernarg, get(m, M_EVENT), get(m, M_MICROS));
     kfd.ringDoorbell(queue, index + 1);
+  }
+
+  /**
+   * The npu side as {@code npu-infer} checks it; the GPU side: its ids are those of its
+   * /dev/kfd and the event counts one preprocessing a batch so far, the ones still queued
+   * included, as the host waits for each of them.
+   */
+  @Override
+  public void checkRestored(ProcessView p) {
+    InferProgram.checkRestored(p, name(), SUBMIT, 3);
+    MemoryView m = p.memory();
+    ThreadView t = p.thread(0);
+    KfdProcess kfd = kfd(p);
+    long micros = get(m, M_MICROS);
+    if (!kfd.gpuIds().equals(List.of((int) get(m, M_GPU))) || micros < 0 || micros > 100_000) {
+      throw new CorruptImageException("pagemap-" + p.pid() + ".img", String.format("%s: gpu"
+          + " 0x%x is not the one of its /dev/kfd, or %d us per workgroup", name(),
+          get(m, M_GPU), micros));
+    }
+    kfd.writeIndex((int) get(m, M_QUEUE));
+    int event = (int) get(m, M_EVENT);
+    long count = kfd.eventCount(event);
+    long queued = kfd.pendingSignals(event);
+    long preprocessed = Math.min(t.gpr(0), InferProgram.steps(p)) + (t.pc() == SUBMIT ? 1 : 0);
+    if (count > preprocessed || count + queued < preprocessed) {
+      throw new CorruptImageException("kfd-events-" + p.pid() + ".img", String.format("%s:"
+          + " event signalled %d times with %d signals queued, but %d batches were"
+          + " preprocessed", name(), count, queued, preprocessed));
+    }
   }
 }

@@ -1,5 +1,6 @@
 package dev.accr.template;
 
+import dev.accr.api.CorruptImageException;
 import dev.accr.api.ProcessView;
 import dev.accr.api.Workload;
 import dev.accr.api.WorkloadOptions;
@@ -45,5 +46,33 @@ public final class TemplateCount implements Workload {
     d.set((int) (s % TemplateDevice.REGISTERS), d.get((int) (s % TemplateDevice.REGISTERS)) + s);
     t.setGpr(0, s + 1);
     return true;
+  }
+
+  /**
+   * The step count and settings are within what {@code exec} accepts, and each device register
+   * holds exactly the sum the steps so far added to it.
+   */
+  @Override
+  public void checkRestored(ProcessView p) {
+    var t = p.thread(0);
+    long s = t.gpr(0);
+    long steps = t.gpr(2);
+    if (p.threadCount() != 1 || steps < 0 || steps > 1 << 30 || s < 0 || s > steps
+        || t.gpr(1) < 0 || t.gpr(1) > Integer.MAX_VALUE) {
+      throw new CorruptImageException("core-" + p.pid() + ".img", String.format("%s: step %d"
+          + " of %d (descriptor %d) out of range", name(), s, steps, t.gpr(1)));
+    }
+    TemplateDevice d = p.files().device((int) t.gpr(1), TemplateDevice.class);
+    for (int r = 0; r < TemplateDevice.REGISTERS; r++) {
+      long expected = 0;
+      for (long k = r; k < s; k += TemplateDevice.REGISTERS) {
+        expected += k;
+      }
+      if (d.get(r) != expected) {
+        throw new CorruptImageException("tmpl-regs-" + p.pid() + ".img", String.format(
+            "%s: register %d is %d, but %d steps add up to %d", name(), r, d.get(r), s,
+            expected));
+      }
+    }
   }
 }

@@ -208,6 +208,25 @@ public final class KfdProcess implements DeviceFile {
   }
 
   /**
+   * How many times the packets queued but not yet completed will signal {@code event}: with
+   * {@link #eventCount} what a program can still wait for. Reads the rings in host memory.
+   */
+  public long pendingSignals(int event) {
+    long n = 0;
+    for (HwQueue q : queueList()) {
+      for (long i = q.readIndex(); i < q.writeIndex(); i++) {
+        long kind = Packets.word(process.memory(), q.ringVa(), q.slots(), i, 0);
+        int word = kind == Packets.SIGNAL ? 1
+            : kind == Packets.DISPATCH || kind == Packets.COPY ? 4 : -1;
+        if (word > 0 && Packets.word(process.memory(), q.ringVa(), q.slots(), i, word) == event) {
+          n++;
+        }
+      }
+    }
+    return n;
+  }
+
+  /**
    * Waits until {@code event} was signalled {@code count} times. The wait ends early when the
    * waiting thread is interrupted (its process is being killed) or the device file is closed.
    *

@@ -14,6 +14,7 @@ import dev.accr.kfd.proto.SvmResidencyRun;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.TreeMap;
 
 /**
  * Checks the values inside KFD entries before anything is allocated for them: images are
@@ -22,6 +23,8 @@ import java.util.Set;
  */
 final class KfdImageChecks {
   static final long MAX_SVM_BYTES = 16L << 30;
+  /** GPU virtual addresses (and so SVM ranges, which share them) lie below 2^47. */
+  static final long VA_LIMIT = 1L << 47;
   static final int MAX_RING_SLOTS = 1 << 16;
   /**
    * More signals than a device can send in centuries (one a microsecond for a year is 2^45):
@@ -56,7 +59,7 @@ final class KfdImageChecks {
       boolean page = b.getDomain() == BoDomain.DOORBELL || b.getDomain() == BoDomain.MMIO;
       if (!handles.add(b.getHandle()) || !gpus.contains(b.getGpuId()) || !(memory || page)
           || b.getGpuVa() % PAGE != 0 || b.getSize() == 0 || b.getSize() % PAGE != 0
-          || b.getSize() > (1L << 40) || Long.compareUnsigned(b.getGpuVa(), 1L << 47) >= 0
+          || b.getSize() > (1L << 40) || Long.compareUnsigned(b.getGpuVa(), VA_LIMIT) >= 0
           || !gpus.containsAll(b.getMappedGpusList())) {
         throw new CorruptImageException(bf, String.format("buffer %d: handle, gpu, domain, va"
             + " 0x%x or size %d out of range", b.getHandle(), b.getGpuVa(), b.getSize()));
@@ -66,6 +69,7 @@ final class KfdImageChecks {
     for (KfdSvmRangeEntry r : ranges) {
       if (r.getStart() % PAGE != 0 || r.getSize() == 0 || r.getSize() % PAGE != 0
           || Long.compareUnsigned(r.getSize(), MAX_SVM_BYTES) > 0
+          || Long.compareUnsigned(r.getStart(), VA_LIMIT - r.getSize()) > 0
           || !gpus.containsAll(r.getAccessGpusList())) {
         throw new CorruptImageException(sf, String.format("range at 0x%x: size %d out of range"
             + " or unknown gpu", r.getStart(), r.getSize()));
@@ -89,6 +93,7 @@ final class KfdImageChecks {
             + " pages, expected %d", r.getStart(), covered, pages));
       }
     }
+    checkNoOverlaps(bf, sf, bos, ranges);
     String qf = "kfd-queues-" + pid + ".img";
     Set<Integer> ids = new HashSet<>();
     for (KfdQueueEntry q : queues) {
@@ -122,6 +127,38 @@ final class KfdImageChecks {
                 + Long.toUnsignedString(e.getSignalCount()) + " is beyond " + MAX_SIGNAL_COUNT);
       }
     }
+  }
+
+  /**
+   * Buffers and SVM ranges share one GPU address space, so none may overlap another: a buffer
+   * overlapping a buffer is the buffers' file's fault, a range overlapping either the ranges'.
+   * Addresses and sizes are already bounded, so no end wraps.
+   */
+  private static void checkNoOverlaps(String bf, String sf, List<KfdBoEntry> bos,
+      List<KfdSvmRangeEntry> ranges) {
+    TreeMap<Long, long[]> taken = new TreeMap<>(); // start -> {end, 0 for a buffer, 1 for SVM}
+    for (KfdBoEntry b : bos) {
+      claim(taken, bf, b.getGpuVa(), b.getSize(), 0);
+    }
+    for (KfdSvmRangeEntry r : ranges) {
+      claim(taken, sf, r.getStart(), r.getSize(), 1);
+    }
+  }
+
+  private static void claim(TreeMap<Long, long[]> taken, String file, long start, long size,
+      long kind) {
+    long end = start + size;
+    var below = taken.floorEntry(start);
+    var above = taken.ceilingEntry(start);
+    var other = below != null && below.getValue()[0] > start ? below
+        : above != null && above.getKey() < end ? above : null;
+    if (other != null) {
+      throw new CorruptImageException(file, String.format("%s 0x%x-0x%x overlaps %s 0x%x-0x%x",
+          kind == 0 ? "buffer" : "SVM range", start, end,
+          other.getValue()[1] == 0 ? "buffer" : "SVM range", other.getKey(),
+          other.getValue()[0]));
+    }
+    taken.put(start, new long[] {end, kind});
   }
 
   /**

@@ -190,8 +190,9 @@ final class GpuProgram {
   /**
    * Checks a restored GPU program: registers and control page within what {@link #setUp}
    * accepts and the steps reach, its GPUs, queues and events those of its /dev/kfd, and each
-   * event counted no further than the steps so far can have signalled it: event A at most
-   * {@code perStepA} times a step, event B once for the fill and once a step.
+   * event counted no further than the steps so far can have signalled it, and with the signals
+   * still queued no less than the steps to come wait for: event A {@code perStepA} times a
+   * step, event B once for the fill and once a step.
    */
   static void checkRestored(ProcessView p, String workload, long perStepA) {
     String core = "core-" + p.pid() + ".img";
@@ -226,10 +227,21 @@ final class GpuProgram {
       kfd.writeIndex((int) gpu(m, g, G_SDMA_Q));
       long a = kfd.eventCount((int) gpu(m, g, G_EVENT_A));
       long b = kfd.eventCount((int) gpu(m, g, G_EVENT_B));
+      String events = "kfd-events-" + p.pid() + ".img";
       if (a > perStepA * s || b > s + 1) {
-        throw new CorruptImageException("kfd-events-" + p.pid() + ".img", String.format(
+        throw new CorruptImageException(events, String.format(
             "%s: gpu %d events signalled %d and %d times, more than %d steps can (%d and %d)",
             workload, g, a, b, s, perStepA * s, s + 1));
+      }
+      // Every signal the steps so far sent for is counted or still queued: the waits of the
+      // steps to come (on the GPU for event A, on the host for event B) need all of them.
+      long aSoon = a + kfd.pendingSignals((int) gpu(m, g, G_EVENT_A));
+      long bSoon = b + kfd.pendingSignals((int) gpu(m, g, G_EVENT_B));
+      if (aSoon < perStepA * s || bSoon < s + 1) {
+        throw new CorruptImageException(events, String.format("%s: gpu %d events signalled"
+            + " %d and %d times with %d and %d signals queued, fewer than the %d and %d that"
+            + " %d steps wait for", workload, g, a, b, aSoon - a, bSoon - b, perStepA * s, s + 1,
+            s));
       }
     }
   }

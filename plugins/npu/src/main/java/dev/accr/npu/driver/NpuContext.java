@@ -51,6 +51,7 @@ public final class NpuContext implements DeviceFile {
   private Thread engine;
   private long saveAddress;
   private long saveLength;
+  private SaveArea.State pendingRestore; // checked, not yet restored
   private boolean closed;
 
   NpuContext(NpuDriver driver, ProcessView process, Npu npu, State initial) {
@@ -214,8 +215,7 @@ public final class NpuContext implements DeviceFile {
     synchronized (this) {
       requireState(State.CHECKPOINTED, "restore");
     }
-    SaveArea.State saved = SaveArea.read(process.memory(), at, length, allocatedBytes,
-        "npu save area of process " + pid() + " at 0x" + Long.toHexString(at));
+    SaveArea.State saved = readSaveArea(at, length, allocatedBytes);
     memory.rebind(target, saved.nextVa());
     try {
       SaveArea.load(process.memory(), at, saved, memory);
@@ -229,9 +229,43 @@ public final class NpuContext implements DeviceFile {
       completed = saved.completed();
       saveAddress = 0;
       saveLength = 0;
+      pendingRestore = null;
       state = State.LOCKED;
     }
     startEngine();
+  }
+
+  /**
+   * Reads and checks the save area at {@code at} before anything is allocated for it; until
+   * the restore, {@link #submitted()} and {@link #allocationBytes} answer from it.
+   *
+   * @throws dev.accr.api.CorruptImageException naming {@code npu-devices-<pid>.img}
+   */
+  public void checkSaveArea(long at, long length, long allocatedBytes) {
+    SaveArea.State saved = readSaveArea(at, length, allocatedBytes);
+    synchronized (this) {
+      if (state == State.CHECKPOINTED) {
+        pendingRestore = saved;
+      }
+    }
+  }
+
+  private SaveArea.State readSaveArea(long at, long length, long allocatedBytes) {
+    return SaveArea.read(process.memory(), at, length, allocatedBytes,
+        "npu-devices-" + pid() + ".img");
+  }
+
+  /** Jobs submitted so far: fences up to this one were handed out. */
+  public synchronized long submitted() {
+    return state == State.CHECKPOINTED && pendingRestore != null ? pendingRestore.submitted()
+        : submitted;
+  }
+
+  /** The size of the allocation at device address {@code va}, or -1 if there is none. */
+  public synchronized long allocationBytes(long va) {
+    Long size = state == State.CHECKPOINTED && pendingRestore != null
+        ? pendingRestore.table().get(va) : memory.table().get(va);
+    return size == null ? -1 : size;
   }
 
   /** Restores onto the npu it was checkpointed from (a failed or leave-running dump). */

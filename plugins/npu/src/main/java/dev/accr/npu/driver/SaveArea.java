@@ -93,8 +93,17 @@ final class SaveArea {
    * @throws CorruptImageException naming the area if anything is out of range
    */
   static State read(MemoryView host, long at, long length, long deviceBytes, String what) {
-    if (length < PAGE || length % PAGE != 0) {
-      throw corrupt(what, "length " + length + " is not whole pages");
+    if (length < PAGE || length % PAGE != 0 || at % PAGE != 0 || at < 0
+        || at > Long.MAX_VALUE - length) {
+      throw corrupt(what, String.format("area 0x%x+%d is not whole pages", at, length));
+    }
+    for (long off = 0; off < length; off += PAGE) { // all of it mapped: it is loaded from
+      try {
+        host.pageForRead(at + off);
+      } catch (RuntimeException e) {
+        throw corrupt(what, String.format("area 0x%x+%d: 0x%x is not mapped in the process", at,
+            length, at + off));
+      }
     }
     if (host.readLong(at) != MAGIC || host.readLong(at + 8) != VERSION) {
       throw corrupt(what, String.format("magic/version: actual=0x%x/%d expected=0x%x/%d",

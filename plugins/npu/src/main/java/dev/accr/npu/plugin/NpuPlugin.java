@@ -230,6 +230,12 @@ public final class NpuPlugin implements AccrPlugin {
           "fd " + fd + " names npu " + entry.getDevice().getNpuId() + ", which was not mapped");
     }
     NpuContext c = driver.reopen(process, driver.npu(target));
+    try {
+      c.checkSaveArea(entry.getSaveAddress(), entry.getSaveLength(), entry.getAllocatedBytes());
+    } catch (RuntimeException e) {
+      c.close(); // not yet the process's file: nothing else would
+      throw e;
+    }
     restore.reopened().add(new RestoredContext(c, entry));
     return c;
   }

@@ -1,6 +1,7 @@
 package dev.accr.npu.workload;
 
 import dev.accr.api.AccrException;
+import dev.accr.api.CorruptImageException;
 import dev.accr.api.MemoryView;
 import dev.accr.api.ProcessView;
 import dev.accr.api.Prot;
@@ -214,5 +215,57 @@ public final class InferProgram {
     }
     set(m, N_CHECK, check);
     return true;
+  }
+
+  /**
+   * Checks a restored inference program before it runs: settings within what {@link #setUp}
+   * accepts, the device buffers they name allocations of the save area large enough for them,
+   * registers a run reaches (batch {@code gpr0} of at most {@code steps + 2}, a phase below
+   * {@code phases}, {@code gpr1} jobs of the batch taken only while in {@code submitPc}), and
+   * the jobs the device was given exactly those the batches so far submitted: every fence the
+   * program waits for is one the device will reach.
+   */
+  public static void checkRestored(ProcessView p, String workload, long submitPc, long phases) {
+    String memory = "pagemap-" + p.pid() + ".img";
+    MemoryView m = p.memory();
+    long steps = get(m, N_STEPS);
+    long batch = get(m, N_BATCH);
+    long rows = get(m, N_ROWS);
+    long micros = get(m, N_MICROS);
+    long fenceBase = get(m, N_FENCE_BASE);
+    if (steps < 0 || steps > 1 << 30 || batch < 1 || batch > MAX_BATCH || rows < 1
+        || rows > (4096L << 20) / (Jobs.DIM * 4) || micros < 0 || micros > 1_000_000
+        || fenceBase < 0 || fenceBase > 1L << 40) {
+      throw new CorruptImageException(memory, String.format("%s: control page out of range"
+          + " (steps %d, batch %d, model rows %d, us per request %d, first fence %d)", workload,
+          steps, batch, rows, micros, fenceBase));
+    }
+    var t = p.thread(0);
+    long s = t.gpr(0);
+    long taken = t.gpr(1);
+    if (p.threadCount() != 1 || s < 0 || s > steps + 2 || t.pc() < 0 || t.pc() >= phases
+        || (t.pc() != 0 && s >= steps) || taken < 0 || taken > 2
+        || (taken != 0 && t.pc() != submitPc)) {
+      throw new CorruptImageException("core-" + p.pid() + ".img", String.format("%s: batch %d"
+          + " of %d, phase %d, %d jobs taken: no run reaches these registers", workload, s,
+          steps, t.pc(), taken));
+    }
+    NpuContext npu = npu(p);
+    long[][] buffers = {
+        {get(m, N_MODEL), Jobs.MODEL_HEADER_BYTES + rows * Jobs.DIM * 4},
+        {get(m, N_IN), SLOTS * batch * Jobs.DIM * 4}, {get(m, N_OUT), SLOTS * batch * 4}};
+    for (long[] b : buffers) {
+      if (npu.allocationBytes(b[0]) < b[1]) {
+        throw new CorruptImageException(memory, String.format("%s: device buffer 0x%x of %d"
+            + " bytes is not an allocation of the npu save area that holds %d", workload, b[0],
+            npu.allocationBytes(b[0]), b[1]));
+      }
+    }
+    long submitted = fenceBase + 3 * Math.min(s, steps) + (t.pc() == submitPc ? taken : 0);
+    if (npu.submitted() != submitted) {
+      throw new CorruptImageException("npu-devices-" + p.pid() + ".img", String.format("%s: the"
+          + " npu took %d jobs, but %d batches after fence %d make %d", workload,
+          npu.submitted(), Math.min(s, steps), fenceBase, submitted));
+    }
   }
 }

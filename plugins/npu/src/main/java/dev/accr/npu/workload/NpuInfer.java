@@ -86,4 +86,9 @@ public final class NpuInfer implements Workload {
       }
     }
   }
+
+  @Override
+  public void checkRestored(ProcessView p) {
+    InferProgram.checkRestored(p, name(), SUBMIT, 2);
+  }
 }
