@@ -23,7 +23,7 @@ import picocli.CommandLine.ScopeType;
     subcommands = {DemoCommand.class, NodeCommand.class, RunCommand.class, PsCommand.class,
         WaitCommand.class, DumpCommand.class, RestoreCommand.class, ShowCommand.class,
         CheckCommand.class, TopologyCommand.class, PluginsCommand.class, BenchCommand.class,
-        EncodeCommand.class, InspectCommand.class, DiffCommand.class})
+        EncodeCommand.class, InspectCommand.class, DiffCommand.class, GcCommand.class})
 public final class AccrCommand {
   @Option(names = "--stacktrace", scope = ScopeType.INHERIT,
       description = "Print the stack trace of an error.")

@@ -1,6 +1,7 @@
 package dev.accr.cli;
 
 import dev.accr.api.AccrException;
+import dev.accr.image.PartialSets;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.Registry;
 import dev.accr.node.NodeServer;
@@ -43,6 +44,7 @@ final class NodeServeCommand implements Callable<Integer> {
       });
     });
     server[0] = NodeServer.bind(service, run.socket(name), tcp(listen));
+    PartialSets.removeDead(run.path().resolve("images").resolve(name)); // dumps that died
     Runtime.getRuntime().addShutdownHook(new Thread(server[0]::close));
     server[0].start();
     System.out.printf("%s node %s up: topology %s, socket %s%s%n", Instant.now(), name,
