@@ -30,7 +30,7 @@ public final class ChunkFileWriter implements AutoCloseable {
   /** Creates the file and writes its header. */
   public static ChunkFileWriter create(Path file, ImageKind kind, CheckpointId id)
       throws IOException {
-    FaultInjection.step("create " + file.getFileName());
+    FaultInjection.step("create:" + file.getFileName());
     FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
     ChunkFileWriter writer = new ChunkFileWriter(ch, file.getFileName().toString());
     ByteBuffer header = ByteBuffer.allocate(ImageFraming.headerLength(kind));
@@ -57,7 +57,7 @@ public final class ChunkFileWriter implements AutoCloseable {
     if (FaultInjection.enabled()) {
       // One more step between a chunk's header and its payload: a file torn mid-chunk.
       writeFully(chunkHeader);
-      FaultInjection.step("mid-chunk of " + name + " at offset " + offset);
+      FaultInjection.step("mid-chunk:" + name + "@" + offset);
     }
     long written = length - chunkHeader.remaining() - payload.remaining();
     while (written < length) {
@@ -88,7 +88,7 @@ public final class ChunkFileWriter implements AutoCloseable {
     while (footer.hasRemaining()) {
       position += channel.write(footer);
     }
-    FaultInjection.step("sync " + name);
+    FaultInjection.step("sync:" + name);
     channel.force(true);
     channel.close();
   }

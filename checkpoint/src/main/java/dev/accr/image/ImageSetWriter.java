@@ -135,12 +135,12 @@ public final class ImageSetWriter implements AutoCloseable {
     inventory.clearFiles().addAllFiles(refs).setFormatVersion(ImageKind.VERSION_CURRENT);
     EntryImageCodec.write(file(ImageKind.INVENTORY.fileName()), ImageKind.INVENTORY, id,
         List.of(inventory.build()));
-    FaultInjection.step("sync directory " + temp.getFileName());
+    FaultInjection.step("sync-dir:" + temp.getFileName());
     syncDirectory(temp);
     if (Files.exists(target)) {
       Files.delete(target); // an empty directory, checked when the dump started
     }
-    FaultInjection.step("rename " + temp.getFileName() + " to " + target.getFileName());
+    FaultInjection.step("rename:" + temp.getFileName() + "->" + target.getFileName());
     try {
       Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
     } catch (FileSystemException e) {
@@ -148,9 +148,9 @@ public final class ImageSetWriter implements AutoCloseable {
     }
     committed = true;
     // The set is complete; a marker that outlives a crash here is an unlisted file, ignored.
-    FaultInjection.step("remove marker from " + target.getFileName());
+    FaultInjection.step("remove-marker:" + target.getFileName());
     Files.deleteIfExists(target.resolve(PartialSets.MARKER));
-    FaultInjection.step("sync directory " + target.getParent());
+    FaultInjection.step("sync-dir:" + target.getParent());
     syncDirectory(target);
     syncDirectory(target.getParent());
   }
