@@ -56,7 +56,7 @@ class NodeStopIT {
 
   @Test
   void stopWaitsForARunningDump() throws Exception {
-    NodeDaemon node = NodeDaemon.start("w", "-Daccr.fault.stepDelayMs=250", run, tmp);
+    NodeDaemon node = NodeDaemon.start("w", "-Daccr.fault.stepDelayMs=150", run, tmp);
     Path set = Files.createDirectory(tmp.resolve("images")).resolve("set");
     CompletableFuture<Response> dump = slowDump(node, set);
 
