@@ -29,15 +29,27 @@ import java.util.List;
 public final class Dumper {
   private final Node node;
   private final PluginHost plugins;
+  private final Cancellation cancellation;
 
   public Dumper(Node node, PluginHost plugins) {
+    this(node, plugins, Cancellation.NONE);
+  }
+
+  private Dumper(Node node, PluginHost plugins, Cancellation cancellation) {
     this.node = node;
     this.plugins = plugins;
+    this.cancellation = cancellation;
+  }
+
+  /** This dumper, stopping (through the failure path) when {@code c} says so. */
+  public Dumper cancelledBy(Cancellation c) {
+    return new Dumper(node, plugins, c);
   }
 
   /** Dumps process {@code pid} into directory {@code dir}; returns the statistics. */
-  public DumpStatsEntry dump(int pid, Path dir, DumpOptions options, ProgressListener progress)
+  public DumpStatsEntry dump(int pid, Path dir, DumpOptions options, ProgressListener reports)
       throws IOException {
+    ProgressListener progress = cancellation.checking(reports);
     SimProcess process = node.process(pid);
     long start = System.nanoTime();
     try (ImageSetWriter set = ImageSetWriter.create(dir)) {
@@ -56,12 +68,14 @@ public final class Dumper {
           frozen = true;
           long frozenAt = System.nanoTime();
           session.checkpointDevices(process);
+          cancellation.check();
           DumpStatsEntry.Builder stats = writeImages(process, set, options, progress, session);
           session.dumpDevicesLate();
           long frozenUs = (System.nanoTime() - frozenAt) / 1000;
           stats.setFrozenTimeUs(frozenUs).setTotalTimeUs((System.nanoTime() - start) / 1000);
           EntryImageCodec.write(set.file(ImageKind.STATS_DUMP.fileName()), ImageKind.STATS_DUMP,
               set.id(), List.of(stats.build()));
+          cancellation.check(); // the last moment: after the commit the dump has happened
           set.commit(InventoryEntry.newBuilder().setToolVersion(Version.get())
               .setRootPid(pid).setSourceTopology(node.topology()).setSourceNode(node.name())
               .setDumpTimeEpochMs(System.currentTimeMillis()).addAllPlugins(session.used()));

@@ -52,6 +52,11 @@ public final class RestorePlan implements AutoCloseable {
     return set;
   }
 
+  /** The pid the process will have: the one it had when dumped. */
+  public int pid() {
+    return images.core().getPid();
+  }
+
   ImageSet.ProcessImages images() {
     return images;
   }

@@ -38,10 +38,21 @@ public final class Restorer {
 
   private final Node node;
   private final PluginHost plugins;
+  private final Cancellation cancellation;
 
   public Restorer(Node node, PluginHost plugins) {
+    this(node, plugins, Cancellation.NONE);
+  }
+
+  private Restorer(Node node, PluginHost plugins, Cancellation cancellation) {
     this.node = node;
     this.plugins = plugins;
+    this.cancellation = cancellation;
+  }
+
+  /** This restorer, stopping (through the failure path) when {@code c} says so. */
+  public Restorer cancelledBy(Cancellation c) {
+    return new Restorer(node, plugins, c);
   }
 
   /** Plans and recreates the set in {@code dir}. */
@@ -77,7 +88,7 @@ public final class Restorer {
     PluginSession session = plugins.begin(AccrPlugin.Stage.RESTORE,
         SessionSetup.of(node, dir, set.id()).withParallelism(options.threads())
             .withOptions(options.pluginOptions()).withPolicy(options.mapping())
-            .withProgress(progress));
+            .withProgress(cancellation.checking(progress)));
     try {
       List<DevicePair> devices = session.mapDevices(node.topology());
       return new RestorePlan(set, images, workload, devices, session, options, progress, t0);
@@ -110,12 +121,14 @@ public final class Restorer {
     try {
       session.postForking(p);
       mapMemory(plan, p);
-      long bytesRead = new PageLoader(set, plan.options().threads(), plan.progress())
+      long bytesRead = new PageLoader(set, plan.options().threads(),
+          cancellation.checking(plan.progress()))
           .load((owner, vaddr, source, offset, pages) ->
               p.memory().writePages(vaddr, source, offset, pages));
       addThreads(core, p);
       openFiles(plan, p);
       checkRestored(plan.workload(), p);
+      cancellation.check(); // the last moment: once adopted the process is the node's
       node.adopt(p, false);
       adopted = true;
       session.resumeDevicesLate(p);

@@ -16,20 +16,23 @@ public final class ChunkFileWriter implements AutoCloseable {
   public static final int CHUNK_HEADER_LENGTH = 13;
 
   private final FileChannel channel;
+  private final String name;
   private final CRC32C crc = new CRC32C();
   private final ByteBuffer chunkHeader = ByteBuffer.allocateDirect(CHUNK_HEADER_LENGTH);
   private final ByteBuffer[] gather = new ByteBuffer[2];
   private long position;
 
-  private ChunkFileWriter(FileChannel channel) {
+  private ChunkFileWriter(FileChannel channel, String name) {
     this.channel = channel;
+    this.name = name;
   }
 
   /** Creates the file and writes its header. */
   public static ChunkFileWriter create(Path file, ImageKind kind, CheckpointId id)
       throws IOException {
+    FaultInjection.step("create:" + file.getFileName());
     FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-    ChunkFileWriter writer = new ChunkFileWriter(ch);
+    ChunkFileWriter writer = new ChunkFileWriter(ch, file.getFileName().toString());
     ByteBuffer header = ByteBuffer.allocate(ImageFraming.headerLength(kind));
     ImageFraming.writeHeader(header, kind, ImageKind.VERSION_CURRENT, id);
     writer.writeChecksummed(header.flip());
@@ -51,12 +54,23 @@ public final class ChunkFileWriter implements AutoCloseable {
     gather[0] = chunkHeader;
     gather[1] = payload;
     long length = (long) chunkHeader.remaining() + payload.remaining();
-    long written = 0;
+    if (FaultInjection.enabled()) {
+      // One more step between a chunk's header and its payload: a file torn mid-chunk.
+      writeFully(chunkHeader);
+      FaultInjection.step("mid-chunk:" + name + "@" + offset);
+    }
+    long written = length - chunkHeader.remaining() - payload.remaining();
     while (written < length) {
       written += channel.write(gather);
     }
     position += length;
     return offset;
+  }
+
+  private void writeFully(ByteBuffer bytes) throws IOException {
+    while (bytes.hasRemaining()) {
+      channel.write(bytes);
+    }
   }
 
   private void writeChecksummed(ByteBuffer bytes) throws IOException {
@@ -74,6 +88,7 @@ public final class ChunkFileWriter implements AutoCloseable {
     while (footer.hasRemaining()) {
       position += channel.write(footer);
     }
+    FaultInjection.step("sync:" + name);
     channel.force(true);
     channel.close();
   }

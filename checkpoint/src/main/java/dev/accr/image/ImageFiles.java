@@ -29,12 +29,14 @@ final class ImageFiles {
 
   /** Writes a new file and forces it to storage. */
   static void writeAndSync(Path file, byte[] bytes) throws IOException {
+    FaultInjection.step("create:" + file.getFileName());
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW,
         StandardOpenOption.WRITE)) {
       ByteBuffer buffer = ByteBuffer.wrap(bytes);
       while (buffer.hasRemaining()) {
         ch.write(buffer);
       }
+      FaultInjection.step("sync:" + file.getFileName());
       ch.force(true);
     }
   }

@@ -7,11 +7,14 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -21,12 +24,16 @@ import java.util.stream.Stream;
  * Writes an image set into a temporary directory next to the target and renames it into
  * place once every file is complete and synced, so that an interrupted dump never leaves a
  * set that looks whole and never touches an earlier one. The target must not exist or be an
- * empty directory.
+ * empty directory. The temporary directory carries a marker naming the writing process, so that
+ * what a killed dump leaves behind can be told from anything else and removed.
  */
 public final class ImageSetWriter implements AutoCloseable {
   private final Path target;
   private final Path temp;
   private final CheckpointId id = CheckpointId.random();
+  private static final FileAttribute<?> OWNER_ONLY =
+      PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
+
   private boolean committed;
 
   private ImageSetWriter(Path target, Path temp) {
@@ -34,7 +41,10 @@ public final class ImageSetWriter implements AutoCloseable {
     this.temp = temp;
   }
 
-  /** Checks the target and creates the temporary directory. */
+  /**
+   * Checks the target, creates the temporary directory with its marker, and removes the
+   * leftovers of dead dumps next to it ({@link PartialSets}).
+   */
   public static ImageSetWriter create(Path target) {
     Path absolute = target.toAbsolutePath().normalize();
     if (Files.exists(absolute) && !isEmptyDirectory(absolute)) {
@@ -44,13 +54,34 @@ public final class ImageSetWriter implements AutoCloseable {
     if (parent == null || !Files.isDirectory(parent)) {
       throw AccrException.failed("dump: parent directory of %s does not exist", absolute);
     }
+    Path temp;
     try {
-      Path temp = Files.createTempDirectory(parent, "." + absolute.getFileName() + ".partial-");
-      return new ImageSetWriter(absolute, temp);
+      temp = createTemp(parent, absolute.getFileName().toString());
     } catch (AccessDeniedException e) {
       throw AccrException.failed("dump: cannot write in %s: permission denied", parent);
     } catch (IOException e) {
       throw AccrException.failed("dump: cannot create a directory in %s: %s", parent, e.getMessage());
+    }
+    try {
+      PartialSets.writeMarker(temp);
+    } catch (IOException e) {
+      deleteQuietly(temp);
+      throw AccrException.failed("dump: cannot write in %s: %s", temp, e.getMessage());
+    }
+    PartialSets.removeDead(parent); // our own directory is marked: it stays
+    return new ImageSetWriter(absolute, temp);
+  }
+
+  private static Path createTemp(Path parent, String name) throws IOException {
+    while (true) {
+      Path temp = parent.resolve(PartialSets.newName(name));
+      try {
+        return Files.createDirectory(temp, OWNER_ONLY);
+      } catch (FileAlreadyExistsException e) {
+        // Another writer drew the same name: draw again.
+      } catch (UnsupportedOperationException e) {
+        return Files.createDirectory(temp); // not a POSIX file system
+      }
     }
   }
 
@@ -92,6 +123,9 @@ public final class ImageSetWriter implements AutoCloseable {
     try (DirectoryStream<Path> files = Files.newDirectoryStream(temp)) {
       for (Path f : files) {
         String name = f.getFileName().toString();
+        if (name.equals(PartialSets.MARKER)) {
+          continue;
+        }
         ImageKind kind = ImageKind.ofFileName(name);
         refs.add(ImageFileRef.newBuilder().setName(name)
             .setKind(kind == null ? "" : kind.formatName()).setSize(Files.size(f)).build());
@@ -101,16 +135,23 @@ public final class ImageSetWriter implements AutoCloseable {
     inventory.clearFiles().addAllFiles(refs).setFormatVersion(ImageKind.VERSION_CURRENT);
     EntryImageCodec.write(file(ImageKind.INVENTORY.fileName()), ImageKind.INVENTORY, id,
         List.of(inventory.build()));
+    FaultInjection.step("sync-dir:" + temp.getFileName());
     syncDirectory(temp);
     if (Files.exists(target)) {
       Files.delete(target); // an empty directory, checked when the dump started
     }
+    FaultInjection.step("rename:" + temp.getFileName() + "->" + target.getFileName());
     try {
       Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
     } catch (FileSystemException e) {
       throw AccrException.failed("dump: cannot rename %s to %s: %s", temp, target, e.getReason());
     }
     committed = true;
+    // The set is complete; a marker that outlives a crash here is an unlisted file, ignored.
+    FaultInjection.step("remove-marker:" + target.getFileName());
+    Files.deleteIfExists(target.resolve(PartialSets.MARKER));
+    FaultInjection.step("sync-dir:" + target.getParent());
+    syncDirectory(target);
     syncDirectory(target.getParent());
   }
 
@@ -129,10 +170,14 @@ public final class ImageSetWriter implements AutoCloseable {
     if (committed) {
       return;
     }
+    deleteQuietly(temp);
+  }
+
+  private static void deleteQuietly(Path temp) {
     try {
       DirectoryTrees.delete(temp);
     } catch (IOException ignored) {
-      // Leftovers of a failed dump are named .<target>.partial-*, never mistaken for a set.
+      // Leftovers of a failed dump are marked: the next dump or node start, or gc, removes them.
     }
   }
 }

@@ -5,6 +5,7 @@ import dev.accr.engine.DumpOptions;
 import dev.accr.engine.Dumper;
 import dev.accr.image.ProgressListener;
 import dev.accr.engine.RestoreOptions;
+import dev.accr.engine.RestorePlan;
 import dev.accr.engine.Restorer;
 import dev.accr.engine.Version;
 import dev.accr.image.Compression;
@@ -14,6 +15,7 @@ import dev.accr.plugin.DevicePairs;
 import dev.accr.plugin.PluginHost;
 import dev.accr.proto.DumpReply;
 import dev.accr.proto.DumpRequest;
+import dev.accr.proto.DumpStatsEntry;
 import dev.accr.proto.ErrorReply;
 import dev.accr.proto.KillReply;
 import dev.accr.proto.PingReply;
@@ -32,6 +34,8 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
 /**
@@ -48,6 +52,8 @@ public final class NodeService {
   private final PluginHost plugins;
   private final Runnable shutdown;
   private final ImageRoot imageRoot;
+  private final Operations operations;
+  private final AtomicBoolean shutdownScheduled = new AtomicBoolean();
 
   /** A service whose remote callers may name no path (it has no image root). */
   public NodeService(Node node, Runnable shutdown) {
@@ -60,6 +66,12 @@ public final class NodeService {
     this.plugins = PluginHost.of(node.registry().plugins());
     this.shutdown = shutdown;
     this.imageRoot = imageRoot;
+    this.operations = new Operations(node.name());
+  }
+
+  /** The dumps and restores running on this node. */
+  public Operations operations() {
+    return operations;
   }
 
   public Node node() {
@@ -108,12 +120,29 @@ public final class NodeService {
       }
       case DUMP -> dump(r.getDump(), paths(caller), progress);
       case RESTORE -> restore(r.getRestore(), paths(caller), progress);
-      case SHUTDOWN -> {
-        shutdown.run();
-        yield Response.newBuilder().setShutdown(ShutdownReply.getDefaultInstance()).build();
-      }
+      case SHUTDOWN -> shutdown(r.getShutdown().getForce());
       case KIND_NOT_SET -> throw AccrException.usage("empty request");
     };
+  }
+
+  /**
+   * Stops the node once its running operations end (cancelled first when {@code force});
+   * answers at once with what it waits for.
+   */
+  private Response shutdown(boolean force) {
+    List<String> running = operations.stop(force);
+    if (shutdownScheduled.compareAndSet(false, true)) {
+      Thread.ofVirtual().start(() -> {
+        try {
+          operations.awaitIdle();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        shutdown.run();
+      });
+    }
+    return Response.newBuilder().setShutdown(ShutdownReply.newBuilder()
+        .addAllWaitingFor(running)).build();
   }
 
   private CallerPaths paths(Caller caller) {
@@ -147,7 +176,11 @@ public final class NodeService {
       options = options.withThreads(r.getThreads());
     }
     Path dir = paths.imageDir(r.getDir());
-    var stats = new Dumper(node, plugins).dump(r.getPid(), dir, options, progress);
+    DumpStatsEntry stats;
+    try (Operations.Operation op = operations.begin(Operations.Kind.DUMP, r.getPid(),
+        "dump of process " + r.getPid() + " into " + dir.toAbsolutePath())) {
+      stats = new Dumper(node, plugins).cancelledBy(op).dump(r.getPid(), dir, options, progress);
+    }
     return Response.newBuilder().setDump(DumpReply.newBuilder().setStats(stats)
         .setDir(paths.show(dir))).build();
   }
@@ -161,8 +194,20 @@ public final class NodeService {
     if (r.getThreads() > 0) {
       options = options.withThreads(r.getThreads());
     }
-    Restorer.Result result = new Restorer(node, plugins)
-        .restore(dir, options, progress);
+    Restorer.Result result;
+    try (Operations.Operation op = operations.begin(Operations.Kind.RESTORE,
+        "restore from " + dir.toAbsolutePath())) {
+      Restorer restorer = new Restorer(node, plugins).cancelledBy(op);
+      RestorePlan plan = restorer.plan(dir, options, progress);
+      int pid = plan.pid();
+      try {
+        op.claim(pid, "restore of process " + pid + " from " + dir.toAbsolutePath());
+      } catch (AccrException e) {
+        plan.close();
+        throw e;
+      }
+      result = restorer.recreate(plan);
+    }
     RestoreReply.Builder reply = RestoreReply.newBuilder()
         .setPid(result.process().pid()).setPagesRestored(result.pagesRestored())
         .setBytesRead(result.bytesRead()).setTimeUs(result.timeUs());

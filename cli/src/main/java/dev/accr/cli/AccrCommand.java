@@ -23,7 +23,8 @@ import picocli.CommandLine.ScopeType;
     subcommands = {DemoCommand.class, NodeCommand.class, RunCommand.class, PsCommand.class,
         WaitCommand.class, DumpCommand.class, RestoreCommand.class, ShowCommand.class,
         CheckCommand.class, TopologyCommand.class, PluginsCommand.class, BenchCommand.class,
-        EncodeCommand.class, InspectCommand.class, DiffCommand.class, TlsCommand.class})
+        EncodeCommand.class, InspectCommand.class, DiffCommand.class, TlsCommand.class,
+        GcCommand.class})
 public final class AccrCommand {
   @Option(names = "--stacktrace", scope = ScopeType.INHERIT,
       description = "Print the stack trace of an error.")

@@ -1,5 +1,6 @@
 package dev.accr.cli;
 
+import dev.accr.image.PartialSets;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.Registry;
 import dev.accr.node.ImageRoot;
@@ -51,6 +52,7 @@ final class NodeServeCommand implements Callable<Integer> {
       });
     });
     server[0] = NodeServer.bind(service, run.socket(name), tcp, ServerLimits.defaults());
+    PartialSets.removeDead(root.path()); // dumps into the image root that died with a node
     Runtime.getRuntime().addShutdownHook(new Thread(server[0]::close));
     server[0].start();
     System.out.printf("%s node %s up: topology %s, socket %s%s%n", Instant.now(), name,

@@ -3,41 +3,79 @@ package dev.accr.cli;
 import dev.accr.api.AccrException;
 import dev.accr.node.RunDirectory;
 import dev.accr.proto.Request;
+import dev.accr.proto.Response;
+import dev.accr.proto.ShutdownRequest;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import dev.accr.proto.ShutdownRequest;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
-/** {@code accr node stop}: stops a node; its processes are killed. */
+/**
+ * {@code accr node stop}: stops a node once its running dumps and restores end, or cancels them
+ * with {@code --force}; its processes are killed.
+ */
 @Command(name = "stop", mixinStandardHelpOptions = true,
-    description = "Stop a node daemon (its processes are killed).")
+    description = "Stop a node daemon (its processes are killed). Running dumps and restores"
+        + " are waited for, or cancelled with --force (a cancelled dump leaves its process as it"
+        + " was and no image set).")
 final class NodeStopCommand implements Callable<Integer> {
-  private static final long STOP_TIMEOUT_MS = 10_000;
-
   @Spec CommandSpec spec;
 
   @Option(names = "--name", defaultValue = "default", description = "Node name (default: ${DEFAULT-VALUE}).")
   String name;
 
+  @Option(names = "--force", description = "Cancel running dumps and restores instead of waiting.")
+  boolean force;
+
+  @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "60",
+      description = "How long to wait for the node to stop (default: ${DEFAULT-VALUE}).")
+  int timeoutSeconds;
+
   @Override
   public Integer call() throws InterruptedException {
-    NodeOption target = new NodeOption();
-    target.node = name;
-    target.call(Request.newBuilder().setShutdown(ShutdownRequest.getDefaultInstance()).build());
+    if (timeoutSeconds < 1) {
+      throw AccrException.usage("--timeout %d: must be at least 1", timeoutSeconds);
+    }
+    PrintWriter out = spec.commandLine().getOut();
+    for (String op : shutdown(force)) {
+      out.printf("%s %s%n", force ? "cancelling" : "waiting for", op);
+    }
+    out.flush();
     // The node removes its socket as it exits: return once it is gone.
     Path socket = RunDirectory.fromEnvironment().socket(name);
-    long deadline = System.currentTimeMillis() + STOP_TIMEOUT_MS;
+    long deadline = System.currentTimeMillis() + timeoutSeconds * 1000L;
     while (Files.exists(socket) && System.currentTimeMillis() < deadline) {
       Thread.sleep(20);
     }
     if (Files.exists(socket)) {
-      throw AccrException.failed("node %s did not stop within %d s", name, STOP_TIMEOUT_MS / 1000);
+      List<String> still = stillRunning();
+      throw AccrException.failed("node %s did not stop within %d s%s", name, timeoutSeconds,
+          still.isEmpty() ? "" : "; still running: " + String.join(", ", still)
+              + " (--force cancels)");
     }
-    spec.commandLine().getOut().printf("node %s stopped%n", name);
+    out.printf("node %s stopped%n", name);
     return 0;
+  }
+
+  private List<String> shutdown(boolean cancel) {
+    NodeOption target = new NodeOption();
+    target.node = name;
+    Response r = target.call(Request.newBuilder()
+        .setShutdown(ShutdownRequest.newBuilder().setForce(cancel)).build());
+    return r.getShutdown().getWaitingForList();
+  }
+
+  /** Asks again (stopping is idempotent) what the node still waits for. */
+  private List<String> stillRunning() {
+    try {
+      return shutdown(false);
+    } catch (AccrException e) {
+      return List.of(); // it is going away
+    }
   }
 }
