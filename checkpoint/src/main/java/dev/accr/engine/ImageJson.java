@@ -58,7 +58,8 @@ public final class ImageJson {
       entries.add(JsonOutput.print(m));
     }
     return "{\n"
-        + "  \"file\": " + string(file.getFileName().toString()) + ",\n"
+        + "  \"file\": " + string(d.header().boundName() != null ? d.header().boundName()
+            : file.getFileName().toString()) + ",\n"
         + "  \"kind\": " + string(d.header().kind().formatName()) + ",\n"
         + "  \"version\": " + d.header().version() + ",\n"
         + "  \"id\": " + string(d.header().id().toString()) + ",\n"
@@ -93,14 +94,14 @@ public final class ImageJson {
         .getValuesList();
     if (kind.body() == ImageKind.Body.CHUNKS) {
       return new Encoded(fileName, ChunkFileBytes.encode(kind, ImageKind.VERSION_CURRENT, id,
-          chunks(entries, source), source));
+          fileName, chunks(entries, source), source));
     }
     List<ByteString> raw = new ArrayList<>();
     for (int i = 0; i < entries.size(); i++) {
       raw.add(entry(kind, fileName, i, entries.get(i), source, plugins));
     }
     return new Encoded(fileName, EntryImageCodec.encodeRaw(kind, ImageKind.VERSION_CURRENT, id,
-        raw));
+        fileName, raw));
   }
 
   private static ByteString entry(ImageKind kind, String fileName, int index, Value value,

@@ -30,8 +30,10 @@ public final class ChunkFileWriter implements AutoCloseable {
       throws IOException {
     FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
     ChunkFileWriter writer = new ChunkFileWriter(ch);
-    ByteBuffer header = ByteBuffer.allocate(ImageFraming.headerLength(kind));
-    ImageFraming.writeHeader(header, kind, ImageKind.VERSION_CURRENT, id);
+    String name = file.getFileName().toString();
+    ByteBuffer header = ByteBuffer.allocate(ImageFraming.headerLength(kind,
+        ImageKind.VERSION_CURRENT, name));
+    ImageFraming.writeHeader(header, kind, ImageKind.VERSION_CURRENT, id, name);
     writer.writeChecksummed(header.flip());
     return writer;
   }
