@@ -72,8 +72,15 @@ public final class ImageJson {
     return "[" + String.join(", ", jsonTexts) + "]";
   }
 
+  /**
+   * The longest string the JSON of a file may hold: the base64 of the largest chunk, with
+   * room to spare. Longer ones are refused before the JSON is parsed.
+   */
+  public static final int MAX_STRING_CHARS = 24 << 20;
+
   /** Encodes the JSON form of a file (read from {@code source}) into the file's bytes. */
   public static Encoded encode(String json, String source, PluginHost plugins) {
+    checkStringLengths(json, source);
     Struct.Builder root = Struct.newBuilder();
     try {
       JsonFormat.parser().merge(json, root);
@@ -102,6 +109,26 @@ public final class ImageJson {
     }
     return new Encoded(fileName, EntryImageCodec.encodeRaw(kind, ImageKind.VERSION_CURRENT, id,
         fileName, raw));
+  }
+
+  /** Refuses a string literal longer than {@link #MAX_STRING_CHARS}, at its offset. */
+  static void checkStringLengths(String json, String source) {
+    int start = -1;
+    for (int i = 0; i < json.length(); i++) {
+      char c = json.charAt(i);
+      if (start < 0) {
+        if (c == '"') {
+          start = i;
+        }
+      } else if (c == '\\') {
+        i++;
+      } else if (c == '"') {
+        start = -1;
+      } else if (i - start > MAX_STRING_CHARS) {
+        throw new CorruptImageException(source, "string at offset " + start
+            + ": longer than " + MAX_STRING_CHARS + " characters");
+      }
+    }
   }
 
   private static ByteString entry(ImageKind kind, String fileName, int index, Value value,
