@@ -57,7 +57,7 @@ public final class ImageDecoder {
         return new Decoded(probe.header(), chunks(probe, payloads));
       }
     }
-    EntryImage image = EntryImageCodec.read(file, null, null);
+    EntryImage image = EntryImageCodec.readAlone(file);
     return new Decoded(image.header(), entries(image, file.getFileName().toString(), plugins));
   }
 
@@ -65,7 +65,7 @@ public final class ImageDecoder {
     String name = file.getFileName().toString();
     ImageKind kind = ImageKind.ofFileName(name);
     return kind == ImageKind.PAGES || kind == ImageKind.PLUGIN_PAGES
-        ? ChunkFileReader.open(file, null) : null;
+        ? ChunkFileReader.openAlone(file) : null;
   }
 
   private static List<Message> chunks(ChunkFileReader reader, boolean payloads)

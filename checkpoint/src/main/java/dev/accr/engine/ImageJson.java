@@ -36,7 +36,8 @@ import java.util.List;
 
 /**
  * The JSON form of one image file, and back. The form is an object
- * {@code {file, kind, version, id, entries}} whose entries are protobuf's JSON mapping of the
+ * {@code {file, kind, version, id, entries}} (with {@code boundTo}, the name its header
+ * names, when the file was renamed) whose entries are protobuf's JSON mapping of the
  * file's messages; chunks of bulk-data files carry their stored bytes when asked. Encoding
  * that JSON gives back the identical file. Derived values (chunk offsets, stored lengths and
  * checksums, the footer) are recomputed, never taken from the JSON.
@@ -53,12 +54,16 @@ public final class ImageJson {
    */
   public static String of(Path file, boolean payloads, PluginHost plugins) throws IOException {
     ImageDecoder.Decoded d = ImageDecoder.decode(file, payloads, plugins);
+    String name = file.getFileName().toString();
+    String bound = d.header().boundName();
     List<String> entries = new ArrayList<>();
     for (Message m : d.entries()) {
       entries.add(JsonOutput.print(m));
     }
     return "{\n"
-        + "  \"file\": " + string(file.getFileName().toString()) + ",\n"
+        + "  \"file\": " + string(name) + ",\n"
+        + (bound == null || bound.equals(name) ? ""
+            : "  \"boundTo\": " + string(bound) + ",\n")
         + "  \"kind\": " + string(d.header().kind().formatName()) + ",\n"
         + "  \"version\": " + d.header().version() + ",\n"
         + "  \"id\": " + string(d.header().id().toString()) + ",\n"
@@ -71,8 +76,15 @@ public final class ImageJson {
     return "[" + String.join(", ", jsonTexts) + "]";
   }
 
+  /**
+   * The longest string the JSON of a file may hold: the base64 of the largest chunk, with
+   * room to spare. Longer ones are refused before the JSON is parsed.
+   */
+  public static final int MAX_STRING_CHARS = 24 << 20;
+
   /** Encodes the JSON form of a file (read from {@code source}) into the file's bytes. */
   public static Encoded encode(String json, String source, PluginHost plugins) {
+    checkStringLengths(json, source);
     Struct.Builder root = Struct.newBuilder();
     try {
       JsonFormat.parser().merge(json, root);
@@ -81,6 +93,8 @@ public final class ImageJson {
     }
     Fields f = new Fields(root.build(), source);
     String fileName = f.string("file");
+    Value boundTo = root.getFieldsMap().get("boundTo");
+    String header = boundTo != null ? f.string("boundTo") : fileName;
     ImageKind kind = kindOf(f.string("kind"), source);
     double version = f.get("version", Value.KindCase.NUMBER_VALUE).getNumberValue();
     if (version != ImageKind.VERSION_CURRENT) {
@@ -93,14 +107,34 @@ public final class ImageJson {
         .getValuesList();
     if (kind.body() == ImageKind.Body.CHUNKS) {
       return new Encoded(fileName, ChunkFileBytes.encode(kind, ImageKind.VERSION_CURRENT, id,
-          chunks(entries, source), source));
+          header, chunks(entries, source), source));
     }
     List<ByteString> raw = new ArrayList<>();
     for (int i = 0; i < entries.size(); i++) {
       raw.add(entry(kind, fileName, i, entries.get(i), source, plugins));
     }
     return new Encoded(fileName, EntryImageCodec.encodeRaw(kind, ImageKind.VERSION_CURRENT, id,
-        raw));
+        header, raw));
+  }
+
+  /** Refuses a string literal longer than {@link #MAX_STRING_CHARS}, at its offset. */
+  static void checkStringLengths(String json, String source) {
+    int start = -1;
+    for (int i = 0; i < json.length(); i++) {
+      char c = json.charAt(i);
+      if (start < 0) {
+        if (c == '"') {
+          start = i;
+        }
+      } else if (c == '\\') {
+        i++;
+      } else if (c == '"') {
+        start = -1;
+      } else if (i - start > MAX_STRING_CHARS) {
+        throw new CorruptImageException(source, "string at offset " + start
+            + ": longer than " + MAX_STRING_CHARS + " characters");
+      }
+    }
   }
 
   private static ByteString entry(ImageKind kind, String fileName, int index, Value value,

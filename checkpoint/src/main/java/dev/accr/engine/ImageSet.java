@@ -2,6 +2,7 @@ package dev.accr.engine;
 
 import dev.accr.api.CorruptImageException;
 import dev.accr.api.MemoryView;
+import dev.accr.api.Untrusted;
 import dev.accr.image.CheckpointId;
 import dev.accr.image.EntryImage;
 import dev.accr.image.EntryImageCodec;
@@ -24,6 +25,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+import java.util.regex.Pattern;
 
 /**
  * The metadata of an image set, read and cross-checked: every file the inventory lists is
@@ -34,6 +36,9 @@ public final class ImageSet {
   /** The images of one process. */
   public record ProcessImages(PstreeEntry pstree, CoreEntry core, MmEntry mm,
       List<PageChunkEntry> chunks) {}
+
+  /** Names of files in a set: no path, no control characters, nothing hidden. */
+  private static final Pattern SAFE_FILE_NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,254}");
 
   private final Path dir;
   private final CheckpointId id;
@@ -144,10 +149,8 @@ public final class ImageSet {
   private static void checkListedFile(Path dir, ImageFileRef ref, String inventory)
       throws IOException {
     String name = ref.getName();
-    if (name.isEmpty() || name.contains("/") || name.startsWith(".")
-        || name.chars().anyMatch(Character::isISOControl)) {
-      throw new CorruptImageException(inventory, "illegal file name '"
-          + name.replaceAll("\\p{Cntrl}", "?") + "'");
+    if (!SAFE_FILE_NAME.matcher(name).matches()) {
+      throw new CorruptImageException(inventory, "illegal file name " + Untrusted.quote(name));
     }
     Path f = dir.resolve(name);
     if (!Files.isRegularFile(f)) {

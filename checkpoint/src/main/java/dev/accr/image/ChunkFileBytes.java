@@ -18,14 +18,15 @@ public final class ChunkFileBytes {
 
   private ChunkFileBytes() {}
 
-  public static byte[] encode(ImageKind kind, int version, CheckpointId id,
+  /** The bytes of the bulk-data file {@code name}; {@code file} names the source in errors. */
+  public static byte[] encode(ImageKind kind, int version, CheckpointId id, String name,
       List<StoredChunk> chunks, String file) {
     if (kind.body() != ImageKind.Body.CHUNKS) {
       throw new IllegalArgumentException(kind.formatName() + " is not a bulk-data kind");
     }
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteBuffer header = ByteBuffer.allocate(ImageFraming.headerLength(kind));
-    ImageFraming.writeHeader(header, kind, version, id);
+    ByteBuffer header = ByteBuffer.allocate(ImageFraming.headerLength(kind, version, name));
+    ImageFraming.writeHeader(header, kind, version, id, name);
     out.write(header.array(), 0, header.position());
     try (ChunkCodec codec = new ChunkCodec(Compression.NONE)) {
       ByteBuffer scratch = null;

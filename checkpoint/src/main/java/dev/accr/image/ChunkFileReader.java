@@ -2,12 +2,11 @@ package dev.accr.image;
 
 import dev.accr.api.AccrException;
 import dev.accr.api.CorruptImageException;
+import dev.accr.api.Untrusted;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.zip.CRC32C;
 
 /**
@@ -31,13 +30,13 @@ public final class ChunkFileReader implements AutoCloseable {
   private final ImageFraming.Header header;
   private long position;
 
-  private ChunkFileReader(FileChannel channel, String file, CheckpointId expectedId)
-      throws IOException {
+  private ChunkFileReader(FileChannel channel, String file, CheckpointId expectedId,
+      String name) throws IOException {
     this.channel = channel;
     this.file = file;
     long size = channel.size();
     this.footerAt = size - ImageFraming.FOOTER_LENGTH;
-    int headerMax = ImageFraming.headerLength(ImageKind.PAGES) + 32;
+    int headerMax = ImageFraming.MAX_HEADER_LENGTH;
     ByteBuffer head = ByteBuffer.allocate((int) Math.min(headerMax, Math.max(0, size)));
     ImageFiles.readFully(channel, head, 0, file);
     head.flip();
@@ -53,22 +52,33 @@ public final class ChunkFileReader implements AutoCloseable {
     try {
       ImageFraming.checkVersion(header, file);
       ImageFraming.checkId(header, expectedId, file);
+      if (name != null) {
+        ImageFraming.checkBinding(header, name, file);
+      }
     } catch (AccrException e) {
       throw withChecksumVerdict(e);
     }
   }
 
-  /** Opens a bulk-data file and checks its header. */
+  /**
+   * Opens a bulk-data file of a set and checks its header: a header that names a file names
+   * this one.
+   */
   public static ChunkFileReader open(Path path, CheckpointId expectedId) throws IOException {
+    return open(path, expectedId, path.getFileName().toString());
+  }
+
+  /** Opens one bulk-data file on its own, under whatever name it has now. */
+  public static ChunkFileReader openAlone(Path path) throws IOException {
+    return open(path, null, null);
+  }
+
+  private static ChunkFileReader open(Path path, CheckpointId expectedId, String name)
+      throws IOException {
     String file = ImageFiles.displayName(path);
-    FileChannel ch;
+    FileChannel ch = ImageFiles.openRegular(path);
     try {
-      ch = FileChannel.open(path, StandardOpenOption.READ);
-    } catch (NoSuchFileException e) {
-      throw new CorruptImageException(file, "missing file");
-    }
-    try {
-      return new ChunkFileReader(ch, file, expectedId);
+      return new ChunkFileReader(ch, file, expectedId, name);
     } catch (IOException | RuntimeException e) {
       ch.close();
       throw e;
@@ -164,8 +174,9 @@ public final class ChunkFileReader implements AutoCloseable {
       verifyFooter();
       return original;
     } catch (CorruptImageException damaged) {
-      return new CorruptImageException(file, original.getMessage().replace(" (" + file + ")", "")
-          + "; and " + damaged.getMessage().replace(" (" + file + ")", ""));
+      String named = " (" + Untrusted.name(file) + ")";
+      return new CorruptImageException(file, original.getMessage().replace(named, "")
+          + "; and " + damaged.getMessage().replace(named, ""));
     }
   }
 

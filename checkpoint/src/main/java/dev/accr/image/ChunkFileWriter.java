@@ -32,9 +32,11 @@ public final class ChunkFileWriter implements AutoCloseable {
       throws IOException {
     FaultInjection.step("create:" + file.getFileName());
     FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-    ChunkFileWriter writer = new ChunkFileWriter(ch, file.getFileName().toString());
-    ByteBuffer header = ByteBuffer.allocate(ImageFraming.headerLength(kind));
-    ImageFraming.writeHeader(header, kind, ImageKind.VERSION_CURRENT, id);
+    String name = file.getFileName().toString();
+    ChunkFileWriter writer = new ChunkFileWriter(ch, name);
+    ByteBuffer header = ByteBuffer.allocate(ImageFraming.headerLength(kind,
+        ImageKind.VERSION_CURRENT, name));
+    ImageFraming.writeHeader(header, kind, ImageKind.VERSION_CURRENT, id, name);
     writer.writeChecksummed(header.flip());
     return writer;
   }

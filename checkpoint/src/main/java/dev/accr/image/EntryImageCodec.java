@@ -8,7 +8,6 @@ import com.google.protobuf.UnsafeByteOperations;
 import dev.accr.api.CorruptImageException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,23 +23,25 @@ public final class EntryImageCodec {
 
   private EntryImageCodec() {}
 
-  /** Encodes entries into the bytes of a file. */
-  public static byte[] encode(ImageKind kind, int version, CheckpointId id,
+  /** Encodes entries into the bytes of the file {@code name}. */
+  public static byte[] encode(ImageKind kind, int version, CheckpointId id, String name,
       List<? extends MessageLite> entries) {
-    return encodeRaw(kind, version, id, entries.stream().map(MessageLite::toByteString).toList());
+    return encodeRaw(kind, version, id, name,
+        entries.stream().map(MessageLite::toByteString).toList());
   }
 
-  /** Encodes entries, already serialized, into the bytes of a file. */
-  public static byte[] encodeRaw(ImageKind kind, int version, CheckpointId id,
+  /** Encodes entries, already serialized, into the bytes of the file {@code name}. */
+  public static byte[] encodeRaw(ImageKind kind, int version, CheckpointId id, String name,
       List<ByteString> entries) {
     int bodyLength = 0;
     for (ByteString m : entries) {
       int size = m.size();
       bodyLength += CodedOutputStream.computeUInt32SizeNoTag(size) + size;
     }
-    int length = ImageFraming.headerLength(kind) + bodyLength + ImageFraming.FOOTER_LENGTH;
+    int length = ImageFraming.headerLength(kind, version, name) + bodyLength
+        + ImageFraming.FOOTER_LENGTH;
     ByteBuffer out = ByteBuffer.allocate(length);
-    ImageFraming.writeHeader(out, kind, version, id);
+    ImageFraming.writeHeader(out, kind, version, id, name);
     try {
       CodedOutputStream coded = CodedOutputStream.newInstance(out);
       for (ByteString m : entries) {
@@ -60,27 +61,33 @@ public final class EntryImageCodec {
   /** Writes an entry file of the current version and syncs it. */
   public static void write(Path file, ImageKind kind, CheckpointId id,
       List<? extends MessageLite> entries) throws IOException {
-    ImageFiles.writeAndSync(file, encode(kind, ImageKind.VERSION_CURRENT, id, entries));
+    ImageFiles.writeAndSync(file, encode(kind, ImageKind.VERSION_CURRENT, id,
+        file.getFileName().toString(), entries));
   }
 
-  /** Reads and verifies an entry file of kind {@code expected} (any kind when null). */
+  /**
+   * Reads and verifies an entry file of kind {@code expected} (any kind when null) of a set:
+   * a header that names a file names this one.
+   */
   public static EntryImage read(Path file, ImageKind expected, CheckpointId expectedId)
       throws IOException {
-    String name = ImageFiles.displayName(file);
-    long size = ImageFiles.sizeOf(file);
-    if (size > MAX_FILE_BYTES) {
-      throw new CorruptImageException(name, "file size: actual=" + size + " expected<="
-          + MAX_FILE_BYTES);
-    }
-    return decode(Files.readAllBytes(file), name, expected, expectedId);
+    return decode(ImageFiles.readBounded(file, MAX_FILE_BYTES), ImageFiles.displayName(file),
+        expected, expectedId, file.getFileName().toString());
+  }
+
+  /** Reads and verifies one entry file on its own, under whatever name it has now. */
+  public static EntryImage readAlone(Path file) throws IOException {
+    return decode(ImageFiles.readBounded(file, MAX_FILE_BYTES), ImageFiles.displayName(file),
+        null, null, null);
   }
 
   /**
    * Verifies and decodes the bytes of an entry file: magic, then checksum (so that a flipped
-   * bit anywhere is reported as corruption), then kind, version and id, then the entries.
+   * bit anywhere is reported as corruption), then kind, version, id and the file name the
+   * header binds to ({@code name}; not checked when null), then the entries.
    */
   public static EntryImage decode(byte[] bytes, String file, ImageKind expected,
-      CheckpointId expectedId) {
+      CheckpointId expectedId, String name) {
     ByteBuffer in = ByteBuffer.wrap(bytes);
     if (bytes.length < ImageFraming.FOOTER_LENGTH + 4) {
       throw new CorruptImageException(file, "file too short: length=" + bytes.length);
@@ -103,6 +110,9 @@ public final class EntryImageCodec {
     }
     ImageFraming.checkVersion(header, file);
     ImageFraming.checkId(header, expectedId, file);
+    if (name != null) {
+      ImageFraming.checkBinding(header, name, file);
+    }
     return new EntryImage(file, header, readEntries(bytes, header.length(), footerAt, file));
   }
 

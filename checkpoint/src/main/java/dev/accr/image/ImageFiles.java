@@ -7,6 +7,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.StandardOpenOption;
 
 /** Small file helpers shared by the image readers and writers. */
@@ -22,6 +23,59 @@ final class ImageFiles {
   static long sizeOf(Path file) throws IOException {
     try {
       return Files.size(file);
+    } catch (NoSuchFileException e) {
+      throw new CorruptImageException(displayName(file), "missing file");
+    }
+  }
+
+  /**
+   * Reads a whole file that must be a regular file of at most {@code max} bytes; anything
+   * else (a FIFO, a device, a directory) is refused before a byte is read, so that reading
+   * cannot block or exhaust memory.
+   */
+  static byte[] readBounded(Path file, long max) throws IOException {
+    String name = displayName(file);
+    BasicFileAttributes attributes = regularFile(file);
+    if (attributes.size() > max) {
+      throw new CorruptImageException(name, "file size: actual=" + attributes.size()
+          + " expected<=" + max);
+    }
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+      long size = ch.size();
+      if (size > max) {
+        throw new CorruptImageException(name, "file size: actual=" + size + " expected<=" + max);
+      }
+      ByteBuffer buffer = ByteBuffer.allocate((int) size);
+      readFully(ch, buffer, 0, name);
+      if (ch.read(ByteBuffer.allocate(1), size) > 0) {
+        throw new CorruptImageException(name, "file grew while being read");
+      }
+      return buffer.array();
+    }
+  }
+
+  /**
+   * The attributes of {@code file}, which must be a regular file (symbolic links are
+   * followed); a missing file, or anything that is not a regular file, is a corrupt set.
+   */
+  static BasicFileAttributes regularFile(Path file) throws IOException {
+    BasicFileAttributes attributes;
+    try {
+      attributes = Files.readAttributes(file, BasicFileAttributes.class);
+    } catch (NoSuchFileException e) {
+      throw new CorruptImageException(displayName(file), "missing file");
+    }
+    if (!attributes.isRegularFile()) {
+      throw new CorruptImageException(displayName(file), "not a regular file");
+    }
+    return attributes;
+  }
+
+  /** Opens a regular file for reading, refusing FIFOs, devices and directories. */
+  static FileChannel openRegular(Path file) throws IOException {
+    regularFile(file);
+    try {
+      return FileChannel.open(file, StandardOpenOption.READ);
     } catch (NoSuchFileException e) {
       throw new CorruptImageException(displayName(file), "missing file");
     }

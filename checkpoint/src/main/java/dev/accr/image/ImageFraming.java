@@ -2,6 +2,7 @@ package dev.accr.image;
 
 import dev.accr.api.AccrException;
 import dev.accr.api.CorruptImageException;
+import dev.accr.api.Untrusted;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 
@@ -19,16 +20,44 @@ public final class ImageFraming {
 
   private ImageFraming() {}
 
-  /** What a header says. */
-  public record Header(ImageKind kind, int version, CheckpointId id, int length) {}
+  /** The first version whose headers name their file (the binding). */
+  public static final int VERSION_BOUND = 3;
+  /** The longest file name a header binds to. */
+  public static final int MAX_BOUND_NAME = 255;
+  /** The longest header of any kind and version this build reads. */
+  public static final int MAX_HEADER_LENGTH = 4 + 1 + MAX_KIND_LENGTH + 4 + CheckpointId.LENGTH
+      + 1 + MAX_BOUND_NAME;
 
-  public static int headerLength(ImageKind kind) {
-    return 4 + 1 + kind.formatName().length() + 4 + CheckpointId.LENGTH;
+  /**
+   * What a header says. From {@link #VERSION_BOUND} on, a header names the file it was
+   * written as ({@code boundName}), so that a file copied over another file of the same set,
+   * of the same kind and checkpoint id, is refused; null in older versions.
+   */
+  public record Header(ImageKind kind, int version, CheckpointId id, String boundName,
+      int length) {}
+
+  /** The length of a header of {@code kind} and {@code version} bound to file {@code name}. */
+  public static int headerLength(ImageKind kind, int version, String name) {
+    return 4 + 1 + kind.formatName().length() + 4 + CheckpointId.LENGTH
+        + (version >= VERSION_BOUND ? 1 + name.length() : 0);
   }
 
-  public static void writeHeader(ByteBuffer out, ImageKind kind, int version, CheckpointId id) {
-    byte[] name = kind.formatName().getBytes(StandardCharsets.US_ASCII);
-    out.putInt(MAGIC).put((byte) name.length).put(name).putInt(version).put(id.bytes());
+  /**
+   * Writes a header; from {@link #VERSION_BOUND} on it names the file {@code name} (a plain
+   * file name of printable ASCII, at most {@link #MAX_BOUND_NAME} characters).
+   */
+  public static void writeHeader(ByteBuffer out, ImageKind kind, int version, CheckpointId id,
+      String name) {
+    byte[] kindName = kind.formatName().getBytes(StandardCharsets.US_ASCII);
+    out.putInt(MAGIC).put((byte) kindName.length).put(kindName).putInt(version).put(id.bytes());
+    if (version >= VERSION_BOUND) {
+      if (name == null || name.isEmpty() || name.length() > MAX_BOUND_NAME
+          || !name.chars().allMatch(c -> c > 0x20 && c < 0x7f && c != '/')) {
+        throw new IllegalArgumentException("not a file name a header can bind to: "
+            + Untrusted.quote(name));
+      }
+      out.put((byte) name.length()).put(name.getBytes(StandardCharsets.US_ASCII));
+    }
   }
 
   /**
@@ -67,7 +96,30 @@ public final class ImageFraming {
     int version = in.getInt();
     byte[] id = new byte[CheckpointId.LENGTH];
     in.get(id);
-    return new Header(kind, version, CheckpointId.of(id), in.position() - start);
+    String bound = null;
+    // A newer version's header may be laid out differently: checkVersion refuses it.
+    if (version >= VERSION_BOUND && version <= ImageKind.VERSION_CURRENT) {
+      int boundLength = in.hasRemaining() ? in.get() & 0xff : 0;
+      if (boundLength == 0 || in.remaining() < boundLength) {
+        throw new CorruptImageException(file, "truncated header: file name length "
+            + boundLength);
+      }
+      byte[] boundName = new byte[boundLength];
+      in.get(boundName);
+      bound = new String(boundName, StandardCharsets.ISO_8859_1);
+    }
+    return new Header(kind, version, CheckpointId.of(id), bound, in.position() - start);
+  }
+
+  /**
+   * Checks that a file is the one its header names ({@code name}, the name it is read as);
+   * headers of versions before {@link #VERSION_BOUND} name none.
+   */
+  public static void checkBinding(Header header, String name, String file) {
+    if (header.boundName() != null && !header.boundName().equals(name)) {
+      throw new CorruptImageException(file, "file name: the header names "
+          + Untrusted.quote(header.boundName()) + " (a file copied over another?)");
+    }
   }
 
   /** Checks a header's version against what this build reads (exit code 4 when outside). */

@@ -1,6 +1,7 @@
 package dev.accr.image;
 
 import dev.accr.api.CorruptImageException;
+import dev.accr.api.Untrusted;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -62,9 +63,10 @@ public enum ImageKind {
   public static final int VERSION_START = 1;
   /**
    * The version this build writes. 2: plugin bulk data may span several pages files (lanes),
-   * written in parallel.
+   * written in parallel. 3: every header names the file it was written as, so that a file
+   * copied over another of the same set is refused.
    */
-  public static final int VERSION_CURRENT = 2;
+  public static final int VERSION_CURRENT = 3;
 
   private final String formatName;
   private final String fileNamePattern;
@@ -160,17 +162,7 @@ public enum ImageKind {
         return kind;
       }
     }
-    throw new CorruptImageException(file, "unknown image kind '" + printable(formatName) + "'");
-  }
-
-  /** Untrusted text for a one-line message: anything but printable ASCII as \\xNN. */
-  private static String printable(String s) {
-    StringBuilder out = new StringBuilder();
-    for (char c : s.toCharArray()) {
-      out.append(c >= 0x20 && c < 0x7f && c != '\\' ? String.valueOf(c)
-          : String.format("\\x%02x", (int) c));
-    }
-    return out.toString();
+    throw new CorruptImageException(file, "unknown image kind " + Untrusted.quote(formatName));
   }
 
   /** The number in a numbered file name such as {@code core-42.img}. */

@@ -130,7 +130,7 @@ class HostileValuesTest {
   private static void write(Path file, ImageKind kind, EntryImage image,
       List<? extends MessageLite> entries) throws IOException {
     Files.write(file, EntryImageCodec.encode(kind, ImageKind.VERSION_CURRENT, image.header().id(),
-        entries));
+        file.getFileName().toString(), entries));
   }
 
   private Path copy(String name) throws IOException {

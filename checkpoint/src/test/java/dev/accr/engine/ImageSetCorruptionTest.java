@@ -214,7 +214,7 @@ class ImageSetCorruptionTest {
     List<MessageLite> entries = new ArrayList<>(List.of(image.parse(PagemapHead.parser(), 0)));
     entries.addAll(change.apply(chunks));
     Files.write(pagemap, EntryImageCodec.encode(ImageKind.PAGEMAP, ImageKind.VERSION_CURRENT,
-        image.header().id(), entries));
+        image.header().id(), pagemap.getFileName().toString(), entries));
     updateInventorySizes(dir);
     return chunks;
   }
@@ -252,7 +252,7 @@ class ImageSetCorruptionTest {
     List<ImageFileRef> refs = inventory.getFilesList().stream().map(resize).toList();
     inventory.clearFiles().addAllFiles(refs);
     Files.write(file, EntryImageCodec.encode(ImageKind.INVENTORY, ImageKind.VERSION_CURRENT,
-        image.header().id(), List.of(inventory.build())));
+        image.header().id(), file.getFileName().toString(), List.of(inventory.build())));
   }
 
   private static long sizeOf(Path f) {

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.accr.plugin.PluginHost;
 import dev.accr.api.AccrException;
 import dev.accr.image.EntryImage;
 import dev.accr.image.EntryImageCodec;
@@ -114,7 +115,7 @@ class RestorerTest {
       entries.add(chunk);
     }
     Files.write(file, EntryImageCodec.encode(ImageKind.PAGEMAP, ImageKind.VERSION_CURRENT,
-        image.header().id(), entries));
+        image.header().id(), file.getFileName().toString(), entries));
     updateInventorySize(pagemap, file);
     AccrException e = assertCorrupt(pagemap);
     assertTrue(e.getMessage().contains("chunks: actual=200000"), e.getMessage());
@@ -132,7 +133,7 @@ class RestorerTest {
   }
 
   private AccrException assertCorrupt(String name) {
-    AccrException checked = assertThrows(AccrException.class, () -> ImageChecker.check(set, 2));
+    AccrException checked = assertThrows(AccrException.class, () -> ImageChecker.check(set, 2, PluginHost.of(Scenarios.registry().plugins())));
     assertEquals(AccrException.CORRUPT, checked.exitCode(), checked.getMessage());
     AccrException e = assertThrows(AccrException.class, () -> Scenarios.restore(target, set));
     assertEquals(AccrException.CORRUPT, e.exitCode(), e.getMessage());
@@ -170,7 +171,7 @@ class RestorerTest {
     EntryImage image = EntryImageCodec.read(file, kind, null);
     com.google.protobuf.Message changed = change.apply(image.single(parser));
     Files.write(file, EntryImageCodec.encode(kind, ImageKind.VERSION_CURRENT, image.header().id(),
-        List.of(changed)));
+        file.getFileName().toString(), List.of(changed)));
     if (kind != ImageKind.INVENTORY) {
       updateInventorySize(name, file);
     }

@@ -114,7 +114,7 @@ class ChunkFileReaderTest {
   @Test
   void entryFileIsNotABulkDataFile() throws IOException {
     Files.write(file, EntryImageCodec.encode(ImageKind.CORE, ImageKind.VERSION_CURRENT, ID,
-        List.of()));
+        file.getFileName().toString(), List.of()));
     String message = assertCorrupt(file.toString(), () -> readAll(file, ID, STORED, null))
         .getMessage();
     assertTrue(message.contains("not a bulk-data file"), message);

@@ -73,8 +73,8 @@ class EntryImageCodecTest {
     List<MessageLite> entries = entriesOf(kind);
     EntryImageCodec.write(file, kind, ID, entries);
     EntryImage image = EntryImageCodec.read(file, kind, ID);
-    assertEquals(new ImageFraming.Header(kind, ImageKind.VERSION_CURRENT, ID,
-        ImageFraming.headerLength(kind)), image.header());
+    assertEquals(new ImageFraming.Header(kind, ImageKind.VERSION_CURRENT, ID, name(kind),
+        ImageFraming.headerLength(kind, ImageKind.VERSION_CURRENT, name(kind))), image.header());
     assertEquals(entries.stream().map(MessageLite::toByteString).toList(), image.entries());
     assertEquals(file.toString(), image.file());
   }
@@ -92,7 +92,7 @@ class EntryImageCodecTest {
   @MethodSource("entryKinds")
   void everyFlippedBitInHeaderBodyAndFooterIsCorrupt(ImageKind kind) throws IOException {
     byte[] good = encode(kind, ImageKind.VERSION_CURRENT);
-    int bodyAt = ImageFraming.headerLength(kind);
+    int bodyAt = ImageFraming.headerLength(kind, ImageKind.VERSION_CURRENT, name(kind));
     int footerAt = good.length - ImageFraming.FOOTER_LENGTH;
     assertTrue(bodyAt < footerAt, "the test file has a body");
     for (int offset = 0; offset < good.length; offset++) {
@@ -172,7 +172,8 @@ class EntryImageCodecTest {
   @Test
   void newerVersionWithAFlippedBitIsCorruptNotIncompatible() throws IOException {
     byte[] newer = encode(ImageKind.FILES, ImageKind.VERSION_CURRENT + 1);
-    int inBody = ImageFraming.headerLength(ImageKind.FILES) + 3;
+    int inBody = ImageFraming.headerLength(ImageKind.FILES, ImageKind.VERSION_CURRENT,
+        name(ImageKind.FILES)) + 3;
     expectCorrupt(ImageKind.FILES, flipBit(newer, inBody, 2), "newer version, body damaged");
   }
 
@@ -243,14 +244,14 @@ class EntryImageCodecTest {
   }
 
   private static byte[] encode(ImageKind kind, int version) {
-    return EntryImageCodec.encode(kind, version, ID, entriesOf(kind));
+    return EntryImageCodec.encode(kind, version, ID, name(kind), entriesOf(kind));
   }
 
   /** A framed file with a hand-made body and a valid checksum. */
   private static byte[] frame(ImageKind kind, int version, byte[] body) {
-    ByteBuffer out = ByteBuffer.allocate(ImageFraming.headerLength(kind) + body.length
-        + ImageFraming.FOOTER_LENGTH);
-    ImageFraming.writeHeader(out, kind, version, ID);
+    ByteBuffer out = ByteBuffer.allocate(ImageFraming.headerLength(kind, version, name(kind))
+        + body.length + ImageFraming.FOOTER_LENGTH);
+    ImageFraming.writeHeader(out, kind, version, ID, name(kind));
     out.put(body);
     CRC32C crc = new CRC32C();
     crc.update(out.array(), 0, out.position());

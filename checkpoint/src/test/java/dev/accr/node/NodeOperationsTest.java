@@ -128,7 +128,7 @@ class NodeOperationsTest {
     assertFalse(Files.exists(tmp.resolve("second")));
 
     assertTrue(first.finish().hasDump());
-    assertTrue(ImageChecker.check(tmp.resolve("first"), 1).files() > 0);
+    assertTrue(ImageChecker.check(tmp.resolve("first"), 1, Scenarios.plugins(node)).files() > 0);
     // Once the first has ended the process may be dumped again.
     assertTrue(call(dump(pid, tmp.resolve("again"), true)).hasDump());
   }
@@ -164,7 +164,7 @@ class NodeOperationsTest {
     assertEquals(0, shutdowns.get(), "the node stops only once the dump has ended");
 
     assertTrue(dumping.finish().hasDump());
-    assertTrue(ImageChecker.check(tmp.resolve("set"), 1).files() > 0);
+    assertTrue(ImageChecker.check(tmp.resolve("set"), 1, Scenarios.plugins(node)).files() > 0);
     service.operations().awaitIdle();
     assertStopsOnce();
   }

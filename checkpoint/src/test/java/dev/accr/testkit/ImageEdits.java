@@ -59,6 +59,6 @@ public final class ImageEdits {
   private static void write(Path file, ImageKind kind, EntryImage image,
       List<? extends MessageLite> entries) throws IOException {
     Files.write(file, EntryImageCodec.encode(kind, ImageKind.VERSION_CURRENT, image.header().id(),
-        entries));
+        file.getFileName().toString(), entries));
   }
 }

@@ -1,6 +1,7 @@
 package dev.accr.cli;
 
 import dev.accr.api.AccrException;
+import dev.accr.api.Untrusted;
 import dev.accr.node.NodeClient;
 import java.io.PrintWriter;
 import java.util.Map;
@@ -48,8 +49,8 @@ public final class AccrCommandLine {
     return code;
   }
 
-  /** Errors are one line; text taken from untrusted images may hold control characters. */
+  /** Errors are one short line, whatever untrusted text they echo. */
   private static String oneLine(String s) {
-    return s == null ? "" : s.replaceAll("\\p{Cntrl}", " ").strip();
+    return Untrusted.line(s);
   }
 }

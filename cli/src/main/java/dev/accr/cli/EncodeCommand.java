@@ -21,8 +21,11 @@ import picocli.CommandLine.Parameters;
 final class EncodeCommand implements Callable<Integer> {
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
-  /** JSON larger than this is refused before it is read (a 16 MiB chunk is ~22 MiB in base64). */
-  static final long MAX_JSON_BYTES = 1L << 30;
+  /**
+   * JSON larger than this is refused before it is read: decoding it takes a few times its size
+   * in memory, which must fit a small heap. A chunk of 16 MiB is about 22 MiB in base64.
+   */
+  static final long MAX_JSON_BYTES = 48L << 20;
 
   @Parameters(paramLabel = "FILE.json")
   Path input;
@@ -34,12 +37,16 @@ final class EncodeCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     String source = input.toString();
-    long size;
+    java.nio.file.attribute.BasicFileAttributes attributes;
     try {
-      size = Files.size(input);
+      attributes = Files.readAttributes(input, java.nio.file.attribute.BasicFileAttributes.class);
     } catch (NoSuchFileException e) {
       throw new CorruptImageException(source, "no such file");
     }
+    if (!attributes.isRegularFile()) {
+      throw new CorruptImageException(source, "not a regular file");
+    }
+    long size = attributes.size();
     if (size > MAX_JSON_BYTES) {
       throw new CorruptImageException(source, "file size: actual=" + size + " expected<="
           + MAX_JSON_BYTES);

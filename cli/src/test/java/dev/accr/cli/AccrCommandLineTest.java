@@ -35,7 +35,7 @@ class AccrCommandLineTest {
   void versionNamesFormatAndApi() {
     CliRun r = accr("--version");
     assertEquals(0, r.code());
-    assertTrue(r.out().contains("image format 2 (reads 1 to 2)")
+    assertTrue(r.out().contains("image format 3 (reads 1 to 3)")
         && r.out().contains("plugin API " + dev.accr.api.AccrPlugin.API_VERSION), r.out());
   }
 

@@ -59,7 +59,7 @@ class RestoreTestImagesTest {
   @MethodSource("sets")
   void restoresAndFinishesWithTheRecordedDigest(Path set) throws IOException {
     String expected = Files.readString(set.resolve(TestImageSets.EXPECTED_DIGEST)).strip();
-    ImageChecker.check(set, 2);
+    ImageChecker.check(set, 2, dev.accr.plugin.PluginHost.of(Scenarios.registry().plugins()));
     ImageSet images = ImageSet.read(set);
     int formatVersion = Integer.parseInt(set.getParent().getFileName().toString().substring(1));
     assertEquals(formatVersion, images.inventory().getFormatVersion(), "format version");

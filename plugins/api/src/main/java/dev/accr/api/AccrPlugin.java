@@ -34,7 +34,8 @@ public interface AccrPlugin {
    * Version 2 added device mapping ({@link #mapDevices}, {@link #relaxableChecks}); version 3
    * added {@link MemoryView#unmap} and {@link PluginImages#entryIds}; version 4 added declared
    * {@link #options}, {@link #summarize} and {@link #diff}, {@link DeviceType#label} and the
-   * topology fields of {@link DeviceType}.
+   * topology fields of {@link DeviceType}, {@link #checkImages}, {@link Workload#checkRestored},
+   * {@link PageDigests}, {@link Sizes} and {@link Untrusted}.
    */
   int API_VERSION = 4;
 
@@ -99,6 +100,15 @@ public interface AccrPlugin {
   default PluginReport diff(PluginImages from, PluginImages to) {
     return null;
   }
+
+  /**
+   * {@code accr check} (API version 4): validates this plugin's files in the set, read through
+   * {@code images} (read-only, every file checked as it is read), with the same checks its
+   * restore makes before it creates anything, so that a set {@code check} accepts is one
+   * restore does not refuse for its contents. No node, process or driver is at hand. Throws
+   * {@link CorruptImageException} naming the file at fault; the default checks nothing.
+   */
+  default void checkImages(PluginImages images) {}
 
   /**
    * The names of the mapping checks this plugin lets users relax with {@code --relax}; the

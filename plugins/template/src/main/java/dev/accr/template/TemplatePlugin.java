@@ -52,16 +52,28 @@ public final class TemplatePlugin implements AccrPlugin {
     return TemplateReports.diff(from, to);
   }
 
+  /** {@code accr check}: each process's registers file holds what restore reads. */
+  @Override
+  public void checkImages(PluginImages images) {
+    for (long pid : images.entryIds(TemplateReports.REGS)) {
+      checkRegisters(images.readEntries(TemplateReports.REGS, pid, Int64Value.parser()), pid);
+    }
+  }
+
+  private static void checkRegisters(List<Int64Value> regs, long pid) {
+    if (regs.size() != TemplateDevice.REGISTERS) {
+      throw new CorruptImageException("tmpl-regs-" + pid + ".img",
+          "registers: actual=" + regs.size() + " expected=" + TemplateDevice.REGISTERS);
+    }
+  }
+
   @Override
   public DeviceFile restoreExtFile(PluginContext ctx, ProcessView process, int fd, String path) {
     if (!path.equals(TemplateDeviceType.PATH)) {
       return null;
     }
     List<Int64Value> regs = ctx.images().readEntries(TemplateReports.REGS, process.pid(), Int64Value.parser());
-    if (regs.size() != TemplateDevice.REGISTERS) {
-      throw new CorruptImageException("tmpl-regs-" + process.pid() + ".img",
-          "registers: actual=" + regs.size() + " expected=" + TemplateDevice.REGISTERS);
-    }
+    checkRegisters(regs, process.pid());
     TemplateDevice device = (TemplateDevice) ctx.node()
         .driver(TemplateDeviceType.TYPE, dev.accr.api.DeviceDriver.class).open(process, path);
     for (int i = 0; i < regs.size(); i++) {

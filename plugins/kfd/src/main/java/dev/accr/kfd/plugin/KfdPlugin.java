@@ -97,6 +97,29 @@ public final class KfdPlugin implements AccrPlugin {
     return KfdDiffs.diff(from, to);
   }
 
+  /**
+   * {@code accr check}: for every process, the checks restore makes of its kfd images
+   * ({@link KfdImageChecks}) and of the GPUs a mapping needs ({@link ImageGpus}).
+   */
+  @Override
+  public void checkImages(PluginImages images) {
+    ImageGpus.read(images);
+    for (long id : images.entryIds("process")) {
+      int pid = (int) id;
+      List<KfdDeviceEntry> devices = images.readEntries("devices", pid, KfdDeviceEntry.parser());
+      List<KfdProcessEntry> infos = images.readEntries("process", pid, KfdProcessEntry.parser());
+      if (infos.size() != 1 || id != pid) {
+        throw new CorruptImageException("kfd-process-" + id + ".img", "entries: actual="
+            + infos.size() + " expected=1");
+      }
+      KfdImageChecks.check(pid, withIsas(infos.getFirst(), devices), devices,
+          images.readEntries("bos", pid, KfdBoEntry.parser()),
+          images.readEntries("queues", pid, KfdQueueEntry.parser()),
+          images.readEntries("events", pid, KfdEventEntry.parser()),
+          images.readEntries("svm", pid, KfdSvmRangeEntry.parser()));
+    }
+  }
+
   @Override
   public Set<String> relaxableChecks() {
     return GpuChecks.RELAXABLE;
@@ -244,11 +267,7 @@ public final class KfdPlugin implements AccrPlugin {
     List<KfdQueueEntry> queues = images.readEntries("queues", pid, KfdQueueEntry.parser());
     List<KfdEventEntry> events = images.readEntries("events", pid, KfdEventEntry.parser());
     List<KfdSvmRangeEntry> ranges = images.readEntries("svm", pid, KfdSvmRangeEntry.parser());
-    KfdProcessEntry info = infos.getFirst();
-    if (info.getCodeObjectIsasCount() == 0) { // written before code objects were recorded
-      info = info.toBuilder().addAllCodeObjectIsas(devices.stream()
-          .map(d -> d.getDevice().getGfxTargetVersion()).distinct().sorted().toList()).build();
-    }
+    KfdProcessEntry info = withIsas(infos.getFirst(), devices);
     KfdImageChecks.check(pid, info, devices, bos, queues, events, ranges);
     KfdCriu.restore(kfd, info, bos, queues, events, ranges);
     String progress;
@@ -263,6 +282,15 @@ public final class KfdPlugin implements AccrPlugin {
     new VramRestorer(ctx, CopyMode.parse(ctx.option("vram-copy", "dma")))
         .restore(devices.stream().map(KfdDeviceEntry::getGpuId).toList(),
             KfdCriu.vramExtents(kfd));
+  }
+
+  /** Images written before code objects were recorded: the ISAs of the devices. */
+  private static KfdProcessEntry withIsas(KfdProcessEntry info, List<KfdDeviceEntry> devices) {
+    if (info.getCodeObjectIsasCount() != 0) {
+      return info;
+    }
+    return info.toBuilder().addAllCodeObjectIsas(devices.stream()
+        .map(d -> d.getDevice().getGfxTargetVersion()).distinct().sorted().toList()).build();
   }
 
   @Override

@@ -268,6 +268,16 @@ public final class NpuContext implements DeviceFile {
     return size == null ? -1 : size;
   }
 
+  /**
+   * Checks what an image says of a save area before the area is read: whole pages inside the
+   * slots of save areas.
+   *
+   * @throws dev.accr.api.CorruptImageException naming {@code file} if it is out of range
+   */
+  public static void checkSavedEntry(long at, long length, long allocatedBytes, String file) {
+    SaveArea.checkPlace(at, length, allocatedBytes, file);
+  }
+
   /** Restores onto the npu it was checkpointed from (a failed or leave-running dump). */
   public void restoreInPlace() {
     restore(npu(), saveAddress(), saveLength(), Long.MAX_VALUE);

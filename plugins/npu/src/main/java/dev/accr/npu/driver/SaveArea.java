@@ -26,6 +26,8 @@ final class SaveArea {
   /** Save areas start here; each descriptor of a process gets its own slot. */
   static final long BASE = 0x7e00_0000_0000L;
   static final long SLOT = 0x10_0000_0000L;
+  /** Slots a process may have: one per descriptor. */
+  static final long MAX_SLOTS = 1 << 16;
   private static final int PAGE = MemoryView.PAGE_SIZE;
   private static final int HEADER_WORDS = 6;
 
@@ -85,6 +87,19 @@ final class SaveArea {
     return length;
   }
 
+  /**
+   * Where an image says an area is: page aligned whole pages within one slot of the save
+   * areas, and a device byte count that is not negative.
+   */
+  static void checkPlace(long at, long length, long deviceBytes, String what) {
+    boolean inSlots = at >= BASE && at % PAGE == 0 && (at - BASE) / SLOT < MAX_SLOTS
+        && length >= PAGE && length % PAGE == 0 && length <= SLOT - (at - BASE) % SLOT;
+    if (!inSlots || deviceBytes < 0) {
+      throw corrupt(what, String.format("area at 0x%x of %d bytes (%d device bytes) is not"
+          + " whole pages within a save slot", at, length, deviceBytes));
+    }
+  }
+
   private static final MemorySegment ZERO = java.lang.foreign.Arena.global().allocate(PAGE);
 
   /**
@@ -93,6 +108,7 @@ final class SaveArea {
    * @throws CorruptImageException naming the area if anything is out of range
    */
   static State read(MemoryView host, long at, long length, long deviceBytes, String what) {
+    checkPlace(at, length, deviceBytes, what);
     if (length < PAGE || length % PAGE != 0 || at % PAGE != 0 || at < 0
         || at > Long.MAX_VALUE - length) {
       throw corrupt(what, String.format("area 0x%x+%d is not whole pages", at, length));

@@ -91,6 +91,28 @@ public final class NpuPlugin implements AccrPlugin {
     return NpuReports.diff(from, to);
   }
 
+  /**
+   * {@code accr check}: each process's entries describe descriptors and save areas that
+   * restore can reopen ({@link NpuContext#checkSavedEntry}); what the save areas hold is
+   * checked when they are read back from the restored host memory.
+   */
+  @Override
+  public void checkImages(PluginImages images) {
+    for (long pid : images.entryIds(DEVICES)) {
+      List<NpuDeviceEntry> entries = images.readEntries(DEVICES, pid, NpuDeviceEntry.parser());
+      NpuMapper.imageNpus(entries);
+      Set<Integer> fds = new java.util.HashSet<>();
+      for (NpuDeviceEntry e : entries) {
+        String file = "npu-devices-" + pid + ".img";
+        if (!fds.add(e.getFd())) {
+          throw new CorruptImageException(file, "fd " + e.getFd() + " is listed twice");
+        }
+        NpuContext.checkSavedEntry(e.getSaveAddress(), e.getSaveLength(), e.getAllocatedBytes(),
+            file);
+      }
+    }
+  }
+
   @Override
   public Set<String> relaxableChecks() {
     return Set.of(NpuMapper.FW, NpuMapper.MEMORY);
