@@ -33,9 +33,12 @@ class TlsEndToEndIT {
     assertTrue(init.contains("created CA") && init.contains("client client:"), init);
     a = "a@127.0.0.1:" + freePort();
     b = "b@127.0.0.1:" + freePort();
-    accr.ok("node", "start", "--name", "a", "--listen", a.substring(2), "--tls", "tls");
+    // Both nodes' image roots are this test's directory: as if it were shared storage, a set
+    // dumped by a is where b restores it from, and relative paths mean the same on both.
+    accr.ok("node", "start", "--name", "a", "--listen", a.substring(2), "--tls", "tls",
+        "--images-root", tmp.toString());
     accr.ok("node", "start", "--name", "b", "--topology", "cpu-2numa",
-        "--listen", b.substring(2), "--tls", "tls");
+        "--listen", b.substring(2), "--tls", "tls", "--images-root", tmp.toString());
   }
 
   @AfterAll
