@@ -89,7 +89,8 @@ class NpuHostileImageTest {
 
   @Test
   void saveAreaAtAnUnmappedAddressIsCorrupt() throws Exception {
-    Path dir = editDevices("address", e -> e.setSaveAddress(e.getSaveAddress() - (1L << 30)));
+    // The next save slot: a place a save area may have, but nothing is mapped there.
+    Path dir = editDevices("address", e -> e.setSaveAddress(e.getSaveAddress() + (1L << 36)));
     assertRefused(dir, "npu-devices-" + pid + ".img", "not mapped");
   }
 
