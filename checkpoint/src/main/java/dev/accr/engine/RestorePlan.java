@@ -2,12 +2,14 @@ package dev.accr.engine;
 
 import dev.accr.api.AccrException;
 import dev.accr.api.CorruptImageException;
+import dev.accr.api.Untrusted;
 import dev.accr.api.DevicePair;
 import dev.accr.api.MemoryView;
 import dev.accr.api.Workload;
 import dev.accr.image.ProgressListener;
 import dev.accr.plugin.PluginHost;
 import dev.accr.plugin.PluginSession;
+import dev.accr.proto.CoreEntry;
 import dev.accr.proto.RegFileEntry;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -109,6 +111,15 @@ public final class RestorePlan implements AutoCloseable {
   }
 
   /** As in CRIU, files are not in the image: each must still be there and long enough. */
+  /** The process's working directory: empty (the node's own) or an absolute path. */
+  static void checkWorkingDirectory(ImageSet set, CoreEntry core) {
+    String cwd = core.getCwd();
+    if (!cwd.isEmpty() && (!cwd.startsWith("/") || cwd.indexOf('\0') >= 0)) {
+      throw new CorruptImageException(set.dir().resolve("core-" + core.getPid() + ".img")
+          .toString(), "working directory " + Untrusted.quote(cwd) + " is not an absolute path");
+    }
+  }
+
   static void checkFiles(ImageSet set) throws IOException {
     for (var f : set.files().values()) {
       if (f.hasExt()) {
@@ -118,6 +129,12 @@ public final class RestorePlan implements AutoCloseable {
       if (reg.getPath().isEmpty() || reg.getPath().indexOf('\0') >= 0) {
         throw new CorruptImageException(set.dir().resolve("files.img").toString(), "file id "
             + f.getId() + " has an empty path or a NUL in it");
+      }
+      if (!reg.getPath().startsWith("/")) {
+        // A dump records absolute paths; a relative one would resolve against wherever the
+        // node happens to run, past any confinement of the caller's paths.
+        throw new CorruptImageException(set.dir().resolve("files.img").toString(), "file id "
+            + f.getId() + ": path " + Untrusted.quote(reg.getPath()) + " is not absolute");
       }
       Path path = Path.of(reg.getPath());
       if (!Files.isRegularFile(path)) {

@@ -81,6 +81,7 @@ public final class Restorer {
       throw AccrException.incompatible("restore: program '%s' is not installed on node %s",
           images.core().getExe(), node.name());
     }
+    RestorePlan.checkWorkingDirectory(set, images.core());
     RestorePlan.checkFiles(set);
     long total = node.topology().getCpusList().stream().mapToLong(c -> c.getMemoryBytes()).sum();
     RestorePlan.checkMemory(set, node.name(),

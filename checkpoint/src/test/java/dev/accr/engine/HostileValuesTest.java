@@ -88,6 +88,20 @@ class HostileValuesTest {
   }
 
   @Test
+  void aRelativeFilePathIsCorruptNotResolvedWhereTheNodeRuns() throws Exception {
+    Path dir = edit("files.img", ImageKind.FILES, FileEntry.parser(), f -> f.hasReg()
+        ? f.toBuilder().setReg(f.getReg().toBuilder().setPath("victim.txt")).build() : f);
+    assertRefused(dir, "files.img");
+  }
+
+  @Test
+  void aRelativeWorkingDirectoryIsCorrupt() throws Exception {
+    Path dir = edit(ImageKind.CORE.fileName(pid), ImageKind.CORE, CoreEntry.parser(),
+        c -> c.toBuilder().setCwd("elsewhere").build());
+    assertRefused(dir, "core-" + pid + ".img");
+  }
+
+  @Test
   void nulInAFileNameOfTheInventoryIsCorrupt() throws Exception {
     Path dir = copy("inventory-nul");
     Path file = dir.resolve("inventory.img");
