@@ -32,15 +32,8 @@ class PluginDirectoryTest {
 
   @BeforeAll
   static void pluginDirectories() throws Exception {
-    Path target = Path.of("../plugins/template/target").toAbsolutePath().normalize();
-    List<Path> jars;
-    try (var files = Files.list(target)) {
-      jars = files.filter(f -> f.getFileName().toString().matches("accr-plugin-template-[0-9.]+\\.jar"))
-          .toList();
-    }
-    assertEquals(1, jars.size(), "the template jar in " + target + ": " + jars);
     withTemplate = Files.createDirectories(tmp.resolve("with-template"));
-    Files.copy(jars.getFirst(), withTemplate.resolve("accr-template.jar"));
+    Files.copy(TemplateJar.path(), withTemplate.resolve("accr-template.jar"));
     empty = Files.createDirectories(tmp.resolve("empty"));
   }
 

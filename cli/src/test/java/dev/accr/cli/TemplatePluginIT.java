@@ -1,15 +1,11 @@
 package dev.accr.cli;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -30,7 +26,7 @@ class TemplatePluginIT {
   void dumpTwice(@TempDir Path dir) throws Exception {
     tmp = dir;
     Path plugins = Files.createDirectories(tmp.resolve("plugins"));
-    Files.copy(templateJar(), plugins.resolve("accr-plugin-template.jar"));
+    Files.copy(TemplateJar.path(), plugins.resolve("accr-plugin-template.jar"));
     withTemplate = Map.of("ACCR_PLUGIN_DIR", plugins.toString());
     accr = new Launcher(tmp.resolve("run"), tmp);
     accr.ok(withTemplate, "node", "start", "--name", "t", "--topology", "tmpl1");
@@ -45,18 +41,6 @@ class TemplatePluginIT {
   @AfterAll
   void stopNode() throws Exception {
     accr.run(withTemplate, "node", "stop", "--name", "t");
-  }
-
-  /** The jar the reactor built for the template module. */
-  private static Path templateJar() throws IOException {
-    Path target = Path.of(System.getProperty("accr.templateTarget",
-        "../plugins/template/target")).toAbsolutePath().normalize();
-    try (Stream<Path> files = Files.list(target)) {
-      List<Path> jars = files.filter(f -> f.getFileName().toString()
-          .matches("accr-plugin-template-[0-9.]+(-SNAPSHOT)?\\.jar")).toList();
-      assertEquals(1, jars.size(), "one template jar in " + target + ": " + jars);
-      return jars.getFirst();
-    }
   }
 
   @Test
