@@ -1,6 +1,7 @@
 package dev.accr.image;
 
 import dev.accr.api.AccrException;
+import dev.accr.api.Untrusted;
 import dev.accr.proto.ImageFileRef;
 import dev.accr.proto.InventoryEntry;
 import java.io.IOException;
@@ -47,6 +48,12 @@ public final class ImageSetWriter implements AutoCloseable {
    */
   public static ImageSetWriter create(Path target) {
     Path absolute = target.toAbsolutePath().normalize();
+    if (absolute.getFileName() != null
+        && PartialSets.isPartialName(absolute.getFileName().toString())) {
+      // A complete set under such a name could be taken for a dead dump's leftover.
+      throw AccrException.usage("dump: %s is named like a temporary directory (.NAME.partial-*)",
+          Untrusted.quote(absolute.toString()));
+    }
     if (Files.exists(absolute) && !isEmptyDirectory(absolute)) {
       throw AccrException.failed("dump: %s already exists and is not an empty directory", absolute);
     }

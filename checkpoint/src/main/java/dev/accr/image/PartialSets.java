@@ -11,6 +11,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.ThreadLocalRandom;
@@ -19,10 +20,11 @@ import java.util.regex.Pattern;
 /**
  * The temporary directories that image sets are written into ({@code .<name>.partial-<16 hex>}
  * next to the target), and the removal of those left behind by dumps that died. A directory is
- * removed only when all of these hold: its name has exactly that form, it is a real directory,
- * it holds the marker file that every writer creates first (naming the writing process), and
- * that process is gone, so that nothing that is not accr's, and no dump in progress in another
- * node, is ever touched.
+ * removed only when all of these hold: its name has exactly that form, it is a real directory
+ * of this user that neither group nor others may write (writers create it 0700), it holds the
+ * marker file that every writer creates first (naming the writing process), and that process is
+ * gone, so that nothing that is not accr's, no one else's files (a marker forged in a shared
+ * directory), and no dump in progress in another node, is ever touched.
  */
 public final class PartialSets {
   /** The marker in every temporary directory: who writes it. */
@@ -69,8 +71,7 @@ public final class PartialSets {
     }
     try (DirectoryStream<Path> entries = Files.newDirectoryStream(parent)) {
       for (Path p : entries) {
-        if (isPartialName(p.getFileName().toString())
-            && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+        if (isPartialName(p.getFileName().toString()) && isOwnPrivateDirectory(p)) {
           readMarker(p).ifPresent(found::add);
         }
       }
@@ -102,6 +103,9 @@ public final class PartialSets {
     if (leftover.writerAlive()) {
       throw new IllegalArgumentException(leftover.dir() + " is still being written");
     }
+    if (!isOwnPrivateDirectory(leftover.dir())) {
+      return false; // changed hands since it was found
+    }
     try {
       DirectoryTrees.delete(leftover.dir());
       return true;
@@ -109,6 +113,19 @@ public final class PartialSets {
       return true; // removed by another cleaner meanwhile
     } catch (IOException e) {
       return false;
+    }
+  }
+
+  /** A real directory (not a link) of this user that neither group nor others may write. */
+  private static boolean isOwnPrivateDirectory(Path dir) {
+    try {
+      Map<String, Object> unix = Files.readAttributes(dir, "unix:uid,mode,isDirectory",
+          LinkOption.NOFOLLOW_LINKS);
+      return Boolean.TRUE.equals(unix.get("isDirectory"))
+          && unix.get("uid").equals(Files.getAttribute(Path.of("/proc/self"), "unix:uid"))
+          && ((Integer) unix.get("mode") & 0022) == 0;
+    } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+      return false; // whose it is cannot be told: not touched
     }
   }
 

@@ -1,6 +1,7 @@
 package dev.accr.node;
 
 import dev.accr.api.AccrException;
+import dev.accr.api.Untrusted;
 import dev.accr.engine.ImageSet;
 import dev.accr.proto.FileEntry;
 import java.io.IOException;
@@ -26,8 +27,13 @@ abstract sealed class CallerPaths {
     return new Confined(root);
   }
 
-  /** An image directory ({@code -D}) to dump into or restore from. */
+  /** An image directory ({@code -D}) to restore from. */
   abstract Path imageDir(String requested);
+
+  /** An image directory ({@code -D}) to dump into: a set replaces it whole. */
+  Path dumpDir(String requested) {
+    return imageDir(requested);
+  }
 
   /** How {@code resolved} is shown to the caller. */
   abstract String show(Path resolved);
@@ -77,6 +83,17 @@ abstract sealed class CallerPaths {
     @Override
     Path imageDir(String requested) {
       return root.resolve(requested);
+    }
+
+    /** Not the root itself: the set would be written beside it and replace it. */
+    @Override
+    Path dumpDir(String requested) {
+      Path dir = imageDir(requested);
+      if (dir.equals(root.path())) {
+        throw AccrException.usage("dump: %s is the image root %s itself: name a directory in it",
+            Untrusted.quote(requested), root.path());
+      }
+      return dir;
     }
 
     @Override

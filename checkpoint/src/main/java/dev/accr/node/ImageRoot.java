@@ -1,6 +1,7 @@
 package dev.accr.node;
 
 import dev.accr.api.AccrException;
+import dev.accr.api.Untrusted;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
@@ -20,11 +21,10 @@ import java.nio.file.attribute.PosixFilePermissions;
  * and callers use that path from then on, never the text the client sent. What remains between
  * the check and the use: whoever can write inside the root can swap a checked directory for a
  * symlink before the node opens a file beneath it. Remote clients cannot make symlinks through
- * the node's API, and the root is created owner-only, so that is only the node's own user.
+ * the node's API, and the root is the node's user's and writable by no one else (checked when
+ * it is opened), so that is only the node's own user.
  */
 public final class ImageRoot {
-  private static final int QUOTE_LIMIT = 200;
-
   private final Path configured;
   private final Path real;
 
@@ -33,7 +33,11 @@ public final class ImageRoot {
     this.real = real;
   }
 
-  /** The root at {@code dir}, created owner-only (0700) with its missing parents if needed. */
+  /**
+   * The root at {@code dir}, created owner-only (0700) with its missing parents if needed. An
+   * existing root must be this user's and not writable by group or others: whoever else may
+   * write in it could swap a checked directory for a symlink out of it.
+   */
   public static ImageRoot open(Path dir) {
     Path absolute = dir.toAbsolutePath().normalize();
     try {
@@ -45,9 +49,27 @@ public final class ImageRoot {
           // Not a POSIX file system: permissions are the platform's default.
         }
       }
+      checkOwnedAndNotShared(absolute);
       return new ImageRoot(absolute, absolute.toRealPath());
     } catch (IOException e) {
       throw AccrException.failed("cannot create image root %s: %s", absolute, e.getMessage());
+    }
+  }
+
+  private static void checkOwnedAndNotShared(Path dir) throws IOException {
+    try {
+      Object owner = Files.getAttribute(dir, "unix:uid");
+      String me = RunDirectory.uid();
+      if (me.chars().allMatch(Character::isDigit) && !String.valueOf(owner).equals(me)) {
+        throw AccrException.failed("image root %s belongs to another user (uid %s)", dir, owner);
+      }
+      String perms = PosixFilePermissions.toString(Files.getPosixFilePermissions(dir));
+      if (perms.charAt(4) == 'w' || perms.charAt(7) == 'w') {
+        throw AccrException.failed("image root %s may be written by others (%s): chmod go-w %s",
+            dir, perms, dir);
+      }
+    } catch (UnsupportedOperationException | IllegalArgumentException e) {
+      // Not a POSIX file system: nothing to check.
     }
   }
 
@@ -75,7 +97,7 @@ public final class ImageRoot {
     try {
       asked = Path.of(requested);
     } catch (InvalidPathException e) {
-      throw AccrException.usage("path %s: not a valid path", quote(requested));
+      throw AccrException.usage("path %s: not a valid path", Untrusted.quote(requested));
     }
     Path candidate = (asked.isAbsolute() ? asked : base.resolve(asked)).normalize();
     if (!candidate.startsWith(real) && candidate.startsWith(configured)) {
@@ -96,7 +118,7 @@ public final class ImageRoot {
       existingReal = existing.toRealPath();
     } catch (IOException e) {
       throw AccrException.usage("path %s: %s cannot be resolved inside the image root %s (%s)",
-          quote(requested), existing, real, e.getClass().getSimpleName());
+          Untrusted.quote(requested), existing, real, e.getClass().getSimpleName());
     }
     if (!existingReal.startsWith(real)) {
       throw outside(requested, existing + " leads to " + existingReal);
@@ -111,23 +133,8 @@ public final class ImageRoot {
   }
 
   private AccrException outside(String requested, String why) {
-    return AccrException.usage("path %s is outside the image root %s%s", quote(requested), real,
+    return AccrException.usage("path %s is outside the image root %s%s", Untrusted.quote(requested), real,
         why == null ? "" : " (" + why + ")");
-  }
-
-  /** A bounded, single-line rendering of a string the client sent. */
-  static String quote(String s) {
-    StringBuilder b = new StringBuilder("'");
-    int n = Math.min(s.length(), QUOTE_LIMIT);
-    for (int i = 0; i < n; i++) {
-      char c = s.charAt(i);
-      if (c < 0x20 || c == 0x7f) {
-        b.append(String.format("\\x%02x", (int) c));
-      } else {
-        b.append(c);
-      }
-    }
-    return b.append(s.length() > n ? "'..." : "'").toString();
   }
 
   @Override

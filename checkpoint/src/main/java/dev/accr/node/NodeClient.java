@@ -103,7 +103,9 @@ public final class NodeClient {
 
   /**
    * Sends {@code request} and returns the final response; progress goes to {@code progress};
-   * an error reply is thrown as an {@link AccrException} with the node's exit code.
+   * an error reply is thrown as an {@link AccrException} with the node's exit code. A node that
+   * cannot be reached is not found (exit 5); a connection lost once made is a failure (exit 1):
+   * the node was there, and the request may have taken effect.
    */
   public Response call(Request request, ProgressListener progress) {
     try (Connection c = open()) {
@@ -133,7 +135,7 @@ public final class NodeClient {
       throw AccrException.failed("node %s: %s", node,
           TlsFailures.clientReason(e, tls, tcp.getHostString()));
     } catch (IOException e) {
-      throw AccrException.notFound("node %s does not answer: %s", node, e.getMessage());
+      throw AccrException.failed("lost the connection to node %s: %s", node, e.getMessage());
     }
   }
 
@@ -165,7 +167,7 @@ public final class NodeClient {
         ch.connect(unix);
       } catch (IOException e) {
         ch.close();
-        throw e;
+        throw doesNotAnswer(e);
       }
       return new Connection(Channels.newInputStream(ch), Channels.newOutputStream(ch), ch, null);
     }
@@ -175,7 +177,11 @@ public final class NodeClient {
     }
     Socket raw = new Socket();
     try {
-      raw.connect(tcp, CONNECT_TIMEOUT_MS);
+      try {
+        raw.connect(tcp, CONNECT_TIMEOUT_MS);
+      } catch (IOException e) {
+        throw doesNotAnswer(e);
+      }
       raw.setTcpNoDelay(true);
       if (tls == null) {
         return new Connection(raw.getInputStream(), raw.getOutputStream(), raw, null);
@@ -192,6 +198,10 @@ public final class NodeClient {
       raw.close();
       throw e;
     }
+  }
+
+  private AccrException doesNotAnswer(IOException e) {
+    return AccrException.notFound("node %s does not answer: %s", node, e.getMessage());
   }
 
   private void checkNodeName(X509Certificate cert) {

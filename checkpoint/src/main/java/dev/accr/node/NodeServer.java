@@ -28,7 +28,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import javax.net.ssl.SSLSocket;
@@ -42,15 +41,15 @@ import javax.net.ssl.SSLSocket;
  */
 public final class NodeServer implements AutoCloseable {
   private static final int BACKLOG = 1024;
-  /** The first byte of a TLS client's first record. */
-  private static final int TLS_HANDSHAKE = 0x16;
   /** A TLS alert record (fatal, handshake_failure): what a plain client gets from a TLS node. */
   private static final byte[] TLS_HANDSHAKE_FAILURE = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28};
 
   private final NodeService service;
   private final Path socket;
   private final ServerLimits limits;
-  private final Semaphore pending;
+  /** Local clients have slots of their own: no TCP peer can keep them out. */
+  private final PendingSlots localPending;
+  private final PendingSlots tcpPending;
   private final ScheduledExecutorService deadlines = Executors.newSingleThreadScheduledExecutor(
       Thread.ofPlatform().name("request-deadlines").daemon().factory());
   private final CountDownLatch stopped = new CountDownLatch(1);
@@ -62,7 +61,8 @@ public final class NodeServer implements AutoCloseable {
     this.service = service;
     this.socket = socket;
     this.limits = limits;
-    this.pending = new Semaphore(limits.maxPending());
+    this.localPending = new PendingSlots(limits.maxPending(), limits.maxPending());
+    this.tcpPending = new PendingSlots(limits.maxPending(), limits.maxPendingPerPeer());
   }
 
   /** An insecure server: {@code tcp}, when not null, must be a loopback address. */
@@ -123,8 +123,9 @@ public final class NodeServer implements AutoCloseable {
     while (unix.isOpen()) {
       try {
         SocketChannel ch = unix.accept();
-        if (admit(ch, "local")) {
-          Thread.ofVirtual().start(() -> serveUnix(ch));
+        PendingSlots.Slot slot = admit(localPending, ch, "local", "local");
+        if (slot != null) {
+          Thread.ofVirtual().start(() -> serveUnix(ch, slot));
         }
       } catch (IOException e) {
         acceptFailed(unix.isOpen(), e);
@@ -136,8 +137,9 @@ public final class NodeServer implements AutoCloseable {
     while (!tcp.isClosed()) {
       try {
         Socket raw = tcp.accept();
-        if (admit(raw, address(raw))) {
-          Thread.ofVirtual().start(() -> serveTcp(raw));
+        PendingSlots.Slot slot = admit(tcpPending, raw, peer(raw), address(raw));
+        if (slot != null) {
+          Thread.ofVirtual().start(() -> serveTcp(raw, slot));
         }
       } catch (IOException e) {
         acceptFailed(!tcp.isClosed(), e);
@@ -145,15 +147,15 @@ public final class NodeServer implements AutoCloseable {
     }
   }
 
-  /** Takes a pending slot for a new connection, or closes it when there is none. */
-  private boolean admit(Closeable connection, String address) throws IOException {
-    if (pending.tryAcquire()) {
-      return true;
+  /** Takes a pending slot for a new connection of {@code peer}, or closes it: null. */
+  private PendingSlots.Slot admit(PendingSlots slots, Closeable connection, String peer,
+      String address) throws IOException {
+    PendingSlots.Slot slot = slots.take(peer);
+    if (slot == null) {
+      limits.log().accept("dropped " + address + ": " + slots.refusal(peer));
+      connection.close();
     }
-    limits.log().accept("dropped " + address + ": " + limits.maxPending()
-        + " connections already wait for their request");
-    connection.close();
-    return false;
+    return slot;
   }
 
   private void acceptFailed(boolean open, IOException e) {
@@ -167,8 +169,8 @@ public final class NodeServer implements AutoCloseable {
     }
   }
 
-  private void serveUnix(SocketChannel ch) {
-    Deadline deadline = new Deadline(ch);
+  private void serveUnix(SocketChannel ch, PendingSlots.Slot slot) {
+    Deadline deadline = new Deadline(ch, slot);
     try (ch) {
       serve(Channels.newInputStream(ch), Channels.newOutputStream(ch), Caller.LOCAL, deadline);
     } catch (IOException | UncheckedIOException e) {
@@ -178,9 +180,9 @@ public final class NodeServer implements AutoCloseable {
     }
   }
 
-  private void serveTcp(Socket raw) {
+  private void serveTcp(Socket raw, PendingSlots.Slot slot) {
     String address = address(raw);
-    Deadline deadline = new Deadline(raw);
+    Deadline deadline = new Deadline(raw, slot);
     try (raw) {
       raw.setSoTimeout((int) limits.requestTimeout().toMillis());
       raw.setTcpNoDelay(true);
@@ -190,7 +192,7 @@ public final class NodeServer implements AutoCloseable {
         return;
       }
       int first = raw.getInputStream().read();
-      if (first != TLS_HANDSHAKE) {
+      if (first != RequestReader.TLS_HANDSHAKE) {
         if (first != -1) {
           limits.log().accept("refused " + address + ": not a TLS client");
           InputStream in = raw.getInputStream();
@@ -281,6 +283,12 @@ public final class NodeServer implements AutoCloseable {
     return limits.requestTimeout().toMillis() / 1000.0 + " s";
   }
 
+  /** The peer's address without its port: what the cap per peer counts by. */
+  private static String peer(Socket s) {
+    return s.getInetAddress() == null ? String.valueOf(s.getRemoteSocketAddress())
+        : s.getInetAddress().getHostAddress();
+  }
+
   private static String address(Socket s) {
     return s.getRemoteSocketAddress() instanceof InetSocketAddress inet
         ? (inet.getAddress() == null ? inet.getHostString() : inet.getAddress().getHostAddress())
@@ -289,19 +297,21 @@ public final class NodeServer implements AutoCloseable {
   }
 
   /**
-   * Closes a connection that has not delivered its request in time; until then it holds one
+   * Closes a connection that has not delivered its request in time; until then it holds its
    * pending slot.
    */
   private final class Deadline {
     private final AtomicBoolean done = new AtomicBoolean();
     private final AtomicBoolean expired = new AtomicBoolean();
     private final ScheduledFuture<?> timer;
+    private final PendingSlots.Slot slot;
 
-    Deadline(Closeable connection) {
+    Deadline(Closeable connection, PendingSlots.Slot slot) {
+      this.slot = slot;
       timer = deadlines.schedule(() -> {
         if (done.compareAndSet(false, true)) {
           expired.set(true);
-          pending.release();
+          slot.release();
           try {
             connection.close();
           } catch (IOException ignored) {
@@ -315,7 +325,7 @@ public final class NodeServer implements AutoCloseable {
     boolean cancel() {
       if (done.compareAndSet(false, true)) {
         timer.cancel(false);
-        pending.release();
+        slot.release();
         return true;
       }
       return !expired.get();

@@ -175,7 +175,7 @@ public final class NodeService {
     if (r.getThreads() > 0) {
       options = options.withThreads(r.getThreads());
     }
-    Path dir = paths.imageDir(r.getDir());
+    Path dir = paths.dumpDir(r.getDir());
     DumpStatsEntry stats;
     try (Operations.Operation op = operations.begin(Operations.Kind.DUMP, r.getPid(),
         "dump of process " + r.getPid() + " into " + dir.toAbsolutePath())) {

@@ -12,7 +12,7 @@ import java.io.InputStream;
  */
 final class RequestReader {
   /** The first byte of a TLS handshake record (a protobuf request never starts a record so). */
-  private static final int TLS_HANDSHAKE = 0x16;
+  static final int TLS_HANDSHAKE = 0x16;
   /** A TLS record is at most 2^14 bytes of payload plus some overhead. */
   private static final int MAX_TLS_RECORD = (1 << 14) + 2048;
 

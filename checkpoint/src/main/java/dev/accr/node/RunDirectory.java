@@ -29,7 +29,8 @@ public record RunDirectory(Path path) {
     return new RunDirectory(Path.of(System.getProperty("java.io.tmpdir"), "accr-" + uid()));
   }
 
-  private static String uid() {
+  /** This process's numeric user id, or its user name where there is none. */
+  static String uid() {
     try {
       return String.valueOf(Files.getAttribute(Path.of("/proc/self"), "unix:uid"));
     } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {

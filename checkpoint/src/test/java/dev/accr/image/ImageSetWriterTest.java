@@ -74,6 +74,15 @@ class ImageSetWriterTest {
   }
 
   @Test
+  void aTargetNamedLikeATemporaryDirectoryIsRefused() throws Exception {
+    Path target = parent.resolve(".set.partial-0123456789abcdef");
+    AccrException e = assertThrows(AccrException.class, () -> ImageSetWriter.create(target));
+    assertEquals(AccrException.USAGE, e.exitCode());
+    assertTrue(e.getMessage().contains("temporary"), e.getMessage());
+    assertEquals(List.of(), names(parent), "nothing written");
+  }
+
+  @Test
   void anEmptyTargetDirectoryIsReplacedOnCommit() throws Exception {
     Path target = Files.createDirectory(parent.resolve("empty"));
     try (ImageSetWriter set = ImageSetWriter.create(target)) {

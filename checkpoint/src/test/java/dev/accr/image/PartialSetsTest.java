@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.accr.proto.InventoryEntry;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.List;
 import java.util.stream.Stream;
@@ -107,6 +108,34 @@ class PartialSetsTest {
     assertEquals(List.of(), PartialSets.removeDead(parent));
     assertEquals(before, names());
     assertTrue(Files.exists(elsewhere.resolve(PartialSets.MARKER)));
+  }
+
+  @Test
+  void aMarkedDirectoryOthersMayWriteOrOfAnotherUserIsNeverRemoved() throws Exception {
+    long[] dead = deadProcess();
+    Path shared = partial(".shared.partial-0000000000000001", dead[0], dead[1], host());
+    Files.setPosixFilePermissions(shared, PosixFilePermissions.fromString("rwxrwxrwx"));
+    Path theirs = partial(".theirs.partial-0000000000000002", dead[0], dead[1], host());
+    boolean chowned = true;
+    try {
+      Files.setAttribute(theirs, "unix:uid", 65534);
+    } catch (java.nio.file.FileSystemException notPermitted) {
+      chowned = false; // only root can give a directory away; then it is ours, and goes
+    }
+    Path ours = partial(".ours.partial-0000000000000003", dead[0], dead[1], host());
+    List<Path> expected = chowned ? List.of(ours) : List.of(ours, theirs);
+    assertEquals(expected.stream().sorted().toList(),
+        PartialSets.find(parent).stream().map(PartialSets.Leftover::dir).sorted().toList());
+    assertEquals(expected.size(), PartialSets.removeDead(parent).size());
+    assertTrue(Files.exists(shared.resolve("pages-1.img")));
+    assertEquals(chowned, Files.exists(theirs.resolve("pages-1.img")));
+    // Found while private, opened to others before removal: kept.
+    Path opened = partial(".opened.partial-0000000000000004", dead[0], dead[1], host());
+    PartialSets.Leftover found = PartialSets.find(parent).getFirst();
+    assertEquals(opened, found.dir());
+    Files.setPosixFilePermissions(opened, PosixFilePermissions.fromString("rwxrwx---"));
+    assertFalse(PartialSets.remove(found));
+    assertTrue(Files.exists(opened.resolve("pages-1.img")));
   }
 
   @Test

@@ -46,6 +46,27 @@ class ImageRootTest {
   }
 
   @Test
+  void anExistingRootOthersMayWriteOrOfAnotherUserIsRefused() throws Exception {
+    Path shared = Files.createDirectory(tmp.resolve("shared"));
+    Files.setPosixFilePermissions(shared, PosixFilePermissions.fromString("rwxrwxrwx"));
+    AccrException e = assertThrows(AccrException.class, () -> ImageRoot.open(shared));
+    assertEquals(AccrException.FAILED, e.exitCode());
+    assertEquals("image root " + shared + " may be written by others (rwxrwxrwx): chmod go-w "
+        + shared, e.getMessage());
+    Files.setPosixFilePermissions(shared, PosixFilePermissions.fromString("rwxr-x---"));
+    assertEquals(shared.toRealPath(), ImageRoot.open(shared).path());
+    try {
+      Files.setAttribute(shared, "unix:uid", 65534);
+    } catch (java.nio.file.FileSystemException notPermitted) {
+      return; // only root can give a directory away
+    }
+    AccrException other = assertThrows(AccrException.class, () -> ImageRoot.open(shared));
+    assertEquals(AccrException.FAILED, other.exitCode());
+    assertEquals("image root " + shared + " belongs to another user (uid 65534)",
+        other.getMessage());
+  }
+
+  @Test
   void aRelativePathIsTakenFromTheRoot() {
     assertEquals(rootDir.resolve("sets/a"), root.resolve("sets/a"));
     assertEquals("sets/a", root.show(root.resolve("sets/a")));

@@ -15,6 +15,11 @@ import dev.accr.proto.Response;
 import dev.accr.proto.RunRequest;
 import dev.accr.proto.WaitRequest;
 import dev.accr.workload.CounterWorkload;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -95,5 +100,65 @@ class NodeClientTest {
     AccrException unknown = assertThrows(AccrException.class,
         () -> NodeClient.of("nc", new RunDirectory(runDir)));
     assertEquals(AccrException.NOT_FOUND, unknown.exitCode());
+  }
+
+  /** A "node" that reads the request and ends the connection with {@code ending}. */
+  private interface Ending {
+    void end(Socket s) throws IOException;
+  }
+
+  private AccrException callLosing(Ending ending) throws Exception {
+    try (ServerSocket fake = new ServerSocket(0, 10, InetAddress.getLoopbackAddress())) {
+      Thread t = Thread.ofVirtual().start(() -> {
+        try (Socket s = fake.accept()) {
+          assertTrue(Request.parseDelimitedFrom(s.getInputStream()).hasPing());
+          ending.end(s);
+        } catch (IOException e) {
+          throw new RuntimeException(e);
+        }
+      });
+      AccrException e = assertThrows(AccrException.class, () -> NodeClient.of("127.0.0.1:"
+          + fake.getLocalPort(), null).call(Request.newBuilder().setPing(
+              PingRequest.getDefaultInstance()).build(), ProgressListener.NONE));
+      t.join();
+      return e;
+    }
+  }
+
+  @Test
+  void aConnectionLostAfterTheRequestWasSentIsAFailureNotAMissingNode() throws Exception {
+    AccrException reset = callLosing(s -> {
+      s.setSoLinger(true, 0); // a reset, as a node that dies mid-answer gives
+      s.close();
+    });
+    assertEquals(AccrException.FAILED, reset.exitCode(), reset.getMessage());
+    assertTrue(reset.getMessage().startsWith("lost the connection to node 127.0.0.1:"),
+        reset.getMessage());
+    AccrException cut = callLosing(s -> {
+      OutputStream out = s.getOutputStream();
+      out.write(new byte[] {100, 1, 2}); // a response of 100 bytes, cut after 2
+      out.flush();
+    });
+    assertEquals(AccrException.FAILED, cut.exitCode(), cut.getMessage());
+    assertTrue(cut.getMessage().startsWith("lost the connection to node 127.0.0.1:"),
+        cut.getMessage());
+    AccrException silent = callLosing(s -> {});
+    assertEquals(AccrException.FAILED, silent.exitCode(), silent.getMessage());
+    assertTrue(silent.getMessage().contains("closed the connection without an answer"),
+        silent.getMessage());
+  }
+
+  @Test
+  void aPortNobodyListensOnIsNoSuchNode() throws Exception {
+    int port;
+    try (ServerSocket gone = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      port = gone.getLocalPort();
+    }
+    AccrException e = assertThrows(AccrException.class, () -> NodeClient.of("127.0.0.1:" + port,
+        null).call(Request.newBuilder().setPing(PingRequest.getDefaultInstance()).build(),
+            ProgressListener.NONE));
+    assertEquals(AccrException.NOT_FOUND, e.exitCode(), e.getMessage());
+    assertTrue(e.getMessage().startsWith("node 127.0.0.1:" + port + " does not answer"),
+        e.getMessage());
   }
 }

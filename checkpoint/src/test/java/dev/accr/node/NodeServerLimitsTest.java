@@ -58,12 +58,16 @@ class NodeServerLimitsTest {
   private NodeServer server;
 
   private void start(TlsIdentity tls, ServerLimits limits) throws IOException {
+    InetSocketAddress any = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
+    listen(tls == null ? null : TcpListener.tls(any, tls), limits);
+  }
+
+  private void listen(TcpListener tcp, ServerLimits limits) throws IOException {
     runDir = Files.createTempDirectory(Path.of("/tmp"), "accr-lim-");
     Registry registry = Registry.of(List.of(), List.of(), List.of(new CounterWorkload()));
     node = new Node("n", registry.topologies().load("cpu-only"), registry);
-    InetSocketAddress any = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
-    server = NodeServer.bind(new NodeService(node, () -> {}), runDir.resolve("n.sock"),
-        tls == null ? null : TcpListener.tls(any, tls), limits.withLog(log::add));
+    server = NodeServer.bind(new NodeService(node, () -> {}), runDir.resolve("n.sock"), tcp,
+        limits.withLog(log::add));
     server.start();
   }
 
@@ -138,12 +142,14 @@ class NodeServerLimitsTest {
     CertificateAuthority ca = CertificateAuthority.openOrCreate(dir);
     ca.issueNode("n", List.of(), 30);
     ca.issueClient("client", 30);
+    int clients = 200;
+    // All from one address at once: the cap per peer is not what this test is about.
     start(TlsIdentity.load(dir, "n"), ServerLimits.defaults()
-        .withRequestTimeout(Duration.ofSeconds(120)));
+        .withRequestTimeout(Duration.ofSeconds(120))
+        .withMaxPending(ServerLimits.MAX_PENDING, clients + 1));
     SimProcess p = node.create("counter", List.of("--steps", "10"), tmp, 0);
     int port = ((InetSocketAddress) server.tcpAddress()).getPort();
     TlsIdentity client = TlsIdentity.load(dir, "client");
-    int clients = 200;
     try (Socket silent = new Socket(InetAddress.getLoopbackAddress(), port);
         ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
       CountDownLatch go = new CountDownLatch(1);
@@ -170,6 +176,33 @@ class NodeServerLimitsTest {
     }
     assertTrue(log.stream().noneMatch(l -> l.contains("refused") && !l.contains("not a TLS")),
         log.toString());
+  }
+
+  @Test
+  void silentTcpConnectionsOfOnePeerKeepOutNeitherLocalClientsNorOtherPeers() throws Exception {
+    InetAddress peer = InetAddress.getByName("127.0.0.1");
+    listen(TcpListener.insecure(new InetSocketAddress(peer, 0)), ServerLimits.defaults()
+        .withRequestTimeout(Duration.ofSeconds(60)).withMaxPending(8, 4));
+    List<Socket> silent = new ArrayList<>();
+    try {
+      for (int i = 0; i < 12; i++) {
+        silent.add(new Socket(peer, ((InetSocketAddress) server.tcpAddress()).getPort()));
+      }
+      awaitLog("dropped 127.0.0.1:"); // the peer has all it may hold
+      assertEquals("n", NodeClient.of("n", new RunDirectory(runDir)).call(ping(),
+          ProgressListener.NONE).getPing().getName(), "a local client gets in");
+      try (Socket other = new Socket()) {
+        other.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.2"), 0));
+        other.connect(server.tcpAddress());
+        ping().writeDelimitedTo(other.getOutputStream());
+        assertEquals("n", Response.parseDelimitedFrom(other.getInputStream()).getPing()
+            .getName(), "another peer gets in");
+      }
+    } finally {
+      for (Socket s : silent) {
+        s.close();
+      }
+    }
   }
 
   @Test

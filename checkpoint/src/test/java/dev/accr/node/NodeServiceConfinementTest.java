@@ -103,6 +103,20 @@ class NodeServiceConfinementTest {
   }
 
   @Test
+  void aRemoteDumpIntoTheRootItselfIsRefused() {
+    // Working outside, so that the root stays empty and a dump could replace it.
+    int pid = start(Caller.LOCAL, outside.toString());
+    for (String dir : List.of(".", "", root.path().toString(), "sets/..")) {
+      refused(dump(pid, dir), REMOTE, dir);
+    }
+    assertTrue(Files.isDirectory(root.path()));
+    assertFalse(Files.exists(root.path().resolve("inventory.img")), "the root is no image set");
+    assertEquals(1, root.path().getParent().toFile().list().length, "nothing next to the root");
+    assertEquals(SimProcess.State.RUNNING, node.process(pid).state());
+    kill(pid);
+  }
+
+  @Test
   void aRemoteRunWritesItsOutputInsideTheRootAndDumpsAndRestoresThere() throws Exception {
     int pid = start(REMOTE, "", "--out", "c.out");
     assertTrue(Files.exists(root.path().resolve("c.out")), "output file in the root");

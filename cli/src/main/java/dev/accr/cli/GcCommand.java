@@ -1,6 +1,7 @@
 package dev.accr.cli;
 
 import dev.accr.api.AccrException;
+import dev.accr.api.Untrusted;
 import dev.accr.image.PartialSets;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -15,7 +16,8 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code accr gc}: removes what dumps that died left in a directory (their temporary
- * {@code .NAME.partial-*} directories); those of dumps still running are kept.
+ * {@code .NAME.partial-*} directories, this user's and writable by no one else); those of dumps
+ * still running are kept.
  */
 @Command(name = "gc", mixinStandardHelpOptions = true,
     description = "Remove the temporary directories (.NAME.partial-*) that dumps killed midway"
@@ -38,21 +40,25 @@ final class GcCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     int removed = 0;
     int failed = 0;
+    // Names and markers are anyone's text: shown escaped, one line each.
     for (PartialSets.Leftover l : PartialSets.find(dir)) {
+      String name = Untrusted.name(l.dir().toString());
+      String writer = Untrusted.name(l.writer());
       if (l.writerAlive()) {
-        out.printf("kept %s: %s is still writing it%n", l.dir(), l.writer());
+        out.printf("kept %s: %s is still writing it%n", name, writer);
       } else if (dryRun) {
-        out.printf("would remove %s (left by %s)%n", l.dir(), l.writer());
+        out.printf("would remove %s (left by %s)%n", name, writer);
         removed++;
       } else if (PartialSets.remove(l)) {
-        out.printf("removed %s (left by %s)%n", l.dir(), l.writer());
+        out.printf("removed %s (left by %s)%n", name, writer);
         removed++;
       } else {
-        spec.commandLine().getErr().printf("accr: gc: could not remove %s%n", l.dir());
+        spec.commandLine().getErr().printf("accr: gc: could not remove %s%n", name);
         failed++;
       }
     }
-    out.printf("%s %d leftover(s) in %s%n", dryRun ? "would remove" : "removed", removed, dir);
+    out.printf("%s %d leftover(s) in %s%n", dryRun ? "would remove" : "removed", removed,
+        Untrusted.name(dir.toString()));
     return failed == 0 ? 0 : AccrException.FAILED;
   }
 }

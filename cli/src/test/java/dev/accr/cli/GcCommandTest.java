@@ -63,6 +63,32 @@ class GcCommandTest {
     assertTrue(CliRun.accr("gc", dir.toString()).out().contains("removed 0 leftover(s)"));
   }
 
+  @Test
+  void namesAreShownEscapedOnOneLine() throws Exception {
+    Process done = new ProcessBuilder("true").start();
+    done.waitFor();
+    Path dead = partial(".\u001b[2Jset.partial-00000000000000a1", done.pid(), 0);
+    CliRun gc = CliRun.accr("gc", "--dry-run", dir.toString());
+    assertEquals(0, gc.code(), gc.err());
+    assertTrue(gc.out().lines().toList().getFirst().startsWith("would remove " + dir
+        + "/.\\x1b[2Jset.partial-00000000000000a1 (left by pid "), gc.out());
+    assertTrue(gc.out().chars().noneMatch(c -> c == 0x1b), gc.out());
+    assertTrue(Files.exists(dead));
+  }
+
+  @Test
+  void aMarkedDirectoryOthersMayWriteIsNotTouched() throws Exception {
+    Process done = new ProcessBuilder("true").start();
+    done.waitFor();
+    Path shared = partial(".set.partial-00000000000000a1", done.pid(), 0);
+    Files.setPosixFilePermissions(shared,
+        java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+    CliRun gc = CliRun.accr("gc", dir.toString());
+    assertEquals(0, gc.code(), gc.err());
+    assertEquals("removed 0 leftover(s) in " + dir, gc.out().strip());
+    assertTrue(Files.exists(shared.resolve("core-1000.img")));
+  }
+
   private static String hostName() throws Exception {
     return Files.readString(Path.of("/proc/sys/kernel/hostname")).strip();
   }
