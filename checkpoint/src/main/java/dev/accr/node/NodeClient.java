@@ -175,6 +175,12 @@ public final class NodeClient {
       throw AccrException.notFound("node %s does not answer: unknown host %s", node,
           tcp.getHostString());
     }
+    if (tls == null && !tcp.getAddress().isLoopbackAddress()) {
+      // Only loopback nodes may run without TLS: whatever answers in clear elsewhere is not one
+      // of ours, and the request would travel readable.
+      throw AccrException.usage("node %s is not on this machine: give --tls DIR (or set"
+          + " ACCR_TLS_DIR); requests go in clear only to a node on loopback", node);
+    }
     Socket raw = new Socket();
     try {
       try {

@@ -161,4 +161,13 @@ class NodeClientTest {
     assertTrue(e.getMessage().startsWith("node 127.0.0.1:" + port + " does not answer"),
         e.getMessage());
   }
+
+  @Test
+  void aNodeOffThisMachineIsNeverSentARequestInClear() {
+    AccrException e = assertThrows(AccrException.class, () -> NodeClient.of("192.0.2.7:7000",
+        null).call(Request.newBuilder().setPing(PingRequest.getDefaultInstance()).build(),
+            ProgressListener.NONE));
+    assertEquals(AccrException.USAGE, e.exitCode(), e.getMessage());
+    assertTrue(e.getMessage().contains("give --tls DIR"), e.getMessage());
+  }
 }
