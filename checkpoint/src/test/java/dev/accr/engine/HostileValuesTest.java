@@ -15,6 +15,7 @@ import dev.accr.proto.FileEntry;
 import dev.accr.proto.ImageFileRef;
 import dev.accr.proto.InventoryEntry;
 import dev.accr.testkit.ImageDamage;
+import dev.accr.testkit.ImageEdits;
 import dev.accr.testkit.Scenarios;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -126,18 +127,7 @@ class HostileValuesTest {
   private <T extends MessageLite> Path edit(String name, ImageKind kind, Parser<T> parser,
       UnaryOperator<T> change) throws IOException {
     Path dir = copy(name.replace('.', '-') + "-" + System.nanoTime());
-    Path file = dir.resolve(name);
-    EntryImage image = EntryImageCodec.read(file, kind, null);
-    write(file, kind, image, image.parseAll(parser).stream().map(change).toList());
-    Path inventoryFile = dir.resolve("inventory.img");
-    EntryImage inv = EntryImageCodec.read(inventoryFile, ImageKind.INVENTORY, null);
-    InventoryEntry.Builder inventory = inv.single(InventoryEntry.parser()).toBuilder();
-    for (int i = 0; i < inventory.getFilesCount(); i++) {
-      if (inventory.getFiles(i).getName().equals(name)) {
-        inventory.setFiles(i, inventory.getFiles(i).toBuilder().setSize(Files.size(file)));
-      }
-    }
-    write(inventoryFile, ImageKind.INVENTORY, inv, List.of(inventory.build()));
+    ImageEdits.edit(dir, name, kind, parser, change);
     return dir;
   }
 
@@ -148,12 +138,6 @@ class HostileValuesTest {
   }
 
   private Path copy(String name) throws IOException {
-    Path to = Files.createDirectory(tmp.resolve(name));
-    try (var files = Files.list(source)) {
-      for (Path f : files.toList()) {
-        Files.copy(f, to.resolve(f.getFileName()));
-      }
-    }
-    return to;
+    return ImageEdits.copy(source, tmp.resolve(name));
   }
 }
