@@ -214,7 +214,8 @@ final class GpuProgram {
           unit, micros));
     }
     KfdProcess kfd = kfd(p);
-    if (kfd.gpuIds().size() != gpus) {
+    // Programs dumped before they held only the GPUs they use see every GPU of their node.
+    if (kfd.gpuIds().size() < gpus) {
       throw new CorruptImageException(memory, String.format("%s: %d gpus in the control page,"
           + " %d in /dev/kfd", workload, gpus, kfd.gpuIds().size()));
     }
