@@ -34,6 +34,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
@@ -92,10 +93,10 @@ public final class NodeService {
     try {
       reply = dispatch(request, caller, progressTo(out));
     } catch (AccrException e) {
-      reply = error(e.exitCode(), e.getMessage(), e);
+      reply = error(caller, e.exitCode(), e.getMessage(), e);
     } catch (IOException | RuntimeException e) {
-      reply = error(AccrException.FAILED, e.getMessage() == null ? e.getClass().getSimpleName()
-          : e.getClass().getSimpleName() + ": " + e.getMessage(), e);
+      reply = error(caller, AccrException.FAILED, e.getMessage() == null
+          ? e.getClass().getSimpleName() : e.getClass().getSimpleName() + ": " + e.getMessage(), e);
     }
     out.accept(reply);
     if (reply.hasWait()) {
@@ -230,10 +231,20 @@ public final class NodeService {
     };
   }
 
-  private static Response error(int code, String message, Throwable t) {
+  /**
+   * The error reply: local callers get the trace for {@code --stacktrace}; a remote caller
+   * learns nothing of the node's code or files from it, and the trace goes to the node's log.
+   */
+  private static Response error(Caller caller, int code, String message, Throwable t) {
     StringWriter trace = new StringWriter();
     t.printStackTrace(new PrintWriter(trace));
-    return Response.newBuilder().setError(ErrorReply.newBuilder().setExitCode(code)
-        .setMessage(message).setStackTrace(trace.toString())).build();
+    ErrorReply.Builder reply = ErrorReply.newBuilder().setExitCode(code).setMessage(message);
+    if (caller.remote()) {
+      System.err.printf("%s error for %s: %s%n%s", Instant.now(), caller.address(), message,
+          trace);
+    } else {
+      reply.setStackTrace(trace.toString());
+    }
+    return Response.newBuilder().setError(reply).build();
   }
 }

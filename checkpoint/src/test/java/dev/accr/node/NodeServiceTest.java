@@ -112,6 +112,18 @@ class NodeServiceTest {
   }
 
   @Test
+  void aRemoteCallerGetsTheMessageButNotTheNodesStackTrace() {
+    NodeService confined = new NodeService(node, ImageRoot.open(tmp.resolve("root")), () -> {});
+    List<Response> out = new ArrayList<>();
+    confined.handle(Request.newBuilder().setRun(RunRequest.newBuilder().setWorkload("broken"))
+        .build(), new Caller(true, "192.0.2.1:5000", "client"), out::add);
+    ErrorReply e = out.getLast().getError();
+    assertEquals(AccrException.FAILED, e.getExitCode());
+    assertEquals("IllegalStateException: boom", e.getMessage());
+    assertEquals("", e.getStackTrace());
+  }
+
+  @Test
   void aBadPluginOptionOnDumpIsAUsageErrorAndTheProcessRunsOn() {
     int pid = handle(Request.newBuilder().setRun(RunRequest.newBuilder().setWorkload("counter")
         .addAllArgs(List.of("--mem-mib", "1", "--steps", "1000000", "--out",

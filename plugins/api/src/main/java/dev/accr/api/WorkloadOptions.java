@@ -38,8 +38,8 @@ public final class WorkloadOptions {
         throw AccrException.usage("%s: option --%s needs a value", workload, name);
       }
       if (!known.contains(name)) {
-        throw AccrException.usage("%s: unknown option --%s (known: --%s)", workload, name,
-            String.join(", --", known));
+        throw AccrException.usage("%s: unknown option %s (known: --%s)", workload,
+            Untrusted.quote("--" + name), String.join(", --", known));
       }
       values.put(name, value);
     }
@@ -56,7 +56,8 @@ public final class WorkloadOptions {
     try {
       value = Long.parseLong(raw);
     } catch (NumberFormatException e) {
-      throw AccrException.usage("%s: --%s: not a number: '%s'", workload, name, raw);
+      throw AccrException.usage("%s: --%s: not a number: %s", workload, name,
+          Untrusted.quote(raw));
     }
     if (value < min || value > max) {
       throw AccrException.usage("%s: --%s: %d is out of range [%d, %d]", workload, name, value,
