@@ -61,9 +61,13 @@ class NodeOperationsTest {
           }
         } else {
           last.complete(response);
+          reported.countDown(); // ended before any progress: the test says how, not a timeout
         }
       }));
       await(reported);
+      if (last.isDone()) {
+        throw new AssertionError("the request ended before it could be held: " + last.join());
+      }
     }
 
     Response finish() throws Exception {
