@@ -105,7 +105,8 @@ public final class Dumper {
     ProcessCollector.Collected c = ProcessCollector.collect(process, 1, session);
     long memStart = System.nanoTime();
     PageDumper.Result pages = new PageDumper(options, set.id(),
-        n -> set.file(ImageKind.PAGES.fileName(n)), progress).dump(process.memory());
+        n -> set.file(ImageKind.PAGES.fileName(n)), progress, node.buffers())
+        .dump(process.memory());
     long memUs = (System.nanoTime() - memStart) / 1000;
 
     List<MessageLite> pagemap = new ArrayList<>();

@@ -8,10 +8,12 @@ import dev.accr.image.ChunkFileWriter;
 import dev.accr.image.Compression;
 import dev.accr.image.ImageKind;
 import dev.accr.kernel.AddressSpace;
+import dev.accr.kernel.BufferBudget;
 import dev.accr.kernel.Vma;
 import dev.accr.proto.PageChunkEntry;
 import dev.accr.proto.PageRun;
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -27,7 +29,8 @@ import java.util.zip.CRC32C;
  * Writes the touched pages of an address space as chunks into {@code pages-<n>.img} files,
  * one file per worker thread. Workers take chunks in address order from a shared counter,
  * skip zero pages, compress, checksum and append, all in parallel; memory use is two buffers
- * per worker, whatever the size of the process.
+ * per worker, whatever the size of the process, taken as one grant of the node's
+ * {@link BufferBudget}: with less granted, fewer workers (and pages files) are used.
  */
 final class PageDumper {
   private static final int PAGE = MemoryView.PAGE_SIZE;
@@ -43,20 +46,30 @@ final class PageDumper {
   private final CheckpointId id;
   private final IntFunction<Path> pagesFile;
   private final ProgressListener progress;
+  private final BufferBudget budget;
   private final AtomicLong pagesDone = new AtomicLong();
 
   PageDumper(DumpOptions options, CheckpointId id, IntFunction<Path> pagesFile,
-      ProgressListener progress) {
+      ProgressListener progress, BufferBudget budget) {
     this.options = options;
     this.id = id;
     this.pagesFile = pagesFile;
     this.progress = progress;
+    this.budget = budget;
   }
 
   Result dump(AddressSpace memory) throws IOException {
     List<Task> tasks = split(memory.vmas());
+    int wanted = Math.max(1, Math.min(options.threads(), tasks.size()));
+    long workerBytes = (long) options.chunkPages() * PAGE
+        + ChunkCodec.maxStoredLength(options.chunkPages() * PAGE);
+    try (BufferBudget.Grant grant = budget.acquire(workerBytes, workerBytes * wanted)) {
+      return dump(tasks, Math.min(wanted, grant.buffers(workerBytes)));
+    }
+  }
+
+  private Result dump(List<Task> tasks, int workers) throws IOException {
     long pagesTotal = tasks.stream().mapToLong(t -> t.addresses().length).sum();
-    int workers = Math.max(1, Math.min(options.threads(), tasks.size()));
     PageChunkEntry[] results = new PageChunkEntry[tasks.size()];
     AtomicInteger next = new AtomicInteger();
     long[] zeroPages = new long[workers];
@@ -106,6 +119,7 @@ final class PageDumper {
 
   /** One worker: its pages file, its buffers and its codec. */
   private final class Worker implements AutoCloseable {
+    private final Arena arena = Arena.ofConfined();
     private final int fileNumber;
     private final ChunkFileWriter writer;
     private final ChunkCodec codec;
@@ -119,9 +133,9 @@ final class PageDumper {
       this.fileNumber = fileNumber;
       this.writer = ChunkFileWriter.create(pagesFile.apply(fileNumber), ImageKind.PAGES, id);
       this.codec = new ChunkCodec(compression);
-      this.raw = ByteBuffer.allocateDirect(options.chunkPages() * PAGE);
+      this.raw = arena.allocate((long) options.chunkPages() * PAGE).asByteBuffer();
       this.rawSegment = MemorySegment.ofBuffer(raw);
-      this.stored = ByteBuffer.allocateDirect(ChunkCodec.maxStoredLength(raw.capacity()));
+      this.stored = arena.allocate(ChunkCodec.maxStoredLength(raw.capacity())).asByteBuffer();
     }
 
     /** Writes a task's non-zero pages as one chunk; null when all were zero. */
@@ -170,8 +184,12 @@ final class PageDumper {
 
     @Override
     public void close() throws IOException {
-      codec.close();
-      writer.close();
+      try {
+        codec.close();
+        writer.close();
+      } finally {
+        arena.close();
+      }
     }
   }
 

@@ -6,9 +6,11 @@ import dev.accr.api.MemoryView;
 import dev.accr.image.ChunkCodec;
 import dev.accr.image.ChunkFileReader;
 import dev.accr.image.Compression;
+import dev.accr.kernel.BufferBudget;
 import dev.accr.proto.PageChunkEntry;
 import dev.accr.proto.PageRun;
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -24,7 +26,8 @@ import dev.accr.image.ImageKind;
 /**
  * Reads every {@code pages-<n>.img} of a set, one file per worker thread, verifying each
  * chunk and each file's footer, matching chunks to the pagemap entries that refer to them,
- * and handing each page to a {@link PageSink}.
+ * and handing each page to a {@link PageSink}. Its buffers are one grant of the node's
+ * {@link BufferBudget}: with less granted, fewer files are read at once.
  */
 final class PageLoader {
   private static final int PAGE = MemoryView.PAGE_SIZE;
@@ -43,11 +46,17 @@ final class PageLoader {
   private final ImageSet set;
   private final int threads;
   private final ProgressListener progress;
+  private final BufferBudget budget;
 
   PageLoader(ImageSet set, int threads, ProgressListener progress) {
+    this(set, threads, progress, BufferBudget.unlimited());
+  }
+
+  PageLoader(ImageSet set, int threads, ProgressListener progress, BufferBudget budget) {
     this.set = set;
     this.threads = threads;
     this.progress = progress;
+    this.budget = budget;
   }
 
   /** Loads all pages into {@code sink} (or only verifies them); returns bytes read. */
@@ -74,13 +83,25 @@ final class PageLoader {
     int bufferSize = byFile.values().stream().flatMap(m -> m.values().stream())
         .mapToInt(r -> r.entry().getRunsList().stream().mapToInt(PageRun::getNrPages).sum() * PAGE)
         .max().orElse(PAGE);
-    Parallel.run(Math.max(1, Math.min(threads, files.size())), w -> {
+    int wanted = Math.max(1, Math.min(threads, files.size()));
+    try (BufferBudget.Grant grant = budget.acquire(2L * bufferSize, 2L * bufferSize * wanted)) {
+      loadWith(Math.min(wanted, grant.buffers(2L * bufferSize)), bufferSize, files, byFile,
+          nextFile, bytesRead, pagesDone, total, sink);
+    }
+    return bytesRead.get();
+  }
+
+  private void loadWith(int workers, int bufferSize, List<Integer> files,
+      Map<Integer, Map<Long, Ref>> byFile, AtomicLong nextFile, AtomicLong bytesRead,
+      AtomicLong pagesDone, long total, PageSink sink) throws IOException {
+    Parallel.run(workers, w -> {
       // Sized by the largest chunk the pagemaps announce; the reader refuses larger ones.
-      ByteBuffer stored = ByteBuffer.allocateDirect(bufferSize);
-      ByteBuffer raw = ByteBuffer.allocateDirect(bufferSize);
-      MemorySegment rawSegment = MemorySegment.ofBuffer(raw);
-      MemorySegment storedSegment = MemorySegment.ofBuffer(stored);
-      try (ChunkCodec codec = new ChunkCodec(Compression.NONE)) {
+      try (Arena arena = Arena.ofConfined();
+          ChunkCodec codec = new ChunkCodec(Compression.NONE)) {
+        ByteBuffer stored = arena.allocate(bufferSize).asByteBuffer();
+        ByteBuffer raw = arena.allocate(bufferSize).asByteBuffer();
+        MemorySegment rawSegment = MemorySegment.ofBuffer(raw);
+        MemorySegment storedSegment = MemorySegment.ofBuffer(stored);
         for (int f; (f = (int) nextFile.getAndIncrement()) < files.size(); ) {
           int n = files.get(f);
           Map<Long, Ref> expected = byFile.getOrDefault(n, Map.of());
@@ -89,7 +110,6 @@ final class PageLoader {
         }
       }
     });
-    return bytesRead.get();
   }
 
   private long loadFile(int n, Map<Long, Ref> expected, ByteBuffer stored, ByteBuffer raw,

@@ -81,6 +81,9 @@ public final class Restorer {
       throw AccrException.incompatible("restore: program '%s' is not installed on node %s",
           images.core().getExe(), node.name());
     }
+    node.checkRoom("restore of process " + pid, images.mm().getVmasList().stream()
+        .filter(v -> ProcessCollector.kindOf(v.getKind()) != Vma.Kind.DEVICE)
+        .mapToLong(VmaEntry::getLength).sum(), null);
     RestorePlan.checkWorkingDirectory(set, images.core());
     RestorePlan.checkFiles(set);
     long total = node.topology().getCpusList().stream().mapToLong(c -> c.getMemoryBytes()).sum();
@@ -123,7 +126,7 @@ public final class Restorer {
       session.postForking(p);
       mapMemory(plan, p);
       long bytesRead = new PageLoader(set, plan.options().threads(),
-          cancellation.checking(plan.progress()))
+          cancellation.checking(plan.progress()), node.buffers())
           .load((owner, vaddr, source, offset, pages) ->
               p.memory().writePages(vaddr, source, offset, pages));
       addThreads(core, p);

@@ -3,9 +3,11 @@ package dev.accr.image;
 import dev.accr.api.AccrException;
 import dev.accr.api.BulkReader;
 import dev.accr.api.CorruptImageException;
+import dev.accr.kernel.BufferBudget;
 import dev.accr.proto.PluginChunkEntry;
 import dev.accr.proto.PluginPagemapHead;
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -25,7 +27,9 @@ import java.util.concurrent.Future;
  * Reads a plugin's bulk data (see {@link BulkFileWriter}). The pagemap is read and checked
  * when opened; each pages file (lane) is read front to back by a thread of its own, each chunk
  * checked against its checksum and the pagemap, and decompressed and handed to the consumer by
- * a pool of workers with a fixed number of buffers.
+ * a pool of workers with a fixed number of buffers. The buffers are one grant of the node's
+ * {@link BufferBudget}, held for one {@link #forEach}: with less granted, fewer workers and
+ * buffers are in flight (at least one of each).
  */
 public final class BulkFileReader implements BulkReader {
   private final List<Path> laneFiles;
@@ -35,6 +39,7 @@ public final class BulkFileReader implements BulkReader {
   /** Per lane: the pagemap entry of each chunk, by offset in the lane's file. */
   private final List<Map<Long, PluginChunkEntry>> byOffset;
   private final int largest;
+  private BufferBudget budget = BufferBudget.unlimited();
 
   private BulkFileReader(List<Path> laneFiles, String pagemapName, CheckpointId id,
       List<PluginChunkEntry> entries) {
@@ -113,6 +118,12 @@ public final class BulkFileReader implements BulkReader {
     return new BulkFileReader(laneFiles, name, id, entries);
   }
 
+  /** Takes the buffers of {@link #forEach} from {@code b}; returns this reader. */
+  public BulkFileReader budgeted(BufferBudget b) {
+    this.budget = b;
+    return this;
+  }
+
   @Override
   public List<Chunk> chunks() {
     return List.copyOf(chunks);
@@ -120,17 +131,29 @@ public final class BulkFileReader implements BulkReader {
 
   @Override
   public void forEach(int threads, ChunkConsumer consumer) {
-    int workers = Math.max(1, threads);
     int lanes = laneFiles.size();
-    BlockingQueue<ByteBuffer> free = new ArrayBlockingQueue<>(workers + lanes);
-    for (int i = 0; i < workers + lanes; i++) {
-      free.add(ByteBuffer.allocateDirect(largest));
+    int wanted = Math.max(1, threads);
+    // Each worker decodes into a buffer of its own; stored chunks wait in the others.
+    try (BufferBudget.Grant grant = budget.acquire(2L * largest,
+            (2L * wanted + lanes) * largest);
+        Arena arena = Arena.ofShared()) {
+      int buffers = Math.max(2, grant.buffers(largest));
+      int workers = Math.clamp(buffers / 2, 1, wanted);
+      forEach(workers, buffers - workers, arena, consumer);
+    }
+  }
+
+  private void forEach(int workers, int storedBuffers, Arena arena, ChunkConsumer consumer) {
+    int lanes = laneFiles.size();
+    BlockingQueue<ByteBuffer> free = new ArrayBlockingQueue<>(storedBuffers);
+    for (int i = 0; i < storedBuffers; i++) {
+      free.add(arena.allocate(largest).asByteBuffer());
     }
     ExecutorService pool = Executors.newFixedThreadPool(workers, Thread.ofPlatform()
         .name("bulk-read-", 0).daemon().factory());
     ExecutorService laneReaders = Executors.newFixedThreadPool(lanes, Thread.ofPlatform()
         .name("bulk-lane-", 0).daemon().factory());
-    Decoding decoding = new Decoding(pool, free, consumer);
+    Decoding decoding = new Decoding(pool, free, consumer, arena);
     try {
       List<Future<Integer>> seen = new ArrayList<>();
       for (int lane = 0; lane < lanes; lane++) {
@@ -162,13 +185,15 @@ public final class BulkFileReader implements BulkReader {
     final BlockingQueue<ByteBuffer> free;
     final ChunkConsumer consumer;
     final ThreadLocal<ChunkCodec> codecs = ThreadLocal.withInitial(() -> new ChunkCodec(Compression.NONE));
-    final ThreadLocal<ByteBuffer> rawBuffers = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(largest));
+    final ThreadLocal<ByteBuffer> rawBuffers;
     volatile boolean stopped;
 
-    Decoding(ExecutorService pool, BlockingQueue<ByteBuffer> free, ChunkConsumer consumer) {
+    Decoding(ExecutorService pool, BlockingQueue<ByteBuffer> free, ChunkConsumer consumer,
+        Arena arena) {
       this.pool = pool;
       this.free = free;
       this.consumer = consumer;
+      this.rawBuffers = ThreadLocal.withInitial(() -> arena.allocate(largest).asByteBuffer());
     }
 
     void stop() {

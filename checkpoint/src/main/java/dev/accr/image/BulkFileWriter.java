@@ -2,10 +2,12 @@ package dev.accr.image;
 
 import dev.accr.api.AccrException;
 import dev.accr.api.BulkWriter;
+import dev.accr.kernel.BufferBudget;
 import dev.accr.proto.PluginChunkEntry;
 import dev.accr.proto.PluginPagemapHead;
 import com.google.protobuf.MessageLite;
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -21,7 +23,10 @@ import java.util.zip.CRC32C;
  * each thread writing at once appends to a file of its own (a lane): a writer takes a free
  * lane, compresses, checksums and appends in its own thread, and only the index entry is
  * added under a lock. Lane 0 is the {@code .pages.img} file; further lanes are created only
- * when writers overlap, so a single-threaded writer leaves one pages file.
+ * when writers overlap, so a single-threaded writer leaves one pages file. Compression
+ * buffers are taken from the node's {@link BufferBudget} for one chunk at a time and freed
+ * after it, so writers of many dumps at once share one bound and never hold a grant while
+ * waiting for another.
  */
 public final class BulkFileWriter implements BulkWriter {
   private static final MemorySegment ZEROS = MemorySegment.ofArray(new long[BulkWriter.MAX_CHUNK / 8]);
@@ -32,6 +37,7 @@ public final class BulkFileWriter implements BulkWriter {
   private final long n;
   private final CheckpointId id;
   private final Compression compression;
+  private final BufferBudget budget;
   /** Free lanes, most recently used first, so few lanes are opened when writers do not overlap. */
   private final BlockingDeque<Lane> free = new LinkedBlockingDeque<>();
   private final List<Lane> lanes = new ArrayList<>();
@@ -41,32 +47,28 @@ public final class BulkFileWriter implements BulkWriter {
   private int writing;
   private boolean finished;
 
-  /** One pages file with its codec and scratch buffer, used by one thread at a time. */
+  /** One pages file with its codec, used by one thread at a time. */
   private static final class Lane {
     final int number;
     final ChunkCodec codec;
-    final ByteBuffer scratch;
     final CRC32C crc = new CRC32C();
     ChunkFileWriter file;
-    /** A direct copy of heap data, which zstd cannot read; allocated on first need. */
-    ByteBuffer direct;
 
     Lane(int number, Compression compression) {
       this.number = number;
       this.codec = new ChunkCodec(compression);
-      this.scratch = compression.codec() == Compression.Codec.NONE ? null
-          : ByteBuffer.allocateDirect(ChunkCodec.maxStoredLength(MAX_CHUNK));
     }
   }
 
   private BulkFileWriter(Path dir, String plugin, String what, long n, CheckpointId id,
-      Compression compression, int lanes) {
+      Compression compression, int lanes, BufferBudget budget) {
     this.dir = dir;
     this.plugin = plugin;
     this.what = what;
     this.n = n;
     this.id = id;
     this.compression = compression;
+    this.budget = budget;
     for (int i = 0; i < lanes; i++) {
       Lane lane = new Lane(i, compression);
       this.lanes.add(lane);
@@ -80,8 +82,15 @@ public final class BulkFileWriter implements BulkWriter {
    */
   public static BulkFileWriter create(Path dir, String plugin, String what, long n,
       CheckpointId id, Compression compression, int parallelism) throws IOException {
+    return create(dir, plugin, what, n, id, compression, parallelism, BufferBudget.unlimited());
+  }
+
+  /** {@link #create}, its compression buffers taken from {@code budget}. */
+  public static BulkFileWriter create(Path dir, String plugin, String what, long n,
+      CheckpointId id, Compression compression, int parallelism, BufferBudget budget)
+      throws IOException {
     BulkFileWriter w = new BulkFileWriter(dir, plugin, what, n, id, compression,
-        Math.clamp(parallelism, 1, ImageKind.MAX_LANES));
+        Math.clamp(parallelism, 1, ImageKind.MAX_LANES), budget);
     w.open(w.lanes.getFirst());
     return w;
   }
@@ -124,11 +133,16 @@ public final class BulkFileWriter implements BulkWriter {
       Thread.currentThread().interrupt();
       throw AccrException.failed("interrupted while writing %s", pagemapName());
     }
-    try {
+    long bufferBytes = bufferBytes(data);
+    try (BufferBudget.Grant grant = bufferBytes == 0 ? null
+            : budget.acquire(bufferBytes, bufferBytes);
+        Arena buffers = Arena.ofConfined()) {
       if (lane.file == null) {
         open(lane);
       }
-      ChunkCodec.Encoded encoded = lane.codec.encode(readable(lane, data), lane.scratch);
+      ByteBuffer scratch = bufferBytes == 0 ? null
+          : buffers.allocate(ChunkCodec.maxStoredLength((int) data.byteSize())).asByteBuffer();
+      ChunkCodec.Encoded encoded = lane.codec.encode(readable(buffers, data), scratch);
       ByteBuffer stored = encoded.stored();
       int storedLength = stored.remaining();
       lane.crc.reset();
@@ -148,16 +162,24 @@ public final class BulkFileWriter implements BulkWriter {
     }
   }
 
-  /** The chunk as a buffer the codec can read: compressing heap data needs a direct copy. */
-  private ByteBuffer readable(Lane lane, MemorySegment data) {
-    if (data.isNative() || lane.scratch == null) {
+  /**
+   * The buffer bytes one chunk needs: none uncompressed, room for the compressed form, and
+   * a native copy of heap data, which zstd cannot read.
+   */
+  private long bufferBytes(MemorySegment data) {
+    if (compression.codec() == Compression.Codec.NONE) {
+      return 0;
+    }
+    long stored = ChunkCodec.maxStoredLength((int) data.byteSize());
+    return data.isNative() ? stored : stored + data.byteSize();
+  }
+
+  /** The chunk as a buffer the codec can read: compressing heap data needs a native copy. */
+  private ByteBuffer readable(Arena buffers, MemorySegment data) {
+    if (data.isNative() || compression.codec() == Compression.Codec.NONE) {
       return data.asByteBuffer();
     }
-    if (lane.direct == null) {
-      lane.direct = ByteBuffer.allocateDirect(MAX_CHUNK);
-    }
-    MemorySegment.ofBuffer(lane.direct.clear()).copyFrom(data);
-    return lane.direct.limit((int) data.byteSize());
+    return buffers.allocate(data.byteSize()).copyFrom(data).asByteBuffer();
   }
 
   private String pagemapName() {

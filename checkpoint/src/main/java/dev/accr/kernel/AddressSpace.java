@@ -29,6 +29,7 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
   private final TreeMap<Long, Vma> vmas = new TreeMap<>();
   private final FramePool frames;
   private long mapped;
+  private long mappedHost;
 
   AddressSpace(NodeMemory accounting) {
     this.frames = new FramePool(accounting);
@@ -67,6 +68,9 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
     Vma vma = new Vma(start, length, prot, kind, name, path, offset);
     vmas.put(start, vma);
     mapped += length;
+    if (kind != Vma.Kind.DEVICE) {
+      mappedHost += length;
+    }
     return vma;
   }
 
@@ -83,6 +87,14 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
     vma.forEachTouchedPage((address, frame) -> frame.fill((byte) 0));
     vmas.remove(start);
     mapped -= length;
+    if (vma.kind() != Vma.Kind.DEVICE) {
+      mappedHost -= length;
+    }
+  }
+
+  /** Bytes of host memory mapped (device mappings not counted): what the process may touch. */
+  public synchronized long mappedHostBytes() {
+    return mappedHost;
   }
 
   /** The mappings in address order. */

@@ -31,6 +31,8 @@ public final class Node implements NodeContext, AutoCloseable {
   private final Topology topology;
   private final Registry registry;
   private final NodeMemory memory = new NodeMemory();
+  private final NodeLimits limits;
+  private final BufferBudget buffers;
   private final ConcurrentSkipListMap<Integer, SimProcess> processes = new ConcurrentSkipListMap<>();
   private final Map<String, DeviceDriver> drivers;
   private int nextPid = FIRST_PID;
@@ -42,9 +44,16 @@ public final class Node implements NodeContext, AutoCloseable {
    * @throws AccrException with exit code 4 if a device type has no driver installed
    */
   public Node(String name, Topology topology, Registry registry) {
+    this(name, topology, registry, NodeLimits.defaults());
+  }
+
+  /** A node with the given topology and {@code limits}; see {@link #Node(String, Topology, Registry)}. */
+  public Node(String name, Topology topology, Registry registry, NodeLimits limits) {
     this.name = name;
     this.topology = topology;
     this.registry = registry;
+    this.limits = limits;
+    this.buffers = new BufferBudget(limits.bufferBytes());
     this.drivers = attachDrivers();
   }
 
@@ -112,6 +121,47 @@ public final class Node implements NodeContext, AutoCloseable {
     return memory;
   }
 
+  /** The one bound on bulk-I/O buffers that all dumps and restores on this node share. */
+  public BufferBudget buffers() {
+    return buffers;
+  }
+
+  public NodeLimits limits() {
+    return limits;
+  }
+
+  /** The host memory the node's processes may map in all: the limit, or the topology's. */
+  public long memoryLimit() {
+    long total = topology.getCpusList().stream().mapToLong(c -> c.getMemoryBytes()).sum();
+    return limits.memoryBytes() > 0 ? limits.memoryBytes() : total;
+  }
+
+  /**
+   * Refuses (exit code 1) a process that would exceed the node's process count or, mapping
+   * {@code mappedBytes} of host memory, its memory limit; {@code except} is not counted (the
+   * process being checked, or null).
+   */
+  public synchronized void checkRoom(String what, long mappedBytes, SimProcess except) {
+    int live = 0;
+    long mapped = 0;
+    for (SimProcess p : processes.values()) {
+      if (p != except && p.state() != SimProcess.State.EXITED) {
+        live++;
+        mapped += p.memory().mappedHostBytes();
+      }
+    }
+    if (live >= limits.maxProcesses()) {
+      throw AccrException.failed("%s refused: node %s runs %d processes, its limit", what, name,
+          live);
+    }
+    long limit = memoryLimit();
+    if (mappedBytes > limit - mapped) {
+      throw AccrException.failed("%s refused: it maps %d MiB of memory, node %s has %d MiB of"
+          + " its %d MiB left", what, mappedBytes >> 20, name, Math.max(0, limit - mapped) >> 20,
+          limit >> 20);
+    }
+  }
+
   /** Starts a new process running {@code workload}. */
   public SimProcess spawn(String workload, List<String> args, Path cwd, int stepDelayMs) {
     SimProcess p = create(workload, args, cwd, stepDelayMs);
@@ -127,6 +177,7 @@ public final class Node implements NodeContext, AutoCloseable {
     Workload w = registry.workload(workload);
     SimProcess p;
     synchronized (this) {
+      checkRoom("run of " + workload, 0, null);
       int pid = allocatePid();
       p = newProcess(pid, w, args, cwd, stepDelayMs);
       processes.put(pid, p);
@@ -134,6 +185,7 @@ public final class Node implements NodeContext, AutoCloseable {
     try {
       p.addThread(p.pid());
       w.exec(p, args);
+      checkRoom("run of " + workload, p.memory().mappedHostBytes(), p);
       return p;
     } catch (RuntimeException e) {
       processes.remove(p.pid(), p);

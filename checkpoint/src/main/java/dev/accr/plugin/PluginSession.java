@@ -11,6 +11,8 @@ import dev.accr.api.PluginContext;
 import dev.accr.api.PluginImages;
 import dev.accr.api.PluginOption;
 import dev.accr.api.ProcessView;
+import dev.accr.kernel.BufferBudget;
+import dev.accr.kernel.Node;
 import dev.accr.proto.Topology;
 import java.util.ArrayList;
 import java.util.List;
@@ -246,7 +248,8 @@ public final class PluginSession implements AutoCloseable {
     Context(AccrPlugin plugin) {
       this.plugin = plugin;
       this.images = new SetImages(plugin.name(), stage != AccrPlugin.Stage.DUMP, setup.dir(),
-          setup.id(), setup.compression(), setup.parallelism(), () -> markUsed(plugin.name()));
+          setup.id(), setup.compression(), setup.parallelism(), () -> markUsed(plugin.name()),
+          setup.node() instanceof Node n ? n.buffers() : BufferBudget.unlimited());
     }
 
     @Override

@@ -14,6 +14,7 @@ import dev.accr.image.Compression;
 import dev.accr.image.EntryImage;
 import dev.accr.image.EntryImageCodec;
 import dev.accr.image.ImageKind;
+import dev.accr.kernel.BufferBudget;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,10 +30,11 @@ public final class SetImages implements PluginImages {
   private final Compression compression;
   private final int parallelism;
   private final Runnable onWrite;
+  private final BufferBudget budget;
   private final List<BulkFileWriter> open = new ArrayList<>();
 
   SetImages(String plugin, boolean reading, Path dir, CheckpointId id, Compression compression,
-      int parallelism, Runnable onWrite) {
+      int parallelism, Runnable onWrite, BufferBudget budget) {
     this.plugin = plugin;
     this.reading = reading;
     this.dir = dir;
@@ -40,6 +42,7 @@ public final class SetImages implements PluginImages {
     this.compression = compression;
     this.parallelism = parallelism;
     this.onWrite = onWrite;
+    this.budget = budget;
   }
 
   /**
@@ -48,7 +51,8 @@ public final class SetImages implements PluginImages {
    * read.
    */
   public static PluginImages reader(String plugin, Path dir, CheckpointId id) {
-    return new SetImages(plugin, true, dir, id, Compression.NONE, 1, () -> {});
+    return new SetImages(plugin, true, dir, id, Compression.NONE, 1, () -> {},
+        BufferBudget.unlimited());
   }
 
   @Override
@@ -105,7 +109,8 @@ public final class SetImages implements PluginImages {
   public synchronized BulkWriter createBulk(String what, long n) {
     name(ImageKind.PLUGIN_PAGES, what, n, false);
     try {
-      BulkFileWriter w = BulkFileWriter.create(dir, plugin, what, n, id, compression, parallelism);
+      BulkFileWriter w = BulkFileWriter.create(dir, plugin, what, n, id, compression, parallelism,
+          budget);
       open.add(w);
       onWrite.run();
       return w;
@@ -119,7 +124,7 @@ public final class SetImages implements PluginImages {
   public BulkReader openBulk(String what, long n) {
     name(ImageKind.PLUGIN_PAGES, what, n, true);
     try {
-      return BulkFileReader.open(dir, plugin, what, n, id);
+      return BulkFileReader.open(dir, plugin, what, n, id).budgeted(budget);
     } catch (IOException e) {
       throw new CorruptImageException(dir.resolve(
           ImageKind.PLUGIN_PAGEMAP.pluginFileName(plugin, what, n)).toString(),
