@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.accr.api.BulkReader;
+import dev.accr.kernel.BufferBudget;
 import dev.accr.proto.PluginChunkEntry;
 import dev.accr.proto.PluginPagemapHead;
 import com.google.protobuf.MessageLite;
@@ -49,6 +50,42 @@ class BulkFileTest {
     assertEquals(List.of("kfd-vram-7.pagemap.img", "kfd-vram-7.pages.img"), files());
     assertEquals(written.keySet(), readAll(4).keySet());
     readAll(4).forEach((key, data) -> assertArrayEquals(written.get(key), data, "key " + key));
+  }
+
+  @Test
+  void eightReadersAndWritersSharingOneSmallBudgetAllFinishWithinIt() throws Exception {
+    BufferBudget budget = new BufferBudget(3L * CHUNK); // room for one reader's two buffers
+    Map<Long, byte[]> written = new ConcurrentHashMap<>();
+    try (BulkFileWriter w = BulkFileWriter.create(dir, "kfd", "vram", 7, ID,
+        Compression.parse("zstd:1"), 4, budget)) {
+      for (long key = 0; key < 8; key++) {
+        written.put(key, random(key));
+        write(w, key, written.get(key));
+      }
+    }
+    List<Thread> readers = new ArrayList<>();
+    List<Throwable> failures = new ArrayList<>();
+    for (int r = 0; r < 8; r++) {
+      readers.add(Thread.ofPlatform().start(() -> {
+        try {
+          Map<Long, byte[]> read = read(BulkFileReader.open(dir, "kfd", "vram", 7, ID)
+              .budgeted(budget), 4);
+          read.forEach((key, data) -> assertArrayEquals(written.get(key), data, "key " + key));
+        } catch (Throwable t) {
+          synchronized (failures) {
+            failures.add(t);
+          }
+        }
+      }));
+    }
+    for (Thread t : readers) {
+      t.join(30_000);
+      assertFalse(t.isAlive(), "a reader is still waiting: a deadlock");
+    }
+    assertEquals(List.of(), failures);
+    assertTrue(budget.peak() <= budget.capacity(), "peak " + budget.peak());
+    assertTrue(budget.peak() >= 2L * CHUNK, "the readers took their buffers from the budget");
+    assertEquals(0, budget.inUse());
   }
 
   @Test
