@@ -31,6 +31,8 @@ final class NodeServeCommand implements Callable<Integer> {
 
   @Mixin ListenOptions listen;
 
+  @Mixin NodeLimitOptions limits;
+
   @Option(names = "--images-root", paramLabel = "DIR")
   Path imagesRoot;
 
@@ -40,7 +42,7 @@ final class NodeServeCommand implements Callable<Integer> {
     TcpListener tcp = listen.listener(name);
     Registry registry = AccrCommand.registry(spec); // this node's own, loaded at its start
     RunDirectory run = RunDirectory.fromEnvironment().create();
-    Node node = new Node(name, registry.topologies().load(topology), registry);
+    Node node = new Node(name, registry.topologies().load(topology), registry, limits.limits());
     ImageRoot root = ImageRoot.open(imagesRoot != null ? imagesRoot
         : ImageRoot.defaultFor(run, name));
     NodeServer[] server = new NodeServer[1];

@@ -42,6 +42,8 @@ final class NodeStartCommand implements Callable<Integer> {
 
   @Mixin ListenOptions tcp;
 
+  @Mixin NodeLimitOptions limits;
+
   @Option(names = "--images-root", paramLabel = "DIR", description = {
       "Where paths named by clients over TCP resolve; they cannot leave it",
       "(default: <run directory>/images/<name>)."})
@@ -54,6 +56,7 @@ final class NodeStartCommand implements Callable<Integer> {
   public Integer call() throws IOException, InterruptedException {
     RunDirectory.checkName(name);
     tcp.listener(name); // refuse bad options and TLS material here, in the foreground
+    limits.limits();
     Registry registry = AccrCommand.registry(spec);
     registry.topologies().load(topology); // fail here, in the foreground, on a bad topology
     String topologyArg = Files.isRegularFile(Path.of(topology))
@@ -73,6 +76,7 @@ final class NodeStartCommand implements Callable<Integer> {
         "-cp", System.getProperty("java.class.path"), Main.class.getName(),
         "node", "serve", "--name", name, "--topology", topologyArg));
     cmd.addAll(tcp.args());
+    cmd.addAll(limits.args());
     if (imagesRoot != null) {
       cmd.addAll(List.of("--images-root", imagesRoot.toAbsolutePath().toString()));
     }
