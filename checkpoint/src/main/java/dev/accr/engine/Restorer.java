@@ -36,6 +36,17 @@ public final class Restorer {
   public record Result(SimProcess process, long pagesRestored, long bytesRead, long timeUs,
       List<DevicePair> devices) {}
 
+  /**
+   * A caller's own check of the set a restore reads (e.g. that its paths are ones the caller
+   * may name), run on the very images the restore then uses.
+   */
+  @FunctionalInterface
+  public interface SetCheck {
+    SetCheck NONE = set -> {};
+
+    void check(ImageSet set) throws IOException;
+  }
+
   private final Node node;
   private final PluginHost plugins;
   private final Cancellation cancellation;
@@ -69,8 +80,19 @@ public final class Restorer {
    */
   public RestorePlan plan(Path dir, RestoreOptions options, ProgressListener progress)
       throws IOException {
+    return plan(dir, options, progress, SetCheck.NONE);
+  }
+
+  /**
+   * {@link #plan(Path, RestoreOptions, ProgressListener)}, running {@code check} on the set as
+   * it was read, before anything else: a set renamed onto {@code dir} after the check is not
+   * the one restored (its files carry another checkpoint id and are refused).
+   */
+  public RestorePlan plan(Path dir, RestoreOptions options, ProgressListener progress,
+      SetCheck check) throws IOException {
     long t0 = System.nanoTime();
     ImageSet set = ImageSet.read(dir);
+    check.check(set);
     ImageSet.ProcessImages images = RestorePlan.rootImages(set, plugins);
     int pid = images.core().getPid();
     if (node.hasPid(pid)) {
@@ -81,14 +103,14 @@ public final class Restorer {
       throw AccrException.incompatible("restore: program '%s' is not installed on node %s",
           images.core().getExe(), node.name());
     }
-    node.checkRoom("restore of process " + pid, images.mm().getVmasList().stream()
-        .filter(v -> ProcessCollector.kindOf(v.getKind()) != Vma.Kind.DEVICE)
-        .mapToLong(VmaEntry::getLength).sum(), null);
     RestorePlan.checkWorkingDirectory(set, images.core());
     RestorePlan.checkFiles(set);
     long total = node.topology().getCpusList().stream().mapToLong(c -> c.getMemoryBytes()).sum();
     RestorePlan.checkMemory(set, node.name(),
         total - node.memory().residentPages() * MemoryView.PAGE_SIZE);
+    node.checkRoom("restore of process " + pid, images.mm().getVmasList().stream()
+        .filter(v -> ProcessCollector.kindOf(v.getKind()) != Vma.Kind.DEVICE)
+        .mapToLong(VmaEntry::getLength).sum(), null);
     PluginSession session = plugins.begin(AccrPlugin.Stage.RESTORE,
         SessionSetup.of(node, dir, set.id()).withParallelism(options.threads())
             .withOptions(options.pluginOptions()).withPolicy(options.mapping())

@@ -4,7 +4,6 @@ import dev.accr.api.AccrException;
 import dev.accr.api.Untrusted;
 import dev.accr.engine.ImageSet;
 import dev.accr.proto.FileEntry;
-import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -48,7 +47,7 @@ abstract sealed class CallerPaths {
    * Refuses an image whose process would work in a directory, or reopen a file, that the
    * caller may not name.
    */
-  abstract void checkImage(Path dir) throws IOException;
+  abstract void checkImage(ImageSet set);
 
   private static final class Local extends CallerPaths {
     @Override
@@ -70,7 +69,7 @@ abstract sealed class CallerPaths {
     void checkArguments(Path cwd, List<String> args) {}
 
     @Override
-    void checkImage(Path dir) {}
+    void checkImage(ImageSet set) {}
   }
 
   private static final class Confined extends CallerPaths {
@@ -121,8 +120,8 @@ abstract sealed class CallerPaths {
     }
 
     @Override
-    void checkImage(Path dir) throws IOException {
-      ImageSet set = ImageSet.read(dir);
+    void checkImage(ImageSet set) {
+      Path dir = set.dir();
       for (ImageSet.ProcessImages p : set.processes().values()) {
         String cwd = p.core().getCwd();
         check(dir, "working directory of process " + p.core().getPid(),

@@ -189,7 +189,6 @@ public final class NodeService {
   private Response restore(RestoreRequest r, CallerPaths paths, ProgressListener progress)
       throws IOException {
     Path dir = paths.imageDir(r.getDir());
-    paths.checkImage(dir);
     RestoreOptions options = RestoreOptions.defaults().withPluginOptions(r.getPluginOptionsMap())
         .withMapping(MappingPolicies.fromInfo(r.getMapping()));
     if (r.getThreads() > 0) {
@@ -199,7 +198,7 @@ public final class NodeService {
     try (Operations.Operation op = operations.begin(Operations.Kind.RESTORE,
         "restore from " + dir.toAbsolutePath())) {
       Restorer restorer = new Restorer(node, plugins).cancelledBy(op);
-      RestorePlan plan = restorer.plan(dir, options, progress);
+      RestorePlan plan = restorer.plan(dir, options, progress, paths::checkImage);
       int pid = plan.pid();
       try {
         op.claim(pid, "restore of process " + pid + " from " + dir.toAbsolutePath());
