@@ -19,6 +19,7 @@ import dev.accr.proto.PstreeEntry;
 import dev.accr.proto.ThreadCoreEntry;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -153,7 +154,11 @@ public final class ImageSet {
       throw new CorruptImageException(inventory, "illegal file name " + Untrusted.quote(name));
     }
     Path f = dir.resolve(name);
-    if (!Files.isRegularFile(f)) {
+    if (Files.isSymbolicLink(f)) {
+      throw new CorruptImageException(f.toString(), "a symbolic link, not a regular file"
+          + " (listed in inventory.img)");
+    }
+    if (!Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) {
       throw new CorruptImageException(f.toString(), "missing file (listed in inventory.img)");
     }
     long size = Files.size(f);

@@ -10,7 +10,6 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -65,9 +64,7 @@ public final class BulkFileReader implements BulkReader {
       throws IOException {
     Path pagemapFile = dir.resolve(ImageKind.PLUGIN_PAGEMAP.pluginFileName(plugin, what, n));
     String name = pagemapFile.toString();
-    if (!Files.isRegularFile(pagemapFile)) {
-      throw new CorruptImageException(name, "missing file");
-    }
+    ImageFiles.regularFile(pagemapFile);
     EntryImage pagemap = EntryImageCodec.read(pagemapFile, ImageKind.PLUGIN_PAGEMAP, id);
     PluginPagemapHead head = pagemap.parse(PluginPagemapHead.parser(), 0);
     if (!head.getPlugin().equals(plugin) || !head.getWhat().equals(what) || head.getId() != n) {
@@ -85,10 +82,10 @@ public final class BulkFileReader implements BulkReader {
     for (int lane = 0; lane < lanes; lane++) {
       Path file = dir.resolve(ImageKind.pluginLaneFileName(plugin, what, n, lane));
       long expected = lane == 0 ? head.getPagesFileSize() : head.getLaneFileSizes(lane - 1);
-      long size = Files.isRegularFile(file) ? Files.size(file) : -1;
+      long size = ImageFiles.regularFile(file).size();
       if (size != expected) {
-        throw new CorruptImageException(file.toString(), size < 0 ? "missing file"
-            : "size: actual=" + size + " expected=" + expected);
+        throw new CorruptImageException(file.toString(), "size: actual=" + size + " expected="
+            + expected);
       }
       laneFiles.add(file);
       maxChunks += size / (ChunkFileWriter.CHUNK_HEADER_LENGTH + 1);

@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
@@ -40,7 +41,8 @@ final class ImageFiles {
       throw new CorruptImageException(name, "file size: actual=" + attributes.size()
           + " expected<=" + max);
     }
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ,
+        LinkOption.NOFOLLOW_LINKS)) {
       long size = ch.size();
       if (size > max) {
         throw new CorruptImageException(name, "file size: actual=" + size + " expected<=" + max);
@@ -55,15 +57,20 @@ final class ImageFiles {
   }
 
   /**
-   * The attributes of {@code file}, which must be a regular file (symbolic links are
-   * followed); a missing file, or anything that is not a regular file, is a corrupt set.
+   * The attributes of {@code file}, which must be a regular file; a missing file, a symbolic
+   * link (it could lead anywhere, past a remote caller's image root) or anything else that is
+   * not a regular file is a corrupt set.
    */
   static BasicFileAttributes regularFile(Path file) throws IOException {
     BasicFileAttributes attributes;
     try {
-      attributes = Files.readAttributes(file, BasicFileAttributes.class);
+      attributes = Files.readAttributes(file, BasicFileAttributes.class,
+          LinkOption.NOFOLLOW_LINKS);
     } catch (NoSuchFileException e) {
       throw new CorruptImageException(displayName(file), "missing file");
+    }
+    if (attributes.isSymbolicLink()) {
+      throw new CorruptImageException(displayName(file), "a symbolic link, not a regular file");
     }
     if (!attributes.isRegularFile()) {
       throw new CorruptImageException(displayName(file), "not a regular file");
@@ -75,7 +82,7 @@ final class ImageFiles {
   static FileChannel openRegular(Path file) throws IOException {
     regularFile(file);
     try {
-      return FileChannel.open(file, StandardOpenOption.READ);
+      return FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
     } catch (NoSuchFileException e) {
       throw new CorruptImageException(displayName(file), "missing file");
     }

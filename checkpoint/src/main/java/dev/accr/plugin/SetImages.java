@@ -17,6 +17,7 @@ import dev.accr.image.ImageKind;
 import dev.accr.kernel.BufferBudget;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -69,8 +70,8 @@ public final class SetImages implements PluginImages {
   @Override
   public <T extends MessageLite> List<T> readEntries(String what, long n, Parser<T> parser) {
     Path file = dir.resolve(name(ImageKind.PLUGIN, what, n, true));
-    if (!Files.isRegularFile(file)) {
-      throw new CorruptImageException(file.toString(), "missing file");
+    if (!Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
+      throw new CorruptImageException(file.toString(), "missing file"); // symlinks: refused when read
     }
     try {
       EntryImage image = EntryImageCodec.read(file, ImageKind.PLUGIN, id);
@@ -102,7 +103,8 @@ public final class SetImages implements PluginImages {
 
   @Override
   public boolean hasEntries(String what, long n) {
-    return Files.isRegularFile(dir.resolve(name(ImageKind.PLUGIN, what, n, true)));
+    return Files.isRegularFile(dir.resolve(name(ImageKind.PLUGIN, what, n, true)),
+        LinkOption.NOFOLLOW_LINKS);
   }
 
   @Override

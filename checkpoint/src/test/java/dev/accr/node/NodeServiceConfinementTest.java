@@ -163,6 +163,35 @@ class NodeServiceConfinementTest {
   }
 
   @Test
+  void aRemoteRestoreOfASetDirectoryLinkedOutOfTheRootIsRefused() throws Exception {
+    int pid = start(Caller.LOCAL, root.path().toString(), "--out", root.path() + "/c.out");
+    Path set = outside.resolve("set");
+    assertTrue(call(dump(pid, set.toString()), Caller.LOCAL).hasDump());
+    Files.createSymbolicLink(root.path().resolve("link"), set);
+    refused(restore("link"), REMOTE, "link");
+    assertFalse(node.hasPid(pid), "nothing restored");
+  }
+
+  @Test
+  void anImageFileThatIsASymlinkIsRefusedAsCorruptForEveryCaller() throws Exception {
+    int pid = start(Caller.LOCAL, root.path().toString(), "--out", root.path() + "/c.out");
+    Path set = root.path().resolve("set");
+    assertTrue(call(dump(pid, set.toString()), Caller.LOCAL).hasDump());
+    Path core = set.resolve("core-" + pid + ".img");
+    Path copy = Files.copy(core, outside.resolve(core.getFileName()));
+    Files.delete(core);
+    Files.createSymbolicLink(core, copy); // same bytes, but the file now lives elsewhere
+    for (Caller caller : List.of(Caller.LOCAL, REMOTE)) {
+      Response r = call(restore(caller.remote() ? "set" : set.toString()), caller);
+      assertTrue(r.hasError(), r::toString);
+      assertEquals(AccrException.CORRUPT, r.getError().getExitCode(), r.getError().getMessage());
+      assertTrue(r.getError().getMessage().contains("core-" + pid + ".img")
+          && r.getError().getMessage().contains("symbolic link"), r.getError().getMessage());
+      assertFalse(node.hasPid(pid), "nothing restored");
+    }
+  }
+
+  @Test
   void aRemoteRunWithAnOutputFileOutsideTheRootIsRefused() {
     Path out = outside.resolve("c.out");
     refused(run("", "--out", out.toString()), REMOTE, out.toString());
