@@ -37,6 +37,12 @@ abstract sealed class CallerPaths {
   /** How {@code resolved} is shown to the caller. */
   abstract String show(Path resolved);
 
+  /**
+   * How a process's argument is shown to the caller ({@code ps}): a remote caller sees paths
+   * inside the root relative to it and no other absolute path of the node.
+   */
+  abstract String showArgument(String arg);
+
   /** The working directory of a new process; empty means the default. */
   abstract Path workingDir(String requested);
 
@@ -58,6 +64,11 @@ abstract sealed class CallerPaths {
     @Override
     String show(Path resolved) {
       return resolved.toAbsolutePath().toString();
+    }
+
+    @Override
+    String showArgument(String arg) {
+      return arg;
     }
 
     @Override
@@ -89,8 +100,8 @@ abstract sealed class CallerPaths {
     Path dumpDir(String requested) {
       Path dir = imageDir(requested);
       if (dir.equals(root.path())) {
-        throw AccrException.usage("dump: %s is the image root %s itself: name a directory in it",
-            Untrusted.quote(requested), root.path());
+        throw AccrException.usage("dump: %s is the image root itself: name a directory in it",
+            Untrusted.quote(requested));
       }
       return dir;
     }
@@ -98,6 +109,18 @@ abstract sealed class CallerPaths {
     @Override
     String show(Path resolved) {
       return root.show(resolved);
+    }
+
+    @Override
+    String showArgument(String arg) {
+      int eq = arg.indexOf('=');
+      String prefix = arg.startsWith("--") && eq > 0 ? arg.substring(0, eq + 1) : "";
+      String value = arg.substring(prefix.length());
+      if (!value.startsWith("/")) {
+        return arg;
+      }
+      String hidden = root.hide(value);
+      return prefix + (hidden.startsWith("/") ? "(path outside the image root)" : hidden);
     }
 
     @Override

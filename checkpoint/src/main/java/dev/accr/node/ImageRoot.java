@@ -8,6 +8,7 @@ import java.nio.file.InvalidPathException;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
 
 /**
  * The directory a node's remote clients are confined to: every path they name resolves inside
@@ -15,7 +16,8 @@ import java.nio.file.attribute.PosixFilePermissions;
  * absolute path must lie inside it; {@code ..} is applied to the path's text, and may not climb
  * above the root; a symlink anywhere on the way (the deepest existing ancestor is resolved to its
  * real path, which covers the final component when it exists) must lead back inside. A path
- * that leaves the root is a usage error naming the path and the root.
+ * that leaves the root is a usage error naming the path as given and, like every message for
+ * remote clients, no absolute path of the node ({@link #hide}).
  *
  * <p>The result is a real path (no symlinks among the components that exist, no {@code ..}),
  * and callers use that path from then on, never the text the client sent. What remains between
@@ -111,17 +113,17 @@ public final class ImageRoot {
       existing = existing.getParent(); // stops at the root, unless it was removed
     }
     if (existing == null) {
-      throw AccrException.failed("image root %s does not exist", real);
+      throw AccrException.failed("the node's image root does not exist");
     }
     Path existingReal;
     try {
       existingReal = existing.toRealPath();
     } catch (IOException e) {
-      throw AccrException.usage("path %s: %s cannot be resolved inside the image root %s (%s)",
-          Untrusted.quote(requested), existing, real, e.getClass().getSimpleName());
+      throw AccrException.usage("path %s: %s cannot be resolved inside the image root (%s)",
+          Untrusted.quote(requested), show(existing), e.getClass().getSimpleName());
     }
     if (!existingReal.startsWith(real)) {
-      throw outside(requested, existing + " leads to " + existingReal);
+      throw outside(requested, show(existing) + " is a link out of it");
     }
     return existingReal.resolve(existing.relativize(candidate));
   }
@@ -132,8 +134,21 @@ public final class ImageRoot {
     return relative.isEmpty() ? "." : relative;
   }
 
+  /**
+   * {@code message} with the root's absolute path, under either of its names, replaced by
+   * paths relative to it: what a remote client may see of the node's files.
+   */
+  public String hide(String message) {
+    String hidden = message;
+    for (Path p : List.of(real, configured)) {
+      String abs = p.toString();
+      hidden = hidden.replace(abs + "/", "").replace(abs, ".");
+    }
+    return hidden;
+  }
+
   private AccrException outside(String requested, String why) {
-    return AccrException.usage("path %s is outside the image root %s%s", Untrusted.quote(requested), real,
+    return AccrException.usage("path %s is outside the image root%s", Untrusted.quote(requested),
         why == null ? "" : " (" + why + ")");
   }
 

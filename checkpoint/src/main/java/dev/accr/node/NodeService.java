@@ -38,6 +38,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 
 /**
  * Carries out requests on a node with the plugins of the node's registry; the same code serves
@@ -112,7 +113,8 @@ public final class NodeService {
           .setTopology(node.topology()).setPid(ProcessHandle.current().pid())
           .setVersion(Version.get()).setProcesses(node.processes().size())).build();
       case RUN -> run(r.getRun(), paths(caller));
-      case PS -> ps();
+      case PS -> ps(caller.remote() && imageRoot == null ? NodeService::hideAnyPath
+          : paths(caller)::showArgument);
       case WAIT -> Response.newBuilder().setWait(WaitReply.newBuilder()
           .setPid(r.getWait().getPid()).setDigest(node.awaitExit(r.getWait().getPid()))).build();
       case KILL -> {
@@ -121,7 +123,7 @@ public final class NodeService {
       }
       case DUMP -> dump(r.getDump(), paths(caller), progress);
       case RESTORE -> restore(r.getRestore(), paths(caller), progress);
-      case SHUTDOWN -> shutdown(r.getShutdown().getForce());
+      case SHUTDOWN -> shutdown(r.getShutdown().getForce(), caller);
       case KIND_NOT_SET -> throw AccrException.usage("empty request");
     };
   }
@@ -130,8 +132,9 @@ public final class NodeService {
    * Stops the node once its running operations end (cancelled first when {@code force});
    * answers at once with what it waits for.
    */
-  private Response shutdown(boolean force) {
-    List<String> running = operations.stop(force);
+  private Response shutdown(boolean force, Caller caller) {
+    List<String> running = operations.stop(force).stream()
+        .map(what -> caller.remote() && imageRoot != null ? imageRoot.hide(what) : what).toList();
     if (shutdownScheduled.compareAndSet(false, true)) {
       Thread.ofVirtual().start(() -> {
         try {
@@ -157,11 +160,16 @@ public final class NodeService {
     return Response.newBuilder().setRun(RunReply.newBuilder().setPid(p.pid())).build();
   }
 
-  private Response ps() {
+  private static String hideAnyPath(String arg) {
+    return arg.contains("/") ? "(path)" : arg;
+  }
+
+  private Response ps(UnaryOperator<String> showArgument) {
     PsReply.Builder ps = PsReply.newBuilder();
     for (SimProcess p : node.processes()) {
       ps.addProcesses(ProcessInfo.newBuilder().setPid(p.pid()).setExe(p.workload().name())
-          .setState(p.state().name().toLowerCase()).addAllArgv(p.argv())
+          .setState(p.state().name().toLowerCase())
+          .addAllArgv(p.argv().stream().map(showArgument).toList())
           .setThreads(p.threadCount())
           .setResidentPages(p.state() == SimProcess.State.EXITED ? 0 : p.memory().residentPages()));
     }
@@ -235,10 +243,11 @@ public final class NodeService {
    * The error reply: local callers get the trace for {@code --stacktrace}; a remote caller
    * learns nothing of the node's code or files from it, and the trace goes to the node's log.
    */
-  private static Response error(Caller caller, int code, String message, Throwable t) {
+  private Response error(Caller caller, int code, String message, Throwable t) {
     StringWriter trace = new StringWriter();
     t.printStackTrace(new PrintWriter(trace));
-    ErrorReply.Builder reply = ErrorReply.newBuilder().setExitCode(code).setMessage(message);
+    ErrorReply.Builder reply = ErrorReply.newBuilder().setExitCode(code)
+        .setMessage(caller.remote() && imageRoot != null ? imageRoot.hide(message) : message);
     if (caller.remote()) {
       System.err.printf("%s error for %s: %s%n%s", Instant.now(), caller.address(), message,
           trace);

@@ -61,7 +61,11 @@ class NodeServiceConfinementTest {
     ErrorReply e = last.getError();
     assertEquals(AccrException.USAGE, e.getExitCode(), e.getMessage());
     assertTrue(e.getMessage().contains(path), e.getMessage());
-    assertTrue(e.getMessage().contains(root.path().toString()), e.getMessage());
+    assertTrue(e.getMessage().contains("image root"), e.getMessage());
+    if (caller.remote() && !path.startsWith(root.path().toString())) {
+      assertFalse(e.getMessage().contains(root.path().toString()), "no absolute path of the node: "
+          + e.getMessage());
+    }
     return e;
   }
 
@@ -189,6 +193,33 @@ class NodeServiceConfinementTest {
           && r.getError().getMessage().contains("symbolic link"), r.getError().getMessage());
       assertFalse(node.hasPid(pid), "nothing restored");
     }
+  }
+
+  @Test
+  void remoteCallersSeeNoAbsolutePathOfTheNodeInErrorsOrInPs() throws Exception {
+    Path out = outside.resolve("c.out");
+    int local = start(Caller.LOCAL, "", "--out", out.toString());
+    int remote = start(REMOTE, "", "--out", "mine.out");
+    Response ps = call(Request.newBuilder().setPs(dev.accr.proto.PsRequest.getDefaultInstance())
+        .build(), REMOTE);
+    String shown = ps.getPs().toString();
+    assertFalse(shown.contains(outside.toString()) || shown.contains(root.path().toString()),
+        shown);
+    assertTrue(shown.contains("(path outside the image root)"), shown);
+    assertTrue(shown.contains("mine.out"), shown);
+    Response localPs = call(Request.newBuilder().setPs(dev.accr.proto.PsRequest
+        .getDefaultInstance()).build(), Caller.LOCAL);
+    assertTrue(localPs.getPs().toString().contains(out.toString()), "local callers see all");
+
+    Path set = root.path().resolve("set");
+    assertTrue(call(dump(remote, "set"), REMOTE).hasDump());
+    Files.write(set.resolve("core-" + remote + ".img"), new byte[] {1, 2, 3});
+    Response broken = call(restore("set"), REMOTE);
+    String message = broken.getError().getMessage();
+    assertEquals(AccrException.CORRUPT, broken.getError().getExitCode(), message);
+    assertTrue(message.contains("set/"), message);
+    assertFalse(message.contains(root.path().toString()), message);
+    kill(local);
   }
 
   @Test
