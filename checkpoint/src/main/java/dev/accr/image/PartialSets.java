@@ -3,10 +3,13 @@ package dev.accr.image;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -14,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Pattern;
 
@@ -94,6 +98,38 @@ public final class PartialSets {
       }
     } catch (IOException e) {
       // An unreadable parent: nothing to clean here.
+    }
+    return removed;
+  }
+
+  /**
+   * {@link #removeDead} in {@code root} and every directory below it, down to {@code maxDepth}
+   * levels: dumps may write sets anywhere in an image root. Symbolic links are not followed,
+   * and temporary directories and image sets are not descended into (a set has no
+   * subdirectories of its own).
+   */
+  public static List<Leftover> removeDeadBelow(Path root, int maxDepth) {
+    List<Leftover> removed = new ArrayList<>();
+    try {
+      Files.walkFileTree(root, Set.of(), maxDepth, new SimpleFileVisitor<>() {
+        @Override
+        public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
+          String name = dir.getFileName() == null ? "" : dir.getFileName().toString();
+          if (!dir.equals(root) && (isPartialName(name)
+              || Files.exists(dir.resolve("inventory.img"), LinkOption.NOFOLLOW_LINKS))) {
+            return FileVisitResult.SKIP_SUBTREE;
+          }
+          removed.addAll(removeDead(dir));
+          return FileVisitResult.CONTINUE;
+        }
+
+        @Override
+        public FileVisitResult visitFileFailed(Path file, IOException e) {
+          return FileVisitResult.CONTINUE; // unreadable: nothing to clean there
+        }
+      });
+    } catch (IOException e) {
+      // An unreadable root: nothing to clean.
     }
     return removed;
   }

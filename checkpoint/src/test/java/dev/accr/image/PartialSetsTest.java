@@ -139,6 +139,41 @@ class PartialSetsTest {
   }
 
   @Test
+  void cleanupBelowARootFindsLeftoversAtAnyDepthAndKeepsSetsLiveWritersAndLinks()
+      throws Exception {
+    long[] dead = deadProcess();
+    long self = ProcessHandle.current().pid();
+    Files.createDirectories(parent.resolve("a/b/c"));
+    partial("a/b/c/.deep.partial-00000000000000aa", dead[0], dead[1], host());
+    partial(".top.partial-00000000000000ab", dead[0], dead[1], host());
+    partial("a/.live.partial-00000000000000cc", self, selfStart(), host());
+    try (ImageSetWriter set = ImageSetWriter.create(parent.resolve("a/b/set"))) {
+      set.commit(InventoryEntry.newBuilder());
+    }
+    // A leftover inside a committed set is not accr's to judge: sets are not descended into.
+    partial("a/b/set/.inner.partial-00000000000000dd", dead[0], dead[1], host());
+    Path elsewhere = Files.createTempDirectory("accr-elsewhere");
+    try {
+      Path far = Files.createDirectory(elsewhere.resolve(".far.partial-00000000000000ee"));
+      Files.writeString(far.resolve(PartialSets.MARKER), "# accr: image set being written\npid="
+          + dead[0] + "\nstart=" + dead[1] + "\nhost=" + host() + "\n");
+      Files.createSymbolicLink(parent.resolve("link"), elsewhere);
+
+      List<Path> removed = PartialSets.removeDeadBelow(parent, 32).stream()
+          .map(PartialSets.Leftover::dir).sorted().toList();
+
+      assertEquals(List.of(parent.resolve(".top.partial-00000000000000ab"),
+          parent.resolve("a/b/c/.deep.partial-00000000000000aa")), removed);
+      assertTrue(Files.isDirectory(parent.resolve("a/.live.partial-00000000000000cc")));
+      assertTrue(Files.isRegularFile(parent.resolve("a/b/set/inventory.img")));
+      assertTrue(Files.isDirectory(parent.resolve("a/b/set/.inner.partial-00000000000000dd")));
+      assertTrue(Files.isDirectory(far), "a link out of the root is not followed");
+    } finally {
+      DirectoryTrees.delete(elsewhere);
+    }
+  }
+
+  @Test
   void aMissingParentHasNoLeftovers() throws Exception {
     assertEquals(List.of(), PartialSets.find(parent.resolve("none")));
     assertEquals(List.of(), PartialSets.removeDead(parent.resolve("none")));

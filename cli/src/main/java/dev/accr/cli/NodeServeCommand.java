@@ -54,7 +54,8 @@ final class NodeServeCommand implements Callable<Integer> {
       });
     });
     server[0] = NodeServer.bind(service, run.socket(name), tcp, ServerLimits.defaults());
-    PartialSets.removeDead(root.path()); // dumps into the image root that died with a node
+    // Dumps anywhere in the image root that died with a node.
+    PartialSets.removeDeadBelow(root.path(), 32);
     Runtime.getRuntime().addShutdownHook(new Thread(server[0]::close));
     server[0].start();
     System.out.printf("%s node %s up: topology %s, socket %s%s%n", Instant.now(), name,
