@@ -14,6 +14,16 @@ public interface Cancellation {
   /** Throws (an {@code AccrException}) when the operation is to stop. */
   void check();
 
+  /** Whether {@link #check()} would throw: for waits that poll. */
+  default boolean requested() {
+    try {
+      check();
+      return false;
+    } catch (RuntimeException e) {
+      return true;
+    }
+  }
+
   /** {@code progress}, asking this cancellation first at every report. */
   default ProgressListener checking(ProgressListener progress) {
     return (phase, done, total) -> {

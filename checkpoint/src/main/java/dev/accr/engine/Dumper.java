@@ -62,7 +62,7 @@ public final class Dumper {
             SessionSetup.of(node, set.directory(), set.id())
                 .withCompression(options.compression()).withParallelism(options.threads())
                 .withOptions(options.pluginOptions()).withLeaveRunning(options.leaveRunning())
-                .withProgress(progress))) {
+                .withProgress(progress).withCancelled(cancellation::requested))) {
           session.pauseDevices(process);
           process.freeze();
           frozen = true;
@@ -105,7 +105,8 @@ public final class Dumper {
     ProcessCollector.Collected c = ProcessCollector.collect(process, 1, session);
     long memStart = System.nanoTime();
     PageDumper.Result pages = new PageDumper(options, set.id(),
-        n -> set.file(ImageKind.PAGES.fileName(n)), progress, node.buffers())
+        n -> set.file(ImageKind.PAGES.fileName(n)), progress, node.buffers(),
+        cancellation::requested)
         .dump(process.memory());
     long memUs = (System.nanoTime() - memStart) / 1000;
 

@@ -22,6 +22,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
 import java.util.function.IntFunction;
 import java.util.zip.CRC32C;
 
@@ -47,15 +48,17 @@ final class PageDumper {
   private final IntFunction<Path> pagesFile;
   private final ProgressListener progress;
   private final BufferBudget budget;
+  private final BooleanSupplier cancelled;
   private final AtomicLong pagesDone = new AtomicLong();
 
   PageDumper(DumpOptions options, CheckpointId id, IntFunction<Path> pagesFile,
-      ProgressListener progress, BufferBudget budget) {
+      ProgressListener progress, BufferBudget budget, BooleanSupplier cancelled) {
     this.options = options;
     this.id = id;
     this.pagesFile = pagesFile;
     this.progress = progress;
     this.budget = budget;
+    this.cancelled = cancelled;
   }
 
   Result dump(AddressSpace memory) throws IOException {
@@ -63,7 +66,8 @@ final class PageDumper {
     int wanted = Math.max(1, Math.min(options.threads(), tasks.size()));
     long workerBytes = (long) options.chunkPages() * PAGE
         + ChunkCodec.maxStoredLength(options.chunkPages() * PAGE);
-    try (BufferBudget.Grant grant = budget.acquire(workerBytes, workerBytes * wanted)) {
+    try (BufferBudget.Grant grant = budget.acquire(workerBytes, workerBytes * wanted,
+        cancelled)) {
       return dump(tasks, Math.min(wanted, grant.buffers(workerBytes)));
     }
   }

@@ -18,6 +18,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
 import java.util.function.LongConsumer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -47,16 +48,20 @@ final class PageLoader {
   private final int threads;
   private final ProgressListener progress;
   private final BufferBudget budget;
+  private final BooleanSupplier cancelled;
 
   PageLoader(ImageSet set, int threads, ProgressListener progress) {
-    this(set, threads, progress, BufferBudget.unlimited());
+    this(set, threads, progress, BufferBudget.unlimited(), () -> false);
   }
 
-  PageLoader(ImageSet set, int threads, ProgressListener progress, BufferBudget budget) {
+  /** A loader taking its buffers from {@code budget}, giving up waiting when cancelled. */
+  PageLoader(ImageSet set, int threads, ProgressListener progress, BufferBudget budget,
+      BooleanSupplier cancelled) {
     this.set = set;
     this.threads = threads;
     this.progress = progress;
     this.budget = budget;
+    this.cancelled = cancelled;
   }
 
   /** Loads all pages into {@code sink} (or only verifies them); returns bytes read. */
@@ -84,7 +89,8 @@ final class PageLoader {
         .mapToInt(r -> r.entry().getRunsList().stream().mapToInt(PageRun::getNrPages).sum() * PAGE)
         .max().orElse(PAGE);
     int wanted = Math.max(1, Math.min(threads, files.size()));
-    try (BufferBudget.Grant grant = budget.acquire(2L * bufferSize, 2L * bufferSize * wanted)) {
+    try (BufferBudget.Grant grant = budget.acquire(2L * bufferSize, 2L * bufferSize * wanted,
+        cancelled)) {
       loadWith(Math.min(wanted, grant.buffers(2L * bufferSize)), bufferSize, files, byFile,
           nextFile, bytesRead, pagesDone, total, sink);
     }

@@ -114,7 +114,8 @@ public final class Restorer {
     PluginSession session = plugins.begin(AccrPlugin.Stage.RESTORE,
         SessionSetup.of(node, dir, set.id()).withParallelism(options.threads())
             .withOptions(options.pluginOptions()).withPolicy(options.mapping())
-            .withProgress(cancellation.checking(progress)));
+            .withProgress(cancellation.checking(progress))
+            .withCancelled(cancellation::requested));
     try {
       List<DevicePair> devices = session.mapDevices(node.topology());
       return new RestorePlan(set, images, workload, devices, session, options, progress, t0);
@@ -148,7 +149,7 @@ public final class Restorer {
       session.postForking(p);
       mapMemory(plan, p);
       long bytesRead = new PageLoader(set, plan.options().threads(),
-          cancellation.checking(plan.progress()), node.buffers())
+          cancellation.checking(plan.progress()), node.buffers(), cancellation::requested)
           .load((owner, vaddr, source, offset, pages) ->
               p.memory().writePages(vaddr, source, offset, pages));
       addThreads(core, p);

@@ -21,6 +21,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.function.BooleanSupplier;
 
 /**
  * Reads a plugin's bulk data (see {@link BulkFileWriter}). The pagemap is read and checked
@@ -39,6 +40,7 @@ public final class BulkFileReader implements BulkReader {
   private final List<Map<Long, PluginChunkEntry>> byOffset;
   private final int largest;
   private BufferBudget budget = BufferBudget.unlimited();
+  private BooleanSupplier cancelled = () -> false;
 
   private BulkFileReader(List<Path> laneFiles, String pagemapName, CheckpointId id,
       List<PluginChunkEntry> entries) {
@@ -121,6 +123,12 @@ public final class BulkFileReader implements BulkReader {
     return this;
   }
 
+  /** Makes {@link #forEach} give up (an {@link AccrException}) once {@code c} says so. */
+  public BulkFileReader cancelledBy(BooleanSupplier c) {
+    this.cancelled = c;
+    return this;
+  }
+
   @Override
   public List<Chunk> chunks() {
     return List.copyOf(chunks);
@@ -132,7 +140,7 @@ public final class BulkFileReader implements BulkReader {
     int wanted = Math.max(1, threads);
     // Each worker decodes into a buffer of its own; stored chunks wait in the others.
     try (BufferBudget.Grant grant = budget.acquire(2L * largest,
-            (2L * wanted + lanes) * largest);
+            (2L * wanted + lanes) * largest, cancelled);
         Arena arena = Arena.ofShared()) {
       int buffers = Math.max(2, grant.buffers(largest));
       int workers = Math.clamp(buffers / 2, 1, wanted);
@@ -205,6 +213,9 @@ public final class BulkFileReader implements BulkReader {
     int seen = 0;
     try (ChunkFileReader reader = ChunkFileReader.open(file, id)) {
       while (!d.stopped) {
+        if (cancelled.getAsBoolean()) {
+          throw AccrException.failed("reading %s: cancelled", Path.of(pagemapName).getFileName());
+        }
         ByteBuffer stored = d.free.take();
         ChunkFileReader.Chunk chunk = reader.next(stored);
         if (chunk == null) {

@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingDeque;
 import java.util.concurrent.LinkedBlockingDeque;
+import java.util.function.BooleanSupplier;
 import java.util.zip.CRC32C;
 
 /**
@@ -38,6 +39,7 @@ public final class BulkFileWriter implements BulkWriter {
   private final CheckpointId id;
   private final Compression compression;
   private final BufferBudget budget;
+  private volatile BooleanSupplier cancelled = () -> false;
   /** Free lanes, most recently used first, so few lanes are opened when writers do not overlap. */
   private final BlockingDeque<Lane> free = new LinkedBlockingDeque<>();
   private final List<Lane> lanes = new ArrayList<>();
@@ -95,6 +97,12 @@ public final class BulkFileWriter implements BulkWriter {
     return w;
   }
 
+  /** Makes writes give up (an {@link AccrException}) once {@code c} says so; returns this. */
+  public BulkFileWriter cancelledBy(BooleanSupplier c) {
+    this.cancelled = c;
+    return this;
+  }
+
   private void open(Lane lane) throws IOException {
     lane.file = ChunkFileWriter.create(dir.resolve(
         ImageKind.pluginLaneFileName(plugin, what, n, lane.number)), ImageKind.PLUGIN_PAGES, id);
@@ -105,6 +113,9 @@ public final class BulkFileWriter implements BulkWriter {
     long length = data.byteSize();
     if (length <= 0 || length > MAX_CHUNK) {
       throw new IllegalArgumentException("chunk length " + length + " is not in 1.." + MAX_CHUNK);
+    }
+    if (cancelled.getAsBoolean()) {
+      throw AccrException.failed("writing %s: cancelled", pagemapName());
     }
     synchronized (this) {
       if (finished) {
@@ -135,7 +146,7 @@ public final class BulkFileWriter implements BulkWriter {
     }
     long bufferBytes = bufferBytes(data);
     try (BufferBudget.Grant grant = bufferBytes == 0 ? null
-            : budget.acquire(bufferBytes, bufferBytes);
+            : budget.acquire(bufferBytes, bufferBytes, cancelled);
         Arena buffers = Arena.ofConfined()) {
       if (lane.file == null) {
         open(lane);

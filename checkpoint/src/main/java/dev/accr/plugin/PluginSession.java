@@ -249,7 +249,8 @@ public final class PluginSession implements AutoCloseable {
       this.plugin = plugin;
       this.images = new SetImages(plugin.name(), stage != AccrPlugin.Stage.DUMP, setup.dir(),
           setup.id(), setup.compression(), setup.parallelism(), () -> markUsed(plugin.name()),
-          setup.node() instanceof Node n ? n.buffers() : BufferBudget.unlimited());
+          setup.node() instanceof Node n ? n.buffers() : BufferBudget.unlimited(),
+          setup.cancelled());
     }
 
     @Override
@@ -290,6 +291,11 @@ public final class PluginSession implements AutoCloseable {
     @Override
     public void progress(String phase, long done, long total) {
       setup.progress().progress(plugin.name() + " " + phase, done, total);
+    }
+
+    @Override
+    public boolean cancelled() {
+      return setup.cancelled().getAsBoolean();
     }
 
     @Override

@@ -7,15 +7,17 @@ import dev.accr.image.Compression;
 import dev.accr.image.ProgressListener;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.function.BooleanSupplier;
 
 /**
  * What plugins see of one operation besides its stage: the node, the image set's directory and
  * id, how bulk files are written, the user's plugin options ({@code plugin.option -> value}),
- * whether a dumped process runs on, the device mapping asked for, and where progress goes.
+ * whether a dumped process runs on, the device mapping asked for, where progress goes and
+ * whether the operation was cancelled.
  */
 public record SessionSetup(NodeContext node, Path dir, CheckpointId id, Compression compression,
     int parallelism, Map<String, String> options, boolean leaveRunning, MappingPolicy policy,
-    ProgressListener progress) {
+    ProgressListener progress, BooleanSupplier cancelled) {
   public SessionSetup {
     options = Map.copyOf(options);
   }
@@ -23,36 +25,42 @@ public record SessionSetup(NodeContext node, Path dir, CheckpointId id, Compress
   /** The set in {@code dir} on {@code node}: no compression, one thread, no options. */
   public static SessionSetup of(NodeContext node, Path dir, CheckpointId id) {
     return new SessionSetup(node, dir, id, Compression.NONE, 1, Map.of(), false,
-        MappingPolicy.STRICT, ProgressListener.NONE);
+        MappingPolicy.STRICT, ProgressListener.NONE, () -> false);
   }
 
   public SessionSetup withCompression(Compression c) {
     return new SessionSetup(node, dir, id, c, parallelism, options, leaveRunning, policy,
-        progress);
+        progress, cancelled);
   }
 
   public SessionSetup withParallelism(int n) {
     return new SessionSetup(node, dir, id, compression, n, options, leaveRunning, policy,
-        progress);
+        progress, cancelled);
   }
 
   public SessionSetup withOptions(Map<String, String> o) {
     return new SessionSetup(node, dir, id, compression, parallelism, o, leaveRunning, policy,
-        progress);
+        progress, cancelled);
   }
 
   public SessionSetup withLeaveRunning(boolean leave) {
     return new SessionSetup(node, dir, id, compression, parallelism, options, leave, policy,
-        progress);
+        progress, cancelled);
   }
 
   public SessionSetup withPolicy(MappingPolicy p) {
     return new SessionSetup(node, dir, id, compression, parallelism, options, leaveRunning, p,
-        progress);
+        progress, cancelled);
+  }
+
+  /** Asked by bulk I/O and by plugins ({@code PluginContext.cancelled()}) whether to give up. */
+  public SessionSetup withCancelled(BooleanSupplier c) {
+    return new SessionSetup(node, dir, id, compression, parallelism, options, leaveRunning,
+        policy, progress, c);
   }
 
   public SessionSetup withProgress(ProgressListener p) {
     return new SessionSetup(node, dir, id, compression, parallelism, options, leaveRunning,
-        policy, p);
+        policy, p, cancelled);
   }
 }

@@ -21,6 +21,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BooleanSupplier;
 
 /** The image set as one plugin reads or writes it (see {@link PluginImages}). */
 public final class SetImages implements PluginImages {
@@ -32,10 +33,11 @@ public final class SetImages implements PluginImages {
   private final int parallelism;
   private final Runnable onWrite;
   private final BufferBudget budget;
+  private final BooleanSupplier cancelled;
   private final List<BulkFileWriter> open = new ArrayList<>();
 
   SetImages(String plugin, boolean reading, Path dir, CheckpointId id, Compression compression,
-      int parallelism, Runnable onWrite, BufferBudget budget) {
+      int parallelism, Runnable onWrite, BufferBudget budget, BooleanSupplier cancelled) {
     this.plugin = plugin;
     this.reading = reading;
     this.dir = dir;
@@ -44,6 +46,7 @@ public final class SetImages implements PluginImages {
     this.parallelism = parallelism;
     this.onWrite = onWrite;
     this.budget = budget;
+    this.cancelled = cancelled;
   }
 
   /**
@@ -53,7 +56,7 @@ public final class SetImages implements PluginImages {
    */
   public static PluginImages reader(String plugin, Path dir, CheckpointId id) {
     return new SetImages(plugin, true, dir, id, Compression.NONE, 1, () -> {},
-        BufferBudget.unlimited());
+        BufferBudget.unlimited(), () -> false);
   }
 
   @Override
@@ -112,7 +115,7 @@ public final class SetImages implements PluginImages {
     name(ImageKind.PLUGIN_PAGES, what, n, false);
     try {
       BulkFileWriter w = BulkFileWriter.create(dir, plugin, what, n, id, compression, parallelism,
-          budget);
+          budget).cancelledBy(cancelled);
       open.add(w);
       onWrite.run();
       return w;
@@ -126,7 +129,8 @@ public final class SetImages implements PluginImages {
   public BulkReader openBulk(String what, long n) {
     name(ImageKind.PLUGIN_PAGES, what, n, true);
     try {
-      return BulkFileReader.open(dir, plugin, what, n, id).budgeted(budget);
+      return BulkFileReader.open(dir, plugin, what, n, id).budgeted(budget)
+          .cancelledBy(cancelled);
     } catch (IOException e) {
       throw new CorruptImageException(dir.resolve(
           ImageKind.PLUGIN_PAGEMAP.pluginFileName(plugin, what, n)).toString(),

@@ -89,6 +89,34 @@ class BulkFileTest {
   }
 
   @Test
+  void aCancelledReadOrWriteGivesUpBetweenChunks() throws Exception {
+    java.util.concurrent.atomic.AtomicBoolean cancelled = new java.util.concurrent.atomic.AtomicBoolean();
+    BulkFileWriter w = BulkFileWriter.create(dir, "kfd", "vram", 7, ID, Compression.NONE, 1)
+        .cancelledBy(cancelled::get);
+    for (long key = 0; key < 40; key++) {
+      write(w, key, random(key));
+    }
+    cancelled.set(true);
+    dev.accr.api.AccrException refused = org.junit.jupiter.api.Assertions.assertThrows(
+        dev.accr.api.AccrException.class, () -> write(w, 99, random(99)));
+    assertTrue(refused.getMessage().endsWith("cancelled"), refused.getMessage());
+    cancelled.set(false);
+    w.close();
+
+    java.util.concurrent.atomic.AtomicInteger consumed = new java.util.concurrent.atomic.AtomicInteger();
+    BulkFileReader reader = BulkFileReader.open(dir, "kfd", "vram", 7, ID)
+        .cancelledBy(cancelled::get);
+    dev.accr.api.AccrException stopped = org.junit.jupiter.api.Assertions.assertThrows(
+        dev.accr.api.AccrException.class, () -> reader.forEach(1, (key, data) -> {
+          // A consumer that would block for long, like a device step; cancelled after its first chunk.
+          consumed.incrementAndGet();
+          cancelled.set(true);
+        }));
+    assertTrue(stopped.getMessage().contains("cancelled"), stopped.getMessage());
+    assertTrue(consumed.get() < 40, "gave up after " + consumed.get() + " of 40 chunks");
+  }
+
+  @Test
   void overlappingWritersEachAppendToTheirOwnLane() throws Exception {
     for (int round = 0; ; round++) { // writers overlap almost always; retry the rare round that did not
       long id = 100 + round;

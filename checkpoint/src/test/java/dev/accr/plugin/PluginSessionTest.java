@@ -88,6 +88,52 @@ class PluginSessionTest {
   }
 
   @Test
+  void aPluginStepThatWaitsSeesTheOperationCancelledAndTheDumpFailsLeavingTheProcess()
+      throws Exception {
+    java.util.concurrent.CountDownLatch waiting = new java.util.concurrent.CountDownLatch(1);
+    AccrPlugin waiter = new AccrPlugin() {
+      @Override
+      public String name() {
+        return "waiter";
+      }
+
+      @Override
+      public boolean checkpointDevices(PluginContext ctx, dev.accr.api.ProcessView process) {
+        waiting.countDown();
+        while (!ctx.cancelled()) { // a device that never answers
+          Thread.onSpinWait();
+        }
+        throw AccrException.failed("waiter: gave up, the operation is cancelled");
+      }
+    };
+    Node node = node(waiter);
+    SimProcess p = counter(node);
+    Scenarios.step(p, 2);
+    java.util.concurrent.atomic.AtomicBoolean cancel = new java.util.concurrent.atomic.AtomicBoolean();
+    java.util.concurrent.CompletableFuture<Void> dump = java.util.concurrent.CompletableFuture
+        .runAsync(() -> {
+          try {
+            new dev.accr.engine.Dumper(node, PluginHost.of(node.registry().plugins()))
+                .cancelledBy(() -> {
+                  if (cancel.get()) {
+                    throw AccrException.failed("cancelled");
+                  }
+                }).dump(p.pid(), tmp.resolve("set"), DumpOptions.defaults(),
+                    dev.accr.image.ProgressListener.NONE);
+          } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
+        });
+    waiting.await();
+    cancel.set(true);
+    Throwable failed = assertThrows(java.util.concurrent.ExecutionException.class,
+        () -> dump.get(30, java.util.concurrent.TimeUnit.SECONDS)).getCause();
+    assertTrue(failed.getMessage().contains("gave up"), failed.toString());
+    assertFalse(Files.exists(tmp.resolve("set")), "no set");
+    assertTrue(node.hasPid(p.pid()), "the process is still there");
+  }
+
+  @Test
   void aFailingFiniStillReachesTheOtherPlugins() throws Exception {
     Node node = node(
         new RecordingPlugin("aaa", log, AccrPlugin.API_VERSION, List.of(), "fini(false)"),

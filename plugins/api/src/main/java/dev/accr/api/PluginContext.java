@@ -29,8 +29,22 @@ public interface PluginContext {
   /** Dump: whether the process keeps running afterwards ({@code --leave-running}). */
   boolean leaveRunning();
 
-  /** Reports progress of a long phase (bytes or items done of a total). */
+  /**
+   * Reports progress of a long phase (bytes or items done of a total). Throws (an
+   * {@link AccrException}) when the operation is cancelled: the hook should let it pass, and
+   * the operation fails through its rollback.
+   */
   void progress(String phase, long done, long total);
+
+  /**
+   * Whether the operation was cancelled ({@code node stop --force}): a step that waits (on a
+   * device, a fence, a queue) should ask this now and then and give up by throwing an
+   * {@link AccrException}. Bulk reads and writes of {@link #images()} give up on their own.
+   * Added in API 4 as a default method (older hosts never cancel).
+   */
+  default boolean cancelled() {
+    return false;
+  }
 
   /** Keeps per-operation state of the calling plugin. */
   void attach(Object state);
