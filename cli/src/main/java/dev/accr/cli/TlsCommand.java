@@ -1,6 +1,7 @@
 package dev.accr.cli;
 
 import dev.accr.api.AccrException;
+import dev.accr.api.Untrusted;
 import dev.accr.node.tls.CertificateAuthority;
 import dev.accr.node.tls.TlsDirectory;
 import java.io.PrintWriter;
@@ -9,7 +10,9 @@ import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -24,14 +27,15 @@ import picocli.CommandLine.Model.CommandSpec;
     subcommands = {TlsCommand.Init.class})
 final class TlsCommand {
 
-  /** {@code accr tls init DIR [--node NAME ...] [--client NAME ...] [--san HOST ...]}. */
+  /** {@code accr tls init DIR [--node NAME[=HOST,...] ...] [--client NAME ...] [--san HOST ...]}. */
   @Command(name = "init", mixinStandardHelpOptions = true,
       description = {"Create a CA (DIR/ca.pem, its key DIR/ca.key) and, for each name, "
           + "DIR/NAME.pem and DIR/NAME.key.",
           "Run it again on the same DIR to add names signed by the same CA. Keys are readable "
               + "by their owner only; DIR is created owner-only (0700).",
-          "Node certificates name the node, localhost, 127.0.0.1, ::1 and every --san: a "
-              + "client checks that the address it connects to is one of them."},
+          "Node certificates name the node, localhost, 127.0.0.1, ::1, every --san and the "
+              + "node's own hosts (--node NAME=HOST,...): a client checks that the address it "
+              + "connects to is one of them."},
       exitCodeListHeading = "%nExit codes:%n",
       exitCodeList = {"0:created", "1:a file exists or cannot be written, or DIR may be read "
           + "by others", "2:usage error"})
@@ -41,9 +45,10 @@ final class TlsCommand {
     @Parameters(paramLabel = "DIR", description = "Directory of the TLS material.")
     Path dir;
 
-    @Option(names = "--node", paramLabel = "NAME",
-        description = "A node certificate for node NAME (repeatable).")
-    List<String> nodes = new ArrayList<>();
+    @Option(names = "--node", paramLabel = "NAME[=HOST,...]",
+        description = "A node certificate for node NAME, also naming the host names or IP "
+            + "addresses after '=' (repeatable).")
+    List<String> nodeSpecs = new ArrayList<>();
 
     @Option(names = "--client", paramLabel = "NAME",
         description = "A client certificate for NAME (repeatable; with a new CA, 'client' "
@@ -62,10 +67,22 @@ final class TlsCommand {
     @Override
     public Integer call() {
       TlsDirectory tls = new TlsDirectory(dir);
+      Map<String, List<String>> nodes = new LinkedHashMap<>();
+      for (String spec : nodeSpecs) {
+        int eq = spec.indexOf('=');
+        String name = eq < 0 ? spec : spec.substring(0, eq);
+        List<String> own = eq < 0 ? List.of() : List.of(spec.substring(eq + 1).split(",", -1));
+        own.forEach(san -> checkSan("--node " + name + "=", san));
+        List<String> names = new ArrayList<>(sans);
+        names.addAll(own);
+        if (nodes.put(name, names) != null) {
+          throw AccrException.usage("name '%s' is given twice", name);
+        }
+      }
       boolean newCa = !Files.exists(tls.ca());
       List<String> clientNames = clients.isEmpty() && newCa ? List.of("client") : clients;
       Set<String> all = new LinkedHashSet<>();
-      for (String name : concat(nodes, clientNames)) {
+      for (String name : concat(List.copyOf(nodes.keySet()), clientNames)) {
         if (!all.add(TlsDirectory.checkName(name))) {
           throw AccrException.usage("name '%s' is given twice", name);
         }
@@ -75,21 +92,25 @@ final class TlsCommand {
           }
         }
       }
-      for (String san : sans) {
-        if (san.isBlank() || san.chars().anyMatch(c -> c <= ' ' || c == ',')) {
-          throw AccrException.usage("--san '%s': expected a host name or an IP address", san);
-        }
-      }
+      sans.forEach(san -> checkSan("--san ", san));
       CertificateAuthority ca = CertificateAuthority.openOrCreate(tls);
       PrintWriter out = spec.commandLine().getOut();
       out.printf("%s %s%n", newCa ? "created CA" : "using CA", tls.ca());
-      for (String node : nodes) {
-        report(out, "node", tls, node, ca.issueNode(node, sans, days));
+      for (var node : nodes.entrySet()) {
+        report(out, "node", tls, node.getKey(), ca.issueNode(node.getKey(), node.getValue(),
+            days));
       }
       for (String client : clientNames) {
         report(out, "client", tls, client, ca.issueClient(client, days));
       }
       return 0;
+    }
+
+    private static void checkSan(String option, String san) {
+      if (san.isBlank() || san.chars().anyMatch(c -> c <= ' ' || c == ',')) {
+        throw AccrException.usage("%s%s: expected a host name or an IP address", option,
+            Untrusted.quote(san));
+      }
     }
 
     private static void report(PrintWriter out, String kind, TlsDirectory tls, String name,
