@@ -119,6 +119,9 @@ public final class FileTable implements FileView, AutoCloseable {
   @Override
   public synchronized void write(int fd, byte[] data) {
     OpenFile file = get(fd);
+    if ((file.flags() & O_WRITE) == 0) { // as write(2): EBADF, even for no bytes
+      throw AccrException.failed("write: bad file descriptor %d (not open for writing)", fd);
+    }
     try {
       ByteBuffer buffer = ByteBuffer.wrap(data);
       long at = file.position();

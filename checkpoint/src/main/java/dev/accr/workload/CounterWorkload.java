@@ -1,5 +1,6 @@
 package dev.accr.workload;
 
+import dev.accr.api.AccrException;
 import dev.accr.api.CorruptImageException;
 import dev.accr.api.FileView;
 import dev.accr.api.MemoryView;
@@ -135,7 +136,14 @@ public final class CounterWorkload implements Workload {
           loop.gpr(1), loop.pc(), writer.pc(), heapPages, loop.gpr(5)));
     }
     p.memory().pageForRead(HEAP_BASE + (heapPages - 1) * MemoryView.PAGE_SIZE);
-    long position = p.files().position((int) writer.gpr(0));
+    int fd = (int) writer.gpr(0);
+    long position = p.files().position(fd); // a descriptor the image does not have: core
+    try {
+      p.files().write(fd, new byte[0]); // as write(2) of no bytes: is it open for writing?
+    } catch (AccrException e) {
+      throw new CorruptImageException("files.img", "counter: output descriptor " + fd + ": "
+          + e.getMessage());
+    }
     if (position != writer.gpr(2)) {
       throw new CorruptImageException("files.img", String.format("counter: output position %d,"
           + " but %d bytes were written", position, writer.gpr(2)));

@@ -24,6 +24,8 @@ import java.util.List;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -63,6 +65,29 @@ class HostileValuesTest {
         c -> c.toBuilder().setThreads(0, c.getThreads(0).toBuilder().setGpr(0, 1L << 40)
             .setPc(1L << 40)).build());
     assertRefused(dir, "core-" + pid + ".img");
+  }
+
+  @ParameterizedTest(name = "descriptor {0}")
+  @ValueSource(ints = {1, 7, -1, Integer.MAX_VALUE})
+  void aDescriptorNumberTheProgramDoesNotUseIsCorrupt(int fd) throws Exception {
+    Path dir = edit(ImageKind.CORE.fileName(pid), ImageKind.CORE, CoreEntry.parser(),
+        c -> c.toBuilder().setFds(0, c.getFds(0).toBuilder().setFd(fd)).build());
+    assertRefused(dir, "core-" + pid + ".img");
+  }
+
+  @Test
+  void aDescriptorListedTwiceIsCorrupt() throws Exception {
+    Path dir = edit(ImageKind.CORE.fileName(pid), ImageKind.CORE, CoreEntry.parser(),
+        c -> c.toBuilder().addFds(c.getFds(0)).build());
+    assertRefused(dir, "core-" + pid + ".img");
+  }
+
+  @Test
+  void anOutputFileReopenedReadOnlyIsCorrupt() throws Exception {
+    Path dir = edit("files.img", ImageKind.FILES, FileEntry.parser(), f -> f.hasReg()
+        ? f.toBuilder().setReg(f.getReg().toBuilder().setFlags(dev.accr.api.FileView.O_READ))
+            .build() : f);
+    assertRefused(dir, "files.img");
   }
 
   @Test
