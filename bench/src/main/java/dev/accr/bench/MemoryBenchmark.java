@@ -47,7 +47,9 @@ public final class MemoryBenchmark implements Benchmark {
 
   @Override
   public List<Setting> settings() {
-    return List.of(Setting.flag("json", "Prints the figures as one JSON object."));
+    return List.of(Setting.flag("json", "Prints the figures as one JSON object."),
+        Setting.flag("incompressible-only", "Runs only the incompressible, uncompressed case"
+            + " (and the sparse one)."));
   }
 
   @Override
@@ -113,9 +115,11 @@ public final class MemoryBenchmark implements Benchmark {
             bytes / baselineGbps / 1e6, baselineGbps, 1.0);
       }
       measure("incompressible", false, Compression.NONE);
-      measure("incompressible", false, Compression.parse("zstd:1"));
-      measure("half zero pages", true, Compression.NONE);
-      measure("half zero pages", true, Compression.parse("zstd:1"));
+      if (!p.flag("incompressible-only")) {
+        measure("incompressible", false, Compression.parse("zstd:1"));
+        measure("half zero pages", true, Compression.NONE);
+        measure("half zero pages", true, Compression.parse("zstd:1"));
+      }
       sparse();
       double loadAtEnd = load();
       report.putFields("cases", Value.newBuilder().setListValue(cases).build())
