@@ -166,7 +166,8 @@ final class MachineLimits implements AutoCloseable {
     void run(int thread) throws IOException;
   }
 
-  private void deleteFiles() throws IOException {
+  /** Deletes the files of {@link #write}, so that they take no memory while accr runs. */
+  void deleteFiles() throws IOException {
     for (int t = 0; t < threads; t++) {
       Files.deleteIfExists(file(t));
     }

@@ -90,6 +90,7 @@ final class MemoryCase {
               f.writeLimitNs()[i] = written / machine.write();
               f.readLimitNs()[i] = written / machine.read();
               f.freshLimitNs()[i] = written / machine.readIntoFreshMemory();
+              machine.deleteFiles(); // images in memory: the restore gets the room back
             }
             heapBefore = settledHeap();
             try (MemoryWatch watch = new MemoryWatch()) {
