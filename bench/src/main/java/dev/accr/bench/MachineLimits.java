@@ -22,31 +22,31 @@ import java.util.concurrent.Future;
 /**
  * The machine's own limits for the bytes a dump writes and a restore reads, measured without
  * accr: {@code threads} plain files written in 1 MiB writes and synced, as a dump writes its
- * pages files; read back into one reused buffer per reader; and read back into freshly mapped
+ * pages files (from a source of {@link #SOURCE} bytes, larger than any cache, as a process's
+ * memory is); read back into one reused buffer per reader; and read back into freshly mapped
  * memory (huge-page aligned and advised, as page frames are), which is what a restore does and
  * costs what the kernel takes to fault in fresh memory. Each figure is GB/s of {@code bytes}.
  */
 final class MachineLimits implements AutoCloseable {
   private static final int IO = 1 << 20;
   private static final long REGION = 64L << 20;
+  private static final long SOURCE = 256L << 20;
 
   private final Path dir;
   private final int threads;
   private final long bytes;
-  private final ByteBuffer[] sources;
+  private final Arena sourceArena = Arena.ofShared();
+  private final MemorySegment source;
   private final ExecutorService pool;
 
   MachineLimits(Path dir, int threads, long bytes) {
     this.dir = dir;
     this.threads = threads;
     this.bytes = bytes;
-    this.sources = new ByteBuffer[threads];
+    this.source = ZeroedMemory.allocate(sourceArena, Math.min(SOURCE, Math.max(IO, bytes)));
     SplittableRandom random = new SplittableRandom(11);
-    for (int t = 0; t < threads; t++) {
-      sources[t] = ByteBuffer.allocateDirect(IO);
-      while (sources[t].hasRemaining()) {
-        sources[t].putLong(random.nextLong());
-      }
+    for (long o = 0; o < source.byteSize(); o += 8) {
+      source.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, o, random.nextLong());
     }
     this.pool = Executors.newFixedThreadPool(threads, Thread.ofPlatform()
         .name("bench-limit-", 0).daemon().factory());
@@ -67,12 +67,16 @@ final class MachineLimits implements AutoCloseable {
     return timed(t -> {
       try (FileChannel ch = FileChannel.open(file(t), StandardOpenOption.CREATE_NEW,
           StandardOpenOption.WRITE)) {
-        ByteBuffer source = sources[t].duplicate();
+        long from = (source.byteSize() / threads * t) & -IO;
         for (long left = share(t); left > 0; ) {
-          source.clear().limit((int) Math.min(IO, left));
-          left -= source.remaining();
-          while (source.hasRemaining()) {
-            ch.write(source);
+          if (from + IO > source.byteSize()) {
+            from = 0;
+          }
+          ByteBuffer piece = source.asSlice(from, Math.min(IO, left)).asByteBuffer();
+          left -= piece.remaining();
+          from += IO;
+          while (piece.hasRemaining()) {
+            ch.write(piece);
           }
         }
         ch.force(true);
@@ -176,6 +180,7 @@ final class MachineLimits implements AutoCloseable {
   @Override
   public void close() throws IOException {
     pool.close();
+    sourceArena.close();
     try {
       deleteFiles();
     } catch (UncheckedIOException e) {

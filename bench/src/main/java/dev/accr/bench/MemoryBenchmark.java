@@ -49,7 +49,10 @@ public final class MemoryBenchmark implements Benchmark {
   public List<Setting> settings() {
     return List.of(Setting.flag("json", "Prints the figures as one JSON object."),
         Setting.flag("incompressible-only", "Runs only the incompressible, uncompressed case"
-            + " (and the sparse one)."));
+            + " (and the sparse one)."),
+        Setting.value("settle-ms", "MS", "3000", "Pause before the read-into-fresh-memory limit"
+            + " and before each restore, so that memory freed just before is back with the"
+            + " system (a VM returns free pages to its host after about 2 s)."));
   }
 
   @Override
@@ -128,8 +131,9 @@ public final class MemoryBenchmark implements Benchmark {
         out.println(JsonOutput.print(report));
       } else {
         out.printf("load average at the end %.2f; limits: the same bytes written by %d writers"
-            + " (synced), read back, and read into fresh memory (x limit: median of per-run"
-            + " time ratios)%n", loadAtEnd, threads);
+            + " (synced), read back, and read into fresh memory after a pause of %d ms, as each"
+            + " restore (x limit: median of per-run time ratios)%n", loadAtEnd, threads,
+            p.intSetting("settle-ms", 0));
       }
       out.flush();
     }
@@ -137,7 +141,7 @@ public final class MemoryBenchmark implements Benchmark {
     private void measure(String content, boolean mixed, Compression compression)
         throws IOException {
       MemoryCase.Figures f = new MemoryCase(p.registry(), runs, threads, p.dir(),
-          p.pluginOptions(), true).measure("--mem-mib " + (bytes >> 20),
+          p.pluginOptions(), true, p.intSetting("settle-ms", 0)).measure("--mem-mib " + (bytes >> 20),
               process -> fill(process, mixed), compression);
       String name = content + ", " + compression;
       double dumpMs = runs.median(f.dumpNs()) / 1e6;
@@ -180,7 +184,7 @@ public final class MemoryBenchmark implements Benchmark {
     private void sparse() throws IOException {
       long mapping = AddressSpace.MAX_MAPPED_BYTES - (64L << 20);
       MemoryCase.Figures f = new MemoryCase(p.registry(), runs, threads, p.dir(),
-          p.pluginOptions(), false).measure("--mem-mib 1", process -> {
+          p.pluginOptions(), false, 0).measure("--mem-mib 1", process -> {
             process.memory().mapAnonymous(SPARSE_BASE, mapping, Prot.RW, "sparse");
             long state = 99;
             for (int i = 0; i < SPARSE_PAGES; i++) {
