@@ -43,7 +43,8 @@ final class MachineLimits implements AutoCloseable {
     this.dir = dir;
     this.threads = threads;
     this.bytes = bytes;
-    this.source = ZeroedMemory.allocate(sourceArena, Math.min(SOURCE, Math.max(IO, bytes)));
+    this.source = ZeroedMemory.allocate(sourceArena,
+        Math.min(SOURCE, (Math.max(IO, bytes) + IO - 1) & -IO));
     SplittableRandom random = new SplittableRandom(11);
     for (long o = 0; o < source.byteSize(); o += 8) {
       source.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, o, random.nextLong());
