@@ -30,7 +30,7 @@ class BenchmarksTest {
 
   @Test
   void memoryBenchmarkReportsEveryCase() throws IOException {
-    String out = run(new MemoryBenchmark(), 1, Map.of(), Map.of());
+    String out = run(new MemoryBenchmark(), 1, Map.of(), Map.of("settle-ms", "0"));
     assertTrue(out.startsWith("memory 4.0 MiB, 1 runs each (median, after 1 warm-up)"), out);
     for (String content : List.of("incompressible", "half zero pages")) {
       for (String compression : List.of("none", "zstd:1")) {
@@ -38,6 +38,27 @@ class BenchmarksTest {
         assertTrue(out.contains("restore " + content + ", " + compression), out);
       }
     }
+    assertTrue(out.contains("limits for its 4.0 MiB: write "), out);
+    assertTrue(out.contains("read into fresh memory"), out);
+    assertTrue(out.contains("dump + restore 100 pages in a 1023.9 GiB mapping"), out);
+  }
+
+  @Test
+  void memoryBenchmarkPrintsJsonWithARatioToTheLimitOfEachFigure() throws IOException {
+    String out = run(new MemoryBenchmark(), 0, Map.of(),
+        Map.of("json", "true", "incompressible-only", "true", "settle-ms", "0"));
+    com.google.protobuf.Struct.Builder parsed = com.google.protobuf.Struct.newBuilder();
+    com.google.protobuf.util.JsonFormat.parser().merge(out, parsed);
+    var cases = parsed.getFieldsOrThrow("cases").getListValue().getValuesList();
+    assertEquals(1, cases.size(), out);
+    var figures = cases.getFirst().getStructValue().getFieldsMap();
+    assertEquals("incompressible, none", figures.get("case").getStringValue());
+    for (String ratio : List.of("dump_x_write_limit", "restore_x_fresh_read_limit")) {
+      double value = figures.get(ratio).getNumberValue();
+      assertTrue(value > 0 && Double.isFinite(value), ratio + "=" + value);
+    }
+    assertTrue(parsed.getFieldsOrThrow("sparse").getStructValue().getFieldsOrThrow(
+        "dump_plus_restore_ms").getNumberValue() > 0, out);
   }
 
   @Test

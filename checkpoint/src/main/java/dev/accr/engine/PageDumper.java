@@ -20,7 +20,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import java.util.function.IntFunction;
@@ -28,10 +28,12 @@ import java.util.zip.CRC32C;
 
 /**
  * Writes the touched pages of an address space as chunks into {@code pages-<n>.img} files,
- * one file per worker thread. Workers take chunks in address order from a shared counter,
- * skip zero pages, compress, checksum and append, all in parallel; memory use is two buffers
- * per worker, whatever the size of the process, taken as one grant of the node's
- * {@link BufferBudget}: with less granted, fewer workers (and pages files) are used.
+ * one file per worker thread. Workers take chunks in address order from a shared {@link
+ * PageCursor}, skip zero pages, compress, checksum and append, all in parallel. Uncompressed
+ * pages go from their frames to the file in one gathering write, without a copy. Memory use is
+ * one pagemap entry per chunk written and, when compressing, two buffers per worker taken as
+ * one grant of the node's {@link BufferBudget} (with less granted, fewer workers and pages
+ * files are used), whatever the size of the process or of its mappings.
  */
 final class PageDumper {
   private static final int PAGE = MemoryView.PAGE_SIZE;
@@ -39,9 +41,6 @@ final class PageDumper {
   /** What a page dump wrote. */
   record Result(List<PageChunkEntry> chunks, int pagesFiles, long pagesScanned, long zeroPages,
       long bytesWritten) {}
-
-  /** Touched pages of the process, grouped into chunk-sized tasks. */
-  private record Task(long[] addresses, MemorySegment[] frames) {}
 
   private final DumpOptions options;
   private final CheckpointId id;
@@ -62,63 +61,48 @@ final class PageDumper {
   }
 
   Result dump(AddressSpace memory) throws IOException {
-    List<Task> tasks = split(memory.vmas());
-    int wanted = Math.max(1, Math.min(options.threads(), tasks.size()));
+    List<Vma> vmas = memory.vmas().stream()
+        .filter(v -> v.kind() != Vma.Kind.DEVICE) // saved by the plugin that claimed the mapping
+        .toList();
+    long pagesTotal = PageCursor.count(vmas);
+    long chunksTotal = (pagesTotal + options.chunkPages() - 1) / options.chunkPages();
+    int wanted = (int) Math.max(1, Math.min(options.threads(), chunksTotal));
+    if (!compressing()) {
+      return dump(vmas, pagesTotal, wanted); // frames are written where they are: no buffers
+    }
     long workerBytes = (long) options.chunkPages() * PAGE
         + ChunkCodec.maxStoredLength(options.chunkPages() * PAGE);
     try (BufferBudget.Grant grant = budget.acquire(workerBytes, workerBytes * wanted,
         cancelled)) {
-      return dump(tasks, Math.min(wanted, grant.buffers(workerBytes)));
+      return dump(vmas, pagesTotal, Math.min(wanted, grant.buffers(workerBytes)));
     }
   }
 
-  private Result dump(List<Task> tasks, int workers) throws IOException {
-    long pagesTotal = tasks.stream().mapToLong(t -> t.addresses().length).sum();
-    PageChunkEntry[] results = new PageChunkEntry[tasks.size()];
-    AtomicInteger next = new AtomicInteger();
+  private boolean compressing() {
+    return options.compression().codec() != Compression.Codec.NONE;
+  }
+
+  private Result dump(List<Vma> vmas, long pagesTotal, int workers) throws IOException {
+    PageCursor cursor = new PageCursor(vmas);
+    ConcurrentSkipListMap<Long, PageChunkEntry> results = new ConcurrentSkipListMap<>();
     long[] zeroPages = new long[workers];
     long[] written = new long[workers];
     Parallel.run(workers, w -> {
       try (Worker worker = new Worker(w + 1, options.compression())) {
-        for (int t; (t = next.getAndIncrement()) < tasks.size(); ) {
-          results[t] = worker.write(tasks.get(t));
-          progress.progress("memory", pagesDone.addAndGet(tasks.get(t).addresses().length),
-              pagesTotal);
+        PageCursor.Batch batch = new PageCursor.Batch(options.chunkPages());
+        while (cursor.next(batch)) {
+          PageChunkEntry chunk = worker.write(batch);
+          if (chunk != null) {
+            results.put(batch.sequence(), chunk);
+          }
+          progress.progress("memory", pagesDone.addAndGet(batch.size()), pagesTotal);
         }
         zeroPages[w] = worker.zeroPages;
         written[w] = worker.finish();
       }
     });
-    List<PageChunkEntry> chunks = Arrays.stream(results).filter(c -> c != null).toList();
-    return new Result(chunks, workers, pagesTotal, Arrays.stream(zeroPages).sum(),
-        Arrays.stream(written).sum());
-  }
-
-  private List<Task> split(List<Vma> vmas) {
-    int chunkPages = options.chunkPages();
-    List<Task> tasks = new ArrayList<>();
-    long[][] addresses = {new long[chunkPages]};
-    MemorySegment[][] frames = {new MemorySegment[chunkPages]};
-    int[] n = {0};
-    for (Vma vma : vmas) {
-      if (vma.kind() == Vma.Kind.DEVICE) {
-        continue; // device memory is saved by the plugin that claimed the mapping
-      }
-      vma.forEachTouchedPage((address, frame) -> {
-        addresses[0][n[0]] = address;
-        frames[0][n[0]] = frame;
-        if (++n[0] == chunkPages) {
-          tasks.add(new Task(addresses[0], frames[0]));
-          addresses[0] = new long[chunkPages];
-          frames[0] = new MemorySegment[chunkPages];
-          n[0] = 0;
-        }
-      });
-    }
-    if (n[0] > 0) {
-      tasks.add(new Task(Arrays.copyOf(addresses[0], n[0]), Arrays.copyOf(frames[0], n[0])));
-    }
-    return tasks;
+    return new Result(List.copyOf(results.values()), workers, pagesTotal,
+        Arrays.stream(zeroPages).sum(), Arrays.stream(written).sum());
   }
 
   /** One worker: its pages file, its buffers and its codec. */
@@ -131,31 +115,47 @@ final class PageDumper {
     private final MemorySegment rawSegment;
     private final ByteBuffer stored;
     private final CRC32C crc = new CRC32C();
+    private final List<ByteBuffer> pieces = new ArrayList<>();
     long zeroPages;
 
     Worker(int fileNumber, Compression compression) throws IOException {
       this.fileNumber = fileNumber;
       this.writer = ChunkFileWriter.create(pagesFile.apply(fileNumber), ImageKind.PAGES, id);
       this.codec = new ChunkCodec(compression);
-      this.raw = arena.allocate((long) options.chunkPages() * PAGE).asByteBuffer();
+      // Only compression needs the pages copied together, and a buffer to compress into.
+      boolean copies = compressing();
+      this.raw = arena.allocate(copies ? (long) options.chunkPages() * PAGE : 0).asByteBuffer();
       this.rawSegment = MemorySegment.ofBuffer(raw);
-      this.stored = arena.allocate(ChunkCodec.maxStoredLength(raw.capacity())).asByteBuffer();
+      this.stored = arena.allocate(copies ? ChunkCodec.maxStoredLength(raw.capacity()) : 0)
+          .asByteBuffer();
     }
 
-    /** Writes a task's non-zero pages as one chunk; null when all were zero. */
-    PageChunkEntry write(Task task) throws IOException {
+    /** Writes a batch's non-zero pages as one chunk; null when all were zero. */
+    PageChunkEntry write(PageCursor.Batch batch) throws IOException {
       PageChunkEntry.Builder entry = PageChunkEntry.newBuilder().setPagesFile(fileNumber);
+      boolean copy = compressing();
+      pieces.clear();
       long runStart = -1;
       int runPages = 0;
       int kept = 0;
-      for (int i = 0; i < task.addresses().length; i++) {
-        MemorySegment frame = task.frames()[i];
-        long address = task.addresses()[i];
+      long pieceStart = 0;
+      long pieceLength = 0;
+      for (int i = 0; i < batch.size(); i++) {
+        MemorySegment frame = batch.frame(i);
+        long address = batch.address(i);
         if (isZero(frame)) {
           zeroPages++;
           continue;
         }
-        MemorySegment.copy(frame, 0, rawSegment, (long) kept * PAGE, PAGE);
+        if (copy) {
+          MemorySegment.copy(frame, 0, rawSegment, (long) kept * PAGE, PAGE);
+        } else if (pieceLength > 0 && frame.address() == pieceStart + pieceLength) {
+          pieceLength += PAGE; // frames side by side in memory: one piece of the write
+        } else {
+          addPiece(pieceStart, pieceLength);
+          pieceStart = frame.address();
+          pieceLength = PAGE;
+        }
         kept++;
         if (runPages > 0 && address == runStart + (long) runPages * PAGE) {
           runPages++;
@@ -171,14 +171,33 @@ final class PageDumper {
         return null;
       }
       entry.addRuns(PageRun.newBuilder().setVaddr(runStart).setNrPages(runPages));
-      raw.clear().limit(kept * PAGE);
-      ChunkCodec.Encoded encoded = codec.encode(raw, stored);
-      int storedLength = encoded.stored().remaining();
+      long offset;
+      int storedLength;
       crc.reset();
-      crc.update(encoded.stored().duplicate());
-      long offset = writer.append(encoded.codec(), kept * PAGE, (int) crc.getValue(),
-          encoded.stored());
+      if (copy) {
+        raw.clear().limit(kept * PAGE);
+        ChunkCodec.Encoded encoded = codec.encode(raw, stored);
+        storedLength = encoded.stored().remaining();
+        crc.update(encoded.stored().duplicate());
+        offset = writer.append(encoded.codec(), kept * PAGE, (int) crc.getValue(),
+            encoded.stored());
+      } else {
+        addPiece(pieceStart, pieceLength);
+        for (ByteBuffer piece : pieces) {
+          crc.update(piece.duplicate());
+        }
+        storedLength = kept * PAGE;
+        offset = writer.append(Compression.Codec.NONE, storedLength, (int) crc.getValue(),
+            pieces.toArray(ByteBuffer[]::new));
+      }
       return entry.setFileOffset(offset).setStoredLength(storedLength).build();
+    }
+
+    /** Adds frames that lie side by side in memory as one piece of the gathering write. */
+    private void addPiece(long address, long length) {
+      if (length > 0) {
+        pieces.add(MemorySegment.ofAddress(address).reinterpret(length).asByteBuffer());
+      }
     }
 
     long finish() throws IOException {

@@ -27,8 +27,11 @@ import dev.accr.image.ImageKind;
 /**
  * Reads every {@code pages-<n>.img} of a set, one file per worker thread, verifying each
  * chunk and each file's footer, matching chunks to the pagemap entries that refer to them,
- * and handing each page to a {@link PageSink}. Its buffers are one grant of the node's
- * {@link BufferBudget}: with less granted, fewer files are read at once.
+ * and handing each page to a {@link PageSink}. Where the sink offers fresh frames, an
+ * uncompressed chunk is read straight into them and a compressed one decompressed into them:
+ * each byte is copied once, by the read or the decompression, and checked while it is hot.
+ * Its buffers are one grant of the node's {@link BufferBudget}: with less granted, fewer
+ * files are read at once.
  */
 final class PageLoader {
   private static final int PAGE = MemoryView.PAGE_SIZE;
@@ -37,6 +40,15 @@ final class PageLoader {
   interface PageSink {
     /** Stores {@code pages} pages read from {@code source} at {@code vaddr} of process {@code pid}. */
     void write(int pid, long vaddr, MemorySegment source, long sourceOffset, int pages);
+
+    /**
+     * Fresh frames for the {@code pages} pages at {@code vaddr}, contiguous, for the loader to
+     * read or decompress into directly; null when the sink wants the pages through {@link
+     * #write}.
+     */
+    default MemorySegment fresh(int pid, long vaddr, int pages) {
+      return null;
+    }
   }
 
   /** A sink that keeps nothing: the data is only verified. */
@@ -106,12 +118,10 @@ final class PageLoader {
           ChunkCodec codec = new ChunkCodec(Compression.NONE)) {
         ByteBuffer stored = arena.allocate(bufferSize).asByteBuffer();
         ByteBuffer raw = arena.allocate(bufferSize).asByteBuffer();
-        MemorySegment rawSegment = MemorySegment.ofBuffer(raw);
-        MemorySegment storedSegment = MemorySegment.ofBuffer(stored);
         for (int f; (f = (int) nextFile.getAndIncrement()) < files.size(); ) {
           int n = files.get(f);
           Map<Long, Ref> expected = byFile.getOrDefault(n, Map.of());
-          bytesRead.addAndGet(loadFile(n, expected, stored, raw, rawSegment, storedSegment, codec, sink,
+          bytesRead.addAndGet(loadFile(n, expected, stored, raw, codec, sink,
               pages -> progress.progress("memory", pagesDone.addAndGet(pages), total)));
         }
       }
@@ -119,12 +129,12 @@ final class PageLoader {
   }
 
   private long loadFile(int n, Map<Long, Ref> expected, ByteBuffer stored, ByteBuffer raw,
-      MemorySegment rawSegment, MemorySegment storedSegment, ChunkCodec codec, PageSink sink,
+      ChunkCodec codec, PageSink sink,
       LongConsumer pagesDone) throws IOException {
     Path path = set.dir().resolve(ImageKind.PAGES.fileName(n));
     int seen = 0;
     try (ChunkFileReader reader = ChunkFileReader.open(path, set.id())) {
-      for (ChunkFileReader.Chunk chunk; (chunk = reader.next(stored)) != null; ) {
+      for (ChunkFileReader.Chunk chunk; (chunk = reader.nextHeader()) != null; ) {
         Ref ref = expected.get(chunk.offset());
         if (ref == null) {
           throw new CorruptImageException(reader.file(), "chunk at offset " + chunk.offset()
@@ -138,16 +148,7 @@ final class PageLoader {
               + " expected raw=" + pages * PAGE + " stored=" + entry.getStoredLength());
         }
         seen++;
-        ByteBuffer data = codec.decode(chunk.codec(), stored, chunk.rawLength(), raw,
-            reader.file(), chunk.offset());
-        if (sink != VERIFY_ONLY) {
-          MemorySegment source = data == raw ? rawSegment : storedSegment;
-          long at = 0;
-          for (PageRun run : entry.getRunsList()) {
-            sink.write(ref.pid(), run.getVaddr(), source, at, run.getNrPages());
-            at += (long) run.getNrPages() * PAGE;
-          }
-        }
+        load(reader, chunk, ref, stored, raw, codec, sink);
         pagesDone.accept(pages);
       }
       if (seen != expected.size()) {
@@ -156,5 +157,53 @@ final class PageLoader {
       }
     }
     return Files.size(path);
+  }
+
+  /** Reads one chunk whose header was read and checked, into its frames where it can. */
+  private static void load(ChunkFileReader reader, ChunkFileReader.Chunk chunk, Ref ref,
+      ByteBuffer stored, ByteBuffer raw, ChunkCodec codec, PageSink sink) throws IOException {
+    List<PageRun> runs = ref.entry().getRunsList();
+    MemorySegment[] targets = new MemorySegment[runs.size()];
+    boolean allFresh = sink != VERIFY_ONLY;
+    for (int i = 0; i < runs.size() && allFresh; i++) {
+      targets[i] = sink.fresh(ref.pid(), runs.get(i).getVaddr(), runs.get(i).getNrPages());
+      allFresh = targets[i] != null;
+    }
+    if (allFresh && chunk.codec() == Compression.Codec.NONE) {
+      ByteBuffer[] into = new ByteBuffer[targets.length];
+      for (int i = 0; i < targets.length; i++) {
+        into[i] = targets[i].asByteBuffer();
+      }
+      reader.readPayload(chunk, into);
+      return;
+    }
+    if (chunk.storedLength() > stored.capacity()) {
+      throw new CorruptImageException(reader.file(), "chunk at offset " + chunk.offset()
+          + ": stored length " + chunk.storedLength()
+          + " is larger than any chunk the pagemap announces");
+    }
+    reader.readPayload(chunk, stored.clear().limit(chunk.storedLength()));
+    stored.flip();
+    ByteBuffer into = allFresh && targets.length == 1 ? targets[0].asByteBuffer() : raw;
+    ByteBuffer data = codec.decode(chunk.codec(), stored, chunk.rawLength(), into,
+        reader.file(), chunk.offset());
+    if (data == into && into != raw) {
+      return; // decompressed straight into the frames
+    }
+    if (sink == VERIFY_ONLY) {
+      return;
+    }
+    MemorySegment source = MemorySegment.ofBuffer(data);
+    long at = 0;
+    for (int i = 0; i < runs.size(); i++) {
+      PageRun run = runs.get(i);
+      long length = (long) run.getNrPages() * PAGE;
+      if (targets[i] != null) {
+        MemorySegment.copy(source, at, targets[i], 0, length);
+      } else {
+        sink.write(ref.pid(), run.getVaddr(), source, at, run.getNrPages());
+      }
+      at += length;
+    }
   }
 }

@@ -22,6 +22,7 @@ import dev.accr.proto.RegFileEntry;
 import dev.accr.proto.ThreadCoreEntry;
 import dev.accr.proto.VmaEntry;
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -150,8 +151,17 @@ public final class Restorer {
       mapMemory(plan, p);
       long bytesRead = new PageLoader(set, plan.options().threads(),
           cancellation.checking(plan.progress()), node.buffers(), cancellation::requested)
-          .load((owner, vaddr, source, offset, pages) ->
-              p.memory().writePages(vaddr, source, offset, pages));
+          .load(new PageLoader.PageSink() {
+            @Override
+            public void write(int pid, long vaddr, MemorySegment source, long offset, int pages) {
+              p.memory().writePages(vaddr, source, offset, pages);
+            }
+
+            @Override
+            public MemorySegment fresh(int pid, long vaddr, int pages) {
+              return p.memory().freshRun(vaddr, pages);
+            }
+          });
       addThreads(core, p);
       openFiles(plan, p);
       checkRestored(plan.workload(), p);

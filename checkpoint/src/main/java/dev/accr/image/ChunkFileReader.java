@@ -25,10 +25,11 @@ public final class ChunkFileReader implements AutoCloseable {
   private final FileChannel channel;
   private final String file;
   private final long footerAt;
-  private final CRC32C crc = new CRC32C();
+  private final RunningCrc crc = new RunningCrc();
   private final ByteBuffer chunkHeader = ByteBuffer.allocateDirect(ChunkFileWriter.CHUNK_HEADER_LENGTH);
   private final ImageFraming.Header header;
   private long position;
+  private boolean pendingPayload;
 
   private ChunkFileReader(FileChannel channel, String file, CheckpointId expectedId,
       String name) throws IOException {
@@ -99,6 +100,28 @@ public final class ChunkFileReader implements AutoCloseable {
    * once the footer has been verified.
    */
   public Chunk next(ByteBuffer payload) throws IOException {
+    Chunk chunk = nextHeader();
+    if (chunk == null) {
+      return null;
+    }
+    if (chunk.storedLength() > payload.capacity()) {
+      throw corrupt("chunk at offset " + chunk.offset() + ": stored length "
+          + chunk.storedLength() + " is larger than any chunk the pagemap announces");
+    }
+    payload.clear().limit(chunk.storedLength());
+    readPayload(chunk, payload);
+    payload.flip();
+    return chunk;
+  }
+
+  /**
+   * Reads and checks the next chunk's header, leaving its payload to {@link #readPayload}.
+   * Returns null after the last chunk, once the footer has been verified.
+   */
+  public Chunk nextHeader() throws IOException {
+    if (pendingPayload) {
+      throw new IllegalStateException("the payload of the chunk before was not read");
+    }
     if (position == footerAt) {
       verifyFooter();
       return null;
@@ -110,7 +133,7 @@ public final class ChunkFileReader implements AutoCloseable {
     chunkHeader.clear();
     ImageFiles.readFully(channel, chunkHeader, position, file);
     chunkHeader.flip();
-    crc.update(chunkHeader.duplicate());
+    crc.update(chunkHeader);
     Compression.Codec codec = Compression.Codec.ofId(chunkHeader.get());
     int rawLength = chunkHeader.getInt();
     int storedLength = chunkHeader.getInt();
@@ -129,29 +152,48 @@ public final class ChunkFileReader implements AutoCloseable {
       throw corrupt("chunk at offset " + offset + ": stored length actual=" + storedLength
           + " expected=1.." + Math.min(left, rawLength) + (left < rawLength ? " (truncated?)" : ""));
     }
-    if (storedLength > payload.capacity()) {
-      throw corrupt("chunk at offset " + offset + ": stored length " + storedLength
-          + " is larger than any chunk the pagemap announces");
-    }
-    payload.clear().limit(storedLength);
-    ImageFiles.readFully(channel, payload, position, file);
-    payload.flip();
-    crc.update(payload.duplicate());
-    position += storedLength;
-    CRC32C chunkCheck = new CRC32C();
-    chunkCheck.update(payload.duplicate());
-    if ((int) chunkCheck.getValue() != chunkCrc) {
-      throw corrupt(String.format("chunk at offset %d: checksum actual=0x%08x expected=0x%08x",
-          offset, (int) chunkCheck.getValue(), chunkCrc));
-    }
+    pendingPayload = true;
     return new Chunk(offset, codec, rawLength, storedLength, chunkCrc);
+  }
+
+  /**
+   * Reads the payload of the chunk {@link #nextHeader} returned into {@code targets} in turn
+   * (each from its position to its limit, which together hold exactly the stored length) and
+   * checks its checksum. Pages are read this way straight into the frames they restore.
+   */
+  public void readPayload(Chunk chunk, ByteBuffer... targets) throws IOException {
+    if (!pendingPayload) {
+      throw new IllegalStateException("no chunk header was read");
+    }
+    long total = 0;
+    for (ByteBuffer t : targets) {
+      total += t.remaining();
+    }
+    if (total != chunk.storedLength()) {
+      throw new IllegalArgumentException("targets hold " + total + " bytes, the chunk "
+          + chunk.storedLength());
+    }
+    CRC32C chunkCheck = new CRC32C();
+    for (ByteBuffer t : targets) {
+      int from = t.position();
+      ImageFiles.readFully(channel, t, position, file);
+      position += t.position() - from;
+      chunkCheck.update(t.duplicate().flip().position(from));
+    }
+    pendingPayload = false;
+    int actual = (int) chunkCheck.getValue();
+    crc.append(actual, total);
+    if (actual != chunk.crc()) {
+      throw corrupt(String.format("chunk at offset %d: checksum actual=0x%08x expected=0x%08x",
+          chunk.offset(), actual, chunk.crc()));
+    }
   }
 
   private void verifyFooter() throws IOException {
     ByteBuffer footer = ByteBuffer.allocate(ImageFraming.FOOTER_LENGTH);
     ImageFiles.readFully(channel, footer, footerAt, file);
     long recorded = ImageFraming.readFooter(footer.flip(), file);
-    ImageFraming.checkChecksum(recorded, crc.getValue(), file);
+    ImageFraming.checkChecksum(recorded, crc.value(), file);
   }
 
   private CorruptImageException corrupt(String what) {

@@ -5,7 +5,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.zip.CRC32C;
 
 /**
  * Appends chunks to one bulk-data file (grammar in {@link ImageKind#PAGES}), keeping the
@@ -17,9 +16,9 @@ public final class ChunkFileWriter implements AutoCloseable {
 
   private final FileChannel channel;
   private final String name;
-  private final CRC32C crc = new CRC32C();
+  private final RunningCrc crc = new RunningCrc();
   private final ByteBuffer chunkHeader = ByteBuffer.allocateDirect(CHUNK_HEADER_LENGTH);
-  private final ByteBuffer[] gather = new ByteBuffer[2];
+  private ByteBuffer[] gather = new ByteBuffer[2];
   private long position;
 
   private ChunkFileWriter(FileChannel channel, String name) {
@@ -47,21 +46,38 @@ public final class ChunkFileWriter implements AutoCloseable {
    */
   public long append(Compression.Codec codec, int rawLength, int payloadCrc, ByteBuffer payload)
       throws IOException {
+    return append(codec, rawLength, payloadCrc, new ByteBuffer[] {payload});
+  }
+
+  /**
+   * Appends a chunk whose stored payload is {@code pieces} one after the other (each from its
+   * position to its limit), written with one gathering write and no copy: pages go from their
+   * frames to the file. {@code payloadCrc} is the CRC32C of the whole payload.
+   */
+  public long append(Compression.Codec codec, int rawLength, int payloadCrc, ByteBuffer[] pieces)
+      throws IOException {
     long offset = position;
+    long payloadLength = 0;
+    for (ByteBuffer p : pieces) {
+      payloadLength += p.remaining();
+    }
     chunkHeader.clear();
-    chunkHeader.put(codec.id).putInt(rawLength).putInt(payload.remaining()).putInt(payloadCrc);
+    chunkHeader.put(codec.id).putInt(rawLength).putInt((int) payloadLength).putInt(payloadCrc);
     chunkHeader.flip();
-    crc.update(chunkHeader.duplicate());
-    crc.update(payload.duplicate());
+    crc.update(chunkHeader);
+    crc.append(payloadCrc, payloadLength);
+    if (gather.length != pieces.length + 1) {
+      gather = new ByteBuffer[pieces.length + 1];
+    }
     gather[0] = chunkHeader;
-    gather[1] = payload;
-    long length = (long) chunkHeader.remaining() + payload.remaining();
+    System.arraycopy(pieces, 0, gather, 1, pieces.length);
+    long length = chunkHeader.remaining() + payloadLength;
     if (FaultInjection.enabled()) {
       // One more step between a chunk's header and its payload: a file torn mid-chunk.
       writeFully(chunkHeader);
       FaultInjection.step("mid-chunk:" + name + "@" + offset);
     }
-    long written = length - chunkHeader.remaining() - payload.remaining();
+    long written = length - chunkHeader.remaining() - payloadLength;
     while (written < length) {
       written += channel.write(gather);
     }
@@ -76,7 +92,7 @@ public final class ChunkFileWriter implements AutoCloseable {
   }
 
   private void writeChecksummed(ByteBuffer bytes) throws IOException {
-    crc.update(bytes.duplicate());
+    crc.update(bytes);
     while (bytes.hasRemaining()) {
       position += channel.write(bytes);
     }
@@ -85,7 +101,7 @@ public final class ChunkFileWriter implements AutoCloseable {
   /** Writes the footer and forces the file to storage. */
   public void finish() throws IOException {
     ByteBuffer footer = ByteBuffer.allocate(ImageFraming.FOOTER_LENGTH);
-    ImageFraming.writeFooter(footer, crc.getValue());
+    ImageFraming.writeFooter(footer, crc.value());
     footer.flip();
     while (footer.hasRemaining()) {
       position += channel.write(footer);

@@ -151,7 +151,7 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
       }
       return;
     }
-    // Zeroing fresh memory is the slow part: do it outside the lock, in the caller's thread.
+    // First touch of fresh memory is the slow part: it happens outside the lock, in the copy.
     MemorySegment block = frames.allocateBlock(pages);
     MemorySegment[] targets = new MemorySegment[pages];
     int adopted = 0;
@@ -173,6 +173,33 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
     }
     for (int i = 0; i < pages; i++) {
       MemorySegment.copy(source, sourceOffset + (long) i * PAGE_SIZE, targets[i], 0, PAGE_SIZE);
+    }
+  }
+
+  /**
+   * Maps fresh frames, contiguous in memory, for the run of {@code pages} untouched pages at
+   * {@code address} and returns them for the caller to fill (restore reads pages straight into
+   * them); null when a page of the run already has a frame, and the caller uses {@link
+   * #writePages} instead. The frames count as resident at once; they hold zeros until filled.
+   */
+  public MemorySegment freshRun(long address, int pages) {
+    Vma vma = require(address);
+    long first = (address - vma.start()) / PAGE_SIZE;
+    if (address % PAGE_SIZE != 0 || pages <= 0 || first + pages > vma.pageCount()) {
+      throw AccrException.failed("write of %d pages at %x leaves %s", pages, address, vma);
+    }
+    synchronized (this) {
+      for (int i = 0; i < pages; i++) {
+        if (vma.pageTable().get(first + i) != null) {
+          return null;
+        }
+      }
+      MemorySegment block = frames.allocateBlock(pages);
+      for (int i = 0; i < pages; i++) {
+        vma.pageTable().set(first + i, block.asSlice((long) i * PAGE_SIZE, PAGE_SIZE));
+      }
+      frames.adopt(pages);
+      return block;
     }
   }
 

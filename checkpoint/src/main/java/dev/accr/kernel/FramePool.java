@@ -6,21 +6,23 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * Allocates a process's 4 KiB page frames off-heap. Frames are cut from slabs that double in
- * size (16 frames up to 512), so a process that touched ten pages holds about ten pages, and a
- * process with a million pages does not make a million allocations. All frames are freed
+ * Allocates a process's 4 KiB page frames off-heap, cut from regions that double in size (16
+ * frames up to 64 MiB), so a process that touched ten pages holds about ten pages, and a
+ * process with a million pages makes a few dozen allocations. Regions of 2 MiB and more are
+ * huge-page aligned and advised for transparent huge pages ({@link ZeroedMemory}): restoring a
+ * large process then faults its memory in 2 MiB at a time. Frames come zeroed from the kernel
+ * and are first touched by whoever writes them, outside the pool's lock. All frames are freed
  * together when the process goes away.
  */
 final class FramePool implements AutoCloseable {
   private static final int PAGE = MemoryView.PAGE_SIZE;
-  private static final int MIN_SLAB_FRAMES = 16;
-  private static final int MAX_SLAB_FRAMES = 512;
+  private static final long MIN_REGION = 16L * PAGE;
+  private static final long MAX_REGION = 64L << 20;
 
   private final Arena arena = Arena.ofShared();
   private final NodeMemory accounting;
-  private MemorySegment slab = MemorySegment.NULL;
-  private int slabFrames;
-  private int slabUsed;
+  private MemorySegment region = MemorySegment.NULL;
+  private long regionUsed;
   private long frames;
   private long reserved;
   private boolean closed;
@@ -31,37 +33,35 @@ final class FramePool implements AutoCloseable {
 
   /** A zeroed frame. */
   synchronized MemorySegment allocate() {
-    if (closed) {
-      throw new IllegalStateException("frame pool is closed");
-    }
-    if (slabUsed == slabFrames) {
-      slabFrames = Math.min(MAX_SLAB_FRAMES, Math.max(MIN_SLAB_FRAMES, slabFrames * 2));
-      slab = ZeroedMemory.allocate(arena, (long) slabFrames * PAGE);
-      slabUsed = 0;
-      reserved += (long) slabFrames * PAGE;
-      accounting.addReserved((long) slabFrames * PAGE);
-    }
-    MemorySegment frame = slab.asSlice((long) slabUsed * PAGE, PAGE);
-    slabUsed++;
+    MemorySegment frame = take(1);
     frames++;
     accounting.addResident(1);
     return frame;
   }
 
   /**
-   * A contiguous block of {@code pages} zeroed frames, allocated without holding the pool's
-   * lock so that several threads restoring memory zero their blocks in parallel. The block is
-   * reserved now; each frame counts as resident once {@link #adopt} is called for it.
+   * A contiguous block of {@code pages} zeroed frames. The block is reserved now; each frame
+   * counts as resident once {@link #adopt} is called for it.
    */
-  MemorySegment allocateBlock(int pages) {
-    MemorySegment block = ZeroedMemory.allocate(arena, (long) pages * PAGE);
-    synchronized (this) {
-      if (closed) {
-        throw new IllegalStateException("frame pool is closed");
-      }
-      reserved += (long) pages * PAGE;
+  synchronized MemorySegment allocateBlock(int pages) {
+    return take(pages);
+  }
+
+  private MemorySegment take(int pages) {
+    if (closed) {
+      throw new IllegalStateException("frame pool is closed");
     }
-    accounting.addReserved((long) pages * PAGE);
+    long bytes = (long) pages * PAGE;
+    if (region.byteSize() - regionUsed < bytes) {
+      long size = Math.min(MAX_REGION, Math.max(MIN_REGION, region.byteSize() * 2));
+      size = Math.max(size, bytes);
+      region = ZeroedMemory.allocate(arena, size);
+      regionUsed = 0;
+      reserved += size;
+      accounting.addReserved(size);
+    }
+    MemorySegment block = region.asSlice(regionUsed, bytes);
+    regionUsed += bytes;
     return block;
   }
 

@@ -43,6 +43,22 @@ final class PageTable {
     table[(int) (index & MASK)] = frame;
   }
 
+  /** The index of the first touched page at or after {@code index}, or -1 if there is none. */
+  long nextTouched(long index) {
+    for (long i = Math.max(0, index); i < pages; ) {
+      MemorySegment[] table = directory[(int) (i >>> SHIFT)];
+      if (table == null) {
+        i = ((i >>> SHIFT) + 1) << SHIFT;
+        continue;
+      }
+      if (table[(int) (i & MASK)] != null) {
+        return i;
+      }
+      i++;
+    }
+    return -1;
+  }
+
   /** Visits touched pages in address order. */
   void forEach(PageVisitor visitor) {
     for (int t = 0; t < directory.length; t++) {

@@ -82,6 +82,19 @@ public final class Vma {
     pages.forEach((index, frame) -> visitor.visit(start + index * MemoryView.PAGE_SIZE, frame));
   }
 
+  /**
+   * The index of the first touched page at or after page {@code index} of this mapping, or -1:
+   * a walk that skips untouched stretches, however large, without visiting them.
+   */
+  public long nextTouchedPage(long index) {
+    return pages.nextTouched(index);
+  }
+
+  /** The frame of page {@code index} of this mapping, or null if it was never touched. */
+  public MemorySegment frame(long index) {
+    return pages.get(index);
+  }
+
   /** Receives one touched page and its virtual address. */
   @FunctionalInterface
   public interface TouchedPageVisitor {
