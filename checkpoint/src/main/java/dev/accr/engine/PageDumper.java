@@ -44,6 +44,7 @@ final class PageDumper {
   private final IntFunction<Path> pagesFile;
   private final ProgressListener progress;
   private final AtomicLong pagesDone = new AtomicLong();
+  private PageSelection selection = PageSelection.ALL_TOUCHED;
 
   PageDumper(DumpOptions options, CheckpointId id, IntFunction<Path> pagesFile,
       ProgressListener progress) {
@@ -51,6 +52,12 @@ final class PageDumper {
     this.id = id;
     this.pagesFile = pagesFile;
     this.progress = progress;
+  }
+
+  /** Stores only the pages {@code s} selects (an incremental dump). */
+  PageDumper selecting(PageSelection s) {
+    this.selection = s;
+    return this;
   }
 
   Result dump(AddressSpace memory) throws IOException {
@@ -87,7 +94,7 @@ final class PageDumper {
       if (vma.kind() == Vma.Kind.DEVICE) {
         continue; // device memory is saved by the plugin that claimed the mapping
       }
-      vma.forEachTouchedPage((address, frame) -> {
+      selection.forEach(vma, (address, frame) -> {
         addresses[0][n[0]] = address;
         frames[0][n[0]] = frame;
         if (++n[0] == chunkPages) {

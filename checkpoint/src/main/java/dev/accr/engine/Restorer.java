@@ -24,6 +24,7 @@ import dev.accr.proto.VmaEntry;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.function.UnaryOperator;
 
 /**
  * Restores an image set on a node in two steps: {@link #plan} reads and verifies every image,
@@ -39,20 +40,31 @@ public final class Restorer {
   private final Node node;
   private final PluginHost plugins;
   private final Cancellation cancellation;
+  private final UnaryOperator<Path> parentPaths;
 
   public Restorer(Node node, PluginHost plugins) {
-    this(node, plugins, Cancellation.NONE);
+    this(node, plugins, Cancellation.NONE, UnaryOperator.identity());
   }
 
-  private Restorer(Node node, PluginHost plugins, Cancellation cancellation) {
+  private Restorer(Node node, PluginHost plugins, Cancellation cancellation,
+      UnaryOperator<Path> parentPaths) {
     this.node = node;
     this.plugins = plugins;
     this.cancellation = cancellation;
+    this.parentPaths = parentPaths;
   }
 
   /** This restorer, stopping (through the failure path) when {@code c} says so. */
   public Restorer cancelledBy(Cancellation c) {
-    return new Restorer(node, plugins, c);
+    return new Restorer(node, plugins, c, parentPaths);
+  }
+
+  /**
+   * This restorer, reading the parents of an incremental set where {@code confine} says (it
+   * throws for a parent the caller may not name).
+   */
+  public Restorer parentsConfinedBy(UnaryOperator<Path> confine) {
+    return new Restorer(node, plugins, cancellation, confine);
   }
 
   /** Plans and recreates the set in {@code dir}. */
@@ -70,7 +82,12 @@ public final class Restorer {
   public RestorePlan plan(Path dir, RestoreOptions options, ProgressListener progress)
       throws IOException {
     long t0 = System.nanoTime();
-    ImageSet set = ImageSet.read(dir);
+    ImageChain chain = ImageChain.read(dir, parentPaths);
+    ImageSet set = chain.last();
+    if (set.inventory().getPreDump()) {
+      throw AccrException.failed("restore: %s is a pre-dump (memory only): restore a dump made"
+          + " with --parent %s", dir, dir);
+    }
     ImageSet.ProcessImages images = RestorePlan.rootImages(set, plugins);
     int pid = images.core().getPid();
     if (node.hasPid(pid)) {
@@ -84,7 +101,8 @@ public final class Restorer {
     RestorePlan.checkWorkingDirectory(set, images.core());
     RestorePlan.checkFiles(set);
     long total = node.topology().getCpusList().stream().mapToLong(c -> c.getMemoryBytes()).sum();
-    RestorePlan.checkMemory(set, node.name(),
+    ChainPages pages = new ChainPages(chain, pid);
+    RestorePlan.checkMemory(set, pages.livePages(chain, pid), node.name(),
         total - node.memory().residentPages() * MemoryView.PAGE_SIZE);
     PluginSession session = plugins.begin(AccrPlugin.Stage.RESTORE,
         SessionSetup.of(node, dir, set.id()).withParallelism(options.threads())
@@ -92,7 +110,8 @@ public final class Restorer {
             .withProgress(cancellation.checking(progress)));
     try {
       List<DevicePair> devices = session.mapDevices(node.topology());
-      return new RestorePlan(set, images, workload, devices, session, options, progress, t0);
+      return new RestorePlan(chain, pages, images, workload, devices, session, options, progress,
+          t0);
     } catch (RuntimeException e) {
       closeAfterFailure(session, e);
       throw e;
@@ -122,10 +141,16 @@ public final class Restorer {
     try {
       session.postForking(p);
       mapMemory(plan, p);
-      long bytesRead = new PageLoader(set, plan.options().threads(),
-          cancellation.checking(plan.progress()))
-          .load((owner, vaddr, source, offset, pages) ->
-              p.memory().writePages(vaddr, source, offset, pages));
+      long bytesRead = 0;
+      List<ImageSet> links = plan.chain().links();
+      for (int i = 0; i < links.size(); i++) {
+        bytesRead += new PageLoader(links.get(i), plan.options().threads(),
+            cancellation.checking(plan.progress()))
+            .load(plan.chainPages().filter(i, (owner, vaddr, source, offset, pages) ->
+                p.memory().writePages(vaddr, source, offset, pages)));
+      }
+      // Written from here on is what a dump with this set as parent stores.
+      p.memory().trackWrites(set.id().toString());
       addThreads(core, p);
       openFiles(plan, p);
       checkRestored(plan.workload(), p);
