@@ -37,6 +37,11 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
     this.frames = new FramePool(accounting);
   }
 
+  /** An address space of no process, accounted to no node (tools that rebuild memory). */
+  public static AddressSpace standalone() {
+    return new AddressSpace(new NodeMemory());
+  }
+
   /** A read-only page of zeros. */
   public static MemorySegment zeroPage() {
     return ZERO_PAGE;

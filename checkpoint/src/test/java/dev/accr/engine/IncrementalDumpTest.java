@@ -64,7 +64,10 @@ class IncrementalDumpTest {
 
     Node b = Scenarios.node("b", "cpu-2numa");
     assertEquals(expected, Scenarios.finish(b, Scenarios.restore(b, previous)));
-    assertEquals(expected, Scenarios.finish(a, Scenarios.restore(a, previous)));
+    Path full = tmp.resolve("full");
+    Compactor.compact(previous, full, DumpOptions.defaults());
+    assertFalse(ImageSet.read(full).hasParent());
+    assertEquals(expected, Scenarios.finish(a, Scenarios.restore(a, full)), "compacted");
   }
 
   @Test
