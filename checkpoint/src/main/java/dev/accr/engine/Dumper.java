@@ -85,10 +85,7 @@ public final class Dumper {
         // As in CRIU: plugins finish (and roll back on failure) when the session closes,
         // before the process runs again.
         try (PluginSession session = plugins.begin(AccrPlugin.Stage.DUMP,
-            SessionSetup.of(node, set.directory(), set.id())
-                .withCompression(options.compression()).withParallelism(options.threads())
-                .withOptions(options.pluginOptions()).withLeaveRunning(options.leaveRunning())
-                .withProgress(progress))) {
+            setup(set, parentSet, options, progress).withLeaveRunning(options.leaveRunning()))) {
           session.pauseDevices(process);
           process.freeze();
           frozen = true;
@@ -103,6 +100,9 @@ public final class Dumper {
           DumpStatsEntry.Builder stats = writeImages(process, set, options, progress, c,
               process.memory().vmas(), parentSet == null ? null : dirty, parentSet);
           session.dumpDevicesLate();
+          if (parentSet != null) {
+            stats.addAllPluginsFull(session.usedWithoutTracking());
+          }
           long frozenUs = (System.nanoTime() - frozenAt) / 1000;
           stats.setFrozenTimeUs(frozenUs).setTotalTimeUs((System.nanoTime() - start) / 1000);
           writeStats(set, stats);
@@ -146,10 +146,7 @@ public final class Dumper {
       DirtyPages dirty = null;
       boolean ok = false;
       try (PluginSession session = plugins.begin(AccrPlugin.Stage.PRE_DUMP,
-          SessionSetup.of(node, set.directory(), set.id())
-              .withCompression(options.compression()).withParallelism(options.threads())
-              .withOptions(options.pluginOptions()).withLeaveRunning(true)
-              .withProgress(progress))) {
+          setup(set, parentSet, options, progress).withLeaveRunning(true))) {
         ProcessCollector.Collected c;
         List<Vma> vmas;
         long frozenUs;
@@ -159,6 +156,7 @@ public final class Dumper {
           dirty = process.memory().trackWrites(set.id().toString());
           c = ProcessCollector.collect(process, 1, null);
           vmas = process.memory().vmas();
+          session.preDumpDevices(process);
         } finally {
           process.thaw();
           frozenUs = (System.nanoTime() - frozenAt) / 1000;
@@ -185,6 +183,14 @@ public final class Dumper {
     } catch (IOException e) {
       throw AccrException.failed("pre-dump of %d into %s failed: %s", pid, dir, e.getMessage());
     }
+  }
+
+  private SessionSetup setup(ImageSetWriter set, ImageSet parentSet, DumpOptions options,
+      ProgressListener progress) {
+    SessionSetup setup = SessionSetup.of(node, set.directory(), set.id())
+        .withCompression(options.compression()).withParallelism(options.threads())
+        .withOptions(options.pluginOptions()).withProgress(progress);
+    return parentSet == null ? setup : setup.withParent(parentSet.dir(), parentSet.id());
   }
 
   /** The parent set, its whole chain verified, or null for a full dump. */
