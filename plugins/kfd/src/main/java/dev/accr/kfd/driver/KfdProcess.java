@@ -181,6 +181,12 @@ public final class KfdProcess implements DeviceFile {
     return bo(handle);
   }
 
+  /** Whether buffer {@code handle} exists at GPU address {@code va}. */
+  public boolean hasBuffer(int handle, long va) {
+    Bo bo = vm.boAt(va);
+    return bo != null && bo.handle() == handle && bo.va() == va;
+  }
+
   Bo bo(int handle) {
     return vm.bos().stream().filter(b -> b.handle() == handle).findFirst()
         .orElseThrow(() -> AccrException.failed("kfd: no buffer with handle %d", handle));
