@@ -1,9 +1,12 @@
 package dev.accr.kfd;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.accr.api.AccrException;
 import dev.accr.api.MappingPolicy;
 import dev.accr.engine.DumpOptions;
 import dev.accr.engine.RestoreOptions;
@@ -80,6 +83,54 @@ class KfdServeTest {
       assertEquals(all, Scenarios.uninterrupted(a, "kfd-train", plus(args, "1"), tmp));
       assertNotEquals(all, Scenarios.uninterrupted(a, "kfd-train", plus(args, "0.5"), tmp));
     }
+  }
+
+  @ParameterizedTest(name = "{0} {1}")
+  @MethodSource("badOptions")
+  void badOptionsAreUsageErrorsThatLeaveNothingBehind(String workload, List<String> args) {
+    try (Node a = KfdNodes.node("a", "mi100x2")) {
+      AccrException e = assertThrows(AccrException.class, () -> a.create(workload, args, tmp,
+          0));
+      assertEquals(2, e.exitCode(), e.getMessage());
+      assertFalse(e.getMessage().contains("\n"), e.getMessage());
+      assertEquals(0, KfdNodes.kfd(a).processCount());
+      assertEquals(0, KfdNodes.kfd(a).allocatedVramBytes());
+    }
+  }
+
+  @Test
+  void aRestoredServerWithImpossibleSchedulerStateIsACorruptImage() {
+    try (Node a = KfdNodes.node("a", "mi100x1")) {
+      SimProcess p = a.create("kfd-serve", List.of("--steps", "8"), tmp, 0);
+      Scenarios.step(p, 4);
+      p.workload().checkRestored(p); // as it is: fine
+      long slot0 = 0x3000_0000L; // the first request slot of GPU 0's scheduler
+      assertEquals(2, p.memory().readLong(slot0), "slot 0 serves a request");
+      for (long[] edit : new long[][] {{7, 99}, {16, 1 << 20}, {0, 5}}) { // blocks, block, state
+        long was = p.memory().readLong(slot0 + 8 * edit[0]);
+        long state = p.memory().readLong(slot0);
+        p.memory().writeLong(slot0, 2); // a decoding request
+        p.memory().writeLong(slot0 + 8 * edit[0], edit[1]);
+        AccrException e = assertThrows(AccrException.class, () -> p.workload().checkRestored(p));
+        assertEquals(3, e.exitCode(), e.getMessage());
+        p.memory().writeLong(slot0 + 8 * edit[0], was);
+        p.memory().writeLong(slot0, state);
+      }
+      a.kill(p.pid());
+    }
+  }
+
+  static Stream<Arguments> badOptions() {
+    return Stream.of(
+        Arguments.of("kfd-train", List.of("--trainable-fraction", "0")),
+        Arguments.of("kfd-train", List.of("--trainable-fraction", "1.5")),
+        Arguments.of("kfd-train", List.of("--trainable-fraction", "NaN")),
+        Arguments.of("kfd-train", List.of("--trainable-fraction", "half")),
+        Arguments.of("kfd-serve", List.of("--gpus", "3")),
+        Arguments.of("kfd-serve", List.of("--requests", "0")),
+        Arguments.of("kfd-serve", List.of("--kv-mib", "1")),
+        Arguments.of("kfd-serve", List.of("--weights-mib", "x")),
+        Arguments.of("kfd-serve", List.of("--vram-mib", "4")));
   }
 
   private static List<String> plus(List<String> args, String fraction) {
