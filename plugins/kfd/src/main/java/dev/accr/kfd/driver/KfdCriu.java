@@ -202,13 +202,23 @@ public final class KfdCriu {
    * host memory (the core's).
    */
   public static List<VramExtent> dirtyVramExtents(KfdProcess p, DirtyPages pages) {
+    return dirtyVramExtents(p, pages, 0);
+  }
+
+  /**
+   * {@link #dirtyVramExtents(KfdProcess, DirtyPages)}, with the runs of a VRAM buffer merged
+   * across gaps of at most {@code maxGapPages} clean pages: fewer, larger extents to copy (the
+   * gaps' pages are saved too, unchanged, which is harmless).
+   */
+  public static List<VramExtent> dirtyVramExtents(KfdProcess p, DirtyPages pages,
+      int maxGapPages) {
     List<VramExtent> out = new ArrayList<>();
     for (DirtyPages.BoPages b : pages.bos()) {
       Bo bo = p.vm.boAt(b.va());
       if (b.domain() != BoDomain.VRAM || bo == null || bo.handle() != b.handle()) {
         continue;
       }
-      for (PageBitmap.Run run : b.dirty().runs()) {
+      for (PageBitmap.Run run : b.dirty().runs(maxGapPages)) {
         long offset = bo.vramOffset() + run.offset();
         out.add(new VramExtent(bo.gpuId(), bo.gpu(), bo.va() + run.offset(), offset,
             run.bytes(), offset + run.bytes() <= bo.gpu().vram().visibleBytes()));

@@ -87,12 +87,25 @@ public final class PageBitmap {
 
   /** The set pages as maximal runs, ascending. */
   public List<Run> runs() {
+    return runs(0);
+  }
+
+  /**
+   * The set pages as runs, ascending, two runs merged when at most {@code maxGap} clear pages
+   * lie between them (fewer, larger pieces to copy, at the cost of the gaps' pages).
+   */
+  public List<Run> runs(int maxGap) {
     List<Run> out = new ArrayList<>();
     int i = nextSet(0);
     while (i >= 0) {
       int j = nextClear(i);
+      int next = nextSet(j);
+      while (next >= 0 && next - j <= maxGap) {
+        j = nextClear(next);
+        next = nextSet(j);
+      }
       out.add(new Run(i, j - i));
-      i = nextSet(j);
+      i = next;
     }
     return out;
   }

@@ -63,7 +63,7 @@ class KfdIncrementalVramTest {
         Scenarios.step(p, 1 + random.nextInt(5));
         KfdCriu.processInfo(kfd); // queues stop between workgroups, often mid-kernel
         DirtyPages d = KfdCriu.dirtyPages(kfd, true);
-        saved += save(KfdCriu.dirtyVramExtents(kfd, d), copy);
+        saved += save(KfdCriu.dirtyVramExtents(kfd, d, random.nextInt(3)), copy);
         for (KfdCriu.VramExtent e : KfdCriu.vramExtents(kfd)) {
           byte[] now = bytes(e);
           for (long at = 0; at < e.length(); at += 4096) {
