@@ -34,7 +34,7 @@ class IncrementalDumpTest {
   @ParameterizedTest(name = "{0} links, seed {1}")
   @CsvSource({"1, 11", "2, 12", "5, 13"})
   void aChainRestoresToTheDigestOfAnUninterruptedRun(int links, long seed) throws Exception {
-    List<String> args = List.of("--mem-mib", "4", "--steps", "60", "--seed", "5",
+    List<String> args = List.of("--mem-mib", "2", "--steps", "60", "--seed", "5",
         "--pages-per-step", "12");
     Node a = Scenarios.node("a");
     String expected = Scenarios.uninterrupted(a, "counter", with(args, "plain.out"), tmp);
