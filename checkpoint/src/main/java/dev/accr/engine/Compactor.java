@@ -2,6 +2,7 @@ package dev.accr.engine;
 
 import com.google.protobuf.MessageLite;
 import dev.accr.api.AccrException;
+import dev.accr.api.AccrPlugin;
 import dev.accr.api.MemoryView;
 import dev.accr.image.EntryImageCodec;
 import dev.accr.image.ImageKind;
@@ -15,6 +16,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 
 /**
@@ -29,10 +31,23 @@ public final class Compactor {
 
   private Compactor() {}
 
-  /** Writes the chain that ends in {@code last} as one set into {@code out}. */
-  public static Result compact(Path last, Path out, DumpOptions options) throws IOException {
+  /**
+   * Writes the chain that ends in {@code last} as one set into {@code out}. Device memory that
+   * a plugin stored incrementally (one that {@link AccrPlugin#tracksWrites}) is not folded:
+   * such a chain is refused.
+   */
+  public static Result compact(Path last, Path out, DumpOptions options,
+      Collection<AccrPlugin> plugins) throws IOException {
     ImageChain chain = ImageChain.read(last);
     ImageSet set = chain.last();
+    for (AccrPlugin p : plugins) {
+      if (chain.incremental() && p.tracksWrites()
+          && chain.links().stream().anyMatch(l -> l.inventory().getPluginsList().contains(p.name()))) {
+        throw AccrException.failed("compact: %s holds device memory that plugin %s stored"
+            + " incrementally; folding it is not supported: restore the chain instead", last,
+            p.name());
+      }
+    }
     if (set.processes().size() != 1) {
       throw AccrException.failed("compact: %d processes in %s; only single-process sets are"
           + " supported", set.processes().size(), last);

@@ -65,7 +65,7 @@ class IncrementalDumpTest {
     Node b = Scenarios.node("b", "cpu-2numa");
     assertEquals(expected, Scenarios.finish(b, Scenarios.restore(b, previous)));
     Path full = tmp.resolve("full");
-    Compactor.compact(previous, full, DumpOptions.defaults());
+    Compactor.compact(previous, full, DumpOptions.defaults(), a.registry().plugins());
     assertFalse(ImageSet.read(full).hasParent());
     assertEquals(expected, Scenarios.finish(a, Scenarios.restore(a, full)), "compacted");
   }

@@ -33,7 +33,7 @@ final class CompactCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Compactor.Result r = Compactor.compact(dir, out, DumpOptions.defaults()
-        .withCompression(Compression.parse(compress)));
+        .withCompression(Compression.parse(compress)), AccrCommand.registry(spec).plugins());
     spec.commandLine().getOut().printf("compacted %d link(s) of %s into %s: %d pages, %s%n",
         r.links(), dir, out.toAbsolutePath(), r.pages(), Sizes.bytes(r.bytesWritten()));
     return 0;

@@ -1,8 +1,11 @@
 package dev.accr.kfd;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.accr.api.AccrException;
+import dev.accr.engine.Compactor;
 import dev.accr.engine.DumpOptions;
 import dev.accr.engine.Dumper;
 import dev.accr.engine.ImageSet;
@@ -75,6 +78,10 @@ class KfdIncrementalTest {
         long full = vramBytes(tmp.resolve("link0"));
         long last = vramBytes(previous);
         assertTrue(last < full, "the last link stores less VRAM: " + last + " of " + full);
+        Path chainEnd = previous;
+        AccrException e = assertThrows(AccrException.class, () -> Compactor.compact(chainEnd,
+            tmp.resolve("full"), DumpOptions.defaults(), a.registry().plugins()));
+        assertEquals(AccrException.FAILED, e.exitCode(), "VRAM stored incrementally is not folded");
       }
       assertEquals(expected, Scenarios.finish(b, Scenarios.restore(b, previous)));
       assertEquals(0, KfdNodes.kfd(b).allocatedVramBytes());
