@@ -8,6 +8,7 @@ import dev.accr.image.EntryImageCodec;
 import dev.accr.image.ImageKind;
 import dev.accr.image.ImageSetWriter;
 import dev.accr.image.ProgressListener;
+import dev.accr.kernel.DirtyPages;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.SimProcess;
 import dev.accr.plugin.PluginHost;
@@ -15,35 +16,58 @@ import dev.accr.plugin.PluginSession;
 import dev.accr.plugin.SessionSetup;
 import dev.accr.proto.DumpStatsEntry;
 import dev.accr.proto.InventoryEntry;
+import dev.accr.kernel.Vma;
+import dev.accr.proto.PageRun;
 import dev.accr.proto.PagemapHead;
+import com.google.protobuf.ByteString;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.UnaryOperator;
 
 /**
  * Dumps a process: pause its devices, freeze, save device state, collect, write the image set,
  * then kill the process or let it run on. If anything fails, plugins roll back (devices run
  * again), the process is thawed exactly as it was and no image set appears.
+ *
+ * <p>With a parent set the dump is incremental: it stores the pages written since the parent
+ * (when the process's writes were tracked since exactly that set; otherwise every page, still
+ * linked to the parent). A pre-dump saves memory only, the process frozen just long enough to
+ * start a new tracking period and record its mappings; it writes while the process runs on.
  */
 public final class Dumper {
   private final Node node;
   private final PluginHost plugins;
   private final Cancellation cancellation;
+  private final Path parent;
+  private final UnaryOperator<Path> parentPaths;
 
   public Dumper(Node node, PluginHost plugins) {
-    this(node, plugins, Cancellation.NONE);
+    this(node, plugins, Cancellation.NONE, null, UnaryOperator.identity());
   }
 
-  private Dumper(Node node, PluginHost plugins, Cancellation cancellation) {
+  private Dumper(Node node, PluginHost plugins, Cancellation cancellation, Path parent,
+      UnaryOperator<Path> parentPaths) {
     this.node = node;
     this.plugins = plugins;
     this.cancellation = cancellation;
+    this.parent = parent;
+    this.parentPaths = parentPaths;
   }
 
   /** This dumper, stopping (through the failure path) when {@code c} says so. */
   public Dumper cancelledBy(Cancellation c) {
-    return new Dumper(node, plugins, c);
+    return new Dumper(node, plugins, c, parent, parentPaths);
+  }
+
+  /**
+   * This dumper, writing incremental sets whose parent is the set in {@code dir} (null: full
+   * sets); {@code confine} maps each directory of the parent's chain to the one to read, or
+   * throws when the caller may not name it.
+   */
+  public Dumper withParent(Path dir, UnaryOperator<Path> confine) {
+    return new Dumper(node, plugins, cancellation, dir, confine);
   }
 
   /** Dumps process {@code pid} into directory {@code dir}; returns the statistics. */
@@ -53,37 +77,45 @@ public final class Dumper {
     SimProcess process = node.process(pid);
     long start = System.nanoTime();
     try (ImageSetWriter set = ImageSetWriter.create(dir)) {
+      ImageSet parentSet = readParent(pid, set);
       boolean ok = false;
       boolean frozen = false;
+      DirtyPages dirty = null;
       try {
         // As in CRIU: plugins finish (and roll back on failure) when the session closes,
         // before the process runs again.
         try (PluginSession session = plugins.begin(AccrPlugin.Stage.DUMP,
-            SessionSetup.of(node, set.directory(), set.id())
-                .withCompression(options.compression()).withParallelism(options.threads())
-                .withOptions(options.pluginOptions()).withLeaveRunning(options.leaveRunning())
-                .withProgress(progress).withCancelled(cancellation::requested))) {
+            setup(set, parentSet, options, progress).withLeaveRunning(options.leaveRunning()))) {
           session.pauseDevices(process);
           process.freeze();
           frozen = true;
           long frozenAt = System.nanoTime();
           session.checkpointDevices(process);
           cancellation.check();
-          DumpStatsEntry.Builder stats = writeImages(process, set, options, progress, session);
+          if (parentSet != null || process.memory().trackingSince() != null) {
+            // Device state is saved: what plugins wrote into memory is in this period.
+            dirty = process.memory().trackWrites(set.id().toString());
+          }
+          ProcessCollector.Collected c = ProcessCollector.collect(process, 1, session);
+          DumpStatsEntry.Builder stats = writeImages(process, set, options, progress, c,
+              process.memory().vmas(), parentSet == null ? null : dirty, parentSet);
           session.dumpDevicesLate();
+          if (parentSet != null) {
+            stats.addAllPluginsFull(session.usedWithoutTracking());
+          }
           long frozenUs = (System.nanoTime() - frozenAt) / 1000;
           stats.setFrozenTimeUs(frozenUs).setTotalTimeUs((System.nanoTime() - start) / 1000);
-          EntryImageCodec.write(set.file(ImageKind.STATS_DUMP.fileName()), ImageKind.STATS_DUMP,
-              set.id(), List.of(stats.build()));
+          writeStats(set, stats);
           cancellation.check(); // the last moment: after the commit the dump has happened
-          set.commit(InventoryEntry.newBuilder().setToolVersion(Version.get())
-              .setRootPid(pid).setSourceTopology(node.topology()).setSourceNode(node.name())
-              .setDumpTimeEpochMs(System.currentTimeMillis()).addAllPlugins(session.used()));
+          set.commit(inventory(pid, parentSet, set).addAllPlugins(session.used()));
           session.succeeded();
           ok = true;
           return stats.build();
         }
       } finally {
+        if (!ok && dirty != null) {
+          dirty.putBack();
+        }
         // The process is thawed or killed whatever a plugin does.
         if (frozen && ok && !options.leaveRunning()) {
           process.killFrozen();
@@ -99,19 +131,132 @@ public final class Dumper {
     }
   }
 
+  /**
+   * Saves the memory of process {@code pid} into {@code dir} while it runs on: frozen only to
+   * start a new period of write tracking and to record its threads and mappings. A later dump
+   * (or pre-dump) with this set as parent stores what was written since.
+   */
+  public DumpStatsEntry preDump(int pid, Path dir, DumpOptions options, ProgressListener reports)
+      throws IOException {
+    ProgressListener progress = cancellation.checking(reports);
+    SimProcess process = node.process(pid);
+    long start = System.nanoTime();
+    try (ImageSetWriter set = ImageSetWriter.create(dir)) {
+      ImageSet parentSet = readParent(pid, set);
+      DirtyPages dirty = null;
+      boolean ok = false;
+      try (PluginSession session = plugins.begin(AccrPlugin.Stage.PRE_DUMP,
+          setup(set, parentSet, options, progress).withLeaveRunning(true))) {
+        ProcessCollector.Collected c;
+        List<Vma> vmas;
+        long frozenUs;
+        process.freeze();
+        long frozenAt = System.nanoTime();
+        try {
+          dirty = process.memory().trackWrites(set.id().toString());
+          c = ProcessCollector.collect(process, 1, null);
+          vmas = process.memory().vmas();
+          session.preDumpDevices(process);
+        } finally {
+          process.thaw();
+          frozenUs = (System.nanoTime() - frozenAt) / 1000;
+        }
+        cancellation.check();
+        DumpStatsEntry.Builder stats = writeImages(process, set, options, progress, c, vmas,
+            dirty, parentSet);
+        stats.setFrozenTimeUs(frozenUs).setTotalTimeUs((System.nanoTime() - start) / 1000)
+            .setPreDump(true);
+        writeStats(set, stats);
+        cancellation.check();
+        set.commit(inventory(pid, parentSet, set).setPreDump(true)
+            .addAllPlugins(session.used()));
+        session.succeeded();
+        ok = true;
+        return stats.build();
+      } finally {
+        if (!ok && dirty != null) {
+          dirty.putBack();
+        }
+      }
+    } catch (AccrException e) {
+      throw e;
+    } catch (IOException e) {
+      throw AccrException.failed("pre-dump of %d into %s failed: %s", pid, dir, e.getMessage());
+    }
+  }
+
+  private SessionSetup setup(ImageSetWriter set, ImageSet parentSet, DumpOptions options,
+      ProgressListener progress) {
+    SessionSetup setup = SessionSetup.of(node, set.directory(), set.id())
+        .withCompression(options.compression()).withParallelism(options.threads())
+        .withOptions(options.pluginOptions()).withProgress(progress)
+        .withCancelled(cancellation::requested);
+    return parentSet == null ? setup : setup.withParent(parentSet.dir(), parentSet.id());
+  }
+
+  /** The parent set, its whole chain verified, or null for a full dump. */
+  private ImageSet readParent(int pid, ImageSetWriter set) throws IOException {
+    if (parent == null) {
+      return null;
+    }
+    ImageSet p = ImageChain.read(parentPaths.apply(parent), parentPaths).last();
+    if (p.inventory().getRootPid() != pid) {
+      throw AccrException.failed("dump: the parent %s is a dump of process %d, not of %d",
+          p.dir(), p.inventory().getRootPid(), pid);
+    }
+    ImageChain.relativeName(set.target(), p.dir()); // refuses the image directory itself
+    return p;
+  }
+
+  private InventoryEntry.Builder inventory(int pid, ImageSet parentSet, ImageSetWriter set) {
+    InventoryEntry.Builder inv = InventoryEntry.newBuilder().setToolVersion(Version.get())
+        .setRootPid(pid).setSourceTopology(node.topology()).setSourceNode(node.name())
+        .setDumpTimeEpochMs(System.currentTimeMillis());
+    if (parentSet != null) {
+      inv.setParentPath(ImageChain.relativeName(set.target(), parentSet.dir()))
+          .setParentId(ByteString.copyFrom(parentSet.id().bytes()));
+    }
+    return inv;
+  }
+
+  /**
+   * Writes the process's images; with a parent, only the pages {@code dirty} has (all when the
+   * writes were not tracked since exactly that parent), and the written runs as zero runs.
+   */
   private DumpStatsEntry.Builder writeImages(SimProcess process, ImageSetWriter set,
-      DumpOptions options, ProgressListener progress, PluginSession session) throws IOException {
+      DumpOptions options, ProgressListener progress, ProcessCollector.Collected c,
+      List<Vma> vmas, DirtyPages dirty, ImageSet parentSet) throws IOException {
     int pid = process.pid();
-    ProcessCollector.Collected c = ProcessCollector.collect(process, 1, session);
+    PageSelection selection = PageSelection.ALL_TOUCHED;
+    List<PageRun> zeroRuns = new ArrayList<>();
+    if (parentSet != null) {
+      DirtyPages written = dirty != null && parentSet.id().toString().equals(dirty.since())
+          ? dirty : null;
+      for (Vma vma : vmas) {
+        if (vma.kind() == Vma.Kind.DEVICE) {
+          continue;
+        }
+        if (written == null) {
+          zeroRuns.add(run(vma.start(), vma.pageCount()));
+        } else {
+          written.forEachWrittenRun(vma, (address, pages) -> zeroRuns.add(run(address, pages)));
+        }
+      }
+      if (written != null) {
+        selection = PageSelection.written(written);
+      }
+    }
+    selection = selection.of(vmas); // a pre-dump writes while the process maps anew
     long memStart = System.nanoTime();
     PageDumper.Result pages = new PageDumper(options, set.id(),
         n -> set.file(ImageKind.PAGES.fileName(n)), progress, node.buffers(),
-        cancellation::requested)
+        cancellation::requested).selecting(selection)
         .dump(process.memory());
     long memUs = (System.nanoTime() - memStart) / 1000;
 
     List<MessageLite> pagemap = new ArrayList<>();
-    pagemap.add(PagemapHead.newBuilder().setPid(pid).setPageSize(MemoryView.PAGE_SIZE).build());
+    pagemap.add(PagemapHead.newBuilder().setPid(pid).setPageSize(MemoryView.PAGE_SIZE)
+        .addAllZeroRuns(zeroRuns).build());
     pagemap.addAll(pages.chunks());
     write(set, ImageKind.PAGEMAP.fileName(pid), ImageKind.PAGEMAP, pagemap);
     write(set, ImageKind.CORE.fileName(pid), ImageKind.CORE, List.of(c.core()));
@@ -124,7 +269,17 @@ public final class Dumper {
         .setPagesScanned(pages.pagesScanned()).setPagesSkippedZero(pages.zeroPages())
         .setPagesWritten(written).setBytesRead(pages.pagesScanned() * MemoryView.PAGE_SIZE)
         .setBytesWritten(pages.bytesWritten()).setCompression(options.compression().toString())
-        .setThreads(pages.pagesFiles());
+        .setThreads(pages.pagesFiles()).setIncremental(parentSet != null);
+  }
+
+  private static PageRun run(long address, long pages) {
+    return PageRun.newBuilder().setVaddr(address).setNrPages(Math.toIntExact(pages)).build();
+  }
+
+  private static void writeStats(ImageSetWriter set, DumpStatsEntry.Builder stats)
+      throws IOException {
+    EntryImageCodec.write(set.file(ImageKind.STATS_DUMP.fileName()), ImageKind.STATS_DUMP,
+        set.id(), List.of(stats.build()));
   }
 
   private static void write(ImageSetWriter set, String name, ImageKind kind,

@@ -31,7 +31,19 @@ public final class ImageChecker {
    * that {@code plugins} lacks); returns what was checked.
    */
   public static Report check(Path dir, int threads, PluginHost plugins) throws IOException {
-    ImageSet set = ImageSet.read(dir);
+    Report total = new Report(0, 0, 0, 0);
+    // An incremental set is checked with every parent it needs.
+    for (ImageSet set : ImageChain.read(dir).links()) {
+      Report r = checkSet(set, threads, plugins);
+      total = new Report(total.files() + r.files(), Math.max(total.processes(), r.processes()),
+          total.chunks() + r.chunks(), total.bytesVerified() + r.bytesVerified());
+    }
+    return total;
+  }
+
+  private static Report checkSet(ImageSet set, int threads, PluginHost plugins)
+      throws IOException {
+    Path dir = set.dir();
     plugins.require(set.inventory().getPluginsList(), dir.toString());
     checkPluginFileOwners(set);
     long bytes = new PageLoader(set, threads, ProgressListener.NONE).load(PageLoader.VERIFY_ONLY);

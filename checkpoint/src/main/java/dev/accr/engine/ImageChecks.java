@@ -136,6 +136,23 @@ final class ImageChecks {
     }
   }
 
+  /** Runs of pages zero in an incremental set: in increasing order, inside mappings. */
+  static void checkZeroRuns(List<PageRun> runs, MmEntry mm, String file) {
+    long previousEnd = 0;
+    for (PageRun r : runs) {
+      long nrPages = Integer.toUnsignedLong(r.getNrPages());
+      long vaddr = r.getVaddr();
+      if (nrPages == 0 || vaddr % PAGE != 0 || Long.compareUnsigned(vaddr, previousEnd) < 0
+          || nrPages > AddressSpace.MAX_MAPPED_BYTES / PAGE
+          || !insideVma(mm, vaddr, nrPages * PAGE)) {
+        throw new CorruptImageException(file, String.format(
+            "zero run %s+%d pages is misaligned, out of order or outside every mapping",
+            Long.toHexString(vaddr), nrPages));
+      }
+      previousEnd = vaddr + nrPages * PAGE;
+    }
+  }
+
   private static boolean insideVma(MmEntry mm, long start, long length) {
     for (VmaEntry v : mm.getVmasList()) {
       if (start >= v.getStart() && length <= v.getLength()

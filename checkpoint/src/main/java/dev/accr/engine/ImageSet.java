@@ -14,6 +14,7 @@ import dev.accr.proto.ImageFileRef;
 import dev.accr.proto.InventoryEntry;
 import dev.accr.proto.MmEntry;
 import dev.accr.proto.PageChunkEntry;
+import dev.accr.proto.PageRun;
 import dev.accr.proto.PagemapHead;
 import dev.accr.proto.PstreeEntry;
 import dev.accr.proto.ThreadCoreEntry;
@@ -36,7 +37,12 @@ import java.util.regex.Pattern;
 public final class ImageSet {
   /** The images of one process. */
   public record ProcessImages(PstreeEntry pstree, CoreEntry core, MmEntry mm,
-      List<PageChunkEntry> chunks) {}
+      List<PageChunkEntry> chunks, List<PageRun> zeroRuns) {
+    public ProcessImages(PstreeEntry pstree, CoreEntry core, MmEntry mm,
+        List<PageChunkEntry> chunks) {
+      this(pstree, core, mm, chunks, List.of());
+    }
+  }
 
   /** Names of files in a set: no path, no control characters, nothing hidden. */
   private static final Pattern SAFE_FILE_NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,254}");
@@ -86,6 +92,16 @@ public final class ImageSet {
     return stats;
   }
 
+  /** Whether the set names a parent set (an incremental dump). */
+  public boolean hasParent() {
+    return !inventory.getParentPath().isEmpty();
+  }
+
+  /** The checkpoint id the parent must have; null when the set has no parent. */
+  public CheckpointId parentId() {
+    return hasParent() ? CheckpointId.of(inventory.getParentId().toByteArray()) : null;
+  }
+
   /** Numbers n of the set's {@code pages-<n>.img} files. */
   public TreeSet<Integer> pagesFiles() {
     return pagesFiles;
@@ -108,6 +124,7 @@ public final class ImageSet {
       throw new CorruptImageException(invName, "format version: actual="
           + inventory.getFormatVersion() + " expected=" + inv.header().version());
     }
+    checkParentLink(inventory, invName);
     TreeSet<Integer> pagesFiles = new TreeSet<>();
     Map<String, ImageFileRef> listed = new HashMap<>();
     long pagesBytes = 0;
@@ -145,6 +162,24 @@ public final class ImageSet {
             .single(DumpStatsEntry.parser())
         : null;
     return new ImageSet(dir, id, inventory, processes, files, stats, pagesFiles);
+  }
+
+  private static void checkParentLink(InventoryEntry inventory, String invName) {
+    String parent = inventory.getParentPath();
+    if (parent.isEmpty()) {
+      if (!inventory.getParentId().isEmpty()) {
+        throw new CorruptImageException(invName, "a parent id without a parent path");
+      }
+      return;
+    }
+    if (parent.length() > 4096 || parent.indexOf('\0') >= 0 || parent.startsWith("/")) {
+      throw new CorruptImageException(invName, "parent path " + Untrusted.quote(parent)
+          + " is not a relative path");
+    }
+    if (inventory.getParentId().size() != CheckpointId.LENGTH) {
+      throw new CorruptImageException(invName, "parent id: actual=" + inventory.getParentId()
+          .size() + " bytes expected=" + CheckpointId.LENGTH);
+    }
   }
 
   private static void checkListedFile(Path dir, ImageFileRef ref, String inventory)
@@ -215,6 +250,7 @@ public final class ImageSet {
     List<PageChunkEntry> chunks = pagemap.parseRange(PageChunkEntry.parser(), 1,
         pagemap.entries().size());
     ImageChecks.checkChunks(chunks, mm, pagesFiles, pagemapFile);
-    return new ProcessImages(p, core, mm, chunks);
+    ImageChecks.checkZeroRuns(head.getZeroRunsList(), mm, pagemapFile);
+    return new ProcessImages(p, core, mm, chunks, head.getZeroRunsList());
   }
 }

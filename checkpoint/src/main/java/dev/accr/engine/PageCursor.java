@@ -6,7 +6,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.List;
 
 /**
- * Hands out the touched pages of some mappings in address order, a batch at a time, to the
+ * Hands out the selected (touched) pages of some mappings in address order, a batch at a time, to the
  * threads of a page dump. Nothing is listed ahead: memory use does not grow with the process,
  * and untouched stretches of a mapping, however large, are skipped a page table at a time.
  */
@@ -14,19 +14,21 @@ final class PageCursor {
   private static final int PAGE = MemoryView.PAGE_SIZE;
 
   private final List<Vma> vmas;
+  private final PageSelection selection;
   private int vma;
   private long index;
   private long sequence;
 
-  PageCursor(List<Vma> vmas) {
+  PageCursor(List<Vma> vmas, PageSelection selection) {
     this.vmas = vmas;
+    this.selection = selection;
   }
 
-  /** The number of touched pages of {@code vmas}. */
-  static long count(List<Vma> vmas) {
+  /** The number of pages of {@code vmas} that {@code selection} selects. */
+  static long count(List<Vma> vmas, PageSelection selection) {
     long n = 0;
     for (Vma v : vmas) {
-      for (long i = v.nextTouchedPage(0); i >= 0; i = v.nextTouchedPage(i + 1)) {
+      for (long i = selection.next(v, 0); i >= 0; i = selection.next(v, i + 1)) {
         n++;
       }
     }
@@ -41,7 +43,7 @@ final class PageCursor {
     batch.size = 0;
     while (batch.size < batch.addresses.length && vma < vmas.size()) {
       Vma v = vmas.get(vma);
-      long i = v.nextTouchedPage(index);
+      long i = selection.next(v, index);
       if (i < 0) {
         vma++;
         index = 0;

@@ -49,6 +49,7 @@ final class PageDumper {
   private final BufferBudget budget;
   private final BooleanSupplier cancelled;
   private final AtomicLong pagesDone = new AtomicLong();
+  private PageSelection selection = PageSelection.ALL_TOUCHED;
 
   PageDumper(DumpOptions options, CheckpointId id, IntFunction<Path> pagesFile,
       ProgressListener progress, BufferBudget budget, BooleanSupplier cancelled) {
@@ -60,11 +61,17 @@ final class PageDumper {
     this.cancelled = cancelled;
   }
 
+  /** Stores only the pages {@code s} selects (an incremental dump). */
+  PageDumper selecting(PageSelection s) {
+    this.selection = s;
+    return this;
+  }
+
   Result dump(AddressSpace memory) throws IOException {
     List<Vma> vmas = memory.vmas().stream()
         .filter(v -> v.kind() != Vma.Kind.DEVICE) // saved by the plugin that claimed the mapping
         .toList();
-    long pagesTotal = PageCursor.count(vmas);
+    long pagesTotal = PageCursor.count(vmas, selection);
     long chunksTotal = (pagesTotal + options.chunkPages() - 1) / options.chunkPages();
     int wanted = (int) Math.max(1, Math.min(options.threads(), chunksTotal));
     if (!compressing()) {
@@ -83,7 +90,7 @@ final class PageDumper {
   }
 
   private Result dump(List<Vma> vmas, long pagesTotal, int workers) throws IOException {
-    PageCursor cursor = new PageCursor(vmas);
+    PageCursor cursor = new PageCursor(vmas, selection);
     ConcurrentSkipListMap<Long, PageChunkEntry> results = new ConcurrentSkipListMap<>();
     long[] zeroPages = new long[workers];
     long[] written = new long[workers];

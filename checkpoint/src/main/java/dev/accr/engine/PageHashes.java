@@ -66,4 +66,29 @@ public final class PageHashes {
     }
     return out;
   }
+
+  /**
+   * The pages of process {@code pid} as the chain holds them (each from the newest link that
+   * stores it or declares it zero), by virtual address; only the pages the links store are
+   * read, nothing is restored.
+   */
+  public static TreeMap<Long, Long> host(ImageChain chain, int pid) throws IOException {
+    List<ImageSet> links = chain.links();
+    TreeMap<Long, Long> out = new TreeMap<>();
+    for (int i = links.size() - 1; i >= 0; i--) {
+      ImageSet link = links.get(i);
+      for (PageRun r : link.processes().get(pid).zeroRuns()) {
+        out.subMap(r.getVaddr(), r.getVaddr() + Integer.toUnsignedLong(r.getNrPages()) * PAGE)
+            .clear();
+      }
+      out.putAll(host(link, pid));
+    }
+    TreeMap<Long, Long> mapped = new TreeMap<>();
+    for (dev.accr.proto.VmaEntry v : chain.last().processes().get(pid).mm().getVmasList()) {
+      if (v.getKind() != dev.accr.proto.VmaKind.VMA_DEVICE) {
+        mapped.putAll(out.subMap(v.getStart(), v.getStart() + v.getLength()));
+      }
+    }
+    return mapped;
+  }
 }

@@ -31,6 +31,10 @@ final class ProcessCollector {
   /** The entries of one process. */
   record Collected(PstreeEntry pstree, CoreEntry core, MmEntry mm, List<FileEntry> files) {}
 
+  /**
+   * The entries of {@code p}; with {@code plugins} null (a pre-dump, memory only) device files
+   * are left out and device mappings are recorded without asking their plugins.
+   */
   static Collected collect(SimProcess p, int firstFileId, PluginSession plugins) {
     PstreeEntry.Builder pstree = PstreeEntry.newBuilder().setPid(p.pid()).setPgid(p.pid())
         .setSid(p.pid());
@@ -60,7 +64,8 @@ final class ProcessCollector {
       core.addFds(FdEntry.newBuilder().setFd(e.getKey()).setFileId(fileId));
       fileId++;
     }
-    for (Map.Entry<Integer, DeviceFile> e : p.files().devices().entrySet()) {
+    for (Map.Entry<Integer, DeviceFile> e : plugins == null ? Map.<Integer, DeviceFile>of()
+        .entrySet() : p.files().devices().entrySet()) {
       String plugin = plugins.dumpExtFile(p, e.getKey(), e.getValue());
       files.add(FileEntry.newBuilder().setId(fileId).setExt(ExtFileEntry.newBuilder()
           .setPlugin(plugin).setPath(e.getValue().path())).build());
@@ -72,7 +77,7 @@ final class ProcessCollector {
     core.clearFds().addAllFds(byFd);
     MmEntry.Builder mm = MmEntry.newBuilder().setPid(p.pid());
     for (Vma v : p.memory().vmas()) {
-      if (v.kind() == Vma.Kind.DEVICE) {
+      if (v.kind() == Vma.Kind.DEVICE && plugins != null) {
         plugins.handleDeviceVma(p, new DeviceMapping(v.start(), v.length(), v.prot(),
             v.path(), v.offset()));
       }

@@ -23,6 +23,8 @@ import java.util.List;
  * closed unused, which rolls the plugins back.
  */
 public final class RestorePlan implements AutoCloseable {
+  private final ImageChain chain;
+  private final ChainPages chainPages;
   private final ImageSet set;
   private final ImageSet.ProcessImages images;
   private final Workload workload;
@@ -32,10 +34,12 @@ public final class RestorePlan implements AutoCloseable {
   private final ProgressListener progress;
   private final long startNanos;
 
-  RestorePlan(ImageSet set, ImageSet.ProcessImages images, Workload workload,
-      List<DevicePair> devices, PluginSession session, RestoreOptions options, ProgressListener progress,
-      long startNanos) {
-    this.set = set;
+  RestorePlan(ImageChain chain, ChainPages chainPages, ImageSet.ProcessImages images,
+      Workload workload, List<DevicePair> devices, PluginSession session, RestoreOptions options,
+      ProgressListener progress, long startNanos) {
+    this.chain = chain;
+    this.chainPages = chainPages;
+    this.set = chain.last();
     this.images = images;
     this.workload = workload;
     this.devices = List.copyOf(devices);
@@ -57,6 +61,15 @@ public final class RestorePlan implements AutoCloseable {
   /** The pid the process will have: the one it had when dumped. */
   public int pid() {
     return images.core().getPid();
+  }
+
+  /** The set and its parents, newest first. */
+  public ImageChain chain() {
+    return chain;
+  }
+
+  ChainPages chainPages() {
+    return chainPages;
   }
 
   ImageSet.ProcessImages images() {
@@ -104,6 +117,11 @@ public final class RestorePlan implements AutoCloseable {
     long pages = set.processes().values().stream().flatMap(p -> p.chunks().stream())
         .flatMap(c -> c.getRunsList().stream())
         .mapToLong(r -> Integer.toUnsignedLong(r.getNrPages())).sum();
+    checkMemory(set, pages, node, freeBytes);
+  }
+
+  /** {@code pages} to restore from {@code set} (and its parents) must fit in {@code freeBytes}. */
+  static void checkMemory(ImageSet set, long pages, String node, long freeBytes) {
     if (pages * MemoryView.PAGE_SIZE > freeBytes) {
       throw AccrException.incompatible("restore: %s needs %d MiB of memory; node %s has %d MiB"
           + " free", set.dir(), (pages * MemoryView.PAGE_SIZE) >> 20, node, freeBytes >> 20);

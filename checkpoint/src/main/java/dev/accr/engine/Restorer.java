@@ -25,6 +25,7 @@ import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.function.UnaryOperator;
 
 /**
  * Restores an image set on a node in two steps: {@link #plan} reads and verifies every image,
@@ -51,20 +52,31 @@ public final class Restorer {
   private final Node node;
   private final PluginHost plugins;
   private final Cancellation cancellation;
+  private final UnaryOperator<Path> parentPaths;
 
   public Restorer(Node node, PluginHost plugins) {
-    this(node, plugins, Cancellation.NONE);
+    this(node, plugins, Cancellation.NONE, UnaryOperator.identity());
   }
 
-  private Restorer(Node node, PluginHost plugins, Cancellation cancellation) {
+  private Restorer(Node node, PluginHost plugins, Cancellation cancellation,
+      UnaryOperator<Path> parentPaths) {
     this.node = node;
     this.plugins = plugins;
     this.cancellation = cancellation;
+    this.parentPaths = parentPaths;
   }
 
   /** This restorer, stopping (through the failure path) when {@code c} says so. */
   public Restorer cancelledBy(Cancellation c) {
-    return new Restorer(node, plugins, c);
+    return new Restorer(node, plugins, c, parentPaths);
+  }
+
+  /**
+   * This restorer, reading the parents of an incremental set where {@code confine} says (it
+   * throws for a parent the caller may not name).
+   */
+  public Restorer parentsConfinedBy(UnaryOperator<Path> confine) {
+    return new Restorer(node, plugins, cancellation, confine);
   }
 
   /** Plans and recreates the set in {@code dir}. */
@@ -92,8 +104,13 @@ public final class Restorer {
   public RestorePlan plan(Path dir, RestoreOptions options, ProgressListener progress,
       SetCheck check) throws IOException {
     long t0 = System.nanoTime();
-    ImageSet set = ImageSet.read(dir);
+    ImageChain chain = ImageChain.read(dir, parentPaths);
+    ImageSet set = chain.last();
     check.check(set);
+    if (set.inventory().getPreDump()) {
+      throw AccrException.failed("restore: %s is a pre-dump (memory only): restore a dump made"
+          + " with --parent %s", dir, dir);
+    }
     ImageSet.ProcessImages images = RestorePlan.rootImages(set, plugins);
     int pid = images.core().getPid();
     if (node.hasPid(pid)) {
@@ -107,7 +124,8 @@ public final class Restorer {
     RestorePlan.checkWorkingDirectory(set, images.core());
     RestorePlan.checkFiles(set);
     long total = node.topology().getCpusList().stream().mapToLong(c -> c.getMemoryBytes()).sum();
-    RestorePlan.checkMemory(set, node.name(),
+    ChainPages pages = new ChainPages(chain, pid);
+    RestorePlan.checkMemory(set, pages.livePages(chain, pid), node.name(),
         total - node.memory().residentPages() * MemoryView.PAGE_SIZE);
     node.checkRoom("restore of process " + pid, images.mm().getVmasList().stream()
         .filter(v -> ProcessCollector.kindOf(v.getKind()) != Vma.Kind.DEVICE)
@@ -119,7 +137,8 @@ public final class Restorer {
             .withCancelled(cancellation::requested));
     try {
       List<DevicePair> devices = session.mapDevices(node.topology());
-      return new RestorePlan(set, images, workload, devices, session, options, progress, t0);
+      return new RestorePlan(chain, pages, images, workload, devices, session, options, progress,
+          t0);
     } catch (RuntimeException e) {
       closeAfterFailure(session, e);
       throw e;
@@ -149,19 +168,26 @@ public final class Restorer {
     try {
       session.postForking(p);
       mapMemory(plan, p);
-      long bytesRead = new PageLoader(set, plan.options().threads(),
-          cancellation.checking(plan.progress()), node.buffers(), cancellation::requested)
-          .load(new PageLoader.PageSink() {
-            @Override
-            public void write(int pid, long vaddr, MemorySegment source, long offset, int pages) {
-              p.memory().writePages(vaddr, source, offset, pages);
-            }
+      long bytesRead = 0;
+      List<ImageSet> links = plan.chain().links();
+      for (int i = 0; i < links.size(); i++) {
+        bytesRead += new PageLoader(links.get(i), plan.options().threads(),
+            cancellation.checking(plan.progress()), node.buffers(), cancellation::requested)
+            .load(plan.chainPages().filter(i, new PageLoader.PageSink() {
+              @Override
+              public void write(int pid, long vaddr, MemorySegment source, long offset,
+                  int pages) {
+                p.memory().writePages(vaddr, source, offset, pages);
+              }
 
-            @Override
-            public MemorySegment fresh(int pid, long vaddr, int pages) {
-              return p.memory().freshRun(vaddr, pages);
-            }
-          });
+              @Override
+              public MemorySegment fresh(int pid, long vaddr, int pages) {
+                return p.memory().freshRun(vaddr, pages);
+              }
+            }));
+      }
+      // Written from here on is what a dump with this set as parent stores.
+      p.memory().trackWrites(set.id().toString());
       addThreads(core, p);
       openFiles(plan, p);
       checkRestored(plan.workload(), p);

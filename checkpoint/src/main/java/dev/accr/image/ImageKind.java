@@ -64,9 +64,10 @@ public enum ImageKind {
   /**
    * The version this build writes. 2: plugin bulk data may span several pages files (lanes),
    * written in parallel. 3: every header names the file it was written as, so that a file
-   * copied over another of the same set is refused.
+   * copied over another of the same set is refused. 4: a set may name a parent set (an
+   * incremental dump) and then stores only what changed since.
    */
-  public static final int VERSION_CURRENT = 3;
+  public static final int VERSION_CURRENT = 4;
 
   private final String formatName;
   private final String fileNamePattern;

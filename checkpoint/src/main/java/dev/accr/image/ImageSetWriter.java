@@ -31,15 +31,16 @@ import java.util.stream.Stream;
 public final class ImageSetWriter implements AutoCloseable {
   private final Path target;
   private final Path temp;
-  private final CheckpointId id = CheckpointId.random();
+  private final CheckpointId id;
   private static final FileAttribute<?> OWNER_ONLY =
       PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
 
   private boolean committed;
 
-  private ImageSetWriter(Path target, Path temp) {
+  private ImageSetWriter(Path target, Path temp, CheckpointId id) {
     this.target = target;
     this.temp = temp;
+    this.id = id;
   }
 
   /**
@@ -47,6 +48,14 @@ public final class ImageSetWriter implements AutoCloseable {
    * leftovers of dead dumps next to it ({@link PartialSets}).
    */
   public static ImageSetWriter create(Path target) {
+    return create(target, CheckpointId.random());
+  }
+
+  /**
+   * As {@link #create(Path)}, for a set with the checkpoint id {@code id}: the same checkpoint
+   * written anew (a chain folded into one set keeps the id of its last link).
+   */
+  public static ImageSetWriter create(Path target, CheckpointId id) {
     Path absolute = target.toAbsolutePath().normalize();
     if (absolute.getFileName() != null
         && PartialSets.isPartialName(absolute.getFileName().toString())) {
@@ -76,7 +85,7 @@ public final class ImageSetWriter implements AutoCloseable {
       throw AccrException.failed("dump: cannot write in %s: %s", temp, e.getMessage());
     }
     PartialSets.removeDead(parent); // our own directory is marked: it stays
-    return new ImageSetWriter(absolute, temp);
+    return new ImageSetWriter(absolute, temp, id);
   }
 
   private static Path createTemp(Path parent, String name) throws IOException {

@@ -30,9 +30,17 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
   private final FramePool frames;
   private long mapped;
   private long mappedHost;
+  /** Whether writes are tracked, and the label of the current tracking period. */
+  private boolean tracking;
+  private String trackingSince;
 
   AddressSpace(NodeMemory accounting) {
     this.frames = new FramePool(accounting);
+  }
+
+  /** An address space of no process, accounted to no node (tools that rebuild memory). */
+  public static AddressSpace standalone() {
+    return new AddressSpace(new NodeMemory());
   }
 
   /** A read-only page of zeros. */
@@ -66,6 +74,10 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
       throw AccrException.failed("mmap: range %x+%x overlaps %s", start, length, below.getValue());
     }
     Vma vma = new Vma(start, length, prot, kind, name, path, offset);
+    if (tracking) {
+      vma.mappedWhileTracked = true;
+      vma.pageTable().swapDirty(true);
+    }
     vmas.put(start, vma);
     mapped += length;
     if (kind != Vma.Kind.DEVICE) {
@@ -121,7 +133,11 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
     Vma vma = require(address);
     long index = (address - vma.start()) / PAGE_SIZE;
     MemorySegment frame = vma.pageTable().get(index);
-    return frame != null ? frame : install(vma, index);
+    if (frame == null) {
+      frame = install(vma, index);
+    }
+    vma.pageTable().markDirty(index);
+    return frame;
   }
 
   private synchronized MemorySegment install(Vma vma, long index) {
@@ -143,6 +159,9 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
     long first = (address - vma.start()) / PAGE_SIZE;
     if (address % PAGE_SIZE != 0 || first + pages > vma.pageCount()) {
       throw AccrException.failed("write of %d pages at %x leaves %s", pages, address, vma);
+    }
+    for (int i = 0; i < pages; i++) {
+      vma.pageTable().markDirty(first + i);
     }
     if (pages < MIN_BLOCK_PAGES) {
       for (int i = 0; i < pages; i++) {
@@ -226,6 +245,66 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
     if (address % Long.BYTES != 0) {
       throw AccrException.failed("bus error: unaligned access at %x", address);
     }
+  }
+
+  /**
+   * Ends the current period of write tracking and starts a new one labelled {@code label}
+   * (like clearing the soft-dirty bits); returns the pages written in the period that ended.
+   * Called with the process frozen, so that the returned pages and the new period meet
+   * exactly. Tracking costs nothing until this is first called.
+   */
+  public synchronized DirtyPages trackWrites(String label) {
+    Map<Vma, DirtyPages.Period> periods = new java.util.IdentityHashMap<>();
+    for (Vma vma : vmas.values()) {
+      periods.put(vma, new DirtyPages.Period(vma.pageTable().swapDirty(true),
+          vma.mappedWhileTracked || !tracking));
+      vma.mappedWhileTracked = false;
+    }
+    DirtyPages ended = new DirtyPages(this, tracking ? trackingSince : null, label, periods);
+    tracking = true;
+    trackingSince = label;
+    return ended;
+  }
+
+  /** Stops tracking writes: the write path is back to its untracked cost. */
+  public synchronized void stopTracking() {
+    for (Vma vma : vmas.values()) {
+      vma.pageTable().swapDirty(false);
+      vma.mappedWhileTracked = false;
+    }
+    tracking = false;
+    trackingSince = null;
+  }
+
+  /** The label of the current tracking period, or null when writes are not tracked. */
+  public synchronized String trackingSince() {
+    return tracking ? trackingSince : null;
+  }
+
+  /**
+   * Gives the pages of an ended period back to the current one, as if it had not ended: a
+   * dump that failed must not lose what its successor has to store.
+   */
+  synchronized void putBack(DirtyPages ended) {
+    if (!tracking || !ended.label().equals(trackingSince)) {
+      return; // another period began since: it already starts from scratch
+    }
+    if (ended.since() == null) {
+      stopTracking();
+      return;
+    }
+    for (Map.Entry<Vma, DirtyPages.Period> e : ended.periods().entrySet()) {
+      Vma vma = e.getKey();
+      if (vmas.get(vma.start()) != vma) {
+        continue;
+      }
+      if (e.getValue().wholeMapping()) {
+        vma.mappedWhileTracked = true;
+      } else {
+        vma.pageTable().restoreDirty(e.getValue().bits());
+      }
+    }
+    trackingSince = ended.since();
   }
 
   /** Pages held by this address space. */

@@ -1,18 +1,28 @@
 package dev.accr.kernel;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 
 /**
  * A two-level sparse page table of one mapping: page index to frame. Second-level tables of
  * 512 entries exist only where pages were touched, so a huge mapping with few pages is cheap.
+ *
+ * <p>While writes are tracked, each second-level table that was written since the last
+ * {@link #swapDirty} has a bitmap of its written pages (the simulated soft-dirty bits). When
+ * nobody tracks, there are no bitmaps and marking a write is one null check.
  */
 final class PageTable {
   private static final int SHIFT = 9;
   private static final int SIZE = 1 << SHIFT;
   private static final int MASK = SIZE - 1;
+  private static final int BITMAP_LONGS = SIZE / Long.SIZE;
+  private static final VarHandle BITS = MethodHandles.arrayElementVarHandle(long[].class);
 
   private final MemorySegment[][] directory;
   private final long pages;
+  /** Per second-level table, the pages written since tracking (re)started; null: not tracking. */
+  private volatile long[][] dirty;
 
   PageTable(long pages) {
     this.pages = pages;
@@ -57,6 +67,120 @@ final class PageTable {
       i++;
     }
     return -1;
+  }
+
+  /** Marks page {@code index} written, if writes are tracked. */
+  void markDirty(long index) {
+    long[][] d = dirty;
+    if (d == null) {
+      return;
+    }
+    int t = (int) (index >>> SHIFT);
+    long[] bits = d[t];
+    if (bits == null) {
+      bits = dirtyTable(d, t);
+    }
+    int i = (int) (index & MASK);
+    long bit = 1L << i;
+    if ((bits[i >>> 6] & bit) == 0) {
+      BITS.getAndBitwiseOr(bits, i >>> 6, bit);
+    }
+  }
+
+  private synchronized long[] dirtyTable(long[][] d, int t) {
+    if (d[t] == null) {
+      d[t] = new long[BITMAP_LONGS];
+    }
+    return d[t];
+  }
+
+  /**
+   * Ends the current tracking period and starts a new one when {@code track}, or stops
+   * tracking; returns the bits of the period that ended (null when writes were not tracked).
+   */
+  synchronized long[][] swapDirty(boolean track) {
+    long[][] old = dirty;
+    dirty = track ? new long[directory.length][] : null;
+    return old;
+  }
+
+  /** Adds the bits of an ended period back into the current one (a dump that failed). */
+  synchronized void restoreDirty(long[][] bits) {
+    long[][] d = dirty;
+    if (d == null || bits == null) {
+      return;
+    }
+    for (int t = 0; t < bits.length; t++) {
+      if (bits[t] != null) {
+        long[] target = d[t] == null ? dirtyTable(d, t) : d[t];
+        for (int w = 0; w < BITMAP_LONGS; w++) {
+          BITS.getAndBitwiseOr(target, w, bits[t][w]);
+        }
+      }
+    }
+  }
+
+  /**
+   * The index of the first touched page at or after {@code index} that {@code bits} marks
+   * written, or -1; skips tables without marks.
+   */
+  long nextDirty(long[][] bits, long index) {
+    for (long i = Math.max(0, index); i < pages; ) {
+      int t = (int) (i >>> SHIFT);
+      long[] words = bits[t];
+      MemorySegment[] table = directory[t];
+      if (words == null || table == null) {
+        i = ((long) t + 1) << SHIFT;
+        continue;
+      }
+      int bit = (int) (i & MASK);
+      long word = words[bit >>> 6] & (-1L << (bit & 63));
+      if (word == 0) {
+        i = (i | 63) + 1; // the next word
+        continue;
+      }
+      long found = ((long) t << SHIFT) | ((bit & ~63) + Long.numberOfTrailingZeros(word));
+      if (table[(int) (found & MASK)] != null) {
+        return found;
+      }
+      i = found + 1;
+    }
+    return -1;
+  }
+
+  /** Visits the runs of consecutive pages that {@code bits} marks written, in address order. */
+  static void forEachDirtyRun(long[][] bits, RunVisitor visitor) {
+    long runStart = -1;
+    long runLength = 0;
+    for (int t = 0; t < bits.length; t++) {
+      long[] words = bits[t];
+      if (words == null) {
+        continue;
+      }
+      for (int w = 0; w < BITMAP_LONGS; w++) {
+        for (long word = words[w]; word != 0; word &= word - 1) {
+          long index = ((long) t << SHIFT) | (w * Long.SIZE + Long.numberOfTrailingZeros(word));
+          if (runLength > 0 && index == runStart + runLength) {
+            runLength++;
+          } else {
+            if (runLength > 0) {
+              visitor.visit(runStart, runLength);
+            }
+            runStart = index;
+            runLength = 1;
+          }
+        }
+      }
+    }
+    if (runLength > 0) {
+      visitor.visit(runStart, runLength);
+    }
+  }
+
+  /** Receives a run of page indexes. */
+  @FunctionalInterface
+  interface RunVisitor {
+    void visit(long firstIndex, long pages);
   }
 
   /** Visits touched pages in address order. */

@@ -21,6 +21,8 @@ public final class Vma {
   private final String path;
   private final long offset;
   private final PageTable pages;
+  /** Mapped while writes were tracked: every page of it counts as written (guarded by the address space). */
+  boolean mappedWhileTracked;
 
   Vma(long start, long length, int prot, Kind kind, String name, String path, long offset) {
     this.start = start;

@@ -6,6 +6,7 @@ import dev.accr.engine.ImageSet;
 import dev.accr.proto.FileEntry;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.function.UnaryOperator;
 
 /**
  * The paths a request may name, as its {@link Caller} allows. A local caller (the node's own
@@ -33,6 +34,17 @@ abstract sealed class CallerPaths {
   Path dumpDir(String requested) {
     return imageDir(requested);
   }
+
+  /**
+   * The parent set of an incremental dump into {@code dumpDir}: a relative path is taken from
+   * {@code dumpDir}, as CRIU takes {@code --prev-images-dir}.
+   */
+  Path parentDir(Path dumpDir, String requested) {
+    return parentConfinement().apply(dumpDir.toAbsolutePath().resolve(requested).normalize());
+  }
+
+  /** Maps each set of a chain to read to the path to use, or refuses it. */
+  abstract UnaryOperator<Path> parentConfinement();
 
   /** How {@code resolved} is shown to the caller. */
   abstract String show(Path resolved);
@@ -69,6 +81,11 @@ abstract sealed class CallerPaths {
     @Override
     String showArgument(String arg) {
       return arg;
+    }
+
+    @Override
+    UnaryOperator<Path> parentConfinement() {
+      return UnaryOperator.identity();
     }
 
     @Override
@@ -109,6 +126,12 @@ abstract sealed class CallerPaths {
     @Override
     String show(Path resolved) {
       return root.show(resolved);
+    }
+
+    /** Parents named by a request or by an image stay inside the root too. */
+    @Override
+    UnaryOperator<Path> parentConfinement() {
+      return p -> root.resolve(p.toString());
     }
 
     @Override

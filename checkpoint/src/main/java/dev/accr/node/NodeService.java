@@ -185,10 +185,15 @@ public final class NodeService {
       options = options.withThreads(r.getThreads());
     }
     Path dir = paths.dumpDir(r.getDir());
+    Path parent = r.getParent().isEmpty() ? null : paths.parentDir(dir, r.getParent());
     DumpStatsEntry stats;
+    String what = r.getPreDump() ? "pre-dump" : "dump";
     try (Operations.Operation op = operations.begin(Operations.Kind.DUMP, r.getPid(),
-        "dump of process " + r.getPid() + " into " + dir.toAbsolutePath())) {
-      stats = new Dumper(node, plugins).cancelledBy(op).dump(r.getPid(), dir, options, progress);
+        what + " of process " + r.getPid() + " into " + dir.toAbsolutePath())) {
+      Dumper dumper = new Dumper(node, plugins).cancelledBy(op)
+          .withParent(parent, paths.parentConfinement());
+      stats = r.getPreDump() ? dumper.preDump(r.getPid(), dir, options, progress)
+          : dumper.dump(r.getPid(), dir, options, progress);
     }
     return Response.newBuilder().setDump(DumpReply.newBuilder().setStats(stats)
         .setDir(paths.show(dir))).build();
@@ -205,7 +210,8 @@ public final class NodeService {
     Restorer.Result result;
     try (Operations.Operation op = operations.begin(Operations.Kind.RESTORE,
         "restore from " + dir.toAbsolutePath())) {
-      Restorer restorer = new Restorer(node, plugins).cancelledBy(op);
+      Restorer restorer = new Restorer(node, plugins).cancelledBy(op)
+          .parentsConfinedBy(paths.parentConfinement());
       RestorePlan plan = restorer.plan(dir, options, progress, paths::checkImage);
       int pid = plan.pid();
       try {

@@ -119,6 +119,21 @@ public final class PluginSession implements AutoCloseable {
     }
   }
 
+  /** The pre-dump of device memory, by the plugins that track writes (API 5). */
+  public void preDumpDevices(ProcessView process) {
+    for (AccrPlugin p : host.plugins()) {
+      if (p.tracksWrites() && p.preDumpDevices(contextOf(p), process)) {
+        markUsed(p.name());
+      }
+    }
+  }
+
+  /** Plugins used by this session that cannot track writes: they stored device memory in full. */
+  public synchronized java.util.List<String> usedWithoutTracking() {
+    return host.plugins().stream().filter(p -> used.contains(p.name()) && !p.tracksWrites())
+        .map(AccrPlugin::name).toList();
+  }
+
   public void checkpointDevices(ProcessView process) {
     for (AccrPlugin p : host.plugins()) {
       if (p.checkpointDevices(contextOf(p), process)) {
@@ -247,10 +262,12 @@ public final class PluginSession implements AutoCloseable {
 
     Context(AccrPlugin plugin) {
       this.plugin = plugin;
-      this.images = new SetImages(plugin.name(), stage != AccrPlugin.Stage.DUMP, setup.dir(),
+      boolean writing = stage == AccrPlugin.Stage.DUMP || stage == AccrPlugin.Stage.PRE_DUMP;
+      this.images = new SetImages(plugin.name(), !writing, setup.dir(),
           setup.id(), setup.compression(), setup.parallelism(), () -> markUsed(plugin.name()),
           setup.node() instanceof Node n ? n.buffers() : BufferBudget.unlimited(),
-          setup.cancelled());
+          setup.cancelled())
+          .withParent(setup.parentDir(), setup.parentId());
     }
 
     @Override

@@ -15,6 +15,7 @@ import dev.accr.image.EntryImage;
 import dev.accr.image.EntryImageCodec;
 import dev.accr.image.ImageKind;
 import dev.accr.kernel.BufferBudget;
+import dev.accr.proto.InventoryEntry;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -35,6 +36,8 @@ public final class SetImages implements PluginImages {
   private final BufferBudget budget;
   private final BooleanSupplier cancelled;
   private final List<BulkFileWriter> open = new ArrayList<>();
+  private Path parentDir;
+  private CheckpointId parentId;
 
   SetImages(String plugin, boolean reading, Path dir, CheckpointId id, Compression compression,
       int parallelism, Runnable onWrite, BufferBudget budget, BooleanSupplier cancelled) {
@@ -141,6 +144,44 @@ public final class SetImages implements PluginImages {
   @Override
   public int parallelism() {
     return parallelism;
+  }
+
+  /** Names the parent of the set being written (an incremental dump); null for none. */
+  SetImages withParent(Path dir, CheckpointId id) {
+    this.parentDir = dir;
+    this.parentId = id;
+    return this;
+  }
+
+  /**
+   * The parent given to a dump, or, when reading, the one this set's inventory names (the
+   * host verified the chain before any plugin reads it).
+   */
+  @Override
+  public PluginImages parent() {
+    if (parentDir != null) {
+      return reader(plugin, parentDir, parentId);
+    }
+    Path inventory = dir.resolve(ImageKind.INVENTORY.fileName());
+    if (!reading || !Files.isRegularFile(inventory)) {
+      return null;
+    }
+    try {
+      InventoryEntry inv = EntryImageCodec.read(inventory, ImageKind.INVENTORY, id)
+          .single(InventoryEntry.parser());
+      if (inv.getParentPath().isEmpty()) {
+        return null;
+      }
+      return reader(plugin, dir.toAbsolutePath().resolve(inv.getParentPath()).normalize(),
+          CheckpointId.of(inv.getParentId().toByteArray()));
+    } catch (IOException | IllegalArgumentException e) {
+      throw new CorruptImageException(inventory.toString(), "unreadable: " + e.getMessage());
+    }
+  }
+
+  @Override
+  public String checkpointId() {
+    return id.toString();
   }
 
   synchronized void abandonOpen() {

@@ -37,8 +37,8 @@ class PageCursorTest {
         memory.writeLong(a, a);
       }
       List<Vma> vmas = memory.vmas().stream().filter(v -> v.name().equals("small") || v.name().equals("huge")).toList();
-      assertEquals(touched.size(), PageCursor.count(vmas));
-      PageCursor cursor = new PageCursor(vmas);
+      assertEquals(touched.size(), PageCursor.count(vmas, PageSelection.ALL_TOUCHED));
+      PageCursor cursor = new PageCursor(vmas, PageSelection.ALL_TOUCHED);
       PageCursor.Batch batch = new PageCursor.Batch(3);
       List<Long> seen = new ArrayList<>();
       long sequence = -1;

@@ -39,6 +39,11 @@ final class DumpCommand implements Callable<Integer> {
       description = "Writer threads, one pages file each (default: one per core).")
   int threads;
 
+  @Option(names = {"--parent", "--prev-images-dir"}, paramLabel = "DIR",
+      description = "Store only what changed since this image set (a pre-dump or dump of the"
+          + " same process); a relative path is taken from the image directory, as in CRIU.")
+  String parent;
+
   @Mixin PluginOptions pluginOptions;
 
   @Override
@@ -49,7 +54,8 @@ final class DumpCommand implements Callable<Integer> {
     try (ProgressBar bar = ProgressBar.onTerminal(spec.commandLine().getErr())) {
       reply = node.call(Request.newBuilder().setDump(DumpRequest.newBuilder().setPid(pid)
           .setDir(NodePaths.path(node, dir)).setLeaveRunning(leaveRunning)
-          .setCompression(compress).setThreads(threads).putAllPluginOptions(options)).build(),
+          .setCompression(compress).setThreads(threads).putAllPluginOptions(options)
+          .setParent(parent == null ? "" : parent)).build(),
           bar).getDump();
     }
     DumpStatsEntry s = reply.getStats();
@@ -59,6 +65,19 @@ final class DumpCommand implements Callable<Integer> {
         pid, reply.getDir(), s.getFrozenTimeUs() / 1000.0, s.getMemdumpTimeUs() / 1000.0,
         Sizes.bytes(s.getBytesRead()), Sizes.bytes(s.getBytesWritten()), s.getCompression(),
         s.getPagesSkippedZero(), Units.rate(s.getBytesRead(), s.getMemdumpTimeUs()));
+    printIncremental(spec, s);
     return 0;
+  }
+
+  /** What an incremental dump or a pre-dump adds to the summary. */
+  static void printIncremental(CommandSpec spec, DumpStatsEntry s) {
+    if (s.getIncremental()) {
+      spec.commandLine().getOut().printf("  incremental: %d pages written since the parent%n",
+          s.getPagesScanned());
+    }
+    for (String plugin : s.getPluginsFullList()) {
+      spec.commandLine().getOut().printf("  %s: cannot track device writes, stored in full%n",
+          plugin);
+    }
   }
 }

@@ -6,6 +6,7 @@ import com.google.protobuf.TextFormat;
 import dev.accr.api.PageDigests;
 import dev.accr.engine.ImageDecoder;
 import dev.accr.plugin.PluginHost;
+import dev.accr.engine.ImageChain;
 import dev.accr.engine.ImageSet;
 import dev.accr.engine.PageHashes;
 import dev.accr.image.ImageKind;
@@ -43,8 +44,10 @@ final class SetDiffs {
   private SetDiffs() {}
 
   static Comparison of(Path fromDir, Path toDir, PluginHost plugins) throws IOException {
-    ImageSet from = ImageSet.read(fromDir);
-    ImageSet to = ImageSet.read(toDir);
+    ImageChain fromChain = ImageChain.read(fromDir);
+    ImageChain toChain = ImageChain.read(toDir);
+    ImageSet from = fromChain.last();
+    ImageSet to = toChain.last();
     SetDiff.Builder out = SetDiff.newBuilder().setFromId(from.id().toString())
         .setToId(to.id().toString());
     if (from.inventory().getRootPid() != to.inventory().getRootPid()) {
@@ -57,7 +60,7 @@ final class SetDiffs {
         out.addStateChanges("process " + pid + " removed");
         continue;
       }
-      memory(out, pid, from, to);
+      memory(out, pid, fromChain, toChain);
       threads(out, pid, from.processes().get(pid).core().getThreadsList(),
           b.core().getThreadsList());
     }
@@ -76,10 +79,12 @@ final class SetDiffs {
     return new Comparison(out.build(), reports);
   }
 
-  private static void memory(SetDiff.Builder out, int pid, ImageSet from, ImageSet to)
-      throws IOException {
-    NavigableMap<Long, Long> a = PageHashes.host(from, pid);
-    NavigableMap<Long, Long> b = PageHashes.host(to, pid);
+  private static void memory(SetDiff.Builder out, int pid, ImageChain fromChain,
+      ImageChain toChain) throws IOException {
+    ImageSet from = fromChain.last();
+    ImageSet to = toChain.last();
+    NavigableMap<Long, Long> a = PageHashes.host(fromChain, pid);
+    NavigableMap<Long, Long> b = PageHashes.host(toChain, pid);
     Map<String, VmaEntry[]> vmas = new TreeMap<>();
     for (VmaEntry v : from.processes().get(pid).mm().getVmasList()) {
       vmas.computeIfAbsent(key(v), k -> new VmaEntry[2])[0] = v;

@@ -2,7 +2,10 @@ package dev.accr.cli;
 
 import dev.accr.api.AccrPlugin;
 import dev.accr.api.MemoryView;
+import dev.accr.engine.ImageChain;
 import dev.accr.engine.ImageSet;
+import dev.accr.proto.ChainLink;
+import dev.accr.proto.ImageFileRef;
 import dev.accr.image.ImageKind;
 import dev.accr.proto.CoreEntry;
 import dev.accr.proto.DumpStatsEntry;
@@ -41,7 +44,8 @@ final class SetSummaries {
   private SetSummaries() {}
 
   static Inspection of(Path dir, List<AccrPlugin> plugins) throws IOException {
-    ImageSet set = ImageSet.read(dir);
+    ImageChain chain = ImageChain.read(dir);
+    ImageSet set = chain.last();
     InventoryEntry inv = set.inventory();
     SetSummary.Builder s = SetSummary.newBuilder().setCheckpointId(set.id().toString())
         .setFormatVersion(inv.getFormatVersion()).setToolVersion(inv.getToolVersion())
@@ -65,6 +69,11 @@ final class SetSummaries {
       s.setDeviceBytes(s.getDeviceBytes() + r.report().deviceBytes())
           .setDeviceStoredBytes(s.getDeviceStoredBytes() + r.report().deviceStoredBytes());
     }
+    if (chain.incremental()) {
+      for (ImageSet link : chain.links()) {
+        s.addChain(link(link));
+      }
+    }
     DumpStatsEntry stats = set.stats();
     if (stats != null) {
       s.setStats(stats);
@@ -85,6 +94,16 @@ final class SetSummaries {
       }
     }
     return new Inspection(s.build(), reports);
+  }
+
+  private static ChainLink link(ImageSet link) {
+    long bytes = link.inventory().getFilesList().stream().mapToLong(ImageFileRef::getSize).sum();
+    long pages = link.processes().values().stream().flatMap(p -> p.chunks().stream())
+        .flatMap(c -> c.getRunsList().stream()).mapToLong(PageRun::getNrPages).sum();
+    return ChainLink.newBuilder().setDir(link.dir().toString())
+        .setCheckpointId(link.id().toString()).setParentPath(link.inventory().getParentPath())
+        .setPreDump(link.inventory().getPreDump()).setStoredBytes(bytes).setStoredPages(pages)
+        .build();
   }
 
   static double round(double value) {

@@ -5,6 +5,7 @@ import dev.accr.proto.DumpStatsEntry;
 import dev.accr.proto.ImageFileSummary;
 import dev.accr.proto.OpenFileSummary;
 import dev.accr.proto.ProcessSummary;
+import dev.accr.proto.ChainLink;
 import dev.accr.proto.SetSummary;
 import dev.accr.proto.ThreadSummary;
 import dev.accr.proto.VmaSummary;
@@ -25,6 +26,17 @@ final class SummaryText {
         s.getTopology().getName(), s.getTopology().getCpusCount(),
         s.getTopology().getDevicesCount(), s.getTopology().getLinksCount(),
         s.getPluginsList().isEmpty() ? "none" : String.join(", ", s.getPluginsList())));
+    if (s.getChainCount() > 0) {
+      out.append(f("%nchain of %d links, newest first%n", s.getChainCount()));
+      TextTable chain = new TextTable("  ", "dir", "checkpoint", "kind", "parent", "pages",
+          "stored");
+      for (ChainLink l : s.getChainList()) {
+        chain.row(l.getDir(), l.getCheckpointId(), l.getPreDump() ? "pre-dump" : "dump",
+            l.getParentPath().isEmpty() ? "-" : l.getParentPath(), l.getStoredPages(),
+            Sizes.bytes(l.getStoredBytes()));
+      }
+      out.append(chain);
+    }
     out.append("\nprocess tree\n");
     tree(out, s, 0, "");
     for (ProcessSummary p : s.getProcessesList()) {

@@ -35,7 +35,9 @@ class AccrCommandLineTest {
   void versionNamesFormatAndApi() {
     CliRun r = accr("--version");
     assertEquals(0, r.code());
-    assertTrue(r.out().contains("image format 3 (reads 1 to 3)")
+    assertTrue(r.out().contains("image format " + dev.accr.image.ImageKind.VERSION_CURRENT + " (reads "
+        + dev.accr.image.ImageKind.VERSION_START + " to " + dev.accr.image.ImageKind.VERSION_CURRENT
+        + ")")
         && r.out().contains("plugin API " + dev.accr.api.AccrPlugin.API_VERSION), r.out());
   }
 

@@ -35,9 +35,10 @@ public interface AccrPlugin {
    * added {@link MemoryView#unmap} and {@link PluginImages#entryIds}; version 4 added declared
    * {@link #options}, {@link #summarize} and {@link #diff}, {@link DeviceType#label} and the
    * topology fields of {@link DeviceType}, {@link #checkImages}, {@link Workload#checkRestored},
-   * {@link PageDigests}, {@link Sizes} and {@link Untrusted}.
+   * {@link PageDigests}, {@link Sizes} and {@link Untrusted}; version 5 added incremental
+   * dumps: {@link #tracksWrites}, {@link #preDumpDevices} and {@link PluginImages#parent}.
    */
-  int API_VERSION = 4;
+  int API_VERSION = 5;
 
   /** The operations during which hooks run. */
   enum Stage {
@@ -152,6 +153,29 @@ public interface AccrPlugin {
 
   /** After the process is frozen: save its device state. Returns true if it had any. */
   default boolean checkpointDevices(PluginContext ctx, ProcessView process) {
+    return false;
+  }
+
+  /**
+   * Whether this plugin tracks writes to the device memory it saves (API version 5), so that
+   * in an incremental dump ({@code images().parent()} not null) it stores only what was
+   * written since the parent, and at restore reads the rest from the parents. A plugin that
+   * does not track saves its memory in full in every dump, incremental or not (the dump's
+   * summary says so), and takes no part in a pre-dump.
+   */
+  default boolean tracksWrites() {
+    return false;
+  }
+
+  /**
+   * The {@link Stage#PRE_DUMP} hook (API version 5), for plugins that {@link #tracksWrites}:
+   * with the process frozen (its devices may run), start a new period of write tracking and
+   * save the device memory written since {@code images().parent()} (all of it when that is
+   * null or its tracking began elsewhere); the copy may be taken while the devices run, since
+   * what they write meanwhile belongs to the new period. Queues and events need not be saved.
+   * Returns true if the process uses devices of this plugin.
+   */
+  default boolean preDumpDevices(PluginContext ctx, ProcessView process) {
     return false;
   }
 

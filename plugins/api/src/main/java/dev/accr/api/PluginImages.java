@@ -50,4 +50,23 @@ public interface PluginImages {
 
   /** How many threads the user gave the operation; a sensible width for parallel copies. */
   int parallelism();
+
+  /**
+   * The parent set of an incremental set, read-only, or null (API version 5). While dumping
+   * it is the set the dump stores the changes against; while restoring or reading, the
+   * parent of this set, whose own {@code parent()} leads on up the chain (already verified
+   * by the host: each link exists, is of the same process and has the id its child names).
+   */
+  default PluginImages parent() {
+    return null;
+  }
+
+  /**
+   * The checkpoint id of this set, 32 hex digits (API version 5): a plugin that tracks
+   * writes labels its tracking period with the id of the set that began it, and stores only
+   * the changes when the parent of a dump is that set.
+   */
+  default String checkpointId() {
+    return "";
+  }
 }

@@ -26,6 +26,8 @@ public final class Bo {
   private final long vramOffset;
   private final long mmapOffset;
   private final Set<Integer> mappedGpus = new TreeSet<>();
+  /** Pages written since the last clear; null while the process is not tracked. */
+  private volatile DirtyTracker dirty;
 
   Bo(int handle, int gpuId, Gpu gpu, BoDomain domain, long va, long size, int flags,
       long vramOffset, long mmapOffset) {
@@ -94,6 +96,22 @@ public final class Bo {
 
   synchronized boolean isMappedOn(int gpu) {
     return mappedGpus.contains(gpu);
+  }
+
+  DirtyTracker dirty() {
+    return dirty;
+  }
+
+  void setDirty(DirtyTracker tracker) {
+    dirty = tracker;
+  }
+
+  /** Records a write of {@code length} bytes at GPU address {@code at} (if tracked). */
+  void written(long at, long length) {
+    DirtyTracker d = dirty;
+    if (d != null) {
+      d.markBytes(at - va, length);
+    }
   }
 
   /** Whether the CPU can reach the whole buffer through the visible VRAM window. */

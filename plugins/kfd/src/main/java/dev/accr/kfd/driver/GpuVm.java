@@ -29,6 +29,10 @@ final class GpuVm {
   private final TreeMap<Long, Bo> bos = new TreeMap<>();
   private final TreeMap<Long, SvmRange> svm = new TreeMap<>();
   private final Set<Integer> codeObjectIsas = new CopyOnWriteArraySet<>();
+  /** Whether written pages are tracked (each buffer and range then has a tracker). */
+  private boolean tracking;
+  /** Handles of buffers freed since tracking was last cleared. */
+  private final Set<Integer> freedSinceClear = new TreeSet<>();
 
   GpuVm(MemoryView host, Map<Integer, Gpu> gpus) {
     this.host = host;
@@ -75,16 +79,122 @@ final class GpuVm {
 
   synchronized void add(Bo bo) {
     checkFree(bo.va(), bo.size());
+    if (tracking) {
+      bo.setDirty(new DirtyTracker(pages(bo.size()), true));
+    }
     bos.put(bo.va(), bo);
   }
 
   synchronized void add(SvmRange range) {
     checkFree(range.start(), range.size());
+    if (tracking) {
+      range.setDirty(new DirtyTracker(range.pages(), true));
+    }
     svm.put(range.start(), range);
   }
 
   synchronized Bo removeBo(long va) {
-    return bos.remove(va);
+    Bo bo = bos.remove(va);
+    if (bo != null && tracking) {
+      freedSinceClear.add(bo.handle());
+      bo.setDirty(null);
+    }
+    return bo;
+  }
+
+  private static int pages(long bytes) {
+    return Math.toIntExact(bytes / PAGE);
+  }
+
+  /**
+   * Starts tracking written pages, or clears what was tracked: every buffer and range from
+   * now on starts clean and counts as existing before the clear.
+   */
+  synchronized void startTracking() {
+    tracking = true;
+    freedSinceClear.clear();
+    for (Bo bo : bos.values()) {
+      if (bo.dirty() == null) {
+        bo.setDirty(new DirtyTracker(pages(bo.size()), false));
+      } else {
+        bo.dirty().snapshot(true);
+      }
+    }
+    for (SvmRange r : svm.values()) {
+      if (r.dirty() == null) {
+        r.setDirty(new DirtyTracker(r.pages(), false));
+      } else {
+        r.dirty().snapshot(true);
+      }
+    }
+  }
+
+  /** Stops tracking and drops every bitmap. */
+  synchronized void stopTracking() {
+    tracking = false;
+    freedSinceClear.clear();
+    bos.values().forEach(bo -> bo.setDirty(null));
+    svm.values().forEach(r -> r.setDirty(null));
+  }
+
+  synchronized boolean tracking() {
+    return tracking;
+  }
+
+  /** The pages written since the last clear; with {@code clear}, clears in the same step. */
+  synchronized DirtyPages dirtyPages(int pid, boolean clear) {
+    if (!tracking) {
+      throw AccrException.failed("kfd: process %d does not track written pages", pid);
+    }
+    List<DirtyPages.BoPages> boPages = new ArrayList<>();
+    for (Bo bo : bos.values()) {
+      boolean created = bo.dirty().created();
+      boPages.add(new DirtyPages.BoPages(bo.handle(), bo.gpuId(), bo.domain(), bo.va(),
+          bo.size(), created, bo.dirty().snapshot(clear)));
+    }
+    List<DirtyPages.SvmPages> svmPages = new ArrayList<>();
+    for (SvmRange r : svm.values()) {
+      boolean created = r.dirty().created();
+      svmPages.add(new DirtyPages.SvmPages(r.start(), r.size(), created,
+          r.dirty().snapshot(clear)));
+    }
+    DirtyPages out = new DirtyPages(boPages, svmPages, List.copyOf(freedSinceClear));
+    if (clear) {
+      freedSinceClear.clear();
+    }
+    return out;
+  }
+
+  /** Marks again what {@code pages} reported (its dump failed); no-op when not tracking. */
+  synchronized void redirty(DirtyPages pages) {
+    if (!tracking) {
+      return;
+    }
+    for (DirtyPages.BoPages b : pages.bos()) {
+      Bo bo = bos.get(b.va());
+      if (bo != null && bo.handle() == b.handle()) {
+        bo.dirty().restore(b.dirty(), b.created());
+      }
+    }
+    for (DirtyPages.SvmPages s : pages.svmRanges()) {
+      SvmRange r = svm.get(s.start());
+      if (r != null && r.size() == s.size()) {
+        r.dirty().restore(s.dirty(), s.created());
+      }
+    }
+    freedSinceClear.addAll(pages.freedHandles());
+  }
+
+  /** Heap bytes that tracking holds: 0 when off. */
+  synchronized long trackingBytes() {
+    long n = 0;
+    for (Bo bo : bos.values()) {
+      n += bo.dirty() == null ? 0 : bo.dirty().bytes();
+    }
+    for (SvmRange r : svm.values()) {
+      n += r.dirty() == null ? 0 : r.dirty().bytes();
+    }
+    return n;
   }
 
   synchronized List<Bo> bos() {
@@ -117,18 +227,21 @@ final class GpuVm {
   }
 
   /**
-   * The bytes at {@code va} as GPU {@code gpuId} reaches them, at most to the end of the page.
+   * The bytes at {@code va} as GPU {@code gpuId} reaches them, at most to the end of the page;
+   * read-only unless {@code write}. A write access marks the page written when the process is
+   * tracked (the dirty bit of the GPU's page table entry), so every store must come through a
+   * write access; a read access never marks, but an SVM page it moves is marked where it lands.
    *
    * @throws GpuFault if the address is not mapped for that GPU or needs a link it lacks
    */
-  MemorySegment access(int gpuId, long va, int length) {
+  MemorySegment access(int gpuId, long va, int length, boolean write) {
     if (length <= 0 || va % PAGE + length > PAGE) {
       throw new GpuFault(String.format("access of %d bytes at 0x%x crosses a page", length, va));
     }
     Gpu self = gpu(gpuId);
     Bo bo = boAt(va);
     if (bo != null) {
-      return switch (bo.domain()) {
+      MemorySegment bytes = switch (bo.domain()) {
         case VRAM -> {
           if (!bo.isMappedOn(gpuId)) {
             throw new GpuFault(String.format("gpu 0x%x: %s is not mapped on it", gpuId, bo));
@@ -137,11 +250,19 @@ final class GpuVm {
             throw new GpuFault(String.format("gpu 0x%x has no link to gpu 0x%x for %s", gpuId,
                 bo.gpuId(), bo));
           }
-          yield bo.gpu().vram().forWrite(bo.vramOffset() + (va - bo.va()), length);
+          long offset = bo.vramOffset() + (va - bo.va());
+          yield write ? bo.gpu().vram().forWrite(offset, length)
+              : bo.gpu().vram().forRead(offset, length);
         }
-        case GTT, USERPTR -> host.pageForWrite(va).asSlice(va % PAGE, length);
+        case GTT, USERPTR -> (write ? host.pageForWrite(va) : host.pageForRead(va))
+            .asSlice(va % PAGE, length);
         default -> throw new GpuFault(String.format("gpu 0x%x: %s is not memory", gpuId, bo));
       };
+      if (write) {
+        bo.written(va, length);
+        return bytes;
+      }
+      return bytes.asReadOnly();
     }
     SvmRange range = svmAt(va);
     if (range == null) {
@@ -162,7 +283,13 @@ final class GpuVm {
         migrate(range, page, SvmRange.SYSTEM);
         at = SvmRange.SYSTEM;
       }
-      return pageOf(range, page, at).asSlice(va % PAGE, length);
+      if (write) {
+        range.written(page);
+        return pageOf(range, page, at).asSlice(va % PAGE, length);
+      }
+      MemorySegment bytes = at == SvmRange.SYSTEM ? host.pageForRead(va)
+          : pageOf(range, page, at);
+      return bytes.asSlice(va % PAGE, length).asReadOnly();
     }
   }
 
@@ -208,6 +335,7 @@ final class GpuVm {
     MemorySegment.copy(source, 0, target, 0, PAGE);
     source.fill((byte) 0); // the old copy is gone, as after migrate_vma
     range.setLocation(page, to);
+    range.written(page); // changed where it now lives
   }
 
   /** Frees the VRAM of every buffer and SVM shadow. */
@@ -227,5 +355,7 @@ final class GpuVm {
       }
     }
     svm.clear();
+    tracking = false;
+    freedSinceClear.clear();
   }
 }

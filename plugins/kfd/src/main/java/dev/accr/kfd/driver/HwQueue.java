@@ -298,8 +298,8 @@ public final class HwQueue implements AutoCloseable {
     if (src % GpuVm.PAGE != 0 || dst % GpuVm.PAGE != 0) {
       throw new GpuFault(String.format("SDMA copy 0x%x -> 0x%x is not page aligned", src, dst));
     }
-    MemorySegment from = vm.access(gpuId, src, n);
-    MemorySegment to = vm.access(gpuId, dst, n);
+    MemorySegment from = vm.access(gpuId, src, n, false);
+    MemorySegment to = vm.access(gpuId, dst, n, true);
     MemorySegment.copy(from, 0, to, 0, n);
   }
 

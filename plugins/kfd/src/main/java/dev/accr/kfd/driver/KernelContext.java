@@ -22,14 +22,21 @@ public final class KernelContext {
 
   /** Argument {@code i} (0..7) from the kernarg segment. */
   public long arg(int i) {
-    return vm.access(gpuId, kernargVa + 8L * i, 8).get(ValueLayout.JAVA_LONG_UNALIGNED, 0);
+    return vm.access(gpuId, kernargVa + 8L * i, 8, false).get(ValueLayout.JAVA_LONG_UNALIGNED, 0);
   }
 
   /**
-   * The page at {@code va} (page aligned) as this GPU reaches it: its VRAM, a peer's VRAM over
-   * a link, host memory, or an SVM page (which may migrate first).
+   * The page at {@code va} (page aligned) as this GPU reaches it, for writing: its VRAM, a
+   * peer's VRAM over a link, host memory, or an SVM page (which may migrate first). The page
+   * counts as written (dirty tracking), so a kernel takes pages it only reads with {@link
+   * #readPage}.
    */
   public MemorySegment page(long va) {
-    return vm.access(gpuId, va, GpuVm.PAGE);
+    return vm.access(gpuId, va, GpuVm.PAGE, true);
+  }
+
+  /** The page at {@code va} (page aligned) for reading only: a store through it fails. */
+  public MemorySegment readPage(long va) {
+    return vm.access(gpuId, va, GpuVm.PAGE, false);
   }
 }

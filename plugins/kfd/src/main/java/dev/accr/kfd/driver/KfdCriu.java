@@ -141,6 +141,122 @@ public final class KfdCriu {
     return out;
   }
 
+  // Dirty tracking, for incremental dumps. A chain of dumps uses it like this (all calls with
+  // the process frozen and its queues paused by PROCESS_INFO):
+  //   first link (full):   startDirtyTracking, then save all of vramExtents
+  //   each later link:     d = dirtyPages(p, true); save dirtyVramExtents(p, d), record
+  //                        d.freedHandles() and new buffers (created); on failure redirty(p, d)
+  //   end of the chain:    stopDirtyTracking
+  // A buffer is identified by its handle (never reused by a process) and its GPU address.
+
+  /**
+   * TRACK_START: starts tracking the 4 KiB pages written in each buffer and SVM range of
+   * {@code p}, or, if already tracking, clears what was tracked. From now on every buffer and
+   * range starts clean; those allocated later are reported as {@code created} (wholly dirty).
+   * Bitmaps (one bit per page) exist only while tracking: a process never tracked costs
+   * nothing. Call with the process frozen and its queues paused, so that no write straddles
+   * the clear.
+   */
+  public static void startDirtyTracking(KfdProcess p) {
+    p.vm.startTracking();
+  }
+
+  /** TRACK_STOP: stops tracking and frees every bitmap (no-op when not tracking). */
+  public static void stopDirtyTracking(KfdProcess p) {
+    p.vm.stopTracking();
+  }
+
+  /** Whether {@code p} tracks written pages. A restored process does not until started. */
+  public static boolean isDirtyTracking(KfdProcess p) {
+    return p.vm.tracking();
+  }
+
+  /**
+   * TRACK_GET: the pages written since the last clear in every buffer and SVM range, the
+   * buffers created and the handles freed since then (see {@link DirtyPages}). With {@code
+   * clear}, tracking is cleared in the same step (no write between is lost), so the next call
+   * reports what is written after this one; a dump that then fails gives the pages back with
+   * {@link #redirty}. Call with the queues paused for a report consistent with the VRAM read
+   * next.
+   *
+   * @throws AccrException (failed) if the process is not tracking
+   */
+  public static DirtyPages dirtyPages(KfdProcess p, boolean clear) {
+    return p.vm.dirtyPages(p.pid(), clear);
+  }
+
+  /**
+   * Marks again everything {@code pages} (from {@link #dirtyPages} with clear) reported, for
+   * buffers and ranges that still exist: after a failed dump, the next one saves those pages.
+   */
+  public static void redirty(KfdProcess p, DirtyPages pages) {
+    p.vm.redirty(pages);
+  }
+
+  /**
+   * The VRAM a dump after {@code pages} must save: the dirty pages of VRAM buffers and the
+   * dirty pages of SVM ranges that live in VRAM now (where they live now), as coalesced
+   * extents in the order of {@link #vramExtents}. A created buffer is wholly in it. Every
+   * other page of {@link #vramExtents} is unchanged since the clear (found in the parent, at
+   * the same GPU address, same GPU). SVM pages that are dirty but live in system memory are
+   * host memory (the core's).
+   */
+  public static List<VramExtent> dirtyVramExtents(KfdProcess p, DirtyPages pages) {
+    return dirtyVramExtents(p, pages, 0);
+  }
+
+  /**
+   * {@link #dirtyVramExtents(KfdProcess, DirtyPages)}, with the runs of a VRAM buffer merged
+   * across gaps of at most {@code maxGapPages} clean pages: fewer, larger extents to copy (the
+   * gaps' pages are saved too, unchanged, which is harmless).
+   */
+  public static List<VramExtent> dirtyVramExtents(KfdProcess p, DirtyPages pages,
+      int maxGapPages) {
+    List<VramExtent> out = new ArrayList<>();
+    for (DirtyPages.BoPages b : pages.bos()) {
+      Bo bo = p.vm.boAt(b.va());
+      if (b.domain() != BoDomain.VRAM || bo == null || bo.handle() != b.handle()) {
+        continue;
+      }
+      for (PageBitmap.Run run : b.dirty().runs(maxGapPages)) {
+        long offset = bo.vramOffset() + run.offset();
+        out.add(new VramExtent(bo.gpuId(), bo.gpu(), bo.va() + run.offset(), offset,
+            run.bytes(), offset + run.bytes() <= bo.gpu().vram().visibleBytes()));
+      }
+    }
+    for (DirtyPages.SvmPages s : pages.svmRanges()) {
+      SvmRange r = p.vm.svmAt(s.start());
+      if (r == null || r.start() != s.start()) {
+        continue;
+      }
+      int[] where = r.residency();
+      for (int i = 0; i < where.length; ) {
+        int j = i;
+        while (j < where.length && where[j] == where[i] && s.dirty().contains(j)) {
+          j++;
+        }
+        if (j == i) {
+          i++;
+          continue;
+        }
+        if (where[i] != SvmRange.SYSTEM) {
+          Gpu g = p.vm.gpu(where[i]);
+          long offset = p.vm.shadowOf(r, where[i]) + (long) i * GpuVm.PAGE;
+          long length = (long) (j - i) * GpuVm.PAGE;
+          out.add(new VramExtent(where[i], g, r.start() + (long) i * GpuVm.PAGE, offset, length,
+              offset + length <= g.vram().visibleBytes()));
+        }
+        i = j;
+      }
+    }
+    return out;
+  }
+
+  /** Heap bytes the tracking bitmaps of {@code p} hold: 0 when not tracking. */
+  public static long dirtyTrackingBytes(KfdProcess p) {
+    return p.vm.trackingBytes();
+  }
+
   /** UNPAUSE after a dump that leaves the process running (or failed); RESUME after restore. */
   public static void resume(KfdProcess p) {
     for (HwQueue q : p.queueList()) {

@@ -8,6 +8,8 @@ import dev.accr.api.Prot;
 import dev.accr.kfd.proto.BoDomain;
 import dev.accr.kfd.proto.QueueType;
 import dev.accr.proto.Device;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -149,6 +151,25 @@ public final class KfdProcess implements DeviceFile {
     return nextHandle++;
   }
 
+  /**
+   * Frees buffer {@code handle}, as FREE_MEMORY_OF_GPU: its VRAM returns to its GPU (a buffer
+   * allocated there later reads zeros), a GTT buffer's or device page's host mapping is
+   * removed, a USERPTR registration ends (the host memory stays). Handles are never reused.
+   * The program must not free a buffer that queued work still uses (the work would fault).
+   */
+  public synchronized void freeMemory(int handle) {
+    Bo bo = bo(handle);
+    vm.removeBo(bo.va());
+    switch (bo.domain()) {
+      case VRAM -> {
+        bo.gpu().allocator().free(bo.vramOffset());
+        bo.gpu().vram().release(bo.vramOffset(), VramAllocator.roundUp(bo.size()));
+      }
+      case GTT, DOORBELL, MMIO -> process.memory().unmap(bo.va(), bo.size());
+      default -> { }
+    }
+  }
+
   /** Maps buffer {@code handle} on another GPU (peer access needs a link to use it). */
   public synchronized void mapToGpu(int handle, int gpuId) {
     vm.gpu(gpuId);
@@ -158,6 +179,12 @@ public final class KfdProcess implements DeviceFile {
   /** The buffer with {@code handle}. */
   public Bo buffer(int handle) {
     return bo(handle);
+  }
+
+  /** Whether buffer {@code handle} exists at GPU address {@code va}. */
+  public boolean hasBuffer(int handle, long va) {
+    Bo bo = vm.boAt(va);
+    return bo != null && bo.handle() == handle && bo.va() == va;
   }
 
   Bo bo(int handle) {
@@ -288,16 +315,47 @@ public final class KfdProcess implements DeviceFile {
 
   /** Reads the 8 bytes at a VRAM buffer address through the CPU-visible window. */
   public long cpuReadLong(long va) {
+    Bo bo = windowBo(va, 8);
+    return bo.gpu().vram().forRead(bo.vramOffset() + (va - bo.va()), 8)
+        .get(ValueLayout.JAVA_LONG_UNALIGNED, 0);
+  }
+
+  /**
+   * Stores 8 bytes at a VRAM buffer address through the CPU-visible window (a CPU store to a
+   * mapped VRAM buffer); the page counts as written for dirty tracking.
+   */
+  public void cpuWriteLong(long va, long value) {
+    Bo bo = windowBo(va, 8);
+    long offset = bo.vramOffset() + (va - bo.va());
+    if (offset / Vram.BLOCK != (offset + 7) / Vram.BLOCK) {
+      throw AccrException.failed("kfd: 0x%x: an 8-byte store must not cross 2 MiB", va);
+    }
+    bo.gpu().vram().forWrite(offset, 8).set(ValueLayout.JAVA_LONG_UNALIGNED, 0, value);
+    bo.written(va, 8);
+  }
+
+  /**
+   * Copies {@code src} to a VRAM buffer address through the CPU-visible window (a memcpy into a
+   * mapped VRAM buffer); its pages count as written for dirty tracking.
+   */
+  public void cpuWrite(long va, MemorySegment src) {
+    Bo bo = windowBo(va, src.byteSize());
+    bo.gpu().vram().copyIn(src, 0, bo.vramOffset() + (va - bo.va()), src.byteSize());
+    bo.written(va, src.byteSize());
+  }
+
+  /** The VRAM buffer holding {@code [va, va + length)} within the CPU-visible window. */
+  private Bo windowBo(long va, long length) {
     Bo bo = vm.boAt(va);
-    if (bo == null || bo.domain() != BoDomain.VRAM) {
-      throw AccrException.failed("kfd: 0x%x is not in a VRAM buffer", va);
+    if (bo == null || bo.domain() != BoDomain.VRAM || va + length > bo.end()) {
+      throw AccrException.failed("kfd: 0x%x+%d is not in a VRAM buffer", va, length);
     }
     long offset = bo.vramOffset() + (va - bo.va());
-    if (offset + 8 > bo.gpu().vram().visibleBytes()) {
+    if (offset + length > bo.gpu().vram().visibleBytes()) {
       throw AccrException.failed("kfd: %s lies outside the CPU-visible VRAM window (%d MiB)",
           bo, bo.gpu().vram().visibleBytes() >> 20);
     }
-    return bo.gpu().vram().forRead(offset, 8).get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, 0);
+    return bo;
   }
 
   @Override

@@ -28,6 +28,8 @@ public final class SvmRange {
   private final int[] residency;
   /** Process-visible GPU id -> offset of this range's shadow in that GPU's VRAM. */
   private final Map<Integer, Long> shadows = new TreeMap<>();
+  /** Pages written or moved since the last clear; null while the process is not tracked. */
+  private volatile DirtyTracker dirty;
 
   SvmRange(long start, long size) {
     this.start = start;
@@ -93,6 +95,22 @@ public final class SvmRange {
   /** A copy of the residency of every page. */
   public synchronized int[] residency() {
     return Arrays.copyOf(residency, residency.length);
+  }
+
+  DirtyTracker dirty() {
+    return dirty;
+  }
+
+  void setDirty(DirtyTracker tracker) {
+    dirty = tracker;
+  }
+
+  /** Records a write to page {@code index}, or its move (if tracked). */
+  void written(int index) {
+    DirtyTracker d = dirty;
+    if (d != null) {
+      d.mark(index);
+    }
   }
 
   synchronized Long shadow(int gpu) {

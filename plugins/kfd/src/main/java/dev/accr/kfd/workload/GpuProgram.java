@@ -13,6 +13,7 @@ import dev.accr.kfd.proto.QueueType;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * What the GPU workloads share, as a small runtime library would: a control page in host
@@ -29,6 +30,8 @@ final class GpuProgram {
   static final int F_KFD_FD = 3;
   static final int F_UNIT_BYTES = 4; // the size of each GPU's main buffers
   static final int F_MICROS = 5;
+  /** The first field a workload may use for its own settings (up to field 63). */
+  static final int F_WORKLOAD = 8;
   static final int GPU_FIELDS = 32;
   static final int G_ID = 0;
   static final int G_RENDER_FD = 1;
@@ -83,9 +86,22 @@ final class GpuProgram {
   /** Parses the common options and sets the process up; returns the per-GPU buffer size. */
   static long setUp(ProcessView p, String workload, List<String> args, int minGpus,
       int defaultGpus) {
-    WorkloadOptions o = WorkloadOptions.parse(workload, args,
-        Set.of("gpus", "vram-mib", "vram-kib", "steps", "seed", "gpu-us-per-wg",
-            "offload-arch"));
+    return setUp(p, workload, args, minGpus, defaultGpus, Set.of()).unitBytes();
+  }
+
+  /** The per-GPU buffer size and the parsed options (for a workload's own ones). */
+  record Setup(long unitBytes, WorkloadOptions options) {}
+
+  /**
+   * Parses the common options and the workload's own {@code extra} ones, and sets the process
+   * up.
+   */
+  static Setup setUp(ProcessView p, String workload, List<String> args, int minGpus,
+      int defaultGpus, Set<String> extra) {
+    Set<String> known = new TreeSet<>(extra);
+    known.addAll(List.of("gpus", "vram-mib", "vram-kib", "steps", "seed", "gpu-us-per-wg",
+        "offload-arch"));
+    WorkloadOptions o = WorkloadOptions.parse(workload, args, known);
     int gpus = (int) o.getLong("gpus", defaultGpus, minGpus, MAX_GPUS);
     long vramMib = o.getLong("vram-mib", 4, 2, 1 << 20);
     // Main buffers, and as much again for others; --vram-kib for small processes (test images).
@@ -94,11 +110,11 @@ final class GpuProgram {
     setUp(p, workload, gpus, o.getLong("seed", 1, 0, Long.MAX_VALUE),
         o.getLong("steps", 20, 0, 1 << 30), unit, o.getLong("gpu-us-per-wg", 0, 0, 100_000));
     loadCode(p, workload, gpus, o.getString("offload-arch", DEFAULT_OFFLOAD_ARCH));
-    return unit;
+    return new Setup(unit, o);
   }
 
   /** Loads code objects for each ISA of {@code --offload-arch}; each GPU used needs one. */
-  private static void loadCode(ProcessView p, String workload, int gpus, String offloadArch) {
+  static void loadCode(ProcessView p, String workload, int gpus, String offloadArch) {
     List<Integer> isas = new ArrayList<>();
     for (String target : offloadArch.split(",")) {
       isas.add(GfxTarget.parse(workload, target.strip()));

@@ -2,9 +2,12 @@ package dev.accr.kfd.workload;
 
 import static dev.accr.kfd.workload.GpuProgram.*;
 
+import dev.accr.api.AccrException;
+import dev.accr.api.CorruptImageException;
 import dev.accr.api.MemoryView;
 import dev.accr.api.ProcessView;
 import dev.accr.api.Prot;
+import dev.accr.api.Untrusted;
 import dev.accr.api.Workload;
 import dev.accr.kfd.driver.Bo;
 import dev.accr.kfd.driver.KfdProcess;
@@ -18,7 +21,9 @@ import java.util.TreeSet;
  * batches staged from a host dataset into GTT and copied to VRAM by the SDMA queue, momentum
  * in SVM memory (half of it prefers the GPU and migrates there on first touch, half stays in
  * system memory), and completion signalled by events. Each step waits only for the step before
- * last, so two steps of dispatches are in flight at any moment.
+ * last, so two steps of dispatches are in flight at any moment. With {@code
+ * --trainable-fraction F} (fine-tuning) only that share of the weights, from the first page,
+ * and their gradients and momentum change; the rest stays frozen.
  */
 public final class KfdTrain implements Workload {
   static final long DATA = 0x2000_0000L;
@@ -30,6 +35,8 @@ public final class KfdTrain implements Workload {
   static final long GRADS = 0x5000_0000L;
   static final long VRAM_INPUT = 0x9000_0000L;
   static final long SVM = 0x40_0000_0000L;
+  /** Pages of weights (from the first) that train; 0 in programs from before it existed: all. */
+  static final int F_TRAINABLE_PAGES = F_WORKLOAD;
 
   @Override
   public String name() {
@@ -43,13 +50,16 @@ public final class KfdTrain implements Workload {
 
   @Override
   public String usage() {
-    return USAGE;
+    return USAGE + " --trainable-fraction F";
   }
 
   @Override
   public void exec(ProcessView p, List<String> args) {
-    long unit = setUp(p, name(), args, 1, 1);
+    Setup setup = setUp(p, name(), args, 1, 1, Set.of("trainable-fraction"));
+    long unit = setup.unitBytes();
     MemoryView m = p.memory();
+    set(m, F_TRAINABLE_PAGES, trainablePages(setup.options().getString("trainable-fraction",
+        "1"), unit / 4096));
     int gpus = (int) get(m, F_GPUS);
     KfdProcess kfd = kfd(p);
     m.mapAnonymous(DATA, DATA_BYTES * gpus, Prot.RW, "dataset");
@@ -112,7 +122,7 @@ public final class KfdTrain implements Workload {
       long input = base(g) + VRAM_INPUT + slot * BATCH;
       copy(p, g, gtt, input, BATCH, copied);
       waitOnDevice(p, g, copied, s + 1);
-      int pages = (int) (unit / 4096);
+      int pages = trainablePages(m);
       dispatch(p, g, WorkloadKernels.Grad.ID, pages, 0, base(g) + WEIGHTS, base(g) + GRADS,
           input, BATCH / 4096);
       dispatch(p, g, WorkloadKernels.Update.ID, pages, done, base(g) + WEIGHTS, base(g) + GRADS,
@@ -122,8 +132,34 @@ public final class KfdTrain implements Workload {
     return true;
   }
 
+  /** The pages of {@code pages} that share {@code fraction} (0 < F <= 1) covers, at least 1. */
+  private long trainablePages(String fraction, long pages) {
+    double f;
+    try {
+      f = Double.parseDouble(fraction.strip());
+    } catch (NumberFormatException e) {
+      f = Double.NaN;
+    }
+    if (!(f > 0 && f <= 1)) {
+      throw AccrException.usage("%s: --trainable-fraction: %s is not in (0, 1]", name(),
+          Untrusted.quote(fraction));
+    }
+    return Math.max(1, Math.min(pages, (long) Math.ceil(f * pages)));
+  }
+
+  private static int trainablePages(MemoryView m) {
+    long n = get(m, F_TRAINABLE_PAGES);
+    return (int) (n == 0 ? get(m, F_UNIT_BYTES) / 4096 : n);
+  }
+
   @Override
   public void checkRestored(ProcessView p) {
     GpuProgram.checkRestored(p, name(), 1);
+    MemoryView m = p.memory();
+    long n = get(m, F_TRAINABLE_PAGES);
+    if (n < 0 || n > get(m, F_UNIT_BYTES) / 4096) {
+      throw new CorruptImageException("pagemap-" + p.pid() + ".img", String.format(
+          "%s: %d trainable pages, not 0 (all) or one of 1..%d", name(), n, get(m, F_UNIT_BYTES) / 4096));
+    }
   }
 }

@@ -55,9 +55,9 @@ public final class WorkloadKernels {
 
     @Override
     public void run(KernelContext ctx, int wg) {
-      MemorySegment w = ctx.page(ctx.arg(0) + wg * 4096L);
+      MemorySegment w = ctx.readPage(ctx.arg(0) + wg * 4096L);
       MemorySegment g = ctx.page(ctx.arg(1) + wg * 4096L);
-      MemorySegment x = ctx.page(ctx.arg(2) + (wg % ctx.arg(3)) * 4096L);
+      MemorySegment x = ctx.readPage(ctx.arg(2) + (wg % ctx.arg(3)) * 4096L);
       for (int i = 0; i < FLOATS; i++) {
         g.setAtIndex(F, i, w.getAtIndex(F, i) - 0.5f * x.getAtIndex(F, i));
       }
@@ -81,7 +81,7 @@ public final class WorkloadKernels {
     @Override
     public void run(KernelContext ctx, int wg) {
       MemorySegment w = ctx.page(ctx.arg(0) + wg * 4096L);
-      MemorySegment g = ctx.page(ctx.arg(1) + wg * 4096L);
+      MemorySegment g = ctx.readPage(ctx.arg(1) + wg * 4096L);
       MemorySegment m = ctx.page(ctx.arg(2) + wg * 4096L);
       for (int i = 0; i < FLOATS; i++) {
         float mi = 0.9f * m.getAtIndex(F, i) + g.getAtIndex(F, i);
@@ -116,7 +116,7 @@ public final class WorkloadKernels {
       if (from == 0) {
         halo.fill((byte) 0);
       } else {
-        MemorySegment.copy(ctx.page(from), 0, halo, 0, 4096);
+        MemorySegment.copy(ctx.readPage(from), 0, halo, 0, 4096);
       }
     }
   }
@@ -142,10 +142,11 @@ public final class WorkloadKernels {
     public void run(KernelContext ctx, int wg) {
       long src = ctx.arg(0);
       long pages = ctx.arg(3);
-      MemorySegment self = ctx.page(src + wg * 4096L);
-      MemorySegment left = wg == 0 ? ctx.page(ctx.arg(2)) : ctx.page(src + (wg - 1) * 4096L);
-      MemorySegment right = wg == pages - 1 ? ctx.page(ctx.arg(2) + 4096)
-          : ctx.page(src + (wg + 1) * 4096L);
+      MemorySegment self = ctx.readPage(src + wg * 4096L);
+      MemorySegment left = wg == 0 ? ctx.readPage(ctx.arg(2))
+          : ctx.readPage(src + (wg - 1) * 4096L);
+      MemorySegment right = wg == pages - 1 ? ctx.readPage(ctx.arg(2) + 4096)
+          : ctx.readPage(src + (wg + 1) * 4096L);
       MemorySegment dst = ctx.page(ctx.arg(1) + wg * 4096L);
       for (int i = 0; i < FLOATS; i++) {
         float l = i == 0 ? left.getAtIndex(F, FLOATS - 1) : self.getAtIndex(F, i - 1);

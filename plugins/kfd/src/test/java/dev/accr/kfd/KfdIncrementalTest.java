@@ -1,0 +1,96 @@
+package dev.accr.kfd;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.accr.api.AccrException;
+import dev.accr.engine.Compactor;
+import dev.accr.engine.DumpOptions;
+import dev.accr.engine.Dumper;
+import dev.accr.engine.ImageSet;
+import dev.accr.image.ProgressListener;
+import dev.accr.kernel.Node;
+import dev.accr.kernel.SimProcess;
+import dev.accr.proto.ImageFileRef;
+import dev.accr.testkit.Scenarios;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+import java.util.function.UnaryOperator;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * GPU workloads dumped as chains (a pre-dump, dumps that leave the process running, a last
+ * dump) at random steps, with dispatches in flight, restored on the same or a renumbered
+ * topology: the digest of an uninterrupted run, and incremental links store less VRAM.
+ */
+class KfdIncrementalTest {
+  private static final int STEPS = 12;
+  @TempDir Path tmp;
+
+  static Stream<Arguments> cases() {
+    List<String> serve = List.of("--gpus", "2", "--weights-mib", "2", "--kv-mib", "2",
+        "--requests", "4", "--steps", "" + STEPS, "--seed", "7", "--gpu-us-per-wg", "20");
+    List<String> train = List.of("--gpus", "2", "--vram-mib", "4", "--steps", "" + STEPS,
+        "--seed", "3", "--trainable-fraction", "0.25", "--gpu-us-per-wg", "5");
+    List<String> halo = List.of("--gpus", "2", "--vram-mib", "4", "--steps", "" + STEPS,
+        "--seed", "5", "--gpu-us-per-wg", "10");
+    return Stream.of(
+        Arguments.of("kfd-serve", serve, "mi100x2", 2, 21L),
+        Arguments.of("kfd-serve", serve, "mi100x2-renumbered", 5, 22L),
+        Arguments.of("kfd-train", train, "mi100x2-renumbered", 2, 23L),
+        Arguments.of("kfd-halo", halo, "mi100x2", 5, 25L));
+  }
+
+  @ParameterizedTest(name = "{0} as {3} links -> {2}")
+  @MethodSource("cases")
+  void aChainRestoresToTheUninterruptedDigest(String workload, List<String> args, String to,
+      int links, long seed) throws Exception {
+    String expected;
+    try (Node a = KfdNodes.node("a", "mi100x2")) {
+      expected = Scenarios.uninterrupted(a, workload, args, tmp);
+    }
+    try (Node a = KfdNodes.node("a", "mi100x2"); Node b = KfdNodes.node("b", to)) {
+      SimProcess p = a.create(workload, args, tmp, 0);
+      Random random = new Random(seed);
+      Path previous = null;
+      for (int i = 0; i < links; i++) {
+        Scenarios.step(p, 1 + random.nextInt(STEPS / links - 1 + 1));
+        Path dir = tmp.resolve("link" + i);
+        Dumper d = new Dumper(a, Scenarios.plugins(a)).withParent(previous,
+            UnaryOperator.identity());
+        if (i == links - 1) {
+          d.dump(p.pid(), dir, DumpOptions.defaults().withThreads(2), ProgressListener.NONE);
+        } else if (i % 2 == 0) {
+          d.preDump(p.pid(), dir, DumpOptions.defaults().withThreads(2), ProgressListener.NONE);
+        } else {
+          d.dump(p.pid(), dir, DumpOptions.defaults().withLeaveRunning(true),
+              ProgressListener.NONE);
+        }
+        previous = dir;
+      }
+      if (workload.equals("kfd-serve") && links > 1) {
+        long full = vramBytes(tmp.resolve("link0"));
+        long last = vramBytes(previous);
+        assertTrue(last < full, "the last link stores less VRAM: " + last + " of " + full);
+        Path chainEnd = previous;
+        AccrException e = assertThrows(AccrException.class, () -> Compactor.compact(chainEnd,
+            tmp.resolve("full"), DumpOptions.defaults(), a.registry().plugins()));
+        assertEquals(AccrException.FAILED, e.exitCode(), "VRAM stored incrementally is not folded");
+      }
+      assertEquals(expected, Scenarios.finish(b, Scenarios.restore(b, previous)));
+      assertEquals(0, KfdNodes.kfd(b).allocatedVramBytes());
+    }
+  }
+
+  private static long vramBytes(Path dir) throws Exception {
+    return ImageSet.read(dir).inventory().getFilesList().stream()
+        .filter(f -> f.getName().startsWith("kfd-vram-") && f.getName().contains(".pages"))
+        .mapToLong(ImageFileRef::getSize).sum();
+  }
+}
