@@ -51,7 +51,7 @@ public final class Dumper {
       throws IOException {
     ProgressListener progress = cancellation.checking(reports);
     SimProcess process = node.process(pid);
-    long start = System.nanoTime();
+    PhaseClock clock = PhaseClock.start("dump of " + pid);
     try (ImageSetWriter set = ImageSetWriter.create(dir)) {
       boolean ok = false;
       boolean frozen = false;
@@ -63,25 +63,34 @@ public final class Dumper {
                 .withCompression(options.compression()).withParallelism(options.threads())
                 .withOptions(options.pluginOptions()).withLeaveRunning(options.leaveRunning())
                 .withProgress(progress))) {
+          clock.begin("freeze");
           session.pauseDevices(process);
           process.freeze();
           frozen = true;
           long frozenAt = System.nanoTime();
+          clock.begin("devices");
           session.checkpointDevices(process);
           cancellation.check();
-          DumpStatsEntry.Builder stats = writeImages(process, set, options, progress, session);
+          DumpStatsEntry.Builder stats = writeImages(process, set, options, progress, session,
+              clock);
           session.dumpDevicesLate();
+          clock.end();
           long frozenUs = (System.nanoTime() - frozenAt) / 1000;
-          stats.setFrozenTimeUs(frozenUs).setTotalTimeUs((System.nanoTime() - start) / 1000);
+          stats.setFrozenTimeUs(frozenUs).setTotalTimeUs(clock.elapsedUs())
+              .addAllPhases(clock.phases()).addAllMoved(BytesMoved.dumped(stats, session));
           EntryImageCodec.write(set.file(ImageKind.STATS_DUMP.fileName()), ImageKind.STATS_DUMP,
               set.id(), List.of(stats.build()));
           cancellation.check(); // the last moment: after the commit the dump has happened
+          clock.begin("sync");
           set.commit(InventoryEntry.newBuilder().setToolVersion(Version.get())
               .setRootPid(pid).setSourceTopology(node.topology()).setSourceNode(node.name())
               .setDumpTimeEpochMs(System.currentTimeMillis()).addAllPlugins(session.used()));
+          clock.end();
           session.succeeded();
           ok = true;
-          return stats.build();
+          // The reply has the sync phase, which the file in the set cannot.
+          return stats.clearPhases().addAllPhases(clock.phases())
+              .setTotalTimeUs(clock.elapsedUs()).build();
         }
       } finally {
         // The process is thawed or killed whatever a plugin does.
@@ -100,13 +109,16 @@ public final class Dumper {
   }
 
   private DumpStatsEntry.Builder writeImages(SimProcess process, ImageSetWriter set,
-      DumpOptions options, ProgressListener progress, PluginSession session) throws IOException {
+      DumpOptions options, ProgressListener progress, PluginSession session, PhaseClock clock)
+      throws IOException {
     int pid = process.pid();
+    clock.begin("memory");
     ProcessCollector.Collected c = ProcessCollector.collect(process, 1, session);
     long memStart = System.nanoTime();
     PageDumper.Result pages = new PageDumper(options, set.id(),
         n -> set.file(ImageKind.PAGES.fileName(n)), progress).dump(process.memory());
     long memUs = (System.nanoTime() - memStart) / 1000;
+    clock.begin("write");
 
     List<MessageLite> pagemap = new ArrayList<>();
     pagemap.add(PagemapHead.newBuilder().setPid(pid).setPageSize(MemoryView.PAGE_SIZE).build());

@@ -65,8 +65,8 @@ final class PageDumper {
       try (Worker worker = new Worker(w + 1, options.compression())) {
         for (int t; (t = next.getAndIncrement()) < tasks.size(); ) {
           results[t] = worker.write(tasks.get(t));
-          progress.progress("memory", pagesDone.addAndGet(tasks.get(t).addresses().length),
-              pagesTotal);
+          progress.progress("memory", pagesDone.addAndGet(tasks.get(t).addresses().length)
+              * MemoryView.PAGE_SIZE, pagesTotal * MemoryView.PAGE_SIZE); // bytes
         }
         zeroPages[w] = worker.zeroPages;
         written[w] = worker.finish();

@@ -85,7 +85,8 @@ final class PageLoader {
           int n = files.get(f);
           Map<Long, Ref> expected = byFile.getOrDefault(n, Map.of());
           bytesRead.addAndGet(loadFile(n, expected, stored, raw, rawSegment, storedSegment, codec, sink,
-              pages -> progress.progress("memory", pagesDone.addAndGet(pages), total)));
+              pages -> progress.progress("memory", pagesDone.addAndGet(pages) * PAGE,
+                  total * PAGE)));
         }
       }
     });

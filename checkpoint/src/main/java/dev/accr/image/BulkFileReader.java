@@ -35,6 +35,7 @@ public final class BulkFileReader implements BulkReader {
   /** Per lane: the pagemap entry of each chunk, by offset in the lane's file. */
   private final List<Map<Long, PluginChunkEntry>> byOffset;
   private final int largest;
+  private ByteCounts counts = new ByteCounts();
 
   private BulkFileReader(List<Path> laneFiles, String pagemapName, CheckpointId id,
       List<PluginChunkEntry> entries) {
@@ -111,6 +112,15 @@ public final class BulkFileReader implements BulkReader {
       lastOffset[e.getLane()] = e.getFileOffset();
     }
     return new BulkFileReader(laneFiles, name, id, entries);
+  }
+
+  /**
+   * Adds what {@link #forEach} moves to {@code into} (read and stored: bytes of the files'
+   * chunks, written: bytes handed to the consumer).
+   */
+  public BulkFileReader countingInto(ByteCounts into) {
+    counts = into;
+    return this;
   }
 
   @Override
@@ -203,6 +213,9 @@ public final class BulkFileReader implements BulkReader {
             ByteBuffer data = d.codecs.get().decode(chunk.codec(), stored, chunk.rawLength(),
                 raw, reader.file(), chunk.offset());
             d.consumer.accept(entry.getKey(), MemorySegment.ofBuffer(data));
+            counts.addRead(chunk.storedLength());
+            counts.addStored(chunk.storedLength());
+            counts.addWritten(chunk.rawLength());
           } finally {
             d.free.add(stored);
           }

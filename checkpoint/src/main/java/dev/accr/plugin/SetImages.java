@@ -9,6 +9,7 @@ import dev.accr.api.CorruptImageException;
 import dev.accr.api.PluginImages;
 import dev.accr.image.BulkFileReader;
 import dev.accr.image.BulkFileWriter;
+import dev.accr.image.ByteCounts;
 import dev.accr.image.CheckpointId;
 import dev.accr.image.Compression;
 import dev.accr.image.EntryImage;
@@ -30,6 +31,7 @@ public final class SetImages implements PluginImages {
   private final int parallelism;
   private final Runnable onWrite;
   private final List<BulkFileWriter> open = new ArrayList<>();
+  private final ByteCounts counts = new ByteCounts();
 
   SetImages(String plugin, boolean reading, Path dir, CheckpointId id, Compression compression,
       int parallelism, Runnable onWrite) {
@@ -105,7 +107,8 @@ public final class SetImages implements PluginImages {
   public synchronized BulkWriter createBulk(String what, long n) {
     name(ImageKind.PLUGIN_PAGES, what, n, false);
     try {
-      BulkFileWriter w = BulkFileWriter.create(dir, plugin, what, n, id, compression, parallelism);
+      BulkFileWriter w = BulkFileWriter.create(dir, plugin, what, n, id, compression, parallelism)
+          .countingInto(counts);
       open.add(w);
       onWrite.run();
       return w;
@@ -119,7 +122,7 @@ public final class SetImages implements PluginImages {
   public BulkReader openBulk(String what, long n) {
     name(ImageKind.PLUGIN_PAGES, what, n, true);
     try {
-      return BulkFileReader.open(dir, plugin, what, n, id);
+      return BulkFileReader.open(dir, plugin, what, n, id).countingInto(counts);
     } catch (IOException e) {
       throw new CorruptImageException(dir.resolve(
           ImageKind.PLUGIN_PAGEMAP.pluginFileName(plugin, what, n)).toString(),
@@ -130,6 +133,11 @@ public final class SetImages implements PluginImages {
   @Override
   public int parallelism() {
     return parallelism;
+  }
+
+  /** What this plugin's bulk files moved so far. */
+  ByteCounts counts() {
+    return counts;
   }
 
   synchronized void abandonOpen() {
