@@ -8,11 +8,13 @@ import dev.accr.node.tls.TlsIdentity;
 import dev.accr.proto.PingRequest;
 import dev.accr.proto.Request;
 import dev.accr.proto.Response;
+import java.io.ByteArrayInputStream;
 import java.io.Closeable;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.SequenceInputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.StandardProtocolFamily;
@@ -39,6 +41,7 @@ public final class NodeClient {
   private static final int MAX_RESPONSE_BYTES = 64 << 20;
   /** The first byte of a TLS alert record, as a node with TLS answers a plain client. */
   private static final int TLS_ALERT = 0x15;
+  private static final int TLS_VERSION_MAJOR = 0x03;
 
   private final String node;
   private final UnixDomainSocketAddress unix;
@@ -133,8 +136,8 @@ public final class NodeClient {
       }
       c.requestSent();
       cancel.attach(c);
-      while (true) {
-        Response r = read(c.in);
+      for (boolean first = true; ; first = false) {
+        Response r = read(c.in, first);
         switch (r.getKindCase()) {
           case PROGRESS -> progress.progress(r.getProgress().getPhase(), r.getProgress().getDone(),
               r.getProgress().getTotal());
@@ -154,16 +157,23 @@ public final class NodeClient {
     }
   }
 
-  private Response read(InputStream in) throws IOException {
-    int first = in.read();
-    if (first == -1) {
+  /** Reads a response; only the first byte of the first may be a TLS node's alert. */
+  private Response read(InputStream in, boolean first) throws IOException {
+    int head = in.read();
+    if (head == -1) {
       throw AccrException.failed("node %s closed the connection without an answer%s", node,
           tcp != null && tls == null ? " (a node with TLS needs --tls DIR)" : "");
     }
-    if (first == TLS_ALERT && tcp != null && tls == null) {
-      throw AccrException.failed("node %s uses TLS: give --tls DIR (or set ACCR_TLS_DIR)", node);
+    if (first && head == TLS_ALERT && tcp != null && tls == null) {
+      // A response of 21 bytes also starts so: a TLS record goes on with its version (3.x).
+      int next = in.read();
+      if (next == TLS_VERSION_MAJOR || next == -1) {
+        throw AccrException.failed("node %s uses TLS: give --tls DIR (or set ACCR_TLS_DIR)",
+            node);
+      }
+      in = new SequenceInputStream(new ByteArrayInputStream(new byte[] {(byte) next}), in);
     }
-    int length = CodedInputStream.readRawVarint32(first, in);
+    int length = CodedInputStream.readRawVarint32(head, in);
     if (length < 0 || length > MAX_RESPONSE_BYTES) {
       throw AccrException.failed("node %s sent a response of %d bytes, more than %d", node,
           length & 0xffffffffL, MAX_RESPONSE_BYTES);
