@@ -75,7 +75,7 @@ public final class Dumper {
       throws IOException {
     ProgressListener progress = cancellation.checking(reports);
     SimProcess process = node.process(pid);
-    long start = System.nanoTime();
+    PhaseClock clock = PhaseClock.start("dump of " + pid);
     try (ImageSetWriter set = ImageSetWriter.create(dir)) {
       ImageSet parentSet = readParent(pid, set);
       boolean ok = false;
@@ -86,31 +86,40 @@ public final class Dumper {
         // before the process runs again.
         try (PluginSession session = plugins.begin(AccrPlugin.Stage.DUMP,
             setup(set, parentSet, options, progress).withLeaveRunning(options.leaveRunning()))) {
+          clock.begin("freeze");
           session.pauseDevices(process);
           process.freeze();
           frozen = true;
           long frozenAt = System.nanoTime();
+          clock.begin("devices");
           session.checkpointDevices(process);
           cancellation.check();
           if (parentSet != null || process.memory().trackingSince() != null) {
             // Device state is saved: what plugins wrote into memory is in this period.
             dirty = process.memory().trackWrites(set.id().toString());
           }
+          clock.begin("memory");
           ProcessCollector.Collected c = ProcessCollector.collect(process, 1, session);
           DumpStatsEntry.Builder stats = writeImages(process, set, options, progress, c,
-              process.memory().vmas(), parentSet == null ? null : dirty, parentSet);
+              process.memory().vmas(), parentSet == null ? null : dirty, parentSet, clock);
           session.dumpDevicesLate();
           if (parentSet != null) {
             stats.addAllPluginsFull(session.usedWithoutTracking());
           }
+          clock.end();
           long frozenUs = (System.nanoTime() - frozenAt) / 1000;
-          stats.setFrozenTimeUs(frozenUs).setTotalTimeUs((System.nanoTime() - start) / 1000);
+          stats.setFrozenTimeUs(frozenUs).setTotalTimeUs(clock.elapsedUs())
+              .addAllPhases(clock.phases()).addAllMoved(BytesMoved.dumped(stats, session));
           writeStats(set, stats);
           cancellation.check(); // the last moment: after the commit the dump has happened
+          clock.begin("sync");
           set.commit(inventory(pid, parentSet, set).addAllPlugins(session.used()));
+          clock.end();
           session.succeeded();
           ok = true;
-          return stats.build();
+          // The reply has the sync phase, which the file in the set cannot.
+          return stats.clearPhases().addAllPhases(clock.phases())
+              .setTotalTimeUs(clock.elapsedUs()).build();
         }
       } finally {
         if (!ok && dirty != null) {
@@ -140,7 +149,7 @@ public final class Dumper {
       throws IOException {
     ProgressListener progress = cancellation.checking(reports);
     SimProcess process = node.process(pid);
-    long start = System.nanoTime();
+    PhaseClock clock = PhaseClock.start("pre-dump of " + pid);
     try (ImageSetWriter set = ImageSetWriter.create(dir)) {
       ImageSet parentSet = readParent(pid, set);
       DirtyPages dirty = null;
@@ -150,6 +159,7 @@ public final class Dumper {
         ProcessCollector.Collected c;
         List<Vma> vmas;
         long frozenUs;
+        clock.begin("freeze");
         process.freeze();
         long frozenAt = System.nanoTime();
         try {
@@ -162,17 +172,22 @@ public final class Dumper {
           frozenUs = (System.nanoTime() - frozenAt) / 1000;
         }
         cancellation.check();
+        clock.begin("memory");
         DumpStatsEntry.Builder stats = writeImages(process, set, options, progress, c, vmas,
-            dirty, parentSet);
-        stats.setFrozenTimeUs(frozenUs).setTotalTimeUs((System.nanoTime() - start) / 1000)
-            .setPreDump(true);
+            dirty, parentSet, clock);
+        clock.end();
+        stats.setFrozenTimeUs(frozenUs).setTotalTimeUs(clock.elapsedUs()).setPreDump(true)
+            .addAllPhases(clock.phases()).addAllMoved(BytesMoved.dumped(stats, session));
         writeStats(set, stats);
         cancellation.check();
+        clock.begin("sync");
         set.commit(inventory(pid, parentSet, set).setPreDump(true)
             .addAllPlugins(session.used()));
+        clock.end();
         session.succeeded();
         ok = true;
-        return stats.build();
+        return stats.clearPhases().addAllPhases(clock.phases())
+            .setTotalTimeUs(clock.elapsedUs()).build();
       } finally {
         if (!ok && dirty != null) {
           dirty.putBack();
@@ -225,7 +240,8 @@ public final class Dumper {
    */
   private DumpStatsEntry.Builder writeImages(SimProcess process, ImageSetWriter set,
       DumpOptions options, ProgressListener progress, ProcessCollector.Collected c,
-      List<Vma> vmas, DirtyPages dirty, ImageSet parentSet) throws IOException {
+      List<Vma> vmas, DirtyPages dirty, ImageSet parentSet, PhaseClock clock)
+      throws IOException {
     int pid = process.pid();
     PageSelection selection = PageSelection.ALL_TOUCHED;
     List<PageRun> zeroRuns = new ArrayList<>();
@@ -253,6 +269,7 @@ public final class Dumper {
         cancellation::requested).selecting(selection)
         .dump(process.memory());
     long memUs = (System.nanoTime() - memStart) / 1000;
+    clock.begin("write");
 
     List<MessageLite> pagemap = new ArrayList<>();
     pagemap.add(PagemapHead.newBuilder().setPid(pid).setPageSize(MemoryView.PAGE_SIZE)

@@ -18,6 +18,7 @@ import dev.accr.image.ImageFraming;
 import dev.accr.image.ImageKind;
 import dev.accr.proto.CoreEntry;
 import dev.accr.proto.DumpStatsEntry;
+import dev.accr.proto.RestoreStatsEntry;
 import dev.accr.proto.FileEntry;
 import dev.accr.proto.InventoryEntry;
 import dev.accr.proto.MmEntry;
@@ -124,6 +125,7 @@ public final class ImageDecoder {
       case MM -> out.addAll(image.parseAll(MmEntry.parser()));
       case FILES -> out.addAll(image.parseAll(FileEntry.parser()));
       case STATS_DUMP -> out.addAll(image.parseAll(DumpStatsEntry.parser()));
+      case STATS_RESTORE -> out.addAll(image.parseAll(RestoreStatsEntry.parser()));
       case PAGEMAP -> {
         out.add(image.parse(PagemapHead.parser(), 0));
         out.addAll(image.parseRange(PageChunkEntry.parser(), 1, image.entries().size()));

@@ -19,6 +19,7 @@ import dev.accr.image.EntryImageCodec;
 import dev.accr.image.ImageKind;
 import dev.accr.proto.CoreEntry;
 import dev.accr.proto.DumpStatsEntry;
+import dev.accr.proto.RestoreStatsEntry;
 import dev.accr.proto.FileEntry;
 import dev.accr.proto.InventoryEntry;
 import dev.accr.proto.MmEntry;
@@ -146,6 +147,7 @@ public final class ImageJson {
       case MM -> MmEntry.newBuilder();
       case FILES -> FileEntry.newBuilder();
       case STATS_DUMP -> DumpStatsEntry.newBuilder();
+      case STATS_RESTORE -> RestoreStatsEntry.newBuilder();
       case PAGEMAP -> index == 0 ? PagemapHead.newBuilder() : PageChunkEntry.newBuilder();
       case PLUGIN_PAGEMAP -> index == 0 ? PluginPagemapHead.newBuilder()
           : PluginChunkEntry.newBuilder();

@@ -102,7 +102,8 @@ final class PageDumper {
           if (chunk != null) {
             results.put(batch.sequence(), chunk);
           }
-          progress.progress("memory", pagesDone.addAndGet(batch.size()), pagesTotal);
+          progress.progress("memory", pagesDone.addAndGet(batch.size()) * PAGE,
+              pagesTotal * PAGE); // bytes
         }
         zeroPages[w] = worker.zeroPages;
         written[w] = worker.finish();

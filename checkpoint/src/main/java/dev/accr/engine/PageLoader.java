@@ -122,7 +122,8 @@ final class PageLoader {
           int n = files.get(f);
           Map<Long, Ref> expected = byFile.getOrDefault(n, Map.of());
           bytesRead.addAndGet(loadFile(n, expected, stored, raw, codec, sink,
-              pages -> progress.progress("memory", pagesDone.addAndGet(pages), total)));
+              pages -> progress.progress("memory", pagesDone.addAndGet(pages) * PAGE,
+                  total * PAGE)));
         }
       }
     });

@@ -19,6 +19,7 @@ import dev.accr.proto.CoreEntry;
 import dev.accr.proto.FdEntry;
 import dev.accr.proto.FileEntry;
 import dev.accr.proto.RegFileEntry;
+import dev.accr.proto.RestoreStatsEntry;
 import dev.accr.proto.ThreadCoreEntry;
 import dev.accr.proto.VmaEntry;
 import java.io.IOException;
@@ -36,7 +37,7 @@ import java.util.function.UnaryOperator;
 public final class Restorer {
   /** What a restore did, and where the image's devices went. */
   public record Result(SimProcess process, long pagesRestored, long bytesRead, long timeUs,
-      List<DevicePair> devices) {}
+      List<DevicePair> devices, RestoreStatsEntry stats) {}
 
   /**
    * A caller's own check of the set a restore reads (e.g. that its paths are ones the caller
@@ -165,7 +166,9 @@ public final class Restorer {
     }
     boolean ok = false;
     boolean adopted = false;
+    PhaseClock clock = PhaseClock.since("restore of " + core.getPid(), plan.startNanos(), "plan");
     try {
+      clock.begin("memory");
       session.postForking(p);
       mapMemory(plan, p);
       long bytesRead = 0;
@@ -188,20 +191,28 @@ public final class Restorer {
       }
       // Written from here on is what a dump with this set as parent stores.
       p.memory().trackWrites(set.id().toString());
+      clock.begin("devices");
       addThreads(core, p);
       openFiles(plan, p);
       checkRestored(plan.workload(), p);
       cancellation.check(); // the last moment: once adopted the process is the node's
+      clock.begin("start");
       node.adopt(p, false);
       adopted = true;
       session.resumeDevicesLate(p);
       if (plan.options().start() == RestoreOptions.Start.RUN) {
         p.start();
       }
+      clock.end();
       session.succeeded();
       ok = true;
-      return new Result(p, p.memory().residentPages(), bytesRead,
-          (System.nanoTime() - plan.startNanos()) / 1000, plan.devices());
+      long pages = p.memory().residentPages();
+      RestoreStatsEntry stats = RestoreStatsEntry.newBuilder().setPid(p.pid())
+          .setNode(node.name()).setRestoreTimeEpochMs(System.currentTimeMillis())
+          .setTotalTimeUs(clock.elapsedUs()).setPagesRestored(pages)
+          .addAllPhases(clock.phases())
+          .addAllMoved(BytesMoved.restored(bytesRead, pages, session)).build();
+      return new Result(p, pages, bytesRead, stats.getTotalTimeUs(), plan.devices(), stats);
     } finally {
       try {
         plan.close();

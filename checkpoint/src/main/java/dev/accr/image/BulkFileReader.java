@@ -41,6 +41,7 @@ public final class BulkFileReader implements BulkReader {
   private final int largest;
   private BufferBudget budget = BufferBudget.unlimited();
   private BooleanSupplier cancelled = () -> false;
+  private ByteCounts counts = new ByteCounts();
 
   private BulkFileReader(List<Path> laneFiles, String pagemapName, CheckpointId id,
       List<PluginChunkEntry> entries) {
@@ -126,6 +127,15 @@ public final class BulkFileReader implements BulkReader {
   /** Makes {@link #forEach} give up (an {@link AccrException}) once {@code c} says so. */
   public BulkFileReader cancelledBy(BooleanSupplier c) {
     this.cancelled = c;
+    return this;
+  }
+
+  /**
+   * Adds what {@link #forEach} moves to {@code into} (read and stored: bytes of the files'
+   * chunks, written: bytes handed to the consumer).
+   */
+  public BulkFileReader countingInto(ByteCounts into) {
+    counts = into;
     return this;
   }
 
@@ -236,6 +246,9 @@ public final class BulkFileReader implements BulkReader {
             ByteBuffer data = d.codecs.get().decode(chunk.codec(), stored, chunk.rawLength(),
                 raw, reader.file(), chunk.offset());
             d.consumer.accept(entry.getKey(), MemorySegment.ofBuffer(data));
+            counts.addRead(chunk.storedLength());
+            counts.addStored(chunk.storedLength());
+            counts.addWritten(chunk.rawLength());
           } finally {
             d.free.add(stored);
           }

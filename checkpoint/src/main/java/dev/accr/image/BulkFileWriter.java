@@ -46,6 +46,7 @@ public final class BulkFileWriter implements BulkWriter {
   private final List<PluginChunkEntry> index = new ArrayList<>();
   private long bytesIn;
   private long bytesStored;
+  private ByteCounts counts = new ByteCounts();
   private int writing;
   private boolean finished;
 
@@ -103,6 +104,15 @@ public final class BulkFileWriter implements BulkWriter {
     return this;
   }
 
+  /**
+   * Adds what this writer moves to {@code into} from now on (read: bytes given, skipped: zero
+   * chunks, written: the rest, stored: after compression).
+   */
+  public synchronized BulkFileWriter countingInto(ByteCounts into) {
+    counts = into;
+    return this;
+  }
+
   private void open(Lane lane) throws IOException {
     lane.file = ChunkFileWriter.create(dir.resolve(
         ImageKind.pluginLaneFileName(plugin, what, n, lane.number)), ImageKind.PLUGIN_PAGES, id);
@@ -124,9 +134,14 @@ public final class BulkFileWriter implements BulkWriter {
       bytesIn += length;
       writing++; // close() waits for this write
     }
+    ByteCounts c = counts;
+    c.addRead(length);
     try {
       if (MemorySegment.mismatch(data, 0, length, ZEROS, 0, length) != -1) {
         store(key, data); // zero chunks are not stored; a reader leaves those bytes zero
+        c.addWritten(length);
+      } else {
+        c.addSkipped(length);
       }
     } finally {
       synchronized (this) {
@@ -165,6 +180,7 @@ public final class BulkFileWriter implements BulkWriter {
             .setFileOffset(offset).setRawLength((int) data.byteSize())
             .setStoredLength(storedLength).build());
         bytesStored += storedLength;
+        counts.addStored(storedLength);
       }
     } catch (IOException e) {
       throw AccrException.failed("writing %s: %s", pagemapName(), e.getMessage());

@@ -30,6 +30,12 @@ public enum ImageKind {
   FILES("files", "files.img", Body.ENTRIES),
   /** {@code stats-dump.img}: Entries := DumpStatsEntry. */
   STATS_DUMP("stats-dump", "stats-dump.img", Body.ENTRIES),
+  /**
+   * {@code stats-restore.img}: Entries := RestoreStatsEntry. Written into a set after each
+   * restore of it (the last one wins), not listed in its inventory: the set stays as dumped.
+   * New in format 4.
+   */
+  STATS_RESTORE("stats-restore", "stats-restore.img", Body.ENTRIES),
   /** {@code <plugin>-<what>-<id>.img}: Entries := (the plugin's own messages)*. */
   PLUGIN("plugin", null, Body.ENTRIES),
   /**

@@ -35,6 +35,9 @@ public final class ImageSetWriter implements AutoCloseable {
   private static final FileAttribute<?> OWNER_ONLY =
       PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
 
+  /** The log a failed dump leaves in the directory it was to fill; a later dump replaces it. */
+  public static final String FAILED_DUMP_LOG = "dump.log";
+
   private boolean committed;
 
   private ImageSetWriter(Path target, Path temp, CheckpointId id) {
@@ -64,6 +67,7 @@ public final class ImageSetWriter implements AutoCloseable {
           Untrusted.quote(absolute.toString()));
     }
     if (Files.exists(absolute) && !isEmptyDirectory(absolute)) {
+      // (A directory that holds only the log of a failed dump counts as empty.)
       throw AccrException.failed("dump: %s already exists and is not an empty directory", absolute);
     }
     Path parent = absolute.getParent();
@@ -106,7 +110,7 @@ public final class ImageSetWriter implements AutoCloseable {
       return false;
     }
     try (Stream<Path> s = Files.list(dir)) {
-      return s.findAny().isEmpty();
+      return s.allMatch(f -> f.getFileName().toString().equals(FAILED_DUMP_LOG));
     } catch (IOException e) {
       return false;
     }
@@ -154,6 +158,7 @@ public final class ImageSetWriter implements AutoCloseable {
     FaultInjection.step("sync-dir:" + temp.getFileName());
     syncDirectory(temp);
     if (Files.exists(target)) {
+      Files.deleteIfExists(target.resolve(FAILED_DUMP_LOG));
       Files.delete(target); // an empty directory, checked when the dump started
     }
     FaultInjection.step("rename:" + temp.getFileName() + "->" + target.getFileName());

@@ -8,11 +8,13 @@ import dev.accr.node.tls.TlsIdentity;
 import dev.accr.proto.PingRequest;
 import dev.accr.proto.Request;
 import dev.accr.proto.Response;
+import java.io.ByteArrayInputStream;
 import java.io.Closeable;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.SequenceInputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.StandardProtocolFamily;
@@ -22,6 +24,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
+import java.util.function.Consumer;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLSocket;
 
@@ -38,6 +41,7 @@ public final class NodeClient {
   private static final int MAX_RESPONSE_BYTES = 64 << 20;
   /** The first byte of a TLS alert record, as a node with TLS answers a plain client. */
   private static final int TLS_ALERT = 0x15;
+  private static final int TLS_VERSION_MAJOR = 0x03;
 
   private final String node;
   private final UnixDomainSocketAddress unix;
@@ -108,6 +112,18 @@ public final class NodeClient {
    * the node was there, and the request may have taken effect.
    */
   public Response call(Request request, ProgressListener progress) {
+    return call(request, progress, line -> {}, new Cancel());
+  }
+
+  /**
+   * Sends {@code request} as {@link #call(Request, ProgressListener)} does; the node's log
+   * lines (asked for with the request's {@code log_level}) go to {@code logLines}, and
+   * {@code cancel} lets another thread close this side of the connection, which cancels a
+   * dump or restore on the node: the node's answer (the failure, or the result if it came too
+   * late) is still read.
+   */
+  public Response call(Request request, ProgressListener progress, Consumer<String> logLines,
+      Cancel cancel) {
     try (Connection c = open()) {
       try {
         request.writeDelimitedTo(c.out);
@@ -119,13 +135,15 @@ public final class NodeClient {
         throw e;
       }
       c.requestSent();
-      while (true) {
-        Response r = read(c.in);
+      cancel.attach(c);
+      for (boolean first = true; ; first = false) {
+        Response r = read(c.in, first);
         switch (r.getKindCase()) {
           case PROGRESS -> progress.progress(r.getProgress().getPhase(), r.getProgress().getDone(),
               r.getProgress().getTotal());
+          case LOG -> logLines.accept(r.getLog().getLine());
           case ERROR -> throw new RemoteException(r.getError().getExitCode(),
-              r.getError().getMessage(), r.getError().getStackTrace());
+              r.getError().getMessage(), r.getError().getStackTrace(), r.getError().getLogFile());
           default -> {
             return r;
           }
@@ -139,16 +157,23 @@ public final class NodeClient {
     }
   }
 
-  private Response read(InputStream in) throws IOException {
-    int first = in.read();
-    if (first == -1) {
+  /** Reads a response; only the first byte of the first may be a TLS node's alert. */
+  private Response read(InputStream in, boolean first) throws IOException {
+    int head = in.read();
+    if (head == -1) {
       throw AccrException.failed("node %s closed the connection without an answer%s", node,
           tcp != null && tls == null ? " (a node with TLS needs --tls DIR)" : "");
     }
-    if (first == TLS_ALERT && tcp != null && tls == null) {
-      throw AccrException.failed("node %s uses TLS: give --tls DIR (or set ACCR_TLS_DIR)", node);
+    if (first && head == TLS_ALERT && tcp != null && tls == null) {
+      // A response of 21 bytes also starts so: a TLS record goes on with its version (3.x).
+      int next = in.read();
+      if (next == TLS_VERSION_MAJOR || next == -1) {
+        throw AccrException.failed("node %s uses TLS: give --tls DIR (or set ACCR_TLS_DIR)",
+            node);
+      }
+      in = new SequenceInputStream(new ByteArrayInputStream(new byte[] {(byte) next}), in);
     }
-    int length = CodedInputStream.readRawVarint32(first, in);
+    int length = CodedInputStream.readRawVarint32(head, in);
     if (length < 0 || length > MAX_RESPONSE_BYTES) {
       throw AccrException.failed("node %s sent a response of %d bytes, more than %d", node,
           length & 0xffffffffL, MAX_RESPONSE_BYTES);
@@ -221,6 +246,23 @@ public final class NodeClient {
   /** A connection; {@code timed}, when not null, has a timeout until the request is sent. */
   private record Connection(InputStream in, OutputStream out, Closeable closer, Socket timed)
       implements Closeable {
+    /** Closes the sending side only: the node sees the end, its answer can still come. */
+    void halfClose() {
+      try {
+        switch (closer) {
+          case SocketChannel ch -> ch.shutdownOutput();
+          case Socket s -> s.shutdownOutput();
+          default -> closer.close();
+        }
+      } catch (IOException | UnsupportedOperationException e) {
+        try {
+          closer.close();
+        } catch (IOException ignored) {
+          // Closed either way.
+        }
+      }
+    }
+
     void requestSent() throws IOException {
       if (timed != null) {
         timed.setSoTimeout(0); // a wait or a dump may take long
@@ -233,13 +275,48 @@ public final class NodeClient {
     }
   }
 
+  /**
+   * Ends a call early from another thread (e.g. on Ctrl-C): see
+   * {@link #call(Request, ProgressListener, Consumer, Cancel)}.
+   */
+  public static final class Cancel {
+    private Connection connection;
+    private boolean requested;
+
+    /** Asks the node to cancel; the call then reads the node's answer. */
+    public synchronized void request() {
+      requested = true;
+      if (connection != null) {
+        connection.halfClose();
+      }
+    }
+
+    public synchronized boolean requested() {
+      return requested;
+    }
+
+    synchronized void attach(Connection c) {
+      connection = c;
+      if (requested) {
+        c.halfClose();
+      }
+    }
+  }
+
   /** An error reported by a node, with the node's stack trace for {@code --stacktrace}. */
   public static final class RemoteException extends AccrException {
     private final String remoteTrace;
+    private final String logFile;
 
-    RemoteException(int exitCode, String message, String remoteTrace) {
+    RemoteException(int exitCode, String message, String remoteTrace, String logFile) {
       super(exitCode, message);
       this.remoteTrace = remoteTrace;
+      this.logFile = logFile;
+    }
+
+    /** The log of the failed operation as the node named it, or empty. */
+    public String logFile() {
+      return logFile;
     }
 
     public String remoteTrace() {

@@ -255,7 +255,39 @@ public final class NodeServer implements AutoCloseable {
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
+    }, watchClient(request, in));
+  }
+
+  /**
+   * For a dump or restore, watches the connection for the client's end of it: a client that
+   * closes its side (Ctrl-C) cancels the operation, which fails as on any error and answers
+   * on the half still open. The client sends nothing after its request.
+   */
+  private static dev.accr.engine.Cancellation watchClient(Request request, InputStream in) {
+    if (!request.hasDump() && !request.hasRestore()) {
+      return dev.accr.engine.Cancellation.NONE;
+    }
+    AtomicBoolean gone = new AtomicBoolean();
+    Thread.ofVirtual().name("client-watch").start(() -> {
+      while (true) {
+        try {
+          if (in.read() < 0) {
+            break;
+          }
+        } catch (java.net.SocketTimeoutException e) {
+          continue; // quiet is not gone
+        } catch (IOException e) {
+          break;
+        }
+      }
+      gone.set(true);
     });
+    String what = request.hasDump() ? "dump" : "restore";
+    return () -> {
+      if (gone.get()) {
+        throw AccrException.failed("%s cancelled: the client went away", what);
+      }
+    };
   }
 
   private static void reply(OutputStream out, Response response) throws IOException {

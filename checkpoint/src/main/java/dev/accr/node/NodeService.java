@@ -34,11 +34,13 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import dev.accr.engine.Cancellation;
 
 /**
  * Carries out requests on a node with the plugins of the node's registry; the same code serves
@@ -48,6 +50,7 @@ import java.util.function.UnaryOperator;
  * {@link ImageRoot} ({@link CallerPaths}).
  */
 public final class NodeService {
+  private static final Logger LOG = Logger.getLogger(NodeService.class.getName());
   private static final long PROGRESS_INTERVAL_NANOS = 100_000_000L;
 
   private final Node node;
@@ -56,6 +59,7 @@ public final class NodeService {
   private final ImageRoot imageRoot;
   private final Operations operations;
   private final AtomicBoolean shutdownScheduled = new AtomicBoolean();
+  private volatile Path nodeLog;
 
   /** A service whose remote callers may name no path (it has no image root). */
   public NodeService(Node node, Runnable shutdown) {
@@ -90,14 +94,29 @@ public final class NodeService {
    * final one.
    */
   public void handle(Request request, Caller caller, Consumer<Response> out) {
+    handle(request, caller, out, Cancellation.NONE);
+  }
+
+  /**
+   * Handles one request as {@link #handle(Request, Caller, Consumer)} does; a dump or restore
+   * stops (through its failure path) when {@code clientGone} says so.
+   */
+  public void handle(Request request, Caller caller, Consumer<Response> out,
+      Cancellation clientGone) {
     Response reply;
+    OperationLog log = OperationLogs.begin(request, out);
     try {
-      reply = dispatch(request, caller, progressTo(out));
+      reply = dispatch(request, caller, progressTo(out), log, clientGone);
     } catch (AccrException e) {
-      reply = error(caller, e.exitCode(), e.getMessage(), e);
+      reply = error(caller, e.exitCode(), e.getMessage(), e, log);
     } catch (IOException | RuntimeException e) {
       reply = error(caller, AccrException.FAILED, e.getMessage() == null
-          ? e.getClass().getSimpleName() : e.getClass().getSimpleName() + ": " + e.getMessage(), e);
+          ? e.getClass().getSimpleName() : e.getClass().getSimpleName() + ": " + e.getMessage(), e,
+          log);
+    } finally {
+      if (log != null) {
+        log.close();
+      }
     }
     out.accept(reply);
     if (reply.hasWait()) {
@@ -106,8 +125,8 @@ public final class NodeService {
     }
   }
 
-  private Response dispatch(Request r, Caller caller, ProgressListener progress)
-      throws IOException {
+  private Response dispatch(Request r, Caller caller, ProgressListener progress,
+      OperationLog log, Cancellation clientGone) throws IOException {
     return switch (r.getKindCase()) {
       case PING -> Response.newBuilder().setPing(PingReply.newBuilder().setName(node.name())
           .setTopology(node.topology()).setPid(ProcessHandle.current().pid())
@@ -121,8 +140,8 @@ public final class NodeService {
         node.kill(r.getKill().getPid());
         yield Response.newBuilder().setKill(KillReply.getDefaultInstance()).build();
       }
-      case DUMP -> dump(r.getDump(), paths(caller), progress);
-      case RESTORE -> restore(r.getRestore(), paths(caller), progress);
+      case DUMP -> dump(r.getDump(), paths(caller), progress, log, clientGone);
+      case RESTORE -> restore(r.getRestore(), paths(caller), progress, log, clientGone);
       case SHUTDOWN -> shutdown(r.getShutdown().getForce(), caller);
       case KIND_NOT_SET -> throw AccrException.usage("empty request");
     };
@@ -176,8 +195,8 @@ public final class NodeService {
     return Response.newBuilder().setPs(ps).build();
   }
 
-  private Response dump(DumpRequest r, CallerPaths paths, ProgressListener progress)
-      throws IOException {
+  private Response dump(DumpRequest r, CallerPaths paths, ProgressListener progress,
+      OperationLog log, Cancellation clientGone) throws IOException {
     DumpOptions options = DumpOptions.defaults()
         .withCompression(Compression.parse(r.getCompression()))
         .withLeaveRunning(r.getLeaveRunning()).withPluginOptions(r.getPluginOptionsMap());
@@ -190,17 +209,21 @@ public final class NodeService {
     String what = r.getPreDump() ? "pre-dump" : "dump";
     try (Operations.Operation op = operations.begin(Operations.Kind.DUMP, r.getPid(),
         what + " of process " + r.getPid() + " into " + dir.toAbsolutePath())) {
-      Dumper dumper = new Dumper(node, plugins).cancelledBy(op)
+      OperationLogs.started(log, op.toString(), dir, options.toString());
+      Dumper dumper = new Dumper(node, plugins)
+          .cancelledBy(OperationLogs.either(op, clientGone))
           .withParent(parent, paths.parentConfinement());
       stats = r.getPreDump() ? dumper.preDump(r.getPid(), dir, options, progress)
           : dumper.dump(r.getPid(), dir, options, progress);
     }
+    OperationLogs.dumped(log, stats);
+    Path logFile = log.writeInto(dir);
     return Response.newBuilder().setDump(DumpReply.newBuilder().setStats(stats)
-        .setDir(paths.show(dir))).build();
+        .setDir(paths.show(dir)).setLogFile(logFile == null ? "" : paths.show(logFile))).build();
   }
 
-  private Response restore(RestoreRequest r, CallerPaths paths, ProgressListener progress)
-      throws IOException {
+  private Response restore(RestoreRequest r, CallerPaths paths, ProgressListener progress,
+      OperationLog log, Cancellation clientGone) throws IOException {
     Path dir = paths.imageDir(r.getDir());
     RestoreOptions options = RestoreOptions.defaults().withPluginOptions(r.getPluginOptionsMap())
         .withMapping(MappingPolicies.fromInfo(r.getMapping()));
@@ -208,11 +231,14 @@ public final class NodeService {
       options = options.withThreads(r.getThreads());
     }
     Restorer.Result result;
+    RestorePlan plan;
     try (Operations.Operation op = operations.begin(Operations.Kind.RESTORE,
         "restore from " + dir.toAbsolutePath())) {
-      Restorer restorer = new Restorer(node, plugins).cancelledBy(op)
+      OperationLogs.started(log, op.toString(), dir, options.toString());
+      Restorer restorer = new Restorer(node, plugins)
+          .cancelledBy(OperationLogs.either(op, clientGone))
           .parentsConfinedBy(paths.parentConfinement());
-      RestorePlan plan = restorer.plan(dir, options, progress, paths::checkImage);
+      plan = restorer.plan(dir, options, progress, paths::checkImage);
       int pid = plan.pid();
       try {
         op.claim(pid, "restore of process " + pid + " from " + dir.toAbsolutePath());
@@ -222,11 +248,30 @@ public final class NodeService {
       }
       result = restorer.recreate(plan);
     }
+    OperationLogs.restored(log, result.stats());
+    OperationLogs.writeStats(dir, plan.set().id(), result.stats());
+    Path logFile = log.writeInto(dir);
     RestoreReply.Builder reply = RestoreReply.newBuilder()
         .setPid(result.process().pid()).setPagesRestored(result.pagesRestored())
-        .setBytesRead(result.bytesRead()).setTimeUs(result.timeUs());
+        .setBytesRead(result.bytesRead()).setTimeUs(result.timeUs()).setStats(result.stats())
+        .setLogFile(logFile == null ? "" : paths.show(logFile));
     result.devices().forEach(d -> reply.addDevices(DevicePairs.toInfo(d)));
     return Response.newBuilder().setRestore(reply).build();
+  }
+
+  /** {@code file} as {@code caller} may see it, or null. */
+  private String showSafely(Caller caller, Path file) {
+    try {
+      return paths(caller).show(file);
+    } catch (RuntimeException e) {
+      return null;
+    }
+  }
+
+  /** Names {@code file} as the node's log in error replies to local callers. */
+  public NodeService logsTo(Path file) {
+    this.nodeLog = file;
+    return this;
   }
 
   private static ProgressListener progressTo(Consumer<Response> out) {
@@ -249,14 +294,22 @@ public final class NodeService {
    * The error reply: local callers get the trace for {@code --stacktrace}; a remote caller
    * learns nothing of the node's code or files from it, and the trace goes to the node's log.
    */
-  private Response error(Caller caller, int code, String message, Throwable t) {
+  private Response error(Caller caller, int code, String message, Throwable t,
+      OperationLog log) {
     StringWriter trace = new StringWriter();
     t.printStackTrace(new PrintWriter(trace));
     ErrorReply.Builder reply = ErrorReply.newBuilder().setExitCode(code)
         .setMessage(caller.remote() && imageRoot != null ? imageRoot.hide(message) : message);
+    Path logFile = OperationLogs.failed(log, code, message, t);
+    String shown = logFile != null ? showSafely(caller, logFile)
+        : caller.remote() || log == null || nodeLog == null ? null : nodeLog.toString();
+    if (shown != null) {
+      reply.setLogFile(shown);
+    }
     if (caller.remote()) {
-      System.err.printf("%s error for %s: %s%n%s", Instant.now(), caller.address(), message,
-          trace);
+      if (log == null) {
+        LOG.log(Level.WARNING, "error for " + caller.address() + ": " + message, t);
+      }
     } else {
       reply.setStackTrace(trace.toString());
     }

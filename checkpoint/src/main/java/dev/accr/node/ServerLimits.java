@@ -25,7 +25,7 @@ public record ServerLimits(int maxRequestBytes, Duration requestTimeout, int max
    */
   public static ServerLimits defaults() {
     return new ServerLimits(MAX_REQUEST_BYTES, REQUEST_TIMEOUT, MAX_PENDING, MAX_PENDING_PER_PEER,
-        line -> System.err.println(Instant.now() + " " + line));
+        line -> java.util.logging.Logger.getLogger(NodeServer.class.getName()).info(line));
   }
 
   public ServerLimits withRequestTimeout(Duration timeout) {

@@ -13,13 +13,17 @@ import dev.accr.api.PluginOption;
 import dev.accr.api.ProcessView;
 import dev.accr.kernel.BufferBudget;
 import dev.accr.kernel.Node;
+import dev.accr.image.ByteCounts;
 import dev.accr.proto.Topology;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * One dump, restore or mapping dry run as the plugins see it (from {@link PluginHost#begin}):
@@ -30,6 +34,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * after {@link #succeeded}, and abandons bulk files left open.
  */
 public final class PluginSession implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(PluginSession.class.getName());
   private final PluginHost host;
   private final AccrPlugin.Stage stage;
   private final SessionSetup setup;
@@ -51,7 +56,9 @@ public final class PluginSession implements AutoCloseable {
     }
     try {
       for (AccrPlugin p : host.plugins()) {
+        long t = System.nanoTime();
         p.init(contextOf(p));
+        logStep(p, "init(" + stage + ")", t, false);
       }
     } catch (RuntimeException e) {
       try {
@@ -97,7 +104,9 @@ public final class PluginSession implements AutoCloseable {
     }
     List<DevicePair> pairs = new ArrayList<>();
     for (AccrPlugin p : host.plugins()) {
+      long t = System.nanoTime();
       List<DevicePair> mine = p.mapDevices(contextOf(p), target);
+      logStep(p, "mapDevices: " + mine.size() + " devices", t, !mine.isEmpty());
       if (!mine.isEmpty()) {
         markUsed(p.name());
         pairs.addAll(mine);
@@ -113,7 +122,10 @@ public final class PluginSession implements AutoCloseable {
 
   public void pauseDevices(ProcessView process) {
     for (AccrPlugin p : host.plugins()) {
-      if (p.pauseDevices(contextOf(p), process)) {
+      long t = System.nanoTime();
+      boolean claimed = p.pauseDevices(contextOf(p), process);
+      logStep(p, "pauseDevices", t, claimed);
+      if (claimed) {
         markUsed(p.name());
       }
     }
@@ -136,7 +148,10 @@ public final class PluginSession implements AutoCloseable {
 
   public void checkpointDevices(ProcessView process) {
     for (AccrPlugin p : host.plugins()) {
-      if (p.checkpointDevices(contextOf(p), process)) {
+      long t = System.nanoTime();
+      boolean claimed = p.checkpointDevices(contextOf(p), process);
+      logStep(p, "checkpointDevices", t, claimed);
+      if (claimed) {
         markUsed(p.name());
       }
     }
@@ -145,7 +160,10 @@ public final class PluginSession implements AutoCloseable {
   /** The plugin that dumped device file {@code fd}; fails if none claims it. */
   public String dumpExtFile(ProcessView process, int fd, DeviceFile file) {
     for (AccrPlugin p : host.plugins()) {
-      if (p.dumpExtFile(contextOf(p), process, fd, file)) {
+      long t = System.nanoTime();
+      boolean claimed = p.dumpExtFile(contextOf(p), process, fd, file);
+      logStep(p, "dumpExtFile fd " + fd + " (" + file.path() + ")", t, claimed);
+      if (claimed) {
         markUsed(p.name());
         return p.name();
       }
@@ -168,13 +186,17 @@ public final class PluginSession implements AutoCloseable {
 
   public void dumpDevicesLate() {
     for (AccrPlugin p : host.plugins()) {
+      long t = System.nanoTime();
       p.dumpDevicesLate(contextOf(p));
+      logStep(p, "dumpDevicesLate", t, false);
     }
   }
 
   public void postForking(ProcessView process) {
     for (AccrPlugin p : host.plugins()) {
+      long t = System.nanoTime();
       p.postForking(contextOf(p), process);
+      logStep(p, "postForking", t, false);
     }
   }
 
@@ -197,7 +219,9 @@ public final class PluginSession implements AutoCloseable {
       throw AccrException.incompatible("restore: plugin '%s' (for fd %d, %s) is not installed",
           plugin, fd, path);
     }
+    long t = System.nanoTime();
     DeviceFile file = p.restoreExtFile(contextOf(p), process, fd, path);
+    logStep(p, "restoreExtFile fd " + fd + " (" + path + ")", t, file != null);
     if (file == null) {
       throw AccrException.incompatible("restore: plugin %s cannot reopen fd %d (%s)", plugin,
           fd, path);
@@ -207,7 +231,9 @@ public final class PluginSession implements AutoCloseable {
 
   public void resumeDevicesLate(ProcessView process) {
     for (AccrPlugin p : host.plugins()) {
+      long t = System.nanoTime();
       p.resumeDevicesLate(contextOf(p), process);
+      logStep(p, "resumeDevicesLate", t, false);
     }
   }
 
@@ -231,7 +257,9 @@ public final class PluginSession implements AutoCloseable {
       if (stage != AccrPlugin.Stage.MAP) {
         for (AccrPlugin p : host.plugins()) {
           try {
+            long t = System.nanoTime();
             p.fini(contextOf(p), finishedOk);
+            logStep(p, "fini(" + stage + ", ok=" + finishedOk + ")", t, false);
           } catch (RuntimeException e) {
             if (first == null) {
               first = e;
@@ -248,6 +276,30 @@ public final class PluginSession implements AutoCloseable {
     }
     if (first != null) {
       throw first;
+    }
+  }
+
+  /** Per plugin (in name order), what its bulk files moved; plugins that moved none left out. */
+  public Map<String, ByteCounts> bulkCounts() {
+    Map<String, ByteCounts> out = new TreeMap<>();
+    contexts.forEach((name, c) -> {
+      if (!c.images.counts().isEmpty()) {
+        out.put(name, c.images.counts());
+      }
+    });
+    return out;
+  }
+
+  /**
+   * Logs a plugin's step for the operation's log: at DEBUG when the plugin claimed something
+   * or took a millisecond or more, else at TRACE.
+   */
+  private static void logStep(AccrPlugin p, String step, long startNanos, boolean claimed) {
+    long us = (System.nanoTime() - startNanos) / 1000;
+    Level level = claimed || us >= 1000 ? Level.FINE : Level.FINEST;
+    if (LOG.isLoggable(level)) {
+      LOG.log(level, String.format("plugin %s: %s%s, %.1f ms", p.name(), step,
+          claimed ? " (claimed)" : "", us / 1000.0));
     }
   }
 

@@ -9,6 +9,7 @@ import dev.accr.api.CorruptImageException;
 import dev.accr.api.PluginImages;
 import dev.accr.image.BulkFileReader;
 import dev.accr.image.BulkFileWriter;
+import dev.accr.image.ByteCounts;
 import dev.accr.image.CheckpointId;
 import dev.accr.image.Compression;
 import dev.accr.image.EntryImage;
@@ -38,6 +39,7 @@ public final class SetImages implements PluginImages {
   private final List<BulkFileWriter> open = new ArrayList<>();
   private Path parentDir;
   private CheckpointId parentId;
+  private ByteCounts counts = new ByteCounts();
 
   SetImages(String plugin, boolean reading, Path dir, CheckpointId id, Compression compression,
       int parallelism, Runnable onWrite, BufferBudget budget, BooleanSupplier cancelled) {
@@ -118,7 +120,7 @@ public final class SetImages implements PluginImages {
     name(ImageKind.PLUGIN_PAGES, what, n, false);
     try {
       BulkFileWriter w = BulkFileWriter.create(dir, plugin, what, n, id, compression, parallelism,
-          budget).cancelledBy(cancelled);
+          budget).cancelledBy(cancelled).countingInto(counts);
       open.add(w);
       onWrite.run();
       return w;
@@ -133,7 +135,7 @@ public final class SetImages implements PluginImages {
     name(ImageKind.PLUGIN_PAGES, what, n, true);
     try {
       return BulkFileReader.open(dir, plugin, what, n, id).budgeted(budget)
-          .cancelledBy(cancelled);
+          .cancelledBy(cancelled).countingInto(counts);
     } catch (IOException e) {
       throw new CorruptImageException(dir.resolve(
           ImageKind.PLUGIN_PAGEMAP.pluginFileName(plugin, what, n)).toString(),
@@ -160,7 +162,7 @@ public final class SetImages implements PluginImages {
   @Override
   public PluginImages parent() {
     if (parentDir != null) {
-      return reader(plugin, parentDir, parentId);
+      return parentReader(parentDir, parentId);
     }
     Path inventory = dir.resolve(ImageKind.INVENTORY.fileName());
     if (!reading || !Files.isRegularFile(inventory)) {
@@ -172,16 +174,29 @@ public final class SetImages implements PluginImages {
       if (inv.getParentPath().isEmpty()) {
         return null;
       }
-      return reader(plugin, dir.toAbsolutePath().resolve(inv.getParentPath()).normalize(),
+      return parentReader(dir.toAbsolutePath().resolve(inv.getParentPath()).normalize(),
           CheckpointId.of(inv.getParentId().toByteArray()));
     } catch (IOException | IllegalArgumentException e) {
       throw new CorruptImageException(inventory.toString(), "unreadable: " + e.getMessage());
     }
   }
 
+  /** A parent's files, read within this operation's budget and counted with its own. */
+  private SetImages parentReader(Path parent, CheckpointId parentCheckpoint) {
+    SetImages r = new SetImages(plugin, true, parent, parentCheckpoint, Compression.NONE, 1,
+        () -> {}, budget, cancelled);
+    r.counts = counts;
+    return r;
+  }
+
   @Override
   public String checkpointId() {
     return id.toString();
+  }
+
+  /** What this plugin's bulk files moved so far. */
+  ByteCounts counts() {
+    return counts;
   }
 
   synchronized void abandonOpen() {

@@ -17,6 +17,9 @@ import dev.accr.api.CorruptImageException;
 import dev.accr.testkit.Scenarios;
 import dev.accr.proto.CoreEntry;
 import dev.accr.proto.DumpStatsEntry;
+import dev.accr.proto.RestoreStatsEntry;
+import dev.accr.proto.PhaseTimeEntry;
+import dev.accr.proto.BytesMovedEntry;
 import dev.accr.proto.FdEntry;
 import dev.accr.proto.ExtFileEntry;
 import dev.accr.proto.FileEntry;
@@ -306,6 +309,10 @@ class EntryImageCodecTest {
           .setMemdumpTimeUs(987).setTotalTimeUs(4321).setPagesScanned(512)
           .setPagesSkippedZero(100).setPagesWritten(412).setBytesRead(2 << 20)
           .setBytesWritten(1_000_000).setCompression("zstd:1").setThreads(2).build());
+      case STATS_RESTORE -> List.of(RestoreStatsEntry.newBuilder().setPid(7).setNode("b")
+          .setTotalTimeUs(5000).setPagesRestored(412).addPhases(PhaseTimeEntry.newBuilder()
+              .setPhase("memory").setTimeUs(900)).addMoved(BytesMovedEntry.newBuilder()
+              .setSource("memory").setBytesRead(1_000_000).setBytesWritten(412 * 4096)).build());
       case PLUGIN -> List.of(FileEntry.newBuilder().setId(2).setExt(ExtFileEntry.newBuilder()
           .setPlugin("kfd").setPath("/dev/kfd")).build());
       case PLUGIN_PAGEMAP -> List.of(

@@ -185,7 +185,9 @@ class NodeOperationsTest {
     assertRefused(cancelled, "dump of process " + pid + " into " + tmp.resolve("set")
         + " cancelled: node ops is stopping");
     assertStopsOnce();
-    assertEquals(List.of("e.out"), names(tmp), "no image set, no partial directory");
+    assertEquals(List.of("e.out", "set"), names(tmp), "no partial directory");
+    assertEquals(List.of("dump.log"), names(tmp.resolve("set")), "no image set: the dump's log");
+    assertTrue(Files.readString(tmp.resolve("set/dump.log")).contains("node ops is stopping"));
 
     // Thawed and running on: it ends as a run that was never dumped ends.
     SimProcess p = node.process(pid);

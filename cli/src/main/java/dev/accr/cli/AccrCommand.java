@@ -2,6 +2,7 @@ package dev.accr.cli;
 
 import dev.accr.engine.Version;
 import dev.accr.kernel.Registry;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -30,6 +31,17 @@ public final class AccrCommand {
   @Option(names = "--stacktrace", scope = ScopeType.INHERIT,
       description = "Print the stack trace of an error.")
   boolean stacktrace;
+
+  @Option(names = "-v", scope = ScopeType.INHERIT,
+      description = {"Log what the command does on standard error: -v the phases of a dump or",
+          "restore and the plugins' steps (DEBUG), -vv everything (TRACE)."})
+  boolean[] verbose = new boolean[0];
+
+  @Option(names = "--log-file", paramLabel = "FILE", scope = ScopeType.INHERIT,
+      description = "Append the log to FILE instead (INFO, or as -v says).")
+  Path logFile;
+
+  private CliLog log;
 
   /** Environment variable naming plugin directories, separated by ':'. */
   static final String PLUGIN_DIR_ENV = "ACCR_PLUGIN_DIR";
@@ -63,6 +75,19 @@ public final class AccrCommand {
       registry = Registry.load(dirs);
     }
     return registry;
+  }
+
+  /** This invocation's log, as {@code -v} and {@code --log-file} ask; opened once. */
+  synchronized CliLog log(PrintWriter err) {
+    if (log == null) {
+      log = CliLog.open(verbose.length, logFile, err);
+    }
+    return log;
+  }
+
+  /** The log of the invocation that {@code spec}'s command belongs to. */
+  static CliLog log(CommandSpec spec) {
+    return ((AccrCommand) spec.root().userObject()).log(spec.commandLine().getErr());
   }
 
   /** The registry of the invocation that {@code spec}'s command belongs to. */

@@ -37,7 +37,9 @@ public final class AccrCommandLine {
     int code = e instanceof AccrException a ? a.exitCode() : AccrException.FAILED;
     String message = e instanceof AccrException ? e.getMessage()
         : e.getClass().getSimpleName() + ": " + e.getMessage();
-    err.println("accr: " + oneLine(message));
+    String log = e instanceof NodeClient.RemoteException remote && !remote.logFile().isEmpty()
+        ? " (log: " + oneLine(remote.logFile()) + ")" : "";
+    err.println("accr: " + oneLine(message) + log);
     if (stacktrace) {
       e.printStackTrace(err);
       if (e instanceof NodeClient.RemoteException remote) {

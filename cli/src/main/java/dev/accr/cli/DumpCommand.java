@@ -1,6 +1,8 @@
 package dev.accr.cli;
 
-import dev.accr.api.Sizes;
+import dev.accr.engine.JsonOutput;
+import dev.accr.api.AccrException;
+import dev.accr.node.NodeClient;
 import dev.accr.image.Compression;
 import dev.accr.proto.DumpReply;
 import dev.accr.proto.DumpRequest;
@@ -46,26 +48,38 @@ final class DumpCommand implements Callable<Integer> {
 
   @Mixin PluginOptions pluginOptions;
 
+  @Option(names = "--json", description = "Print the dump's statistics as JSON.")
+  boolean json;
+
   @Override
-  public Integer call() {
+  public Integer call() throws Exception {
     Compression.parse(compress); // a usage error here, not on the node
     var options = pluginOptions.toMap();
+    Request request = Request.newBuilder().setDump(DumpRequest.newBuilder().setPid(pid)
+        .setDir(NodePaths.path(node, dir)).setLeaveRunning(leaveRunning)
+        .setCompression(compress).setThreads(threads).putAllPluginOptions(options)
+        .setParent(parent == null ? "" : parent)).build();
+    NodeClient.Cancel cancel = new NodeClient.Cancel();
     DumpReply reply;
-    try (ProgressBar bar = ProgressBar.onTerminal(spec.commandLine().getErr())) {
-      reply = node.call(Request.newBuilder().setDump(DumpRequest.newBuilder().setPid(pid)
-          .setDir(NodePaths.path(node, dir)).setLeaveRunning(leaveRunning)
-          .setCompression(compress).setThreads(threads).putAllPluginOptions(options)
-          .setParent(parent == null ? "" : parent)).build(),
-          bar).getDump();
+    try (ProgressBar bar = ProgressBar.onTerminal(spec.commandLine().getErr(),
+        AccrCommand.log(spec))) {
+      reply = node.callCancellable(request, bar, cancel).getDump();
+    } catch (NodeClient.RemoteException e) {
+      if (cancel.requested()) {
+        throw AccrException.failed("dump cancelled (Ctrl-C): process %d left running as it was%s",
+            pid, e.logFile().isEmpty() ? "" : " (log: " + e.logFile() + ")");
+      }
+      throw e;
     }
-    DumpStatsEntry s = reply.getStats();
-    spec.commandLine().getOut().printf(
-        "dumped %d into %s%n  frozen %.1f ms, memory %.1f ms, %s read, %s written (%s),"
-            + " %d zero pages skipped, %s%n",
-        pid, reply.getDir(), s.getFrozenTimeUs() / 1000.0, s.getMemdumpTimeUs() / 1000.0,
-        Sizes.bytes(s.getBytesRead()), Sizes.bytes(s.getBytesWritten()), s.getCompression(),
-        s.getPagesSkippedZero(), Units.rate(s.getBytesRead(), s.getMemdumpTimeUs()));
-    printIncremental(spec, s);
+    if (cancel.requested()) {
+      spec.commandLine().getErr().println("accr: the dump had finished when Ctrl-C came");
+    }
+    if (json) {
+      spec.commandLine().getOut().println(JsonOutput.printWithZeros(reply));
+    } else {
+      OperationSummary.dump(spec.commandLine().getOut(), pid, reply);
+      printIncremental(spec, reply.getStats());
+    }
     return 0;
   }
 

@@ -40,7 +40,29 @@ final class NodeOption {
   }
 
   Response call(Request request, ProgressListener progress) {
-    return NodeClient.of(node, RunDirectory.fromEnvironment(), identity()).call(request, progress);
+    return call(request, progress, new NodeClient.Cancel());
+  }
+
+  /**
+   * Sends {@code request}, asking the node for its log lines when {@code -v} or
+   * {@code --log-file} is given; {@code cancel} ends a dump or restore early.
+   */
+  Response call(Request request, ProgressListener progress, NodeClient.Cancel cancel) {
+    CliLog log = spec == null ? CliLog.NONE : AccrCommand.log(spec);
+    Request r = log.nodeLevel() == 0 ? request
+        : request.toBuilder().setLogLevel(log.nodeLevel()).build();
+    return NodeClient.of(node, RunDirectory.fromEnvironment(), identity())
+        .call(r, progress, log.nodeLines(), cancel);
+  }
+
+  /**
+   * Sends a dump or restore: while it runs, Ctrl-C erases {@code bar} and asks the node to
+   * cancel, and the call returns the node's answer to that.
+   */
+  Response callCancellable(Request request, ProgressBar bar, NodeClient.Cancel cancel) {
+    try (CtrlC ignored = CtrlC.cancels(cancel, bar::erase)) {
+      return call(request, bar, cancel);
+    }
   }
 
   /** The client's TLS identity for a node on TCP, or null (no TLS, or a local node). */

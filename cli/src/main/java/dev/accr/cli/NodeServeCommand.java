@@ -10,7 +10,9 @@ import dev.accr.node.RunDirectory;
 import dev.accr.node.ServerLimits;
 import dev.accr.node.TcpListener;
 import java.nio.file.Path;
-import java.time.Instant;
+import dev.accr.engine.Version;
+import dev.accr.node.NodeLog;
+import java.util.logging.Logger;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -39,6 +41,7 @@ final class NodeServeCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     RunDirectory.checkName(name);
+    Logger log = NodeLog.install(System.out); // node start sends it to the node's log file
     TcpListener tcp = listen.listener(name);
     Registry registry = AccrCommand.registry(spec); // this node's own, loaded at its start
     RunDirectory run = RunDirectory.fromEnvironment().create();
@@ -53,18 +56,20 @@ final class NodeServeCommand implements Callable<Integer> {
         server[0].close();
       });
     });
+    service.logsTo(run.log(name));
     server[0] = NodeServer.bind(service, run.socket(name), tcp, ServerLimits.defaults());
     // Dumps anywhere in the image root that died with a node.
     PartialSets.removeDeadBelow(root.path(), 32);
     Runtime.getRuntime().addShutdownHook(new Thread(server[0]::close));
     server[0].start();
-    System.out.printf("%s node %s up: topology %s, socket %s%s%n", Instant.now(), name,
-        node.topology().getName(), run.socket(name),
+    log.info(String.format("node %s up: accr %s, pid %d, topology %s, socket %s%s", name,
+        Version.get(), ProcessHandle.current().pid(), node.topology().getName(),
+        run.socket(name),
         tcp == null ? "" : ", tcp " + server[0].tcpAddress()
             + (tcp.tls() == null ? " (insecure)" : " (TLS, CA " + tcp.tls().directory().ca() + ")")
-            + ", images root " + root);
+            + ", images root " + root));
     server[0].awaitStop();
-    System.out.printf("%s node %s stopped%n", Instant.now(), name);
+    log.info("node " + name + " stopped");
     return 0;
   }
 }

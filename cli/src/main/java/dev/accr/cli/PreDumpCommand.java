@@ -50,7 +50,8 @@ final class PreDumpCommand implements Callable<Integer> {
   public Integer call() {
     Compression.parse(compress);
     DumpReply reply;
-    try (ProgressBar bar = ProgressBar.onTerminal(spec.commandLine().getErr())) {
+    try (ProgressBar bar = ProgressBar.onTerminal(spec.commandLine().getErr(),
+        AccrCommand.log(spec))) {
       reply = node.call(Request.newBuilder().setDump(DumpRequest.newBuilder().setPid(pid)
           .setDir(NodePaths.path(node, dir)).setLeaveRunning(true).setPreDump(true)
           .setCompression(compress).setThreads(threads)

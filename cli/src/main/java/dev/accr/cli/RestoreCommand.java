@@ -1,6 +1,8 @@
 package dev.accr.cli;
 
-import dev.accr.api.Sizes;
+import dev.accr.engine.JsonOutput;
+import dev.accr.api.AccrException;
+import dev.accr.node.NodeClient;
 import dev.accr.api.MappingPolicy;
 import dev.accr.node.MappingPolicies;
 import dev.accr.plugin.DevicePairs;
@@ -36,21 +38,38 @@ final class RestoreCommand implements Callable<Integer> {
 
   @Mixin MappingOptions mapping;
 
+  @Option(names = "--json", description = "Print the restore's statistics as JSON.")
+  boolean json;
+
   @Override
-  public Integer call() {
+  public Integer call() throws Exception {
     var options = pluginOptions.toMap();
     MappingPolicy policy = mapping.toPolicy();
     RestoreRequest request = RestoreRequest.newBuilder().setDir(NodePaths.path(node, dir))
         .setThreads(threads).putAllPluginOptions(options)
         .setMapping(MappingPolicies.toInfo(policy)).build();
+    NodeClient.Cancel cancel = new NodeClient.Cancel();
     RestoreReply reply;
-    try (ProgressBar bar = ProgressBar.onTerminal(spec.commandLine().getErr())) {
-      reply = node.call(Request.newBuilder().setRestore(request).build(), bar).getRestore();
+    try (ProgressBar bar = ProgressBar.onTerminal(spec.commandLine().getErr(),
+        AccrCommand.log(spec))) {
+      reply = node.callCancellable(Request.newBuilder().setRestore(request).build(), bar, cancel)
+          .getRestore();
+    } catch (NodeClient.RemoteException e) {
+      if (cancel.requested()) {
+        throw AccrException.failed("restore cancelled (Ctrl-C): nothing of it is left on node"
+            + " %s%s", node.node, e.logFile().isEmpty() ? "" : " (log: " + e.logFile() + ")");
+      }
+      throw e;
+    }
+    if (cancel.requested()) {
+      spec.commandLine().getErr().println("accr: the restore had finished when Ctrl-C came");
     }
     PrintWriter out = spec.commandLine().getOut();
-    out.printf("restored %d on node %s: %d pages, %s read in %.1f ms (%s)%n",
-        reply.getPid(), node.node, reply.getPagesRestored(), Sizes.bytes(reply.getBytesRead()),
-        reply.getTimeUs() / 1000.0, Units.rate(reply.getPagesRestored() * 4096, reply.getTimeUs()));
+    if (json) {
+      out.println(JsonOutput.printWithZeros(reply));
+      return 0;
+    }
+    OperationSummary.restore(out, node.node, reply);
     for (DevicePairInfo d : reply.getDevicesList()) {
       out.println("  " + DevicePairs.describe(DevicePairs.fromInfo(d)));
     }

@@ -81,7 +81,8 @@ class NodeStopIT {
     assertTrue(failed != null && failed.getCause() instanceof AccrException a
         && a.exitCode() == AccrException.FAILED
         && a.getMessage().endsWith("cancelled: node f is stopping"), String.valueOf(failed));
-    assertEquals(List.of(), names(), "no set and no partial directory");
+    assertEquals(List.of("set"), names(), "no partial directory");
+    assertEquals(List.of("dump.log"), List.of(set.toFile().list()), "no set: the dump's log");
     assertTrue(node.process().waitFor(30, TimeUnit.SECONDS));
   }
 }
