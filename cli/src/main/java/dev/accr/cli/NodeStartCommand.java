@@ -33,10 +33,10 @@ final class NodeStartCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--name", defaultValue = "default", description = "Node name (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--name", paramLabel = "NAME", defaultValue = "default", description = "Node name (default: ${DEFAULT-VALUE}).")
   String name;
 
-  @Option(names = "--topology", defaultValue = "cpu-only",
+  @Option(names = "--topology", paramLabel = "PRESET|FILE", defaultValue = "cpu-only",
       description = "Preset name or topology file (default: ${DEFAULT-VALUE}).")
   String topology;
 
@@ -47,7 +47,8 @@ final class NodeStartCommand implements Callable<Integer> {
       "(default: <run directory>/images/<name>)."})
   Path imagesRoot;
 
-  @Option(names = "--heap", defaultValue = "2g", description = "Java heap of the node (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--heap", paramLabel = "SIZE", defaultValue = "2g",
+      description = "Java heap of the node, e.g. 512m or 4g (default: ${DEFAULT-VALUE}).")
   String heap;
 
   @Override

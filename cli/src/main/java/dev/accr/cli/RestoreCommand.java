@@ -28,7 +28,7 @@ final class RestoreCommand implements Callable<Integer> {
       description = "The image set.")
   Path dir;
 
-  @Option(names = "--threads", defaultValue = "0",
+  @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
       description = "Reader threads (default: one per core).")
   int threads;
 

@@ -5,6 +5,7 @@ import dev.accr.api.CorruptImageException;
 import dev.accr.api.MemoryView;
 import dev.accr.api.ProcessView;
 import dev.accr.api.Prot;
+import dev.accr.api.WorkloadOption;
 import dev.accr.api.WorkloadOptions;
 import dev.accr.kfd.driver.GfxTarget;
 import dev.accr.kfd.driver.KfdProcess;
@@ -12,7 +13,6 @@ import dev.accr.kfd.driver.Packets;
 import dev.accr.kfd.proto.QueueType;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 
 /**
  * What the GPU workloads share, as a small runtime library would: a control page in host
@@ -80,12 +80,24 @@ final class GpuProgram {
   /** The ISAs the programs are built for unless told otherwise: MI100, MI200 and MI300. */
   static final String DEFAULT_OFFLOAD_ARCH = "gfx908,gfx90a,gfx942";
 
+  /** The options both GPU workloads take, for help. */
+  static List<WorkloadOption> options(int defaultGpus) {
+    return List.of(
+        new WorkloadOption("gpus", "G", "" + defaultGpus, "GPUs it uses"),
+        new WorkloadOption("vram-mib", "M", "4", "VRAM per GPU for its buffers"),
+        new WorkloadOption("vram-kib", "K", "from --vram-mib", "the same in KiB, for small runs"),
+        new WorkloadOption("steps", "K", "20", "steps before it exits"),
+        new WorkloadOption("seed", "S", "1", "seed of its data"),
+        new WorkloadOption("gpu-us-per-wg", "U", "0", "simulated GPU time per workgroup (µs)"),
+        new WorkloadOption("offload-arch", "gfxA,gfxB", DEFAULT_OFFLOAD_ARCH,
+            "ISAs it has code objects for"));
+  }
+
   /** Parses the common options and sets the process up; returns the per-GPU buffer size. */
   static long setUp(ProcessView p, String workload, List<String> args, int minGpus,
       int defaultGpus) {
     WorkloadOptions o = WorkloadOptions.parse(workload, args,
-        Set.of("gpus", "vram-mib", "vram-kib", "steps", "seed", "gpu-us-per-wg",
-            "offload-arch"));
+        WorkloadOption.names(options(defaultGpus)));
     int gpus = (int) o.getLong("gpus", defaultGpus, minGpus, MAX_GPUS);
     long vramMib = o.getLong("vram-mib", 4, 2, 1 << 20);
     // Main buffers, and as much again for others; --vram-kib for small processes (test images).

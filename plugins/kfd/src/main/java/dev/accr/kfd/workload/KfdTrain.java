@@ -47,6 +47,11 @@ public final class KfdTrain implements Workload {
   }
 
   @Override
+  public List<dev.accr.api.WorkloadOption> options() {
+    return GpuProgram.options(1);
+  }
+
+  @Override
   public void exec(ProcessView p, List<String> args) {
     long unit = setUp(p, name(), args, 1, 1);
     MemoryView m = p.memory();
