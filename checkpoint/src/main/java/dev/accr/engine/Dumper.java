@@ -61,7 +61,7 @@ public final class Dumper {
         try (PluginSession session = plugins.begin(AccrPlugin.Stage.DUMP,
             SessionSetup.of(node, set.directory(), set.id())
                 .withCompression(options.compression()).withParallelism(options.threads())
-                .withOptions(options.pluginOptions()).withLeaveRunning(options.leaveRunning())
+                .withOptions(options.pluginOptions()).withLeaveRunning(options.leaveRunning() || options.leaveStopped())
                 .withProgress(progress))) {
           session.pauseDevices(process);
           process.freeze();
@@ -85,7 +85,9 @@ public final class Dumper {
         }
       } finally {
         // The process is thawed or killed whatever a plugin does.
-        if (frozen && ok && !options.leaveRunning()) {
+        if (frozen && ok && options.leaveStopped()) {
+          process.stayStopped();
+        } else if (frozen && ok && !options.leaveRunning()) {
           process.killFrozen();
           node.reap(process);
         } else if (frozen) {

@@ -22,7 +22,7 @@ import picocli.CommandLine.ScopeType;
         "4:incompatible (topology, plugin missing, format too new)",
         "5:no such node or process"},
     subcommands = {DemoCommand.class, NodeCommand.class, RunCommand.class, PsCommand.class,
-        WaitCommand.class, KillCommand.class, DumpCommand.class, RestoreCommand.class, ShowCommand.class,
+        WaitCommand.class, KillCommand.class, ThawCommand.class, DumpCommand.class, RestoreCommand.class, ShowCommand.class,
         CheckCommand.class, TopologyCommand.class, PluginsCommand.class, BenchCommand.class,
         EncodeCommand.class, InspectCommand.class, DiffCommand.class, TlsCommand.class,
         GcCommand.class, CompletionCommand.class, CommandLine.HelpCommand.class})

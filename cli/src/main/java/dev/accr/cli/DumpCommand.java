@@ -1,5 +1,6 @@
 package dev.accr.cli;
 
+import dev.accr.api.AccrException;
 import dev.accr.api.Sizes;
 import dev.accr.image.Compression;
 import dev.accr.proto.DumpReply;
@@ -31,6 +32,11 @@ final class DumpCommand implements Callable<Integer> {
   @Option(names = {"-R", "--leave-running"}, description = "Let the process continue after the dump.")
   boolean leaveRunning;
 
+  @Option(names = {"-s", "--leave-stopped"},
+      description = "Keep the process frozen after the dump: 'accr thaw' resumes it, 'accr kill'"
+          + " ends it.")
+  boolean leaveStopped;
+
   @Option(names = "--compress", defaultValue = "none", paramLabel = "zstd[:L]|none",
       description = "Compression of bulk data (default: ${DEFAULT-VALUE}).")
   String compress;
@@ -44,11 +50,14 @@ final class DumpCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     Compression.parse(compress); // a usage error here, not on the node
+    if (leaveRunning && leaveStopped) {
+      throw AccrException.usage("--leave-running and --leave-stopped: choose one");
+    }
     var options = pluginOptions.toMap();
     DumpReply reply;
     try (ProgressBar bar = ProgressBar.onTerminal(spec.commandLine().getErr())) {
       reply = node.call(Request.newBuilder().setDump(DumpRequest.newBuilder().setPid(pid)
-          .setDir(NodePaths.path(node, dir)).setLeaveRunning(leaveRunning)
+          .setDir(NodePaths.path(node, dir)).setLeaveRunning(leaveRunning).setLeaveStopped(leaveStopped)
           .setCompression(compress).setThreads(threads).putAllPluginOptions(options)).build(),
           bar).getDump();
     }

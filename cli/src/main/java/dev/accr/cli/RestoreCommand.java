@@ -1,5 +1,6 @@
 package dev.accr.cli;
 
+import dev.accr.api.AccrException;
 import dev.accr.api.Sizes;
 import dev.accr.api.MappingPolicy;
 import dev.accr.node.MappingPolicies;
@@ -8,7 +9,9 @@ import dev.accr.proto.DevicePairInfo;
 import dev.accr.proto.Request;
 import dev.accr.proto.RestoreReply;
 import dev.accr.proto.RestoreRequest;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -32,6 +35,10 @@ final class RestoreCommand implements Callable<Integer> {
       description = "Reader threads (default: one per core).")
   int threads;
 
+  @Option(names = "--pidfile", paramLabel = "FILE",
+      description = "Write the restored process's pid into FILE (on this machine).")
+  Path pidfile;
+
   @Mixin PluginOptions pluginOptions;
 
   @Mixin MappingOptions mapping;
@@ -47,6 +54,9 @@ final class RestoreCommand implements Callable<Integer> {
     try (ProgressBar bar = ProgressBar.onTerminal(spec.commandLine().getErr())) {
       reply = node.call(Request.newBuilder().setRestore(request).build(), bar).getRestore();
     }
+    if (pidfile != null) {
+      writePid(pidfile, reply.getPid());
+    }
     PrintWriter out = spec.commandLine().getOut();
     out.printf("restored %d on node %s: %d pages, %s read in %.1f ms (%s)%n",
         reply.getPid(), node.node, reply.getPagesRestored(), Sizes.bytes(reply.getBytesRead()),
@@ -55,5 +65,14 @@ final class RestoreCommand implements Callable<Integer> {
       out.println("  " + DevicePairs.describe(DevicePairs.fromInfo(d)));
     }
     return 0;
+  }
+
+  private static void writePid(Path file, int pid) {
+    try {
+      Files.writeString(file, pid + "\n");
+    } catch (IOException e) {
+      throw AccrException.failed("restored %d but cannot write --pidfile %s: %s", pid, file,
+          e.getMessage());
+    }
   }
 }
