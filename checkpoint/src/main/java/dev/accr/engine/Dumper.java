@@ -23,7 +23,8 @@ import java.util.List;
 
 /**
  * Dumps a process: pause its devices, freeze, save device state, collect, write the image set,
- * then kill the process or let it run on. If anything fails, plugins roll back (devices run
+ * then kill the process, let it run on, or leave it stopped (plugins are told it survives, so
+ * its devices are left as they were) until a thaw or a kill. If anything fails, plugins roll back (devices run
  * again), the process is thawed exactly as it was and no image set appears.
  */
 public final class Dumper {
