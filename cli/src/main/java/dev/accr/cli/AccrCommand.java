@@ -7,7 +7,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -25,7 +24,7 @@ import picocli.CommandLine.ScopeType;
         WaitCommand.class, KillCommand.class, ThawCommand.class, DumpCommand.class, RestoreCommand.class, ShowCommand.class,
         CheckCommand.class, TopologyCommand.class, PluginsCommand.class, BenchCommand.class,
         EncodeCommand.class, InspectCommand.class, DiffCommand.class, TlsCommand.class,
-        GcCommand.class, CompletionCommand.class, CommandLine.HelpCommand.class})
+        GcCommand.class, CompletionCommand.class, HelpCommand.class})
 public final class AccrCommand {
   @Option(names = "--stacktrace", scope = ScopeType.INHERIT,
       description = "Print the stack trace of an error.")

@@ -25,11 +25,21 @@ public final class AccrCommandLine {
     cl.setExecutionExceptionHandler((e, cmd, parseResult) -> report(e, cmd, err));
     cl.setHelpFactory(SpacedHelp::new);
     cl.setParameterExceptionHandler((e, args) -> {
-      err.println("accr: " + oneLine(e.getMessage()) + suggestions(e));
+      err.println("accr: " + oneLine(message(e)) + suggestions(e));
       err.println("Try '" + e.getCommandLine().getCommandSpec().qualifiedName() + " --help'.");
       return AccrException.USAGE;
     });
     return cl;
+  }
+
+  /** picocli's message, or "unknown command 'x'" for a word where a command was expected. */
+  private static String message(CommandLine.ParameterException e) {
+    if (e instanceof CommandLine.UnmatchedArgumentException u && !u.getUnmatched().isEmpty()
+        && !u.getUnmatched().getFirst().startsWith("-")
+        && !u.getCommandLine().getSubcommands().isEmpty()) {
+      return "unknown command '" + u.getUnmatched().getFirst() + "'";
+    }
+    return e.getMessage();
   }
 
   /** picocli's suggestions for a mistyped command or option: "; did you mean 'dump'?". */

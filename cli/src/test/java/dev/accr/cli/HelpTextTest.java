@@ -83,7 +83,8 @@ class HelpTextTest {
   void aMistypedCommandGetsASuggestion() {
     CliRun r = accr("dupm");
     assertEquals(2, r.code());
-    assertTrue(r.err().startsWith("accr: ") && r.err().contains("did you mean 'dump'?"), r.err());
+    assertEquals("accr: unknown command 'dupm'; did you mean 'dump'?", r.err().lines().findFirst()
+        .orElseThrow());
   }
 
   @Test
@@ -91,6 +92,12 @@ class HelpTextTest {
     CliRun r = accr("help", "dump");
     assertEquals(0, r.code(), r.err());
     assertEquals(accr("dump", "--help").out(), r.out());
+    CliRun nested = accr("help", "node", "start");
+    assertEquals(0, nested.code(), nested.err());
+    assertEquals(accr("node", "start", "--help").out(), nested.out());
+    CliRun unknown = accr("help", "node", "strat");
+    assertEquals(2, unknown.code());
+    assertTrue(unknown.err().contains("'accr node' has no command 'strat'"), unknown.err());
   }
 
   @Test
