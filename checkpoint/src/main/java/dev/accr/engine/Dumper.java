@@ -28,7 +28,8 @@ import java.util.function.UnaryOperator;
 
 /**
  * Dumps a process: pause its devices, freeze, save device state, collect, write the image set,
- * then kill the process or let it run on. If anything fails, plugins roll back (devices run
+ * then kill the process, let it run on, or leave it stopped (plugins are told it survives, so
+ * its devices are left as they were) until a thaw or a kill. If anything fails, plugins roll back (devices run
  * again), the process is thawed exactly as it was and no image set appears.
  *
  * <p>With a parent set the dump is incremental: it stores the pages written since the parent
@@ -85,7 +86,8 @@ public final class Dumper {
         // As in CRIU: plugins finish (and roll back on failure) when the session closes,
         // before the process runs again.
         try (PluginSession session = plugins.begin(AccrPlugin.Stage.DUMP,
-            setup(set, parentSet, options, progress).withLeaveRunning(options.leaveRunning()))) {
+            setup(set, parentSet, options, progress)
+                .withLeaveRunning(options.leaveRunning() || options.leaveStopped()))) {
           clock.begin("freeze");
           session.pauseDevices(process);
           process.freeze();
@@ -126,7 +128,9 @@ public final class Dumper {
           dirty.putBack();
         }
         // The process is thawed or killed whatever a plugin does.
-        if (frozen && ok && !options.leaveRunning()) {
+        if (frozen && ok && options.leaveStopped()) {
+          process.stayStopped();
+        } else if (frozen && ok && !options.leaveRunning()) {
           process.killFrozen();
           node.reap(process);
         } else if (frozen) {

@@ -25,6 +25,8 @@ public final class SimProcess implements ProcessView, AutoCloseable {
     NEW,
     RUNNING,
     FROZEN,
+    /** Left frozen by a dump ({@code --leave-stopped}) until {@link #resume} or a kill. */
+    STOPPED,
     EXITED
   }
 
@@ -42,6 +44,8 @@ public final class SimProcess implements ProcessView, AutoCloseable {
   private final AtomicBoolean released = new AtomicBoolean();
   private volatile State state = State.NEW;
   private volatile boolean killed;
+  // A dump froze a process that was already stopped: thawing it leaves it stopped.
+  private volatile boolean stoppedBeforeFreeze;
   private volatile Thread runner;
 
   SimProcess(int pid, Workload workload, List<String> argv, Path cwd, int stepDelayMs,
@@ -189,23 +193,55 @@ public final class SimProcess implements ProcessView, AutoCloseable {
   /** Stops the process between two steps; returns once no step is running. */
   public void freeze() {
     if (state == State.EXITED) {
-      throw AccrException.failed("process %d has exited", pid);
+      throw exited();
+    }
+    if (state == State.STOPPED) {
+      stoppedBeforeFreeze = true; // it already holds the permit
+      state = State.FROZEN;
+      return;
     }
     runPermit.acquireUninterruptibly();
     if (state == State.EXITED) {
       runPermit.release();
-      throw AccrException.failed("process %d has exited", pid);
+      throw exited();
     }
     if (state == State.RUNNING) {
       state = State.FROZEN;
     }
   }
 
-  /** Lets a frozen process run on exactly as it was. */
+  private AccrException exited() {
+    return AccrException.notFound("process %d has exited (no such process to dump)", pid);
+  }
+
+  /** Lets a frozen process run on exactly as it was (stopped, if it was stopped). */
   public void thaw() {
+    if (stoppedBeforeFreeze) {
+      stoppedBeforeFreeze = false;
+      state = State.STOPPED;
+      return;
+    }
     if (state == State.FROZEN) {
       state = State.RUNNING;
     }
+    runPermit.release();
+  }
+
+  /** Keeps a frozen process frozen after its dump, until {@link #resume} or a kill. */
+  public void stayStopped() {
+    stoppedBeforeFreeze = false;
+    if (state == State.FROZEN) {
+      state = State.STOPPED;
+    }
+  }
+
+  /** Lets a stopped process run on ({@code accr thaw}). */
+  public void resume() {
+    if (state != State.STOPPED) {
+      throw AccrException.failed("process %d is not stopped (it is %s): only a process a dump"
+          + " left stopped can be thawed", pid, state.name().toLowerCase());
+    }
+    state = State.RUNNING;
     runPermit.release();
   }
 
@@ -236,6 +272,10 @@ public final class SimProcess implements ProcessView, AutoCloseable {
    */
   public void kill(long graceMillis) {
     if (state == State.EXITED) {
+      return;
+    }
+    if (state == State.STOPPED) {
+      killFrozen(); // nobody else holds it
       return;
     }
     requestKill();

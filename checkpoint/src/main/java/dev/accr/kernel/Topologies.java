@@ -94,7 +94,8 @@ public final class Topologies {
     try {
       JsonFormat.parser().merge(json, builder);
     } catch (InvalidProtocolBufferException e) {
-      throw AccrException.usage("topology %s: %s", source, firstLine(e.getMessage()));
+      throw AccrException.usage("topology %s; fix the file, or start from 'accr topology show"
+          + " PRESET --json'", JsonErrors.describe(source, json, e.getMessage()));
     }
     Topology topology = builder.build();
     validate(topology, source);
@@ -163,10 +164,5 @@ public final class Topologies {
     }
     throw new IllegalStateException("device type " + d.getType() + " requires field '"
         + jsonName + "', which Device does not have");
-  }
-
-  private static String firstLine(String s) {
-    int nl = s == null ? -1 : s.indexOf('\n');
-    return nl < 0 ? String.valueOf(s) : s.substring(0, nl);
   }
 }

@@ -88,7 +88,8 @@ public final class NodeClient {
     RunDirectory.checkName(target);
     Path socket = run.socket(target);
     if (!Files.exists(socket)) {
-      throw AccrException.notFound("no node '%s' is running (no socket %s)", target, socket);
+      throw AccrException.notFound("no node '%s' is running in %s; start one with 'accr node"
+          + " start --name %s' ('accr node ls' lists the running ones)", target, run.path(), target);
     }
     return new NodeClient(target, UnixDomainSocketAddress.of(socket), null, null, null);
   }

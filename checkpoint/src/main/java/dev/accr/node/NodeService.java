@@ -29,6 +29,7 @@ import dev.accr.proto.RestoreRequest;
 import dev.accr.proto.RunReply;
 import dev.accr.proto.RunRequest;
 import dev.accr.proto.ShutdownReply;
+import dev.accr.proto.ThawReply;
 import dev.accr.proto.WaitReply;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -140,6 +141,7 @@ public final class NodeService {
         node.kill(r.getKill().getPid());
         yield Response.newBuilder().setKill(KillReply.getDefaultInstance()).build();
       }
+      case THAW -> thaw(r.getThaw().getPid());
       case DUMP -> dump(r.getDump(), paths(caller), progress, log, clientGone);
       case RESTORE -> restore(r.getRestore(), paths(caller), progress, log, clientGone);
       case SHUTDOWN -> shutdown(r.getShutdown().getForce(), caller);
@@ -199,7 +201,8 @@ public final class NodeService {
       OperationLog log, Cancellation clientGone) throws IOException {
     DumpOptions options = DumpOptions.defaults()
         .withCompression(Compression.parse(r.getCompression()))
-        .withLeaveRunning(r.getLeaveRunning()).withPluginOptions(r.getPluginOptionsMap());
+        .withLeaveRunning(r.getLeaveRunning()).withLeaveStopped(r.getLeaveStopped())
+        .withPluginOptions(r.getPluginOptionsMap());
     if (r.getThreads() > 0) {
       options = options.withThreads(r.getThreads());
     }
@@ -220,6 +223,12 @@ public final class NodeService {
     Path logFile = log.writeInto(dir);
     return Response.newBuilder().setDump(DumpReply.newBuilder().setStats(stats)
         .setDir(paths.show(dir)).setLogFile(logFile == null ? "" : paths.show(logFile))).build();
+  }
+
+  /** {@code accr thaw}: a process a dump left stopped runs on. */
+  private Response thaw(int pid) {
+    node.process(pid).resume();
+    return Response.newBuilder().setThaw(ThawReply.getDefaultInstance()).build();
   }
 
   private Response restore(RestoreRequest r, CallerPaths paths, ProgressListener progress,

@@ -8,12 +8,12 @@ import dev.accr.api.ProcessView;
 import dev.accr.api.Prot;
 import dev.accr.api.ThreadView;
 import dev.accr.api.Workload;
+import dev.accr.api.WorkloadOption;
 import dev.accr.api.WorkloadOptions;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.Set;
 
 /**
  * {@code counter}: each step rewrites pseudo-random pages of a heap mapping with pseudo-random
@@ -46,9 +46,18 @@ public final class CounterWorkload implements Workload {
   }
 
   @Override
+  public List<WorkloadOption> options() {
+    return List.of(
+        new WorkloadOption("mem-mib", "MIB", "64", "size of the heap it rewrites"),
+        new WorkloadOption("steps", "K", "1000", "steps before it exits"),
+        new WorkloadOption("seed", "S", "1", "seed of the pages and data it picks"),
+        new WorkloadOption("pages-per-step", "P", "16", "pages rewritten per step (1..4096)"),
+        new WorkloadOption("out", "FILE", "counter-PID.out", "the file it logs each step to"));
+  }
+
+  @Override
   public void exec(ProcessView p, List<String> args) {
-    WorkloadOptions o = WorkloadOptions.parse(name(), args,
-        Set.of("mem-mib", "steps", "seed", "pages-per-step", "out"));
+    WorkloadOptions o = WorkloadOptions.parse(name(), args, WorkloadOption.names(options()));
     long memMib = o.getLong("mem-mib", 64, 1, 1 << 20);
     long steps = o.getLong("steps", 1000, 0, Long.MAX_VALUE);
     long seed = o.getLong("seed", 1, Long.MIN_VALUE, Long.MAX_VALUE);

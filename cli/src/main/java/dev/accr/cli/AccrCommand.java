@@ -22,11 +22,11 @@ import picocli.CommandLine.ScopeType;
         "4:incompatible (topology, plugin missing, format too new)",
         "5:no such node or process"},
     subcommands = {DemoCommand.class, NodeCommand.class, RunCommand.class, PsCommand.class,
-        WaitCommand.class, DumpCommand.class, PreDumpCommand.class, CompactCommand.class,
-        RestoreCommand.class, ShowCommand.class,
+        WaitCommand.class, KillCommand.class, ThawCommand.class, DumpCommand.class,
+        PreDumpCommand.class, CompactCommand.class, RestoreCommand.class, ShowCommand.class,
         CheckCommand.class, TopologyCommand.class, PluginsCommand.class, BenchCommand.class,
         EncodeCommand.class, InspectCommand.class, DiffCommand.class, TlsCommand.class,
-        GcCommand.class})
+        GcCommand.class, CompletionCommand.class, HelpCommand.class})
 public final class AccrCommand {
   @Option(names = "--stacktrace", scope = ScopeType.INHERIT,
       description = "Print the stack trace of an error.")

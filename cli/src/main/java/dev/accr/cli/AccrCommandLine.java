@@ -23,12 +23,32 @@ public final class AccrCommandLine {
     cl.setOut(out);
     cl.setErr(err);
     cl.setExecutionExceptionHandler((e, cmd, parseResult) -> report(e, cmd, err));
+    cl.setHelpFactory(SpacedHelp::new);
     cl.setParameterExceptionHandler((e, args) -> {
-      err.println("accr: " + e.getMessage());
+      err.println("accr: " + oneLine(message(e)) + suggestions(e));
       err.println("Try '" + e.getCommandLine().getCommandSpec().qualifiedName() + " --help'.");
       return AccrException.USAGE;
     });
     return cl;
+  }
+
+  /** picocli's message, or "unknown command 'x'" for a word where a command was expected. */
+  private static String message(CommandLine.ParameterException e) {
+    if (e instanceof CommandLine.UnmatchedArgumentException u && !u.getUnmatched().isEmpty()
+        && !u.getUnmatched().getFirst().startsWith("-")
+        && !u.getCommandLine().getSubcommands().isEmpty()) {
+      return "unknown command '" + u.getUnmatched().getFirst() + "'";
+    }
+    return e.getMessage();
+  }
+
+  /** picocli's suggestions for a mistyped command or option: "; did you mean 'dump'?". */
+  private static String suggestions(CommandLine.ParameterException e) {
+    if (!(e instanceof CommandLine.UnmatchedArgumentException u) || u.getSuggestions().isEmpty()) {
+      return "";
+    }
+    return "; did you mean " + String.join(" or ", u.getSuggestions().stream().limit(3)
+        .map(s -> "'" + oneLine(s) + "'").toList()) + "?";
   }
 
   private static int report(Exception e, CommandLine cmd, PrintWriter err) {

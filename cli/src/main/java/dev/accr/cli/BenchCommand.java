@@ -37,22 +37,22 @@ final class BenchCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--size-mib", defaultValue = "1024",
+  @Option(names = "--size-mib", paramLabel = "MIB", defaultValue = "1024",
       description = "Memory per process or device (default: ${DEFAULT-VALUE}).")
   int sizeMib;
 
-  @Option(names = "--dir", defaultValue = "/dev/shm", description = "Where images go (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--dir", paramLabel = "DIR", defaultValue = "/dev/shm", description = "Where images go (default: ${DEFAULT-VALUE}).")
   Path dir;
 
-  @Option(names = "--runs", defaultValue = "5", description = "Runs per case (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--runs", paramLabel = "N", defaultValue = "5", description = "Runs per case (default: ${DEFAULT-VALUE}).")
   int runs;
 
-  @Option(names = "--warmup", defaultValue = "2", description = "Unmeasured runs before the"
+  @Option(names = "--warmup", paramLabel = "N", defaultValue = "2", description = "Unmeasured runs before the"
       + " runs of each case, so that every case is measured with its code compiled (default:"
       + " ${DEFAULT-VALUE}).")
   int warmup;
 
-  @Option(names = "--threads", defaultValue = "0", description = "I/O threads (default: one per core).")
+  @Option(names = "--threads", paramLabel = "N", defaultValue = "0", description = "I/O threads (default: one per core).")
   int threads;
 
   @Mixin PluginOptions pluginOptions;

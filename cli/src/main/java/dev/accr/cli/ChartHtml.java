@@ -69,7 +69,7 @@ final class ChartHtml {
   }
 
   /** The scale: a line under the bars with ticks at round binary sizes. */
-  private static void axis(StringBuilder svg, int left, double room, int y, long max) {
+  static void axis(StringBuilder svg, int left, double room, int y, long max) {
     svg.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\""
         + " stroke=\"#555\"/>%n", left, y, left + room, y));
     long step = Math.max(1, Long.highestOneBit(max) / 4);

@@ -17,7 +17,7 @@ import picocli.CommandLine.Model.CommandSpec;
 final class CheckCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Parameters(paramLabel = "DIR")
+  @Parameters(paramLabel = "DIR", description = "The image set to check.")
   Path dir;
 
   @Override

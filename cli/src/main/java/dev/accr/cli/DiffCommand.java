@@ -18,15 +18,20 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code accr diff}: what changed between two checkpoints of one process. */
 @Command(name = "diff", mixinStandardHelpOptions = true,
-    description = "Compare two image sets of one process: pages changed per VMA, changes of"
-        + " thread and device state, and what each plugin compares (e.g. device memory).")
+    description = {"Compare two image sets of one process: pages changed per VMA, changes of"
+        + " thread and device state, and what each plugin compares (e.g. device memory).",
+        "Exits 0 when the sets hold the same memory and state, 1 when they differ (like"
+        + " diff(1)); warns when they are of different programs."},
+    exitCodeListHeading = "%nExit codes:%n",
+    exitCodeList = {"0:same memory and state", "1:the sets differ",
+        "2:usage error", "3:an image is corrupt or unreadable"})
 final class DiffCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Parameters(index = "0", paramLabel = "DIR1")
+  @Parameters(index = "0", paramLabel = "DIR1", description = "The earlier image set.")
   Path from;
 
-  @Parameters(index = "1", paramLabel = "DIR2")
+  @Parameters(index = "1", paramLabel = "DIR2", description = "The later image set.")
   Path to;
 
   @Option(names = "--json", description = "Print the differences as JSON.")
@@ -44,7 +49,18 @@ final class DiffCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     out.print(json ? JsonOutput.print(diff.diff(), PluginReports.types(diff.reports())) + "\n"
         : text(diff));
-    return 0;
+    out.flush();
+    if (diff.otherProgram() != null) {
+      spec.commandLine().getErr().println("accr: warning: " + diff.otherProgram());
+    }
+    return differ(diff.diff()) ? 1 : 0;
+  }
+
+  /** Whether any page, VMA or piece of state differs. */
+  static boolean differ(SetDiff d) {
+    return d.getStateChangesCount() > 0 || d.getVmasList().stream().anyMatch(v ->
+        !v.getStatus().isEmpty() || v.getPages().getChanged() + v.getPages().getAdded()
+            + v.getPages().getRemoved() > 0);
   }
 
   static String text(SetDiffs.Comparison comparison) {

@@ -3,6 +3,7 @@ package dev.accr.cli;
 import dev.accr.engine.JsonOutput;
 import dev.accr.api.AccrException;
 import dev.accr.node.NodeClient;
+import dev.accr.api.Sizes;
 import dev.accr.image.Compression;
 import dev.accr.proto.DumpReply;
 import dev.accr.proto.DumpRequest;
@@ -33,11 +34,16 @@ final class DumpCommand implements Callable<Integer> {
   @Option(names = {"-R", "--leave-running"}, description = "Let the process continue after the dump.")
   boolean leaveRunning;
 
+  @Option(names = {"-s", "--leave-stopped"},
+      description = "Keep the process frozen after the dump: 'accr thaw' resumes it, 'accr kill'"
+          + " ends it.")
+  boolean leaveStopped;
+
   @Option(names = "--compress", defaultValue = "none", paramLabel = "zstd[:L]|none",
       description = "Compression of bulk data (default: ${DEFAULT-VALUE}).")
   String compress;
 
-  @Option(names = "--threads", defaultValue = "0",
+  @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
       description = "Writer threads, one pages file each (default: one per core).")
   int threads;
 
@@ -54,9 +60,13 @@ final class DumpCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Compression.parse(compress); // a usage error here, not on the node
+    if (leaveRunning && leaveStopped) {
+      throw AccrException.usage("--leave-running and --leave-stopped: choose one");
+    }
     var options = pluginOptions.toMap();
     Request request = Request.newBuilder().setDump(DumpRequest.newBuilder().setPid(pid)
         .setDir(NodePaths.path(node, dir)).setLeaveRunning(leaveRunning)
+        .setLeaveStopped(leaveStopped)
         .setCompression(compress).setThreads(threads).putAllPluginOptions(options)
         .setParent(parent == null ? "" : parent)).build();
     NodeClient.Cancel cancel = new NodeClient.Cancel();

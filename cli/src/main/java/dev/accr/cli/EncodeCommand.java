@@ -27,7 +27,8 @@ final class EncodeCommand implements Callable<Integer> {
    */
   static final long MAX_JSON_BYTES = 48L << 20;
 
-  @Parameters(paramLabel = "FILE.json")
+  @Parameters(paramLabel = "FILE.json",
+      description = "JSON of one image file, as 'accr show FILE --json' prints it.")
   Path input;
 
   @Option(names = {"-o", "--output"}, required = true, paramLabel = "FILE.img",

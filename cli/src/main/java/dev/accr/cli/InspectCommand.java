@@ -23,7 +23,7 @@ import picocli.CommandLine.Model.CommandSpec;
 final class InspectCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Parameters(paramLabel = "DIR")
+  @Parameters(paramLabel = "DIR", description = "The image set to summarize.")
   Path dir;
 
   @Option(names = "--json", description = "Print the summary as JSON.")

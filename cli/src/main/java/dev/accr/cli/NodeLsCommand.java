@@ -1,5 +1,9 @@
 package dev.accr.cli;
 
+import com.google.protobuf.ListValue;
+import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
+import dev.accr.engine.JsonOutput;
 import dev.accr.api.AccrException;
 import dev.accr.node.NodeClient;
 import dev.accr.node.RunDirectory;
@@ -14,6 +18,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
@@ -21,6 +26,10 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "ls", mixinStandardHelpOptions = true, description = "List node daemons.")
 final class NodeLsCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
+
+  @Option(names = "--json", description = "Print a JSON array: name, topology, state (running"
+      + " or stale), processes and the daemon's pid of each node.")
+  boolean json;
 
   @Override
   public Integer call() throws IOException {
@@ -34,19 +43,40 @@ final class NodeLsCommand implements Callable<Integer> {
         sockets = s.filter(p -> p.getFileName().toString().endsWith(".sock")).sorted().toList();
       }
     }
-    out.printf("%-16s %-12s %-10s %-9s %s%n", "NAME", "TOPOLOGY", "STATE", "PROCESSES", "PID");
+    ListValue.Builder nodes = ListValue.newBuilder();
+    if (!json) {
+      out.printf("%-16s %-12s %-10s %-9s %s%n", "NAME", "TOPOLOGY", "STATE", "PROCESSES", "PID");
+    }
     for (Path socket : sockets) {
       String name = socket.getFileName().toString().replaceFirst("\\.sock$", "");
+      Struct.Builder node = Struct.newBuilder().putFields("name", text(name));
       try {
         PingReply ping = NodeClient.of(name, run).call(Request.newBuilder()
             .setPing(PingRequest.getDefaultInstance()).build(), dev.accr.image.ProgressListener.NONE)
             .getPing();
-        out.printf("%-16s %-12s %-10s %-9d %d%n", name, ping.getTopology().getName(), "running",
-            ping.getProcesses(), ping.getPid());
+        node.putFields("topology", text(ping.getTopology().getName()))
+            .putFields("state", text("running"))
+            .putFields("processes", Value.newBuilder().setNumberValue(ping.getProcesses()).build())
+            .putFields("pid", Value.newBuilder().setNumberValue(ping.getPid()).build());
+        if (!json) {
+          out.printf("%-16s %-12s %-10s %-9d %d%n", name, ping.getTopology().getName(), "running",
+              ping.getProcesses(), ping.getPid());
+        }
       } catch (AccrException e) {
-        out.printf("%-16s %-12s %-10s %-9s %s%n", name, "-", "stale", "-", "-");
+        node.putFields("state", text("stale"));
+        if (!json) {
+          out.printf("%-16s %-12s %-10s %-9s %s%n", name, "-", "stale", "-", "-");
+        }
       }
+      nodes.addValues(Value.newBuilder().setStructValue(node));
+    }
+    if (json) {
+      out.println(JsonOutput.print(nodes));
     }
     return 0;
+  }
+
+  private static Value text(String s) {
+    return Value.newBuilder().setStringValue(s).build();
   }
 }

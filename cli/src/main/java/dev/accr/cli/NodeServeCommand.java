@@ -25,17 +25,19 @@ import picocli.CommandLine.Spec;
 final class NodeServeCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Option(names = "--name", required = true)
+  @Option(names = "--name", required = true, paramLabel = "NAME", description = "Node name.")
   String name;
 
-  @Option(names = "--topology", required = true)
+  @Option(names = "--topology", required = true, paramLabel = "PRESET|FILE",
+      description = "Preset name or topology file.")
   String topology;
 
   @Mixin ListenOptions listen;
 
   @Mixin NodeLimitOptions limits;
 
-  @Option(names = "--images-root", paramLabel = "DIR")
+  @Option(names = "--images-root", paramLabel = "DIR",
+      description = "Where paths named by clients over TCP resolve.")
   Path imagesRoot;
 
   @Override

@@ -1,6 +1,7 @@
 package dev.accr.cli;
 
 import dev.accr.api.AccrException;
+import dev.accr.api.Untrusted;
 import dev.accr.kernel.Registry;
 import dev.accr.node.NodeClient;
 import dev.accr.node.RunDirectory;
@@ -11,6 +12,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -30,13 +33,16 @@ import picocli.CommandLine.Model.CommandSpec;
             + "loopback)"})
 final class NodeStartCommand implements Callable<Integer> {
   private static final long READY_TIMEOUT_MS = 30_000;
+  private static final Pattern HEAP = Pattern.compile("([0-9]+)([kKmMgG]?)");
+  private static final long MIN_HEAP = 64L << 20;
+  private static final long MAX_HEAP = 1L << 40;
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--name", defaultValue = "default", description = "Node name (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--name", paramLabel = "NAME", defaultValue = "default", description = "Node name (default: ${DEFAULT-VALUE}).")
   String name;
 
-  @Option(names = "--topology", defaultValue = "cpu-only",
+  @Option(names = "--topology", paramLabel = "PRESET|FILE", defaultValue = "cpu-only",
       description = "Preset name or topology file (default: ${DEFAULT-VALUE}).")
   String topology;
 
@@ -49,12 +55,14 @@ final class NodeStartCommand implements Callable<Integer> {
       "(default: <run directory>/images/<name>)."})
   Path imagesRoot;
 
-  @Option(names = "--heap", defaultValue = "2g", description = "Java heap of the node (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--heap", paramLabel = "SIZE", defaultValue = "2g",
+      description = "Java heap of the node, e.g. 512m or 4g (default: ${DEFAULT-VALUE}).")
   String heap;
 
   @Override
   public Integer call() throws IOException, InterruptedException {
     RunDirectory.checkName(name);
+    checkHeap(heap);
     tcp.listener(name); // refuse bad options and TLS material here, in the foreground
     limits.limits();
     Registry registry = AccrCommand.registry(spec);
@@ -101,9 +109,33 @@ final class NodeStartCommand implements Callable<Integer> {
         READY_TIMEOUT_MS / 1000, log);
   }
 
+  /** The JVM's own words for a bad -Xmx are "A fatal exception": say what is wrong here. */
+  static void checkHeap(String heap) {
+    Matcher m = HEAP.matcher(heap);
+    long bytes = -1;
+    if (m.matches()) {
+      int shift = switch (m.group(2).toLowerCase()) {
+        case "k" -> 10;
+        case "m" -> 20;
+        case "g" -> 30;
+        default -> 0;
+      };
+      long n = m.group(1).length() > 15 ? Long.MAX_VALUE : Long.parseLong(m.group(1));
+      bytes = n > MAX_HEAP >> shift ? -1 : n << shift;
+    }
+    if (bytes < MIN_HEAP) {
+      throw AccrException.usage("--heap %s: give a size from 64m to 1024g, a number with k, m"
+          + " or g, e.g. 512m or 4g", Untrusted.quote(heap));
+    }
+  }
+
+  /** The last line of the node's log that says why it stopped (not the JVM's epilogue). */
   private static String lastLine(Path log) throws IOException {
-    List<String> lines = Files.readAllLines(log);
+    List<String> lines = Files.readAllLines(log).stream()
+        .filter(l -> !l.isBlank() && !l.startsWith("Error: Could not create the Java Virtual")
+            && !l.startsWith("Error: A fatal exception has occurred"))
+        .toList();
     return lines.isEmpty() ? "no output (see " + log + ")"
-        : lines.getLast().replaceFirst("^accr: ", "");
+        : lines.getLast().replaceFirst("^accr: ", "") + " (log " + log + ")";
   }
 }

@@ -26,8 +26,9 @@ import picocli.CommandLine.Spec;
 final class NodeStopCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Option(names = "--name", defaultValue = "default", description = "Node name (default: ${DEFAULT-VALUE}).")
-  String name;
+  @Option(names = "--name", paramLabel = "NAME", defaultValue = "default",
+      description = "Node to stop; repeat to stop several (default: ${DEFAULT-VALUE}).")
+  List<String> names;
 
   @Option(names = "--force", description = "Cancel running dumps and restores instead of waiting.")
   boolean force;
@@ -42,27 +43,36 @@ final class NodeStopCommand implements Callable<Integer> {
       throw AccrException.usage("--timeout %d: must be at least 1", timeoutSeconds);
     }
     PrintWriter out = spec.commandLine().getOut();
-    for (String op : shutdown(force)) {
-      out.printf("%s %s%n", force ? "cancelling" : "waiting for", op);
+    // All nodes are asked first, so that they stop together.
+    for (String name : names) {
+      for (String op : shutdown(name, force)) {
+        out.printf("%s %s%n", force ? "cancelling" : "waiting for", op);
+      }
     }
     out.flush();
-    // The node removes its socket as it exits: return once it is gone.
-    Path socket = RunDirectory.fromEnvironment().socket(name);
     long deadline = System.currentTimeMillis() + timeoutSeconds * 1000L;
+    for (String name : names) {
+      awaitGone(name, deadline);
+      out.printf("node %s stopped%n", name);
+    }
+    return 0;
+  }
+
+  /** The node removes its socket as it exits: returns once it is gone. */
+  private void awaitGone(String name, long deadline) throws InterruptedException {
+    Path socket = RunDirectory.fromEnvironment().socket(name);
     while (Files.exists(socket) && System.currentTimeMillis() < deadline) {
       Thread.sleep(20);
     }
     if (Files.exists(socket)) {
-      List<String> still = stillRunning();
+      List<String> still = stillRunning(name);
       throw AccrException.failed("node %s did not stop within %d s%s", name, timeoutSeconds,
           still.isEmpty() ? "" : "; still running: " + String.join(", ", still)
               + " (--force cancels)");
     }
-    out.printf("node %s stopped%n", name);
-    return 0;
   }
 
-  private List<String> shutdown(boolean cancel) {
+  private static List<String> shutdown(String name, boolean cancel) {
     NodeOption target = new NodeOption();
     target.node = name;
     Response r = target.call(Request.newBuilder()
@@ -71,9 +81,9 @@ final class NodeStopCommand implements Callable<Integer> {
   }
 
   /** Asks again (stopping is idempotent) what the node still waits for. */
-  private List<String> stillRunning() {
+  private static List<String> stillRunning(String name) {
     try {
-      return shutdown(false);
+      return shutdown(name, false);
     } catch (AccrException e) {
       return List.of(); // it is going away
     }

@@ -10,6 +10,7 @@ import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code accr plugins}: installed plugins and their options, workloads and topology presets. */
@@ -19,10 +20,18 @@ import picocli.CommandLine.Spec;
 final class PluginsCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
+  @Parameters(arity = "0..1", paramLabel = "WORKLOAD",
+      description = "Print only this workload's options, with defaults and descriptions.")
+  String workload;
+
   @Override
   public Integer call() {
     Registry registry = AccrCommand.registry(spec);
     PrintWriter out = spec.commandLine().getOut();
+    if (workload != null) {
+      out.print(WorkloadHelp.of(registry.workload(workload)));
+      return 0;
+    }
     out.printf("plugin API %d%n", AccrPlugin.API_VERSION);
     out.println("checkpoint plugins:");
     var plugins = PluginHost.of(registry.plugins()).plugins();

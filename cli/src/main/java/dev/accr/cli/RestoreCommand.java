@@ -3,6 +3,7 @@ package dev.accr.cli;
 import dev.accr.engine.JsonOutput;
 import dev.accr.api.AccrException;
 import dev.accr.node.NodeClient;
+import dev.accr.api.Sizes;
 import dev.accr.api.MappingPolicy;
 import dev.accr.node.MappingPolicies;
 import dev.accr.plugin.DevicePairs;
@@ -10,7 +11,9 @@ import dev.accr.proto.DevicePairInfo;
 import dev.accr.proto.Request;
 import dev.accr.proto.RestoreReply;
 import dev.accr.proto.RestoreRequest;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -30,9 +33,13 @@ final class RestoreCommand implements Callable<Integer> {
       description = "The image set.")
   Path dir;
 
-  @Option(names = "--threads", defaultValue = "0",
+  @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
       description = "Reader threads (default: one per core).")
   int threads;
+
+  @Option(names = "--pidfile", paramLabel = "FILE",
+      description = "Write the restored process's pid into FILE (on this machine).")
+  Path pidfile;
 
   @Mixin PluginOptions pluginOptions;
 
@@ -64,6 +71,9 @@ final class RestoreCommand implements Callable<Integer> {
     if (cancel.requested()) {
       spec.commandLine().getErr().println("accr: the restore had finished when Ctrl-C came");
     }
+    if (pidfile != null) {
+      writePid(pidfile, reply.getPid());
+    }
     PrintWriter out = spec.commandLine().getOut();
     if (json) {
       out.println(JsonOutput.printWithZeros(reply));
@@ -74,5 +84,14 @@ final class RestoreCommand implements Callable<Integer> {
       out.println("  " + DevicePairs.describe(DevicePairs.fromInfo(d)));
     }
     return 0;
+  }
+
+  private static void writePid(Path file, int pid) {
+    try {
+      Files.writeString(file, pid + "\n");
+    } catch (IOException e) {
+      throw AccrException.failed("restored %d but cannot write --pidfile %s: %s", pid, file,
+          e.getMessage());
+    }
   }
 }

@@ -15,12 +15,13 @@ import picocli.CommandLine.Model.CommandSpec;
 /** {@code accr run}: starts a workload in a new process on a node and prints its pid. */
 @Command(name = "run", mixinStandardHelpOptions = true,
     description = {"Start a workload on a node and print its pid.",
-        "Options after WORKLOAD are the workload's own (see 'accr plugins')."})
+        "Options after WORKLOAD are the workload's own: 'accr run WORKLOAD --help' lists"
+            + " them."})
 final class RunCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin NodeOption node;
 
-  @Option(names = "--step-delay-ms", defaultValue = "0",
+  @Option(names = "--step-delay-ms", paramLabel = "MS", defaultValue = "0",
       description = "Pause between steps, to watch a process run (default: ${DEFAULT-VALUE}).")
   int stepDelayMs;
 
@@ -32,6 +33,12 @@ final class RunCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    if (args.contains("--help") || args.contains("-h")) {
+      // From the installed workloads, without a node.
+      spec.commandLine().getOut().print(
+          WorkloadHelp.of(AccrCommand.registry(spec).workload(workload)));
+      return 0;
+    }
     int pid = node.call(Request.newBuilder().setRun(RunRequest.newBuilder()
         .setWorkload(workload).addAllArgs(args).setStepDelayMs(stepDelayMs)
         .setCwd(NodePaths.workingDir(node))).build()).getRun().getPid();

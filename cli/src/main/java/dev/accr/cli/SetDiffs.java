@@ -4,12 +4,14 @@ import com.google.protobuf.Descriptors.FieldDescriptor;
 import com.google.protobuf.Message;
 import com.google.protobuf.TextFormat;
 import dev.accr.api.PageDigests;
+import dev.accr.api.Untrusted;
 import dev.accr.engine.ImageDecoder;
 import dev.accr.plugin.PluginHost;
 import dev.accr.engine.ImageChain;
 import dev.accr.engine.ImageSet;
 import dev.accr.engine.PageHashes;
 import dev.accr.image.ImageKind;
+import dev.accr.proto.CoreEntry;
 import dev.accr.proto.PageCounts;
 import dev.accr.proto.SetDiff;
 import dev.accr.proto.ThreadCoreEntry;
@@ -39,7 +41,7 @@ final class SetDiffs {
   private static final int MAX_VALUE_LENGTH = 60;
 
   /** The differences, and the plugins' reports they hold (their tables for text). */
-  record Comparison(SetDiff diff, List<PluginReports.Named> reports) {}
+  record Comparison(SetDiff diff, List<PluginReports.Named> reports, String otherProgram) {}
 
   private SetDiffs() {}
 
@@ -76,7 +78,27 @@ final class SetDiffs {
       entries(out, name, ImageDecoder.decode(fromDir.resolve(name), plugins).entries(),
           ImageDecoder.decode(toDir.resolve(name), plugins).entries());
     }
-    return new Comparison(out.build(), reports);
+    return new Comparison(out.build(), reports, otherProgram(from, to));
+  }
+
+  /**
+   * What tells the two sets' root processes apart as programs (workload or command line), or
+   * null when they run the same program.
+   */
+  private static String otherProgram(ImageSet from, ImageSet to) {
+    var a = from.processes().get(from.inventory().getRootPid());
+    var b = to.processes().get(to.inventory().getRootPid());
+    if (a == null || b == null) {
+      return null;
+    }
+    String p = program(a.core());
+    String q = program(b.core());
+    return p.equals(q) ? null : "the sets are of different programs: '" + Untrusted.line(p)
+        + "' and '" + Untrusted.line(q) + "'";
+  }
+
+  private static String program(CoreEntry core) {
+    return (core.getExe() + " " + String.join(" ", core.getArgvList())).strip();
   }
 
   private static void memory(SetDiff.Builder out, int pid, ImageChain fromChain,

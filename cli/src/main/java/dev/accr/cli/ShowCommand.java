@@ -25,7 +25,8 @@ import picocli.CommandLine.Model.CommandSpec;
 final class ShowCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Parameters(paramLabel = "DIR|FILE")
+  @Parameters(paramLabel = "DIR|FILE",
+      description = "An image set (its files one after another) or one image file.")
   Path target;
 
   @Option(names = "--json", description = "Print JSON (protobuf's JSON mapping); 'accr encode'"

@@ -25,6 +25,10 @@ import java.util.Set;
  */
 final class SummaryHtml {
   private static final int WIDTH = 900;
+  private static final long PAGE = 4096;
+  private static final int VMA_BAR = 14;
+  /** Room right of the longest VMA bar for its address, name and sizes. */
+  private static final int VMA_TEXT_ROOM = 440;
   private static final String STYLE = """
       body{font:14px sans-serif;margin:24px;color:#222}
       pre{background:#f6f6f6;padding:12px;overflow:auto;font-size:12px}
@@ -67,7 +71,8 @@ final class SummaryHtml {
         .append("<span style=\"background:#2e7d32\"></span>stored")
         .append("<span style=\"background:#bbb\"></span>zero")
         .append("<span style=\"background:#e8f0fe\"></span>never touched")
-        .append("<span style=\"background:#8e24aa\"></span>device mapping</p>\n");
+        .append("<span style=\"background:#8e24aa\"></span>device mapping")
+        .append(" &#8212; one linear scale per process, sizes beside the bars</p>\n");
     for (ProcessSummary p : s.getProcessesList()) {
       out.append("<h3>process ").append(p.getPid()).append(' ').append(esc(p.getExe()))
           .append("</h3>\n").append(memory(p));
@@ -80,31 +85,45 @@ final class SummaryHtml {
     return out.toString();
   }
 
-  /** One row per VMA; bar widths follow the log of the size, so small VMAs stay visible. */
+  /**
+   * One row per VMA on one linear scale, with an axis below: each bar as long as the VMA, its
+   * stored and zero pages in colour, its address, name and sizes written beside it (a VMA too
+   * small to see is still a pixel wide and still says how big it is).
+   */
   private static String memory(ProcessSummary p) {
-    int rowHeight = 22;
-    StringBuilder svg = svgStart(WIDTH, 10 + rowHeight * p.getVmasCount());
-    double maxLog = p.getVmasList().stream().mapToDouble(v -> Math.log1p(v.getPages()))
-        .max().orElse(1);
-    int y = 6;
-    for (VmaSummary v : p.getVmasList()) {
-      double w = 40 + (WIDTH - 360) * Math.log1p(v.getPages()) / Math.max(1e-9, maxLog);
+    List<VmaSummary> vmas = p.getVmasList();
+    long maxPages = Math.max(1, vmas.stream().mapToLong(VmaSummary::getPages).max().orElse(1));
+    int left = 8;
+    int top = 6;
+    int row = 20;
+    double room = WIDTH - left - VMA_TEXT_ROOM;
+    int axisY = top + row * vmas.size() + 2;
+    StringBuilder svg = svgStart(WIDTH, axisY + 30);
+    int y = top;
+    for (VmaSummary v : vmas) {
+      double w = v.getPages() == 0 ? 0 : Math.max(1, room * v.getPages() / maxPages);
       String name = v.getName().isEmpty() ? v.getPath() : v.getName();
       String tip = String.format(Locale.ROOT, "%s-%s %s %s: %d pages, %d stored, %s zero, %s",
           SummaryText.hex(v.getStart()), SummaryText.hex(v.getEnd()), v.getProt(), name,
           v.getPages(), v.getResidentPages(), v.hasZeroPages() ? v.getZeroPages() : "?",
           Sizes.bytes(v.getStoredBytes()));
       boolean device = v.getKind().equals("device");
-      rect(svg, 8, y, w, rowHeight - 6, device ? "#8e24aa" : "#e8f0fe", tip);
+      rect(svg, left, y, w, VMA_BAR, device ? "#8e24aa" : "#e8f0fe", tip);
+      String sizes = Sizes.bytes(v.getPages() * PAGE);
       if (!device && v.getPages() > 0) {
         double stored = w * v.getResidentPages() / v.getPages();
         double zero = w * (v.hasZeroPages() ? v.getZeroPages() : 0) / v.getPages();
-        rect(svg, 8, y, stored, rowHeight - 6, "#2e7d32", tip);
-        rect(svg, 8 + stored, y, zero, rowHeight - 6, "#bbb", tip);
+        rect(svg, left, y, stored, VMA_BAR, "#2e7d32", tip);
+        rect(svg, left + stored, y, zero, VMA_BAR, "#bbb", tip);
+        sizes += " (stored " + Sizes.bytes(v.getResidentPages() * PAGE)
+            + (v.hasZeroPages() && v.getZeroPages() > 0
+                ? ", zero " + Sizes.bytes(v.getZeroPages() * PAGE) : "") + ")";
       }
-      text(svg, 16 + w, y + 12, SummaryText.hex(v.getStart()) + " " + v.getProt() + " " + name);
-      y += rowHeight;
+      text(svg, left + w + 6, y + 11, SummaryText.hex(v.getStart()) + " " + v.getProt() + " "
+          + name + ": " + sizes);
+      y += row;
     }
+    ChartHtml.axis(svg, left, room, axisY, maxPages * PAGE);
     return svg.append("</svg>\n").toString();
   }
 

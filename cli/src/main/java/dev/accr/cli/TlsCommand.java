@@ -60,7 +60,7 @@ final class TlsCommand {
             + "(repeatable; added to every node certificate made by this command).")
     List<String> sans = new ArrayList<>();
 
-    @Option(names = "--days", defaultValue = "365", hidden = true,
+    @Option(names = "--days", paramLabel = "DAYS", defaultValue = "365", hidden = true,
         description = "Validity of the node and client certificates in days.")
     int days;
 

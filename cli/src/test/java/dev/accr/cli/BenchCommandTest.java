@@ -35,12 +35,12 @@ class BenchCommandTest {
   void helpListsEachBenchmarkAndItsSettings() {
     CliRun r = accr("bench", "--help");
     assertEquals(0, r.code(), r.err());
-    for (String option : new String[] {"--vram", "--gpus=N", "--staging-mib=MIB", "--dump-only",
+    for (String option : new String[] {"--vram", "--gpus N", "--staging-mib MIB", "--dump-only",
         "--plugin-opt"}) {
       assertTrue(r.out().contains(option), r.out());
     }
     String help = r.out().replaceAll("\\s+", " ");
-    assertTrue(help.contains("--gpus=N GPUs, each with --size-mib of VRAM. (--vram, default: 2)"),
+    assertTrue(help.contains("--gpus N GPUs, each with --size-mib of VRAM. (--vram, default: 2)"),
         r.out());
   }
 

@@ -47,14 +47,14 @@ class DiffCommandTest {
   void textOfTwoNpuCheckpointsIsTheExpectedOneInFull() throws IOException {
     CliRun r = accr("diff", InspectCommandTest.set("npu-infer").toString(),
         TestSets.CHECKED_IN.resolve("v2/npu-infer").toString());
-    assertEquals(0, r.code(), r.err());
+    assertEquals(1, r.code(), "the sets differ, like diff(1): " + r.err());
     assertEquals(InspectCommandTest.known("diff-npu-infer.txt"), r.out());
   }
 
   @Test
   void jsonPrintsEachPluginsReportAsAnObjectOfItsType() throws IOException {
     CliRun r = accr("diff", EARLIER.toString(), LATER.toString(), "--json");
-    assertEquals(0, r.code(), r.err());
+    assertEquals(1, r.code(), r.err());
     assertTrue(r.out().contains("\"@type\": \"type.googleapis.com/accr.kfd.KfdDiff\""), r.out());
     assertTrue(r.out().contains("\"gpuVa\""), r.out());
   }
@@ -62,7 +62,8 @@ class DiffCommandTest {
   @Test
   void textOfTwoKnownCheckpointsIsTheExpectedOneInFull() throws IOException {
     CliRun r = accr("diff", EARLIER.toString(), LATER.toString());
-    assertEquals(0, r.code(), r.err());
+    assertEquals(1, r.code(), r.err());
+    assertEquals("", r.err(), "one program: no warning");
     assertEquals(InspectCommandTest.known("diff-kfd-train.txt"), r.out());
   }
 
@@ -98,6 +99,22 @@ class DiffCommandTest {
     }
     assertTrue(boPages(c).stream().anyMatch(p -> count(p, "same") > 0));
     assertEquals(0, d.getStateChangesCount(), d.getStateChangesList().toString());
+  }
+
+  @Test
+  void aSetComparedWithItselfExitsZeroWithoutWarning() {
+    CliRun r = accr("diff", LATER.toString(), LATER.toString());
+    assertEquals(0, r.code(), r.err());
+    assertEquals("", r.err());
+  }
+
+  @Test
+  void setsOfDifferentProgramsDifferAndWarn() {
+    CliRun r = accr("diff", InspectCommandTest.set("counter").toString(), LATER.toString());
+    assertEquals(1, r.code(), r.err());
+    assertTrue(r.err().startsWith("accr: warning: the sets are of different programs: 'counter")
+        && r.err().contains("' and 'kfd-train"), r.err());
+    assertEquals(1, r.err().lines().count(), r.err());
   }
 
   @Test

@@ -15,6 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * GPU workloads through {@code ./accr} and real node daemons: dumped while dispatches run,
  * restored on a node whose GPUs have other ids, finished with the uninterrupted digest.
+ * (README's tour, run by {@link TourIT}, moves kfd-train through the DMA path.)
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class GpuEndToEndIT {
@@ -67,12 +68,6 @@ class GpuEndToEndIT {
     }
     accr.ok("restore", "--node", "g2", "-D", images);
     assertEquals(expected, accr.ok("wait", "--node", "g2", "-t", pid).strip());
-  }
-
-  @Test
-  void kfdTrainMovesBetweenNodesThroughTheDmaPath() throws Exception {
-    moveMidRun("train-images", "dma", List.of("KfdSvmRangeEntry"), "kfd-train", "--gpus", "2",
-        "--vram-mib", "8", "--steps", "40", "--seed", "9", "--gpu-us-per-wg", "10");
   }
 
   @Test

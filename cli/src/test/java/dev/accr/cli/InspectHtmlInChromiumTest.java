@@ -50,6 +50,18 @@ class InspectHtmlInChromiumTest {
     Matcher ready = Pattern.compile("data-ready=\"(\\d+)\"").matcher(body.group(1));
     assertTrue(ready.find(), "the page's script did not run to its end: " + body.group(1));
     assertTrue(Integer.parseInt(ready.group(1)) > 0, "the pictures have shapes");
+    // Sizes are text on the page, not only tooltips: every picture of memory writes them.
+    Pattern size = Pattern.compile("<text[^>]*>[^<]*\\b\\d+(\\.\\d)? (B|KiB|MiB|GiB|TiB)\\b");
+    String[] pictures = dom.split("<svg");
+    int withSizes = 0;
+    for (int i = 1; i < pictures.length; i++) {
+      String svg = pictures[i].substring(0, Math.max(0, pictures[i].indexOf("</svg>")));
+      if (!svg.contains("red: XGMI")) {
+        assertTrue(size.matcher(svg).find(), "a picture without sizes as text: " + svg);
+        withSizes++;
+      }
+    }
+    assertTrue(withSizes > 0, "pictures of memory: " + dom);
 
     Files.createDirectories(SCREENSHOTS);
     Path png = SCREENSHOTS.resolve("inspect-" + name + ".png").toAbsolutePath();

@@ -103,6 +103,34 @@ class SummaryHtmlTest {
   }
 
   @Test
+  void hostMemoryIsOneLinearScaleWithEveryVmasSizeWritten() throws IOException {
+    SetSummaries.Inspection inspection = inspect("counter");
+    String page = SummaryHtml.of(inspection, "counter", DeviceLabels.of(registry()));
+    ProcessSummary p = inspection.summary().getProcesses(0);
+    String svg = page.substring(page.indexOf("<svg", page.indexOf("<h3>process ")),
+        page.indexOf("</svg>", page.indexOf("<h3>process ")));
+    Matcher axis = AXIS.matcher(svg);
+    assertTrue(axis.find(), svg);
+    double room = Double.parseDouble(axis.group(2)) - Integer.parseInt(axis.group(1));
+    long max = p.getVmasList().stream().mapToLong(VmaSummary::getPages).max().orElseThrow();
+    assertTrue(p.getVmasCount() >= 2 && p.getVmasList().stream()
+        .anyMatch(v -> v.getPages() * 100 < max), "a small VMA beside a large one");
+    Matcher bar = Pattern.compile("<rect x=\"8.0\" y=\"[\\d.]+\" width=\"([\\d.]+)\""
+        + " height=\"14.0\" fill=\"#e8f0fe\"").matcher(svg);
+    for (VmaSummary v : p.getVmasList()) {
+      assertTrue(bar.find(), svg);
+      assertEquals(Math.max(1, room * v.getPages() / max), Double.parseDouble(bar.group(1)),
+          0.06, v.toString());
+      String name = v.getName().isEmpty() ? v.getPath() : v.getName();
+      assertTrue(svg.contains(">" + SummaryText.hex(v.getStart()) + " " + v.getProt() + " "
+          + SummaryHtml.esc(name) + ": " + dev.accr.api.Sizes.bytes(v.getPages() * 4096)
+          + " (stored " + dev.accr.api.Sizes.bytes(v.getResidentPages() * 4096)), v + svg);
+    }
+    assertTrue(svg.contains("text-anchor=\"middle\">" + dev.accr.api.Sizes.bytes(0) + "</text>"),
+        "the axis starts at 0");
+  }
+
+  @Test
   void npuMemoryIsABarWithWhatWasAllocatedAndTheUsedNpuIsOutlined() throws IOException {
     SetSummaries.Inspection inspection = inspect("npu-infer");
     String page = SummaryHtml.of(inspection, "npu-infer", DeviceLabels.of(registry()));

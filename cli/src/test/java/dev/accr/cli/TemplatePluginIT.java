@@ -1,5 +1,6 @@
 package dev.accr.cli;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -63,7 +64,9 @@ class TemplatePluginIT {
 
   @Test
   void diffShowsTheRegistersThatChanged() throws Exception {
-    String diff = accr.ok(withTemplate, "diff", "first", "second");
+    Launcher.Result r = accr.run(withTemplate, "diff", "first", "second");
+    assertEquals(1, r.exitCode(), "the checkpoints differ: " + r.err());
+    String diff = r.out();
     int at = diff.indexOf("\ntmpl: registers changed\n");
     assertTrue(at >= 0, diff);
     String firstRow = diff.substring(at).lines().skip(3).findFirst().orElseThrow();

@@ -18,6 +18,15 @@ public interface Workload {
   String usage();
 
   /**
+   * The options the workload accepts, with their defaults and descriptions, for help ({@code
+   * accr run WORKLOAD --help}, {@code accr plugins WORKLOAD}). The default, empty, makes help
+   * show {@link #usage} alone.
+   */
+  default List<WorkloadOption> options() {
+    return List.of();
+  }
+
+  /**
    * Sets up a fresh process to run this program with {@code args}, like {@code execve}: maps
    * memory, opens files and sets registers.
    *

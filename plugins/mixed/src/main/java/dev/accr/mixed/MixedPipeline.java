@@ -6,6 +6,7 @@ import dev.accr.api.ProcessView;
 import dev.accr.api.Prot;
 import dev.accr.api.ThreadView;
 import dev.accr.api.Workload;
+import dev.accr.api.WorkloadOption;
 import dev.accr.api.WorkloadOptions;
 import dev.accr.kfd.driver.KfdProcess;
 import dev.accr.kfd.driver.Packets;
@@ -13,7 +14,6 @@ import dev.accr.kfd.proto.QueueType;
 import dev.accr.kfd.workload.WorkloadKernels;
 import dev.accr.npu.workload.InferProgram;
 import java.util.List;
-import java.util.Set;
 
 /**
  * A pipeline over two device types: each batch of requests is preprocessed on a KFD GPU (a
@@ -63,9 +63,19 @@ public final class MixedPipeline implements Workload {
   }
 
   @Override
+  public List<WorkloadOption> options() {
+    return List.of(
+        new WorkloadOption("steps", "K", "40", "steps before it exits"),
+        new WorkloadOption("seed", "S", "1", "seed of its weights and batches"),
+        new WorkloadOption("batch", "B", "16", "requests per batch"),
+        new WorkloadOption("model-mib", "M", "4", "weights in npu memory"),
+        new WorkloadOption("npu-us-per-req", "U", "0", "simulated npu time per request (µs)"),
+        new WorkloadOption("gpu-us-per-wg", "W", "0", "simulated GPU time per workgroup (µs)"));
+  }
+
+  @Override
   public void exec(ProcessView p, List<String> args) {
-    WorkloadOptions o = WorkloadOptions.parse(name(), args, Set.of("steps", "seed", "batch",
-        "model-mib", "npu-us-per-req", "gpu-us-per-wg"));
+    WorkloadOptions o = WorkloadOptions.parse(name(), args, WorkloadOption.names(options()));
     InferProgram.setUp(p, "/dev/npu0", o.getLong("steps", 40, 0, 1 << 30),
         o.getLong("seed", 1, 0, Long.MAX_VALUE),
         (int) o.getLong("batch", 16, 1, InferProgram.MAX_BATCH), o.getLong("model-mib", 4, 0, 4096),

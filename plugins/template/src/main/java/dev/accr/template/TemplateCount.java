@@ -3,9 +3,9 @@ package dev.accr.template;
 import dev.accr.api.CorruptImageException;
 import dev.accr.api.ProcessView;
 import dev.accr.api.Workload;
+import dev.accr.api.WorkloadOption;
 import dev.accr.api.WorkloadOptions;
 import java.util.List;
-import java.util.Set;
 
 /**
  * Counts on the template device: step {@code s} adds {@code s} to register {@code s % 8}. The
@@ -28,8 +28,13 @@ public final class TemplateCount implements Workload {
   }
 
   @Override
+  public List<WorkloadOption> options() {
+    return List.of(new WorkloadOption("steps", "K", "20", "steps before it exits"));
+  }
+
+  @Override
   public void exec(ProcessView p, List<String> args) {
-    long steps = WorkloadOptions.parse(name(), args, Set.of("steps"))
+    long steps = WorkloadOptions.parse(name(), args, WorkloadOption.names(options()))
         .getLong("steps", 20, 0, 1 << 30);
     p.thread(0).setGpr(1, p.files().openDevice(TemplateDeviceType.PATH));
     p.thread(0).setGpr(2, steps);

@@ -5,6 +5,7 @@ import dev.accr.api.CorruptImageException;
 import dev.accr.api.MemoryView;
 import dev.accr.api.ProcessView;
 import dev.accr.api.Prot;
+import dev.accr.api.WorkloadOption;
 import dev.accr.api.WorkloadOptions;
 import dev.accr.kfd.driver.GfxTarget;
 import dev.accr.kfd.driver.KfdProcess;
@@ -83,10 +84,23 @@ final class GpuProgram {
   /** The ISAs the programs are built for unless told otherwise: MI100, MI200 and MI300. */
   static final String DEFAULT_OFFLOAD_ARCH = "gfx908,gfx90a,gfx942";
 
+  /** The options both GPU workloads take, for help. */
+  static List<WorkloadOption> options(int defaultGpus) {
+    return List.of(
+        new WorkloadOption("gpus", "G", "" + defaultGpus, "GPUs it uses"),
+        new WorkloadOption("vram-mib", "M", "4", "VRAM per GPU for its buffers"),
+        new WorkloadOption("vram-kib", "K", "from --vram-mib", "the same in KiB, for small runs"),
+        new WorkloadOption("steps", "K", "20", "steps before it exits"),
+        new WorkloadOption("seed", "S", "1", "seed of its data"),
+        new WorkloadOption("gpu-us-per-wg", "U", "0", "simulated GPU time per workgroup (µs)"),
+        new WorkloadOption("offload-arch", "gfxA,gfxB", DEFAULT_OFFLOAD_ARCH,
+            "ISAs it has code objects for"));
+  }
+
   /** Parses the common options and sets the process up; returns the per-GPU buffer size. */
   static long setUp(ProcessView p, String workload, List<String> args, int minGpus,
       int defaultGpus) {
-    return setUp(p, workload, args, minGpus, defaultGpus, Set.of()).unitBytes();
+    return setUp(p, workload, args, minGpus, defaultGpus, List.of()).unitBytes();
   }
 
   /** The per-GPU buffer size and the parsed options (for a workload's own ones). */
@@ -97,10 +111,9 @@ final class GpuProgram {
    * up.
    */
   static Setup setUp(ProcessView p, String workload, List<String> args, int minGpus,
-      int defaultGpus, Set<String> extra) {
-    Set<String> known = new TreeSet<>(extra);
-    known.addAll(List.of("gpus", "vram-mib", "vram-kib", "steps", "seed", "gpu-us-per-wg",
-        "offload-arch"));
+      int defaultGpus, List<WorkloadOption> extra) {
+    Set<String> known = new TreeSet<>(WorkloadOption.names(extra));
+    known.addAll(WorkloadOption.names(options(defaultGpus)));
     WorkloadOptions o = WorkloadOptions.parse(workload, args, known);
     int gpus = (int) o.getLong("gpus", defaultGpus, minGpus, MAX_GPUS);
     long vramMib = o.getLong("vram-mib", 4, 2, 1 << 20);

@@ -36,6 +36,11 @@ public final class KfdHalo implements Workload {
   }
 
   @Override
+  public List<dev.accr.api.WorkloadOption> options() {
+    return GpuProgram.options(2);
+  }
+
+  @Override
   public void exec(ProcessView p, List<String> args) {
     long unit = setUp(p, name(), args, 2, 2);
     MemoryView m = p.memory();

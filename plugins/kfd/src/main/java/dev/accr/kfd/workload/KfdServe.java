@@ -7,6 +7,7 @@ import dev.accr.api.MemoryView;
 import dev.accr.api.ProcessView;
 import dev.accr.api.Prot;
 import dev.accr.api.Workload;
+import dev.accr.api.WorkloadOption;
 import dev.accr.api.WorkloadOptions;
 import dev.accr.kfd.driver.Bo;
 import dev.accr.kfd.driver.KfdProcess;
@@ -66,9 +67,22 @@ public final class KfdServe implements Workload {
   }
 
   @Override
+  public List<WorkloadOption> options() {
+    return List.of(
+        new WorkloadOption("gpus", "G", "1", "GPUs it serves on"),
+        new WorkloadOption("weights-mib", "W", "8", "model weights per GPU, read-only in VRAM"),
+        new WorkloadOption("kv-mib", "K", "8", "KV cache per GPU, in 2 MiB segments"),
+        new WorkloadOption("requests", "R", "8", "requests served at once per GPU"),
+        new WorkloadOption("steps", "K", "20", "steps before it exits"),
+        new WorkloadOption("seed", "S", "1", "seed of its requests"),
+        new WorkloadOption("gpu-us-per-wg", "U", "0", "simulated GPU time per workgroup (µs)"),
+        new WorkloadOption("offload-arch", "gfxA,gfxB", DEFAULT_OFFLOAD_ARCH,
+            "ISAs it has code objects for"));
+  }
+
+  @Override
   public void exec(ProcessView p, List<String> args) {
-    WorkloadOptions o = WorkloadOptions.parse(name(), args, Set.of("gpus", "weights-mib",
-        "kv-mib", "requests", "steps", "seed", "gpu-us-per-wg", "offload-arch"));
+    WorkloadOptions o = WorkloadOptions.parse(name(), args, WorkloadOption.names(options()));
     int gpus = (int) o.getLong("gpus", 1, 1, MAX_GPUS);
     long layerBytes = (o.getLong("weights-mib", 8, 1, MAX_WEIGHTS_MIB) << 20)
         / ServeKernels.LAYERS;

@@ -9,9 +9,11 @@ import dev.accr.api.ProcessView;
 import dev.accr.api.Prot;
 import dev.accr.api.Untrusted;
 import dev.accr.api.Workload;
+import dev.accr.api.WorkloadOption;
 import dev.accr.kfd.driver.Bo;
 import dev.accr.kfd.driver.KfdProcess;
 import dev.accr.kfd.driver.SvmRange;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
@@ -54,8 +56,19 @@ public final class KfdTrain implements Workload {
   }
 
   @Override
+  public List<WorkloadOption> options() {
+    List<WorkloadOption> all = new ArrayList<>(GpuProgram.options(1));
+    all.addAll(OWN_OPTIONS);
+    return all;
+  }
+
+  /** What fine-tuning changes: the share of weights (and their gradients) trained. */
+  private static final List<WorkloadOption> OWN_OPTIONS = List.of(new WorkloadOption(
+      "trainable-fraction", "F", "1", "share of the weights that change each step (0 < F <= 1)"));
+
+  @Override
   public void exec(ProcessView p, List<String> args) {
-    Setup setup = setUp(p, name(), args, 1, 1, Set.of("trainable-fraction"));
+    Setup setup = setUp(p, name(), args, 1, 1, OWN_OPTIONS);
     long unit = setup.unitBytes();
     MemoryView m = p.memory();
     set(m, F_TRAINABLE_PAGES, trainablePages(setup.options().getString("trainable-fraction",

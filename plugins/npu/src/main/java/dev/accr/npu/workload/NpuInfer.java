@@ -4,12 +4,12 @@ import dev.accr.api.MemoryView;
 import dev.accr.api.ProcessView;
 import dev.accr.api.ThreadView;
 import dev.accr.api.Workload;
+import dev.accr.api.WorkloadOption;
 import dev.accr.api.WorkloadOptions;
 import dev.accr.npu.driver.Jobs;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
-import java.util.Set;
 
 /**
  * Serves batches of requests through a small model whose weights live in npu memory. Each
@@ -37,9 +37,19 @@ public final class NpuInfer implements Workload {
   }
 
   @Override
+  public List<WorkloadOption> options() {
+    return List.of(
+        new WorkloadOption("npu", "N", "0", "the npu it uses, /dev/npuN"),
+        new WorkloadOption("steps", "K", "40", "steps before it exits"),
+        new WorkloadOption("seed", "S", "1", "seed of its weights and requests"),
+        new WorkloadOption("batch", "B", "16", "requests per batch"),
+        new WorkloadOption("model-mib", "M", "4", "weights in npu memory"),
+        new WorkloadOption("npu-us-per-req", "U", "0", "simulated npu time per request (µs)"));
+  }
+
+  @Override
   public void exec(ProcessView p, List<String> args) {
-    WorkloadOptions o = WorkloadOptions.parse(name(), args,
-        Set.of("npu", "steps", "seed", "batch", "model-mib", "npu-us-per-req"));
+    WorkloadOptions o = WorkloadOptions.parse(name(), args, WorkloadOption.names(options()));
     InferProgram.setUp(p, "/dev/npu" + o.getLong("npu", 0, 0, 255),
         o.getLong("steps", 40, 0, 1 << 30), o.getLong("seed", 1, 0, Long.MAX_VALUE),
         (int) o.getLong("batch", 16, 1, InferProgram.MAX_BATCH), o.getLong("model-mib", 4, 0, 4096),
