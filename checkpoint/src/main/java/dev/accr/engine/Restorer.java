@@ -126,11 +126,10 @@ public final class Restorer {
     RestorePlan.checkFiles(set);
     long total = node.topology().getCpusList().stream().mapToLong(c -> c.getMemoryBytes()).sum();
     ChainPages pages = new ChainPages(chain, pid);
-    RestorePlan.checkMemory(set, pages.livePages(chain, pid), node.name(),
+    long restoredPages = pages.livePages(chain, pid);
+    RestorePlan.checkMemory(set, restoredPages, node.name(),
         total - node.memory().residentPages() * MemoryView.PAGE_SIZE);
-    node.checkRoom("restore of process " + pid, images.mm().getVmasList().stream()
-        .filter(v -> ProcessCollector.kindOf(v.getKind()) != Vma.Kind.DEVICE)
-        .mapToLong(VmaEntry::getLength).sum(), null);
+    node.checkRoom("restore of process " + pid, restoredPages * MemoryView.PAGE_SIZE, null);
     PluginSession session = plugins.begin(AccrPlugin.Stage.RESTORE,
         SessionSetup.of(node, dir, set.id()).withParallelism(options.threads())
             .withOptions(options.pluginOptions()).withPolicy(options.mapping())

@@ -1,6 +1,7 @@
 package dev.accr.kernel;
 
 import dev.accr.api.AccrException;
+import dev.accr.api.MemoryView;
 import dev.accr.api.DeviceDriver;
 import dev.accr.api.DeviceType;
 import dev.accr.api.NodeContext;
@@ -130,24 +131,26 @@ public final class Node implements NodeContext, AutoCloseable {
     return limits;
   }
 
-  /** The host memory the node's processes may map in all: the limit, or the topology's. */
+  /** The host memory the node's processes may hold in all: the limit, or the topology's. */
   public long memoryLimit() {
     long total = topology.getCpusList().stream().mapToLong(c -> c.getMemoryBytes()).sum();
     return limits.memoryBytes() > 0 ? limits.memoryBytes() : total;
   }
 
   /**
-   * Refuses (exit code 1) a process that would exceed the node's process count or, mapping
-   * {@code mappedBytes} of host memory, its memory limit; {@code except} is not counted (the
-   * process being checked, or null).
+   * Refuses (exit code 1) a process that would exceed the node's process count or, needing
+   * {@code bytes} of host memory, its memory limit; {@code except} is not counted (the process
+   * being checked, or null). Other processes count with the memory they hold, not what they
+   * map, so a huge sparse mapping costs what it touched (as Linux overcommits); a process that
+   * starts counts with all it maps, a restored one with the pages restored.
    */
-  public synchronized void checkRoom(String what, long mappedBytes, SimProcess except) {
+  public synchronized void checkRoom(String what, long bytes, SimProcess except) {
     int live = 0;
-    long mapped = 0;
+    long held = 0;
     for (SimProcess p : processes.values()) {
       if (p != except && p.state() != SimProcess.State.EXITED) {
         live++;
-        mapped += p.memory().mappedHostBytes();
+        held += p.memory().residentPages() * MemoryView.PAGE_SIZE;
       }
     }
     if (live >= limits.maxProcesses()) {
@@ -155,9 +158,9 @@ public final class Node implements NodeContext, AutoCloseable {
           live);
     }
     long limit = memoryLimit();
-    if (mappedBytes > limit - mapped) {
-      throw AccrException.failed("%s refused: it maps %d MiB of memory, node %s has %d MiB of"
-          + " its %d MiB left", what, mappedBytes >> 20, name, Math.max(0, limit - mapped) >> 20,
+    if (bytes > limit - held) {
+      throw AccrException.failed("%s refused: it needs %d MiB of memory, node %s has %d MiB of"
+          + " its %d MiB left", what, bytes >> 20, name, Math.max(0, limit - held) >> 20,
           limit >> 20);
     }
   }

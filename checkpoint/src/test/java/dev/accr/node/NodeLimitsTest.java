@@ -39,7 +39,7 @@ class NodeLimitsTest {
   void aRunMappingMoreThanTheNodesMemoryIsRefusedAndLeavesNothing() {
     ErrorReply e = error(run("100")).getError();
     assertEquals(AccrException.FAILED, e.getExitCode());
-    assertTrue(e.getMessage().matches("run of counter refused: it maps 100 MiB of memory, node"
+    assertTrue(e.getMessage().matches("run of counter refused: it needs 100 MiB of memory, node"
         + " lim has 6\\d MiB of its 64 MiB left"), e.getMessage());
     assertEquals(1, e.getMessage().lines().count());
     assertTrue(node.processes().isEmpty(), "the refused process is gone");

@@ -14,7 +14,7 @@ final class NodeLimitOptions {
   Long bufferMib;
 
   @Option(names = "--max-memory-mib", paramLabel = "M",
-      description = "Memory the node's processes may map in all, in MiB (default: the "
+      description = "Memory the node's processes may hold in all, in MiB (default: the "
           + "topology's memory); run and restore beyond it are refused.")
   Long memoryMib;
 
