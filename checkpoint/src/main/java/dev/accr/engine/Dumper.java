@@ -103,7 +103,8 @@ public final class Dumper {
           clock.begin("memory");
           ProcessCollector.Collected c = ProcessCollector.collect(process, 1, session);
           DumpStatsEntry.Builder stats = writeImages(process, set, options, progress, c,
-              process.memory().vmas(), parentSet == null ? null : dirty, parentSet, clock);
+              process.memory().vmas(), parentSet == null ? null : dirty, parentSet, clock,
+              false);
           session.dumpDevicesLate();
           if (parentSet != null) {
             stats.addAllPluginsFull(session.usedWithoutTracking());
@@ -178,7 +179,7 @@ public final class Dumper {
         cancellation.check();
         clock.begin("memory");
         DumpStatsEntry.Builder stats = writeImages(process, set, options, progress, c, vmas,
-            dirty, parentSet, clock);
+            dirty, parentSet, clock, true);
         clock.end();
         stats.setFrozenTimeUs(frozenUs).setTotalTimeUs(clock.elapsedUs()).setPreDump(true)
             .addAllPhases(clock.phases()).addAllMoved(BytesMoved.dumped(stats, session));
@@ -201,6 +202,12 @@ public final class Dumper {
       throw e;
     } catch (IOException e) {
       throw AccrException.failed("pre-dump of %d into %s failed: %s", pid, dir, e.getMessage());
+    } catch (RuntimeException e) {
+      if (process.state() == SimProcess.State.EXITED) {
+        // Its memory went away under the writers: nothing of the set is kept.
+        throw AccrException.notFound("pre-dump of %d: the process exited meanwhile", pid);
+      }
+      throw e;
     }
   }
 
@@ -244,7 +251,7 @@ public final class Dumper {
    */
   private DumpStatsEntry.Builder writeImages(SimProcess process, ImageSetWriter set,
       DumpOptions options, ProgressListener progress, ProcessCollector.Collected c,
-      List<Vma> vmas, DirtyPages dirty, ImageSet parentSet, PhaseClock clock)
+      List<Vma> vmas, DirtyPages dirty, ImageSet parentSet, PhaseClock clock, boolean running)
       throws IOException {
     int pid = process.pid();
     PageSelection selection = PageSelection.ALL_TOUCHED;
@@ -270,7 +277,7 @@ public final class Dumper {
     long memStart = System.nanoTime();
     PageDumper.Result pages = new PageDumper(options, set.id(),
         n -> set.file(ImageKind.PAGES.fileName(n)), progress, node.buffers(),
-        cancellation::requested).selecting(selection)
+        cancellation::requested).selecting(selection).whileRunning(running)
         .dump(process.memory());
     long memUs = (System.nanoTime() - memStart) / 1000;
     clock.begin("write");

@@ -51,6 +51,7 @@ final class PageCursor {
       }
       batch.addresses[batch.size] = v.start() + i * PAGE;
       batch.frames[batch.size] = v.frame(i);
+      batch.mappings[batch.size] = vma;
       batch.size++;
       index = i + 1;
     }
@@ -62,12 +63,14 @@ final class PageCursor {
   static final class Batch {
     private final long[] addresses;
     private final MemorySegment[] frames;
+    private final int[] mappings;
     private int size;
     private long sequence;
 
     Batch(int capacity) {
       addresses = new long[capacity];
       frames = new MemorySegment[capacity];
+      mappings = new int[capacity];
     }
 
     int size() {
@@ -80,6 +83,11 @@ final class PageCursor {
 
     MemorySegment frame(int i) {
       return frames[i];
+    }
+
+    /** Which of the cursor's mappings page {@code i} is in. */
+    int mapping(int i) {
+      return mappings[i];
     }
 
     long sequence() {

@@ -50,6 +50,7 @@ final class PageDumper {
   private final BooleanSupplier cancelled;
   private final AtomicLong pagesDone = new AtomicLong();
   private PageSelection selection = PageSelection.ALL_TOUCHED;
+  private boolean running;
 
   PageDumper(DumpOptions options, CheckpointId id, IntFunction<Path> pagesFile,
       ProgressListener progress, BufferBudget budget, BooleanSupplier cancelled) {
@@ -67,6 +68,15 @@ final class PageDumper {
     return this;
   }
 
+  /**
+   * Dumps a process that runs on while its pages are written (a pre-dump): each chunk is copied
+   * before it is checksummed and written, so that a store meanwhile cannot make the two differ.
+   */
+  PageDumper whileRunning(boolean r) {
+    this.running = r;
+    return this;
+  }
+
   Result dump(AddressSpace memory) throws IOException {
     List<Vma> vmas = memory.vmas().stream()
         .filter(v -> v.kind() != Vma.Kind.DEVICE) // saved by the plugin that claimed the mapping
@@ -74,7 +84,7 @@ final class PageDumper {
     long pagesTotal = PageCursor.count(vmas, selection);
     long chunksTotal = (pagesTotal + options.chunkPages() - 1) / options.chunkPages();
     int wanted = (int) Math.max(1, Math.min(options.threads(), chunksTotal));
-    if (!compressing()) {
+    if (!copying()) {
       return dump(vmas, pagesTotal, wanted); // frames are written where they are: no buffers
     }
     long workerBytes = (long) options.chunkPages() * PAGE
@@ -85,8 +95,9 @@ final class PageDumper {
     }
   }
 
-  private boolean compressing() {
-    return options.compression().codec() != Compression.Codec.NONE;
+  /** Only compression and a running process need each chunk's pages copied together. */
+  private boolean copying() {
+    return running || options.compression().codec() != Compression.Codec.NONE;
   }
 
   private Result dump(List<Vma> vmas, long pagesTotal, int workers) throws IOException {
@@ -130,8 +141,7 @@ final class PageDumper {
       this.fileNumber = fileNumber;
       this.writer = ChunkFileWriter.create(pagesFile.apply(fileNumber), ImageKind.PAGES, id);
       this.codec = new ChunkCodec(compression);
-      // Only compression needs the pages copied together, and a buffer to compress into.
-      boolean copies = compressing();
+      boolean copies = copying();
       this.raw = arena.allocate(copies ? (long) options.chunkPages() * PAGE : 0).asByteBuffer();
       this.rawSegment = MemorySegment.ofBuffer(raw);
       this.stored = arena.allocate(copies ? ChunkCodec.maxStoredLength(raw.capacity()) : 0)
@@ -141,12 +151,13 @@ final class PageDumper {
     /** Writes a batch's non-zero pages as one chunk; null when all were zero. */
     PageChunkEntry write(PageCursor.Batch batch) throws IOException {
       PageChunkEntry.Builder entry = PageChunkEntry.newBuilder().setPagesFile(fileNumber);
-      boolean copy = compressing();
+      boolean copy = copying();
       pieces.clear();
       long runStart = -1;
       int runPages = 0;
+      int runMapping = -1;
       int kept = 0;
-      long pieceStart = 0;
+      MemorySegment pieceFirst = null;
       long pieceLength = 0;
       for (int i = 0; i < batch.size(); i++) {
         MemorySegment frame = batch.frame(i);
@@ -157,15 +168,17 @@ final class PageDumper {
         }
         if (copy) {
           MemorySegment.copy(frame, 0, rawSegment, (long) kept * PAGE, PAGE);
-        } else if (pieceLength > 0 && frame.address() == pieceStart + pieceLength) {
+        } else if (pieceLength > 0 && frame.address() == pieceFirst.address() + pieceLength) {
           pieceLength += PAGE; // frames side by side in memory: one piece of the write
         } else {
-          addPiece(pieceStart, pieceLength);
-          pieceStart = frame.address();
+          addPiece(pieceFirst, pieceLength);
+          pieceFirst = frame;
           pieceLength = PAGE;
         }
         kept++;
-        if (runPages > 0 && address == runStart + (long) runPages * PAGE) {
+        // A run stays inside one mapping, even where the next one starts right after it.
+        if (runPages > 0 && address == runStart + (long) runPages * PAGE
+            && batch.mapping(i) == runMapping) {
           runPages++;
         } else {
           if (runPages > 0) {
@@ -173,6 +186,7 @@ final class PageDumper {
           }
           runStart = address;
           runPages = 1;
+          runMapping = batch.mapping(i);
         }
       }
       if (kept == 0) {
@@ -190,7 +204,7 @@ final class PageDumper {
         offset = writer.append(encoded.codec(), kept * PAGE, (int) crc.getValue(),
             encoded.stored());
       } else {
-        addPiece(pieceStart, pieceLength);
+        addPiece(pieceFirst, pieceLength);
         for (ByteBuffer piece : pieces) {
           crc.update(piece.duplicate());
         }
@@ -201,10 +215,14 @@ final class PageDumper {
       return entry.setFileOffset(offset).setStoredLength(storedLength).build();
     }
 
-    /** Adds frames that lie side by side in memory as one piece of the gathering write. */
-    private void addPiece(long address, long length) {
+    /**
+     * Adds frames that lie side by side in memory, from {@code first} on, as one piece of the
+     * gathering write; the piece keeps the frames' lifetime, so memory freed meanwhile fails
+     * the dump instead of being read.
+     */
+    private void addPiece(MemorySegment first, long length) {
       if (length > 0) {
-        pieces.add(MemorySegment.ofAddress(address).reinterpret(length).asByteBuffer());
+        pieces.add(first.reinterpret(length).asByteBuffer());
       }
     }
 

@@ -40,7 +40,7 @@ final class PreDumpCommand implements Callable<Integer> {
       description = "Compression of bulk data (default: ${DEFAULT-VALUE}).")
   String compress;
 
-  @Option(names = "--threads", defaultValue = "0",
+  @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
       description = "Writer threads, one pages file each (default: one per core).")
   int threads;
 

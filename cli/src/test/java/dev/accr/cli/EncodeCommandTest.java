@@ -6,7 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.accr.engine.RestoreRecords;
+import dev.accr.image.CheckpointId;
 import dev.accr.image.ImageKind;
+import dev.accr.proto.PhaseTimeEntry;
+import dev.accr.proto.RestoreStatsEntry;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -31,6 +35,12 @@ class EncodeCommandTest {
         files.addAll(s.sorted().toList());
       }
     }
+    // A node writes stats-restore.img after a restore; one beside the sets covers its kind.
+    Path restored = Files.createDirectories(tmp.resolve("restored"));
+    files.add(RestoreRecords.writeStats(restored, CheckpointId.random(),
+        RestoreStatsEntry.newBuilder().setPid(1000).setNode("b").setTotalTimeUs(1234)
+            .setPagesRestored(56).addPhases(PhaseTimeEntry.newBuilder().setPhase("memory")
+                .setTimeUs(789)).build()));
   }
 
   @Test

@@ -83,8 +83,8 @@ class HelpTextTest {
   void aMistypedCommandGetsASuggestion() {
     CliRun r = accr("dupm");
     assertEquals(2, r.code());
-    assertEquals("accr: unknown command 'dupm'; did you mean 'dump'?", r.err().lines().findFirst()
-        .orElseThrow());
+    String first = r.err().lines().findFirst().orElseThrow();
+    assertTrue(first.startsWith("accr: unknown command 'dupm'; did you mean 'dump'"), first);
   }
 
   @Test
