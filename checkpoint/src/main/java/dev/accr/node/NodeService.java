@@ -60,6 +60,8 @@ public final class NodeService {
   private final ImageRoot imageRoot;
   private final Operations operations;
   private final AtomicBoolean shutdownScheduled = new AtomicBoolean();
+  /** Dumps and restores whose reply is not yet sent: a stopping node lets them answer. */
+  private int unanswered;
   private volatile Path nodeLog;
 
   /** A service whose remote callers may name no path (it has no image root). */
@@ -103,6 +105,35 @@ public final class NodeService {
    * stops (through its failure path) when {@code clientGone} says so.
    */
   public void handle(Request request, Caller caller, Consumer<Response> out,
+      Cancellation clientGone) {
+    boolean operation = request.hasDump() || request.hasRestore();
+    if (operation) {
+      synchronized (this) {
+        unanswered++;
+      }
+    }
+    try {
+      answer(request, caller, out, clientGone);
+    } finally {
+      if (operation) {
+        synchronized (this) {
+          unanswered--;
+          notifyAll();
+        }
+      }
+    }
+  }
+
+  /** Waits until every dump and restore has its reply sent, for at most {@code ms}. */
+  private synchronized void awaitAnswered(long ms) throws InterruptedException {
+    long deadline = System.currentTimeMillis() + ms;
+    for (long left = ms; unanswered > 0 && left > 0;
+        left = deadline - System.currentTimeMillis()) {
+      wait(left);
+    }
+  }
+
+  private void answer(Request request, Caller caller, Consumer<Response> out,
       Cancellation clientGone) {
     Response reply;
     OperationLog log = OperationLogs.begin(request, out);
@@ -160,6 +191,9 @@ public final class NodeService {
       Thread.ofVirtual().start(() -> {
         try {
           operations.awaitIdle();
+          // An operation ends before its reply is sent: let the replies go out first (a client
+          // that does not read its reply holds the stop for ten seconds at most).
+          awaitAnswered(10_000);
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
         }
