@@ -38,8 +38,8 @@ public final class IncrementalBenchmark implements Benchmark {
 
   @Override
   public String description() {
-    return "incremental dumps of host memory (1/5/25 % of pages written) against full dumps,"
-        + " and the cost of write tracking";
+    return "incremental dumps of host memory (1, 5 and 25 per cent of pages written) against"
+        + " full dumps, and the cost of write tracking";
   }
 
   /** One dump's figures. */

@@ -22,8 +22,8 @@ class BenchCommandTest {
 
   @Test
   void smallMemoryBenchReportsEveryCase() {
-    CliRun r = accr("bench", "--size-mib", "4", "--runs", "1", "--warmup", "1", "--dir",
-        tmp.toString());
+    CliRun r = accr("bench", "--size-mib", "4", "--runs", "1", "--warmup", "1", "--settle-ms",
+        "0", "--dir", tmp.toString());
     assertEquals(0, r.code(), r.err());
     assertTrue(r.out().contains("1 runs each (median, after 1 warm-up)"), r.out());
     for (String c : new String[] {"dump incompressible, none", "restore half zero pages, zstd:1"}) {
