@@ -26,11 +26,20 @@ public final class Bo {
   private final long vramOffset;
   private final long mmapOffset;
   private final Set<Integer> mappedGpus = new TreeSet<>();
+  /** Set once the buffer is exported or is an import: its memory belongs to the dma-buf. */
+  private volatile DmaBuf shared;
+  private final boolean imported;
   /** Pages written since the last clear; null while the process is not tracked. */
   private volatile DirtyTracker dirty;
 
   Bo(int handle, int gpuId, Gpu gpu, BoDomain domain, long va, long size, int flags,
       long vramOffset, long mmapOffset) {
+    this(handle, gpuId, gpu, domain, va, size, flags, vramOffset, mmapOffset, false);
+  }
+
+  Bo(int handle, int gpuId, Gpu gpu, BoDomain domain, long va, long size, int flags,
+      long vramOffset, long mmapOffset, boolean imported) {
+    this.imported = imported;
     this.handle = handle;
     this.gpuId = gpuId;
     this.gpu = gpu;
@@ -98,6 +107,31 @@ public final class Bo {
     return mappedGpus.contains(gpu);
   }
 
+  /** The dma-buf this buffer was exported as or imported from, or null. */
+  public DmaBuf dmaBuf() {
+    return shared;
+  }
+
+  /** Whether this buffer is an import of another process's dma-buf (its memory is not ours). */
+  public boolean imported() {
+    return imported;
+  }
+
+  void share(DmaBuf buffer) {
+    shared = buffer;
+  }
+
+  /** Returns the buffer's VRAM to its GPU, or drops this holder's reference to its dma-buf. */
+  void releaseVram() {
+    DmaBuf d = shared;
+    if (d != null) {
+      d.release(this);
+    } else if (domain == BoDomain.VRAM) {
+      gpu.allocator().free(vramOffset);
+      gpu.vram().release(vramOffset, VramAllocator.roundUp(size));
+    }
+  }
+
   DirtyTracker dirty() {
     return dirty;
   }
@@ -108,9 +142,18 @@ public final class Bo {
 
   /** Records a write of {@code length} bytes at GPU address {@code at} (if tracked). */
   void written(long at, long length) {
+    DmaBuf d = shared;
+    if (d != null) {
+      d.written(at - va, length); // every holder sees it
+    } else {
+      markWritten(at - va, length);
+    }
+  }
+
+  void markWritten(long offset, long length) {
     DirtyTracker d = dirty;
     if (d != null) {
-      d.markBytes(at - va, length);
+      d.markBytes(offset, length);
     }
   }
 

@@ -341,10 +341,7 @@ final class GpuVm {
   /** Frees the VRAM of every buffer and SVM shadow. */
   synchronized void releaseAll() {
     for (Bo bo : bos.values()) {
-      if (bo.domain() == BoDomain.VRAM) {
-        bo.gpu().allocator().free(bo.vramOffset());
-        bo.gpu().vram().release(bo.vramOffset(), VramAllocator.roundUp(bo.size()));
-      }
+      bo.releaseVram();
     }
     bos.clear();
     for (SvmRange r : svm.values()) {

@@ -69,9 +69,16 @@ public final class KfdCriu {
     }
     List<KfdBoEntry> bos = new ArrayList<>();
     for (Bo bo : p.vm.bos()) {
-      bos.add(KfdBoEntry.newBuilder().setHandle(bo.handle()).setGpuId(bo.gpuId())
-          .setDomain(bo.domain()).setGpuVa(bo.va()).setSize(bo.size()).setFlags(bo.flags())
-          .addAllMappedGpus(bo.mappedGpus()).setMmapOffset(bo.mmapOffset()).build());
+      KfdBoEntry.Builder b = KfdBoEntry.newBuilder().setHandle(bo.handle())
+          .setGpuId(bo.gpuId()).setDomain(bo.domain()).setGpuVa(bo.va()).setSize(bo.size())
+          .setFlags(bo.flags()).addAllMappedGpus(bo.mappedGpus())
+          .setMmapOffset(bo.mmapOffset());
+      DmaBuf shared = bo.dmaBuf();
+      if (shared != null) {
+        b.setDmabufId(shared.id()).setImported(bo.imported())
+            .setExporterPid(shared.exporterPid()).setExporterHandle(shared.exporterHandle());
+      }
+      bos.add(b.build());
     }
     List<KfdQueueEntry> queues = new ArrayList<>();
     for (HwQueue q : p.queueList()) {
@@ -116,7 +123,7 @@ public final class KfdCriu {
   public static List<VramExtent> vramExtents(KfdProcess p) {
     List<VramExtent> out = new ArrayList<>();
     for (Bo bo : p.vm.bos()) {
-      if (bo.domain() == BoDomain.VRAM) {
+      if (bo.domain() == BoDomain.VRAM && !bo.imported()) { // imports: saved by the exporter
         out.add(new VramExtent(bo.gpuId(), bo.gpu(), bo.va(), bo.vramOffset(), bo.size(),
             bo.cpuReachable()));
       }
@@ -215,7 +222,8 @@ public final class KfdCriu {
     List<VramExtent> out = new ArrayList<>();
     for (DirtyPages.BoPages b : pages.bos()) {
       Bo bo = p.vm.boAt(b.va());
-      if (b.domain() != BoDomain.VRAM || bo == null || bo.handle() != b.handle()) {
+      if (b.domain() != BoDomain.VRAM || bo == null || bo.handle() != b.handle()
+          || bo.imported()) {
         continue;
       }
       for (PageBitmap.Run run : b.dirty().runs(maxGapPages)) {
@@ -275,6 +283,9 @@ public final class KfdCriu {
     synchronized (p) {
       p.vm.loadCodeObjects(info.getCodeObjectIsasList());
       for (KfdBoEntry e : bos) {
+        if (e.getImported()) {
+          continue; // imported once its exporter's buffer exists (restoreImport)
+        }
         Gpu g = p.vm.gpu(e.getGpuId());
         long vramOffset = -1;
         long mmapOffset = 0;
@@ -334,6 +345,37 @@ public final class KfdCriu {
       }
       p.nextHandle = Math.max(p.nextHandle, info.getNextHandle());
       p.nextQueueId = Math.max(p.nextQueueId, info.getNextQueueId());
+    }
+  }
+
+  /**
+   * Re-exports a restored buffer as the dma-buf {@code buffer} (created empty by whoever met
+   * it first in the restore): the buffer gets this buffer's memory.
+   */
+  public static void restoreExport(KfdProcess p, KfdBoEntry e, DmaBuf buffer) {
+    Bo bo = p.bo(e.getHandle());
+    if (bo.domain() != BoDomain.VRAM || bo.va() != e.getGpuVa()) {
+      throw AccrException.failed("kfd: buffer %d of process %d is not the exported one",
+          e.getHandle(), p.pid());
+    }
+    buffer.bind(bo, p.pid());
+  }
+
+  /**
+   * Recreates an imported buffer of {@code p} from its restored dma-buf, at the same GPU
+   * address and handle, mapped on the same GPUs.
+   */
+  public static void restoreImport(KfdProcess p, KfdBoEntry e, DmaBuf buffer) {
+    if (buffer.size() != e.getSize()) {
+      throw AccrException.failed("kfd: imported buffer %d of process %d: size=%d but its"
+          + " dma-buf %d has %d", e.getHandle(), p.pid(), e.getSize(), e.getDmabufId(),
+          buffer.size());
+    }
+    p.importDmaBuf(buffer, e.getGpuId(), e.getGpuVa(), e.getHandle());
+    Bo bo = p.bo(e.getHandle());
+    for (int m : e.getMappedGpusList()) {
+      p.vm.gpu(m);
+      bo.mapOn(m);
     }
   }
 

@@ -25,6 +25,9 @@ public final class KfdDriver implements DeviceDriver {
   private final NodeContext node;
   private final Map<Integer, Gpu> gpus = new LinkedHashMap<>(); // physical id -> GPU
   private final Map<Integer, KfdProcess> processes = new ConcurrentHashMap<>();
+  private final Map<Long, DmaBuf> dmaBufs = new ConcurrentHashMap<>();
+  private final java.util.concurrent.atomic.AtomicLong nextDmaBufId =
+      new java.util.concurrent.atomic.AtomicLong(1);
 
   KfdDriver(NodeContext node, List<Device> devices) {
     this.node = node;
@@ -68,7 +71,7 @@ public final class KfdDriver implements DeviceDriver {
 
   @Override
   public boolean handles(String path) {
-    return path.equals(KfdProcess.PATH) || gpus.values().stream()
+    return path.equals(KfdProcess.PATH) || DmaBufFile.idOf(path) > 0 || gpus.values().stream()
         .anyMatch(g -> g.renderPath().equals(path));
   }
 
@@ -77,6 +80,14 @@ public final class KfdDriver implements DeviceDriver {
     if (path.equals(KfdProcess.PATH)) {
       Map<Integer, Gpu> identity = new LinkedHashMap<>(gpus);
       return attach(process, identity);
+    }
+    long dmaBufId = DmaBufFile.idOf(path);
+    if (dmaBufId > 0) {
+      DmaBuf buffer = dmaBufs.get(dmaBufId);
+      if (buffer == null) {
+        throw AccrException.notFound("open: no such dma-buf: %s", path);
+      }
+      return new DmaBufFile(buffer);
     }
     return gpus.values().stream().filter(g -> g.renderPath().equals(path)).findFirst()
         .map(RenderNode::new)
@@ -103,6 +114,41 @@ public final class KfdDriver implements DeviceDriver {
   /** The KFD state of process {@code pid}, or null. */
   public KfdProcess process(int pid) {
     return processes.get(pid);
+  }
+
+  /**
+   * A new dma-buf without memory yet, with identity {@code id} if free (a restore keeps the
+   * dumped identities where it can), else a fresh one.
+   */
+  public DmaBuf newDmaBuf(long id) {
+    if (id > 0) {
+      DmaBuf buffer = new DmaBuf(this, id);
+      if (dmaBufs.putIfAbsent(id, buffer) == null) {
+        nextDmaBufId.accumulateAndGet(id + 1, Math::max);
+        return buffer;
+      }
+    }
+    while (true) {
+      long fresh = nextDmaBufId.getAndIncrement();
+      DmaBuf buffer = new DmaBuf(this, fresh);
+      if (dmaBufs.putIfAbsent(fresh, buffer) == null) {
+        return buffer;
+      }
+    }
+  }
+
+  /** Opens a descriptor of {@code buffer} (a restored descriptor). */
+  public DmaBufFile openDmaBuf(DmaBuf buffer) {
+    return new DmaBufFile(buffer);
+  }
+
+  /** The dma-bufs alive on this node (for checks that a failed restore left nothing). */
+  public int dmaBufCount() {
+    return dmaBufs.size();
+  }
+
+  void forget(DmaBuf buffer) {
+    dmaBufs.remove(buffer.id(), buffer);
   }
 
   void forget(KfdProcess p) {

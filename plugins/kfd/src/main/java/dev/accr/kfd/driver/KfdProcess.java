@@ -161,13 +161,66 @@ public final class KfdProcess implements DeviceFile {
     Bo bo = bo(handle);
     vm.removeBo(bo.va());
     switch (bo.domain()) {
-      case VRAM -> {
-        bo.gpu().allocator().free(bo.vramOffset());
-        bo.gpu().vram().release(bo.vramOffset(), VramAllocator.roundUp(bo.size()));
-      }
+      case VRAM -> bo.releaseVram(); // a shared buffer lives on while others hold it
       case GTT, DOORBELL, MMIO -> process.memory().unmap(bo.va(), bo.size());
       default -> { }
     }
+  }
+
+  /**
+   * Exports VRAM buffer {@code handle} as a dma-buf and opens a descriptor of it in this
+   * process (EXPORT_DMABUF): another process that obtains a descriptor (by
+   * {@code pidfd_getfd}, or by opening its path) can {@link #importDmaBuf} it. The memory stays
+   * allocated while any process holds the buffer. Exporting a buffer twice gives another
+   * descriptor of the same dma-buf. Returns the descriptor.
+   */
+  public int exportDmaBuf(int handle) {
+    DmaBuf buffer = dmaBufOf(handle);
+    return process.files().openDevice(buffer.path());
+  }
+
+  /** The dma-buf of VRAM buffer {@code handle}, exporting it on first use. */
+  public synchronized DmaBuf dmaBufOf(int handle) {
+    Bo bo = bo(handle);
+    if (bo.domain() != BoDomain.VRAM) {
+      throw AccrException.failed("kfd: %s cannot be exported: only VRAM buffers can", bo);
+    }
+    if (bo.dmaBuf() != null) {
+      return bo.dmaBuf();
+    }
+    DmaBuf buffer = driver.newDmaBuf(0);
+    buffer.bind(bo, pid());
+    return buffer;
+  }
+
+  /**
+   * Imports the dma-buf behind descriptor {@code fd} at GPU address {@code va}, mapped on GPU
+   * {@code gpuId} of this process (IMPORT_DMABUF): on the GPU holding it, or on a peer with
+   * an XGMI or PCIe peer-to-peer link to it (kernels then read and write across the link).
+   * Returns the new buffer's handle.
+   */
+  public int importDmaBuf(int fd, int gpuId, long va) {
+    return importDmaBuf(process.files().device(fd, DmaBufFile.class).buffer(), gpuId, va,
+        0);
+  }
+
+  /** Imports {@code buffer} under handle {@code handle} (0: the next free one). */
+  synchronized int importDmaBuf(DmaBuf buffer, int gpuId, long va, int handle) {
+    Gpu self = vm.gpu(gpuId);
+    Gpu home = buffer.gpu();
+    if (!self.canReach(home)) {
+      throw AccrException.failed("kfd: cannot import %s of gpu %s on gpu %s: no XGMI or PCIe"
+          + " peer-to-peer link between them", buffer, home, self);
+    }
+    int h = handle == 0 ? nextHandle : handle;
+    Bo bo = new Bo(h, gpuId, home, BoDomain.VRAM, va, buffer.size(), 0,
+        buffer.vramOffset(), 0, true);
+    vm.add(bo);
+    buffer.hold(bo, pid());
+    if (handle == 0) {
+      nextHandle++;
+    }
+    return h;
   }
 
   /** Maps buffer {@code handle} on another GPU (peer access needs a link to use it). */

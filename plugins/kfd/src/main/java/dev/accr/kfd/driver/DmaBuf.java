@@ -1,0 +1,149 @@
+package dev.accr.kfd.driver;
+
+import dev.accr.api.AccrException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A VRAM buffer exported for sharing between processes (a dma-buf): the memory stays
+ * allocated while any process holds it, through a descriptor ({@link DmaBufFile}) or a buffer
+ * object in its GPU VM (the exporter's own, or an import). Writes through any holder mark the
+ * page written in every holder's tracker, so a dump that saves the buffer once, from its
+ * exporter, sees every write.
+ *
+ * <p>A buffer restored from an image may exist before its memory does ({@link #bound()} false):
+ * descriptors and imports of it wait until its exporter is restored.
+ */
+public final class DmaBuf {
+  private final KfdDriver driver;
+  private final long id;
+  private Gpu gpu;
+  private long vramOffset = -1;
+  private long size;
+  private int exporterPid;
+  private int exporterHandle;
+  private record Holder(int pid, Bo bo) {}
+
+  private final List<Holder> holders = new ArrayList<>();
+  private int references;
+  private boolean released;
+
+  DmaBuf(KfdDriver driver, long id) {
+    this.driver = driver;
+    this.id = id;
+  }
+
+  /** The node-wide identity of this buffer (its inode), as dumps record it. */
+  public long id() {
+    return id;
+  }
+
+  /** The device-file path of a descriptor of this buffer. */
+  public String path() {
+    return DmaBufFile.PATH_PREFIX + id;
+  }
+
+  public synchronized boolean bound() {
+    return gpu != null;
+  }
+
+  /** The GPU whose VRAM holds the buffer. */
+  public synchronized Gpu gpu() {
+    checkBound();
+    return gpu;
+  }
+
+  public synchronized long size() {
+    checkBound();
+    return size;
+  }
+
+  synchronized long vramOffset() {
+    checkBound();
+    return vramOffset;
+  }
+
+  /** The process that exported it, and its handle there. */
+  public synchronized int exporterPid() {
+    return exporterPid;
+  }
+
+  public synchronized int exporterHandle() {
+    return exporterHandle;
+  }
+
+  /** The pids of the processes holding it in their GPU VM, exporter first. */
+  public synchronized List<Integer> holderPids() {
+    return holders.stream().map(Holder::pid).toList();
+  }
+
+  private void checkBound() {
+    if (gpu == null) {
+      throw AccrException.failed("kfd: dma-buf %d has no memory yet (its exporter is not"
+          + " restored)", id);
+    }
+  }
+
+  /** Gives the buffer the memory of {@code exporter}'s VRAM buffer; it holds one reference. */
+  synchronized void bind(Bo exporter, int pid) {
+    if (gpu != null) {
+      throw AccrException.failed("kfd: dma-buf %d is already bound", id);
+    }
+    gpu = exporter.gpu();
+    vramOffset = exporter.vramOffset();
+    size = exporter.size();
+    exporterPid = pid;
+    exporterHandle = exporter.handle();
+    hold(exporter, pid);
+  }
+
+  synchronized void hold(Bo bo, int pid) {
+    holders.add(new Holder(pid, bo));
+    bo.share(this);
+    references++;
+  }
+
+  synchronized void reference() {
+    references++;
+  }
+
+  /** Drops one reference (a descriptor closed, or a holder freed its buffer). */
+  void release(Bo bo) {
+    boolean free;
+    boolean gone;
+    synchronized (this) {
+      if (bo != null) {
+        holders.removeIf(h -> h.bo() == bo);
+      }
+      references--;
+      gone = references <= 0 && !released;
+      free = gone && gpu != null;
+      if (gone) {
+        released = true;
+      }
+    }
+    if (free) {
+      gpu.allocator().free(vramOffset);
+      gpu.vram().release(vramOffset, VramAllocator.roundUp(size));
+    }
+    if (gone) {
+      driver.forget(this);
+    }
+  }
+
+  /** A write of {@code length} bytes at {@code offset} through any holder. */
+  void written(long offset, long length) {
+    List<Holder> all;
+    synchronized (this) {
+      all = List.copyOf(holders);
+    }
+    for (Holder h : all) {
+      h.bo().markWritten(offset, length);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "dma-buf " + id;
+  }
+}
