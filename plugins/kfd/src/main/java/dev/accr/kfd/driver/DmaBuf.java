@@ -103,6 +103,10 @@ public final class DmaBuf {
     references++;
   }
 
+  synchronized boolean unused() {
+    return references == 0;
+  }
+
   synchronized void reference() {
     references++;
   }

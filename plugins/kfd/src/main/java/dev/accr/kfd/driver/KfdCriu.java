@@ -75,8 +75,10 @@ public final class KfdCriu {
           .setMmapOffset(bo.mmapOffset());
       DmaBuf shared = bo.dmaBuf();
       if (shared != null) {
+        Gpu on = p.vm.gpu(bo.gpuId());
         b.setDmabufId(shared.id()).setImported(bo.imported())
-            .setExporterPid(shared.exporterPid()).setExporterHandle(shared.exporterHandle());
+            .setExporterPid(shared.exporterPid()).setExporterHandle(shared.exporterHandle())
+            .setOverXgmi(bo.imported() && on != bo.gpu() && on.sameHive(bo.gpu()));
       }
       bos.add(b.build());
     }

@@ -147,6 +147,13 @@ public final class KfdDriver implements DeviceDriver {
     return dmaBufs.size();
   }
 
+  /** Forgets {@code buffer} if no descriptor or buffer object holds it (a failed restore). */
+  public void discardIfUnused(DmaBuf buffer) {
+    if (buffer.unused()) {
+      forget(buffer);
+    }
+  }
+
   void forget(DmaBuf buffer) {
     dmaBufs.remove(buffer.id(), buffer);
   }

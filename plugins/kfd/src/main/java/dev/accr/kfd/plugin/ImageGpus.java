@@ -44,17 +44,24 @@ final class ImageGpus {
     this.hive = GpuChecks.components(this.gpus.size(), (i, j) -> xgmi(i, j) || xgmi(j, i));
   }
 
-  /** The GPUs of every process in the set (a GPU id names one GPU across processes). */
+  /**
+   * The GPUs of every process in the set (a GPU id names one GPU across processes), mapped at
+   * once: a GPU's peers are those any process reached from it, and a GPU on which a process
+   * imported another's buffer is a peer of the buffer's GPU (over XGMI if it was).
+   */
   static ImageGpus read(PluginImages images) {
     Map<Integer, KfdDeviceEntry> devices = new TreeMap<>();
     Map<Integer, long[]> use = new HashMap<>();
     SortedSet<Integer> isas = new TreeSet<>();
+    SharedGpuLinks links = new SharedGpuLinks();
     for (long pid : images.entryIds("devices")) {
       for (KfdDeviceEntry d : images.readEntries("devices", pid, KfdDeviceEntry.parser())) {
         devices.putIfAbsent(d.getGpuId(), d);
+        links.device(d);
       }
       for (KfdBoEntry bo : images.readEntries("bos", pid, KfdBoEntry.parser())) {
-        if (bo.getDomain() == BoDomain.VRAM) {
+        links.buffer((int) pid, bo);
+        if (bo.getDomain() == BoDomain.VRAM && !bo.getImported()) {
           long[] u = use.computeIfAbsent(bo.getGpuId(), k -> new long[2]);
           u[0] += bo.getSize();
           u[1] += (bo.getFlags() & 1) != 0 ? bo.getSize() : 0;
@@ -74,7 +81,7 @@ final class ImageGpus {
       isas.addAll(info.getFirst().getCodeObjectIsasList());
     }
     List<ImageGpu> gpus = new ArrayList<>();
-    for (KfdDeviceEntry d : devices.values()) {
+    for (KfdDeviceEntry d : links.withPeers(devices).values()) {
       long[] u = use.getOrDefault(d.getGpuId(), new long[2]);
       gpus.add(new ImageGpu(d, u[0], u[1]));
     }

@@ -16,6 +16,7 @@ import dev.accr.kfd.driver.Gpu;
 import dev.accr.kfd.driver.KfdCriu;
 import dev.accr.kfd.driver.KfdDriver;
 import dev.accr.kfd.driver.DirtyPages;
+import dev.accr.kfd.driver.DmaBufFile;
 import dev.accr.kfd.driver.KfdProcess;
 import dev.accr.kfd.driver.RenderNode;
 import dev.accr.kfd.proto.KfdBoEntry;
@@ -123,7 +124,7 @@ public final class KfdPlugin implements AccrPlugin {
         throw new CorruptImageException("kfd-process-" + id + ".img", "entries: actual="
             + infos.size() + " expected=1");
       }
-      KfdImageChecks.check(pid, withIsas(infos.getFirst(), devices), devices,
+      KfdImageChecks.check(pid, KfdRestoreState.withIsas(infos.getFirst(), devices), devices,
           images.readEntries("bos", pid, KfdBoEntry.parser()),
           images.readEntries("queues", pid, KfdQueueEntry.parser()),
           images.readEntries("events", pid, KfdEventEntry.parser()),
@@ -162,13 +163,14 @@ public final class KfdPlugin implements AccrPlugin {
       return false;
     }
     KfdProcessEntry info = KfdCriu.processInfo(kfd);
-    ctx.attach(new Paused(kfd, true, null, null));
+    ProcessStates.of(ctx).put(kfd.pid(), new Paused(kfd, true, null, null));
     KfdCriu.Checkpoint cp = KfdCriu.checkpoint(kfd, info);
     PluginImages images = ctx.images();
     long pid = process.pid();
     images.writeEntries("process", pid, List.of(cp.process()));
     images.writeEntries("devices", pid, cp.devices());
     images.writeEntries("bos", pid, cp.bos());
+    SharedBuffersDumped.of(ctx).process(process.pid(), cp.bos());
     images.writeEntries("queues", pid, cp.queues());
     images.writeEntries("events", pid, cp.events());
     images.writeEntries("svm", pid, cp.svmRanges());
@@ -194,13 +196,13 @@ public final class KfdPlugin implements AccrPlugin {
       return false;
     }
     KfdCriu.processInfo(kfd);
-    ctx.attach(new Paused(kfd, true, null, null));
+    ProcessStates.of(ctx).put(kfd.pid(), new Paused(kfd, true, null, null));
     try {
       dumpVram(ctx, kfd, process.pid(), kfd.gpuIds(), true);
     } finally {
       KfdCriu.resume(kfd);
-      Paused p = ctx.attachment(Paused.class);
-      ctx.attach(new Paused(kfd, false, p.taken(), p.label()));
+      Paused p = ProcessStates.of(ctx).get(Paused.class, kfd.pid());
+      ProcessStates.of(ctx).put(kfd.pid(), new Paused(kfd, false, p.taken(), p.label()));
     }
     return true;
   }
@@ -235,8 +237,8 @@ public final class KfdPlugin implements AccrPlugin {
         KfdCriu.startDirtyTracking(kfd);
       }
     }
-    Paused paused = ctx.attachment(Paused.class);
-    ctx.attach(new Paused(kfd, paused != null && paused.paused(), taken,
+    Paused paused = ProcessStates.of(ctx).get(Paused.class, kfd.pid());
+    ProcessStates.of(ctx).put(kfd.pid(), new Paused(kfd, paused != null && paused.paused(), taken,
         track || taken != null ? images.checkpointId() : null));
     CopyMode mode = CopyMode.parse(ctx.option("vram-copy", "dma"));
     List<VramPieces> pieces = new ArrayList<>();
@@ -252,8 +254,18 @@ public final class KfdPlugin implements AccrPlugin {
 
   @Override
   public boolean dumpExtFile(PluginContext ctx, ProcessView process, int fd, DeviceFile file) {
+    if (file instanceof DmaBufFile f) { // reopened by path; the exporter saves the buffer
+      SharedBuffersDumped.of(ctx).descriptor(process.pid(), fd, f.buffer());
+      return true;
+    }
     // The state behind /dev/kfd was saved by checkpointDevices; a render node is only a path.
     return file instanceof KfdProcess || file instanceof RenderNode;
+  }
+
+  /** Every buffer in use by a dumped process was saved with its exporter. */
+  @Override
+  public void dumpDevicesLate(PluginContext ctx) {
+    SharedBuffersDumped.of(ctx).check();
   }
 
   @Override
@@ -263,15 +275,20 @@ public final class KfdPlugin implements AccrPlugin {
 
   @Override
   public void fini(PluginContext ctx, boolean ok) {
-    Paused paused = ctx.attachment(Paused.class);
-    if (paused != null && paused.paused() && (!ok || ctx.leaveRunning())) {
-      KfdCriu.resume(paused.kfd()); // UNPAUSE: the process continues as it was
+    for (Paused paused : ProcessStates.of(ctx).all(Paused.class)) {
+      if (paused.paused() && (!ok || ctx.leaveRunning())) {
+        KfdCriu.resume(paused.kfd()); // UNPAUSE: the process continues as it was
+      }
+      if (!ok && paused.taken() != null) {
+        KfdCriu.redirty(paused.kfd(), paused.taken()); // the next dump stores them
+      }
+      if (ok && paused.label() != null) {
+        trackedSince.put(paused.kfd(), paused.label());
+      }
     }
-    if (paused != null && !ok && paused.taken() != null) {
-      KfdCriu.redirty(paused.kfd(), paused.taken()); // the next dump stores them
-    }
-    if (paused != null && ok && paused.label() != null) {
-      trackedSince.put(paused.kfd(), paused.label());
+    SharedBuffersRestored shared = SharedBuffersRestored.existing(ctx);
+    if (shared != null) {
+      shared.discardUnused();
     }
   }
 
@@ -297,7 +314,7 @@ public final class KfdPlugin implements AccrPlugin {
       }
       gpus.put(d.getGpuId(), driver.gpu(physical));
     }
-    ctx.attach(new Mapping(process.pid(), devices, gpus));
+    ProcessStates.of(ctx).put(process.pid(), new Mapping(process.pid(), devices, gpus));
   }
 
   @Override
@@ -305,7 +322,7 @@ public final class KfdPlugin implements AccrPlugin {
     if (!vma.path().equals(KfdProcess.PATH)) {
       return null;
     }
-    Gpu target = targetOfPhysical(ctx, (int) ((vma.offset() >>> 12) & 0xffffffffL), vma.path());
+    Gpu target = targetOfPhysical(ctx, process.pid(), (int) ((vma.offset() >>> 12) & 0xffffffffL), vma.path());
     long type = vma.offset() & (3L << 62);
     return new DeviceMapping(vma.start(), vma.length(), vma.prot(), vma.path(),
         type | ((long) target.gpuId() << 12));
@@ -313,11 +330,15 @@ public final class KfdPlugin implements AccrPlugin {
 
   @Override
   public DeviceFile restoreExtFile(PluginContext ctx, ProcessView process, int fd, String path) {
-    Mapping mapping = ctx.attachment(Mapping.class);
+    KfdDriver driver = driver(ctx);
+    long dmaBuf = DmaBufFile.idOf(path);
+    if (dmaBuf > 0 && driver != null) {
+      return SharedBuffersRestored.of(ctx, driver).open(dmaBuf);
+    }
+    Mapping mapping = ProcessStates.of(ctx).get(Mapping.class, process.pid());
     if (mapping == null) {
       return null;
     }
-    KfdDriver driver = driver(ctx);
     if (!path.equals(KfdProcess.PATH)) {
       for (KfdDeviceEntry d : mapping.devices()) {
         if (path.equals("/dev/dri/renderD" + d.getDevice().getDrmRenderMinor())) {
@@ -328,7 +349,7 @@ public final class KfdPlugin implements AccrPlugin {
     }
     KfdProcess kfd = driver.attach(process, mapping.gpus());
     try {
-      restoreState(ctx, kfd, process.pid(), mapping.devices());
+      KfdRestoreState.restore(ctx, kfd, process.pid(), mapping.devices());
       return kfd;
     } catch (RuntimeException e) {
       kfd.close();
@@ -336,46 +357,12 @@ public final class KfdPlugin implements AccrPlugin {
     }
   }
 
-  private static void restoreState(PluginContext ctx, KfdProcess kfd, int pid,
-      List<KfdDeviceEntry> devices) {
-    PluginImages images = ctx.images();
-    List<KfdProcessEntry> infos = images.readEntries("process", pid, KfdProcessEntry.parser());
-    if (infos.size() != 1) {
-      throw new CorruptImageException("kfd-process-" + pid + ".img", "entries: actual="
-          + infos.size() + " expected=1");
-    }
-    List<KfdBoEntry> bos = images.readEntries("bos", pid, KfdBoEntry.parser());
-    List<KfdQueueEntry> queues = images.readEntries("queues", pid, KfdQueueEntry.parser());
-    List<KfdEventEntry> events = images.readEntries("events", pid, KfdEventEntry.parser());
-    List<KfdSvmRangeEntry> ranges = images.readEntries("svm", pid, KfdSvmRangeEntry.parser());
-    KfdProcessEntry info = withIsas(infos.getFirst(), devices);
-    KfdImageChecks.check(pid, info, devices, bos, queues, events, ranges);
-    KfdCriu.restore(kfd, info, bos, queues, events, ranges);
-    String progress;
-    try {
-      progress = KfdCriu.preemptedProgressProblem(kfd);
-    } catch (RuntimeException e) {
-      progress = "a preempted packet cannot be read: " + e.getMessage();
-    }
-    if (progress != null) {
-      throw new CorruptImageException("kfd-queues-" + pid + ".img", progress);
-    }
-    new VramRestorer(ctx, CopyMode.parse(ctx.option("vram-copy", "dma")))
-        .restoreChain(pid, devices.stream().map(KfdDeviceEntry::getGpuId).toList(),
-            KfdCriu.vramExtents(kfd));
-  }
-
-  /** Images written before code objects were recorded: the ISAs of the devices. */
-  private static KfdProcessEntry withIsas(KfdProcessEntry info, List<KfdDeviceEntry> devices) {
-    if (info.getCodeObjectIsasCount() != 0) {
-      return info;
-    }
-    return info.toBuilder().addAllCodeObjectIsas(devices.stream()
-        .map(d -> d.getDevice().getGfxTargetVersion()).distinct().sorted().toList()).build();
-  }
-
   @Override
   public boolean resumeDevicesLate(PluginContext ctx, ProcessView process) {
+    SharedBuffersRestored shared = SharedBuffersRestored.existing(ctx);
+    if (shared != null) {
+      shared.checkResolved(process.pid()); // every process's imports are done by now
+    }
     KfdDriver driver = driver(ctx);
     KfdProcess kfd = driver == null ? null : driver.process(process.pid());
     if (kfd == null) {
@@ -386,8 +373,8 @@ public final class KfdPlugin implements AccrPlugin {
   }
 
   /** The GPU now standing for the one with physical id {@code physical} in the image. */
-  private static Gpu targetOfPhysical(PluginContext ctx, int physical, String what) {
-    Mapping mapping = ctx.attachment(Mapping.class);
+  private static Gpu targetOfPhysical(PluginContext ctx, int pid, int physical, String what) {
+    Mapping mapping = ProcessStates.of(ctx).get(Mapping.class, pid);
     if (mapping != null) {
       for (KfdDeviceEntry d : mapping.devices()) {
         if (d.getDevice().getGpuId() == physical) {

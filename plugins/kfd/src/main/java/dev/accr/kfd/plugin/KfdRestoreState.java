@@ -1,0 +1,67 @@
+package dev.accr.kfd.plugin;
+
+import dev.accr.api.CorruptImageException;
+import dev.accr.api.PluginContext;
+import dev.accr.api.PluginImages;
+import dev.accr.kfd.driver.KfdCriu;
+import dev.accr.kfd.driver.KfdDriver;
+import dev.accr.kfd.driver.KfdProcess;
+import dev.accr.kfd.proto.KfdBoEntry;
+import dev.accr.kfd.proto.KfdDeviceEntry;
+import dev.accr.kfd.proto.KfdEventEntry;
+import dev.accr.kfd.proto.KfdProcessEntry;
+import dev.accr.kfd.proto.KfdQueueEntry;
+import dev.accr.kfd.proto.KfdSvmRangeEntry;
+import java.util.List;
+
+/**
+ * RESTORE of one process's kfd state from its images, once {@code /dev/kfd} is reopened:
+ * checks, buffers, SVM ranges, events and paused queues, VRAM contents, then the buffers it
+ * shares with other processes of the restore ({@link SharedBuffersRestored}).
+ */
+final class KfdRestoreState {
+  private KfdRestoreState() {}
+
+  /** Restores the state of process {@code pid} into {@code kfd} (mapped on {@code devices}). */
+  static void restore(PluginContext ctx, KfdProcess kfd, int pid,
+      List<KfdDeviceEntry> devices) {
+    PluginImages images = ctx.images();
+    List<KfdProcessEntry> infos = images.readEntries("process", pid, KfdProcessEntry.parser());
+    if (infos.size() != 1) {
+      throw new CorruptImageException("kfd-process-" + pid + ".img", "entries: actual="
+          + infos.size() + " expected=1");
+    }
+    List<KfdBoEntry> bos = images.readEntries("bos", pid, KfdBoEntry.parser());
+    List<KfdQueueEntry> queues = images.readEntries("queues", pid, KfdQueueEntry.parser());
+    List<KfdEventEntry> events = images.readEntries("events", pid, KfdEventEntry.parser());
+    List<KfdSvmRangeEntry> ranges = images.readEntries("svm", pid, KfdSvmRangeEntry.parser());
+    KfdProcessEntry info = withIsas(infos.getFirst(), devices);
+    KfdImageChecks.check(pid, info, devices, bos, queues, events, ranges);
+    KfdCriu.restore(kfd, info, bos, queues, events, ranges);
+    String progress;
+    try {
+      progress = KfdCriu.preemptedProgressProblem(kfd);
+    } catch (RuntimeException e) {
+      progress = "a preempted packet cannot be read: " + e.getMessage();
+    }
+    if (progress != null) {
+      throw new CorruptImageException("kfd-queues-" + pid + ".img", progress);
+    }
+    new VramRestorer(ctx, CopyMode.parse(ctx.option("vram-copy", "dma")))
+        .restoreChain(pid, devices.stream().map(KfdDeviceEntry::getGpuId).toList(),
+            KfdCriu.vramExtents(kfd));
+    if (bos.stream().anyMatch(b -> b.getDmabufId() != 0)) {
+      SharedBuffersRestored.of(ctx, ctx.node().driver(KfdPlugin.NAME, KfdDriver.class))
+          .restored(kfd, bos);
+    }
+  }
+
+  /** Images written before code objects were recorded: the ISAs of the devices. */
+  static KfdProcessEntry withIsas(KfdProcessEntry info, List<KfdDeviceEntry> devices) {
+    if (info.getCodeObjectIsasCount() != 0) {
+      return info;
+    }
+    return info.toBuilder().addAllCodeObjectIsas(devices.stream()
+        .map(d -> d.getDevice().getGfxTargetVersion()).distinct().sorted().toList()).build();
+  }
+}
