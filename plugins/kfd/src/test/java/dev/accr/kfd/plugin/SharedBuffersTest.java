@@ -131,6 +131,10 @@ class SharedBuffersTest {
       AccrException e = assertThrows(AccrException.class, () -> shared.checkResolved(601));
       assertTrue(e.getMessage().contains("exported by process 500"), e.getMessage());
     } finally {
+      KfdProcess k = driver.process(601);
+      if (k != null) {
+        k.close();
+      }
       c.close();
       shared.discardUnused();
     }
@@ -140,6 +144,8 @@ class SharedBuffersTest {
   private record Restored(SimProcess a, SimProcess b, KfdProcess exporter, KfdProcess importer,
       SharedBuffersRestored shared) {
     void close() {
+      importer.close();
+      exporter.close();
       a.close();
       b.close();
     }
