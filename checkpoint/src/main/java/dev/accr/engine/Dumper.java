@@ -76,6 +76,7 @@ public final class Dumper {
       throws IOException {
     ProgressListener progress = cancellation.checking(reports);
     SimProcess process = node.process(pid);
+    refuseTree(process);
     PhaseClock clock = PhaseClock.start("dump of " + pid);
     try (ImageSetWriter set = ImageSetWriter.create(dir)) {
       ImageSet parentSet = readParent(pid, set);
@@ -145,6 +146,14 @@ public final class Dumper {
     }
   }
 
+  private static void refuseTree(SimProcess process) {
+    String why = dev.accr.kernel.SingleProcessCheck.reason(process);
+    if (why != null) {
+      throw AccrException.failed("dump of %d refused: %s (only a lone process can be dumped)",
+          process.pid(), why);
+    }
+  }
+
   /**
    * Saves the memory of process {@code pid} into {@code dir} while it runs on: frozen only to
    * start a new period of write tracking and to record its threads and mappings. A later dump
@@ -154,6 +163,7 @@ public final class Dumper {
       throws IOException {
     ProgressListener progress = cancellation.checking(reports);
     SimProcess process = node.process(pid);
+    refuseTree(process);
     PhaseClock clock = PhaseClock.start("pre-dump of " + pid);
     try (ImageSetWriter set = ImageSetWriter.create(dir)) {
       ImageSet parentSet = readParent(pid, set);
