@@ -175,8 +175,7 @@ public final class KfdProcess implements DeviceFile {
    * descriptor of the same dma-buf. Returns the descriptor.
    */
   public int exportDmaBuf(int handle) {
-    DmaBuf buffer = dmaBufOf(handle);
-    return process.files().openDevice(buffer.path());
+    return process.files().addDevice(driver.openDmaBuf(dmaBufOf(handle)));
   }
 
   /** The dma-buf of VRAM buffer {@code handle}, exporting it on first use. */

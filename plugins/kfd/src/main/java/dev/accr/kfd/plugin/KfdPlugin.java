@@ -146,7 +146,7 @@ public final class KfdPlugin implements AccrPlugin {
         ctx.mappingPolicy());
     Map<Integer, Integer> targets = new LinkedHashMap<>();
     pairs.forEach(p -> targets.put(p.imageId(), p.targetId()));
-    ctx.attach(new Plan(targets));
+    ProcessStates.of(ctx).setOperation(new Plan(targets));
     return pairs;
   }
 
@@ -300,7 +300,7 @@ public final class KfdPlugin implements AccrPlugin {
     List<KfdDeviceEntry> devices = ctx.images().readEntries("devices", process.pid(),
         KfdDeviceEntry.parser());
     KfdDriver driver = driver(ctx);
-    Plan plan = ctx.attachment(Plan.class);
+    Plan plan = ProcessStates.of(ctx).operation(Plan.class);
     if (driver == null || plan == null) {
       throw AccrException.incompatible("kfd: the image needs %d GPUs; node %s has none",
           devices.size(), ctx.node().name());

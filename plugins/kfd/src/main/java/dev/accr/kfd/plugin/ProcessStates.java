@@ -8,11 +8,13 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The plugin's state per process in an operation that spans several processes (a tree): one
- * attachment of the operation, holding each kind of state by pid.
+ * Everything the plugin keeps for an operation that may span several processes (a tree), as
+ * the context holds one attachment per plugin: state per process (by kind and pid) and state
+ * of the whole operation (one of each kind).
  */
 final class ProcessStates {
   private final Map<Class<?>, Map<Integer, Object>> states = new ConcurrentHashMap<>();
+  private final Map<Class<?>, Object> operation = new ConcurrentHashMap<>();
 
   /** The operation's states, created on first use. */
   static ProcessStates of(PluginContext ctx) {
@@ -24,6 +26,21 @@ final class ProcessStates {
       }
       return s;
     }
+  }
+
+  /** The operation's state of {@code type}, created by {@code create} on first use. */
+  <T> T operation(Class<T> type, java.util.function.Supplier<T> create) {
+    return type.cast(operation.computeIfAbsent(type, k -> create.get()));
+  }
+
+  /** The operation's state of {@code type}, or null. */
+  <T> T operation(Class<T> type) {
+    return type.cast(operation.get(type));
+  }
+
+  /** Sets the operation's state of its type. */
+  void setOperation(Object state) {
+    operation.put(state.getClass(), state);
   }
 
   void put(int pid, Object state) {

@@ -26,14 +26,7 @@ final class SharedBuffersDumped {
 
   /** The operation's record, created on first use. */
   static SharedBuffersDumped of(PluginContext ctx) {
-    synchronized (ctx) {
-      SharedBuffersDumped d = ctx.attachment(SharedBuffersDumped.class);
-      if (d == null) {
-        d = new SharedBuffersDumped();
-        ctx.attach(d);
-      }
-      return d;
-    }
+    return ProcessStates.of(ctx).operation(SharedBuffersDumped.class, SharedBuffersDumped::new);
   }
 
   /** Records the shared buffers among the dumped buffers of process {@code pid}. */

@@ -34,19 +34,13 @@ final class SharedBuffersRestored {
 
   /** The operation's registry, created on first use. */
   static SharedBuffersRestored of(PluginContext ctx, KfdDriver driver) {
-    synchronized (ctx) {
-      SharedBuffersRestored r = ctx.attachment(SharedBuffersRestored.class);
-      if (r == null) {
-        r = new SharedBuffersRestored(driver);
-        ctx.attach(r);
-      }
-      return r;
-    }
+    return ProcessStates.of(ctx).operation(SharedBuffersRestored.class,
+        () -> new SharedBuffersRestored(driver));
   }
 
   /** The registry if the operation has one, else null. */
   static SharedBuffersRestored existing(PluginContext ctx) {
-    return ctx.attachment(SharedBuffersRestored.class);
+    return ProcessStates.of(ctx).operation(SharedBuffersRestored.class);
   }
 
   private DmaBuf buffer(long id) {

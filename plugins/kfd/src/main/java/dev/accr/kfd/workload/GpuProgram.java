@@ -151,16 +151,23 @@ final class GpuProgram {
    */
   static void setUp(ProcessView p, String workload, int gpus, long seed, long steps,
       long unitBytes, long micros) {
+    setUp(p, workload, 0, gpus, seed, steps, unitBytes, micros);
+  }
+
+  /** {@link #setUp} on {@code gpus} GPUs of the node from the one at index {@code first}. */
+  static void setUp(ProcessView p, String workload, int first, int gpus, long seed, long steps,
+      long unitBytes, long micros) {
     MemoryView m = p.memory();
     m.mapAnonymous(CONTROL, 4096 * 4, Prot.RW, "control");
     int fd = p.files().openDevice(KfdProcess.PATH);
     set(m, F_KFD_FD, fd);
     KfdProcess kfd = kfd(p);
-    if (kfd.gpuIds().size() < gpus) {
-      throw AccrException.usage("%s: --gpus %d but the node has %d", workload, gpus,
+    if (kfd.gpuIds().size() < first + gpus) {
+      throw AccrException.usage("%s: --gpus %d but the node has %d", workload, first + gpus,
           kfd.gpuIds().size());
     }
-    kfd.restrictDevices(kfd.gpuIds().subList(0, gpus)); // the GPUs it uses are all it holds
+    // the GPUs it uses are all it holds
+    kfd.restrictDevices(List.copyOf(kfd.gpuIds().subList(first, first + gpus)));
     set(m, F_GPUS, gpus);
     set(m, F_STEPS, steps);
     set(m, F_SEED, seed);
