@@ -157,6 +157,8 @@ public final class ImageSet {
       throw new CorruptImageException(invName, "root pid " + inventory.getRootPid()
           + " is not in pstree.img");
     }
+    PstreeChecks.check(processes, inventory.getRootPid(),
+        dir.resolve(ImageKind.PSTREE.fileName()).toString());
     DumpStatsEntry stats = listed.containsKey(ImageKind.STATS_DUMP.fileName())
         ? readAll(dir, ImageKind.STATS_DUMP.fileName(), ImageKind.STATS_DUMP, id, listed)
             .single(DumpStatsEntry.parser())

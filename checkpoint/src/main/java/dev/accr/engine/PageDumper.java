@@ -51,6 +51,7 @@ final class PageDumper {
   private final AtomicLong pagesDone = new AtomicLong();
   private PageSelection selection = PageSelection.ALL_TOUCHED;
   private boolean running;
+  private int firstFile = 1;
 
   PageDumper(DumpOptions options, CheckpointId id, IntFunction<Path> pagesFile,
       ProgressListener progress, BufferBudget budget, BooleanSupplier cancelled) {
@@ -65,6 +66,15 @@ final class PageDumper {
   /** Stores only the pages {@code s} selects (an incremental dump). */
   PageDumper selecting(PageSelection s) {
     this.selection = s;
+    return this;
+  }
+
+  /**
+   * Numbers this dump's pages files from {@code first} on (the processes of a tree each write
+   * their own files into one set).
+   */
+  PageDumper numberedFrom(int first) {
+    this.firstFile = first;
     return this;
   }
 
@@ -106,7 +116,7 @@ final class PageDumper {
     long[] zeroPages = new long[workers];
     long[] written = new long[workers];
     Parallel.run(workers, w -> {
-      try (Worker worker = new Worker(w + 1, options.compression())) {
+      try (Worker worker = new Worker(firstFile + w, options.compression())) {
         PageCursor.Batch batch = new PageCursor.Batch(options.chunkPages());
         while (cursor.next(batch)) {
           PageChunkEntry chunk = worker.write(batch);
