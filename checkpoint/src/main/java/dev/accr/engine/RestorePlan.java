@@ -140,8 +140,8 @@ public final class RestorePlan implements AutoCloseable {
 
   static void checkFiles(ImageSet set) throws IOException {
     for (var f : set.files().values()) {
-      if (f.hasExt()) {
-        continue; // reopened by its plugin
+      if (f.hasExt() || f.hasPipe() || f.hasSocket() || f.hasMemfd()) {
+        continue; // reopened by its plugin, or recreated with what the tree shares
       }
       RegFileEntry reg = f.getReg();
       if (reg.getPath().isEmpty() || reg.getPath().indexOf('\0') >= 0) {

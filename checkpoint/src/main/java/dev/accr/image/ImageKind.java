@@ -28,6 +28,10 @@ public enum ImageKind {
   PAGES("pages", "pages-%d.img", Body.CHUNKS),
   /** {@code files.img}: Entries := FileEntry*. */
   FILES("files", "files.img", Body.ENTRIES),
+  /** {@code pipes.img}: Entries := PipeEntry*. New in format 5 (absent: no pipes). */
+  PIPES("pipes", "pipes.img", Body.ENTRIES),
+  /** {@code shmem.img}: Entries := ShmemEntry*. New in format 5 (absent: no shared memory). */
+  SHMEM("shmem", "shmem.img", Body.ENTRIES),
   /** {@code stats-dump.img}: Entries := DumpStatsEntry. */
   STATS_DUMP("stats-dump", "stats-dump.img", Body.ENTRIES),
   /**
