@@ -101,6 +101,7 @@ public final class Dumper {
                 + " processes) are not supported; dump it in full", pid, processes.size());
           }
           clock.begin("devices");
+          session.treeFrozen(processes);
           for (SimProcess p : processes) {
             session.checkpointDevices(p);
           }

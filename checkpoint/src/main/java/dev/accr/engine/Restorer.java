@@ -167,6 +167,7 @@ public final class Restorer {
       build.trackWrites(plan.set().id().toString());
       clock.begin("devices");
       build.threadsAndFiles();
+      session.treeRestored(build.processes());
       cancellation.check(); // the last moment: once adopted the processes are the node's
       clock.begin("start");
       build.adopt();
