@@ -11,6 +11,7 @@ import dev.accr.image.ProgressListener;
 import dev.accr.kernel.DirtyPages;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.SimProcess;
+import dev.accr.kernel.SingleProcessCheck;
 import dev.accr.plugin.PluginHost;
 import dev.accr.plugin.PluginSession;
 import dev.accr.plugin.SessionSetup;
@@ -24,6 +25,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Predicate;
 import java.util.function.UnaryOperator;
 
 /**
@@ -93,12 +95,18 @@ public final class Dumper {
                 .withLeaveRunning(options.leaveRunning() || options.leaveStopped()))) {
           clock.begin("freeze");
           tree.freeze(session);
-          List<SimProcess> processes = tree.processes();
+          List<SimProcess> members = tree.processes();
+          List<SimProcess> processes = members.stream().filter(p -> !ProcessTree.zombie(p))
+              .toList();
+          if (processes.isEmpty()) {
+            throw AccrException.notFound("dump of %d: the process and its tree have exited", pid);
+          }
           SimProcess process = processes.getFirst();
           long frozenAt = System.nanoTime();
-          if (processes.size() > 1 && parentSet != null) {
-            throw AccrException.failed("dump of %d: incremental dumps of a process tree (%d"
-                + " processes) are not supported; dump it in full", pid, processes.size());
+          if (parentSet != null && SingleProcessCheck.reason(members.getFirst()) != null) {
+            throw AccrException.failed("dump of %d: incremental dumps of a process tree or of"
+                + " shared objects are not supported (%s); dump it in full", pid,
+                SingleProcessCheck.reason(members.getFirst()));
           }
           clock.begin("devices");
           session.treeFrozen(processes);
@@ -111,13 +119,13 @@ public final class Dumper {
             dirty = process.memory().trackWrites(set.id().toString());
           }
           clock.begin("memory");
-          TreeCollector.Collected c = TreeCollector.collect(node, processes, session);
+          TreeCollector.Collected c = TreeCollector.collect(node, members, session);
           DumpStatsEntry.Builder stats = null;
           int firstPagesFile = 1;
           for (SimProcess p : processes) {
             DumpStatsEntry.Builder mine = writeImages(p, set, options, progress,
                 c.of(p.pid()), p.memory().vmas(), parentSet == null ? null : dirty, parentSet,
-                clock, false, firstPagesFile);
+                clock, false, firstPagesFile, c::storesPages);
             firstPagesFile += mine.getThreads();
             stats = stats == null ? mine : TreeCollector.add(stats, mine);
           }
@@ -161,6 +169,14 @@ public final class Dumper {
     }
   }
 
+  private static void refuseTree(SimProcess process) {
+    String why = dev.accr.kernel.SingleProcessCheck.reason(process);
+    if (why != null) {
+      throw AccrException.failed("dump of %d refused: %s (only a lone process can be dumped)",
+          process.pid(), why);
+    }
+  }
+
   /**
    * Saves the memory of process {@code pid} into {@code dir} while it runs on: frozen only to
    * start a new period of write tracking and to record its threads and mappings. A later dump
@@ -170,6 +186,7 @@ public final class Dumper {
       throws IOException {
     ProgressListener progress = cancellation.checking(reports);
     SimProcess process = node.process(pid);
+    refuseTree(process);
     PhaseClock clock = PhaseClock.start("pre-dump of " + pid);
     try (ImageSetWriter set = ImageSetWriter.create(dir)) {
       ImageSet parentSet = readParent(pid, set);
@@ -195,7 +212,7 @@ public final class Dumper {
         cancellation.check();
         clock.begin("memory");
         DumpStatsEntry.Builder stats = writeImages(process, set, options, progress, c, vmas,
-            dirty, parentSet, clock, true, 1);
+            dirty, parentSet, clock, true, 1, v -> true);
         write(set, ImageKind.PSTREE.fileName(), ImageKind.PSTREE, List.of(c.pstree()));
         write(set, ImageKind.FILES.fileName(), ImageKind.FILES, c.files());
         clock.end();
@@ -271,7 +288,7 @@ public final class Dumper {
   private DumpStatsEntry.Builder writeImages(SimProcess process, ImageSetWriter set,
       DumpOptions options, ProgressListener progress, ProcessCollector.Collected c,
       List<Vma> vmas, DirtyPages dirty, ImageSet parentSet, PhaseClock clock, boolean running,
-      int firstPagesFile) throws IOException {
+      int firstPagesFile, Predicate<Vma> stored) throws IOException {
     int pid = process.pid();
     PageSelection selection = PageSelection.ALL_TOUCHED;
     List<PageRun> zeroRuns = new ArrayList<>();
@@ -297,7 +314,7 @@ public final class Dumper {
     PageDumper.Result pages = new PageDumper(options, set.id(),
         n -> set.file(ImageKind.PAGES.fileName(n)), progress, node.buffers(),
         cancellation::requested).selecting(selection).whileRunning(running)
-        .numberedFrom(firstPagesFile).dump(process.memory());
+        .numberedFrom(firstPagesFile).storing(stored).dump(process.memory());
     long memUs = (System.nanoTime() - memStart) / 1000;
     clock.begin("write");
 

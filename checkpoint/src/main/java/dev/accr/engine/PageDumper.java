@@ -24,6 +24,7 @@ import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import java.util.function.IntFunction;
+import java.util.function.Predicate;
 import java.util.zip.CRC32C;
 
 /**
@@ -52,6 +53,7 @@ final class PageDumper {
   private PageSelection selection = PageSelection.ALL_TOUCHED;
   private boolean running;
   private int firstFile = 1;
+  private Predicate<Vma> stored = v -> true;
 
   PageDumper(DumpOptions options, CheckpointId id, IntFunction<Path> pagesFile,
       ProgressListener progress, BufferBudget budget, BooleanSupplier cancelled) {
@@ -73,6 +75,11 @@ final class PageDumper {
    * Numbers this dump's pages files from {@code first} on (the processes of a tree each write
    * their own files into one set).
    */
+  PageDumper storing(Predicate<Vma> which) {
+    this.stored = which;
+    return this;
+  }
+
   PageDumper numberedFrom(int first) {
     this.firstFile = first;
     return this;
@@ -90,6 +97,7 @@ final class PageDumper {
   Result dump(AddressSpace memory) throws IOException {
     List<Vma> vmas = memory.vmas().stream()
         .filter(v -> v.kind() != Vma.Kind.DEVICE) // saved by the plugin that claimed the mapping
+        .filter(stored) // shared memory another mapping stores
         .toList();
     long pagesTotal = PageCursor.count(vmas, selection);
     long chunksTotal = (pagesTotal + options.chunkPages() - 1) / options.chunkPages();

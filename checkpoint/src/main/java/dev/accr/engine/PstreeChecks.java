@@ -27,6 +27,11 @@ final class PstreeChecks {
     }
     for (ImageSet.ProcessImages p : processes.values()) {
       int pid = p.pstree().getPid();
+      int lanes = p.pstree().getDescendantSumCount();
+      if (lanes != 0 && lanes != dev.accr.kernel.TreeDigest.LANES) {
+        throw new CorruptImageException(file, "pid " + pid + ": descendant sum lanes: actual="
+            + lanes + " expected=" + dev.accr.kernel.TreeDigest.LANES);
+      }
       Set<Integer> path = new LinkedHashSet<>();
       int at = pid;
       while (at != root) {

@@ -26,7 +26,11 @@ public final class RestorePlan implements AutoCloseable {
   /** One process of the tree to restore: its images, its program, its pages in the chain. */
   record ProcessPlan(ImageSet.ProcessImages images, Workload workload, ChainPages pages) {
     int pid() {
-      return images.core().getPid();
+      return images.pstree().getPid();
+    }
+
+    boolean zombie() {
+      return images.pstree().getZombie();
     }
   }
 

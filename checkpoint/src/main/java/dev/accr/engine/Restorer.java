@@ -15,6 +15,8 @@ import dev.accr.proto.RestoreStatsEntry;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.List;
 import java.util.function.UnaryOperator;
 
@@ -104,22 +106,35 @@ public final class Restorer {
     }
     List<RestorePlan.ProcessPlan> processes = new ArrayList<>();
     long restoredPages = 0;
+    Map<Integer, Workload> programs = new HashMap<>();
     for (ImageSet.ProcessImages images : RestorePlan.treeImages(set, plugins)) {
-      int pid = images.core().getPid();
+      int pid = images.pstree().getPid();
       if (node.hasPid(pid)) {
         throw AccrException.failed("restore: pid %d is already taken on node %s", pid,
             node.name());
+      }
+      if (images.pstree().getZombie()) {
+        // A zombie runs nothing: it keeps its parent's program (a fork's child runs it too).
+        Workload parents = programs.getOrDefault(images.pstree().getPpid(),
+            programs.values().stream().findFirst().orElse(null));
+        programs.put(pid, parents);
+        processes.add(new RestorePlan.ProcessPlan(images, parents, null));
+        continue;
       }
       Workload workload = node.registry().workloads().get(images.core().getExe());
       if (workload == null) {
         throw AccrException.incompatible("restore: program '%s' is not installed on node %s",
             images.core().getExe(), node.name());
       }
+      programs.put(pid, workload);
       RestorePlan.checkWorkingDirectory(set, images.core());
       ChainPages pages = new ChainPages(chain, pid);
       restoredPages += pages.livePages(chain, pid);
       processes.add(new RestorePlan.ProcessPlan(images, workload, pages));
     }
+    Workload any = programs.values().stream().filter(w -> w != null).findFirst().orElse(null);
+    processes.replaceAll(pp -> pp.workload() != null || any == null ? pp
+        : new RestorePlan.ProcessPlan(pp.images(), any, pp.pages()));
     RestorePlan.checkFiles(set);
     long total = node.topology().getCpusList().stream().mapToLong(c -> c.getMemoryBytes()).sum();
     RestorePlan.checkMemory(set, restoredPages, node.name(),

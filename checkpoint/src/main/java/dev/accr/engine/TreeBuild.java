@@ -4,7 +4,13 @@ import dev.accr.api.AccrException;
 import dev.accr.api.CorruptImageException;
 import dev.accr.api.DeviceMapping;
 import dev.accr.api.Workload;
+import dev.accr.kernel.FileDescription;
+import dev.accr.kernel.KernelObjects;
+import dev.accr.kernel.Lineage;
 import dev.accr.kernel.Node;
+import dev.accr.kernel.Pipe;
+import dev.accr.kernel.SharedMemory;
+import dev.accr.kernel.TreeDigest;
 import dev.accr.kernel.SimProcess;
 import dev.accr.kernel.SimThread;
 import dev.accr.kernel.Vma;
@@ -12,12 +18,16 @@ import dev.accr.plugin.PluginSession;
 import dev.accr.proto.CoreEntry;
 import dev.accr.proto.FdEntry;
 import dev.accr.proto.FileEntry;
+import dev.accr.proto.PipeEntry;
+import dev.accr.proto.PstreeEntry;
+import dev.accr.proto.ShmemEntry;
 import dev.accr.proto.RegFileEntry;
 import dev.accr.proto.ThreadCoreEntry;
 import dev.accr.proto.VmaEntry;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -33,29 +43,62 @@ final class TreeBuild {
   private final RestorePlan plan;
   private final Map<Integer, SimProcess> built = new LinkedHashMap<>();
   private final List<SimProcess> adopted = new ArrayList<>();
+  /** Shared memory by its id in the set, held once by this build until every holder has it. */
+  private final Map<Integer, SharedMemory> shmem = new LinkedHashMap<>();
+  private final Map<Integer, Pipe> pipes = new HashMap<>();
+  private final Map<Integer, FileDescription> descriptions = new HashMap<>();
 
   TreeBuild(Node node, RestorePlan plan) {
     this.node = node;
     this.plan = plan;
   }
 
-  /** Creates every process, detached, under its own pid. */
+  /**
+   * Creates every process, detached, under its own pid, with its parent, group, session,
+   * signals and account of reaped descendants; a zombie is created exited. The root becomes
+   * the root of a tree on this node (parent 0), whatever its parent was where it was dumped.
+   */
   void create() {
     for (RestorePlan.ProcessPlan pp : plan.processes()) {
       CoreEntry core = pp.images().core();
       String cwd = core.getCwd().isEmpty() ? System.getProperty("user.dir") : core.getCwd();
-      SimProcess p = node.newProcess(core.getPid(), pp.workload(), core.getArgvList(),
+      SimProcess p = node.newProcess(pp.pid(), pp.workload(), core.getArgvList(),
           Path.of(cwd), core.getStepDelayMs());
       built.put(p.pid(), p);
+      PstreeEntry e = pp.images().pstree();
+      boolean root = pp.pid() == plan.pid();
+      long[] sum = new long[TreeDigest.LANES];
+      for (int i = 0; i < e.getDescendantSumCount(); i++) {
+        sum[i] = e.getDescendantSum(i);
+      }
+      p.lineage().restore(new Lineage.Restored(root ? 0 : e.getPpid(), e.getPgid(), e.getSid(),
+          e.getPendingSignals(), e.getCaughtSignals(), e.getStatusOnReturn(), e.getZombie(),
+          e.getExitStatus(), e.getOwnDigest().isEmpty() ? null : e.getOwnDigest(), sum,
+          e.getDescendants()));
+      if (!root) {
+        KernelObjects.addChild(built.get(e.getPpid()), p.pid());
+      }
+      if (pp.zombie()) {
+        p.close(); // exited: no memory, no files, waiting for its parent
+        continue;
+      }
       plan.session().postForking(p);
     }
   }
 
   void mapMemory() {
+    for (ShmemEntry s : plan.set().shared().shmem().values()) {
+      shmem.put(s.getId(), node.newSharedMemory(s.getName(), s.getLength()));
+    }
     for (RestorePlan.ProcessPlan pp : plan.processes()) {
       SimProcess p = built.get(pp.pid());
       for (VmaEntry v : pp.images().mm().getVmasList()) {
         Vma.Kind kind = ProcessCollector.kindOf(v.getKind());
+        if (v.getShmemId() != 0) {
+          KernelObjects.mapShared(p, v.getStart(), v.getProt(), kind, v.getName(), v.getPath(),
+              shmem.get(v.getShmemId()));
+          continue;
+        }
         if (kind == Vma.Kind.DEVICE) {
           DeviceMapping moved = plan.session().updateVmaMap(p, new DeviceMapping(v.getStart(),
               v.getLength(), v.getProt(), v.getPath(), v.getOffset()));
@@ -72,6 +115,9 @@ final class TreeBuild {
   PageLoader.PageSink pageSink(int link) {
     Map<Integer, PageLoader.PageSink> sinks = new LinkedHashMap<>();
     for (RestorePlan.ProcessPlan pp : plan.processes()) {
+      if (pp.zombie()) {
+        continue;
+      }
       SimProcess p = built.get(pp.pid());
       sinks.put(pp.pid(), pp.pages().filter(link, new PageLoader.PageSink() {
         @Override
@@ -99,17 +145,35 @@ final class TreeBuild {
   }
 
   void trackWrites(String since) {
-    built.values().forEach(p -> p.memory().trackWrites(since));
+    live().forEach(p -> p.memory().trackWrites(since));
+  }
+
+  /** The processes that run (not the zombies). */
+  List<SimProcess> live() {
+    return built.values().stream().filter(p -> p.state() == SimProcess.State.NEW).toList();
   }
 
   /** Threads with their registers, open files and device files, then the program's check. */
   void threadsAndFiles() {
     for (RestorePlan.ProcessPlan pp : plan.processes()) {
+      if (pp.zombie()) {
+        continue;
+      }
       SimProcess p = built.get(pp.pid());
       addThreads(pp.images().core(), p);
       openFiles(pp.images().core(), p);
-      checkRestored(pp.workload(), p);
     }
+    releaseShared(); // every mapping and memfd holds its objects now
+    for (RestorePlan.ProcessPlan pp : plan.processes()) {
+      if (!pp.zombie()) {
+        checkRestored(pp.workload(), built.get(pp.pid()));
+      }
+    }
+  }
+
+  private void releaseShared() {
+    shmem.values().forEach(KernelObjects::release);
+    shmem.clear();
   }
 
   /** Puts every process into the node's table under its pid. */
@@ -121,12 +185,12 @@ final class TreeBuild {
   }
 
   void resumeDevices() {
-    built.values().forEach(p -> plan.session().resumeDevicesLate(p));
+    live().forEach(p -> plan.session().resumeDevicesLate(p));
   }
 
   /** Starts every process, one right after the other: the tree thaws together. */
   void start() {
-    built.values().forEach(SimProcess::start);
+    live().forEach(SimProcess::start);
   }
 
   SimProcess root() {
@@ -137,13 +201,25 @@ final class TreeBuild {
     return List.copyOf(built.values());
   }
 
+  /** Memory the tree holds: its processes' private pages and each shared object once. */
   long residentPages() {
-    return built.values().stream().mapToLong(p -> p.memory().residentPages()).sum();
+    java.util.Set<SharedMemory> counted = java.util.Collections.newSetFromMap(
+        new java.util.IdentityHashMap<>());
+    long shared = 0;
+    for (SimProcess p : live()) {
+      for (SharedMemory shm : p.memory().sharedObjects()) {
+        if (counted.add(shm)) {
+          shared += shm.residentPages();
+        }
+      }
+    }
+    return shared + live().stream().mapToLong(p -> p.memory().privatePages()).sum();
   }
 
   /** Removes every process built so far and frees what it holds. */
   void discard() {
-    for (SimProcess p : adopted) {
+    releaseShared();
+    for (SimProcess p : adopted.reversed()) {
       try {
         node.kill(p.pid());
       } catch (RuntimeException e) {
@@ -165,17 +241,44 @@ final class TreeBuild {
     }
   }
 
+  /**
+   * Opens the process's descriptors. A file entry is opened once, by the first descriptor
+   * that names it; every later one (in this process or another) shares that description.
+   */
   private void openFiles(CoreEntry core, SimProcess p) {
     for (FdEntry fd : core.getFdsList()) {
-      FileEntry f = plan.set().files().get(fd.getFileId());
-      if (f.hasExt()) {
-        p.files().installDevice(fd.getFd(), plan.session().restoreExtFile(f.getExt().getPlugin(),
-            p, fd.getFd(), f.getExt().getPath()));
+      FileDescription shared = descriptions.get(fd.getFileId());
+      if (shared != null) {
+        p.files().installShared(fd.getFd(), shared);
         continue;
       }
-      RegFileEntry reg = f.getReg();
-      p.files().install(fd.getFd(), Path.of(reg.getPath()), reg.getFlags(), reg.getPos());
+      FileEntry f = plan.set().files().get(fd.getFileId());
+      int n = fd.getFd();
+      if (f.hasExt()) {
+        p.files().installDevice(n, plan.session().restoreExtFile(f.getExt().getPlugin(), p, n,
+            f.getExt().getPath()));
+      } else if (f.hasPipe()) {
+        KernelObjects.installPipeEnd(node, p, n, pipe(f.getPipe().getPipeId()),
+            f.getPipe().getReadEnd());
+      } else if (f.hasSocket()) {
+        KernelObjects.installSocketEnd(node, p, n, pipe(f.getSocket().getInPipeId()),
+            pipe(f.getSocket().getOutPipeId()));
+      } else if (f.hasMemfd()) {
+        KernelObjects.installMemfd(node, p, n, shmem.get(f.getMemfd().getShmemId()));
+      } else {
+        RegFileEntry reg = f.getReg();
+        p.files().install(n, Path.of(reg.getPath()), reg.getFlags(), reg.getPos());
+      }
+      descriptions.put(fd.getFileId(), p.files().descriptions().get(n));
     }
+  }
+
+  /** The pipe with id {@code id} in the set, created with its bytes on first use. */
+  private Pipe pipe(int id) {
+    return pipes.computeIfAbsent(id, k -> {
+      PipeEntry e = plan.set().shared().pipes().get(id);
+      return KernelObjects.pipe(node, e.getCapacity(), e.getData().toByteArray());
+    });
   }
 
   /**

@@ -18,6 +18,7 @@ final class TreeFreezer {
   private final Node node;
   private final int root;
   private final Set<SimProcess> frozen = new LinkedHashSet<>();
+  private final Set<SimProcess> zombies = new LinkedHashSet<>();
 
   TreeFreezer(Node node, int root) {
     this.node = node;
@@ -28,9 +29,13 @@ final class TreeFreezer {
   void freeze(PluginSession session) {
     while (true) {
       List<SimProcess> fresh = new ArrayList<>();
-      for (SimProcess p : ProcessTree.live(node, root)) {
-        if (!frozen.contains(p)) {
-          fresh.add(p);
+      for (SimProcess p : ProcessTree.members(node, root)) {
+        if (!frozen.contains(p) && !zombies.contains(p)) {
+          if (ProcessTree.zombie(p)) {
+            zombies.add(p);
+          } else {
+            fresh.add(p);
+          }
         }
       }
       if (fresh.isEmpty()) {
@@ -42,15 +47,31 @@ final class TreeFreezer {
         }
       }
       for (SimProcess p : fresh) {
-        p.freeze();
-        frozen.add(p);
+        try {
+          p.freeze();
+          frozen.add(p);
+        } catch (RuntimeException e) {
+          if (!ProcessTree.zombie(p)) {
+            throw e;
+          }
+          zombies.add(p); // it exited before it could be frozen
+        }
       }
     }
   }
 
-  /** The frozen processes, the root first, then in the order they were found. */
+  /**
+   * The tree as frozen: every process, zombies included, the root first and every parent
+   * before its children.
+   */
   List<SimProcess> processes() {
-    return List.copyOf(frozen);
+    List<SimProcess> all = new ArrayList<>();
+    for (SimProcess p : ProcessTree.members(node, root)) {
+      if (frozen.contains(p) || zombies.contains(p)) {
+        all.add(p);
+      }
+    }
+    return all;
   }
 
   boolean any() {
@@ -82,6 +103,10 @@ final class TreeFreezer {
   /** Kills the whole tree (a dump without --leave-running) and removes it from the table. */
   void kill() {
     RuntimeException failure = null;
+    for (SimProcess p : zombies) {
+      node.reap(p);
+    }
+    zombies.clear();
     for (SimProcess p : frozen) {
       try {
         p.killFrozen();

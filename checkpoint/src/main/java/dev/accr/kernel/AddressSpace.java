@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.IntFunction;
 
 /**
  * The address space of a simulated process: non-overlapping mappings whose pages are
@@ -28,19 +29,29 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
 
   private final TreeMap<Long, Vma> vmas = new TreeMap<>();
   private final FramePool frames;
+  private final NodeMemory accounting;
+  private final KernelIds ids;
+  /** Finds the memfd open at a descriptor of the owning process (null: not a memfd). */
+  private IntFunction<SharedMemory> memfds = fd -> null;
   private long mapped;
   private long mappedHost;
   /** Whether writes are tracked, and the label of the current tracking period. */
   private boolean tracking;
   private String trackingSince;
 
-  AddressSpace(NodeMemory accounting) {
+  AddressSpace(NodeMemory accounting, KernelIds ids) {
     this.frames = new FramePool(accounting);
+    this.accounting = accounting;
+    this.ids = ids;
   }
 
   /** An address space of no process, accounted to no node (tools that rebuild memory). */
   public static AddressSpace standalone() {
-    return new AddressSpace(new NodeMemory());
+    return new AddressSpace(new NodeMemory(), new KernelIds());
+  }
+
+  void resolveMemfdsWith(IntFunction<SharedMemory> memfds) {
+    this.memfds = memfds;
   }
 
   /** A read-only page of zeros. */
@@ -59,12 +70,57 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
         mapping.offset());
   }
 
+  @Override
+  public void mapShared(long start, long length, int prot, String name) {
+    checkRange(start, length);
+    SharedMemory shm = new SharedMemory(ids.next(), name, length, accounting);
+    try {
+      mapShared(start, prot, Vma.Kind.ANON, name, "", shm);
+    } catch (RuntimeException e) {
+      shm.release();
+      throw e;
+    }
+  }
+
+  @Override
+  public void mapMemfd(long start, int fd, int prot, String name) {
+    SharedMemory shm = memfds.apply(fd);
+    if (shm == null) {
+      throw AccrException.failed("mmap: fd %d is not a memfd", fd);
+    }
+    shm.retain();
+    try {
+      mapShared(start, prot, Vma.Kind.FILE, name, "/memfd:" + shm.name(), shm);
+    } catch (RuntimeException e) {
+      shm.release();
+      throw e;
+    }
+  }
+
+  /**
+   * Maps a whole shared-memory object that the caller holds a reference for (which the
+   * mapping then owns): restore re-shares memory with this, fork shares it.
+   */
+  public Vma mapShared(long start, int prot, Vma.Kind kind, String name, String path,
+      SharedMemory shm) {
+    return map(start, shm.length(), prot, kind, name, path, 0, shm);
+  }
+
   /** Adds a mapping of any kind (restore recreates mappings with this). */
-  public synchronized Vma map(long start, long length, int prot, Vma.Kind kind, String name,
+  public Vma map(long start, long length, int prot, Vma.Kind kind, String name,
       String path, long offset) {
+    return map(start, length, prot, kind, name, path, offset, null);
+  }
+
+  private static void checkRange(long start, long length) {
     if (start % PAGE_SIZE != 0 || length % PAGE_SIZE != 0 || length <= 0 || start < 0) {
       throw AccrException.failed("mmap: range %x+%x is not page aligned", start, length);
     }
+  }
+
+  private synchronized Vma map(long start, long length, int prot, Vma.Kind kind, String name,
+      String path, long offset, SharedMemory shared) {
+    checkRange(start, length);
     if (start > MAX_ADDRESS - length || mapped + length > MAX_MAPPED_BYTES) {
       throw AccrException.failed("mmap: range %x+%x is outside the address space or over the"
           + " %d GiB mapping limit", start, length, MAX_MAPPED_BYTES >> 30);
@@ -73,7 +129,7 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
     if (below != null && below.getValue().end() > start) {
       throw AccrException.failed("mmap: range %x+%x overlaps %s", start, length, below.getValue());
     }
-    Vma vma = new Vma(start, length, prot, kind, name, path, offset);
+    Vma vma = new Vma(start, length, prot, kind, name, path, offset, shared);
     if (tracking) {
       vma.mappedWhileTracked = true;
       vma.pageTable().swapDirty(true);
@@ -88,20 +144,31 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
 
   /**
    * Removes a whole mapping. Its frames stay with the process's pool (freed when the process
-   * goes away) but are zeroed, so nothing of the contents survives.
+   * goes away) but are zeroed, so nothing of the contents survives. A shared mapping lets go of
+   * its object instead, whose contents the other holders keep.
    */
   @Override
-  public synchronized void unmap(long start, long length) {
+  public void unmap(long start, long length) {
+    Vma vma = removeMapping(start, length);
+    if (vma.shared() != null) {
+      vma.shared().release();
+    }
+  }
+
+  private synchronized Vma removeMapping(long start, long length) {
     Vma vma = vmas.get(start);
     if (vma == null || vma.length() != length) {
       throw AccrException.failed("munmap: %x+%x is not a mapping", start, length);
     }
-    vma.forEachTouchedPage((address, frame) -> frame.fill((byte) 0));
+    if (vma.shared() == null) {
+      vma.forEachTouchedPage((address, frame) -> frame.fill((byte) 0));
+    }
     vmas.remove(start);
     mapped -= length;
     if (vma.kind() != Vma.Kind.DEVICE) {
       mappedHost -= length;
     }
+    return vma;
   }
 
   /** Bytes of host memory mapped (device mappings not counted): what the process may touch. */
@@ -140,7 +207,14 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
     return frame;
   }
 
-  private synchronized MemorySegment install(Vma vma, long index) {
+  private MemorySegment install(Vma vma, long index) {
+    if (vma.shared() != null) {
+      return vma.shared().install(index);
+    }
+    return installPrivate(vma, index);
+  }
+
+  private synchronized MemorySegment installPrivate(Vma vma, long index) {
     MemorySegment frame = vma.pageTable().get(index);
     if (frame == null) {
       frame = frames.allocate();
@@ -163,7 +237,7 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
     for (int i = 0; i < pages; i++) {
       vma.pageTable().markDirty(first + i);
     }
-    if (pages < MIN_BLOCK_PAGES) {
+    if (pages < MIN_BLOCK_PAGES || vma.shared() != null) {
       for (int i = 0; i < pages; i++) {
         MemorySegment.copy(source, sourceOffset + (long) i * PAGE_SIZE,
             pageForWrite(address + (long) i * PAGE_SIZE), 0, PAGE_SIZE);
@@ -206,6 +280,9 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
     long first = (address - vma.start()) / PAGE_SIZE;
     if (address % PAGE_SIZE != 0 || pages <= 0 || first + pages > vma.pageCount()) {
       throw AccrException.failed("write of %d pages at %x leaves %s", pages, address, vma);
+    }
+    if (vma.shared() != null) {
+      return null; // the object's own frames: filled page by page
     }
     synchronized (this) {
       for (int i = 0; i < pages; i++) {
@@ -307,14 +384,71 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
     trackingSince = ended.since();
   }
 
-  /** Pages held by this address space. */
+  /**
+   * Pages this address space shows: its private frames and the frames of the shared objects it
+   * maps (as Linux's RSS, shared pages count in every process that maps them).
+   */
   public long residentPages() {
+    long pages = frames.frames();
+    for (SharedMemory shm : sharedObjects()) {
+      pages += shm.residentPages();
+    }
+    return pages;
+  }
+
+  /** Pages of private memory only: what this process alone holds. */
+  public long privatePages() {
     return frames.frames();
+  }
+
+  /** The shared-memory objects this address space maps, each once, in address order. */
+  public synchronized List<SharedMemory> sharedObjects() {
+    List<SharedMemory> out = new ArrayList<>();
+    for (Vma vma : vmas.values()) {
+      if (vma.shared() != null && !out.contains(vma.shared())) {
+        out.add(vma.shared());
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Fills the empty address space {@code child} as fork does: private mappings with a copy of
+   * every touched page, shared mappings showing the same objects, device mappings left out.
+   */
+  synchronized void forkInto(AddressSpace child) {
+    for (Vma vma : vmas.values()) {
+      if (vma.kind() == Vma.Kind.DEVICE) {
+        continue;
+      }
+      if (vma.shared() != null) {
+        vma.shared().retain();
+        child.mapShared(vma.start(), vma.prot(), vma.kind(), vma.name(), vma.path(),
+            vma.shared());
+        continue;
+      }
+      child.map(vma.start(), vma.length(), vma.prot(), vma.kind(), vma.name(), vma.path(),
+          vma.offset());
+      vma.forEachTouchedPage((address, frame) -> MemorySegment.copy(frame, 0,
+          child.pageForWrite(address), 0, PAGE_SIZE));
+    }
   }
 
   /** Frees every page; the address space is unusable afterwards. */
   @Override
   public void close() {
+    List<SharedMemory> shared = new ArrayList<>();
+    synchronized (this) {
+      for (Vma vma : vmas.values()) {
+        if (vma.shared() != null) {
+          shared.add(vma.shared());
+        }
+      }
+      vmas.clear();
+      mapped = 0;
+      mappedHost = 0;
+    }
+    shared.forEach(SharedMemory::release);
     frames.close();
   }
 }

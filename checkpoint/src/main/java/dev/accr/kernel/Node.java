@@ -36,6 +36,9 @@ public final class Node implements NodeContext, AutoCloseable {
   private final BufferBudget buffers;
   private final ConcurrentSkipListMap<Integer, SimProcess> processes = new ConcurrentSkipListMap<>();
   private final Map<String, DeviceDriver> drivers;
+  private final KernelIds ids = new KernelIds();
+  private final ProcessTree tree = new ProcessTree(this, processes);
+  private final Kernel kernel = new NodeKernel();
   private int nextPid = FIRST_PID;
 
   /**
@@ -147,11 +150,17 @@ public final class Node implements NodeContext, AutoCloseable {
   public synchronized void checkRoom(String what, long bytes, SimProcess except) {
     int live = 0;
     long held = 0;
+    java.util.Set<SharedMemory> shared = java.util.Collections.newSetFromMap(
+        new java.util.IdentityHashMap<>());
     for (SimProcess p : processes.values()) {
       if (p != except && p.state() != SimProcess.State.EXITED) {
         live++;
-        held += p.memory().residentPages() * MemoryView.PAGE_SIZE;
+        held += p.memory().privatePages() * MemoryView.PAGE_SIZE;
+        shared.addAll(p.memory().sharedObjects()); // frames several processes map count once
       }
+    }
+    for (SharedMemory shm : shared) {
+      held += shm.residentPages() * MemoryView.PAGE_SIZE;
     }
     if (live >= limits.maxProcesses()) {
       throw AccrException.failed("%s refused: node %s runs %d processes, its limit", what, name,
@@ -199,7 +208,85 @@ public final class Node implements NodeContext, AutoCloseable {
 
   /** A detached process with a given pid, not in the table yet (restore builds one). */
   public SimProcess newProcess(int pid, Workload w, List<String> argv, Path cwd, int stepDelayMs) {
-    return new SimProcess(pid, w, argv, cwd, stepDelayMs, memory, this::driverFor);
+    return new SimProcess(pid, w, argv, cwd, stepDelayMs, kernel, new Lineage(0, pid, pid));
+  }
+
+  /** The ids of this node's shared kernel objects. */
+  public KernelIds ids() {
+    return ids;
+  }
+
+  /**
+   * A new shared-memory object of {@code length} bytes, held once by the caller, who gives that
+   * hold to a mapping ({@link AddressSpace#mapShared(long, int, Vma.Kind, String, String,
+   * SharedMemory)}) or releases it (restore re-creates shared memory with this).
+   */
+  public SharedMemory newSharedMemory(String name, long length) {
+    return new SharedMemory(ids.next(), name, length, memory);
+  }
+
+  private SimProcess fork(SimProcess parent) {
+    if (parent.killRequested() || parent.state() == SimProcess.State.EXITED) {
+      throw AccrException.failed("fork: process %d is being killed", parent.pid());
+    }
+    SimProcess child;
+    synchronized (this) {
+      checkRoom("fork of " + parent.pid(), parent.memory().privatePages() * MemoryView.PAGE_SIZE,
+          null);
+      int pid = allocatePid();
+      child = new SimProcess(pid, parent.workload(), parent.argv(), parent.cwd(),
+          parent.stepDelayMs(), kernel, parent.lineage().forChild(parent.pid()));
+      processes.put(pid, child);
+      tree.adoptChild(parent, child);
+    }
+    try {
+      parent.forkInto(child);
+      return child;
+    } catch (RuntimeException e) {
+      synchronized (this) {
+        processes.remove(child.pid(), child);
+        parent.lineage().removeChild(child.pid());
+      }
+      child.close();
+      throw e;
+    }
+  }
+
+  /** The kernel services a node gives its processes. */
+  private final class NodeKernel implements Kernel {
+    @Override
+    public NodeMemory memory() {
+      return memory;
+    }
+
+    @Override
+    public KernelIds ids() {
+      return ids;
+    }
+
+    @Override
+    public java.util.function.Function<String, DeviceDriver> drivers() {
+      return Node.this::driverFor;
+    }
+
+    @Override
+    public ProcessTree tree() {
+      return tree;
+    }
+
+    @Override
+    public FileTable filesOf(int pid) {
+      SimProcess p = processes.get(pid);
+      if (p == null || p.state() == SimProcess.State.EXITED) {
+        throw AccrException.notFound("pidfd_getfd: no process %d on node %s", pid, name);
+      }
+      return p.files();
+    }
+
+    @Override
+    public SimProcess fork(SimProcess parent) {
+      return Node.this.fork(parent);
+    }
   }
 
   /** Puts a restored process into the table under its own pid and lets it run. */
@@ -238,23 +325,25 @@ public final class Node implements NodeContext, AutoCloseable {
     return new ArrayList<>(processes.values());
   }
 
-  /** Waits for a process to exit, removes it, and returns its digest. */
+  /** Waits for a process (its whole tree) to exit, removes it, and returns its digest. */
   public String waitFor(int pid) {
     String digest = awaitExit(pid);
-    reap(process(pid));
+    reapWaited(pid);
     return digest;
   }
 
   /**
    * Waits for a process to exit and returns its digest, leaving it in the table as a zombie
-   * (the node daemon reaps it once the digest has reached the client).
+   * (the node daemon reaps it once the digest has reached the client). For the root of a tree
+   * that is once every process of the tree has exited, and the digest covers them all; for
+   * another process, once it has exited (its parent reaps it).
    */
   public String awaitExit(int pid) {
     SimProcess p = process(pid);
     try {
       return p.exitFuture().get();
     } catch (ExecutionException | CompletionException e) {
-      reap(p); // killed or crashed: there is nothing more to wait for
+      reapWaited(pid); // killed or crashed: there is nothing more to wait for
       throw e.getCause() instanceof AccrException a ? a : AccrException.failed("%s", e.getCause());
     } catch (InterruptedException | CancellationException e) {
       throw AccrException.failed("wait for %d interrupted", pid);
@@ -268,13 +357,30 @@ public final class Node implements NodeContext, AutoCloseable {
    */
   public void kill(int pid) {
     SimProcess p = process(pid);
-    p.kill(KILL_GRACE_MS);
-    processes.remove(pid, p);
+    List<SimProcess> subtree = tree.subtree(p);
+    for (SimProcess q : subtree) {
+      q.requestKill(); // all at once: their steps end together, not one grace period each
+    }
+    for (SimProcess q : subtree.reversed()) {
+      q.kill(KILL_GRACE_MS);
+    }
+    tree.killed(p, subtree);
   }
 
   /** Removes a process that exited or that a dump killed. */
   public void reap(SimProcess p) {
     processes.remove(p.pid(), p);
+  }
+
+  /**
+   * Removes a process whose exit a client has waited for, if it is the root of its tree; a
+   * child stays a zombie for its parent to reap.
+   */
+  public void reapWaited(int pid) {
+    SimProcess p = processes.get(pid);
+    if (p != null && p.lineage().ppid() == 0) {
+      processes.remove(pid, p);
+    }
   }
 
   @Override
@@ -284,7 +390,9 @@ public final class Node implements NodeContext, AutoCloseable {
       p.requestKill(); // all at once: their steps end together, not one grace period each
     }
     for (SimProcess p : all) {
-      kill(p.pid());
+      if (processes.containsKey(p.pid())) {
+        kill(p.pid()); // a tree goes with its root
+      }
     }
     for (DeviceDriver d : drivers.values()) {
       d.close();

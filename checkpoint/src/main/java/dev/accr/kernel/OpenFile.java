@@ -5,13 +5,14 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 
 /** An open regular file: its path, open flags, position and the real channel behind it. */
-public final class OpenFile implements AutoCloseable {
+public final class OpenFile extends FileDescription implements AutoCloseable {
   private final Path path;
   private final int flags;
   private final FileChannel channel;
   private long position;
 
-  OpenFile(Path path, int flags, FileChannel channel, long position) {
+  OpenFile(long id, Path path, int flags, FileChannel channel, long position) {
+    super(id);
     this.path = path;
     this.flags = flags;
     this.channel = channel;
@@ -26,11 +27,11 @@ public final class OpenFile implements AutoCloseable {
     return flags;
   }
 
-  public long position() {
+  public synchronized long position() {
     return position;
   }
 
-  void advance(long bytes) {
+  synchronized void advance(long bytes) {
     position += bytes;
   }
 
@@ -41,6 +42,20 @@ public final class OpenFile implements AutoCloseable {
   /** The file's size now. */
   public long size() throws IOException {
     return channel.size();
+  }
+
+  @Override
+  void closeLast() {
+    try {
+      channel.close();
+    } catch (IOException ignored) {
+      // Closing the last descriptor of a file: nothing to report.
+    }
+  }
+
+  @Override
+  public String describe() {
+    return path.toString();
   }
 
   @Override

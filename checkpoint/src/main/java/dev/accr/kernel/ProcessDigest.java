@@ -19,7 +19,9 @@ import java.util.Map;
  * every mapping (a page never touched and a page of zeros hash alike), and each open file's
  * flags, position and contents up to the position, and what each device file's driver adds
  * (device memory, queues, events). Ids (pid, tids) and paths are left out, so
- * that a run and a restored run of the same program compare equal.
+ * that a run and a restored run of the same program compare equal. Shared mappings count with
+ * their contents as this process sees them; pipe, socket and memfd descriptors by kind, and
+ * pending signals when there are any.
  */
 public final class ProcessDigest {
   private ProcessDigest() {}
@@ -51,6 +53,23 @@ public final class ProcessDigest {
     for (Map.Entry<Integer, DeviceFile> e : process.files().devices().entrySet()) {
       putLongs(sha, scratch, e.getKey());
       e.getValue().digest(sha);
+    }
+    // Pipes, sockets and memfds count by kind only: the bytes in flight when a process exits
+    // depend on how the others were scheduled; what it read is in its memory and registers.
+    for (Map.Entry<Integer, FileDescription> e : process.files().descriptions().entrySet()) {
+      int kind = switch (e.getValue()) {
+        case PipeEnd end -> end.isReadEnd() ? 1 : 2;
+        case SocketEnd end -> 3;
+        case MemfdFile memfd -> 4;
+        default -> 0;
+      };
+      if (kind != 0) {
+        putLongs(sha, scratch, e.getKey(), kind);
+      }
+    }
+    long pending = process.lineage().pendingSignals();
+    if (pending != 0) {
+      putLongs(sha, scratch, pending, process.lineage().caughtSignals());
     }
     return HexFormat.of().formatHex(sha.digest());
   }

@@ -1,7 +1,6 @@
 package dev.accr.kernel;
 
 import dev.accr.api.AccrException;
-import dev.accr.api.DeviceDriver;
 import dev.accr.api.ProcessView;
 import dev.accr.api.ThreadView;
 import dev.accr.api.Workload;
@@ -12,7 +11,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.Function;
 
 /**
  * A simulated process: threads, an address space, a file table, and the workload it runs.
@@ -38,6 +36,15 @@ public final class SimProcess implements ProcessView, AutoCloseable {
   private final List<SimThread> threads = new ArrayList<>();
   private final AddressSpace memory;
   private final FileTable files;
+  private final Kernel kernel;
+  private final Lineage lineage;
+  /** What the current step would wait for; the process sleeps on it after the step. */
+  private final StepWaits waits = new StepWaits();
+  /** Wakes the process: a signal for it, a child that exited. */
+  private final WaitEvent wakeups = new WaitEvent();
+  /** Children forked by the current step: they start when it ends. */
+  private final List<SimProcess> forked = new ArrayList<>();
+  private volatile AccrException failure;
   // One permit: the running step holds it; the freezer takes it to stop the process.
   private final Semaphore runPermit = new Semaphore(1, true);
   private final CompletableFuture<String> exit = new CompletableFuture<>();
@@ -49,14 +56,18 @@ public final class SimProcess implements ProcessView, AutoCloseable {
   private volatile Thread runner;
 
   SimProcess(int pid, Workload workload, List<String> argv, Path cwd, int stepDelayMs,
-      NodeMemory accounting, Function<String, DeviceDriver> drivers) {
+      Kernel kernel, Lineage lineage) {
     this.pid = pid;
     this.workload = workload;
     this.argv = List.copyOf(argv);
     this.cwd = cwd;
     this.stepDelayMs = stepDelayMs;
-    this.memory = new AddressSpace(accounting);
-    this.files = new FileTable(cwd, this, drivers);
+    this.kernel = kernel;
+    this.lineage = lineage;
+    this.memory = new AddressSpace(kernel.memory(), kernel.ids());
+    this.files = new FileTable(cwd, this, kernel.drivers(), kernel.ids(), kernel.memory(),
+        kernel::filesOf, waits);
+    memory.resolveMemfdsWith(files::memfd);
   }
 
   @Override
@@ -121,6 +132,103 @@ public final class SimProcess implements ProcessView, AutoCloseable {
     return cwd.toString();
   }
 
+  /** The process's place in its tree: parent, group, session, signals, reaped descendants. */
+  public Lineage lineage() {
+    return lineage;
+  }
+
+  WaitEvent wakeups() {
+    return wakeups;
+  }
+
+  /** Whether the last step found it had to wait (an empty pipe, a child still running). */
+  public boolean blocked() {
+    return state == State.RUNNING && waits.blocked();
+  }
+
+  @Override
+  public int ppid() {
+    return lineage.ppid();
+  }
+
+  @Override
+  public int pgid() {
+    return lineage.pgid();
+  }
+
+  @Override
+  public int sid() {
+    return lineage.sid();
+  }
+
+  @Override
+  public int fork() {
+    SimProcess child = kernel.fork(this);
+    synchronized (forked) {
+      forked.add(child);
+    }
+    return child.pid();
+  }
+
+  /** Copies this process into a fresh child, as fork does (threads, memory, descriptors). */
+  void forkInto(SimProcess child) {
+    for (SimThread t : threads) {
+      SimThread copy = child.addThread(child.pid() + child.threads.size());
+      copy.setPc(t.pc());
+      for (int i = 0; i < SimThread.GPR_COUNT; i++) {
+        copy.setGpr(i, t.gpr(i));
+      }
+    }
+    memory.forkInto(child.memory);
+    files.forkInto(child.files);
+  }
+
+  @Override
+  public int waitChild(int pid) {
+    return kernel.tree().waitChild(this, pid, waits);
+  }
+
+  @Override
+  public void setExitStatus(int status) {
+    if (status < 0 || status > 255) {
+      throw AccrException.failed("exit: status %d is outside 0..255", status);
+    }
+    lineage.setStatusOnReturn(status);
+  }
+
+  @Override
+  public void setpgid(int pid, int pgid) {
+    kernel.tree().setpgid(this, pid, pgid);
+  }
+
+  @Override
+  public int setsid() {
+    return kernel.tree().setsid(this);
+  }
+
+  @Override
+  public void kill(int pid, int signal) {
+    kernel.tree().kill(this, pid, signal);
+  }
+
+  @Override
+  public long pendingSignals() {
+    return lineage.pendingSignals();
+  }
+
+  @Override
+  public boolean takeSignal(int signal) {
+    return lineage.take(signal);
+  }
+
+  @Override
+  public void catchSignal(int signal) {
+    if (signal == dev.accr.api.Signals.SIGKILL) {
+      throw AccrException.failed("sigaction: SIGKILL cannot be caught");
+    }
+    lineage.catchSignal(signal);
+  }
+
   /** Starts running steps on a thread of its own. */
   public synchronized void start() {
     if (state != State.NEW) {
@@ -133,14 +241,21 @@ public final class SimProcess implements ProcessView, AutoCloseable {
   private void run() {
     while (true) {
       runPermit.acquireUninterruptibly();
-      boolean more;
+      long woken = wakeups.version();
       try {
         if (killed) {
           return;
         }
-        more = workload.step(this);
+        int signal = lineage.fatalPending();
+        if (signal != 0) {
+          exitNow(128 + signal);
+          return;
+        }
+        waits.clear();
+        boolean more = workload.step(this);
         if (!more) {
-          exitNow();
+          startForked();
+          exitNow(lineage.statusOnReturn());
           return;
         }
       } catch (RuntimeException e) {
@@ -149,6 +264,7 @@ public final class SimProcess implements ProcessView, AutoCloseable {
         }
         return;
       } finally {
+        startForked(); // before a freezer can take the process: a frozen tree is whole
         runPermit.release();
       }
       if (stepDelayMs > 0) {
@@ -157,6 +273,23 @@ public final class SimProcess implements ProcessView, AutoCloseable {
         } catch (InterruptedException e) {
           return;
         }
+      }
+      if (waits.blocked()) {
+        waits.note(wakeups, woken);
+        waits.sleep();
+      }
+    }
+  }
+
+  private void startForked() {
+    List<SimProcess> children;
+    synchronized (forked) {
+      children = List.copyOf(forked);
+      forked.clear();
+    }
+    for (SimProcess c : children) {
+      if (c.state == State.NEW && !killed) {
+        c.start();
       }
     }
   }
@@ -174,20 +307,52 @@ public final class SimProcess implements ProcessView, AutoCloseable {
     if (state != State.NEW) {
       throw new IllegalStateException("process " + pid + " runs on its own thread");
     }
-    return workload.step(this);
+    waits.clear();
+    try {
+      return workload.step(this);
+    } finally {
+      synchronized (forked) {
+        forked.clear(); // children of a process stepped inline are stepped by the caller too
+      }
+    }
   }
 
-  private void exitNow() {
+  private void exitNow(int status) {
     String digest = ProcessDigest.of(this);
     state = State.EXITED;
     release();
-    exit.complete(digest);
+    kernel.tree().exited(this, status, digest, null);
   }
 
   private void crash(RuntimeException e) {
     state = State.EXITED;
     release();
-    exit.completeExceptionally(AccrException.failed("process %d crashed: %s", pid, e.getMessage()));
+    kernel.tree().exited(this, 128 + 11, null,
+        AccrException.failed("process %d crashed: %s", pid, e.getMessage()));
+  }
+
+  /** Completes the exit: with the digest of this process and what it reaped, or its failure. */
+  void completeExit() {
+    AccrException f = failure;
+    if (f != null) {
+      exit.completeExceptionally(f);
+    } else {
+      exit.complete(lineage.treeDigest());
+    }
+  }
+
+  void recordFailure(AccrException f) {
+    if (f != null && failure == null) {
+      failure = f;
+    }
+  }
+
+  /** A child reaped after this process exited crashed: the tree's exit reports it. */
+  void noteChildFailure(SimProcess child) {
+    AccrException f = child.failure;
+    if (f != null) {
+      recordFailure(f);
+    }
   }
 
   /** Stops the process between two steps; returns once no step is running. */
@@ -303,6 +468,15 @@ public final class SimProcess implements ProcessView, AutoCloseable {
     state = State.EXITED;
     exit.completeExceptionally(AccrException.failed("process %d was killed", pid));
     release();
+  }
+
+  /** Ends the exit of a process killed from outside, if nothing completed it yet. */
+  void failKilled() {
+    exit.completeExceptionally(AccrException.failed("process %d was killed", pid));
+  }
+
+  Path cwd() {
+    return cwd;
   }
 
   /** Completes with the digest when the process exits. */

@@ -21,10 +21,17 @@ public final class Vma {
   private final String path;
   private final long offset;
   private final PageTable pages;
+  /** The shared-memory object a MAP_SHARED mapping shows, or null for a private mapping. */
+  private final SharedMemory shared;
   /** Mapped while writes were tracked: every page of it counts as written (guarded by the address space). */
   boolean mappedWhileTracked;
 
   Vma(long start, long length, int prot, Kind kind, String name, String path, long offset) {
+    this(start, length, prot, kind, name, path, offset, null);
+  }
+
+  Vma(long start, long length, int prot, Kind kind, String name, String path, long offset,
+      SharedMemory shared) {
     this.start = start;
     this.length = length;
     this.prot = prot;
@@ -32,7 +39,16 @@ public final class Vma {
     this.name = name;
     this.path = path;
     this.offset = offset;
-    this.pages = new PageTable(length / MemoryView.PAGE_SIZE);
+    this.shared = shared;
+    this.pages = shared != null ? shared.pageTable() : new PageTable(length / MemoryView.PAGE_SIZE);
+  }
+
+  /**
+   * The shared-memory object this mapping shows (MAP_SHARED anonymous memory, kind ANON, or a
+   * memfd, kind FILE), or null for a private mapping. Its pages are the object's pages.
+   */
+  public SharedMemory shared() {
+    return shared;
   }
 
   public long start() {

@@ -153,7 +153,7 @@ public final class NodeService {
     out.accept(reply);
     if (reply.hasWait()) {
       // Only now that the client has the digest may the zombie go.
-      node.reap(node.process(reply.getWait().getPid()));
+      node.reapWaited(reply.getWait().getPid());
     }
   }
 

@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 class AddressSpaceTest {
   private static final long BASE = 0x10_0000L;
   private final NodeMemory accounting = new NodeMemory();
-  private final AddressSpace memory = new AddressSpace(accounting);
+  private final AddressSpace memory = new AddressSpace(accounting, new KernelIds());
 
   @AfterEach
   void close() {

@@ -41,7 +41,8 @@ class FileTableTest {
 
   private FileTable files() {
     if (files == null) {
-      files = new FileTable(cwd, owner, path -> driver.handles(path) ? driver : null);
+      files = new FileTable(cwd, owner, path -> driver.handles(path) ? driver : null,
+          new KernelIds(), new NodeMemory(), pid -> null, new StepWaits());
     }
     return files;
   }

@@ -36,9 +36,11 @@ public interface AccrPlugin {
    * {@link #options}, {@link #summarize} and {@link #diff}, {@link DeviceType#label} and the
    * topology fields of {@link DeviceType}, {@link #checkImages}, {@link Workload#checkRestored},
    * {@link PageDigests}, {@link Sizes} and {@link Untrusted}; version 5 added incremental
-   * dumps: {@link #tracksWrites}, {@link #preDumpDevices} and {@link PluginImages#parent}.
+   * dumps: {@link #tracksWrites}, {@link #preDumpDevices} and {@link PluginImages#parent};
+   * version 6 added process trees: {@link ProcessView#fork} and its family, {@link Signals},
+   * {@link MemoryView#mapShared}, pipes, socket pairs, memfds and {@link FileView#getFd}.
    */
-  int API_VERSION = 5;
+  int API_VERSION = 6;
 
   /** The operations during which hooks run. */
   enum Stage {

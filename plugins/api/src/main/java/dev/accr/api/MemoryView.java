@@ -23,6 +23,29 @@ public interface MemoryView {
   void mapDevice(DeviceMapping mapping, String name);
 
   /**
+   * Maps shared anonymous memory at a fixed address, like {@code
+   * mmap(MAP_FIXED|MAP_SHARED|MAP_ANONYMOUS)} (API 6): one set of frames that children created
+   * by {@link ProcessView#fork} afterwards map too, so a write by one process is seen by all.
+   * The frames are freed when the last process that maps them unmaps them or ends.
+   *
+   * @throws AccrException if the range is not page aligned or overlaps a mapping
+   */
+  default void mapShared(long start, long length, int prot, String name) {
+    throw Signals.unsupported("mapShared");
+  }
+
+  /**
+   * Maps the whole memfd open at {@code fd} ({@link FileView#memfdCreate}) at a fixed address,
+   * like {@code mmap(MAP_FIXED|MAP_SHARED, fd, 0)} (API 6): every process mapping that memfd,
+   * in any address, sees the same frames.
+   *
+   * @throws AccrException if {@code fd} is not a memfd, or the range is taken
+   */
+  default void mapMemfd(long start, int fd, int prot, String name) {
+    throw Signals.unsupported("mapMemfd");
+  }
+
+  /**
    * Removes the mapping that starts at {@code start} and is {@code length} long, like
    * {@code munmap} of a whole mapping; its contents are gone. Drivers use it to free host
    * memory they mapped into a process (API version 3).
