@@ -47,10 +47,13 @@ final class TreeBuild {
   private final Map<Integer, SharedMemory> shmem = new LinkedHashMap<>();
   private final Map<Integer, Pipe> pipes = new HashMap<>();
   private final Map<Integer, FileDescription> descriptions = new HashMap<>();
+  private final java.util.Set<Integer> zombies = new java.util.HashSet<>();
+  private final KernelObjects objects;
 
   TreeBuild(Node node, RestorePlan plan) {
     this.node = node;
     this.plan = plan;
+    this.objects = node.kernelObjects();
   }
 
   /**
@@ -75,11 +78,8 @@ final class TreeBuild {
           e.getPendingSignals(), e.getCaughtSignals(), e.getStatusOnReturn(), e.getZombie(),
           e.getExitStatus(), e.getOwnDigest().isEmpty() ? null : e.getOwnDigest(), sum,
           e.getDescendants()));
-      if (!root) {
-        KernelObjects.addChild(built.get(e.getPpid()), p.pid());
-      }
       if (pp.zombie()) {
-        p.close(); // exited: no memory, no files, waiting for its parent
+        zombies.add(p.pid()); // made one when the node adopts the tree
         continue;
       }
       plan.session().postForking(p);
@@ -88,15 +88,20 @@ final class TreeBuild {
 
   void mapMemory() {
     for (ShmemEntry s : plan.set().shared().shmem().values()) {
-      shmem.put(s.getId(), node.newSharedMemory(s.getName(), s.getLength()));
+      shmem.put(s.getId(), objects.sharedMemory(s.getName(), s.getLength()));
     }
     for (RestorePlan.ProcessPlan pp : plan.processes()) {
       SimProcess p = built.get(pp.pid());
       for (VmaEntry v : pp.images().mm().getVmasList()) {
         Vma.Kind kind = ProcessCollector.kindOf(v.getKind());
         if (v.getShmemId() != 0) {
-          KernelObjects.mapShared(p, v.getStart(), v.getProt(), kind, v.getName(), v.getPath(),
-              shmem.get(v.getShmemId()));
+          SharedMemory shm = objects.hold(shmem.get(v.getShmemId())); // the mapping's hold
+          try {
+            p.memory().mapShared(v.getStart(), v.getProt(), kind, v.getName(), v.getPath(), shm);
+          } catch (RuntimeException e) {
+            objects.discard(shm);
+            throw e;
+          }
           continue;
         }
         if (kind == Vma.Kind.DEVICE) {
@@ -150,7 +155,7 @@ final class TreeBuild {
 
   /** The processes that run (not the zombies). */
   List<SimProcess> live() {
-    return built.values().stream().filter(p -> p.state() == SimProcess.State.NEW).toList();
+    return built.values().stream().filter(p -> !zombies.contains(p.pid())).toList();
   }
 
   /** Threads with their registers, open files and device files, then the program's check. */
@@ -172,16 +177,14 @@ final class TreeBuild {
   }
 
   private void releaseShared() {
-    shmem.values().forEach(KernelObjects::release);
+    shmem.values().forEach(objects::discard);
     shmem.clear();
   }
 
-  /** Puts every process into the node's table under its pid. */
+  /** Puts every process into the node's table under its pid, all or none. */
   void adopt() {
-    for (SimProcess p : built.values()) {
-      node.adopt(p, false);
-      adopted.add(p);
-    }
+    node.adoptTree(List.copyOf(built.values()), false);
+    adopted.addAll(built.values());
   }
 
   void resumeDevices() {
@@ -219,12 +222,13 @@ final class TreeBuild {
   /** Removes every process built so far and frees what it holds. */
   void discard() {
     releaseShared();
-    for (SimProcess p : adopted.reversed()) {
+    if (!adopted.isEmpty()) {
       try {
-        node.kill(p.pid());
+        node.kill(plan.pid()); // the root takes its whole tree with it
       } catch (RuntimeException e) {
         // already gone
       }
+      adopted.forEach(node::reap);
     }
     for (SimProcess p : built.values()) {
       p.close();
@@ -258,13 +262,13 @@ final class TreeBuild {
         p.files().installDevice(n, plan.session().restoreExtFile(f.getExt().getPlugin(), p, n,
             f.getExt().getPath()));
       } else if (f.hasPipe()) {
-        KernelObjects.installPipeEnd(node, p, n, pipe(f.getPipe().getPipeId()),
-            f.getPipe().getReadEnd());
+        p.files().installOwned(n, objects.pipeEnd(pipe(f.getPipe().getPipeId()),
+            f.getPipe().getReadEnd()));
       } else if (f.hasSocket()) {
-        KernelObjects.installSocketEnd(node, p, n, pipe(f.getSocket().getInPipeId()),
-            pipe(f.getSocket().getOutPipeId()));
+        p.files().installOwned(n, objects.socketEnd(pipe(f.getSocket().getInPipeId()),
+            pipe(f.getSocket().getOutPipeId())));
       } else if (f.hasMemfd()) {
-        KernelObjects.installMemfd(node, p, n, shmem.get(f.getMemfd().getShmemId()));
+        p.files().installOwned(n, objects.memfd(shmem.get(f.getMemfd().getShmemId())));
       } else {
         RegFileEntry reg = f.getReg();
         p.files().install(n, Path.of(reg.getPath()), reg.getFlags(), reg.getPos());
@@ -277,7 +281,11 @@ final class TreeBuild {
   private Pipe pipe(int id) {
     return pipes.computeIfAbsent(id, k -> {
       PipeEntry e = plan.set().shared().pipes().get(id);
-      return KernelObjects.pipe(node, e.getCapacity(), e.getData().toByteArray());
+      Pipe pipe = objects.pipe();
+      if (!e.getData().isEmpty()) {
+        pipe.fill(e.getData().toByteArray());
+      }
+      return pipe;
     });
   }
 

@@ -121,7 +121,23 @@ public final class FileTable implements FileView, AutoCloseable {
     fds.put(fd, description);
   }
 
+  /**
+   * Puts a description created for this process ({@link KernelObjects}) at {@code fd}, taking
+   * over the reference it was created with.
+   */
+  public synchronized void installOwned(int fd, FileDescription description) {
+    if (fds.containsKey(fd)) {
+      throw AccrException.failed("fd %d is already open", fd);
+    }
+    fds.put(fd, description);
+  }
+
   private OpenFile openChannel(Path path, int flags, boolean mayCreate, long position) {
+    return openChannel(ids, path, flags, mayCreate, position);
+  }
+
+  static OpenFile openChannel(KernelIds ids, Path path, int flags, boolean mayCreate,
+      long position) {
     Set<StandardOpenOption> options = EnumSet.noneOf(StandardOpenOption.class);
     if ((flags & O_READ) != 0) {
       options.add(StandardOpenOption.READ);

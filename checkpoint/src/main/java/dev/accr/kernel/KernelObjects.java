@@ -1,69 +1,75 @@
 package dev.accr.kernel;
 
+import dev.accr.api.DeviceFile;
+import dev.accr.api.FileView;
+import java.nio.file.Path;
+
 /**
- * What a restore uses to recreate the kernel objects a tree shared, each once, and to hand
- * them to every process that held them: pipes with their buffered bytes, pipe and socket ends
- * at given descriptors, shared memory mapped by several processes or held as a memfd, and the
- * family relations of restored processes.
+ * Creates a node's shared kernel objects outside any program (restore re-creates each once,
+ * then gives it to every process that held it). A new description carries one reference:
+ * give it to the first descriptor with {@link FileTable#installOwned} and to further ones with
+ * {@link FileTable#installShared}, or drop it with {@link #discard}. A new shared-memory
+ * object carries one hold, which a mapping takes over ({@link AddressSpace#mapShared(long,
+ * int, Vma.Kind, String, String, SharedMemory)}) or {@link #discard(SharedMemory)} drops.
  */
 public final class KernelObjects {
-  private KernelObjects() {}
+  private final KernelIds ids;
+  private final NodeMemory accounting;
 
-  /** A new pipe of {@code capacity} bytes on {@code node}, holding {@code data}. */
-  public static Pipe pipe(Node node, int capacity, byte[] data) {
-    Pipe pipe = new Pipe(node.ids().next(), capacity);
-    if (data.length > 0) {
-      pipe.fill(data);
-    }
-    return pipe;
+  KernelObjects(KernelIds ids, NodeMemory accounting) {
+    this.ids = ids;
+    this.accounting = accounting;
   }
 
-  /** A new open description of one end of {@code pipe}, at descriptor {@code fd} of {@code p}. */
-  public static FileDescription installPipeEnd(Node node, SimProcess p, int fd, Pipe pipe,
-      boolean readEnd) {
-    return install(p, fd, new PipeEnd(node.ids().next(), pipe, readEnd));
+  /** An empty pipe of {@link FileView#PIPE_CAPACITY} bytes with no ends; refill it with {@link Pipe#fill}. */
+  public Pipe pipe() {
+    return new Pipe(ids.next(), FileView.PIPE_CAPACITY);
   }
 
-  /** A new socket end reading {@code in} and writing {@code out}, at {@code fd} of {@code p}. */
-  public static FileDescription installSocketEnd(Node node, SimProcess p, int fd, Pipe in,
-      Pipe out) {
-    return install(p, fd, new SocketEnd(node.ids().next(), in, out));
+  public PipeEnd pipeEnd(Pipe pipe, boolean readEnd) {
+    return new PipeEnd(ids.next(), pipe, readEnd);
   }
 
-  /** A new memfd description of {@code shm} (which it holds once more), at {@code fd}. */
-  public static FileDescription installMemfd(Node node, SimProcess p, int fd, SharedMemory shm) {
-    shm.retain();
-    return install(p, fd, new MemfdFile(node.ids().next(), shm));
+  /** A socket end that reads {@code in} and writes {@code out}. */
+  public SocketEnd socketEnd(Pipe in, Pipe out) {
+    return new SocketEnd(ids.next(), in, out);
   }
 
-  /** Maps the whole of {@code shm} (which the mapping holds once more) into {@code p}. */
-  public static void mapShared(SimProcess p, long start, int prot, Vma.Kind kind, String name,
-      String path, SharedMemory shm) {
-    shm.retain();
-    try {
-      p.memory().mapShared(start, prot, kind, name, path, shm);
-    } catch (RuntimeException e) {
-      shm.release();
-      throw e;
-    }
+  public SharedMemory sharedMemory(String name, long length) {
+    return new SharedMemory(ids.next(), name, length, accounting);
   }
 
-  /** Drops the hold its creator had on {@code shm} ({@link Node#newSharedMemory}). */
-  public static void release(SharedMemory shm) {
-    shm.release();
+  /**
+   * Takes one more hold of {@code memory}, for one more mapping of it to take over (restore
+   * maps one object into several processes).
+   */
+  public SharedMemory hold(SharedMemory memory) {
+    memory.retain();
+    return memory;
   }
 
-  /** Records {@code child} as a child of {@code parent} (both restored). */
-  public static void addChild(SimProcess parent, int child) {
-    parent.lineage().addChild(child);
+  /** A memfd description holding {@code memory} (it takes a hold of its own). */
+  public MemfdFile memfd(SharedMemory memory) {
+    memory.retain();
+    return new MemfdFile(ids.next(), memory);
   }
 
-  private static FileDescription install(SimProcess p, int fd, FileDescription d) {
-    try {
-      p.files().installShared(fd, d); // the descriptor's reference
-    } finally {
-      d.release(); // the creation's reference: the descriptor holds it alone, or nobody
-    }
-    return d;
+  /** A regular file opened again at {@code position} (never created). */
+  public OpenFile openFile(Path path, int flags, long position) {
+    return FileTable.openChannel(ids, path, flags, false, position);
+  }
+
+  public DeviceDescription device(DeviceFile file) {
+    return new DeviceDescription(ids.next(), file);
+  }
+
+  /** Drops the creator's reference of a description no descriptor took. */
+  public void discard(FileDescription description) {
+    description.release();
+  }
+
+  /** Drops the creator's hold of shared memory no mapping took. */
+  public void discard(SharedMemory memory) {
+    memory.release();
   }
 }

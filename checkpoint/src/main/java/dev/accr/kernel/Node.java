@@ -211,18 +211,47 @@ public final class Node implements NodeContext, AutoCloseable {
     return new SimProcess(pid, w, argv, cwd, stepDelayMs, kernel, new Lineage(0, pid, pid));
   }
 
-  /** The ids of this node's shared kernel objects. */
-  public KernelIds ids() {
-    return ids;
+  /** Creates this node's shared kernel objects outside programs (restore). */
+  public KernelObjects kernelObjects() {
+    return new KernelObjects(ids, memory);
   }
 
   /**
-   * A new shared-memory object of {@code length} bytes, held once by the caller, who gives that
-   * hold to a mapping ({@link AddressSpace#mapShared(long, int, Vma.Kind, String, String,
-   * SharedMemory)}) or releases it (restore re-creates shared memory with this).
+   * Puts restored processes into the table under their own pids, all or none, links each to
+   * its parent, turns those whose lineage says they had exited into zombies, and starts the
+   * others together when {@code start}.
+   *
+   * @throws AccrException (exit code 1) if a pid is taken; nothing is adopted then
    */
-  public SharedMemory newSharedMemory(String name, long length) {
-    return new SharedMemory(ids.next(), name, length, memory);
+  public void adoptTree(List<SimProcess> tree, boolean start) {
+    synchronized (this) {
+      for (SimProcess p : tree) {
+        if (processes.containsKey(p.pid())) {
+          throw AccrException.failed("pid %d is already taken on node %s", p.pid(), name);
+        }
+      }
+      for (SimProcess p : tree) {
+        processes.put(p.pid(), p);
+      }
+      for (SimProcess p : tree) {
+        SimProcess parent = processes.get(p.lineage().ppid());
+        if (parent != null) {
+          parent.lineage().addChild(p.pid());
+        }
+      }
+    }
+    for (SimProcess p : tree) {
+      if (p.lineage().exited()) {
+        p.becomeZombie();
+      }
+    }
+    if (start) {
+      for (SimProcess p : tree) {
+        if (!p.lineage().exited()) {
+          p.start();
+        }
+      }
+    }
   }
 
   private SimProcess fork(SimProcess parent) {

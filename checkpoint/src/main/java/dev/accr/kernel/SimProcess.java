@@ -470,6 +470,15 @@ public final class SimProcess implements ProcessView, AutoCloseable {
     release();
   }
 
+  /** A restored process that was a zombie: it holds nothing and its exit is complete. */
+  void becomeZombie() {
+    state = State.EXITED;
+    release();
+    if (lineage.ppid() != 0) {
+      completeExit();
+    }
+  }
+
   /** Ends the exit of a process killed from outside, if nothing completed it yet. */
   void failKilled() {
     exit.completeExceptionally(AccrException.failed("process %d was killed", pid));
