@@ -211,6 +211,10 @@ public final class Node implements NodeContext, AutoCloseable {
     return new SimProcess(pid, w, argv, cwd, stepDelayMs, kernel, new Lineage(0, pid, pid));
   }
 
+  ProcessTree tree() {
+    return tree;
+  }
+
   /** Creates this node's shared kernel objects outside programs (restore). */
   public KernelObjects kernelObjects() {
     return new KernelObjects(ids, memory);

@@ -143,7 +143,7 @@ public final class SimProcess implements ProcessView, AutoCloseable {
 
   /** Whether the last step found it had to wait (an empty pipe, a child still running). */
   public boolean blocked() {
-    return state == State.RUNNING && waits.blocked();
+    return state != State.EXITED && waits.blocked();
   }
 
   @Override
@@ -315,6 +315,29 @@ public final class SimProcess implements ProcessView, AutoCloseable {
         forked.clear(); // children of a process stepped inline are stepped by the caller too
       }
     }
+  }
+
+  /**
+   * Steps a process of a tree that runs inline (never started) as its own thread would: a
+   * pending signal that ends it is delivered first, and when its program ends it exits (a
+   * zombie for its parent, its tree's digest complete when the whole tree is done). Children it
+   * forks stay unstarted for the caller to step ({@link InlineTree}). Returns whether it still
+   * runs.
+   */
+  public boolean stepInlineInTree() {
+    if (state != State.NEW) {
+      throw new IllegalStateException("process " + pid + " runs on its own thread or exited");
+    }
+    int signal = lineage.fatalPending();
+    if (signal != 0) {
+      exitNow(128 + signal);
+      return false;
+    }
+    if (!stepInline()) {
+      exitNow(lineage.statusOnReturn());
+      return false;
+    }
+    return true;
   }
 
   private void exitNow(int status) {
