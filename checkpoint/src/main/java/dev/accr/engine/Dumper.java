@@ -99,7 +99,8 @@ public final class Dumper {
           List<SimProcess> processes = members.stream().filter(p -> !ProcessTree.zombie(p))
               .toList();
           if (processes.isEmpty()) {
-            throw AccrException.notFound("dump of %d: the process and its tree have exited", pid);
+            throw AccrException.notFound("process %d has exited, and its tree with it (no such"
+                + " process to dump)", pid);
           }
           SimProcess process = processes.getFirst();
           long frozenAt = System.nanoTime();
