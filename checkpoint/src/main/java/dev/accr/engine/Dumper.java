@@ -11,6 +11,7 @@ import dev.accr.image.ProgressListener;
 import dev.accr.kernel.DirtyPages;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.SimProcess;
+import dev.accr.kernel.SingleProcessCheck;
 import dev.accr.plugin.PluginHost;
 import dev.accr.plugin.PluginSession;
 import dev.accr.plugin.SessionSetup;
@@ -24,6 +25,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Predicate;
 import java.util.function.UnaryOperator;
 
 /**
@@ -71,41 +73,64 @@ public final class Dumper {
     return new Dumper(node, plugins, cancellation, dir, confine);
   }
 
-  /** Dumps process {@code pid} into directory {@code dir}; returns the statistics. */
+  /**
+   * Dumps process {@code pid} and its descendants (the tree it is the root of) into directory
+   * {@code dir}; returns the statistics.
+   */
   public DumpStatsEntry dump(int pid, Path dir, DumpOptions options, ProgressListener reports)
       throws IOException {
     ProgressListener progress = cancellation.checking(reports);
-    SimProcess process = node.process(pid);
-    refuseTree(process);
+    node.process(pid); // exit code 5 before anything is written
     PhaseClock clock = PhaseClock.start("dump of " + pid);
     try (ImageSetWriter set = ImageSetWriter.create(dir)) {
       ImageSet parentSet = readParent(pid, set);
       boolean ok = false;
-      boolean frozen = false;
+      TreeFreezer tree = new TreeFreezer(node, pid);
       DirtyPages dirty = null;
       try {
         // As in CRIU: plugins finish (and roll back on failure) when the session closes,
-        // before the process runs again.
+        // before the processes run again.
         try (PluginSession session = plugins.begin(AccrPlugin.Stage.DUMP,
             setup(set, parentSet, options, progress)
                 .withLeaveRunning(options.leaveRunning() || options.leaveStopped()))) {
           clock.begin("freeze");
-          session.pauseDevices(process);
-          process.freeze();
-          frozen = true;
+          tree.freeze(session);
+          List<SimProcess> members = tree.processes();
+          List<SimProcess> processes = members.stream().filter(p -> !ProcessTree.zombie(p))
+              .toList();
+          if (processes.isEmpty()) {
+            throw AccrException.notFound("process %d has exited, and its tree with it (no such"
+                + " process to dump)", pid);
+          }
+          SimProcess process = processes.getFirst();
           long frozenAt = System.nanoTime();
+          if (parentSet != null && SingleProcessCheck.reason(members.getFirst()) != null) {
+            throw AccrException.failed("dump of %d: incremental dumps of a process tree or of"
+                + " shared objects are not supported (%s); dump it in full", pid,
+                SingleProcessCheck.reason(members.getFirst()));
+          }
           clock.begin("devices");
-          session.checkpointDevices(process);
+          session.treeFrozen(processes);
+          for (SimProcess p : processes) {
+            session.checkpointDevices(p);
+          }
           cancellation.check();
           if (parentSet != null || process.memory().trackingSince() != null) {
             // Device state is saved: what plugins wrote into memory is in this period.
             dirty = process.memory().trackWrites(set.id().toString());
           }
           clock.begin("memory");
-          ProcessCollector.Collected c = ProcessCollector.collect(process, 1, session);
-          DumpStatsEntry.Builder stats = writeImages(process, set, options, progress, c,
-              process.memory().vmas(), parentSet == null ? null : dirty, parentSet, clock,
-              false);
+          TreeCollector.Collected c = TreeCollector.collect(node, members, session);
+          DumpStatsEntry.Builder stats = null;
+          int firstPagesFile = 1;
+          for (SimProcess p : processes) {
+            DumpStatsEntry.Builder mine = writeImages(p, set, options, progress,
+                c.of(p.pid()), p.memory().vmas(), parentSet == null ? null : dirty, parentSet,
+                clock, false, firstPagesFile, c::storesPages);
+            firstPagesFile += mine.getThreads();
+            stats = stats == null ? mine : TreeCollector.add(stats, mine);
+          }
+          c.writeShared(set);
           session.dumpDevicesLate();
           if (parentSet != null) {
             stats.addAllPluginsFull(session.usedWithoutTracking());
@@ -129,14 +154,13 @@ public final class Dumper {
         if (!ok && dirty != null) {
           dirty.putBack();
         }
-        // The process is thawed or killed whatever a plugin does.
-        if (frozen && ok && options.leaveStopped()) {
-          process.stayStopped();
-        } else if (frozen && ok && !options.leaveRunning()) {
-          process.killFrozen();
-          node.reap(process);
-        } else if (frozen) {
-          process.thaw();
+        // The processes are thawed or killed whatever a plugin does.
+        if (ok && options.leaveStopped()) {
+          tree.stayStopped();
+        } else if (ok && !options.leaveRunning()) {
+          tree.kill();
+        } else {
+          tree.thaw();
         }
       }
     } catch (AccrException e) {
@@ -189,7 +213,9 @@ public final class Dumper {
         cancellation.check();
         clock.begin("memory");
         DumpStatsEntry.Builder stats = writeImages(process, set, options, progress, c, vmas,
-            dirty, parentSet, clock, true);
+            dirty, parentSet, clock, true, 1, v -> true);
+        write(set, ImageKind.PSTREE.fileName(), ImageKind.PSTREE, List.of(c.pstree()));
+        write(set, ImageKind.FILES.fileName(), ImageKind.FILES, c.files());
         clock.end();
         stats.setFrozenTimeUs(frozenUs).setTotalTimeUs(clock.elapsedUs()).setPreDump(true)
             .addAllPhases(clock.phases()).addAllMoved(BytesMoved.dumped(stats, session));
@@ -256,13 +282,14 @@ public final class Dumper {
   }
 
   /**
-   * Writes the process's images; with a parent, only the pages {@code dirty} has (all when the
+   * Writes the process's own images (pagemap, core, mm; its pages files numbered from
+   * {@code firstPagesFile}); with a parent, only the pages {@code dirty} has (all when the
    * writes were not tracked since exactly that parent), and the written runs as zero runs.
    */
   private DumpStatsEntry.Builder writeImages(SimProcess process, ImageSetWriter set,
       DumpOptions options, ProgressListener progress, ProcessCollector.Collected c,
-      List<Vma> vmas, DirtyPages dirty, ImageSet parentSet, PhaseClock clock, boolean running)
-      throws IOException {
+      List<Vma> vmas, DirtyPages dirty, ImageSet parentSet, PhaseClock clock, boolean running,
+      int firstPagesFile, Predicate<Vma> stored) throws IOException {
     int pid = process.pid();
     PageSelection selection = PageSelection.ALL_TOUCHED;
     List<PageRun> zeroRuns = new ArrayList<>();
@@ -288,7 +315,7 @@ public final class Dumper {
     PageDumper.Result pages = new PageDumper(options, set.id(),
         n -> set.file(ImageKind.PAGES.fileName(n)), progress, node.buffers(),
         cancellation::requested).selecting(selection).whileRunning(running)
-        .dump(process.memory());
+        .numberedFrom(firstPagesFile).storing(stored).dump(process.memory());
     long memUs = (System.nanoTime() - memStart) / 1000;
     clock.begin("write");
 
@@ -299,8 +326,6 @@ public final class Dumper {
     write(set, ImageKind.PAGEMAP.fileName(pid), ImageKind.PAGEMAP, pagemap);
     write(set, ImageKind.CORE.fileName(pid), ImageKind.CORE, List.of(c.core()));
     write(set, ImageKind.MM.fileName(pid), ImageKind.MM, List.of(c.mm()));
-    write(set, ImageKind.PSTREE.fileName(), ImageKind.PSTREE, List.of(c.pstree()));
-    write(set, ImageKind.FILES.fileName(), ImageKind.FILES, c.files());
 
     long written = pages.pagesScanned() - pages.zeroPages();
     return DumpStatsEntry.newBuilder().setMemdumpTimeUs(memUs)

@@ -61,6 +61,9 @@ final class ImageChecks {
         }
         continue;
       }
+      if (f.hasPipe() || f.hasSocket() || f.hasMemfd()) {
+        continue; // checked against pipes.img and shmem.img (SharedImages)
+      }
       long pos = f.getReg().getPos();
       String path = f.getReg().getPath();
       if (path.isEmpty() || path.indexOf('\0') >= 0) {

@@ -124,6 +124,8 @@ public final class ImageDecoder {
       case CORE -> out.addAll(image.parseAll(CoreEntry.parser()));
       case MM -> out.addAll(image.parseAll(MmEntry.parser()));
       case FILES -> out.addAll(image.parseAll(FileEntry.parser()));
+      case PIPES -> out.addAll(image.parseAll(dev.accr.proto.PipeEntry.parser()));
+      case SHMEM -> out.addAll(image.parseAll(dev.accr.proto.ShmemEntry.parser()));
       case STATS_DUMP -> out.addAll(image.parseAll(DumpStatsEntry.parser()));
       case STATS_RESTORE -> out.addAll(image.parseAll(RestoreStatsEntry.parser()));
       case PAGEMAP -> {

@@ -146,6 +146,8 @@ public final class ImageJson {
       case CORE -> CoreEntry.newBuilder();
       case MM -> MmEntry.newBuilder();
       case FILES -> FileEntry.newBuilder();
+      case PIPES -> dev.accr.proto.PipeEntry.newBuilder();
+      case SHMEM -> dev.accr.proto.ShmemEntry.newBuilder();
       case STATS_DUMP -> DumpStatsEntry.newBuilder();
       case STATS_RESTORE -> RestoreStatsEntry.newBuilder();
       case PAGEMAP -> index == 0 ? PagemapHead.newBuilder() : PageChunkEntry.newBuilder();

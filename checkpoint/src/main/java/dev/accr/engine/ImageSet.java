@@ -16,6 +16,8 @@ import dev.accr.proto.MmEntry;
 import dev.accr.proto.PageChunkEntry;
 import dev.accr.proto.PageRun;
 import dev.accr.proto.PagemapHead;
+import dev.accr.proto.PipeEntry;
+import dev.accr.proto.ShmemEntry;
 import dev.accr.proto.PstreeEntry;
 import dev.accr.proto.ThreadCoreEntry;
 import java.io.IOException;
@@ -54,10 +56,11 @@ public final class ImageSet {
   private final Map<Integer, FileEntry> files;
   private final DumpStatsEntry stats;
   private final TreeSet<Integer> pagesFiles;
+  private final SharedImages shared;
 
   private ImageSet(Path dir, CheckpointId id, InventoryEntry inventory,
       Map<Integer, ProcessImages> processes, Map<Integer, FileEntry> files, DumpStatsEntry stats,
-      TreeSet<Integer> pagesFiles) {
+      TreeSet<Integer> pagesFiles, SharedImages shared) {
     this.dir = dir;
     this.id = id;
     this.inventory = inventory;
@@ -65,6 +68,12 @@ public final class ImageSet {
     this.files = files;
     this.stats = stats;
     this.pagesFiles = pagesFiles;
+    this.shared = shared;
+  }
+
+  /** The pipes and shared memory the set's processes share (none before format 5). */
+  public SharedImages shared() {
+    return shared;
   }
 
   public Path dir() {
@@ -144,6 +153,10 @@ public final class ImageSet {
             "file id " + f.getId() + " is listed twice");
       }
     }
+    SharedImages shared = SharedImages.of(
+        readOptional(dir, ImageKind.PIPES, id, listed).parseAll(PipeEntry.parser()),
+        readOptional(dir, ImageKind.SHMEM, id, listed).parseAll(ShmemEntry.parser()), dir);
+    shared.checkFiles(files, dir);
     Map<Integer, ProcessImages> processes = new LinkedHashMap<>();
     for (PstreeEntry p : readAll(dir, ImageKind.PSTREE.fileName(), ImageKind.PSTREE, id, listed)
         .parseAll(PstreeEntry.parser())) {
@@ -151,17 +164,24 @@ public final class ImageSet {
         throw new CorruptImageException(dir.resolve("pstree.img").toString(),
             "pid " + p.getPid() + " is listed twice");
       }
-      processes.put(p.getPid(), readProcess(dir, id, p, files, pagesFiles, pagesBytes, listed));
+      ProcessImages images = p.getZombie() ? zombie(p, dir)
+          : readProcess(dir, id, p, files, pagesFiles, pagesBytes, listed);
+      shared.checkMappings(p.getPid(), images.mm().getVmasList(),
+          dir.resolve(ImageKind.MM.fileName(p.getPid())).toString());
+      processes.put(p.getPid(), images);
     }
     if (!processes.containsKey(inventory.getRootPid())) {
       throw new CorruptImageException(invName, "root pid " + inventory.getRootPid()
           + " is not in pstree.img");
     }
+    PstreeChecks.check(processes, inventory.getRootPid(),
+        dir.resolve(ImageKind.PSTREE.fileName()).toString());
+    shared.checkOwners(processes, dir);
     DumpStatsEntry stats = listed.containsKey(ImageKind.STATS_DUMP.fileName())
         ? readAll(dir, ImageKind.STATS_DUMP.fileName(), ImageKind.STATS_DUMP, id, listed)
             .single(DumpStatsEntry.parser())
         : null;
-    return new ImageSet(dir, id, inventory, processes, files, stats, pagesFiles);
+    return new ImageSet(dir, id, inventory, processes, files, stats, pagesFiles, shared);
   }
 
   private static void checkParentLink(InventoryEntry inventory, String invName) {
@@ -210,6 +230,23 @@ public final class ImageSet {
           "not listed in inventory.img");
     }
     return EntryImageCodec.read(dir.resolve(name), kind, id);
+  }
+
+  /** A file of the set that older formats do not have: empty when not listed. */
+  private static EntryImage readOptional(Path dir, ImageKind kind, CheckpointId id,
+      Map<String, ImageFileRef> listed) throws IOException {
+    return listed.containsKey(kind.fileName()) ? readAll(dir, kind.fileName(), kind, id, listed)
+        : new EntryImage(dir.resolve(kind.fileName()).toString(), null, List.of());
+  }
+
+  /** A zombie has no images of its own: no threads, no memory, no files. */
+  private static ProcessImages zombie(PstreeEntry p, Path dir) {
+    if (p.getThreadsCount() != 0) {
+      throw new CorruptImageException(dir.resolve(ImageKind.PSTREE.fileName()).toString(),
+          "pid " + p.getPid() + ": a zombie with threads");
+    }
+    return new ProcessImages(p, CoreEntry.newBuilder().setPid(p.getPid()).build(),
+        MmEntry.newBuilder().setPid(p.getPid()).build(), List.of());
   }
 
   private static ProcessImages readProcess(Path dir, CheckpointId id, PstreeEntry p,

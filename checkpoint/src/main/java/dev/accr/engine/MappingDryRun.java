@@ -35,7 +35,7 @@ public final class MappingDryRun {
   public static Plan plan(Path dir, Topology target, PluginHost plugins, RestoreOptions options)
       throws IOException {
     ImageSet set = ImageSet.read(dir);
-    RestorePlan.rootImages(set, plugins);
+    RestorePlan.treeImages(set, plugins);
     RestorePlan.checkMemory(set, target.getName(),
         target.getCpusList().stream().mapToLong(c -> c.getMemoryBytes()).sum());
     try (PluginSession session = plugins.begin(AccrPlugin.Stage.MAP,

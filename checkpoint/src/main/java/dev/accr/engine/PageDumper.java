@@ -24,6 +24,7 @@ import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import java.util.function.IntFunction;
+import java.util.function.Predicate;
 import java.util.zip.CRC32C;
 
 /**
@@ -51,6 +52,8 @@ final class PageDumper {
   private final AtomicLong pagesDone = new AtomicLong();
   private PageSelection selection = PageSelection.ALL_TOUCHED;
   private boolean running;
+  private int firstFile = 1;
+  private Predicate<Vma> stored = v -> true;
 
   PageDumper(DumpOptions options, CheckpointId id, IntFunction<Path> pagesFile,
       ProgressListener progress, BufferBudget budget, BooleanSupplier cancelled) {
@@ -69,6 +72,20 @@ final class PageDumper {
   }
 
   /**
+   * Numbers this dump's pages files from {@code first} on (the processes of a tree each write
+   * their own files into one set).
+   */
+  PageDumper storing(Predicate<Vma> which) {
+    this.stored = which;
+    return this;
+  }
+
+  PageDumper numberedFrom(int first) {
+    this.firstFile = first;
+    return this;
+  }
+
+  /**
    * Dumps a process that runs on while its pages are written (a pre-dump): each chunk is copied
    * before it is checksummed and written, so that a store meanwhile cannot make the two differ.
    */
@@ -80,6 +97,7 @@ final class PageDumper {
   Result dump(AddressSpace memory) throws IOException {
     List<Vma> vmas = memory.vmas().stream()
         .filter(v -> v.kind() != Vma.Kind.DEVICE) // saved by the plugin that claimed the mapping
+        .filter(stored) // shared memory another mapping stores
         .toList();
     long pagesTotal = PageCursor.count(vmas, selection);
     long chunksTotal = (pagesTotal + options.chunkPages() - 1) / options.chunkPages();
@@ -106,7 +124,7 @@ final class PageDumper {
     long[] zeroPages = new long[workers];
     long[] written = new long[workers];
     Parallel.run(workers, w -> {
-      try (Worker worker = new Worker(w + 1, options.compression())) {
+      try (Worker worker = new Worker(firstFile + w, options.compression())) {
         PageCursor.Batch batch = new PageCursor.Batch(options.chunkPages());
         while (cursor.next(batch)) {
           PageChunkEntry chunk = worker.write(batch);

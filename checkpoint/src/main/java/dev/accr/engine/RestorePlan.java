@@ -23,25 +23,32 @@ import java.util.List;
  * closed unused, which rolls the plugins back.
  */
 public final class RestorePlan implements AutoCloseable {
+  /** One process of the tree to restore: its images, its program, its pages in the chain. */
+  record ProcessPlan(ImageSet.ProcessImages images, Workload workload, ChainPages pages) {
+    int pid() {
+      return images.pstree().getPid();
+    }
+
+    boolean zombie() {
+      return images.pstree().getZombie();
+    }
+  }
+
   private final ImageChain chain;
-  private final ChainPages chainPages;
+  private final List<ProcessPlan> processes;
   private final ImageSet set;
-  private final ImageSet.ProcessImages images;
-  private final Workload workload;
   private final List<DevicePair> devices;
   private final PluginSession session;
   private final RestoreOptions options;
   private final ProgressListener progress;
   private final long startNanos;
 
-  RestorePlan(ImageChain chain, ChainPages chainPages, ImageSet.ProcessImages images,
-      Workload workload, List<DevicePair> devices, PluginSession session, RestoreOptions options,
-      ProgressListener progress, long startNanos) {
+  RestorePlan(ImageChain chain, List<ProcessPlan> processes, List<DevicePair> devices,
+      PluginSession session, RestoreOptions options, ProgressListener progress,
+      long startNanos) {
     this.chain = chain;
-    this.chainPages = chainPages;
+    this.processes = List.copyOf(processes);
     this.set = chain.last();
-    this.images = images;
-    this.workload = workload;
     this.devices = List.copyOf(devices);
     this.session = session;
     this.options = options;
@@ -58,9 +65,14 @@ public final class RestorePlan implements AutoCloseable {
     return set;
   }
 
-  /** The pid the process will have: the one it had when dumped. */
+  /** The pid the root process will have: the one it had when dumped. */
   public int pid() {
-    return images.core().getPid();
+    return processes.getFirst().pid();
+  }
+
+  /** The pids of the tree, the root first and every parent before its children. */
+  public List<Integer> pids() {
+    return processes.stream().map(ProcessPlan::pid).toList();
   }
 
   /** The set and its parents, newest first. */
@@ -68,16 +80,9 @@ public final class RestorePlan implements AutoCloseable {
     return chain;
   }
 
-  ChainPages chainPages() {
-    return chainPages;
-  }
-
-  ImageSet.ProcessImages images() {
-    return images;
-  }
-
-  Workload workload() {
-    return workload;
+  /** The processes to restore, the root first and every parent before its children. */
+  List<ProcessPlan> processes() {
+    return processes;
   }
 
   PluginSession session() {
@@ -102,14 +107,13 @@ public final class RestorePlan implements AutoCloseable {
     session.close();
   }
 
-  /** The images of the set's one process, once every plugin they need is installed. */
-  static ImageSet.ProcessImages rootImages(ImageSet set, PluginHost plugins) {
+  /**
+   * The images of the set's processes, the root first and every parent before its children,
+   * once every plugin they need is installed.
+   */
+  static List<ImageSet.ProcessImages> treeImages(ImageSet set, PluginHost plugins) {
     plugins.require(set.inventory().getPluginsList(), set.dir().toString());
-    if (set.processes().size() != 1) {
-      throw AccrException.failed("restore: %d processes in %s; only single-process sets are"
-          + " supported", set.processes().size(), set.dir());
-    }
-    return set.processes().get(set.inventory().getRootPid());
+    return PstreeChecks.topDown(set.processes(), set.inventory().getRootPid());
   }
 
   /** The pages to restore must fit in {@code freeBytes}, what the node's memory has left. */
@@ -140,8 +144,8 @@ public final class RestorePlan implements AutoCloseable {
 
   static void checkFiles(ImageSet set) throws IOException {
     for (var f : set.files().values()) {
-      if (f.hasExt()) {
-        continue; // reopened by its plugin
+      if (f.hasExt() || f.hasPipe() || f.hasSocket() || f.hasMemfd()) {
+        continue; // reopened by its plugin, or recreated with what the tree shares
       }
       RegFileEntry reg = f.getReg();
       if (reg.getPath().isEmpty() || reg.getPath().indexOf('\0') >= 0) {

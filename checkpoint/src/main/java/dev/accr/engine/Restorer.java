@@ -2,29 +2,21 @@ package dev.accr.engine;
 
 import dev.accr.api.AccrException;
 import dev.accr.api.AccrPlugin;
-import dev.accr.api.CorruptImageException;
-import dev.accr.api.DeviceMapping;
 import dev.accr.api.DevicePair;
 import dev.accr.api.MemoryView;
 import dev.accr.api.Workload;
 import dev.accr.image.ProgressListener;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.SimProcess;
-import dev.accr.kernel.SimThread;
-import dev.accr.kernel.Vma;
 import dev.accr.plugin.PluginHost;
 import dev.accr.plugin.PluginSession;
 import dev.accr.plugin.SessionSetup;
-import dev.accr.proto.CoreEntry;
-import dev.accr.proto.FdEntry;
-import dev.accr.proto.FileEntry;
-import dev.accr.proto.RegFileEntry;
 import dev.accr.proto.RestoreStatsEntry;
-import dev.accr.proto.ThreadCoreEntry;
-import dev.accr.proto.VmaEntry;
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.List;
 import java.util.function.UnaryOperator;
 
@@ -36,8 +28,8 @@ import java.util.function.UnaryOperator;
  */
 public final class Restorer {
   /** What a restore did, and where the image's devices went. */
-  public record Result(SimProcess process, long pagesRestored, long bytesRead, long timeUs,
-      List<DevicePair> devices, RestoreStatsEntry stats) {}
+  public record Result(SimProcess process, List<SimProcess> tree, long pagesRestored,
+      long bytesRead, long timeUs, List<DevicePair> devices, RestoreStatsEntry stats) {}
 
   /**
    * A caller's own check of the set a restore reads (e.g. that its paths are ones the caller
@@ -112,24 +104,44 @@ public final class Restorer {
       throw AccrException.failed("restore: %s is a pre-dump (memory only): restore a dump made"
           + " with --parent %s", dir, dir);
     }
-    ImageSet.ProcessImages images = RestorePlan.rootImages(set, plugins);
-    int pid = images.core().getPid();
-    if (node.hasPid(pid)) {
-      throw AccrException.failed("restore: pid %d is already taken on node %s", pid, node.name());
+    List<RestorePlan.ProcessPlan> processes = new ArrayList<>();
+    long restoredPages = 0;
+    Map<Integer, Workload> programs = new HashMap<>();
+    for (ImageSet.ProcessImages images : RestorePlan.treeImages(set, plugins)) {
+      int pid = images.pstree().getPid();
+      if (node.hasPid(pid)) {
+        throw AccrException.failed("restore: pid %d is already taken on node %s", pid,
+            node.name());
+      }
+      if (images.pstree().getZombie()) {
+        // A zombie runs nothing: it keeps its parent's program (a fork's child runs it too).
+        Workload parents = programs.getOrDefault(images.pstree().getPpid(),
+            programs.values().stream().findFirst().orElse(null));
+        programs.put(pid, parents);
+        processes.add(new RestorePlan.ProcessPlan(images, parents, null));
+        continue;
+      }
+      Workload workload = node.registry().workloads().get(images.core().getExe());
+      if (workload == null) {
+        throw AccrException.incompatible("restore: program '%s' is not installed on node %s",
+            images.core().getExe(), node.name());
+      }
+      programs.put(pid, workload);
+      RestorePlan.checkWorkingDirectory(set, images.core());
+      ChainPages pages = new ChainPages(chain, pid);
+      restoredPages += pages.livePages(chain, pid);
+      processes.add(new RestorePlan.ProcessPlan(images, workload, pages));
     }
-    Workload workload = node.registry().workloads().get(images.core().getExe());
-    if (workload == null) {
-      throw AccrException.incompatible("restore: program '%s' is not installed on node %s",
-          images.core().getExe(), node.name());
-    }
-    RestorePlan.checkWorkingDirectory(set, images.core());
+    Workload any = programs.values().stream().filter(w -> w != null).findFirst().orElse(null);
+    processes.replaceAll(pp -> pp.workload() != null || any == null ? pp
+        : new RestorePlan.ProcessPlan(pp.images(), any, pp.pages()));
     RestorePlan.checkFiles(set);
     long total = node.topology().getCpusList().stream().mapToLong(c -> c.getMemoryBytes()).sum();
-    ChainPages pages = new ChainPages(chain, pid);
-    long restoredPages = pages.livePages(chain, pid);
     RestorePlan.checkMemory(set, restoredPages, node.name(),
         total - node.memory().residentPages() * MemoryView.PAGE_SIZE);
-    node.checkRoom("restore of process " + pid, restoredPages * MemoryView.PAGE_SIZE, null);
+    node.checkRoom(processes.size() == 1 ? "restore of process " + processes.getFirst().pid()
+        : "restore of a tree of " + processes.size() + " processes",
+        restoredPages * MemoryView.PAGE_SIZE, null);
     PluginSession session = plugins.begin(AccrPlugin.Stage.RESTORE,
         SessionSetup.of(node, dir, set.id()).withParallelism(options.threads())
             .withOptions(options.pluginOptions()).withPolicy(options.mapping())
@@ -137,8 +149,7 @@ public final class Restorer {
             .withCancelled(cancellation::requested));
     try {
       List<DevicePair> devices = session.mapDevices(node.topology());
-      return new RestorePlan(chain, pages, images, workload, devices, session, options, progress,
-          t0);
+      return new RestorePlan(chain, processes, devices, session, options, progress, t0);
     } catch (RuntimeException e) {
       closeAfterFailure(session, e);
       throw e;
@@ -146,142 +157,59 @@ public final class Restorer {
   }
 
   /**
-   * Creates the planned process: memory, pages, threads, files and device state; puts it into
-   * the process table and, as {@link RestoreOptions#start()} says, starts it. Ends the plan's
-   * plugin session; on failure nothing of the process is left.
+   * Creates the planned processes: memory, pages, threads, files and device state, each
+   * detached from the node; then puts them all into the process table and, as {@link
+   * RestoreOptions#start()} says, starts them together. Ends the plan's plugin session; on
+   * failure nothing of the tree is left.
    */
   public Result recreate(RestorePlan plan) throws IOException {
-    ImageSet set = plan.set();
-    CoreEntry core = plan.images().core();
     PluginSession session = plan.session();
-    String cwd = core.getCwd().isEmpty() ? System.getProperty("user.dir") : core.getCwd();
-    SimProcess p;
-    try {
-      p = node.newProcess(core.getPid(), plan.workload(), core.getArgvList(), Path.of(cwd),
-          core.getStepDelayMs());
-    } catch (RuntimeException e) {
-      plan.close(); // the plugins' fini(ok=false): nothing was created
-      throw e;
-    }
+    TreeBuild build = new TreeBuild(node, plan);
     boolean ok = false;
-    boolean adopted = false;
-    PhaseClock clock = PhaseClock.since("restore of " + core.getPid(), plan.startNanos(), "plan");
+    PhaseClock clock = PhaseClock.since("restore of " + plan.pid(), plan.startNanos(), "plan");
     try {
+      build.create();
       clock.begin("memory");
-      session.postForking(p);
-      mapMemory(plan, p);
+      build.mapMemory();
       long bytesRead = 0;
       List<ImageSet> links = plan.chain().links();
       for (int i = 0; i < links.size(); i++) {
         bytesRead += new PageLoader(links.get(i), plan.options().threads(),
             cancellation.checking(plan.progress()), node.buffers(), cancellation::requested)
-            .load(plan.chainPages().filter(i, new PageLoader.PageSink() {
-              @Override
-              public void write(int pid, long vaddr, MemorySegment source, long offset,
-                  int pages) {
-                p.memory().writePages(vaddr, source, offset, pages);
-              }
-
-              @Override
-              public MemorySegment fresh(int pid, long vaddr, int pages) {
-                return p.memory().freshRun(vaddr, pages);
-              }
-            }));
+            .load(build.pageSink(i));
       }
       // Written from here on is what a dump with this set as parent stores.
-      p.memory().trackWrites(set.id().toString());
+      build.trackWrites(plan.set().id().toString());
       clock.begin("devices");
-      addThreads(core, p);
-      openFiles(plan, p);
-      checkRestored(plan.workload(), p);
-      cancellation.check(); // the last moment: once adopted the process is the node's
+      build.threadsAndFiles();
+      session.treeRestored(build.processes());
+      cancellation.check(); // the last moment: once adopted the processes are the node's
       clock.begin("start");
-      node.adopt(p, false);
-      adopted = true;
-      session.resumeDevicesLate(p);
+      build.adopt();
+      build.resumeDevices();
       if (plan.options().start() == RestoreOptions.Start.RUN) {
-        p.start();
+        build.start();
       }
       clock.end();
       session.succeeded();
       ok = true;
-      long pages = p.memory().residentPages();
-      RestoreStatsEntry stats = RestoreStatsEntry.newBuilder().setPid(p.pid())
+      long pages = build.residentPages();
+      SimProcess root = build.root();
+      RestoreStatsEntry stats = RestoreStatsEntry.newBuilder().setPid(root.pid())
           .setNode(node.name()).setRestoreTimeEpochMs(System.currentTimeMillis())
           .setTotalTimeUs(clock.elapsedUs()).setPagesRestored(pages)
           .addAllPhases(clock.phases())
           .addAllMoved(BytesMoved.restored(bytesRead, pages, session)).build();
-      return new Result(p, pages, bytesRead, stats.getTotalTimeUs(), plan.devices(), stats);
+      return new Result(root, build.processes(), pages, bytesRead, stats.getTotalTimeUs(),
+          plan.devices(), stats);
     } finally {
       try {
         plan.close();
       } finally {
         if (!ok) {
-          if (adopted) {
-            node.kill(p.pid());
-          }
-          p.close();
+          build.discard();
         }
       }
-    }
-  }
-
-  private static void mapMemory(RestorePlan plan, SimProcess p) {
-    for (VmaEntry v : plan.images().mm().getVmasList()) {
-      Vma.Kind kind = ProcessCollector.kindOf(v.getKind());
-      if (kind == Vma.Kind.DEVICE) {
-        DeviceMapping moved = plan.session().updateVmaMap(p, new DeviceMapping(v.getStart(),
-            v.getLength(), v.getProt(), v.getPath(), v.getOffset()));
-        p.memory().mapDevice(moved, v.getName());
-        continue;
-      }
-      p.memory().map(v.getStart(), v.getLength(), v.getProt(), kind, v.getName(), v.getPath(),
-          v.getOffset());
-    }
-  }
-
-  private static void addThreads(CoreEntry core, SimProcess p) {
-    for (ThreadCoreEntry t : core.getThreadsList()) {
-      SimThread thread = p.addThread(t.getTid());
-      thread.setPc(t.getPc());
-      for (int i = 0; i < SimThread.GPR_COUNT; i++) {
-        thread.setGpr(i, t.getGpr(i));
-      }
-    }
-  }
-
-  private static void openFiles(RestorePlan plan, SimProcess p) {
-    for (FdEntry fd : plan.images().core().getFdsList()) {
-      FileEntry f = plan.set().files().get(fd.getFileId());
-      if (f.hasExt()) {
-        p.files().installDevice(fd.getFd(), plan.session().restoreExtFile(f.getExt().getPlugin(),
-            p, fd.getFd(), f.getExt().getPath()));
-        continue;
-      }
-      RegFileEntry reg = f.getReg();
-      p.files().install(fd.getFd(), Path.of(reg.getPath()), reg.getFlags(), reg.getPos());
-    }
-  }
-
-  /**
-   * Lets the program check that what the image gave it is reachable. Whatever else it throws
-   * reading hostile state (a descriptor that is not there, an address that is not mapped) is
-   * the image's fault too: exit code 3 naming the process's core image.
-   */
-  private static void checkRestored(Workload workload, SimProcess p) {
-    try {
-      workload.checkRestored(p);
-    } catch (CorruptImageException e) {
-      throw e;
-    } catch (AccrException e) {
-      if (e.exitCode() != AccrException.FAILED) {
-        throw e;
-      }
-      throw new CorruptImageException("core-" + p.pid() + ".img", "program '" + workload.name()
-          + "' cannot run from this image: " + e.getMessage(), e);
-    } catch (RuntimeException e) {
-      throw new CorruptImageException("core-" + p.pid() + ".img", "program '" + workload.name()
-          + "' cannot run from this image: " + e, e);
     }
   }
 

@@ -28,6 +28,10 @@ public enum ImageKind {
   PAGES("pages", "pages-%d.img", Body.CHUNKS),
   /** {@code files.img}: Entries := FileEntry*. */
   FILES("files", "files.img", Body.ENTRIES),
+  /** {@code pipes.img}: Entries := PipeEntry*. New in format 5 (absent: no pipes). */
+  PIPES("pipes", "pipes.img", Body.ENTRIES),
+  /** {@code shmem.img}: Entries := ShmemEntry*. New in format 5 (absent: no shared memory). */
+  SHMEM("shmem", "shmem.img", Body.ENTRIES),
   /** {@code stats-dump.img}: Entries := DumpStatsEntry. */
   STATS_DUMP("stats-dump", "stats-dump.img", Body.ENTRIES),
   /**
@@ -71,9 +75,11 @@ public enum ImageKind {
    * The version this build writes. 2: plugin bulk data may span several pages files (lanes),
    * written in parallel. 3: every header names the file it was written as, so that a file
    * copied over another of the same set is refused. 4: a set may name a parent set (an
-   * incremental dump) and then stores only what changed since.
+   * incremental dump) and then stores only what changed since. 5: a set holds a process tree
+   * (pstree.img with every process, with its parent, group and session) and what its
+   * processes share, each shared object once.
    */
-  public static final int VERSION_CURRENT = 4;
+  public static final int VERSION_CURRENT = 5;
 
   private final String formatName;
   private final String fileNamePattern;

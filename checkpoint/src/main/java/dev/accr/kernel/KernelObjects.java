@@ -39,6 +39,15 @@ public final class KernelObjects {
     return new SharedMemory(ids.next(), name, length, accounting);
   }
 
+  /**
+   * Takes one more hold of {@code memory}, for one more mapping of it to take over (restore
+   * maps one object into several processes).
+   */
+  public SharedMemory hold(SharedMemory memory) {
+    memory.retain();
+    return memory;
+  }
+
   /** A memfd description holding {@code memory} (it takes a hold of its own). */
   public MemfdFile memfd(SharedMemory memory) {
     memory.retain();

@@ -192,6 +192,26 @@ public final class PluginSession implements AutoCloseable {
     }
   }
 
+  /** Dump: the whole tree is frozen; {@code tree} lists it, the root first. */
+  public void treeFrozen(List<? extends ProcessView> tree) {
+    List<ProcessView> view = List.copyOf(tree);
+    for (AccrPlugin p : host.plugins()) {
+      long t = System.nanoTime();
+      p.treeFrozen(contextOf(p), view);
+      logStep(p, "treeFrozen: " + view.size() + " processes", t, false);
+    }
+  }
+
+  /** Restore: every process of the tree is recreated, none runs yet. */
+  public void treeRestored(List<? extends ProcessView> tree) {
+    List<ProcessView> view = List.copyOf(tree);
+    for (AccrPlugin p : host.plugins()) {
+      long t = System.nanoTime();
+      p.treeRestored(contextOf(p), view);
+      logStep(p, "treeRestored: " + view.size() + " processes", t, false);
+    }
+  }
+
   public void postForking(ProcessView process) {
     for (AccrPlugin p : host.plugins()) {
       long t = System.nanoTime();

@@ -305,6 +305,11 @@ class EntryImageCodecTest {
               .addRuns(PageRun.newBuilder().setVaddr(0x40000).setNrPages(16)).build());
       case FILES -> List.of(FileEntry.newBuilder().setId(1).setReg(RegFileEntry.newBuilder()
           .setPath("/tmp/c.out").setFlags(0x441).setPos(120).setSize(120)).build());
+      case PIPES -> List.of(dev.accr.proto.PipeEntry.newBuilder().setId(3).setCapacity(65536)
+          .setData(com.google.protobuf.ByteString.copyFromUtf8("in flight")).setReaders(1)
+          .setWriters(1).build());
+      case SHMEM -> List.of(dev.accr.proto.ShmemEntry.newBuilder().setId(4).setName("counters")
+          .setLength(1 << 16).setOwnerPid(7).setOwnerVaddr(0x10000).build());
       case STATS_DUMP -> List.of(DumpStatsEntry.newBuilder().setFrozenTimeUs(1234)
           .setMemdumpTimeUs(987).setTotalTimeUs(4321).setPagesScanned(512)
           .setPagesSkippedZero(100).setPagesWritten(412).setBytesRead(2 << 20)

@@ -40,7 +40,10 @@ public final class KitEngine implements TestEngine {
 
     @Override
     public boolean step(int pid) {
-      return node.process(pid).stepInline();
+      SimProcess p = node.process(pid);
+      // A process with children steps as a tree: one step of every live process of it.
+      return p.lineage().children().isEmpty() ? p.stepInline()
+          : dev.accr.kernel.InlineTree.round(node, p, false);
     }
 
     @Override

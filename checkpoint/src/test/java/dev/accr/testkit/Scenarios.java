@@ -5,6 +5,7 @@ import dev.accr.engine.Dumper;
 import dev.accr.engine.Restorer;
 import dev.accr.engine.RestoreOptions;
 import dev.accr.image.ProgressListener;
+import dev.accr.kernel.InlineTree;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.Registry;
 import dev.accr.kernel.SimProcess;
@@ -55,20 +56,40 @@ public final class Scenarios {
     return finish(node, p);
   }
 
-  /** Steps a process that runs inline until it exits; returns the digest. */
+  /**
+   * Steps a process that runs inline until it exits; returns the digest. Once it has children,
+   * its whole tree is stepped (a round of every live process at a time) until the tree has
+   * exited, and the digest is the tree's.
+   */
   public static String finish(Node node, SimProcess p) {
-    while (p.stepInline()) {
-      // keep stepping
+    while (p.lineage().children().isEmpty()) {
+      if (!p.stepInline()) {
+        String digest = dev.accr.kernel.ProcessDigest.of(p);
+        node.kill(p.pid());
+        return digest;
+      }
     }
-    String digest = dev.accr.kernel.ProcessDigest.of(p);
-    node.kill(p.pid());
-    return digest;
+    return InlineTree.finish(node, p, false);
   }
 
   /** Steps a process {@code steps} times (or until it exits). */
   public static void step(SimProcess p, int steps) {
     for (int i = 0; i < steps && p.stepInline(); i++) {
       // keep stepping
+    }
+  }
+
+  /**
+   * Steps a process {@code steps} times, or once it has children its whole tree a round at a
+   * time (or until it exits).
+   */
+  public static void step(Node node, SimProcess p, int steps) {
+    for (int i = 0; i < steps; i++) {
+      boolean more = p.lineage().children().isEmpty() ? p.stepInline()
+          : InlineTree.round(node, p, false);
+      if (!more) {
+        return;
+      }
     }
   }
 

@@ -24,7 +24,10 @@ final class DumpCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin NodeOption node;
 
-  @Option(names = {"-t", "--tree"}, required = true, paramLabel = "PID", description = "The process.")
+  @Option(names = {"-t", "--tree"}, required = true, paramLabel = "PID", description = {
+      "The root of the tree to dump: the process and all its descendants, frozen together.",
+      "A process that is not a root dumps its subtree, as CRIU does: what it shares with a"
+          + " process outside (its parent's pipe ends, shared memory) refuses the dump."})
   int pid;
 
   @Option(names = {"-D", "--images-dir"}, required = true, paramLabel = "DIR",

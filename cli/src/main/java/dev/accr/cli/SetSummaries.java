@@ -58,6 +58,7 @@ final class SetSummaries {
         s.addFiles(file(p.core().getPid(), fd, set.files().get(fd.getFileId())));
       }
     }
+    s.addAllShared(SharedSummaries.of(set));
     List<PluginReports.Named> reports = PluginReports.summarize(plugins, dir, set.id());
     s.addAllReports(PluginReports.toProto(reports));
     for (String used : inv.getPluginsList()) {
@@ -113,7 +114,15 @@ final class SetSummaries {
   private static ProcessSummary process(ImageSet.ProcessImages p) {
     CoreEntry core = p.core();
     ProcessSummary.Builder out = ProcessSummary.newBuilder().setPid(core.getPid())
-        .setPpid(p.pstree().getPpid()).setExe(core.getExe()).addAllArgv(core.getArgvList());
+        .setPpid(p.pstree().getPpid()).setExe(core.getExe()).addAllArgv(core.getArgvList())
+        .setPgid(p.pstree().getPgid()).setSid(p.pstree().getSid())
+        .setZombie(p.pstree().getZombie()).setExitStatus(p.pstree().getExitStatus())
+        .setPendingSignals(p.pstree().getPendingSignals())
+        .setStoredPages(p.chunks().stream().flatMap(c -> c.getRunsList().stream())
+            .mapToLong(PageRun::getNrPages).sum());
+    if (p.pstree().getZombie()) {
+      out.setPid(p.pstree().getPid());
+    }
     for (ThreadCoreEntry t : core.getThreadsList()) {
       out.addThreads(ThreadSummary.newBuilder().setTid(t.getTid()).setPc(t.getPc()));
     }

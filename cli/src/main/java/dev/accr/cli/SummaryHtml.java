@@ -74,7 +74,11 @@ final class SummaryHtml {
         .append("<span style=\"background:#8e24aa\"></span>device mapping")
         .append(" &#8212; one linear scale per process, sizes beside the bars</p>\n");
     for (ProcessSummary p : s.getProcessesList()) {
+      if (p.getZombie()) {
+        continue;
+      }
       out.append("<h3>process ").append(p.getPid()).append(' ').append(esc(p.getExe()))
+          .append(p.getPpid() == 0 ? "" : " (child of " + p.getPpid() + ")")
           .append("</h3>\n").append(memory(p));
     }
     out.append(PluginReports.html(inspection.reports()));

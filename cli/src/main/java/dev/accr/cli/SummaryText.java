@@ -7,6 +7,7 @@ import dev.accr.proto.OpenFileSummary;
 import dev.accr.proto.ProcessSummary;
 import dev.accr.proto.ChainLink;
 import dev.accr.proto.SetSummary;
+import dev.accr.proto.SharedSummary;
 import dev.accr.proto.ThreadSummary;
 import dev.accr.proto.VmaSummary;
 import java.time.Instant;
@@ -40,6 +41,9 @@ final class SummaryText {
     out.append("\nprocess tree\n");
     tree(out, s, 0, "");
     for (ProcessSummary p : s.getProcessesList()) {
+      if (p.getZombie()) {
+        continue;
+      }
       out.append(f("%nmemory of %d%n", p.getPid()));
       TextTable t = new TextTable("  ", "start", "end", "prot", "kind", "name", "pages",
           "resident", "zero", "stored");
@@ -50,6 +54,16 @@ final class SummaryText {
             Sizes.bytes(v.getStoredBytes()));
       }
       out.append(t);
+    }
+    if (s.getSharedCount() > 0) {
+      out.append("\nshared\n");
+      TextTable shared = new TextTable("  ", "kind", "id", "name", "bytes", "pids", "detail");
+      for (SharedSummary sh : s.getSharedList()) {
+        shared.row(sh.getKind(), sh.getId(), sh.getName().isEmpty() ? "-" : sh.getName(),
+            Sizes.bytes(sh.getBytes()), String.join(" ", sh.getPidsList().stream()
+                .map(String::valueOf).toList()), sh.getDetail());
+      }
+      out.append(shared);
     }
     out.append("\nfiles\n");
     TextTable files = new TextTable("  ", "pid", "fd", "type", "path", "pos", "size");
@@ -75,8 +89,18 @@ final class SummaryText {
       if (!root) {
         continue;
       }
-      out.append(f("%s%d %s %s%n", indent.isEmpty() ? "  " : indent + "└─ ",
-          p.getPid(), p.getExe(), String.join(" ", p.getArgvList())));
+      String prefix = indent.isEmpty() ? "  " : indent + "└─ ";
+      if (p.getZombie()) {
+        out.append(f("%s%d <zombie> exit status %d, ppid %d%n", prefix, p.getPid(),
+            p.getExitStatus(), p.getPpid()));
+        continue;
+      }
+      out.append(f("%s%d %s %s%n", prefix, p.getPid(), p.getExe(),
+          String.join(" ", p.getArgvList())));
+      out.append(f("%s    ppid %d, pgid %d, sid %d, %d thread%s, %s stored%s%n", indent,
+          p.getPpid(), p.getPgid(), p.getSid(), p.getThreadsCount(),
+          p.getThreadsCount() == 1 ? "" : "s", Sizes.bytes(p.getStoredPages() * 4096),
+          p.getPendingSignals() == 0 ? "" : f(", signals pending 0x%x", p.getPendingSignals())));
       for (ThreadSummary t : p.getThreadsList()) {
         out.append(f("%s    thread %d pc %d%n", indent, t.getTid(), t.getPc()));
       }

@@ -61,7 +61,7 @@ class GenerateTestImagesTest {
       for (int i = 0; i < recipe.dumpAfter().size(); i++) {
         Path set = TestImageSets.currentVersionDir().resolve(recipe.setNames().get(i));
         boolean last = i == recipe.dumpAfter().size() - 1;
-        Scenarios.step(p, recipe.dumpAfter().get(i) - stepped);
+        Scenarios.step(node, p, recipe.dumpAfter().get(i) - stepped);
         stepped = recipe.dumpAfter().get(i);
         if (Files.exists(set)) {
           continue;

@@ -33,7 +33,9 @@ final class SetRecipes {
           "--model-mib", "1", "--npu-us-per-req", "50"), false, List.of(5), "zstd:3"),
       new Recipe("mixed-pipeline", "mixed-pipeline", "mixed", List.of("--steps", "12", "--seed",
           "2026", "--model-mib", "1", "--npu-us-per-req", "50", "--gpu-us-per-wg", "20"), false,
-          List.of(5), "zstd:3"));
+          List.of(5), "zstd:3"),
+      new Recipe("pipe-chain", "pipe-chain", "cpu-only", List.of("--stages", "3", "--steps",
+          "12", "--seed", "2026", "--mem-mib", "1"), true, List.of(8), "zstd:3"));
 
   private SetRecipes() {}
 

@@ -224,4 +224,22 @@ public interface AccrPlugin {
   default boolean resumeDevicesLate(PluginContext ctx, ProcessView process) {
     return false;
   }
+
+  /**
+   * Dump: every process of the tree is frozen (its devices paused); called once, before the
+   * first {@link #checkpointDevices}. {@code tree} is the processes the dump covers, the root
+   * first and every parent before its children: what a plugin may rely on finding in the image
+   * (e.g. the exporter of a buffer a process imported). One context serves the whole tree.
+   * Added in API 6 as a default method (older hosts dump single processes only).
+   */
+  default void treeFrozen(PluginContext ctx, List<ProcessView> tree) {}
+
+  /**
+   * Restore: every process of the tree exists with its memory, files and devices ({@link
+   * #restoreExtFile} has run for all of them), none runs yet; called once, before the first
+   * {@link #resumeDevicesLate}. A plugin that deferred work until another process of the tree
+   * was restored (importing a buffer whose exporter came later) finishes it here. Throwing
+   * fails the restore: nothing of the tree is left. Added in API 6 as a default method.
+   */
+  default void treeRestored(PluginContext ctx, List<ProcessView> tree) {}
 }
