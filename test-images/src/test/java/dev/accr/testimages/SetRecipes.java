@@ -35,7 +35,10 @@ final class SetRecipes {
           "2026", "--model-mib", "1", "--npu-us-per-req", "50", "--gpu-us-per-wg", "20"), false,
           List.of(5), "zstd:3"),
       new Recipe("pipe-chain", "pipe-chain", "cpu-only", List.of("--stages", "3", "--steps",
-          "12", "--seed", "2026", "--mem-mib", "1"), true, List.of(8), "zstd:3"));
+          "12", "--seed", "2026", "--mem-mib", "1"), true, List.of(8), "zstd:3"),
+      new Recipe("kfd-ddp", "kfd-ddp", "mi250x4", List.of("--gpus", "4", "--vram-kib", "256",
+          "--steps", "6", "--seed", "2026", "--gpu-us-per-wg", "20"), false, List.of(9),
+          "zstd:3"));
 
   private SetRecipes() {}
 
