@@ -37,7 +37,7 @@ import java.util.function.UnaryOperator;
 public final class Restorer {
   /** What a restore did, and where the image's devices went. */
   public record Result(SimProcess process, long pagesRestored, long bytesRead, long timeUs,
-      List<DevicePair> devices, RestoreStatsEntry stats) {}
+      List<DevicePair> devices, RestoreStatsEntry stats, LazyRestore lazy) {}
 
   /**
    * A caller's own check of the set a restore reads (e.g. that its paths are ones the caller
@@ -165,13 +165,15 @@ public final class Restorer {
     }
     boolean ok = false;
     boolean adopted = false;
+    LazyRestore lazy = null;
     PhaseClock clock = PhaseClock.since("restore of " + core.getPid(), plan.startNanos(), "plan");
     try {
       clock.begin("memory");
       session.postForking(p);
       mapMemory(plan, p);
+      lazy = LazyRestores.attach(plan, p, node, cancellation);
       long bytesRead = 0;
-      List<ImageSet> links = plan.chain().links();
+      List<ImageSet> links = lazy != null ? List.of() : plan.chain().links();
       for (int i = 0; i < links.size(); i++) {
         bytesRead += new PageLoader(links.get(i), plan.options().threads(),
             cancellation.checking(plan.progress()), node.buffers(), cancellation::requested)
@@ -193,6 +195,7 @@ public final class Restorer {
       clock.begin("devices");
       addThreads(core, p);
       openFiles(plan, p);
+      LazyRestores.noteEagerPlugins(lazy, plan);
       checkRestored(plan.workload(), p);
       cancellation.check(); // the last moment: once adopted the process is the node's
       clock.begin("start");
@@ -201,6 +204,9 @@ public final class Restorer {
       session.resumeDevicesLate(p);
       if (plan.options().start() == RestoreOptions.Start.RUN) {
         p.start();
+      }
+      if (lazy != null) {
+        lazy.start();
       }
       clock.end();
       session.succeeded();
@@ -211,12 +217,16 @@ public final class Restorer {
           .setTotalTimeUs(clock.elapsedUs()).setPagesRestored(pages)
           .addAllPhases(clock.phases())
           .addAllMoved(BytesMoved.restored(bytesRead, pages, session)).build();
-      return new Result(p, pages, bytesRead, stats.getTotalTimeUs(), plan.devices(), stats);
+      return new Result(p, pages, bytesRead, stats.getTotalTimeUs(), plan.devices(), stats,
+          lazy);
     } finally {
       try {
         plan.close();
       } finally {
         if (!ok) {
+          if (lazy != null) {
+            lazy.abandon("the restore failed");
+          }
           if (adopted) {
             node.kill(p.pid());
           }

@@ -44,6 +44,7 @@ public final class SimProcess implements ProcessView, AutoCloseable {
   private final AtomicBoolean released = new AtomicBoolean();
   private volatile State state = State.NEW;
   private volatile boolean killed;
+  private volatile String killReason;
   // A dump froze a process that was already stopped: thawing it leaves it stopped.
   private volatile boolean stoppedBeforeFreeze;
   private volatile Thread runner;
@@ -187,7 +188,10 @@ public final class SimProcess implements ProcessView, AutoCloseable {
   private void crash(RuntimeException e) {
     state = State.EXITED;
     release();
-    exit.completeExceptionally(AccrException.failed("process %d crashed: %s", pid, e.getMessage()));
+    String reason = killReason;
+    exit.completeExceptionally(reason != null
+        ? AccrException.failed("process %d was killed: %s", pid, reason)
+        : AccrException.failed("process %d crashed: %s", pid, e.getMessage()));
   }
 
   /** Stops the process between two steps; returns once no step is running. */
@@ -299,9 +303,20 @@ public final class SimProcess implements ProcessView, AutoCloseable {
     }
   }
 
+  /**
+   * Kills the process because something it cannot run without failed (a page of a lazy
+   * restore that cannot be loaded); whoever waits for it is told {@code reason}.
+   */
+  public void killBecause(String reason) {
+    killReason = reason;
+    kill(1000);
+  }
+
   private void end() {
     state = State.EXITED;
-    exit.completeExceptionally(AccrException.failed("process %d was killed", pid));
+    String reason = killReason;
+    exit.completeExceptionally(reason == null ? AccrException.failed("process %d was killed", pid)
+        : AccrException.failed("process %d was killed: %s", pid, reason));
     release();
   }
 

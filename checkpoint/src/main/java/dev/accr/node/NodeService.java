@@ -60,6 +60,7 @@ public final class NodeService {
   private final ImageRoot imageRoot;
   private final Operations operations;
   private final AtomicBoolean shutdownScheduled = new AtomicBoolean();
+  private final LazyInfos lazyInfos = new LazyInfos();
   /** Dumps and restores whose reply is not yet sent: a stopping node lets them answer. */
   private int unanswered;
   private volatile Path nodeLog;
@@ -221,12 +222,20 @@ public final class NodeService {
 
   private Response ps(UnaryOperator<String> showArgument) {
     PsReply.Builder ps = PsReply.newBuilder();
+    lazyInfos.retainOnly(node.processes().stream().map(SimProcess::pid)
+        .collect(java.util.stream.Collectors.toSet()));
     for (SimProcess p : node.processes()) {
-      ps.addProcesses(ProcessInfo.newBuilder().setPid(p.pid()).setExe(p.workload().name())
+      ProcessInfo.Builder info = ProcessInfo.newBuilder().setPid(p.pid())
+          .setExe(p.workload().name())
           .setState(p.state().name().toLowerCase())
           .addAllArgv(p.argv().stream().map(showArgument).toList())
           .setThreads(p.threadCount())
-          .setResidentPages(p.state() == SimProcess.State.EXITED ? 0 : p.memory().residentPages()));
+          .setResidentPages(p.state() == SimProcess.State.EXITED ? 0 : p.memory().residentPages());
+      var lazy = lazyInfos.of(p.pid());
+      if (lazy != null) {
+        info.setLazy(lazy);
+      }
+      ps.addProcesses(info);
     }
     return Response.newBuilder().setPs(ps).build();
   }
@@ -273,6 +282,10 @@ public final class NodeService {
     if (r.getThreads() > 0) {
       options = options.withThreads(r.getThreads());
     }
+    if (r.getLazy()) {
+      options = options.withLazy(r.getLazyUnchecked() ? RestoreOptions.Lazy.UNCHECKED
+          : RestoreOptions.Lazy.CHECKED);
+    }
     Restorer.Result result;
     RestorePlan plan;
     try (Operations.Operation op = operations.begin(Operations.Kind.RESTORE,
@@ -299,6 +312,10 @@ public final class NodeService {
         .setBytesRead(result.bytesRead()).setTimeUs(result.timeUs()).setStats(result.stats())
         .setLogFile(logFile == null ? "" : paths.show(logFile));
     result.devices().forEach(d -> reply.addDevices(DevicePairs.toInfo(d)));
+    if (result.lazy() != null) {
+      lazyInfos.add(result.process().pid(), result.lazy());
+      reply.setLazy(LazyInfos.toInfo(result.lazy().progress(), result.lazy().checkFirst()));
+    }
     return Response.newBuilder().setRestore(reply).build();
   }
 

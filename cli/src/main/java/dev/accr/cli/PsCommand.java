@@ -34,6 +34,9 @@ final class PsCommand implements Callable<Integer> {
     for (ProcessInfo p : ps.getProcessesList()) {
       out.printf("%-7d %-8s %-8d %8d  %s %s%n", p.getPid(), p.getState(), p.getThreads(),
           p.getResidentPages() * 4, p.getExe(), String.join(" ", p.getArgvList()));
+      if (p.hasLazy()) {
+        out.println("        " + LazySummary.line(p.getLazy()));
+      }
     }
     return 0;
   }

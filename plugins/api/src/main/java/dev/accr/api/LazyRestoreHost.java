@@ -1,0 +1,20 @@
+package dev.accr.api;
+
+/**
+ * The host's side of a lazy restore ({@code accr restore --lazy}, {@code accr migrate --lazy}),
+ * given by {@link PluginContext#lazyRestore} to a plugin whose {@link
+ * AccrPlugin#restoresLazily} is true (API 6). Instead of loading its device memory in {@link
+ * AccrPlugin#restoreExtFile}, such a plugin recreates the buffers empty, arranges for the
+ * device's first touch of a unit to load it, and hands the host a {@link LazyDeviceMemory},
+ * which the host pushes in the background while the process runs.
+ */
+public interface LazyRestoreHost {
+  /** Registers device memory to push in the background once the process runs. */
+  void add(LazyDeviceMemory memory);
+
+  /**
+   * Reports that a unit could not be loaded on a fault where no exception reaches the process
+   * (a device engine's thread): the host kills the process with {@code reason}.
+   */
+  void failed(String reason);
+}
