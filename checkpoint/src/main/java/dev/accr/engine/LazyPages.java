@@ -38,6 +38,8 @@ final class LazyPages implements PageFaults {
   private final long pagesTotal;
   private final Object changed = new Object();
   private volatile RuntimeException failure;
+  /** Why a load failed (not set when loading was only abandoned). */
+  private volatile String loadFailure;
   private int nextPush;
   private int present;
 
@@ -112,6 +114,7 @@ final class LazyPages implements PageFaults {
       synchronized (changed) {
         if (failure == null) {
           failure = f;
+          loadFailure = f.getMessage();
         }
         changed.notifyAll();
       }
@@ -168,6 +171,11 @@ final class LazyPages implements PageFaults {
       }
       changed.notifyAll();
     }
+  }
+
+  /** Why a page could not be loaded, or null. */
+  String loadFailure() {
+    return loadFailure;
   }
 
   long pagesFaulted() {

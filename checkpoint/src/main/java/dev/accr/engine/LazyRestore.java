@@ -96,6 +96,7 @@ public final class LazyRestore implements LazyRestoreHost {
       }
       finish();
     } catch (RuntimeException e) {
+      millis = (System.nanoTime() - startNanos) / 1_000_000;
       if (process.state() == SimProcess.State.EXITED) {
         abandon("process " + process.pid() + " has ended");
         return;
@@ -151,9 +152,10 @@ public final class LazyRestore implements LazyRestoreHost {
       d.add(new DeviceProgress(m.name(), m.units(), m.unitBytes(), m.unitsFaulted(),
           m.unitsPushed()));
     }
-    long ms = done || failure != null ? millis : (System.nanoTime() - startNanos) / 1_000_000;
+    long ms = done || failure != null || host.loadFailure() != null ? millis : (System.nanoTime() - startNanos) / 1_000_000;
+    String failed = failure != null ? failure : host.loadFailure();
     return new Progress(host.pagesTotal(), host.pagesFaulted(), host.pagesPushed(), d,
-        List.copyOf(eager), done, failure == null ? "" : failure, ms);
+        List.copyOf(eager), done, failed == null ? "" : failed, ms);
   }
 
   /** Waits until loading ends; for tests and tools. Returns the final figures. */
