@@ -47,6 +47,7 @@ public final class LazyRestore implements LazyRestoreHost {
   }
 
   /** Whether the images were checked before the process ran (device plugins do the same). */
+  @Override
   public boolean checkFirst() {
     return checkFirst;
   }

@@ -9,6 +9,13 @@ package dev.accr.api;
  * which the host pushes in the background while the process runs.
  */
 public interface LazyRestoreHost {
+  /**
+   * Whether every chunk is to be read and checked before the process runs (the default of
+   * {@code restore --lazy}): a plugin then reads its bulk files once now, keeping nothing, so
+   * that damage is exit 3 and not a process killed later.
+   */
+  boolean checkFirst();
+
   /** Registers device memory to push in the background once the process runs. */
   void add(LazyDeviceMemory memory);
 

@@ -360,9 +360,11 @@ public final class KfdPlugin implements AccrPlugin {
     if (progress != null) {
       throw new CorruptImageException("kfd-queues-" + pid + ".img", progress);
     }
-    new VramRestorer(ctx, CopyMode.parse(ctx.option("vram-copy", "dma")))
-        .restoreChain(pid, devices.stream().map(KfdDeviceEntry::getGpuId).toList(),
-            KfdCriu.vramExtents(kfd));
+    List<Integer> gpuIds = devices.stream().map(KfdDeviceEntry::getGpuId).toList();
+    if (!LazyVram.restore(ctx, gpuIds, KfdCriu.vramExtents(kfd))) {
+      new VramRestorer(ctx, CopyMode.parse(ctx.option("vram-copy", "dma")))
+          .restoreChain(pid, gpuIds, KfdCriu.vramExtents(kfd));
+    }
   }
 
   /** Images written before code objects were recorded: the ISAs of the devices. */
@@ -372,6 +374,11 @@ public final class KfdPlugin implements AccrPlugin {
     }
     return info.toBuilder().addAllCodeObjectIsas(devices.stream()
         .map(d -> d.getDevice().getGfxTargetVersion()).distinct().sorted().toList()).build();
+  }
+
+  @Override
+  public boolean restoresLazily() {
+    return true;
   }
 
   @Override
