@@ -309,6 +309,9 @@ public final class SimProcess implements ProcessView, AutoCloseable {
    */
   public void killBecause(String reason) {
     killReason = reason;
+    if (Thread.currentThread() == runner) {
+      return; // the failing step ends the process with the reason (crash)
+    }
     kill(1000);
   }
 
