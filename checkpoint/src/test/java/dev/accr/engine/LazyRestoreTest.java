@@ -24,13 +24,13 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 class LazyRestoreTest {
-  private static final List<String> ARGS = List.of("--mem-mib", "8", "--steps", "40", "--seed",
+  private static final List<String> ARGS = List.of("--mem-mib", "4", "--steps", "30", "--seed",
       "11", "--pages-per-step", "48");
 
   @TempDir Path tmp;
 
   @ParameterizedTest(name = "dump after {0} steps, {1}, {2}")
-  @CsvSource({"3, none, CHECKED", "13, zstd, UNCHECKED", "39, none, UNCHECKED"})
+  @CsvSource({"3, none, CHECKED", "13, zstd, UNCHECKED"})
   void aLazilyRestoredRunEndsWithTheDigestOfAnUninterruptedRun(int dumpAt, String compress,
       RestoreOptions.Lazy mode) throws Exception {
     Node a = Scenarios.node("a");
