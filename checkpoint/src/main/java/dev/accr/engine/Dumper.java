@@ -76,6 +76,7 @@ public final class Dumper {
       throws IOException {
     ProgressListener progress = cancellation.checking(reports);
     SimProcess process = node.process(pid);
+    LazyRestores.refuseWhileLoading(process, "dump");
     PhaseClock clock = PhaseClock.start("dump of " + pid);
     try (ImageSetWriter set = ImageSetWriter.create(dir)) {
       ImageSet parentSet = readParent(pid, set);
@@ -154,6 +155,7 @@ public final class Dumper {
       throws IOException {
     ProgressListener progress = cancellation.checking(reports);
     SimProcess process = node.process(pid);
+    LazyRestores.refuseWhileLoading(process, "pre-dump");
     PhaseClock clock = PhaseClock.start("pre-dump of " + pid);
     try (ImageSetWriter set = ImageSetWriter.create(dir)) {
       ImageSet parentSet = readParent(pid, set);

@@ -58,4 +58,15 @@ final class LazyRestores {
       }
     }
   }
+
+  /**
+   * Refuses to dump a process whose pages are still loading lazily: its page table does not
+   * hold them all yet. Once {@code accr ps} says all are in (a short while), it can be dumped.
+   */
+  static void refuseWhileLoading(SimProcess p, String what) {
+    if (p.memory().pageFaults() != null) {
+      throw AccrException.failed("%s: process %d is still loading its pages lazily; retry once"
+          + " `accr ps` shows them all in", what, p.pid());
+    }
+  }
 }
