@@ -43,23 +43,34 @@ public final class Dumper {
   private final Cancellation cancellation;
   private final Path parent;
   private final UnaryOperator<Path> parentPaths;
+  private final SetDestination destination;
 
   public Dumper(Node node, PluginHost plugins) {
-    this(node, plugins, Cancellation.NONE, null, UnaryOperator.identity());
+    this(node, plugins, Cancellation.NONE, null, UnaryOperator.identity(),
+        SetDestination.LOCAL);
   }
 
   private Dumper(Node node, PluginHost plugins, Cancellation cancellation, Path parent,
-      UnaryOperator<Path> parentPaths) {
+      UnaryOperator<Path> parentPaths, SetDestination destination) {
     this.node = node;
     this.plugins = plugins;
     this.cancellation = cancellation;
     this.parent = parent;
     this.parentPaths = parentPaths;
+    this.destination = destination;
   }
 
   /** This dumper, stopping (through the failure path) when {@code c} says so. */
   public Dumper cancelledBy(Cancellation c) {
-    return new Dumper(node, plugins, c, parent, parentPaths);
+    return new Dumper(node, plugins, c, parent, parentPaths, destination);
+  }
+
+  /**
+   * This dumper, writing its sets where {@code d} opens them (e.g. into another node's image
+   * store) instead of into a local directory.
+   */
+  public Dumper writingTo(SetDestination d) {
+    return new Dumper(node, plugins, cancellation, parent, parentPaths, d);
   }
 
   /**
@@ -68,7 +79,7 @@ public final class Dumper {
    * throws when the caller may not name it.
    */
   public Dumper withParent(Path dir, UnaryOperator<Path> confine) {
-    return new Dumper(node, plugins, cancellation, dir, confine);
+    return new Dumper(node, plugins, cancellation, dir, confine, destination);
   }
 
   /** Dumps process {@code pid} into directory {@code dir}; returns the statistics. */
@@ -78,7 +89,7 @@ public final class Dumper {
     SimProcess process = node.process(pid);
     LazyRestores.refuseWhileLoading(process, "dump");
     PhaseClock clock = PhaseClock.start("dump of " + pid);
-    try (ImageSetWriter set = ImageSetWriter.create(dir)) {
+    try (ImageSetWriter set = destination.open(dir)) {
       ImageSet parentSet = readParent(pid, set);
       boolean ok = false;
       boolean frozen = false;
@@ -157,7 +168,7 @@ public final class Dumper {
     SimProcess process = node.process(pid);
     LazyRestores.refuseWhileLoading(process, "pre-dump");
     PhaseClock clock = PhaseClock.start("pre-dump of " + pid);
-    try (ImageSetWriter set = ImageSetWriter.create(dir)) {
+    try (ImageSetWriter set = destination.open(dir)) {
       ImageSet parentSet = readParent(pid, set);
       DirtyPages dirty = null;
       boolean ok = false;
@@ -215,7 +226,7 @@ public final class Dumper {
 
   private SessionSetup setup(ImageSetWriter set, ImageSet parentSet, DumpOptions options,
       ProgressListener progress) {
-    SessionSetup setup = SessionSetup.of(node, set.directory(), set.id())
+    SessionSetup setup = SessionSetup.of(node, set.directory(), set.id()).withSink(set.sink())
         .withCompression(options.compression()).withParallelism(options.threads())
         .withOptions(options.pluginOptions()).withProgress(progress)
         .withCancelled(cancellation::requested);
@@ -227,7 +238,8 @@ public final class Dumper {
     if (parent == null) {
       return null;
     }
-    ImageSet p = ImageChain.read(parentPaths.apply(parent), parentPaths).last();
+    ImageSet p = destination.parent(parent);
+    p = p != null ? p : ImageChain.read(parentPaths.apply(parent), parentPaths).last();
     if (p.inventory().getRootPid() != pid) {
       throw AccrException.failed("dump: the parent %s is a dump of process %d, not of %d",
           p.dir(), p.inventory().getRootPid(), pid);
@@ -278,7 +290,7 @@ public final class Dumper {
     selection = selection.of(vmas); // a pre-dump writes while the process maps anew
     long memStart = System.nanoTime();
     PageDumper.Result pages = new PageDumper(options, set.id(),
-        n -> set.file(ImageKind.PAGES.fileName(n)), progress, node.buffers(),
+        set.sink(), progress, node.buffers(),
         cancellation::requested).selecting(selection).whileRunning(running)
         .dump(process.memory());
     long memUs = (System.nanoTime() - memStart) / 1000;
@@ -308,12 +320,12 @@ public final class Dumper {
 
   private static void writeStats(ImageSetWriter set, DumpStatsEntry.Builder stats)
       throws IOException {
-    EntryImageCodec.write(set.file(ImageKind.STATS_DUMP.fileName()), ImageKind.STATS_DUMP,
+    EntryImageCodec.write(set.sink(), ImageKind.STATS_DUMP.fileName(), ImageKind.STATS_DUMP,
         set.id(), List.of(stats.build()));
   }
 
   private static void write(ImageSetWriter set, String name, ImageKind kind,
       List<? extends MessageLite> entries) throws IOException {
-    EntryImageCodec.write(set.file(name), kind, set.id(), entries);
+    EntryImageCodec.write(set.sink(), name, kind, set.id(), entries);
   }
 }

@@ -67,6 +67,15 @@ public final class ImageSet {
     this.pagesFiles = pagesFiles;
   }
 
+  /**
+   * A set known by its name, id and inventory alone, none of its files read: the parent of a
+   * dump written on another node, where that parent lives.
+   */
+  public static ImageSet known(Path dir, CheckpointId id, InventoryEntry inventory) {
+    return new ImageSet(dir, id, inventory, Map.of(), Map.of(), DumpStatsEntry.getDefaultInstance(),
+        new TreeSet<>());
+  }
+
   public Path dir() {
     return dir;
   }

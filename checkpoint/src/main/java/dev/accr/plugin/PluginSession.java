@@ -336,7 +336,7 @@ public final class PluginSession implements AutoCloseable {
           setup.id(), setup.compression(), setup.parallelism(), () -> markUsed(plugin.name()),
           setup.node() instanceof Node n ? n.buffers() : BufferBudget.unlimited(),
           setup.cancelled())
-          .withParent(setup.parentDir(), setup.parentId());
+          .withParent(setup.parentDir(), setup.parentId()).writingTo(setup.writeSink());
     }
 
     @Override
