@@ -111,10 +111,12 @@ final class LazyPages implements PageFaults {
       RuntimeException f = AccrException.failed("lazy restore: a page could not be loaded from"
           + " %s: %s", source.describe(), e.getMessage());
       f.initCause(e);
+      // The address space was freed under the load: the process is gone, nothing failed.
+      boolean gone = e instanceof IllegalStateException;
       synchronized (changed) {
         if (failure == null) {
           failure = f;
-          loadFailure = f.getMessage();
+          loadFailure = gone ? null : f.getMessage();
         }
         changed.notifyAll();
       }

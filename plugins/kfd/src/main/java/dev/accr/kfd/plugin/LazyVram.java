@@ -30,6 +30,8 @@ final class LazyVram implements LazyDeviceMemory {
   private static final int ABSENT = 0;
   private static final int LOADING = 1;
   private static final int PRESENT = 2;
+  /** Freed with its buffer while it was loading: the load is thrown away. */
+  private static final int DROPPED = 3;
 
   /** One block to load: the chunks of the images that land in it. */
   private record Unit(GpuBlocks gpu, int block, List<Piece> pieces) {}
@@ -152,8 +154,10 @@ final class LazyVram implements LazyDeviceMemory {
 
       @Override
       public void released(int block) {
+        // Called under the Vram's lock, as installFilled is: a load never lands after this.
         Integer u = g.units().get(block);
-        if (u != null && states.compareAndSet(u, ABSENT, PRESENT)) {
+        if (u != null && (states.compareAndSet(u, ABSENT, PRESENT)
+            || states.compareAndSet(u, LOADING, DROPPED))) {
           synchronized (changed) {
             changed.notifyAll(); // freed before loaded: nothing to load
           }
@@ -165,7 +169,7 @@ final class LazyVram implements LazyDeviceMemory {
   private void ensure(int u, boolean byFault) {
     while (true) {
       int state = states.get(u);
-      if (state == PRESENT) {
+      if (state == PRESENT || state == DROPPED) {
         return;
       }
       if (failure != null) {
@@ -197,7 +201,11 @@ final class LazyVram implements LazyDeviceMemory {
       for (Piece p : unit.pieces()) {
         unit.gpu().reader().read(p.chunk(), block.asSlice(p.offsetInBlock(), p.chunk().length()));
       }
-      taken = !finished && unit.gpu().vram().installFilled(unit.block(), arena, block);
+      Vram vram = unit.gpu().vram();
+      synchronized (vram) { // atomic with a release of the block (see released)
+        taken = !finished && states.get(u) == LOADING
+            && vram.installFilled(unit.block(), arena, block);
+      }
     } catch (RuntimeException e) {
       String reason = String.format("kfd: VRAM block %d of gpu 0x%x could not be loaded: %s",
           unit.block(), unit.gpu().gpuId(), e.getMessage());
@@ -216,7 +224,7 @@ final class LazyVram implements LazyDeviceMemory {
     }
     (byFault ? faulted : pushed).incrementAndGet();
     synchronized (changed) {
-      states.set(u, PRESENT);
+      states.compareAndSet(u, LOADING, PRESENT);
       changed.notifyAll();
     }
   }
