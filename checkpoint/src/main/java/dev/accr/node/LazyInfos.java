@@ -13,9 +13,12 @@ import java.util.concurrent.ConcurrentHashMap;
 final class LazyInfos {
   private final Map<Integer, LazyRestore> byPid = new ConcurrentHashMap<>();
 
-  void add(int pid, LazyRestore lazy) {
+  /** Records how process {@code pid} was restored: lazily, or (null) not. */
+  void restored(int pid, LazyRestore lazy) {
     if (lazy != null) {
       byPid.put(pid, lazy);
+    } else {
+      byPid.remove(pid); // an earlier process with this pid
     }
   }
 

@@ -328,8 +328,8 @@ public final class NodeService {
         .setBytesRead(result.bytesRead()).setTimeUs(result.timeUs()).setStats(result.stats())
         .setLogFile(logFile == null ? "" : paths.show(logFile));
     result.devices().forEach(d -> reply.addDevices(DevicePairs.toInfo(d)));
+    lazyInfos.restored(result.process().pid(), result.lazy());
     if (result.lazy() != null) {
-      lazyInfos.add(result.process().pid(), result.lazy());
       reply.setLazy(LazyInfos.toInfo(result.lazy().progress(), result.lazy().checkFirst()));
     }
     return Response.newBuilder().setRestore(reply).build();
