@@ -141,6 +141,11 @@ class MigrateIT {
     String coldPid = slow(serve);
     String warmPid = slow(serve);
 
+    // A set streamed whole into b's image store, checked there.
+    String whole = on(a, "dump", "-t", counterPid, "-D", "whole", "--to-node", b, "-R");
+    assertTrue(whole.contains("dumped " + counterPid), whole);
+    assertTrue(accr.ok("check", tmp.resolve("root-b/whole").toString()).contains(": OK"));
+
     String out = on(a, "migrate", "-t", counterPid, "--to", b, "--small-round-mib", "0",
         "--max-rounds", "2");
     assertTrue(out.contains("migrated " + counterPid) && out.contains("pre-copy 0:")
@@ -166,7 +171,7 @@ class MigrateIT {
 
   @Test
   void failuresBeforeTheTargetRunsLeaveTheProcessRunningOnTheSource() throws Exception {
-    String[] serve = {"kfd-serve", "--gpus", "2", "--steps", "1000", "--seed", "7"};
+    String[] serve = {"kfd-serve", "--gpus", "2", "--steps", "1500", "--seed", "7"};
     String ref = reference(serve);
     String pid = slow(serve);
 
@@ -189,9 +194,6 @@ class MigrateIT {
     assertEquals(1, cut.exitCode(), cut.err());
     assertTrue(Files.notExists(tmp.resolve("root-g/cut")), "no set on the target");
     assertTrue(Files.notExists(tmp.resolve("root-a/cut")), "no set on the source");
-    String whole = on(a, "dump", "-t", pid, "-D", "whole", "--to-node", b, "-R");
-    assertTrue(whole.contains("dumped " + pid), whole);
-    assertTrue(accr.ok("check", tmp.resolve("root-b/whole").toString()).contains(": OK"));
 
     assertEquals(on(a, "wait", "-t", ref), on(a, "wait", "-t", pid), "finished on the source");
   }
