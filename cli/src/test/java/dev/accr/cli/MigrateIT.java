@@ -139,7 +139,6 @@ class MigrateIT {
     String serveRef = reference(serve);
     String counterPid = slow(counter);
     String coldPid = slow(serve);
-    String warmPid = slow(serve);
 
     // A set streamed whole into b's image store, checked there.
     String whole = on(a, "dump", "-t", counterPid, "-D", "whole", "--to-node", b, "-R");
@@ -155,6 +154,7 @@ class MigrateIT {
         "caches", "--json");
     assertTrue(out.contains("\"kind\": \"final\"") && !out.contains("pre-copy")
         && out.contains("\"downtimeUs\""), out);
+    String warmPid = slow(serve);
     out = on(a, "migrate", "-t", warmPid, "--to", b);
     assertTrue(out.contains("pre-copy 0:") && out.contains("kfd 0x"), out);
 
