@@ -64,7 +64,7 @@ final class Migration {
     if (request.getThreads() > 0) {
       options = options.withThreads(request.getThreads());
     }
-    long smallRound = request.getSmallRoundBytes() > 0 ? request.getSmallRoundBytes()
+    long smallRound = request.hasSmallRoundBytes() ? request.getSmallRoundBytes()
         : SMALL_ROUND_BYTES;
     RemoteDestination sets = new RemoteDestination(target, dir -> ReceiveSetRequest.newBuilder()
         .setMigration(id).setName(dir.getFileName().toString()));

@@ -4,6 +4,7 @@ import dev.accr.api.AccrException;
 import dev.accr.api.CorruptImageException;
 import dev.accr.api.Untrusted;
 import dev.accr.image.CheckpointId;
+import dev.accr.image.FaultInjection;
 import dev.accr.image.ImageKind;
 import dev.accr.image.ImageSetWriter;
 import dev.accr.image.StreamedFileCheck;
@@ -125,6 +126,7 @@ final class SetReceiver {
       throw new CorruptImageException(name, "sent twice");
     }
     StreamedFileCheck check = new StreamedFileCheck(name, id);
+    FaultInjection.step("receive:" + target.getFileName() + "/" + name);
     FileChannel ch = FileChannel.open(set.directory().resolve(name),
         StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
     open.put(file, new OpenFile(name, ch, check));
