@@ -69,7 +69,7 @@ public final class Compactor {
                 memory.writePages(vaddr, source, offset, n)));
       }
       PageDumper.Result stored = new PageDumper(options, writer.id(),
-          n -> writer.file(ImageKind.PAGES.fileName(n)), ProgressListener.NONE,
+          writer.sink(), ProgressListener.NONE,
           BufferBudget.unlimited(), () -> false).dump(memory);
       List<MessageLite> pagemap = new ArrayList<>();
       pagemap.add(PagemapHead.newBuilder().setPid(pid).setPageSize(MemoryView.PAGE_SIZE).build());

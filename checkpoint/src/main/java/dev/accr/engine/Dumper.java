@@ -45,23 +45,34 @@ public final class Dumper {
   private final Cancellation cancellation;
   private final Path parent;
   private final UnaryOperator<Path> parentPaths;
+  private final SetDestination destination;
 
   public Dumper(Node node, PluginHost plugins) {
-    this(node, plugins, Cancellation.NONE, null, UnaryOperator.identity());
+    this(node, plugins, Cancellation.NONE, null, UnaryOperator.identity(),
+        SetDestination.LOCAL);
   }
 
   private Dumper(Node node, PluginHost plugins, Cancellation cancellation, Path parent,
-      UnaryOperator<Path> parentPaths) {
+      UnaryOperator<Path> parentPaths, SetDestination destination) {
     this.node = node;
     this.plugins = plugins;
     this.cancellation = cancellation;
     this.parent = parent;
     this.parentPaths = parentPaths;
+    this.destination = destination;
   }
 
   /** This dumper, stopping (through the failure path) when {@code c} says so. */
   public Dumper cancelledBy(Cancellation c) {
-    return new Dumper(node, plugins, c, parent, parentPaths);
+    return new Dumper(node, plugins, c, parent, parentPaths, destination);
+  }
+
+  /**
+   * This dumper, writing its sets where {@code d} opens them (e.g. into another node's image
+   * store) instead of into a local directory.
+   */
+  public Dumper writingTo(SetDestination d) {
+    return new Dumper(node, plugins, cancellation, parent, parentPaths, d);
   }
 
   /**
@@ -70,7 +81,7 @@ public final class Dumper {
    * throws when the caller may not name it.
    */
   public Dumper withParent(Path dir, UnaryOperator<Path> confine) {
-    return new Dumper(node, plugins, cancellation, dir, confine);
+    return new Dumper(node, plugins, cancellation, dir, confine, destination);
   }
 
   /**
@@ -80,9 +91,10 @@ public final class Dumper {
   public DumpStatsEntry dump(int pid, Path dir, DumpOptions options, ProgressListener reports)
       throws IOException {
     ProgressListener progress = cancellation.checking(reports);
-    node.process(pid); // exit code 5 before anything is written
+    // exit code 5 before anything is written
+    LazyRestores.refuseWhileLoading(node.process(pid), "dump");
     PhaseClock clock = PhaseClock.start("dump of " + pid);
-    try (ImageSetWriter set = ImageSetWriter.create(dir)) {
+    try (ImageSetWriter set = destination.open(dir)) {
       ImageSet parentSet = readParent(pid, set);
       boolean ok = false;
       TreeFreezer tree = new TreeFreezer(node, pid);
@@ -188,8 +200,9 @@ public final class Dumper {
     ProgressListener progress = cancellation.checking(reports);
     SimProcess process = node.process(pid);
     refuseTree(process);
+    LazyRestores.refuseWhileLoading(process, "pre-dump");
     PhaseClock clock = PhaseClock.start("pre-dump of " + pid);
-    try (ImageSetWriter set = ImageSetWriter.create(dir)) {
+    try (ImageSetWriter set = destination.open(dir)) {
       ImageSet parentSet = readParent(pid, set);
       DirtyPages dirty = null;
       boolean ok = false;
@@ -249,7 +262,7 @@ public final class Dumper {
 
   private SessionSetup setup(ImageSetWriter set, ImageSet parentSet, DumpOptions options,
       ProgressListener progress) {
-    SessionSetup setup = SessionSetup.of(node, set.directory(), set.id())
+    SessionSetup setup = SessionSetup.of(node, set.directory(), set.id()).withSink(set.sink())
         .withCompression(options.compression()).withParallelism(options.threads())
         .withOptions(options.pluginOptions()).withProgress(progress)
         .withCancelled(cancellation::requested);
@@ -261,7 +274,8 @@ public final class Dumper {
     if (parent == null) {
       return null;
     }
-    ImageSet p = ImageChain.read(parentPaths.apply(parent), parentPaths).last();
+    ImageSet p = destination.parent(parent);
+    p = p != null ? p : ImageChain.read(parentPaths.apply(parent), parentPaths).last();
     if (p.inventory().getRootPid() != pid) {
       throw AccrException.failed("dump: the parent %s is a dump of process %d, not of %d",
           p.dir(), p.inventory().getRootPid(), pid);
@@ -313,7 +327,7 @@ public final class Dumper {
     selection = selection.of(vmas); // a pre-dump writes while the process maps anew
     long memStart = System.nanoTime();
     PageDumper.Result pages = new PageDumper(options, set.id(),
-        n -> set.file(ImageKind.PAGES.fileName(n)), progress, node.buffers(),
+        set.sink(), progress, node.buffers(),
         cancellation::requested).selecting(selection).whileRunning(running)
         .numberedFrom(firstPagesFile).storing(stored).dump(process.memory());
     long memUs = (System.nanoTime() - memStart) / 1000;
@@ -341,12 +355,12 @@ public final class Dumper {
 
   private static void writeStats(ImageSetWriter set, DumpStatsEntry.Builder stats)
       throws IOException {
-    EntryImageCodec.write(set.file(ImageKind.STATS_DUMP.fileName()), ImageKind.STATS_DUMP,
+    EntryImageCodec.write(set.sink(), ImageKind.STATS_DUMP.fileName(), ImageKind.STATS_DUMP,
         set.id(), List.of(stats.build()));
   }
 
   private static void write(ImageSetWriter set, String name, ImageKind kind,
       List<? extends MessageLite> entries) throws IOException {
-    EntryImageCodec.write(set.file(name), kind, set.id(), entries);
+    EntryImageCodec.write(set.sink(), name, kind, set.id(), entries);
   }
 }

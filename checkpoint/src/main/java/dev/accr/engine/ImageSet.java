@@ -76,6 +76,15 @@ public final class ImageSet {
     return shared;
   }
 
+  /**
+   * A set known by its name, id and inventory alone, none of its files read: the parent of a
+   * dump written on another node, where that parent lives.
+   */
+  public static ImageSet known(Path dir, CheckpointId id, InventoryEntry inventory) {
+    return new ImageSet(dir, id, inventory, Map.of(), Map.of(), DumpStatsEntry.getDefaultInstance(),
+        new TreeSet<>());
+  }
+
   public Path dir() {
     return dir;
   }

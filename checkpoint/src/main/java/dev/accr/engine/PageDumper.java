@@ -7,6 +7,7 @@ import dev.accr.image.ChunkCodec;
 import dev.accr.image.ChunkFileWriter;
 import dev.accr.image.Compression;
 import dev.accr.image.ImageKind;
+import dev.accr.image.ImageSink;
 import dev.accr.kernel.AddressSpace;
 import dev.accr.kernel.BufferBudget;
 import dev.accr.kernel.Vma;
@@ -16,7 +17,6 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -45,7 +45,7 @@ final class PageDumper {
 
   private final DumpOptions options;
   private final CheckpointId id;
-  private final IntFunction<Path> pagesFile;
+  private final ImageSink sink;
   private final ProgressListener progress;
   private final BufferBudget budget;
   private final BooleanSupplier cancelled;
@@ -55,11 +55,11 @@ final class PageDumper {
   private int firstFile = 1;
   private Predicate<Vma> stored = v -> true;
 
-  PageDumper(DumpOptions options, CheckpointId id, IntFunction<Path> pagesFile,
+  PageDumper(DumpOptions options, CheckpointId id, ImageSink sink,
       ProgressListener progress, BufferBudget budget, BooleanSupplier cancelled) {
     this.options = options;
     this.id = id;
-    this.pagesFile = pagesFile;
+    this.sink = sink;
     this.progress = progress;
     this.budget = budget;
     this.cancelled = cancelled;
@@ -157,7 +157,8 @@ final class PageDumper {
 
     Worker(int fileNumber, Compression compression) throws IOException {
       this.fileNumber = fileNumber;
-      this.writer = ChunkFileWriter.create(pagesFile.apply(fileNumber), ImageKind.PAGES, id);
+      this.writer = ChunkFileWriter.create(sink, ImageKind.PAGES.fileName(fileNumber),
+          ImageKind.PAGES, id);
       this.codec = new ChunkCodec(compression);
       boolean copies = copying();
       this.raw = arena.allocate(copies ? (long) options.chunkPages() * PAGE : 0).asByteBuffer();

@@ -10,7 +10,17 @@ import java.util.Map;
  * restored process runs at once or waits for its caller to step it.
  */
 public record RestoreOptions(int threads, Map<String, String> pluginOptions,
-    MappingPolicy mapping, Start start) {
+    MappingPolicy mapping, Start start, Lazy lazy) {
+  /** Whether pages are loaded before the process runs, or on first touch. */
+  public enum Lazy {
+    /** Every page is loaded before the process runs. */
+    OFF,
+    /** On first touch and in the background; every chunk is checked before the process runs. */
+    CHECKED,
+    /** On first touch and in the background, each chunk checked only when loaded. */
+    UNCHECKED
+  }
+
   /** What becomes of the process once it is restored. */
   public enum Start {
     /** It runs on its own threads. */
@@ -29,22 +39,26 @@ public record RestoreOptions(int threads, Map<String, String> pluginOptions,
   /** Defaults: one thread per core, no plugin options, strict mapping, the process runs. */
   public static RestoreOptions defaults() {
     return new RestoreOptions(DumpOptions.defaultThreads(), Map.of(), MappingPolicy.STRICT,
-        Start.RUN);
+        Start.RUN, Lazy.OFF);
   }
 
   public RestoreOptions withThreads(int n) {
-    return new RestoreOptions(n, pluginOptions, mapping, start);
+    return new RestoreOptions(n, pluginOptions, mapping, start, lazy);
   }
 
   public RestoreOptions withPluginOptions(Map<String, String> options) {
-    return new RestoreOptions(threads, options, mapping, start);
+    return new RestoreOptions(threads, options, mapping, start, lazy);
   }
 
   public RestoreOptions withMapping(MappingPolicy policy) {
-    return new RestoreOptions(threads, pluginOptions, policy, start);
+    return new RestoreOptions(threads, pluginOptions, policy, start, lazy);
   }
 
   public RestoreOptions withStart(Start s) {
-    return new RestoreOptions(threads, pluginOptions, mapping, s);
+    return new RestoreOptions(threads, pluginOptions, mapping, s, lazy);
+  }
+
+  public RestoreOptions withLazy(Lazy l) {
+    return new RestoreOptions(threads, pluginOptions, mapping, start, l);
   }
 }

@@ -29,7 +29,8 @@ import java.util.function.UnaryOperator;
 public final class Restorer {
   /** What a restore did, and where the image's devices went. */
   public record Result(SimProcess process, List<SimProcess> tree, long pagesRestored,
-      long bytesRead, long timeUs, List<DevicePair> devices, RestoreStatsEntry stats) {}
+      long bytesRead, long timeUs, List<DevicePair> devices, RestoreStatsEntry stats,
+      LazyRestore lazy) {}
 
   /**
    * A caller's own check of the set a restore reads (e.g. that its paths are ones the caller
@@ -166,13 +167,15 @@ public final class Restorer {
     PluginSession session = plan.session();
     TreeBuild build = new TreeBuild(node, plan);
     boolean ok = false;
+    LazyRestore lazy = null;
     PhaseClock clock = PhaseClock.since("restore of " + plan.pid(), plan.startNanos(), "plan");
     try {
       build.create();
       clock.begin("memory");
       build.mapMemory();
+      lazy = lazyRestore(plan, build);
       long bytesRead = 0;
-      List<ImageSet> links = plan.chain().links();
+      List<ImageSet> links = lazy != null ? List.of() : plan.chain().links();
       for (int i = 0; i < links.size(); i++) {
         bytesRead += new PageLoader(links.get(i), plan.options().threads(),
             cancellation.checking(plan.progress()), node.buffers(), cancellation::requested)
@@ -182,6 +185,7 @@ public final class Restorer {
       build.trackWrites(plan.set().id().toString());
       clock.begin("devices");
       build.threadsAndFiles();
+      LazyRestores.noteEagerPlugins(lazy, plan);
       session.treeRestored(build.processes());
       cancellation.check(); // the last moment: once adopted the processes are the node's
       clock.begin("start");
@@ -189,6 +193,9 @@ public final class Restorer {
       build.resumeDevices();
       if (plan.options().start() == RestoreOptions.Start.RUN) {
         build.start();
+      }
+      if (lazy != null) {
+        lazy.start();
       }
       clock.end();
       session.succeeded();
@@ -201,12 +208,15 @@ public final class Restorer {
           .addAllPhases(clock.phases())
           .addAllMoved(BytesMoved.restored(bytesRead, pages, session)).build();
       return new Result(root, build.processes(), pages, bytesRead, stats.getTotalTimeUs(),
-          plan.devices(), stats);
+          plan.devices(), stats, lazy);
     } finally {
       try {
         plan.close();
       } finally {
         if (!ok) {
+          if (lazy != null) {
+            lazy.abandon("the restore failed");
+          }
           build.discard();
         }
       }
@@ -219,5 +229,15 @@ public final class Restorer {
     } catch (RuntimeException finiFailed) {
       e.addSuppressed(finiFailed);
     }
+  }
+
+  /** Lazy restore takes one process: a tree's shared pages have no single faulting owner. */
+  private LazyRestore lazyRestore(RestorePlan plan, TreeBuild build) throws IOException {
+    if (plan.options().lazy() != null && plan.options().lazy() != RestoreOptions.Lazy.OFF
+        && build.processes().size() > 1) {
+      throw AccrException.usage("restore --lazy: %s holds a tree of %d processes; lazy restore"
+          + " takes one process", plan.set().dir(), build.processes().size());
+    }
+    return LazyRestores.attach(plan, build.root(), node, cancellation);
   }
 }

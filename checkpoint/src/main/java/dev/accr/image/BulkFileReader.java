@@ -39,6 +39,8 @@ public final class BulkFileReader implements BulkReader {
   /** Per lane: the pagemap entry of each chunk, by offset in the lane's file. */
   private final List<Map<Long, PluginChunkEntry>> byOffset;
   private final int largest;
+  /** Per lane, the reader of single chunks ({@link #read}), opened on first use. */
+  private final ChunkAt[] single;
   private BufferBudget budget = BufferBudget.unlimited();
   private BooleanSupplier cancelled = () -> false;
   private ByteCounts counts = new ByteCounts();
@@ -60,6 +62,7 @@ public final class BulkFileReader implements BulkReader {
       max = Math.max(max, e.getRawLength());
     }
     this.largest = max;
+    this.single = new ChunkAt[laneFiles.size()];
   }
 
   /** Opens the bulk data {@code what}/{@code n} of {@code plugin} in {@code dir}. */
@@ -286,5 +289,45 @@ public final class BulkFileReader implements BulkReader {
   }
 
   @Override
-  public void close() {}
+  public synchronized void read(Chunk chunk, MemorySegment into) {
+    for (int lane = 0; lane < laneFiles.size(); lane++) {
+      for (PluginChunkEntry e : byOffset.get(lane).values()) {
+        if (e.getKey() == chunk.key() && e.getRawLength() == chunk.length()) {
+          readEntry(lane, e, into);
+          return;
+        }
+      }
+    }
+    throw new IllegalArgumentException("no chunk with key " + chunk.key());
+  }
+
+  private void readEntry(int lane, PluginChunkEntry e, MemorySegment into) {
+    try {
+      if (single[lane] == null) {
+        single[lane] = ChunkAt.open(laneFiles.get(lane), id);
+      }
+      MemorySegment data = single[lane].read(e.getFileOffset(), e.getRawLength(),
+          e.getStoredLength());
+      MemorySegment.copy(data, 0, into, 0, e.getRawLength());
+      counts.addRead(e.getStoredLength());
+      counts.addStored(e.getStoredLength());
+      counts.addWritten(e.getRawLength());
+    } catch (IOException ex) {
+      throw AccrException.failed("reading %s: %s", laneFiles.get(lane), ex.getMessage());
+    }
+  }
+
+  @Override
+  public synchronized void close() {
+    for (int lane = 0; lane < single.length; lane++) {
+      if (single[lane] != null) {
+        try {
+          single[lane].close();
+        } catch (IOException ignored) {
+          // a read-only file: nothing is lost
+        }
+        single[lane] = null;
+      }
+    }
+  }
 }

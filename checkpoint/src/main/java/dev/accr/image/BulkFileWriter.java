@@ -32,7 +32,7 @@ import java.util.zip.CRC32C;
 public final class BulkFileWriter implements BulkWriter {
   private static final MemorySegment ZEROS = MemorySegment.ofArray(new long[BulkWriter.MAX_CHUNK / 8]);
 
-  private final Path dir;
+  private final ImageSink sink;
   private final String plugin;
   private final String what;
   private final long n;
@@ -63,9 +63,9 @@ public final class BulkFileWriter implements BulkWriter {
     }
   }
 
-  private BulkFileWriter(Path dir, String plugin, String what, long n, CheckpointId id,
+  private BulkFileWriter(ImageSink sink, String plugin, String what, long n, CheckpointId id,
       Compression compression, int lanes, BufferBudget budget) {
-    this.dir = dir;
+    this.sink = sink;
     this.plugin = plugin;
     this.what = what;
     this.n = n;
@@ -92,7 +92,15 @@ public final class BulkFileWriter implements BulkWriter {
   public static BulkFileWriter create(Path dir, String plugin, String what, long n,
       CheckpointId id, Compression compression, int parallelism, BufferBudget budget)
       throws IOException {
-    BulkFileWriter w = new BulkFileWriter(dir, plugin, what, n, id, compression,
+    return create(ImageSink.directory(dir), plugin, what, n, id, compression, parallelism,
+        budget);
+  }
+
+  /** {@link #create}, the files going into {@code sink}. */
+  public static BulkFileWriter create(ImageSink sink, String plugin, String what, long n,
+      CheckpointId id, Compression compression, int parallelism, BufferBudget budget)
+      throws IOException {
+    BulkFileWriter w = new BulkFileWriter(sink, plugin, what, n, id, compression,
         Math.clamp(parallelism, 1, ImageKind.MAX_LANES), budget);
     w.open(w.lanes.getFirst());
     return w;
@@ -114,8 +122,8 @@ public final class BulkFileWriter implements BulkWriter {
   }
 
   private void open(Lane lane) throws IOException {
-    lane.file = ChunkFileWriter.create(dir.resolve(
-        ImageKind.pluginLaneFileName(plugin, what, n, lane.number)), ImageKind.PLUGIN_PAGES, id);
+    lane.file = ChunkFileWriter.create(sink,
+        ImageKind.pluginLaneFileName(plugin, what, n, lane.number), ImageKind.PLUGIN_PAGES, id);
   }
 
   @Override
@@ -248,7 +256,7 @@ public final class BulkFileWriter implements BulkWriter {
       List<MessageLite> entries = new ArrayList<>(index.size() + 1);
       entries.add(head.build());
       entries.addAll(index);
-      EntryImageCodec.write(dir.resolve(pagemapName()), ImageKind.PLUGIN_PAGEMAP, id, entries);
+      EntryImageCodec.write(sink, pagemapName(), ImageKind.PLUGIN_PAGEMAP, id, entries);
     } catch (IOException e) {
       throw AccrException.failed("writing %s: %s", pagemapName(), e.getMessage());
     } finally {

@@ -30,6 +30,8 @@ public final class ChunkFileReader implements AutoCloseable {
   private final ImageFraming.Header header;
   private long position;
   private boolean pendingPayload;
+  /** Chunks were read out of order: the running checksum means nothing, the footer is not checked. */
+  private boolean sought;
 
   private ChunkFileReader(FileChannel channel, String file, CheckpointId expectedId,
       String name) throws IOException {
@@ -115,6 +117,21 @@ public final class ChunkFileReader implements AutoCloseable {
   }
 
   /**
+   * Reads and checks the header of the chunk at {@code offset} (from a pagemap), leaving its
+   * payload to {@link #readPayload}: random access for a lazy restore, which checks each chunk
+   * it reads but not the file's footer.
+   */
+  public Chunk chunkAt(long offset) throws IOException {
+    if (offset < header.length() || offset >= footerAt) {
+      throw corrupt("chunk offset " + offset + " is outside the file's chunks");
+    }
+    sought = true;
+    pendingPayload = false;
+    position = offset;
+    return nextHeader();
+  }
+
+  /**
    * Reads and checks the next chunk's header, leaving its payload to {@link #readPayload}.
    * Returns null after the last chunk, once the footer has been verified.
    */
@@ -123,7 +140,9 @@ public final class ChunkFileReader implements AutoCloseable {
       throw new IllegalStateException("the payload of the chunk before was not read");
     }
     if (position == footerAt) {
-      verifyFooter();
+      if (!sought) {
+        verifyFooter();
+      }
       return null;
     }
     if (footerAt - position < ChunkFileWriter.CHUNK_HEADER_LENGTH) {

@@ -2,9 +2,8 @@ package dev.accr.image;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
+import java.nio.channels.GatheringByteChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 
 /**
  * Appends chunks to one bulk-data file (grammar in {@link ImageKind#PAGES}), keeping the
@@ -14,25 +13,31 @@ import java.nio.file.StandardOpenOption;
 public final class ChunkFileWriter implements AutoCloseable {
   public static final int CHUNK_HEADER_LENGTH = 13;
 
-  private final FileChannel channel;
+  private final GatheringByteChannel channel;
+  private final ImageSink sink;
   private final String name;
   private final RunningCrc crc = new RunningCrc();
   private final ByteBuffer chunkHeader = ByteBuffer.allocateDirect(CHUNK_HEADER_LENGTH);
   private ByteBuffer[] gather = new ByteBuffer[2];
   private long position;
 
-  private ChunkFileWriter(FileChannel channel, String name) {
+  private ChunkFileWriter(GatheringByteChannel channel, ImageSink sink, String name) {
     this.channel = channel;
+    this.sink = sink;
     this.name = name;
   }
 
   /** Creates the file and writes its header. */
   public static ChunkFileWriter create(Path file, ImageKind kind, CheckpointId id)
       throws IOException {
-    FaultInjection.step("create:" + file.getFileName());
-    FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-    String name = file.getFileName().toString();
-    ChunkFileWriter writer = new ChunkFileWriter(ch, name);
+    return create(ImageSink.directory(file.getParent()), file.getFileName().toString(), kind, id);
+  }
+
+  /** Creates the file {@code name} in {@code sink} and writes its header. */
+  public static ChunkFileWriter create(ImageSink sink, String name, ImageKind kind,
+      CheckpointId id) throws IOException {
+    GatheringByteChannel ch = sink.create(name);
+    ChunkFileWriter writer = new ChunkFileWriter(ch, sink, name);
     ByteBuffer header = ByteBuffer.allocate(ImageFraming.headerLength(kind,
         ImageKind.VERSION_CURRENT, name));
     ImageFraming.writeHeader(header, kind, ImageKind.VERSION_CURRENT, id, name);
@@ -107,8 +112,7 @@ public final class ChunkFileWriter implements AutoCloseable {
       position += channel.write(footer);
     }
     FaultInjection.step("sync:" + name);
-    channel.force(true);
-    channel.close();
+    sink.finish(channel);
   }
 
   /** Bytes written so far. */

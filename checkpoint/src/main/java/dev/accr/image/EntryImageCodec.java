@@ -65,6 +65,12 @@ public final class EntryImageCodec {
         file.getFileName().toString(), entries));
   }
 
+  /** Writes the entry file {@code name} of the current version into {@code sink}. */
+  public static void write(ImageSink sink, String name, ImageKind kind, CheckpointId id,
+      List<? extends MessageLite> entries) throws IOException {
+    sink.writeFile(name, encode(kind, ImageKind.VERSION_CURRENT, id, name, entries));
+  }
+
   /**
    * Reads and verifies an entry file of kind {@code expected} (any kind when null) of a set:
    * a header that names a file names this one.

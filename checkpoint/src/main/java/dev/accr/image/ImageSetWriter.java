@@ -32,6 +32,8 @@ public final class ImageSetWriter implements AutoCloseable {
   private final Path target;
   private final Path temp;
   private final CheckpointId id;
+  /** Where the files go when the set is written on another node; null for a local set. */
+  private final RemoteSet remote;
   private static final FileAttribute<?> OWNER_ONLY =
       PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
 
@@ -40,10 +42,29 @@ public final class ImageSetWriter implements AutoCloseable {
 
   private boolean committed;
 
-  private ImageSetWriter(Path target, Path temp, CheckpointId id) {
+  private ImageSetWriter(Path target, Path temp, CheckpointId id, RemoteSet remote) {
     this.target = target;
     this.temp = temp;
     this.id = id;
+    this.remote = remote;
+  }
+
+  /**
+   * A set with the checkpoint id {@code id} written into {@code remote} (another node's image
+   * store), named {@code target} there; nothing of it is written on this node.
+   */
+  public static ImageSetWriter remote(Path target, CheckpointId id, RemoteSet remote) {
+    return new ImageSetWriter(target, null, id, remote);
+  }
+
+  /** Where the files of the set are written. */
+  public ImageSink sink() {
+    return remote != null ? remote : ImageSink.directory(temp);
+  }
+
+  /** True when the set is written on another node. */
+  public boolean isRemote() {
+    return remote != null;
   }
 
   /**
@@ -89,7 +110,7 @@ public final class ImageSetWriter implements AutoCloseable {
       throw AccrException.failed("dump: cannot write in %s: %s", temp, e.getMessage());
     }
     PartialSets.removeDead(parent); // our own directory is marked: it stays
-    return new ImageSetWriter(absolute, temp, id);
+    return new ImageSetWriter(absolute, temp, id, null);
   }
 
   private static Path createTemp(Path parent, String name) throws IOException {
@@ -120,13 +141,19 @@ public final class ImageSetWriter implements AutoCloseable {
     return id;
   }
 
-  /** The temporary directory the files are written into. */
+  /**
+   * The temporary directory the files are written into; for a remote set, the name of the set
+   * on the other node (nothing there can be read from this node).
+   */
   public Path directory() {
-    return temp;
+    return remote != null ? target : temp;
   }
 
-  /** Where to write the file {@code name} of the set. */
+  /** Where to write the file {@code name} of a local set. */
   public Path file(String name) {
+    if (remote != null) {
+      throw new IllegalStateException("a remote set has no local files: " + name);
+    }
     return temp.resolve(name);
   }
 
@@ -139,6 +166,11 @@ public final class ImageSetWriter implements AutoCloseable {
    * renames it into place.
    */
   public void commit(InventoryEntry.Builder inventory) throws IOException {
+    if (remote != null) {
+      remote.commit(inventory.clearFiles().setFormatVersion(ImageKind.VERSION_CURRENT));
+      committed = true;
+      return;
+    }
     List<ImageFileRef> refs = new ArrayList<>();
     try (DirectoryStream<Path> files = Files.newDirectoryStream(temp)) {
       for (Path f : files) {
@@ -188,6 +220,10 @@ public final class ImageSetWriter implements AutoCloseable {
   /** Removes the temporary directory unless the set was committed. */
   @Override
   public void close() {
+    if (remote != null) {
+      remote.close(); // a committed remote set stays
+      return;
+    }
     if (committed) {
       return;
     }

@@ -38,6 +38,8 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
   /** Whether writes are tracked, and the label of the current tracking period. */
   private boolean tracking;
   private String trackingSince;
+  /** Where pages not present yet come from (a lazy restore); null: every page is here. */
+  private volatile PageFaults faults;
 
   AddressSpace(NodeMemory accounting, KernelIds ids) {
     this.frames = new FramePool(accounting);
@@ -201,10 +203,22 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
     long index = (address - vma.start()) / PAGE_SIZE;
     MemorySegment frame = vma.pageTable().get(index);
     if (frame == null) {
-      frame = install(vma, index);
+      frame = faultIn(vma, index);
     }
     vma.pageTable().markDirty(index);
     return frame;
+  }
+
+  /** The slow path of a write: a page not present yet is loaded before it is written. */
+  private MemorySegment faultIn(Vma vma, long index) {
+    PageFaults f = faults;
+    if (f != null && f.fault(vma, index)) {
+      MemorySegment frame = vma.pageTable().get(index);
+      if (frame != null) {
+        return frame;
+      }
+    }
+    return install(vma, index);
   }
 
   private MemorySegment install(Vma vma, long index) {
@@ -302,8 +316,61 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
   @Override
   public MemorySegment pageForRead(long address) {
     Vma vma = require(address);
-    MemorySegment frame = vma.pageTable().get((address - vma.start()) / PAGE_SIZE);
+    long index = (address - vma.start()) / PAGE_SIZE;
+    MemorySegment frame = vma.pageTable().get(index);
+    if (frame == null) {
+      PageFaults f = faults;
+      if (f != null && f.fault(vma, index)) {
+        frame = vma.pageTable().get(index);
+      }
+    }
     return frame != null ? frame : ZERO_PAGE;
+  }
+
+  /**
+   * Sends the first touch of every page without a frame to {@code f} (a lazy restore), or,
+   * with null, back to the usual zero-filled allocation once every page is in.
+   */
+  public void setPageFaults(PageFaults f) {
+    this.faults = f;
+  }
+
+  /** Where pages not present yet come from, or null when every page is here. */
+  public PageFaults pageFaults() {
+    return faults;
+  }
+
+  /**
+   * Zeroed frames for {@code pages} pages, contiguous and not mapped anywhere yet: a lazy
+   * loader fills them and then maps them with {@link #installRun}, so that no access ever
+   * sees a page half loaded.
+   */
+  public MemorySegment unmappedRun(int pages) {
+    return frames.allocateBlock(pages);
+  }
+
+  /**
+   * Maps the filled frames of {@code block} (from {@link #unmappedRun}) at the run of pages at
+   * {@code address}; a page that has a frame already keeps it. Returns the pages mapped.
+   */
+  public int installRun(long address, MemorySegment block, int pages) {
+    Vma vma = require(address);
+    long first = (address - vma.start()) / PAGE_SIZE;
+    if (address % PAGE_SIZE != 0 || pages <= 0 || first + pages > vma.pageCount()) {
+      throw AccrException.failed("write of %d pages at %x leaves %s", pages, address, vma);
+    }
+    int mapped = 0;
+    synchronized (this) {
+      for (int i = 0; i < pages; i++) {
+        if (vma.pageTable().get(first + i) == null) {
+          // Not marked written: the page is the restored set's, which a dump on it has.
+          vma.pageTable().publish(first + i, block.asSlice((long) i * PAGE_SIZE, PAGE_SIZE));
+          mapped++;
+        }
+      }
+      frames.adopt(mapped);
+    }
+    return mapped;
   }
 
   @Override

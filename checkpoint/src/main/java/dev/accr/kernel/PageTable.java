@@ -18,6 +18,8 @@ final class PageTable {
   private static final int MASK = SIZE - 1;
   private static final int BITMAP_LONGS = SIZE / Long.SIZE;
   private static final VarHandle BITS = MethodHandles.arrayElementVarHandle(long[].class);
+  private static final VarHandle FRAMES =
+      MethodHandles.arrayElementVarHandle(MemorySegment[].class);
 
   private final MemorySegment[][] directory;
   private final long pages;
@@ -51,6 +53,18 @@ final class PageTable {
       directory[t] = table;
     }
     table[(int) (index & MASK)] = frame;
+  }
+
+  /**
+   * Sets a frame whose contents were written just before, so that a thread that finds the
+   * frame without taking a lock (the fast path of an access) also sees its contents.
+   */
+  void publish(long index, MemorySegment frame) {
+    int t = (int) (index >>> SHIFT);
+    if (directory[t] == null) {
+      directory[t] = new MemorySegment[SIZE];
+    }
+    FRAMES.setRelease(directory[t], (int) (index & MASK), frame);
   }
 
   /** The index of the first touched page at or after {@code index}, or -1 if there is none. */

@@ -51,6 +51,7 @@ public final class SimProcess implements ProcessView, AutoCloseable {
   private final AtomicBoolean released = new AtomicBoolean();
   private volatile State state = State.NEW;
   private volatile boolean killed;
+  private volatile String killReason;
   // A dump froze a process that was already stopped: thawing it leaves it stopped.
   private volatile boolean stoppedBeforeFreeze;
   private volatile Thread runner;
@@ -350,8 +351,10 @@ public final class SimProcess implements ProcessView, AutoCloseable {
   private void crash(RuntimeException e) {
     state = State.EXITED;
     release();
-    kernel.tree().exited(this, 128 + 11, null,
-        AccrException.failed("process %d crashed: %s", pid, e.getMessage()));
+    String reason = killReason;
+    kernel.tree().exited(this, 128 + 11, null, reason != null
+        ? AccrException.failed("process %d was killed: %s", pid, reason)
+        : AccrException.failed("process %d crashed: %s", pid, e.getMessage()));
   }
 
   /** Completes the exit: with the digest of this process and what it reaped, or its failure. */
@@ -487,9 +490,23 @@ public final class SimProcess implements ProcessView, AutoCloseable {
     }
   }
 
+  /**
+   * Kills the process because something it cannot run without failed (a page of a lazy
+   * restore that cannot be loaded); whoever waits for it is told {@code reason}.
+   */
+  public void killBecause(String reason) {
+    killReason = reason;
+    if (Thread.currentThread() == runner) {
+      return; // the failing step ends the process with the reason (crash)
+    }
+    kill(1000);
+  }
+
   private void end() {
     state = State.EXITED;
-    exit.completeExceptionally(AccrException.failed("process %d was killed", pid));
+    String reason = killReason;
+    exit.completeExceptionally(reason == null ? AccrException.failed("process %d was killed", pid)
+        : AccrException.failed("process %d was killed: %s", pid, reason));
     release();
   }
 

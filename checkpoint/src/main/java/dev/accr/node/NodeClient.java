@@ -94,6 +94,16 @@ public final class NodeClient {
     return new NodeClient(target, UnixDomainSocketAddress.of(socket), null, null, null);
   }
 
+  /** The node as the user named it. */
+  public String name() {
+    return node;
+  }
+
+  /** Describes a failure of a TLS connection to this node. */
+  String tlsReason(javax.net.ssl.SSLException e) {
+    return TlsFailures.clientReason(e, tls, tcp.getHostString());
+  }
+
   /** True when a node answers a ping on {@code socket}. */
   public static boolean isAlive(Path socket) {
     try {
@@ -159,7 +169,7 @@ public final class NodeClient {
   }
 
   /** Reads a response; only the first byte of the first may be a TLS node's alert. */
-  private Response read(InputStream in, boolean first) throws IOException {
+  Response read(InputStream in, boolean first) throws IOException {
     int head = in.read();
     if (head == -1) {
       throw AccrException.failed("node %s closed the connection without an answer%s", node,
@@ -186,7 +196,7 @@ public final class NodeClient {
     return Response.parseFrom(bytes);
   }
 
-  private Connection open() throws IOException {
+  Connection open() throws IOException {
     if (unix != null) {
       SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
       try {
@@ -245,7 +255,7 @@ public final class NodeClient {
   }
 
   /** A connection; {@code timed}, when not null, has a timeout until the request is sent. */
-  private record Connection(InputStream in, OutputStream out, Closeable closer, Socket timed)
+  record Connection(InputStream in, OutputStream out, Closeable closer, Socket timed)
       implements Closeable {
     /** Closes the sending side only: the node sees the end, its answer can still come. */
     void halfClose() {

@@ -249,6 +249,16 @@ public final class NodeServer implements AutoCloseable {
     if (!deadline.cancel() || request == null) {
       return;
     }
+    if (request.hasReceiveSet()) {
+      service.receive(request.getReceiveSet(), caller, in, response -> {
+        try {
+          reply(out, response);
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      });
+      return;
+    }
     service.handle(request, caller, response -> {
       try {
         reply(out, response);

@@ -60,9 +60,11 @@ public final class NodeService {
   private final ImageRoot imageRoot;
   private final Operations operations;
   private final AtomicBoolean shutdownScheduled = new AtomicBoolean();
+  private final LazyInfos lazyInfos = new LazyInfos();
   /** Dumps and restores whose reply is not yet sent: a stopping node lets them answer. */
   private int unanswered;
   private volatile Path nodeLog;
+  private volatile Peers peers = Peers.NONE;
 
   /** A service whose remote callers may name no path (it has no image root). */
   public NodeService(Node node, Runnable shutdown) {
@@ -176,6 +178,10 @@ public final class NodeService {
       case DUMP -> dump(r.getDump(), paths(caller), progress, log, clientGone);
       case RESTORE -> restore(r.getRestore(), paths(caller), progress, log, clientGone);
       case SHUTDOWN -> shutdown(r.getShutdown().getForce(), caller);
+      case RECEIVE_SET -> throw AccrException.usage("a set is received over a connection only");
+      case MIGRATE -> new Migration(this, plugins, r.getMigrate(), progress, log).run();
+      case MIGRATION_STEP -> MigrationArea.of(imageRoot).step(this, plugins, r.getMigrationStep(),
+          progress);
       case KIND_NOT_SET -> throw AccrException.usage("empty request");
     };
   }
@@ -221,13 +227,21 @@ public final class NodeService {
 
   private Response ps(UnaryOperator<String> showArgument) {
     PsReply.Builder ps = PsReply.newBuilder();
+    lazyInfos.retainOnly(node.processes().stream().map(SimProcess::pid)
+        .collect(java.util.stream.Collectors.toSet()));
     for (SimProcess p : node.processes()) {
-      ps.addProcesses(ProcessInfo.newBuilder().setPid(p.pid()).setExe(p.workload().name())
+      ProcessInfo.Builder info = ProcessInfo.newBuilder().setPid(p.pid())
+          .setExe(p.workload().name())
           .setState(p.state().name().toLowerCase())
           .addAllArgv(p.argv().stream().map(showArgument).toList())
           .setThreads(p.threadCount()).setPpid(p.ppid()).setPgid(p.pgid()).setSid(p.sid())
           .setBlocked(p.blocked())
-          .setResidentPages(p.state() == SimProcess.State.EXITED ? 0 : p.memory().residentPages()));
+          .setResidentPages(p.state() == SimProcess.State.EXITED ? 0 : p.memory().residentPages());
+      var lazy = lazyInfos.of(p.pid());
+      if (lazy != null) {
+        info.setLazy(lazy);
+      }
+      ps.addProcesses(info);
     }
     return Response.newBuilder().setPs(ps).build();
   }
@@ -241,23 +255,34 @@ public final class NodeService {
     if (r.getThreads() > 0) {
       options = options.withThreads(r.getThreads());
     }
-    Path dir = paths.dumpDir(r.getDir());
+    boolean remote = !r.getToNode().isEmpty();
+    // A set written on another node is named as that node resolves it.
+    Path dir = remote ? Path.of(r.getDir()) : paths.dumpDir(r.getDir());
+    if (remote && !r.getParent().isEmpty()) {
+      throw AccrException.usage("dump --to-node: a parent set lives on the other node; use"
+          + " accr migrate for incremental copies between nodes");
+    }
     Path parent = r.getParent().isEmpty() ? null : paths.parentDir(dir, r.getParent());
     DumpStatsEntry stats;
     String what = r.getPreDump() ? "pre-dump" : "dump";
     try (Operations.Operation op = operations.begin(Operations.Kind.DUMP, r.getPid(),
         what + " of process " + r.getPid() + " into " + dir.toAbsolutePath())) {
-      OperationLogs.started(log, op.toString(), dir, options.toString());
+      // No log is left on this node for a set written elsewhere.
+      OperationLogs.started(log, op.toString(), remote ? null : dir, options.toString());
       Dumper dumper = new Dumper(node, plugins)
           .cancelledBy(OperationLogs.either(op, clientGone))
           .withParent(parent, paths.parentConfinement());
+      if (remote) {
+        dumper = dumper.writingTo(new RemoteDestination(peers.client(r.getToNode()),
+            d -> dev.accr.proto.ReceiveSetRequest.newBuilder().setDir(r.getDir())));
+      }
       stats = r.getPreDump() ? dumper.preDump(r.getPid(), dir, options, progress)
           : dumper.dump(r.getPid(), dir, options, progress);
     }
     OperationLogs.dumped(log, stats);
-    Path logFile = log.writeInto(dir);
+    Path logFile = remote ? null : log.writeInto(dir);
     return Response.newBuilder().setDump(DumpReply.newBuilder().setStats(stats)
-        .setDir(paths.show(dir)).setLogFile(logFile == null ? "" : paths.show(logFile))).build();
+        .setDir(remote ? r.getToNode() + ":" + r.getDir() : paths.show(dir)).setLogFile(logFile == null ? "" : paths.show(logFile))).build();
   }
 
   /** {@code accr thaw}: a process a dump left stopped runs on. */
@@ -273,6 +298,10 @@ public final class NodeService {
         .withMapping(MappingPolicies.fromInfo(r.getMapping()));
     if (r.getThreads() > 0) {
       options = options.withThreads(r.getThreads());
+    }
+    if (r.getLazy()) {
+      options = options.withLazy(r.getLazyUnchecked() ? RestoreOptions.Lazy.UNCHECKED
+          : RestoreOptions.Lazy.CHECKED);
     }
     Restorer.Result result;
     RestorePlan plan;
@@ -300,6 +329,10 @@ public final class NodeService {
         .setBytesRead(result.bytesRead()).setTimeUs(result.timeUs()).setStats(result.stats())
         .setLogFile(logFile == null ? "" : paths.show(logFile));
     result.devices().forEach(d -> reply.addDevices(DevicePairs.toInfo(d)));
+    lazyInfos.restored(result.process().pid(), result.lazy());
+    if (result.lazy() != null) {
+      reply.setLazy(LazyInfos.toInfo(result.lazy().progress(), result.lazy().checkFirst()));
+    }
     return Response.newBuilder().setRestore(reply).build();
   }
 
@@ -310,6 +343,44 @@ public final class NodeService {
     } catch (RuntimeException e) {
       return null;
     }
+  }
+
+  /** Lets this node reach other nodes through {@code p} (dump --to-node, migrate). */
+  public NodeService reachingPeersWith(Peers p) {
+    this.peers = p;
+    return this;
+  }
+
+  Peers peers() {
+    return peers;
+  }
+
+  ImageRoot imageRoot() {
+    return imageRoot;
+  }
+
+  /**
+   * Receives an image set another node streams on {@code in} (after its request), into the
+   * directory the request names as {@code caller} may name paths here; answers on {@code out}.
+   */
+  public void receive(dev.accr.proto.ReceiveSetRequest r, Caller caller,
+      java.io.InputStream in, Consumer<Response> out) {
+    Response reply;
+    try {
+      Path dir = r.getMigration().isEmpty() ? paths(caller).dumpDir(r.getDir())
+          : MigrationArea.of(imageRoot).prepare(r.getMigration(), r.getName());
+      String shown = r.getMigration().isEmpty() ? paths(caller).show(dir) : r.getName();
+      dev.accr.image.CheckpointId id = dev.accr.image.CheckpointId.of(
+          r.getCheckpointId().toByteArray());
+      reply = Response.newBuilder().setReceiveSet(new SetReceiver(dir, id)
+          .receive(in, out, shown)).build();
+    } catch (AccrException e) {
+      reply = error(caller, e.exitCode(), e.getMessage(), e, null);
+    } catch (IOException | RuntimeException e) {
+      reply = error(caller, AccrException.FAILED, e.getClass().getSimpleName() + ": "
+          + e.getMessage(), e, null);
+    }
+    out.accept(reply);
   }
 
   /** Names {@code file} as the node's log in error replies to local callers. */

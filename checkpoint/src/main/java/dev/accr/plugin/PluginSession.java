@@ -2,6 +2,7 @@ package dev.accr.plugin;
 
 import dev.accr.api.AccrException;
 import dev.accr.api.AccrPlugin;
+import dev.accr.api.LazyRestoreHost;
 import dev.accr.api.DeviceFile;
 import dev.accr.api.DeviceMapping;
 import dev.accr.api.DevicePair;
@@ -42,6 +43,8 @@ public final class PluginSession implements AutoCloseable {
   private final Set<String> used = new TreeSet<>();
   private boolean ok;
   private boolean closed;
+  /** The lazy restore in progress, for plugins that restore lazily; null: eager. */
+  private volatile LazyRestoreHost lazy;
 
   PluginSession(PluginHost host, AccrPlugin.Stage stage, SessionSetup setup) {
     this.host = host;
@@ -249,6 +252,20 @@ public final class PluginSession implements AutoCloseable {
     return file;
   }
 
+  /**
+   * Makes this restore lazy: plugins that {@link AccrPlugin#restoresLazily} get {@code host}
+   * through {@link PluginContext#lazyRestore}; the others restore eagerly.
+   */
+  public void restoreLazily(LazyRestoreHost host) {
+    this.lazy = host;
+  }
+
+  /** Whether the installed plugin {@code plugin} restores its device memory lazily. */
+  public boolean restoresLazily(String plugin) {
+    AccrPlugin p = host.plugin(plugin);
+    return p != null && p.restoresLazily();
+  }
+
   public void resumeDevicesLate(ProcessView process) {
     for (AccrPlugin p : host.plugins()) {
       long t = System.nanoTime();
@@ -339,12 +356,17 @@ public final class PluginSession implements AutoCloseable {
           setup.id(), setup.compression(), setup.parallelism(), () -> markUsed(plugin.name()),
           setup.node() instanceof Node n ? n.buffers() : BufferBudget.unlimited(),
           setup.cancelled())
-          .withParent(setup.parentDir(), setup.parentId());
+          .withParent(setup.parentDir(), setup.parentId()).writingTo(setup.writeSink());
     }
 
     @Override
     public AccrPlugin.Stage stage() {
       return stage;
+    }
+
+    @Override
+    public LazyRestoreHost lazyRestore() {
+      return plugin.restoresLazily() ? lazy : null;
     }
 
     @Override

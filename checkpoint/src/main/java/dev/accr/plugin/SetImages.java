@@ -15,6 +15,7 @@ import dev.accr.image.Compression;
 import dev.accr.image.EntryImage;
 import dev.accr.image.EntryImageCodec;
 import dev.accr.image.ImageKind;
+import dev.accr.image.ImageSink;
 import dev.accr.kernel.BufferBudget;
 import dev.accr.proto.InventoryEntry;
 import java.io.IOException;
@@ -37,6 +38,7 @@ public final class SetImages implements PluginImages {
   private final BufferBudget budget;
   private final BooleanSupplier cancelled;
   private final List<BulkFileWriter> open = new ArrayList<>();
+  private ImageSink sink;
   private Path parentDir;
   private CheckpointId parentId;
   private ByteCounts counts = new ByteCounts();
@@ -64,13 +66,23 @@ public final class SetImages implements PluginImages {
         BufferBudget.unlimited(), () -> false);
   }
 
+  /** Writes go into {@code s} (the set's sink) rather than into the directory; returns this. */
+  SetImages writingTo(ImageSink s) {
+    this.sink = s;
+    return this;
+  }
+
+  private ImageSink sink() {
+    return sink != null ? sink : ImageSink.directory(dir);
+  }
+
   @Override
   public void writeEntries(String what, long n, List<? extends MessageLite> entries) {
-    Path file = dir.resolve(name(ImageKind.PLUGIN, what, n, false));
+    String file = name(ImageKind.PLUGIN, what, n, false);
     try {
-      EntryImageCodec.write(file, ImageKind.PLUGIN, id, entries);
+      EntryImageCodec.write(sink(), file, ImageKind.PLUGIN, id, entries);
     } catch (IOException e) {
-      throw AccrException.failed("dump: writing %s: %s", file.getFileName(), e.getMessage());
+      throw AccrException.failed("dump: writing %s: %s", file, e.getMessage());
     }
     onWrite.run();
   }
@@ -119,7 +131,7 @@ public final class SetImages implements PluginImages {
   public synchronized BulkWriter createBulk(String what, long n) {
     name(ImageKind.PLUGIN_PAGES, what, n, false);
     try {
-      BulkFileWriter w = BulkFileWriter.create(dir, plugin, what, n, id, compression, parallelism,
+      BulkFileWriter w = BulkFileWriter.create(sink(), plugin, what, n, id, compression, parallelism,
           budget).cancelledBy(cancelled).countingInto(counts);
       open.add(w);
       onWrite.run();

@@ -23,6 +23,7 @@ import picocli.CommandLine.ScopeType;
         "5:no such node or process"},
     subcommands = {DemoCommand.class, NodeCommand.class, RunCommand.class, PsCommand.class,
         WaitCommand.class, KillCommand.class, ThawCommand.class, DumpCommand.class,
+        MigrateCommand.class,
         PreDumpCommand.class, CompactCommand.class, RestoreCommand.class, ShowCommand.class,
         CheckCommand.class, TopologyCommand.class, PluginsCommand.class, BenchCommand.class,
         EncodeCommand.class, InspectCommand.class, DiffCommand.class, TlsCommand.class,

@@ -55,6 +55,12 @@ final class DumpCommand implements Callable<Integer> {
           + " same process); a relative path is taken from the image directory, as in CRIU.")
   String parent;
 
+  @Option(names = "--to-node", paramLabel = "NODE",
+      description = "Write the set into this node's image store ([NAME@]HOST:PORT over TLS with"
+          + " the nodes' own certificates, or a local node's name) as it is produced, nothing"
+          + " on the dumping node's disk; DIR names the set there.")
+  String toNode;
+
   @Mixin PluginOptions pluginOptions;
 
   @Option(names = "--json", description = "Print the dump's statistics as JSON.")
@@ -68,7 +74,8 @@ final class DumpCommand implements Callable<Integer> {
     }
     var options = pluginOptions.toMap();
     Request request = Request.newBuilder().setDump(DumpRequest.newBuilder().setPid(pid)
-        .setDir(NodePaths.path(node, dir)).setLeaveRunning(leaveRunning)
+        .setDir(toNode == null ? NodePaths.path(node, dir) : targetPath())
+        .setToNode(toNode == null ? "" : toNode).setLeaveRunning(leaveRunning)
         .setLeaveStopped(leaveStopped)
         .setCompression(compress).setThreads(threads).putAllPluginOptions(options)
         .setParent(parent == null ? "" : parent)).build();
@@ -94,6 +101,11 @@ final class DumpCommand implements Callable<Integer> {
       printIncremental(spec, reply.getStats());
     }
     return 0;
+  }
+
+  /** DIR as the target node resolves it: as typed over TCP, absolute for a local node. */
+  private String targetPath() {
+    return toNode.lastIndexOf(':') > 0 ? dir.toString() : dir.toAbsolutePath().toString();
   }
 
   /** What an incremental dump or a pre-dump adds to the summary. */

@@ -6,6 +6,7 @@ import dev.accr.kernel.Registry;
 import dev.accr.node.ImageRoot;
 import dev.accr.node.NodeServer;
 import dev.accr.node.NodeService;
+import dev.accr.node.Peers;
 import dev.accr.node.RunDirectory;
 import dev.accr.node.ServerLimits;
 import dev.accr.node.TcpListener;
@@ -58,7 +59,8 @@ final class NodeServeCommand implements Callable<Integer> {
         server[0].close();
       });
     });
-    service.logsTo(run.log(name));
+    service.logsTo(run.log(name))
+        .reachingPeersWith(new Peers(run, tcp == null ? null : tcp.tls()));
     server[0] = NodeServer.bind(service, run.socket(name), tcp, ServerLimits.defaults());
     // Dumps anywhere in the image root that died with a node.
     PartialSets.removeDeadBelow(root.path(), 32);

@@ -34,6 +34,9 @@ final class OperationSummary {
         reply.getPagesRestored());
     out.printf("  %s in all: %s%n", ms(reply.getTimeUs()), phases(s.getPhasesList()));
     moved(out, s.getMovedList(), reply.getTimeUs(), false);
+    if (reply.hasLazy()) {
+      LazySummary.restore(out, reply.getLazy());
+    }
     if (!reply.getLogFile().isEmpty()) {
       out.printf("  log %s%n", reply.getLogFile());
     }

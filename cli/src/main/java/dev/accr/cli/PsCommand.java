@@ -44,6 +44,9 @@ final class PsCommand implements Callable<Integer> {
       out.printf("%-7d %-7d %-8s %-8d %8d  %s%s %s%n", p.getPid(), p.getPpid(), state(p),
           p.getThreads(), p.getResidentPages() * 4, "  ".repeat(row.depth())
               + (row.depth() > 0 ? "\\_ " : ""), p.getExe(), String.join(" ", p.getArgvList()));
+      if (p.hasLazy()) {
+        out.println("        " + LazySummary.line(p.getLazy()));
+      }
     }
     return 0;
   }

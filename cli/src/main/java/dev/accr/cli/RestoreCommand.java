@@ -48,13 +48,28 @@ final class RestoreCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Print the restore's statistics as JSON.")
   boolean json;
 
+  @Option(names = "--lazy", description = "Post-copy: run the process as soon as its metadata"
+      + " and device state are in; load host pages (and the device memory of plugins that"
+      + " support it) on first touch while the rest is loaded in the background. `accr ps`"
+      + " shows how the pages came. A chunk found damaged after the process runs kills it.")
+  boolean lazy;
+
+  @Option(names = "--no-page-check", description = "With --lazy: do not read and check every"
+      + " chunk before the process runs (faster start); a damaged chunk is then found when"
+      + " loaded and kills the process instead of failing the restore with exit 3.")
+  boolean noPageCheck;
+
   @Override
   public Integer call() throws Exception {
+    if (noPageCheck && !lazy) {
+      throw AccrException.usage("--no-page-check needs --lazy");
+    }
     var options = pluginOptions.toMap();
     MappingPolicy policy = mapping.toPolicy();
     RestoreRequest request = RestoreRequest.newBuilder().setDir(NodePaths.path(node, dir))
         .setThreads(threads).putAllPluginOptions(options)
-        .setMapping(MappingPolicies.toInfo(policy)).build();
+        .setMapping(MappingPolicies.toInfo(policy)).setLazy(lazy).setLazyUnchecked(noPageCheck)
+        .build();
     NodeClient.Cancel cancel = new NodeClient.Cancel();
     RestoreReply reply;
     try (ProgressBar bar = ProgressBar.onTerminal(spec.commandLine().getErr(),

@@ -78,6 +78,25 @@ class GpuEndToEndIT {
   }
 
   @Test
+  void kfdServeRestoredLazilyEndsWithTheUninterruptedDigest() throws Exception {
+    String[] workload = {"kfd-serve", "--gpus", "2", "--weights-mib", "4", "--kv-mib", "4",
+        "--steps", "40", "--seed", "6"};
+    String expected = digestOf(workload);
+    String[] run = new String[workload.length + 5];
+    System.arraycopy(new String[] {"run", "--node", "g1", "--step-delay-ms", "40"}, 0, run, 0, 5);
+    System.arraycopy(workload, 0, run, 5, workload.length);
+    String pid = accr.ok(run).strip();
+    accr.ok("dump", "--node", "g1", "-t", pid, "-D", "lazy-images");
+    String restored = accr.ok("restore", "--node", "g2", "-D", "lazy-images", "--lazy",
+        "--no-page-check");
+    assertTrue(restored.contains("lazy: kfd VRAM blocks") && restored.contains("by fault"),
+        restored);
+    String ps = accr.ok("ps", "--node", "g2");
+    assertTrue(ps.contains("lazy: ") && ps.contains("pages in ("), ps);
+    assertEquals(expected, accr.ok("wait", "--node", "g2", "-t", pid).strip());
+  }
+
+  @Test
   void restoreOnANodeWithoutGpusIsIncompatible() throws Exception {
     accr.ok("node", "start", "--name", "cpu", "--topology", "cpu-only");
     try {

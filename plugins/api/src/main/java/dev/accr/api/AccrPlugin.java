@@ -220,6 +220,17 @@ public interface AccrPlugin {
     return null;
   }
 
+  /**
+   * Whether this plugin can restore its device memory lazily (API 6): with a lazy restore
+   * ({@code restore --lazy}, {@code migrate --lazy}) the host then gives it a {@link
+   * LazyRestoreHost} through {@link PluginContext#lazyRestore} during {@link #restoreExtFile}.
+   * A plugin that answers false (the default) restores its device memory eagerly, as always,
+   * and the host says so in the restore's summary.
+   */
+  default boolean restoresLazily() {
+    return false;
+  }
+
   /** Restore: everything is in place; restart device work. Returns true if there was any. */
   default boolean resumeDevicesLate(PluginContext ctx, ProcessView process) {
     return false;

@@ -25,6 +25,15 @@ public interface BulkReader extends AutoCloseable {
    */
   void forEach(int threads, ChunkConsumer consumer);
 
+  /**
+   * Reads one chunk of {@link #chunks()} into {@code into} (its raw length), verifying its
+   * checksum, without reading the others: what a lazy restore does on a fault (API 6). A reader
+   * that cannot seek throws {@link UnsupportedOperationException}.
+   */
+  default void read(Chunk chunk, MemorySegment into) {
+    throw new UnsupportedOperationException("this bulk reader reads its chunks in order only");
+  }
+
   /** Receives one chunk's data. */
   @FunctionalInterface
   interface ChunkConsumer {

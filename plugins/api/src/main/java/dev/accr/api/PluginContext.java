@@ -46,6 +46,14 @@ public interface PluginContext {
     return false;
   }
 
+  /**
+   * The lazy restore in progress, for a plugin whose {@link AccrPlugin#restoresLazily} is true;
+   * null for every other operation and plugin (API 6): the plugin then restores eagerly.
+   */
+  default LazyRestoreHost lazyRestore() {
+    return null;
+  }
+
   /** Keeps per-operation state of the calling plugin. */
   void attach(Object state);
 

@@ -14,6 +14,8 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class Vram {
   /** Allocation unit; buffers are aligned to it so a block belongs to one buffer. */
   public static final long BLOCK = 2L << 20;
+  private static final java.lang.invoke.VarHandle BLOCKS =
+      java.lang.invoke.MethodHandles.arrayElementVarHandle(MemorySegment[].class);
   private static final MemorySegment ZEROS = Arena.global().allocate(BLOCK).asReadOnly();
 
   private final long capacity;
@@ -21,6 +23,8 @@ public final class Vram {
   private final MemorySegment[] blocks;
   private final Arena[] arenas;
   private final AtomicLong resident = new AtomicLong();
+  /** Where blocks not present yet come from (a lazy restore); null: every block is here. */
+  private volatile VramFaults faults;
 
   Vram(long capacity, long visibleBytes) {
     if (capacity % BLOCK != 0 || capacity / BLOCK > Integer.MAX_VALUE) {
@@ -54,16 +58,57 @@ public final class Vram {
     int b = block(offset, length);
     MemorySegment block = blocks[b];
     if (block == null) {
-      block = allocate(b);
+      block = faultIn(b);
     }
     return block.asSlice(offset % BLOCK, length);
+  }
+
+  private MemorySegment faultIn(int b) {
+    VramFaults f = faults;
+    if (f != null) {
+      f.fault(b);
+      MemorySegment block = blocks[b];
+      if (block != null) {
+        return block;
+      }
+    }
+    return allocate(b);
   }
 
   /** The bytes at {@code offset}, read-only; zeros if never written. */
   public MemorySegment forRead(long offset, long length) {
     int b = block(offset, length);
     MemorySegment block = blocks[b];
+    if (block == null && faults != null) {
+      faults.fault(b);
+      block = blocks[b];
+    }
     return (block == null ? ZEROS : block).asSlice(offset % BLOCK, length);
+  }
+
+  /** Sends first touches of absent blocks to {@code f} (a lazy restore), or, with null, not. */
+  public void setFaults(VramFaults f) {
+    this.faults = f;
+  }
+
+  /** Whether block {@code b} has memory (was written or loaded). */
+  public boolean present(int b) {
+    return blocks[b] != null;
+  }
+
+  /**
+   * Makes {@code filled} (a whole block from {@code arena}, written before this call) block
+   * {@code b}, unless the block has memory already; returns whether it was taken (if not, the
+   * caller closes the arena). Engines that find the block afterwards see its contents.
+   */
+  public synchronized boolean installFilled(int b, Arena arena, MemorySegment filled) {
+    if (blocks[b] != null || filled.byteSize() != BLOCK) {
+      return false;
+    }
+    arenas[b] = arena;
+    BLOCKS.setRelease(blocks, b, filled);
+    resident.addAndGet(BLOCK);
+    return true;
   }
 
   private synchronized MemorySegment allocate(int b) {
@@ -89,6 +134,10 @@ public final class Vram {
   synchronized void release(long offset, long length) {
     for (long at = offset; at < offset + length; at += BLOCK) {
       int b = (int) (at / BLOCK);
+      VramFaults f = faults;
+      if (f != null) {
+        f.released(b);
+      }
       if (blocks[b] != null) {
         blocks[b] = null;
         arenas[b].close();

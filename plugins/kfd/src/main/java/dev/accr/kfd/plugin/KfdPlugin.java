@@ -195,9 +195,11 @@ public final class KfdPlugin implements AccrPlugin {
     if (kfd == null) {
       return false;
     }
-    KfdCriu.processInfo(kfd);
+    KfdCriu.Checkpoint cp = KfdCriu.checkpoint(kfd, KfdCriu.processInfo(kfd));
     ProcessStates.of(ctx).put(kfd.pid(), new Paused(kfd, true, null, null));
     try {
+      // What a device mapping reads, so that a target can check a pre-dump before a stop.
+      writeMappingEntries(ctx.images(), process.pid(), cp);
       dumpVram(ctx, kfd, process.pid(), kfd.gpuIds(), true);
     } finally {
       KfdCriu.resume(kfd);
@@ -205,6 +207,13 @@ public final class KfdPlugin implements AccrPlugin {
       ProcessStates.of(ctx).put(kfd.pid(), new Paused(kfd, false, p.taken(), p.label()));
     }
     return true;
+  }
+
+  private static void writeMappingEntries(PluginImages images, long pid, KfdCriu.Checkpoint cp) {
+    images.writeEntries("process", pid, List.of(cp.process()));
+    images.writeEntries("devices", pid, cp.devices());
+    images.writeEntries("bos", pid, cp.bos());
+    images.writeEntries("svm", pid, cp.svmRanges());
   }
 
   /**
@@ -355,6 +364,11 @@ public final class KfdPlugin implements AccrPlugin {
       kfd.close();
       throw e;
     }
+  }
+
+  @Override
+  public boolean restoresLazily() {
+    return true;
   }
 
   @Override

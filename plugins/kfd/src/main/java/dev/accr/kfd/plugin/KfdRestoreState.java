@@ -47,9 +47,11 @@ final class KfdRestoreState {
     if (progress != null) {
       throw new CorruptImageException("kfd-queues-" + pid + ".img", progress);
     }
-    new VramRestorer(ctx, CopyMode.parse(ctx.option("vram-copy", "dma")))
-        .restoreChain(pid, devices.stream().map(KfdDeviceEntry::getGpuId).toList(),
-            KfdCriu.vramExtents(kfd));
+    List<Integer> gpuIds = devices.stream().map(KfdDeviceEntry::getGpuId).toList();
+    if (!LazyVram.restore(ctx, gpuIds, KfdCriu.vramExtents(kfd))) {
+      new VramRestorer(ctx, CopyMode.parse(ctx.option("vram-copy", "dma")))
+          .restoreChain(pid, gpuIds, KfdCriu.vramExtents(kfd));
+    }
     if (bos.stream().anyMatch(b -> b.getDmabufId() != 0)) {
       SharedBuffersRestored.of(ctx, ctx.node().driver(KfdPlugin.NAME, KfdDriver.class))
           .restored(kfd, bos);

@@ -1,0 +1,193 @@
+package dev.accr.bench;
+
+import dev.accr.engine.Benchmark;
+import dev.accr.image.DirectoryTrees;
+import dev.accr.image.ProgressListener;
+import dev.accr.kernel.Node;
+import dev.accr.node.ImageRoot;
+import dev.accr.node.NodeClient;
+import dev.accr.node.NodeServer;
+import dev.accr.node.NodeService;
+import dev.accr.node.Peers;
+import dev.accr.node.RunDirectory;
+import dev.accr.node.ServerLimits;
+import dev.accr.node.TcpListener;
+import dev.accr.node.tls.CertificateAuthority;
+import dev.accr.node.tls.TlsDirectory;
+import dev.accr.node.tls.TlsIdentity;
+import dev.accr.proto.MigrateReply;
+import dev.accr.proto.MigrateRequest;
+import dev.accr.proto.MigrationRound;
+import dev.accr.proto.Request;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * {@code accr bench --migrate}: a GPU process moved between two nodes over loopback TCP with
+ * mutual TLS, in one run: cold (one stop-and-copy) and with pre-copy, for {@code kfd-serve}
+ * (most of its memory unchanged from step to step) and {@code kfd-train} (all its VRAM
+ * rewritten every step, the hard case). Downtime is from the freeze on the source to the
+ * process running on the target.
+ */
+public final class MigrateBenchmark implements Benchmark {
+  /** The modes measured; post-copy joins once migrations can resume before the copy. */
+  enum Mode {
+    COLD("cold", 0),
+    PRE_COPY("pre-copy", 5);
+
+    final String label;
+    final int rounds;
+
+    Mode(String label, int rounds) {
+      this.label = label;
+      this.rounds = rounds;
+    }
+  }
+
+  @Override
+  public String name() {
+    return "migrate";
+  }
+
+  @Override
+  public String description() {
+    return "live migration of kfd-serve and kfd-train (2 GPUs) between two nodes over loopback"
+        + " TLS: cold against pre-copy, downtime, total time and bytes sent";
+  }
+
+  @Override
+  public List<Setting> settings() {
+    return List.of(Setting.value("migrate-step-delay-ms", "MS", "10",
+        "pause between the workload's steps while it is migrated"));
+  }
+
+  /** One node of the run, served on loopback TLS. */
+  private record Served(Node node, NodeServer server, String address, RunDirectory run)
+      implements AutoCloseable {
+    @Override
+    public void close() {
+      server.close();
+      node.close();
+    }
+  }
+
+  @Override
+  public void run(Parameters p, PrintWriter out) throws IOException {
+    int delay = p.intSetting("migrate-step-delay-ms", 0);
+    int vramMib = Math.max(4, p.sizeMib());
+    Path work = Files.createTempDirectory("accr-bench-migrate-");
+    Path roots = Files.createDirectories(p.dir().resolve("accr-bench-migrate-"
+        + ProcessHandle.current().pid()));
+    try {
+      TlsDirectory tls = new TlsDirectory(Files.createDirectories(work.resolve("tls")));
+      CertificateAuthority ca = CertificateAuthority.openOrCreate(tls);
+      ca.issueNode("a", List.of(), 1);
+      ca.issueNode("b", List.of(), 1);
+      RunDirectory run = new RunDirectory(Files.createDirectories(work.resolve("run")));
+      try (Served a = serve(p, "a", tls, run, roots); Served b = serve(p, "b", tls, run, roots)) {
+        List<List<String>> workloads = List.of(
+            List.of("kfd-serve", "--gpus", "2", "--weights-mib", String.valueOf(vramMib * 3 / 4),
+                "--kv-mib", String.valueOf(Math.max(2, vramMib / 4)), "--steps", "100000000"),
+            List.of("kfd-train", "--gpus", "2", "--vram-mib", String.valueOf(vramMib),
+                "--steps", "100000000"));
+        out.printf(Locale.ROOT, "migration a -> b over loopback TLS, %d MiB of VRAM per GPU,"
+            + " a step every %d ms (medians of %d runs)%n", vramMib, delay, p.runs());
+        out.printf(Locale.ROOT, "  %-10s %-9s %12s %10s %10s %8s %7s %s%n", "workload", "mode",
+            "downtime ms", "total s", "MiB sent", "sent/mem", "rounds", "restore ms");
+        for (List<String> w : workloads) {
+          double coldDowntime = 0;
+          for (Mode mode : Mode.values()) {
+            Figures f = measure(p, a, b, w, delay, mode);
+            if (mode == Mode.COLD) {
+              coldDowntime = f.downtimeMs();
+            }
+            out.printf(Locale.ROOT, "  %-10s %-9s %12.1f %10.2f %10.1f %8.2f %7d %10.1f%s%n",
+                w.getFirst(), mode.label, f.downtimeMs(), f.totalS(), f.sentMib(),
+                f.sentMib() / f.memoryMib(), f.rounds(), f.restoreMs(),
+                mode == Mode.COLD ? "" : String.format(Locale.ROOT, "  (downtime %.2f of cold)",
+                    f.downtimeMs() / coldDowntime));
+            out.flush();
+          }
+          out.printf("  %-10s %-9s (post-copy: not available in this build)%n", w.getFirst(),
+              "post-copy");
+        }
+      }
+    } finally {
+      DirectoryTrees.delete(roots);
+      DirectoryTrees.delete(work);
+    }
+  }
+
+  private record Figures(double downtimeMs, double totalS, double sentMib, double memoryMib,
+      int rounds, double restoreMs) {}
+
+  private static Figures measure(Parameters p, Served a, Served b, List<String> workload,
+      int delay, Mode mode) throws IOException {
+    Runs runs = new Runs(0, p.runs());
+    double[] downtime = new double[runs.total()];
+    double[] total = new double[runs.total()];
+    double[] sent = new double[runs.total()];
+    double[] memory = new double[runs.total()];
+    double[] restore = new double[runs.total()];
+    int rounds = 0;
+    for (int i = 0; i < runs.total(); i++) {
+      var process = a.node().spawn(workload.getFirst(), workload.subList(1, workload.size()),
+          Path.of(System.getProperty("java.io.tmpdir")), delay);
+      sleep(1000); // let it set up its buffers and run a while
+      long host = process.memory().residentPages() * 4096L;
+      MigrateRequest.Builder r = MigrateRequest.newBuilder().setPid(process.pid())
+          .setToNode(b.address()).setMaxRounds(mode.rounds).putAllPluginOptions(p.pluginOptions());
+      if (p.threads() > 0) {
+        r.setThreads(p.threads());
+      }
+      MigrateReply reply = client(a).call(Request.newBuilder().setMigrate(r).build(),
+          ProgressListener.NONE).getMigrate();
+      b.node().kill(reply.getPid());
+      downtime[i] = reply.getDowntimeUs() / 1000.0;
+      total[i] = reply.getTotalUs() / 1e6;
+      sent[i] = reply.getBytesSent() / 1048576.0;
+      restore[i] = reply.getRestoreUs() / 1000.0;
+      // What the process holds: its host pages and the VRAM it allocated (the VRAM is what a
+      // full copy of the devices sends).
+      MigrationRound first = reply.getRounds(0);
+      memory[i] = Math.max(first.getBytes(), host) / 1048576.0;
+      rounds = reply.getRoundsCount() - 1;
+    }
+    return new Figures(runs.median(downtime), runs.median(total), runs.median(sent),
+        runs.median(memory), rounds, runs.median(restore));
+  }
+
+  private static NodeClient client(Served s) {
+    return NodeClient.of(s.node().name(), s.run());
+  }
+
+  private static Served serve(Parameters p, String name, TlsDirectory tls, RunDirectory run,
+      Path roots) throws IOException {
+    Node node = new Node(name, p.registry().topologies().load("mi250x4"), p.registry());
+    TlsIdentity identity = TlsIdentity.load(tls, name);
+    NodeService service = new NodeService(node,
+        ImageRoot.open(Files.createDirectories(roots.resolve(name))), () -> {})
+        .reachingPeersWith(new Peers(run, identity));
+    NodeServer server = NodeServer.bind(service, run.socket(name),
+        TcpListener.tls(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), identity),
+        ServerLimits.defaults());
+    server.start();
+    int port = ((InetSocketAddress) server.tcpAddress()).getPort();
+    return new Served(node, server, name + "@127.0.0.1:" + port, run);
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

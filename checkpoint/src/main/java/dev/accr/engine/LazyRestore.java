@@ -1,0 +1,174 @@
+package dev.accr.engine;
+
+import dev.accr.api.AccrException;
+import dev.accr.api.LazyDeviceMemory;
+import dev.accr.api.LazyRestoreHost;
+import dev.accr.kernel.SimProcess;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+
+/**
+ * A lazy restore under way: the process runs while its host pages ({@link LazyPages}) and the
+ * device memory of plugins that restore lazily ({@link LazyDeviceMemory}) are loaded on first
+ * touch, and a background pusher loads the rest, taking turns between them. Once everything is
+ * in, the address space goes back to its usual fault path and the page source is released;
+ * if anything cannot be loaded (a damaged chunk, the source node gone), the process is killed
+ * with the reason.
+ */
+public final class LazyRestore implements LazyRestoreHost {
+  /** How far the loading got: pages (host) and units (device memory) by fault and by push. */
+  public record Progress(long pagesTotal, long pagesFaulted, long pagesPushed,
+      List<DeviceProgress> devices, List<String> eager, boolean done, String failure,
+      long millis) {}
+
+  /** One plugin's lazily restored device memory. */
+  public record DeviceProgress(String name, long units, long unitBytes, long faulted,
+      long pushed) {}
+
+  private final SimProcess process;
+  private final LazyPages host;
+  private final List<LazyDeviceMemory> devices = new CopyOnWriteArrayList<>();
+  private final List<String> eager = new CopyOnWriteArrayList<>();
+  private final boolean checkFirst;
+  private final long startNanos = System.nanoTime();
+  private volatile boolean done;
+  private volatile String failure;
+  private volatile long millis;
+  private volatile Consumer<Progress> onEnd = p -> {};
+  private Thread pusher;
+
+  LazyRestore(SimProcess process, PageSource source, boolean checkFirst) {
+    this.process = process;
+    this.host = new LazyPages(process.memory(), source);
+    this.checkFirst = checkFirst;
+    process.memory().setPageFaults(host);
+  }
+
+  /** Whether the images were checked before the process ran (device plugins do the same). */
+  @Override
+  public boolean checkFirst() {
+    return checkFirst;
+  }
+
+  @Override
+  public void add(LazyDeviceMemory memory) {
+    devices.add(memory);
+  }
+
+  /** Notes that {@code plugin}'s device memory was restored eagerly. */
+  void eager(String plugin) {
+    if (!eager.contains(plugin)) {
+      eager.add(plugin);
+    }
+  }
+
+  @Override
+  public void failed(String reason) {
+    fail(reason);
+  }
+
+  /** Calls {@code c} once with the final figures when loading ends (all in, or failed). */
+  public void onEnd(Consumer<Progress> c) {
+    onEnd = c;
+    if (done || failure != null) {
+      c.accept(progress());
+    }
+  }
+
+  /** Starts the background pusher; the process runs. */
+  synchronized void start() {
+    pusher = Thread.ofPlatform().name("lazy-push-" + process.pid()).daemon().start(this::push);
+  }
+
+  private void push() {
+    try {
+      boolean more = true;
+      while (more) {
+        if (process.state() == SimProcess.State.EXITED) {
+          abandon("process " + process.pid() + " has ended");
+          return;
+        }
+        more = host.pushNext();
+        for (LazyDeviceMemory d : devices) {
+          more |= d.pushNext();
+        }
+      }
+      finish();
+    } catch (RuntimeException e) {
+      millis = (System.nanoTime() - startNanos) / 1_000_000;
+      if (process.state() == SimProcess.State.EXITED) {
+        abandon("process " + process.pid() + " has ended");
+        return;
+      }
+      fail(e.getMessage());
+    }
+  }
+
+  private void finish() {
+    process.memory().setPageFaults(null);
+    host.source().close();
+    devices.forEach(LazyDeviceMemory::finish);
+    millis = (System.nanoTime() - startNanos) / 1_000_000;
+    done = true;
+    onEnd.accept(progress());
+  }
+
+  private void fail(String reason) {
+    synchronized (this) {
+      if (failure != null || done) {
+        return;
+      }
+      failure = reason;
+    }
+    millis = (System.nanoTime() - startNanos) / 1_000_000;
+    host.abandon(reason);
+    process.killBecause(reason);
+    release();
+    onEnd.accept(progress());
+  }
+
+  /** Stops loading: the process is gone (or never ran); releases the source. */
+  void abandon(String why) {
+    host.abandon(why);
+    release();
+  }
+
+  private void release() {
+    host.source().close();
+    for (LazyDeviceMemory d : devices) {
+      try {
+        d.finish();
+      } catch (RuntimeException ignored) {
+        // the process is gone; what is left is freed with it
+      }
+    }
+  }
+
+  /** The figures so far. */
+  public Progress progress() {
+    List<DeviceProgress> d = new ArrayList<>();
+    for (LazyDeviceMemory m : devices) {
+      d.add(new DeviceProgress(m.name(), m.units(), m.unitBytes(), m.unitsFaulted(),
+          m.unitsPushed()));
+    }
+    long ms = done || failure != null || host.loadFailure() != null ? millis : (System.nanoTime() - startNanos) / 1_000_000;
+    String failed = failure != null ? failure : host.loadFailure();
+    return new Progress(host.pagesTotal(), host.pagesFaulted(), host.pagesPushed(), d,
+        List.copyOf(eager), done, failed == null ? "" : failed, ms);
+  }
+
+  /** Waits until loading ends; for tests and tools. Returns the final figures. */
+  public Progress await(long timeoutMillis) throws InterruptedException {
+    Thread t;
+    synchronized (this) {
+      t = pusher;
+    }
+    if (t == null) {
+      throw AccrException.failed("lazy restore of process %d was not started", process.pid());
+    }
+    t.join(timeoutMillis);
+    return progress();
+  }
+}

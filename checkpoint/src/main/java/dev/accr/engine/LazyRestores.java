@@ -1,0 +1,72 @@
+package dev.accr.engine;
+
+import dev.accr.api.AccrException;
+import dev.accr.image.ProgressListener;
+import dev.accr.kernel.Node;
+import dev.accr.kernel.SimProcess;
+import dev.accr.proto.FdEntry;
+import dev.accr.proto.FileEntry;
+import java.io.IOException;
+
+/** How a restore becomes lazy: the checks it makes first and the source it reads. */
+final class LazyRestores {
+  private LazyRestores() {}
+
+  /**
+   * For a lazy restore, checks the set's pages (unless told not to), and makes the process's
+   * host pages and the lazily restoring plugins' device memory load on first touch; returns
+   * null for an eager restore.
+   */
+  static LazyRestore attach(RestorePlan plan, SimProcess p, Node node, Cancellation cancellation)
+      throws IOException {
+    RestoreOptions.Lazy mode = plan.options().lazy();
+    if (mode == null || mode == RestoreOptions.Lazy.OFF) {
+      return null;
+    }
+    if (plan.chain().links().size() > 1) {
+      throw AccrException.usage("restore --lazy: %s is an incremental set (%d links); lazy"
+          + " restore reads one full set: make one with accr compact", plan.set().dir(),
+          plan.chain().links().size());
+    }
+    boolean checkFirst = mode == RestoreOptions.Lazy.CHECKED;
+    if (checkFirst) {
+      // The whole set is read once, kept nowhere: a damaged chunk is exit 3, nothing runs.
+      ProgressListener progress = cancellation.checking(plan.progress());
+      new PageLoader(plan.set(), plan.options().threads(), progress, node.buffers(),
+          cancellation::requested).load(PageLoader.VERIFY_ONLY);
+    }
+    return attach(p, new ImagePageSource(plan.set(), p.pid()), checkFirst, plan);
+  }
+
+  /** Makes the process load its pages from {@code source}; the plugins learn of it. */
+  static LazyRestore attach(SimProcess p, PageSource source, boolean checkFirst,
+      RestorePlan plan) {
+    LazyRestore lazy = new LazyRestore(p, source, checkFirst);
+    plan.session().restoreLazily(lazy);
+    return lazy;
+  }
+
+  /** Records the plugins whose device memory was restored eagerly all the same. */
+  static void noteEagerPlugins(LazyRestore lazy, RestorePlan plan) {
+    if (lazy == null) {
+      return;
+    }
+    for (FdEntry fd : plan.images().core().getFdsList()) {
+      FileEntry f = plan.set().files().get(fd.getFileId());
+      if (f != null && f.hasExt() && !plan.session().restoresLazily(f.getExt().getPlugin())) {
+        lazy.eager(f.getExt().getPlugin());
+      }
+    }
+  }
+
+  /**
+   * Refuses to dump a process whose pages are still loading lazily: its page table does not
+   * hold them all yet. Once {@code accr ps} says all are in (a short while), it can be dumped.
+   */
+  static void refuseWhileLoading(SimProcess p, String what) {
+    if (p.memory().pageFaults() != null) {
+      throw AccrException.failed("%s: process %d is still loading its pages lazily; retry once"
+          + " `accr ps` shows them all in", what, p.pid());
+    }
+  }
+}

@@ -1,0 +1,160 @@
+package dev.accr.node;
+
+import dev.accr.api.AccrException;
+import dev.accr.engine.DumpOptions;
+import dev.accr.engine.Dumper;
+import dev.accr.image.CheckpointId;
+import dev.accr.image.Compression;
+import dev.accr.image.ProgressListener;
+import dev.accr.kernel.SimProcess;
+import dev.accr.plugin.PluginHost;
+import dev.accr.proto.DumpStatsEntry;
+import dev.accr.proto.MigrateReply;
+import dev.accr.proto.MigrateRequest;
+import dev.accr.proto.MigrationRound;
+import dev.accr.proto.MigrationStepReply;
+import dev.accr.proto.MigrationStepRequest;
+import dev.accr.proto.ReceiveSetRequest;
+import dev.accr.proto.Request;
+import dev.accr.proto.Response;
+import dev.accr.proto.RestoreRequest;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.logging.Logger;
+
+/**
+ * The source's side of {@code accr migrate}: pre-copy rounds (pre-dumps, each streamed to the
+ * target and storing what was written since the one before) while the process runs, the
+ * target's check of the first round (device mapping, memory, plugins) before the process is
+ * ever stopped, then the stop: the last delta and the device state streamed, the chain restored
+ * on the target, and only once it runs there the process killed here. Until then any failure
+ * lets the process run on here as if nothing happened, and the target drops every set of the
+ * migration. No pre-copy round is a cold migration (one stop-and-copy).
+ */
+final class Migration {
+  private static final Logger LOG = Logger.getLogger(Migration.class.getName());
+  /** Stop pre-copying once a round sends fewer bytes than this. */
+  static final long SMALL_ROUND_BYTES = 16L << 20;
+  /** ... or once a round does not shrink to this fraction of the one before (no convergence). */
+  static final double SHRINK = 0.7;
+  /** A virtual place for the sets as this node names them; they live on the target. */
+  private static final Path SETS = Path.of("/migration");
+
+  private final NodeService service;
+  private final PluginHost plugins;
+  private final MigrateRequest request;
+  private final ProgressListener progress;
+  private final String id = CheckpointId.random().toString();
+
+  Migration(NodeService service, PluginHost plugins, MigrateRequest request,
+      ProgressListener progress, OperationLog log) {
+    this.service = service;
+    this.plugins = plugins;
+    this.request = request;
+    this.progress = progress;
+  }
+
+  Response run() throws IOException {
+    int pid = request.getPid();
+    SimProcess process = service.node().process(pid); // exit 5 when there is none
+    NodeClient target = service.peers().client(request.getToNode());
+    DumpOptions options = DumpOptions.defaults()
+        .withCompression(Compression.parse(request.getCompression()))
+        .withPluginOptions(request.getPluginOptionsMap());
+    if (request.getThreads() > 0) {
+      options = options.withThreads(request.getThreads());
+    }
+    long smallRound = request.hasSmallRoundBytes() ? request.getSmallRoundBytes()
+        : SMALL_ROUND_BYTES;
+    RemoteDestination sets = new RemoteDestination(target, dir -> ReceiveSetRequest.newBuilder()
+        .setMigration(id).setName(dir.getFileName().toString()));
+    MigrateReply.Builder reply = MigrateReply.newBuilder().setTarget(request.getToNode());
+    long start = System.nanoTime();
+    boolean stopped = false;
+    boolean done = false;
+    try {
+      Path parent = null;
+      long previous = Long.MAX_VALUE;
+      for (int round = 0; round < request.getMaxRounds(); round++) {
+        Path dir = SETS.resolve("r" + round);
+        long t0 = System.nanoTime();
+        DumpStatsEntry stats = dumper(sets, parent).preDump(pid, dir, options, progress);
+        long bytes = sets.last().bytesSent();
+        reply.addRounds(MigrationRound.newBuilder().setKind("pre-copy").setBytes(bytes)
+            .setPages(stats.getPagesWritten()).setTimeUs((System.nanoTime() - t0) / 1000));
+        sets.parentIs(dir, idOf(sets), pid);
+        parent = dir;
+        if (round == 0) {
+          check(target, "r0", reply);
+        }
+        if (bytes < smallRound || bytes > previous * SHRINK) {
+          break;
+        }
+        previous = bytes;
+      }
+      // The stop: the process stays frozen here until it runs on the target.
+      Path last = SETS.resolve("final");
+      long frozenAt = System.nanoTime();
+      stopped = true;
+      DumpStatsEntry stats = dumper(sets, parent).dump(pid, last,
+          options.withLeaveStopped(true), progress);
+      long bytes = sets.last().bytesSent();
+      reply.addRounds(MigrationRound.newBuilder().setKind("final").setBytes(bytes)
+          .setPages(stats.getPagesWritten()).setTimeUs((System.nanoTime() - frozenAt) / 1000));
+      if (parent == null) {
+        long c0 = System.nanoTime();
+        check(target, "final", reply);
+        reply.setCheckUs((System.nanoTime() - c0) / 1000);
+      }
+      MigrationStepReply restored = step(target, MigrationStepRequest.newBuilder()
+          .setRestore(RestoreRequest.newBuilder().setDir("final").setThreads(request.getThreads())
+              .putAllPluginOptions(request.getPluginOptionsMap())
+              .setMapping(request.getMapping())));
+      reply.setDowntimeUs((System.nanoTime() - frozenAt) / 1000).setPid(restored.getPid())
+          .setRestoreUs(restored.getRestoreUs()).clearDevices()
+          .addAllDevices(restored.getDevicesList());
+      done = true;
+      service.node().kill(pid); // it runs on the target now
+      reply.setTotalUs((System.nanoTime() - start) / 1000)
+          .setBytesSent(reply.getRoundsList().stream().mapToLong(MigrationRound::getBytes).sum());
+      return Response.newBuilder().setMigrate(reply).build();
+    } finally {
+      if (!done) {
+        if (stopped && process.state() == SimProcess.State.STOPPED) {
+          process.resume();
+        }
+        discard(target);
+      }
+    }
+  }
+
+  private Dumper dumper(RemoteDestination sets, Path parent) {
+    return new Dumper(service.node(), plugins).writingTo(sets)
+        .withParent(parent, p -> p);
+  }
+
+  private static CheckpointId idOf(RemoteDestination sets) {
+    return sets.lastId();
+  }
+
+  /** Has the target check set {@code name}: exit 4 and its reason when it cannot take it. */
+  private void check(NodeClient target, String name, MigrateReply.Builder reply) {
+    MigrationStepReply r = step(target, MigrationStepRequest.newBuilder().setCheck(name)
+        .setMapping(request.getMapping()));
+    reply.clearDevices().addAllDevices(r.getDevicesList());
+  }
+
+  private MigrationStepReply step(NodeClient target, MigrationStepRequest.Builder step) {
+    Response r = target.call(Request.newBuilder().setMigrationStep(step.setMigration(id))
+        .build(), ProgressListener.NONE);
+    return r.getMigrationStep();
+  }
+
+  private void discard(NodeClient target) {
+    try {
+      step(target, MigrationStepRequest.newBuilder().setDiscard(true));
+    } catch (AccrException e) {
+      LOG.info("migration " + id + ": the target could not drop its sets: " + e.getMessage());
+    }
+  }
+}

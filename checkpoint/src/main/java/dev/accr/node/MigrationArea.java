@@ -1,0 +1,120 @@
+package dev.accr.node;
+
+import dev.accr.api.AccrException;
+import dev.accr.engine.MappingDryRun;
+import dev.accr.engine.RestoreOptions;
+import dev.accr.engine.RestorePlan;
+import dev.accr.engine.Restorer;
+import dev.accr.image.DirectoryTrees;
+import dev.accr.image.ProgressListener;
+import dev.accr.plugin.DevicePairs;
+import dev.accr.plugin.PluginHost;
+import dev.accr.proto.MigrationStepReply;
+import dev.accr.proto.MigrationStepRequest;
+import dev.accr.proto.Response;
+import dev.accr.proto.RestoreRequest;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The target's side of a migration: the sets the source streams here live in a directory of
+ * their own under the image root ({@code .migrations/ID}), checked (mapping, memory, plugins)
+ * before the source freezes its process, restored as a chain, and dropped once restored or
+ * when the source gives up, so that a failed migration leaves nothing here.
+ */
+final class MigrationArea {
+  static final String DIR = ".migrations";
+
+  private final Path root;
+
+  private MigrationArea(Path root) {
+    this.root = root;
+  }
+
+  static MigrationArea of(ImageRoot imageRoot) {
+    if (imageRoot == null) {
+      throw AccrException.usage("this node has no image root: it cannot receive a migration");
+    }
+    return new MigrationArea(imageRoot.path().resolve(DIR));
+  }
+
+  /** The directory of migration {@code id} (32 hex digits). */
+  Path dir(String id) {
+    if (!id.matches("[0-9a-f]{32}")) {
+      throw AccrException.usage("migration id: expected 32 hex digits");
+    }
+    return root.resolve(id);
+  }
+
+  /** Where set {@code name} of migration {@code id} goes; its directory is created. */
+  Path prepare(String id, String name) throws IOException {
+    Path dir = dir(id);
+    Files.createDirectories(dir);
+    return set(dir, name);
+  }
+
+  private static Path set(Path dir, String name) {
+    if (!name.matches("[a-z0-9-]{1,32}")) {
+      throw AccrException.usage("migration set name: expected [a-z0-9-]{1,32}");
+    }
+    return dir.resolve(name);
+  }
+
+  /** Carries out one step the source asks for. */
+  Response step(NodeService service, PluginHost plugins, MigrationStepRequest r,
+      ProgressListener progress) throws IOException {
+    Path dir = dir(r.getMigration());
+    MigrationStepReply.Builder reply = MigrationStepReply.newBuilder();
+    switch (r.getActionCase()) {
+      case CHECK -> {
+        MappingDryRun.Plan plan = MappingDryRun.plan(set(dir, r.getCheck()),
+            service.node().topology(), plugins, RestoreOptions.defaults()
+                .withMapping(MappingPolicies.fromInfo(r.getMapping())));
+        plan.devices().forEach(d -> reply.addDevices(DevicePairs.toInfo(d)));
+      }
+      case RESTORE -> {
+        try {
+          restore(service, plugins, dir, r.getRestore(), progress, reply);
+        } finally {
+          discard(dir);
+        }
+      }
+      case DISCARD -> discard(dir);
+      case ACTION_NOT_SET -> throw AccrException.usage("migration step: no action");
+    }
+    return Response.newBuilder().setMigrationStep(reply).build();
+  }
+
+  private static void restore(NodeService service, PluginHost plugins, Path dir,
+      RestoreRequest r, ProgressListener progress, MigrationStepReply.Builder reply)
+      throws IOException {
+    RestoreOptions options = RestoreOptions.defaults().withPluginOptions(r.getPluginOptionsMap())
+        .withMapping(MappingPolicies.fromInfo(r.getMapping()));
+    if (r.getThreads() > 0) {
+      options = options.withThreads(r.getThreads());
+    }
+    long t0 = System.nanoTime();
+    Restorer restorer = new Restorer(service.node(), plugins).parentsConfinedBy(p -> {
+      Path n = p.toAbsolutePath().normalize();
+      if (!n.startsWith(dir)) {
+        throw AccrException.usage("migration: a parent outside the migration's sets");
+      }
+      return n;
+    });
+    RestorePlan plan = restorer.plan(set(dir, r.getDir()), options, progress);
+    Restorer.Result result = restorer.recreate(plan);
+    reply.setPid(result.process().pid()).setRestoreUs((System.nanoTime() - t0) / 1000);
+    result.devices().forEach(d -> reply.addDevices(DevicePairs.toInfo(d)));
+  }
+
+  private static void discard(Path dir) {
+    try {
+      if (Files.exists(dir)) {
+        DirectoryTrees.delete(dir);
+      }
+    } catch (IOException ignored) {
+      // Marked leftovers of a dead receiver are removed at the next start of the node.
+    }
+  }
+}

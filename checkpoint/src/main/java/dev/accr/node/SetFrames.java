@@ -1,0 +1,34 @@
+package dev.accr.node;
+
+/**
+ * The frames of an image set streamed from one node to another, after a
+ * {@code ReceiveSetRequest} on the same connection (all integers big-endian):
+ *
+ * <pre>
+ * Stream := Frame* (Commit | Abort)
+ * Frame  := Open | Data | Close
+ * Open   := 1 file:int32 nameLength:uint16 name:ascii   (a new file of the set)
+ * Data   := 2 file:int32 length:int32 bytes             (the file's next bytes)
+ * Close  := 3 file:int32                                (the file is complete)
+ * Commit := 4 length:int32 inventory:protobuf           (InventoryEntry, its files unlisted)
+ * Abort  := 5
+ * </pre>
+ *
+ * Files are identified by numbers the sender chooses; their data frames may interleave. The
+ * receiver checks every file as its bytes arrive (its header, every chunk's checksum, its
+ * footer), and commits the set only on Commit with every file closed.
+ */
+final class SetFrames {
+  static final int OPEN = 1;
+  static final int DATA = 2;
+  static final int CLOSE = 3;
+  static final int COMMIT = 4;
+  static final int ABORT = 5;
+  /** A data frame carries at most this many bytes. */
+  static final int MAX_DATA = 8 << 20;
+  /** An inventory is small; a larger one is not believed. */
+  static final int MAX_INVENTORY = 1 << 20;
+  static final int MAX_NAME = 255;
+
+  private SetFrames() {}
+}

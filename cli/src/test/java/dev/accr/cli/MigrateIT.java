@@ -1,0 +1,209 @@
+package dev.accr.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.accr.node.NodeClient;
+import dev.accr.node.RunDirectory;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Live migration between real node daemons on loopback TCP with mutual TLS, through
+ * {@code ./accr}: processes moved cold and with pre-copy, between nodes of one preset and from
+ * mi250x4 to mi300x8, end with the digest of an uninterrupted run; a target that dies during
+ * pre-copy or during the final copy, or has no GPUs, leaves the process running on the source,
+ * and so does a set streamed to a node that dies, which leaves no set on either side.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class MigrateIT {
+  private static final Path LAUNCHER = Path.of(System.getProperty("accr.launcher", "../accr"))
+      .toAbsolutePath().normalize();
+
+  private Path tmp;
+  private Launcher accr;
+  private final List<Process> daemons = new ArrayList<>();
+  private String a;
+  private String b;
+  private String c;
+  private String cpuOnly;
+  private String diesInPreCopy;
+  private String diesInFinal;
+  private String diesInDump;
+
+  @BeforeAll
+  void startNodes(@TempDir Path dir) throws Exception {
+    tmp = dir;
+    accr = new Launcher(tmp.resolve("run"), tmp);
+    accr.ok("tls", "init", "tls", "--node", "a", "--node", "b", "--node", "c", "--node", "d",
+        "--node", "e", "--node", "f", "--node", "g");
+    a = serve("a", "mi250x4", "");
+    b = serve("b", "mi250x4", "");
+    c = serve("c", "mi300x8", "");
+    cpuOnly = serve("d", "cpu-only", "");
+    diesInPreCopy = serve("e", "mi250x4", "-Daccr.fault.haltAt=1:receive:r1/");
+    diesInFinal = serve("f", "mi250x4", "-Daccr.fault.haltAt=1:receive:final/");
+    diesInDump = serve("g", "mi250x4", "-Daccr.fault.haltAt=1:receive:cut/pages-");
+    for (String n : List.of("a", "b", "c", "d", "e", "f", "g")) {
+      awaitNode(n);
+    }
+  }
+
+  /** Starts node {@code name} listening on a free loopback port with TLS; its address. */
+  private String serve(String name, String topology, String javaOpts) throws Exception {
+    String address = name + "@127.0.0.1:" + freePort();
+    Path root = Files.createDirectories(tmp.resolve("root-" + name));
+    ProcessBuilder pb = new ProcessBuilder(LAUNCHER.toString(), "node", "serve", "--name", name,
+        "--topology", topology, "--listen", address.substring(2), "--tls", "tls",
+        "--images-root", root.toString()).directory(tmp.toFile()).redirectErrorStream(true)
+        .redirectOutput(tmp.resolve(name + ".log").toFile());
+    pb.environment().put("ACCR_RUN_DIR", tmp.resolve("run").toString());
+    pb.environment().put("ACCR_JAVA_OPTS", javaOpts);
+    daemons.add(pb.start());
+    return address;
+  }
+
+  private void awaitNode(String name) throws Exception {
+    Path socket = new RunDirectory(tmp.resolve("run")).socket(name);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (!(Files.exists(socket) && NodeClient.isAlive(socket))) {
+      assertTrue(System.nanoTime() < deadline, name + " did not answer: "
+          + Files.readString(tmp.resolve(name + ".log")));
+      Thread.sleep(20);
+    }
+  }
+
+  @AfterAll
+  void stopNodes() throws Exception {
+    for (Process p : daemons) {
+      p.destroy();
+    }
+    for (Process p : daemons) {
+      p.waitFor(10, TimeUnit.SECONDS);
+    }
+  }
+
+  private static int freePort() throws Exception {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    }
+  }
+
+  private String on(String node, String... args) throws Exception {
+    List<String> all = new ArrayList<>(List.of(args));
+    all.addAll(1, List.of("--node", node, "--tls", "tls"));
+    return accr.ok(all.toArray(String[]::new)).strip();
+  }
+
+  private Launcher.Result tryOn(String node, String... args) throws Exception {
+    List<String> all = new ArrayList<>(List.of(args));
+    all.addAll(1, List.of("--node", node, "--tls", "tls"));
+    return accr.run(all.toArray(String[]::new));
+  }
+
+  /** Starts {@code workload} on node a at full speed: the uninterrupted reference. */
+  private String reference(String... workload) throws Exception {
+    List<String> args = new ArrayList<>(List.of("run"));
+    args.addAll(List.of(workload));
+    return on(a, args.toArray(String[]::new));
+  }
+
+  /**
+   * Starts {@code workload} on node a slowed down (the delay is part of the process and goes
+   * with it), long enough for a migration to find it running on a busy machine.
+   */
+  private String slow(String... workload) throws Exception {
+    List<String> args = new ArrayList<>(List.of("run", "--step-delay-ms", "20"));
+    args.addAll(List.of(workload));
+    return on(a, args.toArray(String[]::new));
+  }
+
+  @Test
+  void processesMovedColdAndWithPreCopyEndWithTheDigestOfAnUninterruptedRun() throws Exception {
+    String[] counter = {"counter", "--mem-mib", "8", "--steps", "1000", "--seed", "3"};
+    String[] serve = {"kfd-serve", "--gpus", "2", "--steps", "1000", "--seed", "5"};
+    String counterRef = reference(counter);
+    String serveRef = reference(serve);
+    String counterPid = slow(counter);
+    String coldPid = slow(serve);
+
+    // A set streamed whole into b's image store, checked there.
+    String whole = on(a, "dump", "-t", counterPid, "-D", "whole", "--to-node", b, "-R");
+    assertTrue(whole.contains("dumped " + counterPid), whole);
+    assertTrue(accr.ok("check", tmp.resolve("root-b/whole").toString()).contains(": OK"));
+
+    String out = on(a, "migrate", "-t", counterPid, "--to", b, "--small-round-mib", "0",
+        "--max-rounds", "2");
+    assertTrue(out.contains("migrated " + counterPid) && out.contains("pre-copy 0:")
+        && out.contains("pre-copy 1:") && out.contains("downtime"), out);
+    // mi250x4 to mi300x8: the caches count differs, as topology map explains.
+    out = on(a, "migrate", "-t", coldPid, "--to", c, "--pre-copy-rounds", "0", "--relax",
+        "caches", "--json");
+    assertTrue(out.contains("\"kind\": \"final\"") && !out.contains("pre-copy")
+        && out.contains("\"downtimeUs\""), out);
+    String warmPid = slow(serve);
+    out = on(a, "migrate", "-t", warmPid, "--to", b);
+    assertTrue(out.contains("pre-copy 0:") && out.contains("kfd 0x"), out);
+
+    String expected = on(a, "wait", "-t", serveRef);
+    assertEquals(on(a, "wait", "-t", counterRef), on(b, "wait", "-t", counterPid));
+    assertEquals(expected, on(c, "wait", "-t", coldPid));
+    assertEquals(expected, on(b, "wait", "-t", warmPid));
+    String left = tryOn(a, "ps").out();
+    assertFalse(left.contains(counterPid + " ") || left.contains(coldPid + " ")
+        || left.contains(warmPid + " "), "gone from the source: " + left);
+    assertNoMigrationLeftOn("b");
+    assertNoMigrationLeftOn("c");
+  }
+
+  @Test
+  void failuresBeforeTheTargetRunsLeaveTheProcessRunningOnTheSource() throws Exception {
+    String[] serve = {"kfd-serve", "--gpus", "2", "--steps", "1500", "--seed", "7"};
+    String ref = reference(serve);
+    String pid = slow(serve);
+
+    Launcher.Result noGpus = tryOn(a, "migrate", "-t", pid, "--to", cpuOnly);
+    assertEquals(4, noGpus.exitCode(), noGpus.err());
+    assertTrue(noGpus.err().contains("kfd"), noGpus.err());
+    assertNoMigrationLeftOn("d");
+
+    Launcher.Result preCopy = tryOn(a, "migrate", "-t", pid, "--to", diesInPreCopy,
+        "--small-round-mib", "0", "--max-rounds", "2");
+    assertEquals(1, preCopy.exitCode(), preCopy.err());
+
+    Launcher.Result last = tryOn(a, "migrate", "-t", pid, "--to", diesInFinal,
+        "--pre-copy-rounds", "0");
+    assertEquals(1, last.exitCode(), last.err());
+    assertTrue(tryOn(a, "ps").out().contains(pid + " "), "still running on the source");
+
+    // A set streamed to a node that dies: no set on either side, the process runs on.
+    Launcher.Result cut = tryOn(a, "dump", "-t", pid, "-D", "cut", "--to-node", diesInDump);
+    assertEquals(1, cut.exitCode(), cut.err());
+    assertTrue(Files.notExists(tmp.resolve("root-g/cut")), "no set on the target");
+    assertTrue(Files.notExists(tmp.resolve("root-a/cut")), "no set on the source");
+
+    assertEquals(on(a, "wait", "-t", ref), on(a, "wait", "-t", pid), "finished on the source");
+  }
+
+  private void assertNoMigrationLeftOn(String node) throws IOException {
+    Path area = tmp.resolve("root-" + node).resolve(".migrations");
+    if (Files.exists(area)) {
+      try (Stream<Path> left = Files.list(area)) {
+        assertEquals(List.of(), left.toList());
+      }
+    }
+  }
+}

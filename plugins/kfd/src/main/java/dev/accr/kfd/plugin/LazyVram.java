@@ -1,0 +1,298 @@
+package dev.accr.kfd.plugin;
+
+import dev.accr.api.AccrException;
+import dev.accr.api.BulkReader;
+import dev.accr.api.CorruptImageException;
+import dev.accr.api.LazyDeviceMemory;
+import dev.accr.api.LazyRestoreHost;
+import dev.accr.api.PluginContext;
+import dev.accr.api.ZeroedMemory;
+import dev.accr.kfd.driver.Gpu;
+import dev.accr.kfd.driver.KfdCriu.VramExtent;
+import dev.accr.kfd.driver.Vram;
+import dev.accr.kfd.driver.VramFaults;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The VRAM (buffers and VRAM-resident SVM pages) of a lazily restored process: each 2 MiB block
+ * that the images hold is loaded on its first touch by any engine ({@link VramFaults}), or by
+ * the host's background pusher. A block is filled off to the side and only then becomes the
+ * device's, so no engine sees it half loaded; a block freed before it was loaded is dropped.
+ */
+final class LazyVram implements LazyDeviceMemory {
+  private static final int ABSENT = 0;
+  private static final int LOADING = 1;
+  private static final int PRESENT = 2;
+  /** Freed with its buffer while it was loading: the load is thrown away. */
+  private static final int DROPPED = 3;
+
+  /** One block to load: the chunks of the images that land in it. */
+  private record Unit(GpuBlocks gpu, int block, List<Piece> pieces) {}
+
+  /** A chunk and where it goes inside its block. */
+  private record Piece(BulkReader.Chunk chunk, long offsetInBlock) {}
+
+  /** One GPU's reader, VRAM and blocks to load. */
+  private record GpuBlocks(int gpuId, Vram vram, BulkReader reader, Map<Integer, Integer> units) {}
+
+  private final LazyRestoreHost host;
+  private final List<Unit> units = new ArrayList<>();
+  private final List<GpuBlocks> gpus = new ArrayList<>();
+  private final AtomicIntegerArray states;
+  private final AtomicLong faulted = new AtomicLong();
+  private final AtomicLong pushed = new AtomicLong();
+  private final Object changed = new Object();
+  private volatile String failure;
+  private volatile boolean finished;
+  private int nextPush;
+
+  private LazyVram(LazyRestoreHost host, PluginContext ctx, List<Integer> gpuIds,
+      List<VramExtent> extents) {
+    this.host = host;
+    Map<Integer, TreeMap<Long, VramExtent>> byGpu = new TreeMap<>();
+    Map<Integer, Gpu> gpuOf = new TreeMap<>();
+    for (VramExtent e : extents) {
+      byGpu.computeIfAbsent(e.gpuId(), g -> new TreeMap<>()).put(e.va(), e);
+      gpuOf.put(e.gpuId(), e.gpu());
+    }
+    for (int gpuId : gpuIds) {
+      TreeMap<Long, VramExtent> targets = byGpu.getOrDefault(gpuId, new TreeMap<>());
+      Gpu gpu = gpuOf.get(gpuId);
+      BulkReader reader = ctx.images().openBulk("vram", gpuId);
+      if (gpu == null) {
+        if (!reader.chunks().isEmpty()) {
+          throw outside(gpuId, reader.chunks().getFirst());
+        }
+        reader.close();
+        continue;
+      }
+      GpuBlocks g = new GpuBlocks(gpuId, gpu.vram(), reader, new TreeMap<>());
+      gpus.add(g);
+      Map<Integer, List<Piece>> pieces = new TreeMap<>();
+      for (BulkReader.Chunk c : reader.chunks()) {
+        var e = targets.floorEntry(c.key());
+        if (e == null || c.key() + c.length() > e.getValue().va() + e.getValue().length()) {
+          throw outside(gpuId, c);
+        }
+        long offset = e.getValue().vramOffset() + (c.key() - e.getValue().va());
+        int block = (int) (offset / Vram.BLOCK);
+        if ((offset + c.length() - 1) / Vram.BLOCK != block) {
+          throw new CorruptImageException(String.format("kfd-vram-%d.pagemap.img", gpuId),
+              String.format("chunk at va 0x%x crosses a VRAM block", c.key()));
+        }
+        pieces.computeIfAbsent(block, b -> new ArrayList<>())
+            .add(new Piece(c, offset % Vram.BLOCK));
+      }
+      for (var p : pieces.entrySet()) {
+        g.units().put(p.getKey(), units.size());
+        units.add(new Unit(g, p.getKey(), p.getValue()));
+      }
+    }
+    this.states = new AtomicIntegerArray(units.size());
+  }
+
+  private static CorruptImageException outside(int gpuId, BulkReader.Chunk c) {
+    return new CorruptImageException(String.format("kfd-vram-%d.pagemap.img", gpuId),
+        String.format("chunk at va 0x%x (%d bytes) is outside every VRAM buffer of gpu 0x%x",
+            c.key(), c.length(), gpuId));
+  }
+
+  /**
+   * Restores the process's VRAM lazily when the host asks for it; returns false (the caller
+   * restores eagerly) otherwise. With the host's up-front check, every chunk is read and
+   * checked now, and kept nowhere.
+   */
+  static boolean restore(PluginContext ctx, List<Integer> gpuIds, List<VramExtent> extents) {
+    LazyRestoreHost host = ctx.lazyRestore();
+    if (host == null) {
+      return false;
+    }
+    LazyVram lazy = new LazyVram(host, ctx, gpuIds, extents);
+    try {
+      if (host.checkFirst()) {
+        for (GpuBlocks g : lazy.gpus) {
+          try (BulkReader all = ctx.images().openBulk("vram", g.gpuId())) {
+            all.forEach(ctx.images().parallelism(), (key, data) -> {});
+          }
+        }
+      }
+      for (GpuBlocks g : lazy.gpus) {
+        g.vram().setFaults(lazy.faultsOf(g));
+      }
+      // A block that already has memory (written while the state was restored) is loaded now:
+      // a fault would never come for it.
+      for (int u = 0; u < lazy.units.size(); u++) {
+        Unit unit = lazy.units.get(u);
+        if (unit.gpu().vram().present(unit.block())) {
+          lazy.ensure(u, false);
+        }
+      }
+    } catch (RuntimeException e) {
+      lazy.finish();
+      throw e;
+    }
+    host.add(lazy);
+    return true;
+  }
+
+  private VramFaults faultsOf(GpuBlocks g) {
+    return new VramFaults() {
+      @Override
+      public void fault(int block) {
+        Integer u = g.units().get(block);
+        if (u != null) {
+          ensure(u, true);
+        }
+      }
+
+      @Override
+      public void released(int block) {
+        // Called under the Vram's lock, as installFilled is: a load never lands after this.
+        Integer u = g.units().get(block);
+        if (u != null && (states.compareAndSet(u, ABSENT, PRESENT)
+            || states.compareAndSet(u, LOADING, DROPPED))) {
+          synchronized (changed) {
+            changed.notifyAll(); // freed before loaded: nothing to load
+          }
+        }
+      }
+    };
+  }
+
+  private void ensure(int u, boolean byFault) {
+    while (true) {
+      int state = states.get(u);
+      if (state == PRESENT || state == DROPPED) {
+        return;
+      }
+      if (failure != null) {
+        throw AccrException.failed("%s", failure);
+      }
+      if (state == ABSENT && states.compareAndSet(u, ABSENT, LOADING)) {
+        load(u, byFault);
+        return;
+      }
+      synchronized (changed) {
+        while (states.get(u) == LOADING && failure == null) {
+          try {
+            changed.wait();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw AccrException.failed("kfd: interrupted while waiting for a VRAM block");
+          }
+        }
+      }
+    }
+  }
+
+  private void load(int u, boolean byFault) {
+    Unit unit = units.get(u);
+    Arena arena = Arena.ofShared();
+    boolean taken = false;
+    try {
+      MemorySegment block = ZeroedMemory.allocate(arena, Vram.BLOCK);
+      for (Piece p : unit.pieces()) {
+        unit.gpu().reader().read(p.chunk(), block.asSlice(p.offsetInBlock(), p.chunk().length()));
+      }
+      Vram vram = unit.gpu().vram();
+      synchronized (vram) { // atomic with a release of the block (see released)
+        taken = !finished && states.get(u) == LOADING
+            && vram.installFilled(unit.block(), arena, block);
+      }
+    } catch (RuntimeException e) {
+      String reason = String.format("kfd: VRAM block %d of gpu 0x%x could not be loaded: %s",
+          unit.block(), unit.gpu().gpuId(), e.getMessage());
+      synchronized (changed) {
+        if (failure == null) {
+          failure = reason;
+        }
+        changed.notifyAll();
+      }
+      host.failed(reason);
+      throw AccrException.failed("%s", reason);
+    } finally {
+      if (!taken) {
+        arena.close();
+      }
+    }
+    (byFault ? faulted : pushed).incrementAndGet();
+    synchronized (changed) {
+      states.compareAndSet(u, LOADING, PRESENT);
+      changed.notifyAll();
+    }
+  }
+
+  @Override
+  public String name() {
+    return "kfd VRAM blocks";
+  }
+
+  @Override
+  public boolean pushNext() {
+    int u;
+    synchronized (changed) {
+      while (nextPush < units.size() && states.get(nextPush) != ABSENT) {
+        nextPush++;
+      }
+      if (nextPush == units.size()) {
+        awaitLoadsUnderWay(); // faults still loading: the caller finishes after them
+        return false;
+      }
+      u = nextPush++;
+    }
+    if (failure != null || finished) {
+      return false;
+    }
+    ensure(u, false);
+    return true;
+  }
+
+  private void awaitLoadsUnderWay() {
+    for (int u = 0; u < units.size(); u++) {
+      while (states.get(u) == LOADING && failure == null) {
+        try {
+          changed.wait();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw AccrException.failed("kfd: interrupted while waiting for a VRAM block");
+        }
+      }
+    }
+  }
+
+  @Override
+  public long unitsFaulted() {
+    return faulted.get();
+  }
+
+  @Override
+  public long unitsPushed() {
+    return pushed.get();
+  }
+
+  @Override
+  public long units() {
+    return units.size();
+  }
+
+  @Override
+  public long unitBytes() {
+    return Vram.BLOCK;
+  }
+
+  @Override
+  public void finish() {
+    finished = true;
+    for (GpuBlocks g : gpus) {
+      g.vram().setFaults(null);
+      g.reader().close();
+    }
+  }
+}
