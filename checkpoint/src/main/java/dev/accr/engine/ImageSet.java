@@ -82,7 +82,7 @@ public final class ImageSet {
    */
   public static ImageSet known(Path dir, CheckpointId id, InventoryEntry inventory) {
     return new ImageSet(dir, id, inventory, Map.of(), Map.of(), DumpStatsEntry.getDefaultInstance(),
-        new TreeSet<>());
+        new TreeSet<>(), SharedImages.NONE);
   }
 
   public Path dir() {

@@ -51,7 +51,7 @@ final class LazyRestores {
     if (lazy == null) {
       return;
     }
-    for (FdEntry fd : plan.images().core().getFdsList()) {
+    for (FdEntry fd : plan.set().processes().get(plan.pid()).core().getFdsList()) {
       FileEntry f = plan.set().files().get(fd.getFileId());
       if (f != null && f.hasExt() && !plan.session().restoresLazily(f.getExt().getPlugin())) {
         lazy.eager(f.getExt().getPlugin());
