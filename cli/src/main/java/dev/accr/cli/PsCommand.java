@@ -34,7 +34,7 @@ final class PsCommand implements Callable<Integer> {
     PsReply ps = node.call(Request.newBuilder().setPs(PsRequest.getDefaultInstance()).build()).getPs();
     PrintWriter out = spec.commandLine().getOut();
     if (json) {
-      out.println(JsonOutput.print(ps));
+      out.println(JsonOutput.printWithZeros(ps)); // a root shows its ppid 0
       return 0;
     }
     out.printf("%-7s %-7s %-8s %-8s %8s  %s%n", "PID", "PPID", "STATE", "THREADS", "RSS(KiB)",

@@ -84,6 +84,7 @@ class PsCommandTest {
       JsonFormat.parser().merge(json.out(), ps);
       assertEquals(List.of(root.pid(), root.pid()), ps.getProcessesList().stream()
           .filter(p -> p.getPid() != root.pid()).map(p -> p.getPpid()).toList());
+      assertTrue(json.out().contains("\"ppid\": 0,"), "a root's ppid is printed: " + json.out());
       assertTrue(ps.getProcessesList().stream().allMatch(p -> p.getPgid() == root.pid()
           && p.getSid() == root.pid()), json.out());
 
@@ -93,6 +94,10 @@ class PsCommandTest {
       CliRun waited = accr("wait", "--node", where, "-t", "" + root.pid());
       assertEquals(0, waited.code(), waited.err());
       assertEquals("digest: " + expected, waited.out().strip());
+      long deadline = System.nanoTime() + 10_000_000_000L; // the node reaps after replying
+      while (!node.processes().isEmpty() && System.nanoTime() < deadline) {
+        Thread.sleep(5);
+      }
       assertTrue(node.processes().isEmpty(), "the tree is gone once waited for");
     }
   }
