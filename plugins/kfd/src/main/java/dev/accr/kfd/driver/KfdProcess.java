@@ -179,17 +179,8 @@ public final class KfdProcess implements DeviceFile {
   }
 
   /** The dma-buf of VRAM buffer {@code handle}, exporting it on first use. */
-  public synchronized DmaBuf dmaBufOf(int handle) {
-    Bo bo = bo(handle);
-    if (bo.domain() != BoDomain.VRAM) {
-      throw AccrException.failed("kfd: %s cannot be exported: only VRAM buffers can", bo);
-    }
-    if (bo.dmaBuf() != null) {
-      return bo.dmaBuf();
-    }
-    DmaBuf buffer = driver.newDmaBuf(0);
-    buffer.bind(bo, pid());
-    return buffer;
+  public DmaBuf dmaBufOf(int handle) {
+    return DmaBufSharing.export(this, handle);
   }
 
   /**
@@ -199,27 +190,12 @@ public final class KfdProcess implements DeviceFile {
    * Returns the new buffer's handle.
    */
   public int importDmaBuf(int fd, int gpuId, long va) {
-    return importDmaBuf(process.files().device(fd, DmaBufFile.class).buffer(), gpuId, va,
-        0);
+    return importDmaBuf(process.files().device(fd, DmaBufFile.class).buffer(), gpuId, va, 0);
   }
 
   /** Imports {@code buffer} under handle {@code handle} (0: the next free one). */
-  synchronized int importDmaBuf(DmaBuf buffer, int gpuId, long va, int handle) {
-    Gpu self = vm.gpu(gpuId);
-    Gpu home = buffer.gpu();
-    if (!self.canReach(home)) {
-      throw AccrException.failed("kfd: cannot import %s of gpu %s on gpu %s: no XGMI or PCIe"
-          + " peer-to-peer link between them", buffer, home, self);
-    }
-    int h = handle == 0 ? nextHandle : handle;
-    Bo bo = new Bo(h, gpuId, home, BoDomain.VRAM, va, buffer.size(), 0,
-        buffer.vramOffset(), 0, true);
-    vm.add(bo);
-    buffer.hold(bo, pid());
-    if (handle == 0) {
-      nextHandle++;
-    }
-    return h;
+  int importDmaBuf(DmaBuf buffer, int gpuId, long va, int handle) {
+    return DmaBufSharing.importInto(this, buffer, gpuId, va, handle);
   }
 
   /** Maps buffer {@code handle} on another GPU (peer access needs a link to use it). */
