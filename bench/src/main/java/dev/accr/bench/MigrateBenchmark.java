@@ -25,6 +25,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -86,7 +87,8 @@ public final class MigrateBenchmark implements Benchmark {
     Path roots = Files.createDirectories(p.dir().resolve("accr-bench-migrate-"
         + ProcessHandle.current().pid()));
     try {
-      TlsDirectory tls = new TlsDirectory(Files.createDirectories(work.resolve("tls")));
+      TlsDirectory tls = new TlsDirectory(Files.createDirectory(work.resolve("tls"),
+          PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"))));
       CertificateAuthority ca = CertificateAuthority.openOrCreate(tls);
       ca.issueNode("a", List.of(), 1);
       ca.issueNode("b", List.of(), 1);
@@ -104,7 +106,7 @@ public final class MigrateBenchmark implements Benchmark {
         for (List<String> w : workloads) {
           double coldDowntime = 0;
           for (Mode mode : Mode.values()) {
-            Figures f = measure(p, a, b, w, delay, mode);
+            Figures f = measure(p, a, b, w, delay, mode, roots);
             if (mode == Mode.COLD) {
               coldDowntime = f.downtimeMs();
             }
@@ -129,7 +131,7 @@ public final class MigrateBenchmark implements Benchmark {
       int rounds, double restoreMs) {}
 
   private static Figures measure(Parameters p, Served a, Served b, List<String> workload,
-      int delay, Mode mode) throws IOException {
+      int delay, Mode mode, Path roots) throws IOException {
     Runs runs = new Runs(0, p.runs());
     double[] downtime = new double[runs.total()];
     double[] total = new double[runs.total()];
@@ -139,7 +141,7 @@ public final class MigrateBenchmark implements Benchmark {
     int rounds = 0;
     for (int i = 0; i < runs.total(); i++) {
       var process = a.node().spawn(workload.getFirst(), workload.subList(1, workload.size()),
-          Path.of(System.getProperty("java.io.tmpdir")), delay);
+          roots, delay);
       sleep(1000); // let it set up its buffers and run a while
       long host = process.memory().residentPages() * 4096L;
       MigrateRequest.Builder r = MigrateRequest.newBuilder().setPid(process.pid())
@@ -172,8 +174,9 @@ public final class MigrateBenchmark implements Benchmark {
       Path roots) throws IOException {
     Node node = new Node(name, p.registry().topologies().load("mi250x4"), p.registry());
     TlsIdentity identity = TlsIdentity.load(tls, name);
-    NodeService service = new NodeService(node,
-        ImageRoot.open(Files.createDirectories(roots.resolve(name))), () -> {})
+    // Both nodes share one image root, as nodes sharing storage: the process's working
+    // directory is in it on both.
+    NodeService service = new NodeService(node, ImageRoot.open(roots), () -> {})
         .reachingPeersWith(new Peers(run, identity));
     NodeServer server = NodeServer.bind(service, run.socket(name),
         TcpListener.tls(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), identity),

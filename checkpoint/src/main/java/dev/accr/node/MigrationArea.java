@@ -63,7 +63,7 @@ final class MigrationArea {
 
   /** Carries out one step the source asks for. */
   Response step(NodeService service, PluginHost plugins, MigrationStepRequest r,
-      ProgressListener progress) throws IOException {
+      ProgressListener progress, Restorer.SetCheck check) throws IOException {
     Path dir = dir(r.getMigration());
     MigrationStepReply.Builder reply = MigrationStepReply.newBuilder();
     switch (r.getActionCase()) {
@@ -75,7 +75,7 @@ final class MigrationArea {
       }
       case RESTORE -> {
         try {
-          restore(service, plugins, dir, r.getRestore(), progress, reply);
+          restore(service, plugins, dir, r.getRestore(), progress, check, reply);
         } finally {
           discard(dir);
         }
@@ -87,7 +87,8 @@ final class MigrationArea {
   }
 
   private static void restore(NodeService service, PluginHost plugins, Path dir,
-      RestoreRequest r, ProgressListener progress, MigrationStepReply.Builder reply)
+      RestoreRequest r, ProgressListener progress, Restorer.SetCheck check,
+      MigrationStepReply.Builder reply)
       throws IOException {
     RestoreOptions options = RestoreOptions.defaults().withPluginOptions(r.getPluginOptionsMap())
         .withMapping(MappingPolicies.fromInfo(r.getMapping()));
@@ -102,7 +103,8 @@ final class MigrationArea {
       }
       return n;
     });
-    RestorePlan plan = restorer.plan(set(dir, r.getDir()), options, progress);
+    // Paths the image names are confined as for any restore asked by this caller.
+    RestorePlan plan = restorer.plan(set(dir, r.getDir()), options, progress, check);
     Restorer.Result result = restorer.recreate(plan);
     reply.setPid(result.process().pid()).setRestoreUs((System.nanoTime() - t0) / 1000);
     result.devices().forEach(d -> reply.addDevices(DevicePairs.toInfo(d)));

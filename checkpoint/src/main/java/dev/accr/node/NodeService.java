@@ -181,7 +181,7 @@ public final class NodeService {
       case RECEIVE_SET -> throw AccrException.usage("a set is received over a connection only");
       case MIGRATE -> new Migration(this, plugins, r.getMigrate(), progress, log).run();
       case MIGRATION_STEP -> MigrationArea.of(imageRoot).step(this, plugins, r.getMigrationStep(),
-          progress);
+          progress, paths(caller)::checkImage);
       case KIND_NOT_SET -> throw AccrException.usage("empty request");
     };
   }
