@@ -15,7 +15,6 @@ import dev.accr.api.ProcessView;
 import dev.accr.kfd.driver.Gpu;
 import dev.accr.kfd.driver.KfdCriu;
 import dev.accr.kfd.driver.KfdDriver;
-import dev.accr.kfd.driver.DirtyPages;
 import dev.accr.kfd.driver.KfdProcess;
 import dev.accr.kfd.driver.RenderNode;
 import dev.accr.kfd.proto.KfdBoEntry;
@@ -24,9 +23,7 @@ import dev.accr.kfd.proto.KfdEventEntry;
 import dev.accr.kfd.proto.KfdProcessEntry;
 import dev.accr.kfd.proto.KfdQueueEntry;
 import dev.accr.kfd.proto.KfdSvmRangeEntry;
-import dev.accr.kfd.proto.KfdVramWritten;
 import dev.accr.proto.Topology;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -47,17 +44,7 @@ import java.util.Set;
 public final class KfdPlugin implements AccrPlugin {
   public static final String NAME = "kfd";
 
-  /** What a dump paused, to unpause it in fini. */
-  /**
-   * A dump in progress: the process whose queues it paused (null if none), the written pages
-   * it took from the driver (given back if it fails) and the label of the tracking period it
-   * began (null if none).
-   */
-  private record Paused(KfdProcess kfd, boolean paused, DirtyPages taken, String label) {}
-
-  /** The checkpoint id of the set that began each process's tracking period. */
-  private final Map<KfdProcess, String> trackedSince =
-      java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
+  private final IncrementalVram incremental = new IncrementalVram();
 
   /** The target GPU chosen for each GPU of the image, by id, before the process exists. */
   private record Plan(Map<Integer, Integer> targets) {}
@@ -162,7 +149,7 @@ public final class KfdPlugin implements AccrPlugin {
       return false;
     }
     KfdProcessEntry info = KfdCriu.processInfo(kfd);
-    ctx.attach(new Paused(kfd, true, null, null));
+    ctx.attach(new DumpInProgress(kfd, true, null, null));
     KfdCriu.Checkpoint cp = KfdCriu.checkpoint(kfd, info);
     PluginImages images = ctx.images();
     long pid = process.pid();
@@ -172,7 +159,7 @@ public final class KfdPlugin implements AccrPlugin {
     images.writeEntries("queues", pid, cp.queues());
     images.writeEntries("events", pid, cp.events());
     images.writeEntries("svm", pid, cp.svmRanges());
-    dumpVram(ctx, kfd, pid, cp.devices().stream().map(KfdDeviceEntry::getGpuId).toList(),
+    incremental.dumpVram(ctx, kfd, pid, cp.devices().stream().map(KfdDeviceEntry::getGpuId).toList(),
         ctx.leaveRunning() && (images.parent() != null || KfdCriu.isDirtyTracking(kfd)));
     return true;
   }
@@ -182,72 +169,12 @@ public final class KfdPlugin implements AccrPlugin {
     return true;
   }
 
-  /**
-   * A pre-dump: VRAM only, the queues paused just for the copy. It begins a tracking period
-   * that a later dump with this set as parent builds on.
-   */
+  /** A pre-dump: VRAM only (see {@link IncrementalVram#preDump}). */
   @Override
   public boolean preDumpDevices(PluginContext ctx, ProcessView process) {
     KfdDriver driver = driver(ctx);
     KfdProcess kfd = driver == null ? null : driver.process(process.pid());
-    if (kfd == null) {
-      return false;
-    }
-    KfdCriu.processInfo(kfd);
-    ctx.attach(new Paused(kfd, true, null, null));
-    try {
-      dumpVram(ctx, kfd, process.pid(), kfd.gpuIds(), true);
-    } finally {
-      KfdCriu.resume(kfd);
-      Paused p = ctx.attachment(Paused.class);
-      ctx.attach(new Paused(kfd, false, p.taken(), p.label()));
-    }
-    return true;
-  }
-
-  /**
-   * Saves VRAM: in an incremental dump whose parent began this process's tracking period,
-   * only what was written since (and which ranges those are); otherwise all of it. With
-   * {@code track}, a new tracking period begins with this set.
-   */
-  private void dumpVram(PluginContext ctx, KfdProcess kfd, long pid, List<Integer> gpuIds,
-      boolean track) {
-    PluginImages images = ctx.images();
-    PluginImages parent = images.parent();
-    List<KfdCriu.VramExtent> extents;
-    DirtyPages taken = null;
-    if (parent != null && KfdCriu.isDirtyTracking(kfd)
-        && parent.checkpointId().equals(trackedSince.get(kfd))) {
-      taken = KfdCriu.dirtyPages(kfd, true);
-      extents = KfdCriu.dirtyVramExtents(kfd, taken);
-      images.writeEntries("vram-written", pid, extents.stream().map(e -> KfdVramWritten
-          .newBuilder().setGpuId(e.gpuId()).setVa(e.va()).setLength(e.length()).build())
-          .toList());
-    } else {
-      extents = KfdCriu.vramExtents(kfd);
-      if (parent != null) {
-        // The parent's VRAM is not this one's base: every byte is stored, none inherited.
-        images.writeEntries("vram-written", pid, extents.stream().map(e -> KfdVramWritten
-            .newBuilder().setGpuId(e.gpuId()).setVa(e.va()).setLength(e.length()).build())
-            .toList());
-      }
-      if (track) {
-        KfdCriu.startDirtyTracking(kfd);
-      }
-    }
-    Paused paused = ctx.attachment(Paused.class);
-    ctx.attach(new Paused(kfd, paused != null && paused.paused(), taken,
-        track || taken != null ? images.checkpointId() : null));
-    CopyMode mode = CopyMode.parse(ctx.option("vram-copy", "dma"));
-    List<VramPieces> pieces = new ArrayList<>();
-    for (int gpuId : gpuIds) {
-      pieces.add(VramPieces.of(gpuId, extents.stream().filter(e -> e.gpuId() == gpuId).toList(),
-          mode));
-    }
-    try (StagingPool staging = new StagingPool(
-        StagingPool.parseMib(ctx.option("staging-mib", "64")))) {
-      new VramDumper(ctx, staging).dump(pieces);
-    }
+    return kfd != null && incremental.preDump(ctx, kfd, process.pid());
   }
 
   @Override
@@ -263,16 +190,11 @@ public final class KfdPlugin implements AccrPlugin {
 
   @Override
   public void fini(PluginContext ctx, boolean ok) {
-    Paused paused = ctx.attachment(Paused.class);
-    if (paused != null && paused.paused() && (!ok || ctx.leaveRunning())) {
-      KfdCriu.resume(paused.kfd()); // UNPAUSE: the process continues as it was
+    DumpInProgress dump = ctx.attachment(DumpInProgress.class);
+    if (dump != null && dump.paused() && (!ok || ctx.leaveRunning())) {
+      KfdCriu.resume(dump.kfd()); // UNPAUSE: the process continues as it was
     }
-    if (paused != null && !ok && paused.taken() != null) {
-      KfdCriu.redirty(paused.kfd(), paused.taken()); // the next dump stores them
-    }
-    if (paused != null && ok && paused.label() != null) {
-      trackedSince.put(paused.kfd(), paused.label());
-    }
+    incremental.finish(dump, ok);
   }
 
   @Override
