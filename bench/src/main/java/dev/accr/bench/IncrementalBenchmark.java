@@ -42,11 +42,58 @@ public final class IncrementalBenchmark implements Benchmark {
         + " full dumps, and the cost of write tracking";
   }
 
+  @Override
+  public List<Setting> settings() {
+    return List.of(
+        Setting.value("gpus", "N", "2", "GPUs, each with --size-mib of VRAM."),
+        Setting.flag("host-only", "Only the host-memory cases."),
+        Setting.flag("device-only", "Only the device-memory (KFD VRAM) cases."));
+  }
+
   /** One dump's figures. */
   private record Dump(double seconds, long bytes, double frozenMs) {}
 
   @Override
   public void run(Parameters p, PrintWriter out) throws IOException {
+    if (!p.flag("device-only")) {
+      host(p, out);
+    }
+    if (!p.flag("host-only")) {
+      devices(p, out);
+    }
+  }
+
+  /**
+   * The device half: {@code kfd-serve} on {@code --gpus} GPUs of {@code --size-mib} of VRAM
+   * each (weights and KV cache), then {@code kfd-train} of the same size for contrast (it
+   * rewrites all of its weights every step).
+   */
+  private static void devices(Parameters p, PrintWriter out) throws IOException {
+    int gpus = p.intSetting("gpus", 1);
+    int kv = Math.max(2, Math.min(64, p.sizeMib() / 16)) & ~1;
+    DumpOptions options = DumpOptions.defaults().withLeaveRunning(true)
+        .withPluginOptions(p.pluginOptions());
+    if (p.threads() > 0) {
+      options = options.withThreads(p.threads());
+    }
+    Path dir = p.dir().resolve("accr-bench-incr-gpu-" + ProcessHandle.current().pid());
+    Files.createDirectories(dir);
+    try {
+      DeviceIncrementalCase device = new DeviceIncrementalCase(p.registry(),
+          new Runs(p.warmup(), p.runs()), dir, options, out);
+      out.printf("incremental dumps of device memory, %d GPUs x %d MiB (medians of %d runs)%n",
+          gpus, p.sizeMib(), p.runs());
+      device.run("kfd-serve", "kfd-serve", List.of("--gpus", String.valueOf(gpus),
+          "--weights-mib", String.valueOf(Math.max(1, p.sizeMib() - kv)), "--kv-mib",
+          String.valueOf(kv)), PERCENT);
+      device.run("kfd-train (contrast)", "kfd-train", List.of("--gpus", String.valueOf(gpus),
+          "--vram-mib", String.valueOf(p.sizeMib())), new int[0]);
+    } finally {
+      DirectoryTrees.delete(dir);
+    }
+  }
+
+  private static void host(Parameters p, PrintWriter out) throws IOException {
     long bytes = (long) p.sizeMib() << 20;
     Runs runs = new Runs(p.warmup(), p.runs());
     Path outFile = Files.createTempFile("accr-bench-", ".out");
