@@ -180,6 +180,11 @@ public final class Dumper {
         clock.begin("memory");
         DumpStatsEntry.Builder stats = writeImages(process, set, options, progress, c, vmas,
             dirty, parentSet, clock, true);
+        clock.begin("devices");
+        session.preDumpDevicesRunning(process);
+        if (process.state() == SimProcess.State.EXITED) {
+          throw AccrException.notFound("pre-dump of %d: the process exited meanwhile", pid);
+        }
         clock.end();
         stats.setFrozenTimeUs(frozenUs).setTotalTimeUs(clock.elapsedUs()).setPreDump(true)
             .addAllPhases(clock.phases()).addAllMoved(BytesMoved.dumped(stats, session));

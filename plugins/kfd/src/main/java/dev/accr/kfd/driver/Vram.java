@@ -5,6 +5,7 @@ import dev.accr.api.ZeroedMemory;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * A GPU's device memory, allocated lazily in 2 MiB blocks on first write: a 64 GiB device
@@ -21,6 +22,8 @@ public final class Vram {
   private final MemorySegment[] blocks;
   private final Arena[] arenas;
   private final AtomicLong resident = new AtomicLong();
+  /** Copies while the owner runs hold it shared; freeing blocks holds it alone. */
+  private final ReentrantReadWriteLock freeing = new ReentrantReadWriteLock();
 
   Vram(long capacity, long visibleBytes) {
     if (capacity % BLOCK != 0 || capacity / BLOCK > Integer.MAX_VALUE) {
@@ -87,14 +90,32 @@ public final class Vram {
 
   /** Frees the blocks of {@code [offset, offset + length)} (block aligned). */
   synchronized void release(long offset, long length) {
-    for (long at = offset; at < offset + length; at += BLOCK) {
-      int b = (int) (at / BLOCK);
-      if (blocks[b] != null) {
-        blocks[b] = null;
-        arenas[b].close();
-        arenas[b] = null;
-        resident.addAndGet(-BLOCK);
+    freeing.writeLock().lock();
+    try {
+      for (long at = offset; at < offset + length; at += BLOCK) {
+        int b = (int) (at / BLOCK);
+        if (blocks[b] != null) {
+          blocks[b] = null;
+          arenas[b].close();
+          arenas[b] = null;
+          resident.addAndGet(-BLOCK);
+        }
       }
+    } finally {
+      freeing.writeLock().unlock();
+    }
+  }
+
+  /**
+   * {@link #copyOut} while the owner of the VRAM runs and may free buffers: no block is freed
+   * under the copy (a block freed before it reads as zeros).
+   */
+  public void copyOutRunning(long offset, MemorySegment dst, long dstOffset, long length) {
+    freeing.readLock().lock();
+    try {
+      copyOut(offset, dst, dstOffset, length);
+    } finally {
+      freeing.readLock().unlock();
     }
   }
 

@@ -24,29 +24,53 @@ final class IncrementalVram {
       Collections.synchronizedMap(new WeakHashMap<>());
 
   /**
-   * A pre-dump: VRAM only, the queues paused just for the copy. It begins a tracking period
-   * that a later dump with this set as parent builds on.
+   * The frozen half of a pre-dump: with the queues paused just for it, begins a tracking
+   * period (a later dump with this set as parent builds on it) and chooses the VRAM to save;
+   * {@link #preDumpRunning} copies it once the process runs again.
    */
   boolean preDump(PluginContext ctx, KfdProcess kfd, long pid) {
     KfdCriu.processInfo(kfd);
-    ctx.attach(new DumpInProgress(kfd, true, null, null));
+    ctx.attach(new DumpInProgress(kfd, true));
+    List<VramPieces> chosen = null;
     try {
-      dumpVram(ctx, kfd, pid, kfd.gpuIds(), true);
+      chosen = choose(ctx, kfd, pid, kfd.gpuIds(), true);
     } finally {
       KfdCriu.resume(kfd);
       DumpInProgress p = ctx.attachment(DumpInProgress.class);
-      ctx.attach(new DumpInProgress(kfd, false, p.taken(), p.label()));
+      ctx.attach(new DumpInProgress(kfd, false, p.taken(), p.label(), chosen));
     }
     return true;
   }
 
   /**
-   * Saves VRAM: in an incremental dump whose parent began this process's tracking period,
-   * only what was written since (and which ranges those are); otherwise all of it. With
-   * {@code track}, a new tracking period begins with this set.
+   * The running half of a pre-dump: copies what {@link #preDump} chose while the process
+   * runs; what it writes meanwhile is in the new tracking period, so the next dump stores it
+   * again.
+   */
+  void preDumpRunning(PluginContext ctx) {
+    DumpInProgress dump = ctx.attachment(DumpInProgress.class);
+    if (dump != null && dump.toCopy() != null) {
+      copy(ctx, dump.toCopy(), true);
+    }
+  }
+
+  /**
+   * Saves VRAM of a frozen process with its queues paused (see {@link #choose}), and with
+   * {@code track} begins a tracking period with this set.
    */
   void dumpVram(PluginContext ctx, KfdProcess kfd, long pid, List<Integer> gpuIds,
       boolean track) {
+    copy(ctx, choose(ctx, kfd, pid, gpuIds, track), false);
+  }
+
+  /**
+   * The VRAM to save, queues paused: in an incremental dump whose parent began this process's
+   * tracking period, only what was written since (and the {@code vram-written} list of those
+   * ranges); otherwise all of it. With {@code track}, a new tracking period begins with this
+   * set.
+   */
+  private List<VramPieces> choose(PluginContext ctx, KfdProcess kfd, long pid,
+      List<Integer> gpuIds, boolean track) {
     PluginImages images = ctx.images();
     PluginImages parent = images.parent();
     List<KfdCriu.VramExtent> extents;
@@ -68,16 +92,20 @@ final class IncrementalVram {
     }
     DumpInProgress dump = ctx.attachment(DumpInProgress.class);
     ctx.attach(new DumpInProgress(kfd, dump != null && dump.paused(), taken,
-        track || taken != null ? images.checkpointId() : null));
+        track || taken != null ? images.checkpointId() : null, null));
     CopyMode mode = CopyMode.parse(ctx.option("vram-copy", "dma"));
     List<VramPieces> pieces = new ArrayList<>();
     for (int gpuId : gpuIds) {
       pieces.add(VramPieces.of(gpuId, extents.stream().filter(e -> e.gpuId() == gpuId).toList(),
           mode));
     }
+    return pieces;
+  }
+
+  private static void copy(PluginContext ctx, List<VramPieces> pieces, boolean running) {
     try (StagingPool staging = new StagingPool(
         StagingPool.parseMib(ctx.option("staging-mib", "64")))) {
-      new VramDumper(ctx, staging).dump(pieces);
+      new VramDumper(ctx, staging, running).dump(pieces);
     }
   }
 

@@ -149,7 +149,7 @@ public final class KfdPlugin implements AccrPlugin {
       return false;
     }
     KfdProcessEntry info = KfdCriu.processInfo(kfd);
-    ctx.attach(new DumpInProgress(kfd, true, null, null));
+    ctx.attach(new DumpInProgress(kfd, true));
     KfdCriu.Checkpoint cp = KfdCriu.checkpoint(kfd, info);
     PluginImages images = ctx.images();
     long pid = process.pid();
@@ -169,12 +169,17 @@ public final class KfdPlugin implements AccrPlugin {
     return true;
   }
 
-  /** A pre-dump: VRAM only (see {@link IncrementalVram#preDump}). */
+  /** A pre-dump: VRAM only, chosen while frozen and copied while the process runs. */
   @Override
   public boolean preDumpDevices(PluginContext ctx, ProcessView process) {
     KfdDriver driver = driver(ctx);
     KfdProcess kfd = driver == null ? null : driver.process(process.pid());
     return kfd != null && incremental.preDump(ctx, kfd, process.pid());
+  }
+
+  @Override
+  public void preDumpDevicesRunning(PluginContext ctx, ProcessView process) {
+    incremental.preDumpRunning(ctx);
   }
 
   @Override

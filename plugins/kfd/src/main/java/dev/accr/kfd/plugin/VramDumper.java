@@ -27,7 +27,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * its buffer back. Copies thus overlap compression and I/O within the staging budget, and only
  * a few buffers are in use at once, so they stay in cache. A writer waiting for a copy the
  * engine has not started runs it itself (see {@link SdmaEngine#await}). CPU pieces go straight
- * from the visible window to the file.
+ * from the visible window to the file, or, while the process runs, through a staging buffer
+ * (a chunk is checksummed and written from one copy that no store changes meanwhile).
  */
 final class VramDumper {
   /**
@@ -38,6 +39,8 @@ final class VramDumper {
 
   private final PluginContext ctx;
   private final StagingPool staging;
+  /** The process runs: buffers may be written or freed under the copy. */
+  private final boolean running;
   private final AtomicLong done = new AtomicLong();
   private final AtomicReference<Throwable> failure = new AtomicReference<>();
   private final AtomicInteger turn = new AtomicInteger();
@@ -46,9 +49,10 @@ final class VramDumper {
   private long total;
   private List<Gpu> gpus;
 
-  VramDumper(PluginContext ctx, StagingPool staging) {
+  VramDumper(PluginContext ctx, StagingPool staging, boolean running) {
     this.ctx = ctx;
     this.staging = staging;
+    this.running = running;
   }
 
   /** One GPU's share: its pieces by path, its engines taken in turn, and its file. */
@@ -159,7 +163,9 @@ final class VramDumper {
       for (int at = 0; at < p.length(); at += CHUNK) {
         int from = at;
         int n = Math.min(CHUNK, p.length() - at);
-        packets.add(() -> vram.copyOut(p.vramOffset() + from, buffer, from, n));
+        packets.add(running
+            ? () -> vram.copyOutRunning(p.vramOffset() + from, buffer, from, n)
+            : () -> vram.copyOut(p.vramOffset() + from, buffer, from, n));
       }
       SdmaEngine engine = g.engine();
       return new Copy(g, engine, p, buffer, engine.submit(packets));
@@ -198,13 +204,23 @@ final class VramDumper {
     }
   }
 
-  private void writeCpuPieces() {
+  private void writeCpuPieces() throws InterruptedException {
     for (Gpu g : gpus) {
       int i;
       while ((i = g.nextCpu().getAndIncrement()) < g.cpu().size() && failure.get() == null) {
         VramPieces.Piece p = g.cpu().get(i);
-        write(g.out(), p.va(), p.extent().gpu().vram().forRead(p.vramOffset(), p.length()),
-            p.length());
+        Vram vram = p.extent().gpu().vram();
+        if (!running) {
+          write(g.out(), p.va(), vram.forRead(p.vramOffset(), p.length()), p.length());
+          continue;
+        }
+        MemorySegment buffer = staging.take();
+        try {
+          vram.copyOutRunning(p.vramOffset(), buffer, 0, p.length());
+          write(g.out(), p.va(), buffer, p.length());
+        } finally {
+          staging.give(buffer);
+        }
       }
     }
   }
