@@ -47,7 +47,8 @@ public final class IncrementalBenchmark implements Benchmark {
     return List.of(
         Setting.value("gpus", "N", "2", "GPUs, each with --size-mib of VRAM."),
         Setting.flag("host-only", "Only the host-memory cases."),
-        Setting.flag("device-only", "Only the device-memory (KFD VRAM) cases."));
+        Setting.flag("device-only", "Only the device-memory (KFD VRAM) cases."),
+        Setting.flag("tracking-only", "Only what write tracking costs workloads' steps."));
   }
 
   /** One dump's figures. */
@@ -55,11 +56,41 @@ public final class IncrementalBenchmark implements Benchmark {
 
   @Override
   public void run(Parameters p, PrintWriter out) throws IOException {
-    if (!p.flag("device-only")) {
+    boolean host = p.flag("host-only");
+    boolean device = p.flag("device-only");
+    boolean tracking = p.flag("tracking-only");
+    boolean all = !host && !device && !tracking;
+    if (all || host) {
       host(p, out);
     }
-    if (!p.flag("host-only")) {
+    if (all || device) {
       devices(p, out);
+    }
+    if (all || tracking) {
+      stepCosts(p, out);
+    }
+  }
+
+  /** What tracking costs the steps of workloads (counter, kfd-serve, kfd-train). */
+  private static void stepCosts(Parameters p, PrintWriter out) throws IOException {
+    Path dir = Files.createTempDirectory("accr-bench-track-");
+    try {
+      TrackingCost cost = new TrackingCost(p.registry(), new Runs(p.warmup(), p.runs()), dir,
+          out);
+      out.printf("write tracking, time per step (medians of %d blocks of each, alternating)%n",
+          2 * (p.warmup() + p.runs()));
+      out.printf("  %-60s %10s %10s %9s%n", "workload", "off us", "on us", "cost");
+      String forever = "1000000000";
+      cost.measure("cpu-only", "counter", List.of("--mem-mib", "256", "--steps", forever,
+          "--out", dir.resolve("counter.out").toString()), 400);
+      cost.measure("cpu-only", "counter", List.of("--mem-mib", "256", "--pages-per-step",
+          "256", "--steps", forever, "--out", dir.resolve("counter.out").toString()), 40);
+      cost.measure("mi300x8", "kfd-serve", List.of("--gpus", "2", "--weights-mib", "64",
+          "--kv-mib", "64", "--requests", "16", "--steps", forever), 20);
+      cost.measure("mi300x8", "kfd-train", List.of("--gpus", "2", "--vram-mib", "32",
+          "--trainable-fraction", "0.1", "--steps", forever), 10);
+    } finally {
+      DirectoryTrees.delete(dir);
     }
   }
 

@@ -96,7 +96,8 @@ public final class Dumper {
           clock.begin("devices");
           session.checkpointDevices(process);
           cancellation.check();
-          if (parentSet != null || process.memory().trackingSince() != null) {
+          if (parentSet != null || process.memory().trackingSince() != null
+              || options.leaveRunning() || options.leaveStopped()) {
             // Device state is saved: what plugins wrote into memory is in this period.
             dirty = process.memory().trackWrites(set.id().toString());
           }
@@ -236,6 +237,12 @@ public final class Dumper {
           p.dir(), p.inventory().getRootPid(), pid);
     }
     ImageChain.relativeName(set.target(), p.dir()); // refuses the image directory itself
+    if (node.process(pid).memory().trackingSince() == null) {
+      // Nothing says what changed since the parent: storing everything would hide that.
+      throw AccrException.failed("dump: process %d does not track its writes, so what changed"
+          + " since %s is unknown; start a chain with pre-dump or dump -R, or restore with"
+          + " --track-mem", pid, p.dir());
+    }
     return p;
   }
 

@@ -188,8 +188,10 @@ public final class Restorer {
               }
             }));
       }
-      // Written from here on is what a dump with this set as parent stores.
-      p.memory().trackWrites(set.id().toString());
+      if (plan.options().trackMem()) {
+        // Written from here on is what a dump with this set as parent stores.
+        p.memory().trackWrites(set.id().toString());
+      }
       clock.begin("devices");
       addThreads(core, p);
       openFiles(plan, p);

@@ -48,13 +48,18 @@ final class RestoreCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Print the restore's statistics as JSON.")
   boolean json;
 
+  @Option(names = "--track-mem", description = "Track the restored process's writes, so that"
+      + " a later dump with this set as --parent stores only what changed (as CRIU's"
+      + " --track-mem; without it such a dump is refused).")
+  boolean trackMem;
+
   @Override
   public Integer call() throws Exception {
     var options = pluginOptions.toMap();
     MappingPolicy policy = mapping.toPolicy();
     RestoreRequest request = RestoreRequest.newBuilder().setDir(NodePaths.path(node, dir))
         .setThreads(threads).putAllPluginOptions(options)
-        .setMapping(MappingPolicies.toInfo(policy)).build();
+        .setMapping(MappingPolicies.toInfo(policy)).setTrackMem(trackMem).build();
     NodeClient.Cancel cancel = new NodeClient.Cancel();
     RestoreReply reply;
     try (ProgressBar bar = ProgressBar.onTerminal(spec.commandLine().getErr(),

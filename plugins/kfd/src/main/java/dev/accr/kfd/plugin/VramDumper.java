@@ -56,7 +56,7 @@ final class VramDumper {
   }
 
   /** One GPU's share: its pieces by path, its engines taken in turn, and its file. */
-  private record Gpu(List<VramPieces.Piece> dma, AtomicInteger nextDma,
+  private record Gpu(List<List<VramPieces.Piece>> dma, AtomicInteger nextDma,
       List<VramPieces.Piece> cpu, AtomicInteger nextCpu, List<SdmaEngine> engines,
       AtomicInteger nextEngine, BulkWriter out) {
 
@@ -66,11 +66,12 @@ final class VramDumper {
   }
 
   /**
-   * One piece being copied by an engine into a staging buffer: a batch of copy packets, one
-   * per stored chunk, behind one fence.
+   * Pieces being copied by an engine into one staging buffer, one after the other: a batch of
+   * copy packets, one per stored chunk, behind one fence. Small pieces (the scattered pages of
+   * an incremental dump) share a buffer, so they cost one round trip to the engine together.
    */
-  private record Copy(Gpu gpu, SdmaEngine engine, VramPieces.Piece piece, MemorySegment buffer,
-      CompletableFuture<Void> fence) {}
+  private record Copy(Gpu gpu, SdmaEngine engine, List<VramPieces.Piece> pieces,
+      MemorySegment buffer, CompletableFuture<Void> fence) {}
 
   /** Dumps every GPU's pieces; returns bytes stored. */
   long dump(List<VramPieces> pieces) {
@@ -83,7 +84,7 @@ final class VramDumper {
         BulkWriter out = ctx.images().createBulk("vram", g.gpuId());
         List<SdmaEngine> engines = g.dma().isEmpty() ? List.of()
             : g.dma().getFirst().extent().gpu().sdmaEngines();
-        gpus.add(new Gpu(g.dma(), new AtomicInteger(), g.cpu(), new AtomicInteger(), engines,
+        gpus.add(new Gpu(batches(g.dma()), new AtomicInteger(), g.cpu(), new AtomicInteger(), engines,
             new AtomicInteger(), out));
       }
       int engines = gpus.stream().mapToInt(g -> g.engines().size()).sum();
@@ -157,18 +158,23 @@ final class VramDumper {
       if (index >= g.dma().size()) {
         continue;
       }
-      VramPieces.Piece p = g.dma().get(index);
-      Vram vram = p.extent().gpu().vram();
+      List<VramPieces.Piece> batch = g.dma().get(index);
       List<SdmaEngine.CopyPacket> packets = new ArrayList<>();
-      for (int at = 0; at < p.length(); at += CHUNK) {
-        int from = at;
-        int n = Math.min(CHUNK, p.length() - at);
-        packets.add(running
-            ? () -> vram.copyOutRunning(p.vramOffset() + from, buffer, from, n)
-            : () -> vram.copyOut(p.vramOffset() + from, buffer, from, n));
+      int into = 0;
+      for (VramPieces.Piece p : batch) {
+        Vram vram = p.extent().gpu().vram();
+        for (int at = 0; at < p.length(); at += CHUNK) {
+          long from = p.vramOffset() + at;
+          int to = into + at;
+          int n = Math.min(CHUNK, p.length() - at);
+          packets.add(running
+              ? () -> vram.copyOutRunning(from, buffer, to, n)
+              : () -> vram.copyOut(from, buffer, to, n));
+        }
+        into += p.length();
       }
       SdmaEngine engine = g.engine();
-      return new Copy(g, engine, p, buffer, engine.submit(packets));
+      return new Copy(g, engine, batch, buffer, engine.submit(packets));
     }
     staging.give(buffer);
     return null;
@@ -181,7 +187,11 @@ final class VramDumper {
   private void finish(Copy c) {
     try {
       c.engine().await(c.fence());
-      write(c.gpu().out(), c.piece().va(), c.buffer(), c.piece().length());
+      int at = 0;
+      for (VramPieces.Piece p : c.pieces()) {
+        write(c.gpu().out(), p.va(), c.buffer().asSlice(at, p.length()), p.length());
+        at += p.length();
+      }
     } finally {
       staging.give(c.buffer());
     }
@@ -202,6 +212,26 @@ final class VramDumper {
     } finally {
       staging.give(c.buffer());
     }
+  }
+
+  /** Consecutive pieces grouped so that each group fills at most one staging buffer. */
+  private static List<List<VramPieces.Piece>> batches(List<VramPieces.Piece> pieces) {
+    List<List<VramPieces.Piece>> out = new ArrayList<>();
+    List<VramPieces.Piece> batch = new ArrayList<>();
+    long bytes = 0;
+    for (VramPieces.Piece p : pieces) {
+      if (bytes + p.length() > VramPieces.PIECE && !batch.isEmpty()) {
+        out.add(batch);
+        batch = new ArrayList<>();
+        bytes = 0;
+      }
+      batch.add(p);
+      bytes += p.length();
+    }
+    if (!batch.isEmpty()) {
+      out.add(batch);
+    }
+    return out;
   }
 
   private void writeCpuPieces() throws InterruptedException {
