@@ -14,8 +14,8 @@ import java.util.List;
  * What write tracking costs a workload's steps: blocks of steps run inline, alternately with
  * tracking off and on (host memory, and the KFD driver's for a GPU workload; each block on
  * starts a new tracking period, so every page's first write in it pays the mark), and the
- * median time per step of each. Alternating blocks keep a busy machine's drift out of the
- * difference.
+ * median time per step of each. Alternating blocks, each mode first in every other round,
+ * keep a busy machine's drift and the cost of switching out of the difference.
  */
 final class TrackingCost {
   private final Registry registry;
@@ -38,9 +38,14 @@ final class TrackingCost {
       int rounds = 2 * runs.total() + 1;
       double[] off = new double[rounds];
       double[] on = new double[rounds];
-      for (int i = 0; i < rounds; i++) {
-        off[i] = block(p, kfd, false, steps);
-        on[i] = block(p, kfd, true, steps);
+      for (int i = 0; i < rounds; i++) { // each mode goes first in every other round
+        if (i % 2 == 0) {
+          off[i] = block(p, kfd, false, steps);
+          on[i] = block(p, kfd, true, steps);
+        } else {
+          on[i] = block(p, kfd, true, steps);
+          off[i] = block(p, kfd, false, steps);
+        }
       }
       track(p, kfd, false);
       double a = Runs.medianOf(java.util.Arrays.copyOfRange(off, 1, rounds));
