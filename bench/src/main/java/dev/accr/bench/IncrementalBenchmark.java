@@ -42,11 +42,89 @@ public final class IncrementalBenchmark implements Benchmark {
         + " full dumps, and the cost of write tracking";
   }
 
+  @Override
+  public List<Setting> settings() {
+    return List.of(
+        Setting.value("gpus", "N", "2", "GPUs, each with --size-mib of VRAM."),
+        Setting.flag("host-only", "Only the host-memory cases."),
+        Setting.flag("device-only", "Only the device-memory (KFD VRAM) cases."),
+        Setting.flag("tracking-only", "Only what write tracking costs workloads' steps."));
+  }
+
   /** One dump's figures. */
   private record Dump(double seconds, long bytes, double frozenMs) {}
 
   @Override
   public void run(Parameters p, PrintWriter out) throws IOException {
+    boolean host = p.flag("host-only");
+    boolean device = p.flag("device-only");
+    boolean tracking = p.flag("tracking-only");
+    boolean all = !host && !device && !tracking;
+    if (all || host) {
+      host(p, out);
+    }
+    if (all || device) {
+      devices(p, out);
+    }
+    if (all || tracking) {
+      stepCosts(p, out);
+    }
+  }
+
+  /** What tracking costs the steps of workloads (counter, kfd-serve, kfd-train). */
+  private static void stepCosts(Parameters p, PrintWriter out) throws IOException {
+    Path dir = Files.createTempDirectory("accr-bench-track-");
+    try {
+      TrackingCost cost = new TrackingCost(p.registry(), new Runs(p.warmup(), p.runs()), dir,
+          out);
+      out.printf("write tracking, time per step (medians of %d blocks of each, alternating)%n",
+          2 * (p.warmup() + p.runs()));
+      out.printf("  %-60s %10s %10s %9s%n", "workload", "off us", "on us", "cost");
+      String forever = "1000000000";
+      cost.measure("cpu-only", "counter", List.of("--mem-mib", "256", "--steps", forever,
+          "--out", dir.resolve("counter.out").toString()), 400);
+      cost.measure("cpu-only", "counter", List.of("--mem-mib", "256", "--pages-per-step",
+          "256", "--steps", forever, "--out", dir.resolve("counter.out").toString()), 40);
+      cost.measure("mi300x8", "kfd-serve", List.of("--gpus", "2", "--weights-mib", "64",
+          "--kv-mib", "64", "--requests", "16", "--steps", forever), 20);
+      cost.measure("mi300x8", "kfd-train", List.of("--gpus", "2", "--vram-mib", "32",
+          "--trainable-fraction", "0.1", "--steps", forever), 10);
+    } finally {
+      DirectoryTrees.delete(dir);
+    }
+  }
+
+  /**
+   * The device half: {@code kfd-serve} on {@code --gpus} GPUs of {@code --size-mib} of VRAM
+   * each (weights and KV cache), then {@code kfd-train} of the same size for contrast (it
+   * rewrites all of its weights every step).
+   */
+  private static void devices(Parameters p, PrintWriter out) throws IOException {
+    int gpus = p.intSetting("gpus", 1);
+    int kv = Math.max(2, Math.min(64, p.sizeMib() / 16)) & ~1;
+    DumpOptions options = DumpOptions.defaults().withLeaveRunning(true)
+        .withPluginOptions(p.pluginOptions());
+    if (p.threads() > 0) {
+      options = options.withThreads(p.threads());
+    }
+    Path dir = p.dir().resolve("accr-bench-incr-gpu-" + ProcessHandle.current().pid());
+    Files.createDirectories(dir);
+    try {
+      DeviceIncrementalCase device = new DeviceIncrementalCase(p.registry(),
+          new Runs(p.warmup(), p.runs()), dir, options, out);
+      out.printf("incremental dumps of device memory, %d GPUs x %d MiB (medians of %d runs)%n",
+          gpus, p.sizeMib(), p.runs());
+      device.run("kfd-serve", "kfd-serve", List.of("--gpus", String.valueOf(gpus),
+          "--weights-mib", String.valueOf(Math.max(1, p.sizeMib() - kv)), "--kv-mib",
+          String.valueOf(kv)), PERCENT);
+      device.run("kfd-train (contrast)", "kfd-train", List.of("--gpus", String.valueOf(gpus),
+          "--vram-mib", String.valueOf(p.sizeMib())), new int[0]);
+    } finally {
+      DirectoryTrees.delete(dir);
+    }
+  }
+
+  private static void host(Parameters p, PrintWriter out) throws IOException {
     long bytes = (long) p.sizeMib() << 20;
     Runs runs = new Runs(p.warmup(), p.runs());
     Path outFile = Files.createTempFile("accr-bench-", ".out");

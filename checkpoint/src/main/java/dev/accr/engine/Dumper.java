@@ -127,7 +127,8 @@ public final class Dumper {
             session.checkpointDevices(p);
           }
           cancellation.check();
-          if (parentSet != null || process.memory().trackingSince() != null) {
+          if (parentSet != null || process.memory().trackingSince() != null
+              || options.leaveRunning() || options.leaveStopped()) {
             // Device state is saved: what plugins wrote into memory is in this period.
             dirty = process.memory().trackWrites(set.id().toString());
           }
@@ -229,6 +230,11 @@ public final class Dumper {
             dirty, parentSet, clock, true, 1, v -> true);
         write(set, ImageKind.PSTREE.fileName(), ImageKind.PSTREE, List.of(c.pstree()));
         write(set, ImageKind.FILES.fileName(), ImageKind.FILES, c.files());
+        clock.begin("devices");
+        session.preDumpDevicesRunning(process);
+        if (process.state() == SimProcess.State.EXITED) {
+          throw AccrException.notFound("pre-dump of %d: the process exited meanwhile", pid);
+        }
         clock.end();
         stats.setFrozenTimeUs(frozenUs).setTotalTimeUs(clock.elapsedUs()).setPreDump(true)
             .addAllPhases(clock.phases()).addAllMoved(BytesMoved.dumped(stats, session));
@@ -281,6 +287,12 @@ public final class Dumper {
           p.dir(), p.inventory().getRootPid(), pid);
     }
     ImageChain.relativeName(set.target(), p.dir()); // refuses the image directory itself
+    if (node.process(pid).memory().trackingSince() == null) {
+      // Nothing says what changed since the parent: storing everything would hide that.
+      throw AccrException.failed("dump: process %d does not track its writes, so what changed"
+          + " since %s is unknown; start a chain with pre-dump or dump -R, or restore with"
+          + " --track-mem", pid, p.dir());
+    }
     return p;
   }
 

@@ -6,11 +6,13 @@ import java.util.Map;
 
 /**
  * How to restore: reader threads, options for plugins ({@code plugin.option -> value}), the
- * device mapping the user asked for ({@code --device-map}, {@code --relax}), and whether the
- * restored process runs at once or waits for its caller to step it.
+ * device mapping the user asked for ({@code --device-map}, {@code --relax}), whether the
+ * restored process runs at once or waits for its caller to step it, and whether it tracks its
+ * writes from the restore on ({@code --track-mem}: a dump with the restored set as parent is
+ * then incremental; without it such a dump is refused).
  */
 public record RestoreOptions(int threads, Map<String, String> pluginOptions,
-    MappingPolicy mapping, Start start, Lazy lazy) {
+    MappingPolicy mapping, Start start, Lazy lazy, boolean trackMem) {
   /** Whether pages are loaded before the process runs, or on first touch. */
   public enum Lazy {
     /** Every page is loaded before the process runs. */
@@ -39,26 +41,31 @@ public record RestoreOptions(int threads, Map<String, String> pluginOptions,
   /** Defaults: one thread per core, no plugin options, strict mapping, the process runs. */
   public static RestoreOptions defaults() {
     return new RestoreOptions(DumpOptions.defaultThreads(), Map.of(), MappingPolicy.STRICT,
-        Start.RUN, Lazy.OFF);
+        Start.RUN, Lazy.OFF, false);
   }
 
   public RestoreOptions withThreads(int n) {
-    return new RestoreOptions(n, pluginOptions, mapping, start, lazy);
+    return new RestoreOptions(n, pluginOptions, mapping, start, lazy, trackMem);
   }
 
   public RestoreOptions withPluginOptions(Map<String, String> options) {
-    return new RestoreOptions(threads, options, mapping, start, lazy);
+    return new RestoreOptions(threads, options, mapping, start, lazy, trackMem);
   }
 
   public RestoreOptions withMapping(MappingPolicy policy) {
-    return new RestoreOptions(threads, pluginOptions, policy, start, lazy);
+    return new RestoreOptions(threads, pluginOptions, policy, start, lazy, trackMem);
   }
 
   public RestoreOptions withStart(Start s) {
-    return new RestoreOptions(threads, pluginOptions, mapping, s, lazy);
+    return new RestoreOptions(threads, pluginOptions, mapping, s, lazy, trackMem);
   }
 
   public RestoreOptions withLazy(Lazy l) {
-    return new RestoreOptions(threads, pluginOptions, mapping, start, l);
+    return new RestoreOptions(threads, pluginOptions, mapping, start, l, trackMem);
+  }
+
+  /** Whether the restored process tracks its writes from the restore on. */
+  public RestoreOptions withTrackMem(boolean track) {
+    return new RestoreOptions(threads, pluginOptions, mapping, start, lazy, track);
   }
 }

@@ -181,8 +181,10 @@ public final class Restorer {
             cancellation.checking(plan.progress()), node.buffers(), cancellation::requested)
             .load(build.pageSink(i));
       }
-      // Written from here on is what a dump with this set as parent stores.
-      build.trackWrites(plan.set().id().toString());
+      if (plan.options().trackMem()) {
+        // Written from here on is what a dump with this set as parent stores.
+        build.trackWrites(plan.set().id().toString());
+      }
       clock.begin("devices");
       build.threadsAndFiles();
       LazyRestores.noteEagerPlugins(lazy, plan);

@@ -114,7 +114,16 @@ final class PageTable {
    */
   synchronized long[][] swapDirty(boolean track) {
     long[][] old = dirty;
-    dirty = track ? new long[directory.length][] : null;
+    long[][] next = null;
+    if (track) {
+      next = new long[directory.length][];
+      for (int t = 0; t < directory.length; t++) {
+        if (directory[t] != null) { // touched tables: their writes mark without allocating
+          next[t] = new long[BITMAP_LONGS];
+        }
+      }
+    }
+    dirty = next;
     return old;
   }
 

@@ -295,7 +295,7 @@ public final class NodeService {
       OperationLog log, Cancellation clientGone) throws IOException {
     Path dir = paths.imageDir(r.getDir());
     RestoreOptions options = RestoreOptions.defaults().withPluginOptions(r.getPluginOptionsMap())
-        .withMapping(MappingPolicies.fromInfo(r.getMapping()));
+        .withMapping(MappingPolicies.fromInfo(r.getMapping())).withTrackMem(r.getTrackMem());
     if (r.getThreads() > 0) {
       options = options.withThreads(r.getThreads());
     }

@@ -143,6 +143,15 @@ public final class PluginSession implements AutoCloseable {
     }
   }
 
+  /** The second half of a pre-dump, the process running again (API 6). */
+  public void preDumpDevicesRunning(ProcessView process) {
+    for (AccrPlugin p : host.plugins()) {
+      if (p.tracksWrites() && used().contains(p.name())) {
+        p.preDumpDevicesRunning(contextOf(p), process);
+      }
+    }
+  }
+
   /** Plugins used by this session that cannot track writes: they stored device memory in full. */
   public synchronized java.util.List<String> usedWithoutTracking() {
     return host.plugins().stream().filter(p -> used.contains(p.name()) && !p.tracksWrites())

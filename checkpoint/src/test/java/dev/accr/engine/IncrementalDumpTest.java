@@ -2,6 +2,7 @@ package dev.accr.engine;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.accr.api.AccrException;
@@ -136,6 +137,9 @@ class IncrementalDumpTest {
     Path full = tmp.resolve("full");
     Scenarios.dump(a, p, full, DumpOptions.defaults().withLeaveRunning(true));
     Scenarios.step(p, 3);
+    // Another full dump that leaves it running: its writes are now tracked since that one.
+    Scenarios.dump(a, p, tmp.resolve("other"), DumpOptions.defaults().withLeaveRunning(true));
+    Scenarios.step(p, 3);
     Path next = tmp.resolve("next");
     new Dumper(a, Scenarios.plugins(a)).withParent(full, UnaryOperator.identity())
         .dump(p.pid(), next, DumpOptions.defaults().withLeaveRunning(true),
@@ -185,5 +189,45 @@ class IncrementalDumpTest {
     all.add("--out");
     all.add(tmp.resolve(out).toString());
     return all;
+  }
+
+  /**
+   * A full dump that leaves the process running starts tracking, so a dump with it as parent
+   * stores only what was written; a restored process tracks only with --track-mem: without
+   * it a dump with the restored set as parent is refused (exit 1, the process runs on).
+   */
+  @Test
+  void tracksAfterDashRAndAfterARestoreOnlyWhenAsked() throws Exception {
+    List<String> args = List.of("--mem-mib", "2", "--steps", "100", "--pages-per-step", "8");
+    Node a = Scenarios.node("a");
+    Node b = Scenarios.node("b");
+    SimProcess p = a.create("counter", with(args, "t.out"), tmp, 0);
+    Scenarios.step(p, 40);
+    DumpOptions running = DumpOptions.defaults().withLeaveRunning(true);
+    Path full = tmp.resolve("full");
+    long fullPages = new Dumper(a, Scenarios.plugins(a))
+        .dump(p.pid(), full, running, ProgressListener.NONE).getPagesWritten();
+    Scenarios.step(p, 2);
+    Path link = tmp.resolve("link");
+    long linkPages = new Dumper(a, Scenarios.plugins(a)).withParent(full, UnaryOperator.identity())
+        .dump(p.pid(), link, DumpOptions.defaults(), ProgressListener.NONE).getPagesWritten();
+    assertTrue(linkPages > 0 && linkPages * 4 < fullPages, linkPages + " of " + fullPages);
+
+    SimProcess untracked = Scenarios.restore(b, link);
+    Scenarios.step(untracked, 3);
+    AccrException e = assertThrows(AccrException.class, () -> new Dumper(b,
+        Scenarios.plugins(b)).withParent(link, UnaryOperator.identity())
+        .dump(untracked.pid(), tmp.resolve("refused"), running, ProgressListener.NONE));
+    assertEquals(AccrException.FAILED, e.exitCode());
+    assertTrue(e.getMessage().contains("--track-mem"), e.getMessage());
+    assertTrue(untracked.stepInline(), "the process runs on");
+    b.kill(untracked.pid());
+
+    SimProcess tracked = Scenarios.restore(b, link, RestoreOptions.defaults().withTrackMem(true));
+    Scenarios.step(tracked, 2);
+    long afterRestore = new Dumper(b, Scenarios.plugins(b)).withParent(link,
+        UnaryOperator.identity()).dump(tracked.pid(), tmp.resolve("after"), running,
+        ProgressListener.NONE).getPagesWritten();
+    assertTrue(afterRestore > 0 && afterRestore * 4 < fullPages, afterRestore + " of " + fullPages);
   }
 }

@@ -59,6 +59,11 @@ final class RestoreCommand implements Callable<Integer> {
       + " loaded and kills the process instead of failing the restore with exit 3.")
   boolean noPageCheck;
 
+  @Option(names = "--track-mem", description = "Track the restored process's writes, so that"
+      + " a later dump with this set as --parent stores only what changed (as CRIU's"
+      + " --track-mem; without it such a dump is refused).")
+  boolean trackMem;
+
   @Override
   public Integer call() throws Exception {
     if (noPageCheck && !lazy) {
@@ -69,7 +74,7 @@ final class RestoreCommand implements Callable<Integer> {
     RestoreRequest request = RestoreRequest.newBuilder().setDir(NodePaths.path(node, dir))
         .setThreads(threads).putAllPluginOptions(options)
         .setMapping(MappingPolicies.toInfo(policy)).setLazy(lazy).setLazyUnchecked(noPageCheck)
-        .build();
+        .setTrackMem(trackMem).build();
     NodeClient.Cancel cancel = new NodeClient.Cancel();
     RestoreReply reply;
     try (ProgressBar bar = ProgressBar.onTerminal(spec.commandLine().getErr(),

@@ -182,6 +182,17 @@ public interface AccrPlugin {
   }
 
   /**
+   * The second half of a pre-dump (API version 6), once the process runs again: saves the
+   * device memory that {@link #preDumpDevices} chose while the process was frozen. A plugin
+   * that saves it there already need not override this; one that chose only (started the
+   * tracking period and noted what to copy) copies here, so the process is not frozen for
+   * the copy. What the process writes meanwhile is in the new tracking period, so a torn copy
+   * is stored again by the next dump. Called only for plugins whose {@code preDumpDevices}
+   * returned true, in the same session.
+   */
+  default void preDumpDevicesRunning(PluginContext ctx, ProcessView process) {}
+
+  /**
    * A descriptor the core cannot dump (a device file). Returns true if the plugin saved what
    * it needs to reopen it; the core then records the plugin's name with the descriptor.
    */

@@ -12,13 +12,17 @@ import dev.accr.engine.ImageSet;
 import dev.accr.image.ProgressListener;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.SimProcess;
+import dev.accr.proto.DumpStatsEntry;
 import dev.accr.proto.ImageFileRef;
 import dev.accr.testkit.Scenarios;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.Random;
 import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -31,18 +35,20 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class KfdIncrementalTest {
   private static final int STEPS = 12;
+  private static final List<String> SERVE = List.of("--gpus", "2", "--weights-mib", "2",
+      "--kv-mib", "2", "--requests", "4", "--steps", "" + STEPS, "--seed", "7",
+      "--gpu-us-per-wg", "20");
+  private static final Map<String, String> UNINTERRUPTED = new ConcurrentHashMap<>();
   @TempDir Path tmp;
 
   static Stream<Arguments> cases() {
-    List<String> serve = List.of("--gpus", "2", "--weights-mib", "2", "--kv-mib", "2",
-        "--requests", "4", "--steps", "" + STEPS, "--seed", "7", "--gpu-us-per-wg", "20");
     List<String> train = List.of("--gpus", "2", "--vram-mib", "4", "--steps", "" + STEPS,
         "--seed", "3", "--trainable-fraction", "0.25", "--gpu-us-per-wg", "5");
     List<String> halo = List.of("--gpus", "2", "--vram-mib", "4", "--steps", "" + STEPS,
         "--seed", "5", "--gpu-us-per-wg", "10");
     return Stream.of(
-        Arguments.of("kfd-serve", serve, "mi100x2", 2, 21L),
-        Arguments.of("kfd-serve", serve, "mi100x2-renumbered", 5, 22L),
+        Arguments.of("kfd-serve", SERVE, "mi100x2", 2, 21L),
+        Arguments.of("kfd-serve", SERVE, "mi100x2-renumbered", 5, 22L),
         Arguments.of("kfd-train", train, "mi100x2-renumbered", 2, 23L),
         Arguments.of("kfd-halo", halo, "mi100x2", 5, 25L));
   }
@@ -51,10 +57,7 @@ class KfdIncrementalTest {
   @MethodSource("cases")
   void aChainRestoresToTheUninterruptedDigest(String workload, List<String> args, String to,
       int links, long seed) throws Exception {
-    String expected;
-    try (Node a = KfdNodes.node("a", "mi100x2")) {
-      expected = Scenarios.uninterrupted(a, workload, args, tmp);
-    }
+    String expected = uninterrupted(workload, args);
     try (Node a = KfdNodes.node("a", "mi100x2"); Node b = KfdNodes.node("b", to)) {
       SimProcess p = a.create(workload, args, tmp, 0);
       Random random = new Random(seed);
@@ -86,6 +89,43 @@ class KfdIncrementalTest {
       assertEquals(expected, Scenarios.finish(b, Scenarios.restore(b, previous)));
       assertEquals(0, KfdNodes.kfd(b).allocatedVramBytes());
     }
+  }
+
+  /**
+   * Pre-dumps copy VRAM while the process runs on its own thread (dispatching, allocating and
+   * freeing KV segments): the chain still restores to the uninterrupted digest, and the
+   * process was frozen for less than the whole pre-dump.
+   */
+  @Test
+  void preDumpsOfARunningProcessRestoreToTheUninterruptedDigest() throws Exception {
+    String expected = uninterrupted("kfd-serve", SERVE);
+    try (Node a = KfdNodes.node("a", "mi100x2"); Node b = KfdNodes.node("b", "mi100x2")) {
+      SimProcess p = a.spawn("kfd-serve", SERVE, tmp, 200); // 2.4 s at the least
+      Path previous = null;
+      for (int i = 0; i < 3; i++) {
+        Path dir = tmp.resolve("running" + i);
+        Dumper d = new Dumper(a, Scenarios.plugins(a)).withParent(previous,
+            UnaryOperator.identity());
+        if (i < 2) {
+          DumpStatsEntry stats = d.preDump(p.pid(), dir, DumpOptions.defaults().withThreads(2),
+              ProgressListener.NONE);
+          assertTrue(stats.getFrozenTimeUs() < stats.getTotalTimeUs(), stats.toString());
+        } else {
+          d.dump(p.pid(), dir, DumpOptions.defaults(), ProgressListener.NONE);
+        }
+        previous = dir;
+      }
+      assertEquals(expected, Scenarios.finish(b, Scenarios.restore(b, previous)));
+    }
+  }
+
+  /** The digest of an uninterrupted run, computed once per workload and arguments. */
+  private String uninterrupted(String workload, List<String> args) {
+    return UNINTERRUPTED.computeIfAbsent(workload + " " + args, k -> {
+      try (Node a = KfdNodes.node("a", "mi100x2")) {
+        return Scenarios.uninterrupted(a, workload, args, tmp);
+      }
+    });
   }
 
   private static long vramBytes(Path dir) throws Exception {

@@ -5,6 +5,7 @@ import dev.accr.api.ZeroedMemory;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * A GPU's device memory, allocated lazily in 2 MiB blocks on first write: a 64 GiB device
@@ -25,6 +26,8 @@ public final class Vram {
   private final AtomicLong resident = new AtomicLong();
   /** Where blocks not present yet come from (a lazy restore); null: every block is here. */
   private volatile VramFaults faults;
+  /** Copies while the owner runs hold it shared; freeing blocks holds it alone. */
+  private final ReentrantReadWriteLock freeing = new ReentrantReadWriteLock();
 
   Vram(long capacity, long visibleBytes) {
     if (capacity % BLOCK != 0 || capacity / BLOCK > Integer.MAX_VALUE) {
@@ -132,18 +135,36 @@ public final class Vram {
 
   /** Frees the blocks of {@code [offset, offset + length)} (block aligned). */
   synchronized void release(long offset, long length) {
-    for (long at = offset; at < offset + length; at += BLOCK) {
-      int b = (int) (at / BLOCK);
-      VramFaults f = faults;
-      if (f != null) {
-        f.released(b);
+    freeing.writeLock().lock();
+    try {
+      for (long at = offset; at < offset + length; at += BLOCK) {
+        int b = (int) (at / BLOCK);
+        VramFaults f = faults;
+        if (f != null) {
+          f.released(b);
+        }
+        if (blocks[b] != null) {
+          blocks[b] = null;
+          arenas[b].close();
+          arenas[b] = null;
+          resident.addAndGet(-BLOCK);
+        }
       }
-      if (blocks[b] != null) {
-        blocks[b] = null;
-        arenas[b].close();
-        arenas[b] = null;
-        resident.addAndGet(-BLOCK);
-      }
+    } finally {
+      freeing.writeLock().unlock();
+    }
+  }
+
+  /**
+   * {@link #copyOut} while the owner of the VRAM runs and may free buffers: no block is freed
+   * under the copy (a block freed before it reads as zeros).
+   */
+  public void copyOutRunning(long offset, MemorySegment dst, long dstOffset, long length) {
+    freeing.readLock().lock();
+    try {
+      copyOut(offset, dst, dstOffset, length);
+    } finally {
+      freeing.readLock().unlock();
     }
   }
 

@@ -15,7 +15,6 @@ import dev.accr.api.ProcessView;
 import dev.accr.kfd.driver.Gpu;
 import dev.accr.kfd.driver.KfdCriu;
 import dev.accr.kfd.driver.KfdDriver;
-import dev.accr.kfd.driver.DirtyPages;
 import dev.accr.kfd.driver.DmaBufFile;
 import dev.accr.kfd.driver.KfdProcess;
 import dev.accr.kfd.driver.RenderNode;
@@ -25,9 +24,7 @@ import dev.accr.kfd.proto.KfdEventEntry;
 import dev.accr.kfd.proto.KfdProcessEntry;
 import dev.accr.kfd.proto.KfdQueueEntry;
 import dev.accr.kfd.proto.KfdSvmRangeEntry;
-import dev.accr.kfd.proto.KfdVramWritten;
 import dev.accr.proto.Topology;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,17 +45,7 @@ import java.util.Set;
 public final class KfdPlugin implements AccrPlugin {
   public static final String NAME = "kfd";
 
-  /** What a dump paused, to unpause it in fini. */
-  /**
-   * A dump in progress: the process whose queues it paused (null if none), the written pages
-   * it took from the driver (given back if it fails) and the label of the tracking period it
-   * began (null if none).
-   */
-  private record Paused(KfdProcess kfd, boolean paused, DirtyPages taken, String label) {}
-
-  /** The checkpoint id of the set that began each process's tracking period. */
-  private final Map<KfdProcess, String> trackedSince =
-      java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
+  private final IncrementalVram incremental = new IncrementalVram();
 
   /** The target GPU chosen for each GPU of the image, by id, before the process exists. */
   private record Plan(Map<Integer, Integer> targets) {}
@@ -163,7 +150,7 @@ public final class KfdPlugin implements AccrPlugin {
       return false;
     }
     KfdProcessEntry info = KfdCriu.processInfo(kfd);
-    ProcessStates.of(ctx).put(kfd.pid(), new Paused(kfd, true, null, null));
+    ProcessStates.of(ctx).put(kfd.pid(), new DumpInProgress(kfd, true));
     KfdCriu.Checkpoint cp = KfdCriu.checkpoint(kfd, info);
     PluginImages images = ctx.images();
     long pid = process.pid();
@@ -174,7 +161,7 @@ public final class KfdPlugin implements AccrPlugin {
     images.writeEntries("queues", pid, cp.queues());
     images.writeEntries("events", pid, cp.events());
     images.writeEntries("svm", pid, cp.svmRanges());
-    dumpVram(ctx, kfd, pid, cp.devices().stream().map(KfdDeviceEntry::getGpuId).toList(),
+    incremental.dumpVram(ctx, kfd, pid, cp.devices().stream().map(KfdDeviceEntry::getGpuId).toList(),
         ctx.leaveRunning() && (images.parent() != null || KfdCriu.isDirtyTracking(kfd)));
     return true;
   }
@@ -184,81 +171,17 @@ public final class KfdPlugin implements AccrPlugin {
     return true;
   }
 
-  /**
-   * A pre-dump: VRAM only, the queues paused just for the copy. It begins a tracking period
-   * that a later dump with this set as parent builds on.
-   */
+  /** A pre-dump: VRAM only, chosen while frozen and copied while the process runs. */
   @Override
   public boolean preDumpDevices(PluginContext ctx, ProcessView process) {
     KfdDriver driver = driver(ctx);
     KfdProcess kfd = driver == null ? null : driver.process(process.pid());
-    if (kfd == null) {
-      return false;
-    }
-    KfdCriu.Checkpoint cp = KfdCriu.checkpoint(kfd, KfdCriu.processInfo(kfd));
-    ProcessStates.of(ctx).put(kfd.pid(), new Paused(kfd, true, null, null));
-    try {
-      // What a device mapping reads, so that a target can check a pre-dump before a stop.
-      writeMappingEntries(ctx.images(), process.pid(), cp);
-      dumpVram(ctx, kfd, process.pid(), kfd.gpuIds(), true);
-    } finally {
-      KfdCriu.resume(kfd);
-      Paused p = ProcessStates.of(ctx).get(Paused.class, kfd.pid());
-      ProcessStates.of(ctx).put(kfd.pid(), new Paused(kfd, false, p.taken(), p.label()));
-    }
-    return true;
+    return kfd != null && incremental.preDump(ctx, kfd, process.pid());
   }
 
-  private static void writeMappingEntries(PluginImages images, long pid, KfdCriu.Checkpoint cp) {
-    images.writeEntries("process", pid, List.of(cp.process()));
-    images.writeEntries("devices", pid, cp.devices());
-    images.writeEntries("bos", pid, cp.bos());
-    images.writeEntries("svm", pid, cp.svmRanges());
-  }
-
-  /**
-   * Saves VRAM: in an incremental dump whose parent began this process's tracking period,
-   * only what was written since (and which ranges those are); otherwise all of it. With
-   * {@code track}, a new tracking period begins with this set.
-   */
-  private void dumpVram(PluginContext ctx, KfdProcess kfd, long pid, List<Integer> gpuIds,
-      boolean track) {
-    PluginImages images = ctx.images();
-    PluginImages parent = images.parent();
-    List<KfdCriu.VramExtent> extents;
-    DirtyPages taken = null;
-    if (parent != null && KfdCriu.isDirtyTracking(kfd)
-        && parent.checkpointId().equals(trackedSince.get(kfd))) {
-      taken = KfdCriu.dirtyPages(kfd, true);
-      extents = KfdCriu.dirtyVramExtents(kfd, taken);
-      images.writeEntries("vram-written", pid, extents.stream().map(e -> KfdVramWritten
-          .newBuilder().setGpuId(e.gpuId()).setVa(e.va()).setLength(e.length()).build())
-          .toList());
-    } else {
-      extents = KfdCriu.vramExtents(kfd);
-      if (parent != null) {
-        // The parent's VRAM is not this one's base: every byte is stored, none inherited.
-        images.writeEntries("vram-written", pid, extents.stream().map(e -> KfdVramWritten
-            .newBuilder().setGpuId(e.gpuId()).setVa(e.va()).setLength(e.length()).build())
-            .toList());
-      }
-      if (track) {
-        KfdCriu.startDirtyTracking(kfd);
-      }
-    }
-    Paused paused = ProcessStates.of(ctx).get(Paused.class, kfd.pid());
-    ProcessStates.of(ctx).put(kfd.pid(), new Paused(kfd, paused != null && paused.paused(), taken,
-        track || taken != null ? images.checkpointId() : null));
-    CopyMode mode = CopyMode.parse(ctx.option("vram-copy", "dma"));
-    List<VramPieces> pieces = new ArrayList<>();
-    for (int gpuId : gpuIds) {
-      pieces.add(VramPieces.of(gpuId, extents.stream().filter(e -> e.gpuId() == gpuId).toList(),
-          mode));
-    }
-    try (StagingPool staging = new StagingPool(
-        StagingPool.parseMib(ctx.option("staging-mib", "64")))) {
-      new VramDumper(ctx, staging).dump(pieces);
-    }
+  @Override
+  public void preDumpDevicesRunning(PluginContext ctx, ProcessView process) {
+    incremental.preDumpRunning(ctx, process.pid());
   }
 
   @Override
@@ -284,16 +207,11 @@ public final class KfdPlugin implements AccrPlugin {
 
   @Override
   public void fini(PluginContext ctx, boolean ok) {
-    for (Paused paused : ProcessStates.of(ctx).all(Paused.class)) {
-      if (paused.paused() && (!ok || ctx.leaveRunning())) {
-        KfdCriu.resume(paused.kfd()); // UNPAUSE: the process continues as it was
+    for (DumpInProgress dump : ProcessStates.of(ctx).all(DumpInProgress.class)) {
+      if (dump.paused() && (!ok || ctx.leaveRunning())) {
+        KfdCriu.resume(dump.kfd()); // UNPAUSE: the process continues as it was
       }
-      if (!ok && paused.taken() != null) {
-        KfdCriu.redirty(paused.kfd(), paused.taken()); // the next dump stores them
-      }
-      if (ok && paused.label() != null) {
-        trackedSince.put(paused.kfd(), paused.label());
-      }
+      incremental.finish(dump, ok);
     }
     SharedBuffersRestored shared = SharedBuffersRestored.existing(ctx);
     if (shared != null) {

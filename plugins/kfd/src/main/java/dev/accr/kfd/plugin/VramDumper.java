@@ -27,7 +27,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * its buffer back. Copies thus overlap compression and I/O within the staging budget, and only
  * a few buffers are in use at once, so they stay in cache. A writer waiting for a copy the
  * engine has not started runs it itself (see {@link SdmaEngine#await}). CPU pieces go straight
- * from the visible window to the file.
+ * from the visible window to the file, or, while the process runs, through a staging buffer
+ * (a chunk is checksummed and written from one copy that no store changes meanwhile).
  */
 final class VramDumper {
   /**
@@ -38,6 +39,8 @@ final class VramDumper {
 
   private final PluginContext ctx;
   private final StagingPool staging;
+  /** The process runs: buffers may be written or freed under the copy. */
+  private final boolean running;
   private final AtomicLong done = new AtomicLong();
   private final AtomicReference<Throwable> failure = new AtomicReference<>();
   private final AtomicInteger turn = new AtomicInteger();
@@ -46,13 +49,14 @@ final class VramDumper {
   private long total;
   private List<Gpu> gpus;
 
-  VramDumper(PluginContext ctx, StagingPool staging) {
+  VramDumper(PluginContext ctx, StagingPool staging, boolean running) {
     this.ctx = ctx;
     this.staging = staging;
+    this.running = running;
   }
 
   /** One GPU's share: its pieces by path, its engines taken in turn, and its file. */
-  private record Gpu(List<VramPieces.Piece> dma, AtomicInteger nextDma,
+  private record Gpu(List<List<VramPieces.Piece>> dma, AtomicInteger nextDma,
       List<VramPieces.Piece> cpu, AtomicInteger nextCpu, List<SdmaEngine> engines,
       AtomicInteger nextEngine, BulkWriter out) {
 
@@ -62,11 +66,12 @@ final class VramDumper {
   }
 
   /**
-   * One piece being copied by an engine into a staging buffer: a batch of copy packets, one
-   * per stored chunk, behind one fence.
+   * Pieces being copied by an engine into one staging buffer, one after the other: a batch of
+   * copy packets, one per stored chunk, behind one fence. Small pieces (the scattered pages of
+   * an incremental dump) share a buffer, so they cost one round trip to the engine together.
    */
-  private record Copy(Gpu gpu, SdmaEngine engine, VramPieces.Piece piece, MemorySegment buffer,
-      CompletableFuture<Void> fence) {}
+  private record Copy(Gpu gpu, SdmaEngine engine, List<VramPieces.Piece> pieces,
+      MemorySegment buffer, CompletableFuture<Void> fence) {}
 
   /** Dumps every GPU's pieces; returns bytes stored. */
   long dump(List<VramPieces> pieces) {
@@ -79,7 +84,7 @@ final class VramDumper {
         BulkWriter out = ctx.images().createBulk("vram", g.gpuId());
         List<SdmaEngine> engines = g.dma().isEmpty() ? List.of()
             : g.dma().getFirst().extent().gpu().sdmaEngines();
-        gpus.add(new Gpu(g.dma(), new AtomicInteger(), g.cpu(), new AtomicInteger(), engines,
+        gpus.add(new Gpu(batches(g.dma()), new AtomicInteger(), g.cpu(), new AtomicInteger(), engines,
             new AtomicInteger(), out));
       }
       int engines = gpus.stream().mapToInt(g -> g.engines().size()).sum();
@@ -153,16 +158,23 @@ final class VramDumper {
       if (index >= g.dma().size()) {
         continue;
       }
-      VramPieces.Piece p = g.dma().get(index);
-      Vram vram = p.extent().gpu().vram();
+      List<VramPieces.Piece> batch = g.dma().get(index);
       List<SdmaEngine.CopyPacket> packets = new ArrayList<>();
-      for (int at = 0; at < p.length(); at += CHUNK) {
-        int from = at;
-        int n = Math.min(CHUNK, p.length() - at);
-        packets.add(() -> vram.copyOut(p.vramOffset() + from, buffer, from, n));
+      int into = 0;
+      for (VramPieces.Piece p : batch) {
+        Vram vram = p.extent().gpu().vram();
+        for (int at = 0; at < p.length(); at += CHUNK) {
+          long from = p.vramOffset() + at;
+          int to = into + at;
+          int n = Math.min(CHUNK, p.length() - at);
+          packets.add(running
+              ? () -> vram.copyOutRunning(from, buffer, to, n)
+              : () -> vram.copyOut(from, buffer, to, n));
+        }
+        into += p.length();
       }
       SdmaEngine engine = g.engine();
-      return new Copy(g, engine, p, buffer, engine.submit(packets));
+      return new Copy(g, engine, batch, buffer, engine.submit(packets));
     }
     staging.give(buffer);
     return null;
@@ -175,7 +187,11 @@ final class VramDumper {
   private void finish(Copy c) {
     try {
       c.engine().await(c.fence());
-      write(c.gpu().out(), c.piece().va(), c.buffer(), c.piece().length());
+      int at = 0;
+      for (VramPieces.Piece p : c.pieces()) {
+        write(c.gpu().out(), p.va(), c.buffer().asSlice(at, p.length()), p.length());
+        at += p.length();
+      }
     } finally {
       staging.give(c.buffer());
     }
@@ -198,13 +214,43 @@ final class VramDumper {
     }
   }
 
-  private void writeCpuPieces() {
+  /** Consecutive pieces grouped so that each group fills at most one staging buffer. */
+  private static List<List<VramPieces.Piece>> batches(List<VramPieces.Piece> pieces) {
+    List<List<VramPieces.Piece>> out = new ArrayList<>();
+    List<VramPieces.Piece> batch = new ArrayList<>();
+    long bytes = 0;
+    for (VramPieces.Piece p : pieces) {
+      if (bytes + p.length() > VramPieces.PIECE && !batch.isEmpty()) {
+        out.add(batch);
+        batch = new ArrayList<>();
+        bytes = 0;
+      }
+      batch.add(p);
+      bytes += p.length();
+    }
+    if (!batch.isEmpty()) {
+      out.add(batch);
+    }
+    return out;
+  }
+
+  private void writeCpuPieces() throws InterruptedException {
     for (Gpu g : gpus) {
       int i;
       while ((i = g.nextCpu().getAndIncrement()) < g.cpu().size() && failure.get() == null) {
         VramPieces.Piece p = g.cpu().get(i);
-        write(g.out(), p.va(), p.extent().gpu().vram().forRead(p.vramOffset(), p.length()),
-            p.length());
+        Vram vram = p.extent().gpu().vram();
+        if (!running) {
+          write(g.out(), p.va(), vram.forRead(p.vramOffset(), p.length()), p.length());
+          continue;
+        }
+        MemorySegment buffer = staging.take();
+        try {
+          vram.copyOutRunning(p.vramOffset(), buffer, 0, p.length());
+          write(g.out(), p.va(), buffer, p.length());
+        } finally {
+          staging.give(buffer);
+        }
       }
     }
   }

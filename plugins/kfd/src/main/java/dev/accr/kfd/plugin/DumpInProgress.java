@@ -1,0 +1,19 @@
+package dev.accr.kfd.plugin;
+
+import dev.accr.kfd.driver.DirtyPages;
+import dev.accr.kfd.driver.KfdProcess;
+import java.util.List;
+
+/**
+ * A dump in progress, attached to its plugin context: the process whose queues it paused (if
+ * {@code paused}), the written pages it took from the driver (given back if it fails; null if
+ * none), the label of the tracking period it began (null if none) and the VRAM a pre-dump
+ * chose to copy once the process runs (null if none).
+ */
+record DumpInProgress(KfdProcess kfd, boolean paused, DirtyPages taken, String label,
+    List<VramPieces> toCopy) {
+
+  DumpInProgress(KfdProcess kfd, boolean paused) {
+    this(kfd, paused, null, null, null);
+  }
+}

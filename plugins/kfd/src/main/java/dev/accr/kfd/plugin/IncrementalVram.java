@@ -1,0 +1,142 @@
+package dev.accr.kfd.plugin;
+
+import dev.accr.api.PluginContext;
+import dev.accr.api.PluginImages;
+import dev.accr.kfd.driver.DirtyPages;
+import dev.accr.kfd.driver.KfdCriu;
+import dev.accr.kfd.driver.KfdProcess;
+import dev.accr.kfd.proto.KfdVramWritten;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.WeakHashMap;
+
+/**
+ * How the kfd plugin saves VRAM, in full or incrementally: which VRAM a dump or pre-dump
+ * stores (all of it, or what the driver's dirty tracking reports written since the parent),
+ * the {@code kfd-vram-written} range list of an incremental set, and the tracking periods a
+ * chain builds on. Restoring a chain is {@link VramRestorer#restoreChain}.
+ */
+final class IncrementalVram {
+  /** The checkpoint id of the set that began each process's tracking period. */
+  private final Map<KfdProcess, String> trackedSince =
+      Collections.synchronizedMap(new WeakHashMap<>());
+
+  /**
+   * The frozen half of a pre-dump: with the queues paused just for it, begins a tracking
+   * period (a later dump with this set as parent builds on it) and chooses the VRAM to save;
+   * {@link #preDumpRunning} copies it once the process runs again.
+   */
+  boolean preDump(PluginContext ctx, KfdProcess kfd, long pid) {
+    KfdCriu.Checkpoint cp = KfdCriu.checkpoint(kfd, KfdCriu.processInfo(kfd));
+    ProcessStates states = ProcessStates.of(ctx);
+    states.put(kfd.pid(), new DumpInProgress(kfd, true));
+    List<VramPieces> chosen = null;
+    try {
+      // What a device mapping reads, so that a target can check a pre-dump before a stop.
+      writeMappingEntries(ctx.images(), pid, cp);
+      chosen = choose(ctx, kfd, pid, kfd.gpuIds(), true);
+    } finally {
+      KfdCriu.resume(kfd);
+      DumpInProgress p = states.get(DumpInProgress.class, kfd.pid());
+      states.put(kfd.pid(), new DumpInProgress(kfd, false, p.taken(), p.label(), chosen));
+    }
+    return true;
+  }
+
+  private static void writeMappingEntries(PluginImages images, long pid, KfdCriu.Checkpoint cp) {
+    images.writeEntries("process", pid, List.of(cp.process()));
+    images.writeEntries("devices", pid, cp.devices());
+    images.writeEntries("bos", pid, cp.bos());
+    images.writeEntries("svm", pid, cp.svmRanges());
+  }
+
+  /**
+   * The running half of a pre-dump: copies what {@link #preDump} chose while the process
+   * runs; what it writes meanwhile is in the new tracking period, so the next dump stores it
+   * again.
+   */
+  void preDumpRunning(PluginContext ctx, int pid) {
+    DumpInProgress dump = ProcessStates.of(ctx).get(DumpInProgress.class, pid);
+    if (dump != null && dump.toCopy() != null) {
+      copy(ctx, dump.toCopy(), true);
+    }
+  }
+
+  /**
+   * Saves VRAM of a frozen process with its queues paused (see {@link #choose}), and with
+   * {@code track} begins a tracking period with this set.
+   */
+  void dumpVram(PluginContext ctx, KfdProcess kfd, long pid, List<Integer> gpuIds,
+      boolean track) {
+    copy(ctx, choose(ctx, kfd, pid, gpuIds, track), false);
+  }
+
+  /**
+   * The VRAM to save, queues paused: in an incremental dump whose parent began this process's
+   * tracking period, only what was written since (and the {@code vram-written} list of those
+   * ranges); otherwise all of it. With {@code track}, a new tracking period begins with this
+   * set.
+   */
+  private List<VramPieces> choose(PluginContext ctx, KfdProcess kfd, long pid,
+      List<Integer> gpuIds, boolean track) {
+    PluginImages images = ctx.images();
+    PluginImages parent = images.parent();
+    List<KfdCriu.VramExtent> extents;
+    DirtyPages taken = null;
+    if (parent != null && KfdCriu.isDirtyTracking(kfd)
+        && parent.checkpointId().equals(trackedSince.get(kfd))) {
+      taken = KfdCriu.dirtyPages(kfd, true);
+      extents = KfdCriu.dirtyVramExtents(kfd, taken);
+      writeRanges(images, pid, extents);
+    } else {
+      extents = KfdCriu.vramExtents(kfd);
+      if (parent != null) {
+        // The parent's VRAM is not this one's base: every byte is stored, none inherited.
+        writeRanges(images, pid, extents);
+      }
+      if (track) {
+        KfdCriu.startDirtyTracking(kfd);
+      }
+    }
+    ProcessStates states = ProcessStates.of(ctx);
+    DumpInProgress dump = states.get(DumpInProgress.class, kfd.pid());
+    states.put(kfd.pid(), new DumpInProgress(kfd, dump != null && dump.paused(), taken,
+        track || taken != null ? images.checkpointId() : null, null));
+    CopyMode mode = CopyMode.parse(ctx.option("vram-copy", "dma"));
+    List<VramPieces> pieces = new ArrayList<>();
+    for (int gpuId : gpuIds) {
+      pieces.add(VramPieces.of(gpuId, extents.stream().filter(e -> e.gpuId() == gpuId).toList(),
+          mode));
+    }
+    return pieces;
+  }
+
+  private static void copy(PluginContext ctx, List<VramPieces> pieces, boolean running) {
+    try (StagingPool staging = new StagingPool(
+        StagingPool.parseMib(ctx.option("staging-mib", "64")))) {
+      new VramDumper(ctx, staging, running).dump(pieces);
+    }
+  }
+
+  private static void writeRanges(PluginImages images, long pid,
+      List<KfdCriu.VramExtent> extents) {
+    images.writeEntries("vram-written", pid, extents.stream().map(e -> KfdVramWritten
+        .newBuilder().setGpuId(e.gpuId()).setVa(e.va()).setLength(e.length()).build())
+        .toList());
+  }
+
+  /**
+   * The end of a dump's session: a failed dump gives the written pages it took back (the next
+   * dump stores them); a successful one that began a tracking period records it.
+   */
+  void finish(DumpInProgress dump, boolean ok) {
+    if (dump != null && !ok && dump.taken() != null) {
+      KfdCriu.redirty(dump.kfd(), dump.taken());
+    }
+    if (dump != null && ok && dump.label() != null) {
+      trackedSince.put(dump.kfd(), dump.label());
+    }
+  }
+}
