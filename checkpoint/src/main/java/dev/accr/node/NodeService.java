@@ -225,7 +225,8 @@ public final class NodeService {
       ps.addProcesses(ProcessInfo.newBuilder().setPid(p.pid()).setExe(p.workload().name())
           .setState(p.state().name().toLowerCase())
           .addAllArgv(p.argv().stream().map(showArgument).toList())
-          .setThreads(p.threadCount())
+          .setThreads(p.threadCount()).setPpid(p.ppid()).setPgid(p.pgid()).setSid(p.sid())
+          .setBlocked(p.blocked())
           .setResidentPages(p.state() == SimProcess.State.EXITED ? 0 : p.memory().residentPages()));
     }
     return Response.newBuilder().setPs(ps).build();

@@ -10,14 +10,18 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-/** {@code accr wait}: waits for a process to exit and prints its digest. */
+/**
+ * {@code accr wait}: waits for a process tree to exit and prints one digest over all its
+ * processes.
+ */
 @Command(name = "wait", mixinStandardHelpOptions = true,
-    description = "Wait for a process to finish and print its digest.")
+    description = "Wait for a process tree (the root and every descendant) to finish and print"
+        + " one digest over all its processes.")
 final class WaitCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin NodeOption node;
 
-  @Option(names = {"-t", "--tree"}, required = true, paramLabel = "PID", description = "The process.")
+  @Option(names = {"-t", "--tree"}, required = true, paramLabel = "PID", description = "The root of the tree.")
   int pid;
 
   @Override

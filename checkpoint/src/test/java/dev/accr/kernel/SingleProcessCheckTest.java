@@ -1,0 +1,80 @@
+package dev.accr.kernel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.accr.api.AccrException;
+import dev.accr.engine.DumpOptions;
+import dev.accr.testkit.Scenarios;
+import java.nio.file.Files;
+
+import dev.accr.api.FileView;
+import dev.accr.api.MemoryView;
+import dev.accr.api.Prot;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What makes a process more than a lone process, for the single-process dump to refuse. */
+class SingleProcessCheckTest {
+  @TempDir Path tmp;
+  private final Node node = ScriptedWorkload.node(new ScriptedWorkload(p -> {}, p -> false));
+
+  @AfterEach
+  void close() {
+    node.close();
+  }
+
+  private SimProcess lone() {
+    SimProcess p = node.create("scripted", List.of(), tmp, 0);
+    p.files().open("f", FileView.O_WRITE | FileView.O_CREATE);
+    p.memory().mapAnonymous(0x1000_0000L, MemoryView.PAGE_SIZE, Prot.RW, "heap");
+    return p;
+  }
+
+  @Test
+  void aLoneProcessPassesAndEachKindOfSharingIsNamed() {
+    SimProcess p = lone();
+    assertNull(SingleProcessCheck.reason(p));
+
+    SimProcess child = node.process(p.fork());
+    assertEquals("it has child processes [" + child.pid() + "]", SingleProcessCheck.reason(p));
+    assertEquals("it is a child of process " + p.pid(), SingleProcessCheck.reason(child));
+
+    SimProcess piped = lone();
+    int[] fds = piped.files().pipe();
+    assertEquals("fd 1 is pipe:[" + ((PipeEnd) piped.files().describe(fds[0])).pipe().id()
+        + "] (read end)", SingleProcessCheck.reason(piped));
+
+    SimProcess mapped = lone();
+    mapped.memory().mapShared(0x2000_0000L, MemoryView.PAGE_SIZE, Prot.RW, "shm");
+    assertEquals("mapping 20000000-20001000 rw- shm is shared memory",
+        SingleProcessCheck.reason(mapped));
+
+    SimProcess other = lone();
+    lone().files().getFd(other.pid(), 0);
+    assertEquals("fd 0 (" + tmp.resolve("f").toAbsolutePath() + ") is shared with another"
+        + " descriptor", SingleProcessCheck.reason(other));
+  }
+
+  @Test
+  void aDumpOfAProcessWithAChildFailsInOneLineAndLeavesItAsItWas() {
+    SimProcess p = lone();
+    p.fork();
+    Path set = tmp.resolve("set");
+    AccrException e = assertThrows(AccrException.class,
+        () -> Scenarios.dump(node, p, set, DumpOptions.defaults()));
+    assertEquals(AccrException.FAILED, e.exitCode());
+    assertTrue(e.getMessage().startsWith("dump of " + p.pid() + " refused: it has child"
+        + " processes"), e.getMessage());
+    assertEquals(1, e.getMessage().lines().count());
+    assertFalse(Files.exists(set));
+    assertEquals(SimProcess.State.NEW, p.state());
+    assertEquals(1, p.lineage().children().size());
+  }
+}
