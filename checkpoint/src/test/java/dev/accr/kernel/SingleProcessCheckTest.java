@@ -63,12 +63,13 @@ class SingleProcessCheckTest {
   }
 
   @Test
-  void aDumpOfAProcessWithAChildFailsInOneLineAndLeavesItAsItWas() {
+  void aPreDumpOfAProcessWithAChildFailsInOneLineAndLeavesItAsItWas() {
     SimProcess p = lone();
     p.fork();
     Path set = tmp.resolve("set");
     AccrException e = assertThrows(AccrException.class,
-        () -> Scenarios.dump(node, p, set, DumpOptions.defaults()));
+        () -> new dev.accr.engine.Dumper(node, Scenarios.plugins(node)).preDump(p.pid(), set,
+            DumpOptions.defaults(), dev.accr.image.ProgressListener.NONE));
     assertEquals(AccrException.FAILED, e.exitCode());
     assertTrue(e.getMessage().startsWith("dump of " + p.pid() + " refused: it has child"
         + " processes"), e.getMessage());
