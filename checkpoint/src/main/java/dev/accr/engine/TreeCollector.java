@@ -79,7 +79,8 @@ final class TreeCollector {
 
     private static void write(ImageSetWriter set, ImageKind kind,
         List<? extends com.google.protobuf.MessageLite> entries) throws IOException {
-      EntryImageCodec.write(set.file(kind.fileName()), kind, set.id(), entries);
+      // Through the set's sink: a set streamed to another node has no local files.
+      EntryImageCodec.write(set.sink(), kind.fileName(), kind, set.id(), entries);
     }
   }
 

@@ -400,6 +400,20 @@ public final class Node implements NodeContext, AutoCloseable {
     tree.killed(p, subtree);
   }
 
+  /**
+   * Thaws a process a dump left stopped, with every stopped process of its subtree (a tree
+   * dump stops them all): they run on together.
+   */
+  public void resumeTree(int pid) {
+    SimProcess p = process(pid);
+    p.resume(); // the root must be stopped: one line otherwise
+    for (SimProcess q : tree.subtree(p)) {
+      if (q != p && q.state() == SimProcess.State.STOPPED) {
+        q.resume();
+      }
+    }
+  }
+
   /** Removes a process that exited or that a dump killed. */
   public void reap(SimProcess p) {
     processes.remove(p.pid(), p);

@@ -121,7 +121,7 @@ final class Migration {
     } finally {
       if (!done) {
         if (stopped && process.state() == SimProcess.State.STOPPED) {
-          process.resume();
+          service.node().resumeTree(pid);
         }
         discard(target);
       }

@@ -287,7 +287,7 @@ public final class NodeService {
 
   /** {@code accr thaw}: a process a dump left stopped runs on. */
   private Response thaw(int pid) {
-    node.process(pid).resume();
+    node.resumeTree(pid);
     return Response.newBuilder().setThaw(ThawReply.getDefaultInstance()).build();
   }
 

@@ -160,4 +160,25 @@ class TreeDumpRestoreTest {
       assertEquals(before, node.memory().residentPages(), "no memory is held");
     }
   }
+
+  @Test
+  void aTreeLeftStoppedByADumpThawsWhole() throws IOException {
+    String expected;
+    try (Node node = node()) {
+      expected = finish(node, spawn(node));
+    }
+    try (Node node = node()) {
+      SimProcess root = spawn(node);
+      await(() -> root.thread(0).gpr(1) >= 20, "records are sent");
+      new Dumper(node, PluginHost.of(node.registry().plugins())).dump(root.pid(),
+          tmp.resolve("stopped"), DumpOptions.defaults().withLeaveStopped(true),
+          ProgressListener.NONE);
+      SimProcess child = child(node, root);
+      assertEquals(SimProcess.State.STOPPED, root.state());
+      assertEquals(SimProcess.State.STOPPED, child.state());
+      node.resumeTree(root.pid());
+      assertEquals(SimProcess.State.RUNNING, child.state(), "the child runs on with its root");
+      assertEquals(expected, finish(node, root));
+    }
+  }
 }
