@@ -27,6 +27,11 @@ abstract sealed class CallerPaths {
     return new Confined(root);
   }
 
+  /** Whether paths resolve inside the node's image root (a remote caller). */
+  boolean confined() {
+    return this instanceof Confined;
+  }
+
   /** An image directory ({@code -D}) to restore from. */
   abstract Path imageDir(String requested);
 

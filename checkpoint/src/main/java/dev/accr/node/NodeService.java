@@ -274,7 +274,8 @@ public final class NodeService {
           .withParent(parent, paths.parentConfinement());
       if (remote) {
         dumper = dumper.writingTo(new RemoteDestination(peers.client(r.getToNode()),
-            d -> dev.accr.proto.ReceiveSetRequest.newBuilder().setDir(r.getDir())));
+            d -> dev.accr.proto.ReceiveSetRequest.newBuilder().setDir(r.getDir())
+                .setConfined(paths.confined())));
       }
       stats = r.getPreDump() ? dumper.preDump(r.getPid(), dir, options, progress)
           : dumper.dump(r.getPid(), dir, options, progress);
@@ -367,9 +368,12 @@ public final class NodeService {
       java.io.InputStream in, Consumer<Response> out) {
     Response reply;
     try {
-      Path dir = r.getMigration().isEmpty() ? paths(caller).dumpDir(r.getDir())
+      // A sender dumping for a confined client passes the confinement on.
+      CallerPaths paths = r.getConfined() ? CallerPaths.of(new Caller(true, caller.address(),
+          caller.identity()), imageRoot) : paths(caller);
+      Path dir = r.getMigration().isEmpty() ? paths.dumpDir(r.getDir())
           : MigrationArea.of(imageRoot).prepare(r.getMigration(), r.getName());
-      String shown = r.getMigration().isEmpty() ? paths(caller).show(dir) : r.getName();
+      String shown = r.getMigration().isEmpty() ? paths.show(dir) : r.getName();
       dev.accr.image.CheckpointId id = dev.accr.image.CheckpointId.of(
           r.getCheckpointId().toByteArray());
       reply = Response.newBuilder().setReceiveSet(new SetReceiver(dir, id)

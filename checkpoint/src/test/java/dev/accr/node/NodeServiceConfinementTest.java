@@ -256,4 +256,18 @@ class NodeServiceConfinementTest {
     assertEquals(AccrException.USAGE, out.getLast().getError().getExitCode());
     assertTrue(node.processes().isEmpty());
   }
+
+  @Test
+  void aSetSentForAConfinedClientStaysInsideTheImageRootOfALocalPeer() {
+    String target = outside.resolve("set").toString();
+    List<Response> out = new ArrayList<>();
+    service.receive(dev.accr.proto.ReceiveSetRequest.newBuilder().setDir(target)
+        .setConfined(true).setCheckpointId(com.google.protobuf.ByteString.copyFrom(new byte[16]))
+        .build(), Caller.LOCAL, new java.io.ByteArrayInputStream(new byte[0]), out::add);
+    Response last = out.getLast();
+    assertTrue(last.hasError(), () -> "expected an error reply, got " + last);
+    assertEquals(AccrException.USAGE, last.getError().getExitCode(), last.toString());
+    assertTrue(last.getError().getMessage().contains("image root"), last.toString());
+    assertFalse(Files.exists(outside.resolve("set")));
+  }
 }
