@@ -142,6 +142,26 @@ public final class KfdPlugin implements AccrPlugin {
         ? ctx.node().driver(NAME, KfdDriver.class) : null;
   }
 
+  /**
+   * Pauses the queues of every process of a tree before any of them is saved: a GPU of one
+   * process could otherwise still write into a buffer it imported from another process whose
+   * VRAM was already saved. {@link #fini} resumes them as for a single process.
+   */
+  @Override
+  public void treeFrozen(PluginContext ctx, List<ProcessView> tree) {
+    KfdDriver driver = driver(ctx);
+    if (driver == null || tree.size() < 2) {
+      return;
+    }
+    for (ProcessView process : tree) {
+      KfdProcess kfd = driver.process(process.pid());
+      if (kfd != null) {
+        KfdCriu.processInfo(kfd); // PROCESS_INFO pauses the queues
+        ProcessStates.of(ctx).put(kfd.pid(), new DumpInProgress(kfd, true));
+      }
+    }
+  }
+
   @Override
   public boolean checkpointDevices(PluginContext ctx, ProcessView process) {
     KfdDriver driver = driver(ctx);
