@@ -35,6 +35,10 @@ class EncodeCommandTest {
         files.addAll(s.sorted().toList());
       }
     }
+    // A process tree's shared objects (pipes.img, shmem.img), from the checked-in tree set.
+    try (Stream<Path> s = Files.list(TestSets.CHECKED_IN.resolve("v5/pipe-chain"))) {
+      files.addAll(s.filter(f -> f.getFileName().toString().endsWith(".img")).sorted().toList());
+    }
     // A node writes stats-restore.img after a restore; one beside the sets covers its kind.
     Path restored = Files.createDirectories(tmp.resolve("restored"));
     files.add(RestoreRecords.writeStats(restored, CheckpointId.random(),
