@@ -185,7 +185,7 @@ public final class ImageSet {
     }
     PstreeChecks.check(processes, inventory.getRootPid(),
         dir.resolve(ImageKind.PSTREE.fileName()).toString());
-    shared.checkOwners(processes, dir);
+    shared.checkOwners(processes, files, dir);
     DumpStatsEntry stats = listed.containsKey(ImageKind.STATS_DUMP.fileName())
         ? readAll(dir, ImageKind.STATS_DUMP.fileName(), ImageKind.STATS_DUMP, id, listed)
             .single(DumpStatsEntry.parser())

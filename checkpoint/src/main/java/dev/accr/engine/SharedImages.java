@@ -41,6 +41,7 @@ public record SharedImages(Map<Integer, PipeEntry> pipes, Map<Integer, ShmemEntr
     }
     Map<Integer, ShmemEntry> s = new HashMap<>();
     String shmemFile = dir.resolve("shmem.img").toString();
+    long total = 0;
     for (ShmemEntry e : shmem) {
       if (s.put(e.getId(), e) != null) {
         throw new CorruptImageException(shmemFile, "shared memory " + e.getId()
@@ -52,6 +53,11 @@ public record SharedImages(Map<Integer, PipeEntry> pipes, Map<Integer, ShmemEntr
         throw new CorruptImageException(shmemFile, "shared memory " + e.getId() + ": length "
             + Long.toUnsignedString(length) + " is not a whole number of pages up to "
             + AddressSpace.MAX_MAPPED_BYTES);
+      }
+      total += length; // each bounded above: no overflow before the check below
+      if (total > AddressSpace.MAX_MAPPED_BYTES) {
+        throw new CorruptImageException(shmemFile, "shared memory: total length exceeds "
+            + AddressSpace.MAX_MAPPED_BYTES + " at entry " + e.getId());
       }
     }
     return new SharedImages(Map.copyOf(p), Map.copyOf(s));
@@ -111,7 +117,19 @@ public record SharedImages(Map<Integer, PipeEntry> pipes, Map<Integer, ShmemEntr
   }
 
   /** Each object's owner has a mapping of it at the recorded address. */
-  void checkOwners(Map<Integer, ImageSet.ProcessImages> processes, Path dir) {
+  void checkOwners(Map<Integer, ImageSet.ProcessImages> processes,
+      Map<Integer, FileEntry> files, Path dir) {
+    // An object nobody maps or holds would only cost memory to re-create: refused.
+    java.util.Set<Integer> used = new java.util.HashSet<>();
+    processes.values().forEach(p -> p.mm().getVmasList().forEach(v -> used.add(v.getShmemId())));
+    files.values().stream().filter(FileEntry::hasMemfd)
+        .forEach(f -> used.add(f.getMemfd().getShmemId()));
+    for (ShmemEntry s : shmem.values()) {
+      if (!used.contains(s.getId())) {
+        throw new CorruptImageException(dir.resolve("shmem.img").toString(), "shared memory "
+            + s.getId() + " is neither mapped nor held by any process of the set");
+      }
+    }
     for (ShmemEntry s : shmem.values()) {
       if (s.getOwnerPid() == 0) {
         continue;

@@ -19,6 +19,7 @@ import dev.accr.proto.FileEntry;
 import dev.accr.proto.MmEntry;
 import dev.accr.proto.PipeFileEntry;
 import dev.accr.proto.PstreeEntry;
+import dev.accr.proto.ShmemEntry;
 import dev.accr.proto.VmaEntry;
 import dev.accr.testkit.ImageEdits;
 import dev.accr.workload.PipeChainWorkload;
@@ -231,6 +232,17 @@ class PipeChainTreeTest {
       }
       return b.build();
     }), mm, "shared memory 99 that shmem.img does not store");
+  }
+
+  @Test
+  void aSharedMemoryObjectNobodyMapsOrHoldsIsCorrupt() throws IOException {
+    Path set = ImageEdits.copy(good, tmp.resolve("unused-shmem"));
+    ImageEdits.editAll(set, "shmem.img", ImageKind.SHMEM, ShmemEntry.parser(), all -> {
+      List<ShmemEntry> more = new java.util.ArrayList<>(all);
+      more.add(ShmemEntry.newBuilder().setId(77).setName("spare").setLength(1L << 30).build());
+      return more;
+    });
+    assertCorrupt(set, "shmem.img", "shared memory 77 is neither mapped nor held");
   }
 
   @Test

@@ -42,9 +42,15 @@ public final class ImageEdits {
   /** Changes every entry of file {@code name} of {@code dir} in place, keeping the framing. */
   public static <T extends MessageLite> void edit(Path dir, String name, ImageKind kind,
       Parser<T> parser, UnaryOperator<T> change) throws IOException {
+    editAll(dir, name, kind, parser, all -> all.stream().map(change).toList());
+  }
+
+  /** Replaces the entries of file {@code name} of {@code dir} (to add or drop some). */
+  public static <T extends MessageLite> void editAll(Path dir, String name, ImageKind kind,
+      Parser<T> parser, UnaryOperator<List<T>> change) throws IOException {
     Path file = dir.resolve(name);
     EntryImage image = EntryImageCodec.read(file, kind, null);
-    write(file, kind, image, image.parseAll(parser).stream().map(change).toList());
+    write(file, kind, image, change.apply(image.parseAll(parser)));
     Path inventoryFile = dir.resolve("inventory.img");
     EntryImage inv = EntryImageCodec.read(inventoryFile, ImageKind.INVENTORY, null);
     InventoryEntry.Builder inventory = inv.single(InventoryEntry.parser()).toBuilder();
