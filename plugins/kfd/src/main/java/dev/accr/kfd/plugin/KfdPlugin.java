@@ -309,12 +309,22 @@ public final class KfdPlugin implements AccrPlugin {
     return true;
   }
 
+  /**
+   * Every process of the restore exists: an import still waiting for its exporter means the
+   * image lacks it (exit 3), found before any process is adopted or resumed.
+   */
   @Override
-  public boolean resumeDevicesLate(PluginContext ctx, ProcessView process) {
+  public void treeRestored(PluginContext ctx, List<ProcessView> tree) {
     SharedBuffersRestored shared = SharedBuffersRestored.existing(ctx);
     if (shared != null) {
-      shared.checkResolved(process.pid()); // every process's imports are done by now
+      for (ProcessView process : tree) {
+        shared.checkResolved(process.pid());
+      }
     }
+  }
+
+  @Override
+  public boolean resumeDevicesLate(PluginContext ctx, ProcessView process) {
     KfdDriver driver = driver(ctx);
     KfdProcess kfd = driver == null ? null : driver.process(process.pid());
     if (kfd == null) {

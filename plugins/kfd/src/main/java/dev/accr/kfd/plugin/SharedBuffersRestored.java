@@ -1,6 +1,6 @@
 package dev.accr.kfd.plugin;
 
-import dev.accr.api.AccrException;
+import dev.accr.api.CorruptImageException;
 import dev.accr.api.PluginContext;
 import dev.accr.kfd.driver.DmaBuf;
 import dev.accr.kfd.driver.DmaBufFile;
@@ -89,15 +89,17 @@ final class SharedBuffersRestored {
     for (var e : waiting.entrySet()) {
       for (Waiting w : e.getValue()) {
         if (w.pid() == pid) {
-          throw AccrException.failed("kfd: process %d imports dma-buf %d at gpu va 0x%x"
-              + " exported by process %d, which the image does not restore", pid, e.getKey(),
-              w.entry().getGpuVa(), w.entry().getExporterPid());
+          throw new CorruptImageException("kfd-bos-" + pid + ".img", String.format(
+              "process %d imports dma-buf %d at gpu va 0x%x exported by process %d, which the"
+              + " image does not restore", pid, e.getKey(), w.entry().getGpuVa(),
+              w.entry().getExporterPid()));
         }
       }
     }
     for (var e : buffers.entrySet()) {
       if (!e.getValue().bound()) {
-        throw AccrException.failed("kfd: dma-buf %d has no exporter in the image", e.getKey());
+        throw new CorruptImageException("kfd-bos-" + pid + ".img", "dma-buf " + e.getKey()
+            + " has no exporter in the image");
       }
     }
   }

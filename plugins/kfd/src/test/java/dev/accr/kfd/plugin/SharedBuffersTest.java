@@ -130,6 +130,7 @@ class SharedBuffersTest {
       shared.restored(k, bos);
       AccrException e = assertThrows(AccrException.class, () -> shared.checkResolved(601));
       assertTrue(e.getMessage().contains("exported by process 500"), e.getMessage());
+      assertEquals(AccrException.CORRUPT, e.exitCode(), "the image lacks the exporter");
     } finally {
       KfdProcess k = driver.process(601);
       if (k != null) {
