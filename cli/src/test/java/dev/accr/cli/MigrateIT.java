@@ -141,14 +141,13 @@ class MigrateIT {
    */
   @Test
   void processesMoveWithTheirDigestAndFailuresLeaveThemRunningOnTheSource() throws Exception {
-    String[] counter = {"counter", "--mem-mib", "8", "--steps", "3000", "--seed", "3"};
-    String[] serve = {"kfd-serve", "--gpus", "2", "--steps", "3000", "--seed", "5"};
+    String[] counter = {"counter", "--mem-mib", "8", "--steps", "1500", "--seed", "3"};
+    String[] serve = {"kfd-serve", "--gpus", "2", "--steps", "1500", "--seed", "5"};
     String counterRef = reference(counter);
     String serveRef = reference(serve);
     String counterPid = slow(counter);
     String coldPid = slow(serve);
     String warmPid = slow(serve);
-    String stayPid = slow(serve);
 
     // A set streamed whole into b's image store, checked there.
     String whole = on(a, "dump", "-t", counterPid, "-D", "whole", "--to-node", b, "-R");
@@ -167,6 +166,8 @@ class MigrateIT {
     out = on(a, "migrate", "-t", warmPid, "--to", b);
     assertTrue(out.contains("pre-copy 0:") && out.contains("kfd 0x"), out);
 
+    // Started for the failures only: it lives through them, then finishes on the source.
+    String stayPid = slow(serve);
     Launcher.Result noGpus = tryOn(a, "migrate", "-t", stayPid, "--to", cpuOnly);
     assertEquals(4, noGpus.exitCode(), noGpus.err());
     assertTrue(noGpus.err().contains("kfd"), noGpus.err());
