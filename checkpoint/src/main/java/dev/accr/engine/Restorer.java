@@ -170,10 +170,11 @@ public final class Restorer {
     LazyRestore lazy = null;
     PhaseClock clock = PhaseClock.since("restore of " + plan.pid(), plan.startNanos(), "plan");
     try {
+      refuseLazyTree(plan); // before anything of the tree is created
       build.create();
       clock.begin("memory");
       build.mapMemory();
-      lazy = lazyRestore(plan, build);
+      lazy = LazyRestores.attach(plan, build.root(), node, cancellation);
       long bytesRead = 0;
       List<ImageSet> links = lazy != null ? List.of() : plan.chain().links();
       for (int i = 0; i < links.size(); i++) {
@@ -234,12 +235,11 @@ public final class Restorer {
   }
 
   /** Lazy restore takes one process: a tree's shared pages have no single faulting owner. */
-  private LazyRestore lazyRestore(RestorePlan plan, TreeBuild build) throws IOException {
+  private static void refuseLazyTree(RestorePlan plan) {
     if (plan.options().lazy() != null && plan.options().lazy() != RestoreOptions.Lazy.OFF
-        && build.processes().size() > 1) {
+        && plan.pids().size() > 1) {
       throw AccrException.usage("restore --lazy: %s holds a tree of %d processes; lazy restore"
-          + " takes one process", plan.set().dir(), build.processes().size());
+          + " takes one process", plan.set().dir(), plan.pids().size());
     }
-    return LazyRestores.attach(plan, build.root(), node, cancellation);
   }
 }

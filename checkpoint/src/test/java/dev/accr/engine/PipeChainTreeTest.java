@@ -246,6 +246,19 @@ class PipeChainTreeTest {
   }
 
   @Test
+  void aLazyRestoreOfATreeIsRefusedBeforeAnythingIsCreated() {
+    try (Node node = node()) {
+      AccrException e = assertThrows(AccrException.class, () -> new Restorer(node,
+          PluginHost.of(node.registry().plugins())).restore(good, RestoreOptions.defaults()
+              .withLazy(RestoreOptions.Lazy.CHECKED), ProgressListener.NONE));
+      assertEquals(AccrException.USAGE, e.exitCode());
+      assertTrue(e.getMessage().contains("lazy restore takes one process"), e.getMessage());
+      assertTrue(node.processes().isEmpty());
+      assertEquals(0, node.memory().residentPages());
+    }
+  }
+
+  @Test
   void aPipeHeldOutsideTheTreeRefusesTheDumpAndTheTreeRunsOn() throws IOException {
     try (Node node = node()) {
       Path dir = tmp.resolve("ext");

@@ -134,24 +134,32 @@ public final class Vram {
   }
 
   /** Frees the blocks of {@code [offset, offset + length)} (block aligned). */
-  synchronized void release(long offset, long length) {
+  void release(long offset, long length) {
+    // The frees' lock before the monitor, as a copy of a running process takes them (a lazy
+    // fault under copyOutRunning enters the monitor while holding the read lock).
     freeing.writeLock().lock();
     try {
-      for (long at = offset; at < offset + length; at += BLOCK) {
-        int b = (int) (at / BLOCK);
-        VramFaults f = faults;
-        if (f != null) {
-          f.released(b);
-        }
-        if (blocks[b] != null) {
-          blocks[b] = null;
-          arenas[b].close();
-          arenas[b] = null;
-          resident.addAndGet(-BLOCK);
-        }
+      synchronized (this) {
+        releaseBlocks(offset, length);
       }
     } finally {
       freeing.writeLock().unlock();
+    }
+  }
+
+  private void releaseBlocks(long offset, long length) {
+    for (long at = offset; at < offset + length; at += BLOCK) {
+      int b = (int) (at / BLOCK);
+      VramFaults f = faults;
+      if (f != null) {
+        f.released(b);
+      }
+      if (blocks[b] != null) {
+        blocks[b] = null;
+        arenas[b].close();
+        arenas[b] = null;
+        resident.addAndGet(-BLOCK);
+      }
     }
   }
 
