@@ -41,9 +41,9 @@ class EndToEndIT {
     accr.run("node", "stop", "--name", "b");
   }
 
-  // 400 steps of 10 ms: a 4 s run leaves room for a dump client to start on a busy machine.
+  // 400 steps of 20 ms: an 8 s run leaves room for a dump client to start on a busy machine.
   private String startSlowCounter(String out) throws Exception {
-    return accr.ok("run", "--node", "a", "--step-delay-ms", "10", "counter", "--mem-mib", "256",
+    return accr.ok("run", "--node", "a", "--step-delay-ms", "20", "counter", "--mem-mib", "256",
         "--steps", STEPS, "--seed", "5", "--out", out).strip();
   }
 

@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -14,12 +16,18 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * GPU workloads moved mid-run between node daemons of different presets through
- * {@code ./accr}: dumped, restored on another preset, dumped again and restored on a third,
- * then finished with the digest of an uninterrupted run; and the dry run of the mapping.
+ * GPU workloads through {@code ./accr} and node daemons of different presets: moved mid-run,
+ * while dispatches run, from one preset to another and on to a third, then finished with the
+ * digest of an uninterrupted run (which runs alongside, on the first node); the dry run of the
+ * mapping; a lazy restore; a node without GPUs refusing a GPU image. (README's tour, run by
+ * {@link TourIT}, moves kfd-train through the DMA path.)
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class TopologyMoveIT {
+  private static final Pattern LAZY_PS = Pattern.compile("lazy: (\\d+)/(\\d+) pages in"
+      + " \\((\\d+) by fault, (\\d+) pushed\\); kfd VRAM blocks: (\\d+)/(\\d+) in \\((\\d+) by"
+      + " fault, (\\d+) pushed\\); all in after");
+
   private Launcher accr;
 
   @BeforeAll
@@ -41,33 +49,45 @@ class TopologyMoveIT {
   void kfdHaloMovesFromMi250ToMi300AndOnToMi100() throws Exception {
     String[] workload = {"kfd-halo", "--gpus", "2", "--vram-mib", "8", "--steps", "60",
         "--seed", "5", "--gpu-us-per-wg", "10"};
-    String expected = uninterrupted("m250", workload);
+    String reference = start("m250", 0, workload);
     String pid = startMidRun("m250", workload);
-    String plan = accr.ok("topology", "map", "-D", dump("m250", pid, "halo-1"), "--to",
-        "mi300x8", "--relax", "caches", "--json");
+    // The first dump copies VRAM through the auto path with a small staging buffer.
+    String dump = accr.ok("dump", "--node", "m250", "-t", pid, "-D", "halo-1", "--compress",
+        "zstd", "--plugin-opt", "kfd.vram-copy=auto", "--plugin-opt", "kfd.staging-mib=8");
+    assertTrue(dump.contains("dumped " + pid), dump);
+    String shown = accr.ok("show", "halo-1");
+    // kfd-halo keeps its slabs and halos in VRAM buffers: it registers no SVM range.
+    assertTrue(shown.contains("# kfd-svm-" + pid + ".img"), shown);
+    for (String entry : List.of("KfdDeviceEntry", "KfdBoEntry", "KfdQueueEntry",
+        "KfdEventEntry")) {
+      assertTrue(shown.contains(entry), "show lists no " + entry + "\n" + shown);
+    }
+    String plan = accr.ok("topology", "map", "-D", "halo-1", "--to", "mi300x8", "--relax",
+        "caches", "--json");
     assertTrue(plan.contains("\"ok\": true") && plan.contains("\"targetId\""), plan);
     move(pid, "halo-1", "m300", "caches");
     Thread.sleep(200);
     move(pid, dump("m300", pid, "halo-2"), "m100", "vram,capability,fw,caches");
-    assertEquals(expected, accr.ok("wait", "--node", "m100", "-t", pid).strip());
+    assertEquals(digest("m250", reference), digest("m100", pid));
   }
 
   @Test
   void kfdTrainMovesFromMi100ToMi250AndOnToMi300() throws Exception {
     String[] workload = {"kfd-train", "--gpus", "2", "--vram-mib", "8", "--steps", "60",
         "--seed", "7", "--gpu-us-per-wg", "10"};
-    String expected = uninterrupted("m100", workload);
+    String reference = start("m100", 0, workload);
     String pid = startMidRun("m100", workload);
     move(pid, dump("m100", pid, "train-1"), "m250", "capability,fw,caches");
     Thread.sleep(200);
     move(pid, dump("m250", pid, "train-2"), "m300", "caches");
-    assertEquals(expected, accr.ok("wait", "--node", "m300", "-t", pid).strip());
+    assertEquals(digest("m100", reference), digest("m300", pid));
   }
 
   @Test
   void aDryRunExplainsWhyNoMappingExistsAndRestoreLeavesNothing() throws Exception {
+    // Runs until it is killed: it outlives the refused restores however slow they are.
     String pid = startMidRun("m250", "kfd-halo", "--gpus", "2", "--vram-mib", "4", "--steps",
-        "60");
+        "1000000");
     String images = dump("m250", pid, "halo-strict");
     Launcher.Result strict = accr.run("topology", "map", "-D", images, "--to", "mi300x8");
     assertEquals(4, strict.exitCode(), strict.err());
@@ -92,21 +112,75 @@ class TopologyMoveIT {
         "cache");
     assertEquals(2, unknown.exitCode(), unknown.err());
     move(pid, images, "m300", "caches");
-    assertTrue(accr.ok("wait", "--node", "m300", "-t", pid).startsWith("digest: "));
+    assertTrue(accr.ok("ps", "--node", "m300").lines().anyMatch(l -> l.startsWith(pid + " ")));
+    accr.ok("kill", "--node", "m300", "-t", pid);
   }
 
-  private String startMidRun(String node, String... workload) throws Exception {
-    List<String> run = new ArrayList<>(List.of("run", "--node", node, "--step-delay-ms", "40"));
+  /**
+   * The CLI and node side of a lazy restore (the digests are proven by the engine's and kfd's
+   * lazy restore tests): the process runs at once, ps tells how its pages came until all are
+   * in, and it is ended explicitly.
+   */
+  @Test
+  void kfdServeRestoredLazilyRunsAtOnceAndPsSaysHowItsPagesCame() throws Exception {
+    String pid = start("m250", 20, "kfd-serve", "--gpus", "2", "--weights-mib", "4",
+        "--kv-mib", "4", "--steps", "1000000");
+    accr.ok("dump", "--node", "m250", "-t", pid, "-D", "lazy-images");
+    String restored = accr.ok("restore", "--node", "m300", "-D", "lazy-images", "--relax",
+        "caches", "--lazy", "--no-page-check");
+    assertTrue(restored.contains("lazy: kfd VRAM blocks") && restored.contains("restored " + pid),
+        restored);
+    String ps = accr.ok("ps", "--node", "m300");
+    for (long deadline = System.nanoTime() + 60_000_000_000L; !ps.contains("all in after")
+        && System.nanoTime() < deadline; ps = accr.ok("ps", "--node", "m300")) {
+      Thread.sleep(100);
+    }
+    Matcher m = LAZY_PS.matcher(ps);
+    assertTrue(m.find(), ps);
+    assertEquals(m.group(2), m.group(1), ps);
+    assertEquals(Long.parseLong(m.group(1)), Long.parseLong(m.group(3))
+        + Long.parseLong(m.group(4)), ps);
+    assertEquals(m.group(6), m.group(5), ps);
+    assertTrue(Long.parseLong(m.group(6)) > 0, ps);
+    assertTrue(ps.contains(pid + " ") && ps.contains("running"), ps);
+    accr.ok("kill", "--node", "m300", "-t", pid);
+  }
+
+  @Test
+  void restoreOnANodeWithoutGpusIsIncompatible() throws Exception {
+    accr.ok("node", "start", "--name", "cpu", "--topology", "cpu-only");
+    try {
+      String pid = start("m100", 40, "kfd-train", "--steps", "100");
+      accr.ok("dump", "--node", "m100", "-t", pid, "-D", "nogpu-images", "-R");
+      Launcher.Result r = accr.run("restore", "--node", "cpu", "-D", "nogpu-images");
+      assertEquals(4, r.exitCode(), r.err());
+      assertTrue(r.err().contains("GPU"), r.err());
+      assertTrue(digest("m100", pid).startsWith("digest: "));
+    } finally {
+      accr.run("node", "stop", "--name", "cpu");
+    }
+  }
+
+  /** Starts a workload and returns its pid. */
+  private String start(String node, int stepDelayMs, String... workload) throws Exception {
+    List<String> run = new ArrayList<>(List.of("run", "--node", node, "--step-delay-ms",
+        String.valueOf(stepDelayMs)));
     run.addAll(List.of(workload));
-    String pid = accr.ok(run.toArray(String[]::new)).strip();
+    return accr.ok(run.toArray(String[]::new)).strip();
+  }
+
+  /**
+   * Starts a workload slowed down to 80 ms a step (not part of its digest): with 60 steps it
+   * runs for seconds, more than the commands that dump and move it take on a busy machine.
+   */
+  private String startMidRun(String node, String... workload) throws Exception {
+    String pid = start(node, 80, workload);
     Thread.sleep(300);
     return pid;
   }
 
-  private String uninterrupted(String node, String... workload) throws Exception {
-    List<String> run = new ArrayList<>(List.of("run", "--node", node));
-    run.addAll(List.of(workload));
-    String pid = accr.ok(run.toArray(String[]::new)).strip();
+  /** Waits for the process to end and returns the digest it printed. */
+  private String digest(String node, String pid) throws Exception {
     return accr.ok("wait", "--node", node, "-t", pid).strip();
   }
 
