@@ -8,14 +8,13 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A simulated process: threads, an address space, a file table, and the workload it runs.
  * The process runs one step at a time on its own Java thread; the freezer stops it between
- * steps (like the cgroup freezer stops tasks at a safe point).
+ * steps (like the cgroup freezer stops tasks at a safe point). That life, from start to exit,
+ * is {@link ProcessLifecycle}'s; this class is the process as its workload and the kernel see
+ * it.
  */
 public final class SimProcess implements ProcessView, AutoCloseable {
   /** Where a process is in its life. */
@@ -42,22 +41,11 @@ public final class SimProcess implements ProcessView, AutoCloseable {
   private final StepWaits waits = new StepWaits();
   /** Wakes the process: a signal for it, a child that exited. */
   private final WaitEvent wakeups = new WaitEvent();
-  /** Children forked by the current step: they start when it ends. */
-  private final List<SimProcess> forked = new ArrayList<>();
-  private volatile AccrException failure;
-  // One permit: the running step holds it; the freezer takes it to stop the process.
-  private final Semaphore runPermit = new Semaphore(1, true);
-  private final CompletableFuture<String> exit = new CompletableFuture<>();
-  private final AtomicBoolean released = new AtomicBoolean();
-  private volatile State state = State.NEW;
-  private volatile boolean killed;
-  private volatile String killReason;
-  // A dump froze a process that was already stopped: thawing it leaves it stopped.
-  private volatile boolean stoppedBeforeFreeze;
-  private volatile Thread runner;
+  private final ProcessLifecycle life;
 
   SimProcess(int pid, Workload workload, List<String> argv, Path cwd, int stepDelayMs,
       Kernel kernel, Lineage lineage) {
+    this.life = new ProcessLifecycle(this, kernel, waits, wakeups);
     this.pid = pid;
     this.workload = workload;
     this.argv = List.copyOf(argv);
@@ -89,7 +77,7 @@ public final class SimProcess implements ProcessView, AutoCloseable {
   }
 
   public State state() {
-    return state;
+    return life.state();
   }
 
   @Override
@@ -144,7 +132,7 @@ public final class SimProcess implements ProcessView, AutoCloseable {
 
   /** Whether the last step found it had to wait (an empty pipe, a child still running). */
   public boolean blocked() {
-    return state != State.EXITED && waits.blocked();
+    return life.state() != State.EXITED && waits.blocked();
   }
 
   @Override
@@ -165,9 +153,7 @@ public final class SimProcess implements ProcessView, AutoCloseable {
   @Override
   public int fork() {
     SimProcess child = kernel.fork(this);
-    synchronized (forked) {
-      forked.add(child);
-    }
+    life.forked(child);
     return child.pid();
   }
 
@@ -232,67 +218,7 @@ public final class SimProcess implements ProcessView, AutoCloseable {
 
   /** Starts running steps on a thread of its own. */
   public synchronized void start() {
-    if (state != State.NEW) {
-      throw new IllegalStateException("process " + pid + " already started");
-    }
-    state = State.RUNNING;
-    runner = Thread.ofPlatform().name("pid-" + pid).daemon().start(this::run);
-  }
-
-  private void run() {
-    while (true) {
-      runPermit.acquireUninterruptibly();
-      long woken = wakeups.version();
-      try {
-        if (killed) {
-          return;
-        }
-        int signal = lineage.fatalPending();
-        if (signal != 0) {
-          exitNow(128 + signal);
-          return;
-        }
-        waits.clear();
-        boolean more = workload.step(this);
-        if (!more) {
-          startForked();
-          exitNow(lineage.statusOnReturn());
-          return;
-        }
-      } catch (RuntimeException e) {
-        if (!killed) {
-          crash(e); // a step ended by a kill is not a crash: the kill has ended the process
-        }
-        return;
-      } finally {
-        startForked(); // before a freezer can take the process: a frozen tree is whole
-        runPermit.release();
-      }
-      if (stepDelayMs > 0) {
-        try {
-          Thread.sleep(stepDelayMs);
-        } catch (InterruptedException e) {
-          return;
-        }
-      }
-      if (waits.blocked()) {
-        waits.note(wakeups, woken);
-        waits.sleep();
-      }
-    }
-  }
-
-  private void startForked() {
-    List<SimProcess> children;
-    synchronized (forked) {
-      children = List.copyOf(forked);
-      forked.clear();
-    }
-    for (SimProcess c : children) {
-      if (c.state == State.NEW && !killed) {
-        c.start();
-      }
-    }
+    life.start();
   }
 
   /**
@@ -300,22 +226,12 @@ public final class SimProcess implements ProcessView, AutoCloseable {
    * besides its thread's interrupt, so that no wait outlives a kill.
    */
   public boolean killRequested() {
-    return killed;
+    return life.killRequested();
   }
 
   /** Runs one step on the caller's thread (for a process that was never started). */
   public boolean stepInline() {
-    if (state != State.NEW) {
-      throw new IllegalStateException("process " + pid + " runs on its own thread");
-    }
-    waits.clear();
-    try {
-      return workload.step(this);
-    } finally {
-      synchronized (forked) {
-        forked.clear(); // children of a process stepped inline are stepped by the caller too
-      }
-    }
+    return life.stepInline();
   }
 
   /**
@@ -326,56 +242,21 @@ public final class SimProcess implements ProcessView, AutoCloseable {
    * runs.
    */
   public boolean stepInlineInTree() {
-    if (state != State.NEW) {
-      throw new IllegalStateException("process " + pid + " runs on its own thread or exited");
-    }
-    int signal = lineage.fatalPending();
-    if (signal != 0) {
-      exitNow(128 + signal);
-      return false;
-    }
-    if (!stepInline()) {
-      exitNow(lineage.statusOnReturn());
-      return false;
-    }
-    return true;
-  }
-
-  private void exitNow(int status) {
-    String digest = ProcessDigest.of(this);
-    state = State.EXITED;
-    release();
-    kernel.tree().exited(this, status, digest, null);
-  }
-
-  private void crash(RuntimeException e) {
-    state = State.EXITED;
-    release();
-    String reason = killReason;
-    kernel.tree().exited(this, 128 + 11, null, reason != null
-        ? AccrException.failed("process %d was killed: %s", pid, reason)
-        : AccrException.failed("process %d crashed: %s", pid, e.getMessage()));
+    return life.stepInlineInTree();
   }
 
   /** Completes the exit: with the digest of this process and what it reaped, or its failure. */
   void completeExit() {
-    AccrException f = failure;
-    if (f != null) {
-      exit.completeExceptionally(f);
-    } else {
-      exit.complete(lineage.treeDigest());
-    }
+    life.completeExit();
   }
 
   void recordFailure(AccrException f) {
-    if (f != null && failure == null) {
-      failure = f;
-    }
+    life.recordFailure(f);
   }
 
   /** A child reaped after this process exited crashed: the tree's exit reports it. */
   void noteChildFailure(SimProcess child) {
-    AccrException f = child.failure;
+    AccrException f = child.life.failure();
     if (f != null) {
       recordFailure(f);
     }
@@ -383,64 +264,27 @@ public final class SimProcess implements ProcessView, AutoCloseable {
 
   /** Stops the process between two steps; returns once no step is running. */
   public void freeze() {
-    if (state == State.EXITED) {
-      throw exited();
-    }
-    if (state == State.STOPPED) {
-      stoppedBeforeFreeze = true; // it already holds the permit
-      state = State.FROZEN;
-      return;
-    }
-    runPermit.acquireUninterruptibly();
-    if (state == State.EXITED) {
-      runPermit.release();
-      throw exited();
-    }
-    if (state == State.RUNNING) {
-      state = State.FROZEN;
-    }
-  }
-
-  private AccrException exited() {
-    return AccrException.notFound("process %d has exited (no such process to dump)", pid);
+    life.freeze();
   }
 
   /** Lets a frozen process run on exactly as it was (stopped, if it was stopped). */
   public void thaw() {
-    if (stoppedBeforeFreeze) {
-      stoppedBeforeFreeze = false;
-      state = State.STOPPED;
-      return;
-    }
-    if (state == State.FROZEN) {
-      state = State.RUNNING;
-    }
-    runPermit.release();
+    life.thaw();
   }
 
   /** Keeps a frozen process frozen after its dump, until {@link #resume} or a kill. */
   public void stayStopped() {
-    stoppedBeforeFreeze = false;
-    if (state == State.FROZEN) {
-      state = State.STOPPED;
-    }
+    life.stayStopped();
   }
 
   /** Lets a stopped process run on ({@code accr thaw}). */
   public void resume() {
-    if (state != State.STOPPED) {
-      throw AccrException.failed("process %d is not stopped (it is %s): only a process a dump"
-          + " left stopped can be thawed", pid, state.name().toLowerCase());
-    }
-    state = State.RUNNING;
-    runPermit.release();
+    life.resume();
   }
 
   /** Kills a frozen (or never started) process: it ends without a digest and frees memory. */
   public void killFrozen() {
-    killed = true;
-    end();
-    runPermit.release();
+    life.killFrozen();
   }
 
   /**
@@ -448,11 +292,7 @@ public final class SimProcess implements ProcessView, AutoCloseable {
    * waits on, and no further step starts. {@link #kill} then ends it.
    */
   public void requestKill() {
-    killed = true;
-    Thread r = runner;
-    if (r != null && r != Thread.currentThread()) {
-      r.interrupt();
-    }
+    life.requestKill();
   }
 
   /**
@@ -462,32 +302,7 @@ public final class SimProcess implements ProcessView, AutoCloseable {
    * thread ends). A freezer holding the process (a dump) is waited for: dumps end on their own.
    */
   public void kill(long graceMillis) {
-    if (state == State.EXITED) {
-      return;
-    }
-    if (state == State.STOPPED) {
-      killFrozen(); // nobody else holds it
-      return;
-    }
-    requestKill();
-    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(graceMillis);
-    boolean held = false;
-    try {
-      while (!held) {
-        long left = deadline - System.nanoTime();
-        held = runPermit.tryAcquire(Math.max(left, TimeUnit.MILLISECONDS.toNanos(10)),
-            TimeUnit.NANOSECONDS);
-        if (!held && state != State.FROZEN && System.nanoTime() - deadline >= 0) {
-          break; // a step that ignores its interrupt: end the process under it
-        }
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-    end();
-    if (held) {
-      runPermit.release();
-    }
+    life.kill(graceMillis);
   }
 
   /**
@@ -495,33 +310,17 @@ public final class SimProcess implements ProcessView, AutoCloseable {
    * restore that cannot be loaded); whoever waits for it is told {@code reason}.
    */
   public void killBecause(String reason) {
-    killReason = reason;
-    if (Thread.currentThread() == runner) {
-      return; // the failing step ends the process with the reason (crash)
-    }
-    kill(1000);
-  }
-
-  private void end() {
-    state = State.EXITED;
-    String reason = killReason;
-    exit.completeExceptionally(reason == null ? AccrException.failed("process %d was killed", pid)
-        : AccrException.failed("process %d was killed: %s", pid, reason));
-    release();
+    life.killBecause(reason);
   }
 
   /** A restored process that was a zombie: it holds nothing and its exit is complete. */
   void becomeZombie() {
-    state = State.EXITED;
-    release();
-    if (lineage.ppid() != 0) {
-      completeExit();
-    }
+    life.becomeZombie();
   }
 
   /** Ends the exit of a process killed from outside, if nothing completed it yet. */
   void failKilled() {
-    exit.completeExceptionally(AccrException.failed("process %d was killed", pid));
+    life.failKilled();
   }
 
   Path cwd() {
@@ -530,25 +329,12 @@ public final class SimProcess implements ProcessView, AutoCloseable {
 
   /** Completes with the digest when the process exits. */
   public CompletableFuture<String> exitFuture() {
-    return exit;
-  }
-
-  private void release() {
-    if (released.compareAndSet(false, true)) {
-      try {
-        files.close();
-      } finally {
-        memory.close();
-      }
-    }
+    return life.exitFuture();
   }
 
   /** Frees a process that never ran (a restore that failed). */
   @Override
   public void close() {
-    if (state == State.NEW) {
-      state = State.EXITED;
-      release();
-    }
+    life.close();
   }
 }
