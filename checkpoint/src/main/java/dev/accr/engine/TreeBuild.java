@@ -150,7 +150,7 @@ final class TreeBuild {
   }
 
   void trackWrites(String since) {
-    live().forEach(p -> p.memory().trackWrites(since));
+    IncrementalPages.track(live(), since);
   }
 
   /** The processes that run (not the zombies). */
