@@ -30,15 +30,16 @@ import java.util.function.Predicate;
 import java.util.function.UnaryOperator;
 
 /**
- * Dumps a process: pause its devices, freeze, save device state, collect, write the image set,
- * then kill the process, let it run on, or leave it stopped (plugins are told it survives, so
- * its devices are left as they were) until a thaw or a kill. If anything fails, plugins roll back (devices run
- * again), the process is thawed exactly as it was and no image set appears.
+ * Dumps a process tree: pause its devices, freeze, save device state, collect, write the image
+ * set, then kill the tree, let it run on, or leave it stopped (plugins are told it survives, so
+ * its devices are left as they were) until a thaw or a kill. If anything fails, plugins roll
+ * back (devices run again), the tree is thawed exactly as it was and no image set appears.
  *
- * <p>With a parent set the dump is incremental: it stores the pages written since the parent
- * (when the process's writes were tracked since exactly that set; otherwise every page, still
- * linked to the parent). A pre-dump saves memory only, the process frozen just long enough to
- * start a new tracking period and record its mappings; it writes while the process runs on.
+ * <p>With a parent set the dump is incremental: it stores, for every process of the tree, the
+ * pages written since the parent (when its writes were tracked since exactly that set;
+ * otherwise every page, still linked to the parent), each shared-memory object once ({@link
+ * IncrementalPages}). A pre-dump saves memory only, the tree frozen just long enough to start a
+ * new tracking period and record its processes and mappings; it writes while the tree runs on.
  */
 public final class Dumper {
   private final Node node;

@@ -28,8 +28,9 @@ import org.junit.jupiter.params.provider.CsvSource;
 /**
  * pipe-chain dumped as chains of 1, 2 and 5 links at random moments (pre-dumps, dumps that
  * leave the tree running, a last dump), with stages forked and exiting between links, restored
- * and run to the end: the digest of an uninterrupted run. Incremental links store the shared
- * counters once, by their owner, and a chain of another tree is refused.
+ * and run to the end, or compacted into one set first: the digest of an uninterrupted run.
+ * Incremental links store the shared counters once, by their owner, and a chain of another
+ * tree is refused.
  */
 class TreeChainTest {
   @TempDir static Path shared;
@@ -91,6 +92,13 @@ class TreeChainTest {
       SimProcess again = PipeChainTreeTest.restore(b, previous);
       assertEquals(expected, InlineTree.finish(b, again, seed % 2 == 0));
       assertEquals(0, b.memory().residentPages());
+      if (links > 2) {
+        Path full = tmp.resolve("compacted");
+        Compactor.compact(previous, full, DumpOptions.defaults(), a.registry().plugins());
+        assertTrue(!ImageSet.read(full).hasParent());
+        assertEquals(expected, InlineTree.finish(b, PipeChainTreeTest.restore(b, full), false),
+            "compacted");
+      }
     }
   }
 

@@ -108,7 +108,7 @@ class IncrementalIT {
     assertEquals(1, refused.exitCode(), refused.err());
     assertEquals(1, refused.err().strip().lines().count(), refused.err());
     assertTrue(refused.err().contains("--track-mem"), refused.err());
-    assertTrue(Files.notExists(tmp.resolve("t2")));
+    assertTrue(Files.notExists(tmp.resolve("t2").resolve("inventory.img")), "no set");
     accr.ok("kill", "--node", "a", "-t", pid);
 
     accr.ok("restore", "--node", "b", "-D", "t1", "--track-mem");
