@@ -22,9 +22,10 @@ import java.util.List;
 
 /**
  * Folds a chain of image sets into one full set equal to it: each process's memory rebuilt
- * from every link (each page from the newest link that has it) and stored anew, every other file of
- * the last link copied as it is. The result keeps the last link's checkpoint id (it is the same
- * checkpoint), so a later dump whose parent was the last link may name the full set instead.
+ * from every link (each page from the newest link that has it) and stored anew, every other
+ * file of the last link copied as it is. The result keeps the last link's checkpoint id (it is
+ * the same checkpoint), so a later dump whose parent was the last link may name the full set
+ * instead.
  */
 public final class Compactor {
   /** What a compaction wrote. */

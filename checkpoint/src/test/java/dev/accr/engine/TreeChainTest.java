@@ -102,6 +102,30 @@ class TreeChainTest {
     }
   }
 
+  /** Stages that exited between the links: their pages in the parent are left out. */
+  @Test
+  void stagesThatExitedSinceTheParentAreLeftOut() throws Exception {
+    try (Node a = PipeChainTreeTest.node(); Node b = PipeChainTreeTest.node()) {
+      Path cwd = tmp.resolve("ending");
+      Files.createDirectories(cwd);
+      SimProcess root = PipeChainTreeTest.create(a, cwd);
+      PipeChainTreeTest.rounds(a, root, rounds / 2);
+      dumper(a, null).preDump(root.pid(), tmp.resolve("middle"), DumpOptions.defaults(),
+          ProgressListener.NONE);
+      int before = ImageSet.read(tmp.resolve("middle")).processes().size();
+      PipeChainTreeTest.rounds(a, root, rounds - rounds / 2 - 1);
+      dumper(a, tmp.resolve("middle")).dump(root.pid(), tmp.resolve("end"),
+          DumpOptions.defaults(), ProgressListener.NONE);
+      ImageSet end = ImageSet.read(tmp.resolve("end"));
+      long live = end.processes().values().stream().filter(p -> !p.pstree().getZombie())
+          .count();
+      assertTrue(live < before, live + " live processes of " + before);
+      assertEquals(expected, InlineTree.finish(b, PipeChainTreeTest.restore(b,
+          tmp.resolve("end")), false));
+      assertEquals(0, b.memory().residentPages());
+    }
+  }
+
   /** The counters page is in the owner's pagemap or nowhere; no other process stores it. */
   private static void assertSharedStoredOnceByItsOwner(ImageSet set) {
     for (ShmemEntry s : set.shared().shmem().values()) {
