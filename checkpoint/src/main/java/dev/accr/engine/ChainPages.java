@@ -27,6 +27,9 @@ final class ChainPages {
     for (ImageSet link : chain.links()) {
       masks.add(mask.copy());
       ImageSet.ProcessImages p = link.processes().get(pid);
+      if (p == null) {
+        continue; // forked since that link: a newer link stores all of it
+      }
       for (PageChunkEntry c : p.chunks()) {
         for (PageRun r : c.getRunsList()) {
           mask.add(r.getVaddr(), end(r));
@@ -83,7 +86,8 @@ final class ChainPages {
     long[] pages = {0};
     for (int i = 0; i < chain.links().size(); i++) {
       AddressRanges mask = masks.get(i);
-      for (PageChunkEntry c : chain.links().get(i).processes().get(pid).chunks()) {
+      ImageSet.ProcessImages p = chain.links().get(i).processes().get(pid);
+      for (PageChunkEntry c : p == null ? List.<PageChunkEntry>of() : p.chunks()) {
         for (PageRun r : c.getRunsList()) {
           mask.forEachGap(r.getVaddr(), end(r), (start, end) -> pages[0] += (end - start) / PAGE);
         }

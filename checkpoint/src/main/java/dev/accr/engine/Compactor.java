@@ -21,10 +21,11 @@ import java.util.Collection;
 import java.util.List;
 
 /**
- * Folds a chain of image sets into one full set equal to it: the process's memory rebuilt from
- * every link (each page from the newest link that has it) and stored anew, every other file of
- * the last link copied as it is. The result keeps the last link's checkpoint id (it is the same
- * checkpoint), so a later dump whose parent was the last link may name the full set instead.
+ * Folds a chain of image sets into one full set equal to it: each process's memory rebuilt
+ * from every link (each page from the newest link that has it) and stored anew, every other
+ * file of the last link copied as it is. The result keeps the last link's checkpoint id (it is
+ * the same checkpoint), so a later dump whose parent was the last link may name the full set
+ * instead.
  */
 public final class Compactor {
   /** What a compaction wrote. */
@@ -49,33 +50,19 @@ public final class Compactor {
             p.name());
       }
     }
-    if (set.processes().size() != 1) {
-      throw AccrException.failed("compact: %d processes in %s; only single-process sets are"
-          + " supported", set.processes().size(), last);
-    }
-    int pid = set.inventory().getRootPid();
-    ImageSet.ProcessImages images = set.processes().get(pid);
-    ChainPages pages = new ChainPages(chain, pid);
-    try (AddressSpace memory = AddressSpace.standalone();
-        ImageSetWriter writer = ImageSetWriter.create(out, set.id())) {
-      for (VmaEntry v : images.mm().getVmasList()) {
-        if (ProcessCollector.kindOf(v.getKind()) != dev.accr.kernel.Vma.Kind.DEVICE) {
-          memory.mapAnonymous(v.getStart(), v.getLength(), v.getProt(), v.getName());
+    try (ImageSetWriter writer = ImageSetWriter.create(out, set.id())) {
+      int firstPagesFile = 1;
+      long pages = 0;
+      long bytes = 0;
+      for (ImageSet.ProcessImages images : new java.util.TreeMap<>(set.processes()).values()) {
+        if (images.pstree().getZombie()) {
+          continue; // state only
         }
+        PageDumper.Result stored = compact(chain, images, writer, options, firstPagesFile);
+        firstPagesFile += stored.pagesFiles();
+        pages += stored.pagesScanned() - stored.zeroPages();
+        bytes += stored.bytesWritten();
       }
-      for (int i = 0; i < chain.links().size(); i++) {
-        new PageLoader(chain.links().get(i), options.threads(), ProgressListener.NONE)
-            .load(pages.filter(i, (owner, vaddr, source, offset, n) ->
-                memory.writePages(vaddr, source, offset, n)));
-      }
-      PageDumper.Result stored = new PageDumper(options, writer.id(),
-          writer.sink(), ProgressListener.NONE,
-          BufferBudget.unlimited(), () -> false).dump(memory);
-      List<MessageLite> pagemap = new ArrayList<>();
-      pagemap.add(PagemapHead.newBuilder().setPid(pid).setPageSize(MemoryView.PAGE_SIZE).build());
-      pagemap.addAll(stored.chunks());
-      EntryImageCodec.write(writer.file(ImageKind.PAGEMAP.fileName(pid)), ImageKind.PAGEMAP,
-          writer.id(), pagemap);
       for (ImageFileRef ref : set.inventory().getFilesList()) {
         ImageKind kind = ImageKind.ofFileName(ref.getName());
         if (kind != ImageKind.PAGES && kind != ImageKind.PAGEMAP) {
@@ -83,8 +70,42 @@ public final class Compactor {
         }
       }
       writer.commit(set.inventory().toBuilder().clearParentPath().clearParentId());
-      return new Result(chain.links().size(), stored.pagesScanned() - stored.zeroPages(),
-          stored.bytesWritten());
+      return new Result(chain.links().size(), pages, bytes);
+    }
+  }
+
+  /**
+   * Rebuilds one process's memory from every link (a shared object's pages are its owner's;
+   * other mappings of it get none, as in a full dump) and stores it anew, its pages files
+   * numbered from {@code firstPagesFile}.
+   */
+  private static PageDumper.Result compact(ImageChain chain, ImageSet.ProcessImages images,
+      ImageSetWriter writer, DumpOptions options, int firstPagesFile) throws IOException {
+    int pid = images.pstree().getPid();
+    ChainPages pages = new ChainPages(chain, pid);
+    try (AddressSpace memory = AddressSpace.standalone()) {
+      for (VmaEntry v : images.mm().getVmasList()) {
+        if (ProcessCollector.kindOf(v.getKind()) != dev.accr.kernel.Vma.Kind.DEVICE) {
+          memory.mapAnonymous(v.getStart(), v.getLength(), v.getProt(), v.getName());
+        }
+      }
+      for (int i = 0; i < chain.links().size(); i++) {
+        new PageLoader(chain.links().get(i), options.threads(), ProgressListener.NONE)
+            .load(pages.filter(i, (owner, vaddr, source, offset, n) -> {
+              if (owner == pid) {
+                memory.writePages(vaddr, source, offset, n);
+              }
+            }));
+      }
+      PageDumper.Result stored = new PageDumper(options, writer.id(),
+          writer.sink(), ProgressListener.NONE,
+          BufferBudget.unlimited(), () -> false).numberedFrom(firstPagesFile).dump(memory);
+      List<MessageLite> pagemap = new ArrayList<>();
+      pagemap.add(PagemapHead.newBuilder().setPid(pid).setPageSize(MemoryView.PAGE_SIZE).build());
+      pagemap.addAll(stored.chunks());
+      EntryImageCodec.write(writer.file(ImageKind.PAGEMAP.fileName(pid)), ImageKind.PAGEMAP,
+          writer.id(), pagemap);
+      return stored;
     }
   }
 }

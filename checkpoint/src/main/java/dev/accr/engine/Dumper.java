@@ -11,7 +11,6 @@ import dev.accr.image.ProgressListener;
 import dev.accr.kernel.DirtyPages;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.SimProcess;
-import dev.accr.kernel.SingleProcessCheck;
 import dev.accr.plugin.PluginHost;
 import dev.accr.plugin.PluginSession;
 import dev.accr.plugin.SessionSetup;
@@ -24,20 +23,23 @@ import com.google.protobuf.ByteString;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Predicate;
 import java.util.function.UnaryOperator;
 
 /**
- * Dumps a process: pause its devices, freeze, save device state, collect, write the image set,
- * then kill the process, let it run on, or leave it stopped (plugins are told it survives, so
- * its devices are left as they were) until a thaw or a kill. If anything fails, plugins roll back (devices run
- * again), the process is thawed exactly as it was and no image set appears.
+ * Dumps a process tree: pause its devices, freeze, save device state, collect, write the image
+ * set, then kill the tree, let it run on, or leave it stopped (plugins are told it survives, so
+ * its devices are left as they were) until a thaw or a kill. If anything fails, plugins roll
+ * back (devices run again), the tree is thawed exactly as it was and no image set appears.
  *
- * <p>With a parent set the dump is incremental: it stores the pages written since the parent
- * (when the process's writes were tracked since exactly that set; otherwise every page, still
- * linked to the parent). A pre-dump saves memory only, the process frozen just long enough to
- * start a new tracking period and record its mappings; it writes while the process runs on.
+ * <p>With a parent set the dump is incremental: it stores, for every process of the tree, the
+ * pages written since the parent (when its writes were tracked since exactly that set;
+ * otherwise every page, still linked to the parent), each shared-memory object once ({@link
+ * IncrementalPages}). A pre-dump saves memory only, the tree frozen just long enough to start a
+ * new tracking period and record its processes and mappings; it writes while the tree runs on.
  */
 public final class Dumper {
   private final Node node;
@@ -98,7 +100,7 @@ public final class Dumper {
       ImageSet parentSet = readParent(pid, set);
       boolean ok = false;
       TreeFreezer tree = new TreeFreezer(node, pid);
-      DirtyPages dirty = null;
+      Map<Integer, DirtyPages> dirty = Map.of();
       try {
         // As in CRIU: plugins finish (and roll back on failure) when the session closes,
         // before the processes run again.
@@ -116,21 +118,16 @@ public final class Dumper {
           }
           SimProcess process = processes.getFirst();
           long frozenAt = System.nanoTime();
-          if (parentSet != null && SingleProcessCheck.reason(members.getFirst()) != null) {
-            throw AccrException.failed("dump of %d: incremental dumps of a process tree or of"
-                + " shared objects are not supported (%s); dump it in full", pid,
-                SingleProcessCheck.reason(members.getFirst()));
-          }
           clock.begin("devices");
           session.treeFrozen(processes);
           for (SimProcess p : processes) {
             session.checkpointDevices(p);
           }
           cancellation.check();
-          if (parentSet != null || process.memory().trackingSince() != null
-              || options.leaveRunning() || options.leaveStopped()) {
+          if (parentSet != null || options.leaveRunning() || options.leaveStopped()
+              || processes.stream().anyMatch(p -> p.memory().trackingSince() != null)) {
             // Device state is saved: what plugins wrote into memory is in this period.
-            dirty = process.memory().trackWrites(set.id().toString());
+            dirty = IncrementalPages.track(processes, set.id().toString());
           }
           clock.begin("memory");
           TreeCollector.Collected c = TreeCollector.collect(node, members, session);
@@ -138,7 +135,7 @@ public final class Dumper {
           int firstPagesFile = 1;
           for (SimProcess p : processes) {
             DumpStatsEntry.Builder mine = writeImages(p, set, options, progress,
-                c.of(p.pid()), p.memory().vmas(), parentSet == null ? null : dirty, parentSet,
+                c.of(p.pid()), p.memory().vmas(), dirty.get(p.pid()), parentSet,
                 clock, false, firstPagesFile, c::storesPages);
             firstPagesFile += mine.getThreads();
             stats = stats == null ? mine : TreeCollector.add(stats, mine);
@@ -164,8 +161,8 @@ public final class Dumper {
               .setTotalTimeUs(clock.elapsedUs()).build();
         }
       } finally {
-        if (!ok && dirty != null) {
-          dirty.putBack();
+        if (!ok) {
+          IncrementalPages.putBack(dirty);
         }
         // The processes are thawed or killed whatever a plugin does.
         if (ok && options.leaveStopped()) {
@@ -183,57 +180,68 @@ public final class Dumper {
     }
   }
 
-  private static void refuseTree(SimProcess process) {
-    String why = dev.accr.kernel.SingleProcessCheck.reason(process);
-    if (why != null) {
-      throw AccrException.failed("dump of %d refused: %s (only a lone process can be dumped)",
-          process.pid(), why);
-    }
-  }
-
   /**
-   * Saves the memory of process {@code pid} into {@code dir} while it runs on: frozen only to
-   * start a new period of write tracking and to record its threads and mappings. A later dump
-   * (or pre-dump) with this set as parent stores what was written since.
+   * Saves the memory of the tree rooted at {@code pid} into {@code dir} while it runs on:
+   * frozen only to start a new period of write tracking and to record the processes, their
+   * threads, mappings and what they share. A later dump (or pre-dump) with this set as parent
+   * stores what was written since.
    */
   public DumpStatsEntry preDump(int pid, Path dir, DumpOptions options, ProgressListener reports)
       throws IOException {
     ProgressListener progress = cancellation.checking(reports);
-    SimProcess process = node.process(pid);
-    refuseTree(process);
-    LazyRestores.refuseWhileLoading(process, "pre-dump");
+    LazyRestores.refuseWhileLoading(node.process(pid), "pre-dump");
     PhaseClock clock = PhaseClock.start("pre-dump of " + pid);
+    List<SimProcess> live = new ArrayList<>();
     try (ImageSetWriter set = destination.open(dir)) {
       ImageSet parentSet = readParent(pid, set);
-      DirtyPages dirty = null;
+      Map<Integer, DirtyPages> dirty = Map.of();
       boolean ok = false;
       try (PluginSession session = plugins.begin(AccrPlugin.Stage.PRE_DUMP,
           setup(set, parentSet, options, progress).withLeaveRunning(true))) {
-        ProcessCollector.Collected c;
-        List<Vma> vmas;
+        TreeCollector.Collected c;
+        Map<Integer, List<Vma>> vmas = new HashMap<>();
         long frozenUs;
         clock.begin("freeze");
-        process.freeze();
+        TreeFreezer tree = new TreeFreezer(node, pid);
         long frozenAt = System.nanoTime();
         try {
-          dirty = process.memory().trackWrites(set.id().toString());
-          c = ProcessCollector.collect(process, 1, null);
-          vmas = process.memory().vmas();
-          session.preDumpDevices(process);
+          tree.freeze(null);
+          frozenAt = System.nanoTime();
+          List<SimProcess> members = tree.processes();
+          members.stream().filter(p -> !ProcessTree.zombie(p)).forEach(live::add);
+          if (live.isEmpty()) {
+            throw AccrException.notFound("pre-dump of %d: the process has exited", pid);
+          }
+          dirty = IncrementalPages.track(live, set.id().toString());
+          c = TreeCollector.collect(node, members, null);
+          for (SimProcess p : live) {
+            vmas.put(p.pid(), p.memory().vmas());
+            session.preDumpDevices(p);
+          }
         } finally {
-          process.thaw();
+          tree.thaw();
           frozenUs = (System.nanoTime() - frozenAt) / 1000;
         }
         cancellation.check();
         clock.begin("memory");
-        DumpStatsEntry.Builder stats = writeImages(process, set, options, progress, c, vmas,
-            dirty, parentSet, clock, true, 1, v -> true);
-        write(set, ImageKind.PSTREE.fileName(), ImageKind.PSTREE, List.of(c.pstree()));
-        write(set, ImageKind.FILES.fileName(), ImageKind.FILES, c.files());
+        DumpStatsEntry.Builder stats = null;
+        int firstPagesFile = 1;
+        for (SimProcess p : live) {
+          DumpStatsEntry.Builder mine = writeImages(p, set, options, progress, c.of(p.pid()),
+              vmas.get(p.pid()), dirty.get(p.pid()), parentSet, clock, true, firstPagesFile,
+              c::storesPages);
+          firstPagesFile += mine.getThreads();
+          stats = stats == null ? mine : TreeCollector.add(stats, mine);
+        }
+        c.writeShared(set);
         clock.begin("devices");
-        session.preDumpDevicesRunning(process);
-        if (process.state() == SimProcess.State.EXITED) {
-          throw AccrException.notFound("pre-dump of %d: the process exited meanwhile", pid);
+        for (SimProcess p : live) {
+          session.preDumpDevicesRunning(p);
+        }
+        SimProcess gone = exited(live);
+        if (gone != null) {
+          throw AccrException.notFound("pre-dump of %d: process %d exited meanwhile", pid,
+              gone.pid());
         }
         clock.end();
         stats.setFrozenTimeUs(frozenUs).setTotalTimeUs(clock.elapsedUs()).setPreDump(true)
@@ -249,8 +257,8 @@ public final class Dumper {
         return stats.clearPhases().addAllPhases(clock.phases())
             .setTotalTimeUs(clock.elapsedUs()).build();
       } finally {
-        if (!ok && dirty != null) {
-          dirty.putBack();
+        if (!ok) {
+          IncrementalPages.putBack(dirty);
         }
       }
     } catch (AccrException e) {
@@ -258,12 +266,19 @@ public final class Dumper {
     } catch (IOException e) {
       throw AccrException.failed("pre-dump of %d into %s failed: %s", pid, dir, e.getMessage());
     } catch (RuntimeException e) {
-      if (process.state() == SimProcess.State.EXITED) {
+      SimProcess gone = exited(live);
+      if (gone != null) {
         // Its memory went away under the writers: nothing of the set is kept.
-        throw AccrException.notFound("pre-dump of %d: the process exited meanwhile", pid);
+        throw AccrException.notFound("pre-dump of %d: process %d exited meanwhile", pid,
+            gone.pid());
       }
       throw e;
     }
+  }
+
+  private static SimProcess exited(List<SimProcess> processes) {
+    return processes.stream().filter(p -> p.state() == SimProcess.State.EXITED).findFirst()
+        .orElse(null);
   }
 
   private SessionSetup setup(ImageSetWriter set, ImageSet parentSet, DumpOptions options,
@@ -309,8 +324,8 @@ public final class Dumper {
 
   /**
    * Writes the process's own images (pagemap, core, mm; its pages files numbered from
-   * {@code firstPagesFile}); with a parent, only the pages {@code dirty} has (all when the
-   * writes were not tracked since exactly that parent), and the written runs as zero runs.
+   * {@code firstPagesFile}); with a parent, only the pages written since ({@link
+   * IncrementalPages}), and the replaced runs as zero runs.
    */
   private DumpStatsEntry.Builder writeImages(SimProcess process, ImageSetWriter set,
       DumpOptions options, ProgressListener progress, ProcessCollector.Collected c,
@@ -318,20 +333,10 @@ public final class Dumper {
       int firstPagesFile, Predicate<Vma> stored) throws IOException {
     int pid = process.pid();
     PageSelection selection = PageSelection.ALL_TOUCHED;
-    List<PageRun> zeroRuns = new ArrayList<>();
+    List<PageRun> zeroRuns = List.of();
     if (parentSet != null) {
-      DirtyPages written = dirty != null && parentSet.id().toString().equals(dirty.since())
-          ? dirty : null;
-      for (Vma vma : vmas) {
-        if (vma.kind() == Vma.Kind.DEVICE) {
-          continue;
-        }
-        if (written == null) {
-          zeroRuns.add(run(vma.start(), vma.pageCount()));
-        } else {
-          written.forEachWrittenRun(vma, (address, pages) -> zeroRuns.add(run(address, pages)));
-        }
-      }
+      DirtyPages written = IncrementalPages.since(parentSet, pid, dirty, vmas, stored);
+      zeroRuns = IncrementalPages.replacedRuns(vmas, written, stored);
       if (written != null) {
         selection = PageSelection.written(written);
       }
@@ -359,10 +364,6 @@ public final class Dumper {
         .setPagesWritten(written).setBytesRead(pages.pagesScanned() * MemoryView.PAGE_SIZE)
         .setBytesWritten(pages.bytesWritten()).setCompression(options.compression().toString())
         .setThreads(pages.pagesFiles()).setIncremental(parentSet != null);
-  }
-
-  private static PageRun run(long address, long pages) {
-    return PageRun.newBuilder().setVaddr(address).setNrPages(Math.toIntExact(pages)).build();
   }
 
   private static void writeStats(ImageSetWriter set, DumpStatsEntry.Builder stats)

@@ -77,6 +77,9 @@ public final class PageHashes {
     TreeMap<Long, Long> out = new TreeMap<>();
     for (int i = links.size() - 1; i >= 0; i--) {
       ImageSet link = links.get(i);
+      if (!link.processes().containsKey(pid)) {
+        continue; // forked since that link
+      }
       for (PageRun r : link.processes().get(pid).zeroRuns()) {
         out.subMap(r.getVaddr(), r.getVaddr() + Integer.toUnsignedLong(r.getNrPages()) * PAGE)
             .clear();

@@ -136,21 +136,27 @@ final class TreeBuild {
         }
       }));
     }
+    // An older link may hold a process that has exited since (or is a zombie now): its pages
+    // go nowhere.
     return new PageLoader.PageSink() {
       @Override
       public void write(int pid, long vaddr, MemorySegment source, long offset, int pages) {
-        sinks.get(pid).write(pid, vaddr, source, offset, pages);
+        PageLoader.PageSink sink = sinks.get(pid);
+        if (sink != null) {
+          sink.write(pid, vaddr, source, offset, pages);
+        }
       }
 
       @Override
       public MemorySegment fresh(int pid, long vaddr, int pages) {
-        return sinks.get(pid).fresh(pid, vaddr, pages);
+        PageLoader.PageSink sink = sinks.get(pid);
+        return sink == null ? null : sink.fresh(pid, vaddr, pages);
       }
     };
   }
 
   void trackWrites(String since) {
-    live().forEach(p -> p.memory().trackWrites(since));
+    IncrementalPages.track(live(), since);
   }
 
   /** The processes that run (not the zombies). */

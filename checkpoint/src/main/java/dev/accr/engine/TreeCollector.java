@@ -106,7 +106,11 @@ final class TreeCollector {
     this.session = session;
   }
 
-  /** The entries of the frozen {@code tree} (the root first; zombies included). */
+  /**
+   * The entries of the frozen {@code tree} (the root first; zombies included); with
+   * {@code session} null (a pre-dump, memory only) device files are left out and device
+   * mappings are recorded without asking their plugins.
+   */
   static Collected collect(Node node, List<SimProcess> tree, PluginSession session) {
     return new TreeCollector(node, tree, session).collect();
   }
@@ -182,6 +186,9 @@ final class TreeCollector {
     for (Map.Entry<Integer, FileDescription> e : p.files().descriptions().entrySet()) {
       int fd = e.getKey();
       FileDescription d = e.getValue();
+      if (session == null && d instanceof DeviceDescription) {
+        continue; // a pre-dump saves memory only
+      }
       fdsInTree.merge(d, 1, Integer::sum);
       String holder = "process " + p.pid() + " (fd " + fd + ")";
       firstHolder.putIfAbsent(d, holder);
@@ -247,7 +254,7 @@ final class TreeCollector {
   private MmEntry mm(SimProcess p) {
     MmEntry.Builder mm = MmEntry.newBuilder().setPid(p.pid());
     for (Vma v : p.memory().vmas()) {
-      if (v.kind() == Vma.Kind.DEVICE) {
+      if (v.kind() == Vma.Kind.DEVICE && session != null) {
         session.handleDeviceVma(p, new DeviceMapping(v.start(), v.length(), v.prot(),
             v.path(), v.offset()));
       }

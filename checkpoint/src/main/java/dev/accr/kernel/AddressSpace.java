@@ -134,7 +134,9 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
     Vma vma = new Vma(start, length, prot, kind, name, path, offset, shared);
     if (tracking) {
       vma.mappedWhileTracked = true;
-      vma.pageTable().swapDirty(true);
+      if (shared == null) {
+        vma.pageTable().swapDirty(true);
+      } // a shared object tracks its own writes, for every holder at once
     }
     vmas.put(start, vma);
     mapped += length;
@@ -397,11 +399,28 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
    * Called with the process frozen, so that the returned pages and the new period meet
    * exactly. Tracking costs nothing until this is first called.
    */
-  public synchronized DirtyPages trackWrites(String label) {
+  public DirtyPages trackWrites(String label) {
+    return trackWrites(label, SharedWrites.step());
+  }
+
+  /**
+   * {@link #trackWrites(String)} as one of several address spaces tracked together (a tree):
+   * a shared-memory object ends its period once in {@code step}, and its mappings report
+   * that period's pages (all of them when the object's period did not begin where this address
+   * space's did).
+   */
+  public synchronized DirtyPages trackWrites(String label, SharedWrites step) {
     Map<Vma, DirtyPages.Period> periods = new java.util.IdentityHashMap<>();
+    String ending = tracking ? trackingSince : null;
     for (Vma vma : vmas.values()) {
-      periods.put(vma, new DirtyPages.Period(vma.pageTable().swapDirty(true),
-          vma.mappedWhileTracked || !tracking));
+      if (vma.shared() != null) {
+        SharedMemory.Ended e = step.end(vma.shared(), label);
+        periods.put(vma, new DirtyPages.Period(e.bits(), vma.mappedWhileTracked || !tracking
+            || e.since() == null || !e.since().equals(ending), e));
+      } else {
+        periods.put(vma, new DirtyPages.Period(vma.pageTable().swapDirty(true),
+            vma.mappedWhileTracked || !tracking));
+      }
       vma.mappedWhileTracked = false;
     }
     DirtyPages ended = new DirtyPages(this, tracking ? trackingSince : null, label, periods);
@@ -413,7 +432,9 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
   /** Stops tracking writes: the write path is back to its untracked cost. */
   public synchronized void stopTracking() {
     for (Vma vma : vmas.values()) {
-      vma.pageTable().swapDirty(false);
+      if (vma.shared() == null) { // a shared object's other holders may still track it
+        vma.pageTable().swapDirty(false);
+      }
       vma.mappedWhileTracked = false;
     }
     tracking = false;
@@ -433,13 +454,18 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
     if (!tracking || !ended.label().equals(trackingSince)) {
       return; // another period began since: it already starts from scratch
     }
+    for (Map.Entry<Vma, DirtyPages.Period> e : ended.periods().entrySet()) {
+      if (e.getValue().shared() != null) {
+        e.getKey().shared().putBack(ended.label(), e.getValue().shared());
+      }
+    }
     if (ended.since() == null) {
       stopTracking();
       return;
     }
     for (Map.Entry<Vma, DirtyPages.Period> e : ended.periods().entrySet()) {
       Vma vma = e.getKey();
-      if (vmas.get(vma.start()) != vma) {
+      if (vmas.get(vma.start()) != vma || vma.shared() != null) {
         continue;
       }
       if (e.getValue().wholeMapping()) {

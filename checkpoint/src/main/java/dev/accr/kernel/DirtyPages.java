@@ -9,8 +9,15 @@ import java.util.Map;
  * during the period, or any mapping when the period was not tracked, counts as written whole.
  */
 public final class DirtyPages {
-  /** One mapping's bits of the period; {@code wholeMapping} when every page counts. */
-  record Period(long[][] bits, boolean wholeMapping) {}
+  /**
+   * One mapping's bits of the period; {@code wholeMapping} when every page counts;
+   * {@code shared} the period of the shared-memory object the mapping shows (null: private).
+   */
+  record Period(long[][] bits, boolean wholeMapping, SharedMemory.Ended shared) {
+    Period(long[][] bits, boolean wholeMapping) {
+      this(bits, wholeMapping, null);
+    }
+  }
 
   private final AddressSpace memory;
   private final String since;
@@ -71,6 +78,22 @@ public final class DirtyPages {
     }
     PageTable.forEachDirtyRun(periods.get(vma).bits(),
         (first, pages) -> visitor.visit(vma.start() + first * MemoryView.PAGE_SIZE, pages));
+  }
+
+  /**
+   * These pages with every page of {@code vmas} counting as written (e.g. shared memory whose
+   * pages the parent stored under another mapping).
+   */
+  public DirtyPages countingWhole(java.util.Collection<Vma> vmas) {
+    if (vmas.isEmpty()) {
+      return this;
+    }
+    Map<Vma, Period> copy = new java.util.IdentityHashMap<>(periods);
+    for (Vma vma : vmas) {
+      Period p = copy.get(vma);
+      copy.put(vma, new Period(p == null ? null : p.bits(), true, p == null ? null : p.shared()));
+    }
+    return new DirtyPages(memory, since, label, copy);
   }
 
   /** Gives these pages back to the current period (the dump that took them failed). */

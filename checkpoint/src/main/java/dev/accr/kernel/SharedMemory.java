@@ -16,6 +16,9 @@ public final class SharedMemory {
   private final PageTable pages;
   private final FramePool frames;
   private int holders = 1;
+  /** Whether writes are tracked, and the label of the current period (guarded by this). */
+  private boolean tracking;
+  private String trackingSince;
 
   SharedMemory(long id, String name, long length, NodeMemory accounting) {
     this.id = id;
@@ -66,6 +69,45 @@ public final class SharedMemory {
   public MemorySegment frame(long index) {
     return pages.get(index);
   }
+
+  /**
+   * Ends the object's current period of write tracking and starts one labelled {@code label}:
+   * the object's pages are tracked once for all its mappings, so one holder's tracking step
+   * does not restart another's. Returns the period that ended ({@code since} null: the
+   * object's writes were not tracked before).
+   */
+  synchronized Ended trackWrites(String label) {
+    Ended ended = new Ended(tracking ? trackingSince : null, pages.swapDirty(true));
+    tracking = true;
+    trackingSince = label;
+    return ended;
+  }
+
+  /** The label of the object's current tracking period, or null when writes are not tracked. */
+  public synchronized String trackingSince() {
+    return tracking ? trackingSince : null;
+  }
+
+  /**
+   * Gives the pages of the period that ended when the period {@code label} began back to it,
+   * as if it had not ended (the dump that took them failed); nothing if another began since.
+   */
+  synchronized void putBack(String label, Ended ended) {
+    if (!tracking || !label.equals(trackingSince)) {
+      return;
+    }
+    if (ended.since() == null) {
+      pages.swapDirty(false);
+      tracking = false;
+      trackingSince = null;
+      return;
+    }
+    pages.restoreDirty(ended.bits());
+    trackingSince = ended.since();
+  }
+
+  /** A period of write tracking of the object that ended: its label and written pages. */
+  record Ended(String since, long[][] bits) {}
 
   synchronized void retain() {
     if (holders == 0) {

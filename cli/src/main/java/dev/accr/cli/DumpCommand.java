@@ -52,7 +52,7 @@ final class DumpCommand implements Callable<Integer> {
 
   @Option(names = {"--parent", "--prev-images-dir"}, paramLabel = "DIR",
       description = "Store only what changed since this image set (a pre-dump or dump of the"
-          + " same process); a relative path is taken from the image directory, as in CRIU.")
+          + " same tree); a relative path is taken from the image directory, as in CRIU.")
   String parent;
 
   @Option(names = "--to-node", paramLabel = "NODE",

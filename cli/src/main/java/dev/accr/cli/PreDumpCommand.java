@@ -15,17 +15,19 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code accr pre-dump}: saves a process's memory while it keeps running, as a link that a
- * later {@code dump --parent} builds on.
+ * {@code accr pre-dump}: saves the memory of a process tree while it keeps running, as a link
+ * that a later {@code dump --parent} builds on.
  */
 @Command(name = "pre-dump", mixinStandardHelpOptions = true,
-    description = "Save a process's memory while it keeps running (frozen only to start"
-        + " tracking its writes); a later dump --parent stores only what changed.")
+    description = "Save the memory of a process tree while it keeps running (frozen only to"
+        + " start tracking its writes); a later dump --parent stores only what changed.")
 final class PreDumpCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin NodeOption node;
 
-  @Option(names = {"-t", "--tree"}, required = true, paramLabel = "PID", description = "The process.")
+  @Option(names = {"-t", "--tree"}, required = true, paramLabel = "PID", description = {
+      "The root of the tree to pre-dump: the process and all its descendants, frozen together"
+          + " just long enough to start tracking their writes."})
   int pid;
 
   @Option(names = {"-D", "--images-dir"}, required = true, paramLabel = "DIR",

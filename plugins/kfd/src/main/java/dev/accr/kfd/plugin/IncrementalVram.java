@@ -92,8 +92,9 @@ final class IncrementalVram {
       writeRanges(images, pid, extents);
     } else {
       extents = KfdCriu.vramExtents(kfd);
-      if (parent != null) {
+      if (parent != null && parent.hasEntries("process", pid)) {
         // The parent's VRAM is not this one's base: every byte is stored, none inherited.
+        // (A process the parent lacks, forked since, makes this link a full one of its own.)
         writeRanges(images, pid, extents);
       }
       if (track) {

@@ -111,12 +111,23 @@ public final class KfdPlugin implements AccrPlugin {
         throw new CorruptImageException("kfd-process-" + id + ".img", "entries: actual="
             + infos.size() + " expected=1");
       }
-      KfdImageChecks.check(pid, KfdRestoreState.withIsas(infos.getFirst(), devices), devices,
+      KfdProcessEntry info = KfdRestoreState.withIsas(infos.getFirst(), devices);
+      if (!images.hasEntries("queues", pid) && !images.hasEntries("events", pid)) {
+        // A pre-dump saves memory only: its process entry counts queues it did not write.
+        info = info.toBuilder().setNumQueues(0).setNumEvents(0).build();
+      }
+      KfdImageChecks.check(pid, info, devices,
           images.readEntries("bos", pid, KfdBoEntry.parser()),
-          images.readEntries("queues", pid, KfdQueueEntry.parser()),
-          images.readEntries("events", pid, KfdEventEntry.parser()),
+          optional(images, "queues", pid, KfdQueueEntry.parser()),
+          optional(images, "events", pid, KfdEventEntry.parser()),
           images.readEntries("svm", pid, KfdSvmRangeEntry.parser()));
     }
+  }
+
+  /** Entries a pre-dump does not write (it saves memory only); the inventory lists the rest. */
+  private static <T extends com.google.protobuf.MessageLite> List<T> optional(
+      PluginImages images, String what, int pid, com.google.protobuf.Parser<T> parser) {
+    return images.hasEntries(what, pid) ? images.readEntries(what, pid, parser) : List.of();
   }
 
   @Override
