@@ -14,7 +14,8 @@ import java.util.TreeMap;
 /**
  * What {@code accr inspect} says of the buffers a set's processes share (dma-bufs): each
  * buffer with its exporter (pid, handle, GPU) and size, and every process that imports it,
- * on which GPU and whether over XGMI.
+ * on which GPU and whether over XGMI. A buffer whose exporter freed its own is shown with
+ * the exporter marked freed: its contents were saved with the oldest import.
  */
 final class SharedBuffersReport {
   private final Map<Long, KfdSharedBufferSummary.Builder> buffers = new TreeMap<>();
@@ -31,6 +32,12 @@ final class SharedBuffersReport {
         continue;
       }
       int gpu = physical.getOrDefault(b.getGpuId(), 0);
+      if (b.getKeepsMemory()) {
+        buffers.put(b.getDmabufId(), KfdSharedBufferSummary.newBuilder()
+            .setDmabufId(b.getDmabufId()).setSize(b.getSize())
+            .setExporterPid(b.getExporterPid()).setExporterHandle(b.getExporterHandle())
+            .setExporterFreed(true));
+      }
       if (b.getImported()) {
         imports.add(new Import(b.getDmabufId(), KfdImportSummary.newBuilder().setPid(pid)
             .setHandle(b.getHandle()).setGpuId(b.getGpuId()).setPhysicalGpuId(gpu)
@@ -76,7 +83,9 @@ final class SharedBuffersReport {
       }
       rows.add(List.of(String.valueOf(b.getDmabufId()), Sizes.bytes(b.getSize()),
           b.getExporterPid() == 0 ? "missing" : b.getExporterPid() + " (bo "
-              + b.getExporterHandle() + ")", Cells.hex(b.getGpuId()), Cells.hex(b.getGpuVa()),
+              + b.getExporterHandle() + (b.getExporterFreed() ? ", freed" : "") + ")",
+          b.getExporterFreed() ? "-" : Cells.hex(b.getGpuId()),
+          b.getExporterFreed() ? "-" : Cells.hex(b.getGpuVa()),
           importers.isEmpty() ? "none" : String.join(", ", importers)));
     }
     return new ReportTable("shared buffers (dma-bufs): exporter -> importers", List.of(

@@ -201,6 +201,12 @@ class FreedExportTest {
         assertEquals(0, kfd.allocatedVramBytes(), "the dump ended the tree and freed its VRAM");
         ImageSet images = ImageSet.read(set);
         assertTrue(images.processes().size() == 2, "both processes are in the set");
+        var shared = ((dev.accr.kfd.proto.KfdSummary) new KfdPlugin().summarize(
+            dev.accr.plugin.SetImages.reader("kfd", set, images.id())).details())
+            .getSharedBuffersList();
+        assertEquals(1, shared.size(), shared.toString());
+        assertTrue(shared.getFirst().getExporterFreed()
+            && shared.getFirst().getImporters(0).getPid() == root.pid(), shared.toString());
         SimProcess again = Scenarios.restore(b, set);
         KfdDriver restored = b.driver("kfd", KfdDriver.class);
         assertEquals(kept, restored.allocatedVramBytes(), "the buffer restored once");
