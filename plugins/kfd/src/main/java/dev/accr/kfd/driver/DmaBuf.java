@@ -87,7 +87,7 @@ public final class DmaBuf {
   /**
    * Whether {@code bo} keeps the buffer's contents: the first holder, which is the exporter's
    * buffer until the exporter frees it, then the oldest import. A dump saves the contents
-   * with it, and a digest counts them there, once.
+   * with it, once.
    */
   public synchronized boolean keptBy(Bo bo) {
     return !holders.isEmpty() && holders.getFirst().bo() == bo;

@@ -17,9 +17,10 @@ final class KfdDigest {
     ByteBuffer b = ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN);
     for (Bo bo : p.vm.bos()) {
       put(sha, b, bo.handle(), bo.gpuId(), bo.domain().getNumber(), bo.va(), bo.size(), bo.flags());
-      // A shared buffer's contents count once, with its exporter (or, once the exporter freed
-      // its buffer, with the oldest import), not with each importer.
-      if (bo.domain() == BoDomain.VRAM && KfdCriu.keepsContents(bo)) {
+      // A shared buffer's contents count once, with its exporter, not with each importer.
+      // Once the exporter freed its buffer they count with nobody: which import keeps them
+      // would depend on the schedule. Programs see them through what they read.
+      if (bo.domain() == BoDomain.VRAM && !bo.imported()) {
         for (long at = 0; at < bo.size(); at += GpuVm.PAGE) {
           long n = Math.min(GpuVm.PAGE, bo.size() - at);
           sha.update(bo.gpu().vram().forRead(bo.vramOffset() + at, n).asByteBuffer());

@@ -43,7 +43,8 @@ class FreedExportTest {
   /**
    * The parent forks; the child allocates and fills a buffer and exports it; the parent takes
    * the descriptor and imports it; the child frees its buffer, closes the descriptor and runs
-   * a while before it exits; the parent keeps rewriting the buffer, then reaps the child.
+   * a while before it exits; the parent keeps rewriting the buffer (summing what it reads in
+   * a register), then reaps the child.
    */
   static final class FreedExport implements Workload {
     // Registers of thread 0: phase, step, /dev/kfd descriptor, buffer handle, role.
@@ -52,6 +53,8 @@ class FreedExportTest {
     private static final int KFD = 2;
     private static final int HANDLE = 3;
     private static final int CHILD = 4;
+    /** What the parent read from the buffer: its contents reach the digest through it. */
+    private static final int SUM = 5;
 
     @Override
     public String name() {
@@ -117,6 +120,7 @@ class FreedExportTest {
             KfdProcess kfd = kfd(p);
             long next = kfd.cpuReadLong(IMPORTED_VA + 8 * ((s + 1) % (SIZE / 8)));
             kfd.cpuWriteLong(IMPORTED_VA + 8 * (s % (SIZE / 8)), next * 31 + s);
+            t.setGpr(SUM, t.gpr(SUM) * 17 + next);
             t.setGpr(STEP, s + 1);
           } else {
             t.setGpr(PHASE, 4);
