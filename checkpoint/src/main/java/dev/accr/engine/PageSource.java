@@ -9,7 +9,7 @@ import java.util.List;
  * process is migrating from. Its pages come in units (a stored chunk, a batch a source node
  * sends), each a list of runs; loading a unit hands each run's contents to a sink.
  */
-interface PageSource extends AutoCloseable {
+public interface PageSource extends AutoCloseable {
   /** A run of consecutive pages of a unit. */
   record Run(long vaddr, int pages) {}
 
