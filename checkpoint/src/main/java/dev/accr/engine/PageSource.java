@@ -24,6 +24,15 @@ public interface PageSource extends AutoCloseable {
    */
   void load(int unit, RunSink sink) throws IOException;
 
+  /**
+   * {@link #load(int, RunSink)}, told whether a first touch asks ({@code byFault}) or the
+   * background pusher: a source on another node sends a fault's unit first, and reads ahead
+   * for the pusher.
+   */
+  default void load(int unit, boolean byFault, RunSink sink) throws IOException {
+    load(unit, sink);
+  }
+
   /** A short description, for messages: "images in DIR", "node A". */
   String describe();
 

@@ -75,7 +75,15 @@ final class MigrationArea {
       }
       case RESTORE -> {
         try {
-          restore(service, plugins, dir, r.getRestore(), progress, check, reply);
+          SourceLink link = null;
+          if (r.getPostCopy()) {
+            link = service.postCopyLink(r.getMigration());
+            if (link == null) {
+              throw AccrException.failed("post-copy: migration %s has no link to its source",
+                  r.getMigration());
+            }
+          }
+          restore(service, plugins, dir, r.getRestore(), progress, check, reply, link);
         } finally {
           discard(dir);
         }
@@ -88,12 +96,15 @@ final class MigrationArea {
 
   private static void restore(NodeService service, PluginHost plugins, Path dir,
       RestoreRequest r, ProgressListener progress, Restorer.SetCheck check,
-      MigrationStepReply.Builder reply)
+      MigrationStepReply.Builder reply, SourceLink link)
       throws IOException {
     RestoreOptions options = RestoreOptions.defaults().withPluginOptions(r.getPluginOptionsMap())
         .withMapping(MappingPolicies.fromInfo(r.getMapping()));
     if (r.getThreads() > 0) {
       options = options.withThreads(r.getThreads());
+    }
+    if (link != null) {
+      options = options.withLazy(RestoreOptions.Lazy.UNCHECKED);
     }
     long t0 = System.nanoTime();
     Restorer restorer = new Restorer(service.node(), plugins).parentsConfinedBy(p -> {
@@ -103,9 +114,16 @@ final class MigrationArea {
       }
       return n;
     });
+    if (link != null) {
+      restorer = restorer.withRemoteMemory(link);
+    }
     // Paths the image names are confined as for any restore asked by this caller.
     RestorePlan plan = restorer.plan(set(dir, r.getDir()), options, progress, check);
     Restorer.Result result = restorer.recreate(plan);
+    if (link != null) {
+      service.restoredLazily(result.process().pid(), result.lazy());
+      link.attach(result.lazy());
+    }
     reply.setPid(result.process().pid()).setRestoreUs((System.nanoTime() - t0) / 1000);
     result.devices().forEach(d -> reply.addDevices(DevicePairs.toInfo(d)));
   }
