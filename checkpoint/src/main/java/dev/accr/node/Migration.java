@@ -16,6 +16,7 @@ import dev.accr.proto.MigrateRequest;
 import dev.accr.proto.MigrationRound;
 import dev.accr.proto.MigrationStepReply;
 import dev.accr.proto.MigrationStepRequest;
+import dev.accr.proto.PhaseTimeEntry;
 import dev.accr.proto.ReceiveSetRequest;
 import dev.accr.proto.Request;
 import dev.accr.proto.Response;
@@ -148,25 +149,31 @@ final class Migration {
     boolean stopped = false;
     boolean running = false;
     try {
+      // The target restores as soon as the set is there; its device mapping is its check.
+      pages = PageServer.open(target, id, RestoreRequest.newBuilder().setDir("final")
+          .setThreads(request.getThreads()).putAllPluginOptions(request.getPluginOptionsMap())
+          .setMapping(request.getMapping()).build());
       stopped = true;
       DumpStatsEntry stats = new Dumper(service.node(), plugins).writingTo(sets)
           .servingMemory(memory).dump(pid, SETS.resolve("final"),
               options.withLeaveStopped(true), progress);
+      long dumpedAt = System.nanoTime();
+      // Frozen from the dump's first phase (the freeze) on.
+      long frozenUs = stats.getPhasesList().stream().mapToLong(PhaseTimeEntry::getTimeUs).sum();
       long bytes = sets.last().bytesSent();
       reply.addRounds(MigrationRound.newBuilder().setKind("final").setBytes(bytes)
-          .setPages(stats.getPagesWritten()).setTimeUs((System.nanoTime() - start) / 1000));
-      long c0 = System.nanoTime();
-      check(target, "final", reply);
-      reply.setCheckUs((System.nanoTime() - c0) / 1000);
-      pages = PageServer.open(target, id, memory);
-      MigrationStepReply restored = step(target, MigrationStepRequest.newBuilder()
-          .setPostCopy(true)
-          .setRestore(RestoreRequest.newBuilder().setDir("final").setThreads(request.getThreads())
-              .putAllPluginOptions(request.getPluginOptionsMap())
-              .setMapping(request.getMapping())));
+          .setPages(stats.getPagesWritten()).setTimeUs(frozenUs));
+      pages.offer(memory);
+      MigrationStepReply restored;
+      try {
+        restored = pages.awaitRestored();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw AccrException.failed("post-copy interrupted");
+      }
       long runningAt = System.nanoTime();
       running = true;
-      reply.setDowntimeUs((runningAt - start) / 1000).setPid(restored.getPid())
+      reply.setDowntimeUs(frozenUs + (runningAt - dumpedAt) / 1000).setPid(restored.getPid())
           .setRestoreUs(restored.getRestoreUs()).clearDevices()
           .addAllDevices(restored.getDevicesList());
       LazyPagesInfo figures;

@@ -75,15 +75,7 @@ final class MigrationArea {
       }
       case RESTORE -> {
         try {
-          SourceLink link = null;
-          if (r.getPostCopy()) {
-            link = service.postCopyLink(r.getMigration());
-            if (link == null) {
-              throw AccrException.failed("post-copy: migration %s has no link to its source",
-                  r.getMigration());
-            }
-          }
-          restore(service, plugins, dir, r.getRestore(), progress, check, reply, link);
+          restore(service, plugins, dir, r.getRestore(), progress, check, reply, null);
         } finally {
           discard(dir);
         }
@@ -92,6 +84,23 @@ final class MigrationArea {
       case ACTION_NOT_SET -> throw AccrException.usage("migration step: no action");
     }
     return Response.newBuilder().setMigrationStep(reply).build();
+  }
+
+  /**
+   * Restores set "final" of post-copy migration {@code id}, its memory served by the source
+   * through {@code link}, then drops the migration's sets.
+   */
+  MigrationStepReply restorePostCopy(NodeService service, PluginHost plugins, String id,
+      RestoreRequest r, SourceLink link, Restorer.SetCheck check) throws IOException {
+    Path dir = dir(id);
+    MigrationStepReply.Builder reply = MigrationStepReply.newBuilder();
+    try {
+      restore(service, plugins, dir, r.toBuilder().setDir("final").build(),
+          ProgressListener.NONE, check, reply, link);
+    } finally {
+      discard(dir);
+    }
+    return reply.build();
   }
 
   private static void restore(NodeService service, PluginHost plugins, Path dir,

@@ -392,8 +392,9 @@ public final class NodeService {
 
   /**
    * Serves the target's end of a post-copy migration on a connection from its source (after
-   * its request): takes the index, answers ready, then carries the memory the restored process
-   * asks for until the lazy restore ends or the connection breaks.
+   * its request, before the source freezes the process): answers ready, restores the set as
+   * soon as the index comes, then carries the memory the restored process asks for until the
+   * lazy restore ends or the connection breaks.
    */
   public void postCopy(dev.accr.proto.PostCopyRequest r, Caller caller, java.io.InputStream in,
       java.io.OutputStream out) throws IOException {
@@ -401,16 +402,12 @@ public final class NodeService {
         new java.io.BufferedInputStream(in, 256 << 10));
     java.io.DataOutputStream frames = new java.io.DataOutputStream(
         new java.io.BufferedOutputStream(out, 64 << 10));
-    SourceLink link;
+    String source = caller.identity().isEmpty() ? "the source" : caller.identity();
+    SourceLink link = new SourceLink(source, frames);
+    MigrationArea area;
     try {
-      MigrationArea.of(imageRoot).dir(r.getMigration()); // checks the id
-      if (data.read() != PageFrames.INDEX) {
-        throw AccrException.usage("post-copy: expected the index first");
-      }
-      dev.accr.proto.PostCopyIndex index = dev.accr.proto.PostCopyIndex.parseFrom(
-          PageFrames.readMessage(data));
-      String source = caller.identity().isEmpty() ? "the source" : caller.identity();
-      link = new SourceLink(source, index, frames);
+      area = MigrationArea.of(imageRoot);
+      area.dir(r.getMigration()); // checks the id
       if (postCopyLinks.putIfAbsent(r.getMigration(), link) != null) {
         throw AccrException.usage("post-copy: migration %s has a source already",
             r.getMigration());
@@ -420,19 +417,26 @@ public final class NodeService {
       frames.flush();
       return;
     }
+    Restorer.SetCheck check = paths(caller)::checkImage;
     try {
       Response.newBuilder().setPostCopy(dev.accr.proto.PostCopyReply.newBuilder()
           .setReady(true)).build().writeDelimitedTo(frames);
       frames.flush();
-      link.run(data);
+      link.run(data, () -> {
+        try {
+          link.restored(area.restorePostCopy(this, plugins, r.getMigration(), r.getRestore(),
+              link, check));
+        } catch (AccrException e) {
+          link.refused(e.exitCode(), e.getMessage());
+        } catch (IOException | RuntimeException e) {
+          LOG.log(Level.WARNING, "post-copy restore failed", e);
+          link.refused(AccrException.FAILED, e.getClass().getSimpleName() + ": "
+              + e.getMessage());
+        }
+      });
     } finally {
       postCopyLinks.remove(r.getMigration(), link);
     }
-  }
-
-  /** The link of post-copy migration {@code id}, or null. */
-  SourceLink postCopyLink(String id) {
-    return postCopyLinks.get(id);
   }
 
   /** Records that process {@code pid} was restored lazily (for ps). */

@@ -6,12 +6,14 @@ import dev.accr.api.DeviceMemoryServer;
 import dev.accr.engine.PageSource;
 import dev.accr.engine.ServedMemory;
 import dev.accr.proto.LazyPagesInfo;
+import dev.accr.proto.MigrationStepReply;
 import dev.accr.proto.PostCopyFile;
 import dev.accr.proto.PostCopyIndex;
 import dev.accr.proto.PostCopyRequest;
 import dev.accr.proto.PostCopyUnit;
 import dev.accr.proto.Request;
 import dev.accr.proto.Response;
+import dev.accr.proto.RestoreRequest;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
@@ -42,30 +44,31 @@ final class PageServer implements AutoCloseable {
   private final NodeClient.Connection connection;
   private final DataInputStream in;
   private final DataOutputStream out;
-  private final ServedMemory memory;
+  private ServedMemory memory;
   private final List<Unit> units = new ArrayList<>();
   private final LinkedList<Integer> queue = new LinkedList<>();
   private final AtomicLong bytes = new AtomicLong();
   private LazyPagesInfo figures;
+  private MigrationStepReply restored;
+  private AccrException refusal;
   private String failure;
   private boolean ended;
   private Thread reader;
   private Thread writer;
 
-  private PageServer(NodeClient target, NodeClient.Connection connection, ServedMemory memory) {
+  private PageServer(NodeClient target, NodeClient.Connection connection) {
     this.target = target;
     this.connection = connection;
-    this.memory = memory;
     this.in = new DataInputStream(new BufferedInputStream(connection.in(), 64 << 10));
     this.out = new DataOutputStream(new BufferedOutputStream(connection.out(), 256 << 10));
   }
 
   /**
-   * Offers {@code memory} to {@code target} for migration {@code migration}: sends the index
-   * and returns once the target holds it, ready for the restore. Serving starts at once (the
-   * restore itself may touch pages).
+   * Opens the connection of migration {@code migration} to {@code target} (before the process
+   * is frozen: the handshake is not part of the downtime) and returns once the target takes it;
+   * {@code restore} is the restore it runs once {@link #offer} sends the index.
    */
-  static PageServer open(NodeClient target, String migration, ServedMemory memory) {
+  static PageServer open(NodeClient target, String migration, RestoreRequest restore) {
     NodeClient.Connection c;
     try {
       c = target.open();
@@ -74,12 +77,10 @@ final class PageServer implements AutoCloseable {
     } catch (IOException e) {
       throw AccrException.failed("cannot reach node %s: %s", target.name(), e.getMessage());
     }
-    PageServer s = new PageServer(target, c, memory);
+    PageServer s = new PageServer(target, c);
     try {
-      PostCopyIndex index = s.index();
-      Request.newBuilder().setPostCopy(PostCopyRequest.newBuilder().setMigration(migration))
-          .build().writeDelimitedTo(s.out);
-      PageFrames.writeMessage(s.out, PageFrames.INDEX, index.toByteArray());
+      Request.newBuilder().setPostCopy(PostCopyRequest.newBuilder().setMigration(migration)
+          .setRestore(restore)).build().writeDelimitedTo(s.out);
       s.out.flush();
       c.requestSent();
       Response r = target.read(s.in, true);
@@ -88,9 +89,11 @@ final class PageServer implements AutoCloseable {
             r.getError().getMessage(), r.getError().getStackTrace(), r.getError().getLogFile());
       }
       if (!r.hasPostCopy() || !r.getPostCopy().getReady()) {
-        throw AccrException.failed("node %s did not take the post-copy index", target.name());
+        throw AccrException.failed("node %s did not take the post-copy migration",
+            target.name());
       }
-      s.start();
+      s.reader = Thread.ofPlatform().name("post-copy-requests").daemon()
+          .start(s::readRequests);
       return s;
     } catch (IOException | RuntimeException e) {
       s.close();
@@ -100,6 +103,41 @@ final class PageServer implements AutoCloseable {
       throw AccrException.failed("lost the connection to node %s: %s", target.name(),
           e.getMessage());
     }
+  }
+
+  /**
+   * Sends the index of {@code served} (the stopped process's memory; its set is on the target
+   * now), which has the target restore the process, and serves the memory from now on.
+   */
+  void offer(ServedMemory served) {
+    this.memory = served;
+    try {
+      PostCopyIndex index = index();
+      synchronized (out) {
+        PageFrames.writeMessage(out, PageFrames.INDEX, index.toByteArray());
+        out.flush();
+      }
+    } catch (IOException e) {
+      end(null, "lost node " + target.name() + " before the restore: " + e.getMessage());
+    }
+    writer = Thread.ofPlatform().name("post-copy-serve").daemon().start(this::serve);
+  }
+
+  /**
+   * Waits for the target's restore: its reply once the process runs there; throws its failure
+   * (with its exit code) or the loss of the connection.
+   */
+  synchronized MigrationStepReply awaitRestored() throws InterruptedException {
+    while (restored == null && refusal == null && !ended) {
+      wait();
+    }
+    if (restored != null) {
+      return restored;
+    }
+    if (refusal != null) {
+      throw refusal;
+    }
+    throw AccrException.failed("%s", failure);
   }
 
   private PostCopyIndex index() {
@@ -131,11 +169,6 @@ final class PageServer implements AutoCloseable {
     return b.build();
   }
 
-  private void start() {
-    reader = Thread.ofPlatform().name("post-copy-requests").daemon().start(this::readRequests);
-    writer = Thread.ofPlatform().name("post-copy-serve").daemon().start(this::serve);
-  }
-
   /** The target's frames: units it asks for (urgent ones first in line), then Done. */
   private void readRequests() {
     try {
@@ -160,6 +193,23 @@ final class PageServer implements AutoCloseable {
               }
               notifyAll();
             }
+          }
+          case PageFrames.RESTORED -> {
+            MigrationStepReply r = MigrationStepReply.parseFrom(PageFrames.readMessage(in));
+            synchronized (this) {
+              restored = r;
+              notifyAll();
+            }
+          }
+          case PageFrames.REFUSED -> {
+            int code = in.readInt();
+            String message = new String(PageFrames.readMessage(in), StandardCharsets.UTF_8);
+            synchronized (this) {
+              refusal = new NodeClient.RemoteException(code, message, "", "");
+              notifyAll();
+            }
+            end(null, message);
+            return;
           }
           case PageFrames.DONE -> {
             LazyPagesInfo f = LazyPagesInfo.parseFrom(PageFrames.readMessage(in));

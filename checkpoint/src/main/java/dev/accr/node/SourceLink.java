@@ -7,6 +7,7 @@ import dev.accr.engine.PageSource;
 import dev.accr.engine.RemoteMemory;
 import dev.accr.plugin.RemoteBulk;
 import dev.accr.proto.LazyPagesInfo;
+import dev.accr.proto.MigrationStepReply;
 import dev.accr.proto.PostCopyFile;
 import dev.accr.proto.PostCopyIndex;
 import dev.accr.proto.PostCopyUnit;
@@ -15,6 +16,7 @@ import java.io.DataOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -35,7 +37,6 @@ final class SourceLink implements RemoteMemory {
   static final int AHEAD = 4;
 
   private final String source;
-  private final PostCopyIndex index;
   private final DataOutputStream out;
   private final List<List<PageSource.Run>> hostUnits = new ArrayList<>();
   /** plugin/what/id -> the file and its first unit. */
@@ -43,6 +44,7 @@ final class SourceLink implements RemoteMemory {
   private final Set<String> servedPlugins = new HashSet<>();
   private final Map<Integer, byte[]> arrived = new HashMap<>();
   private final Set<Integer> requested = new HashSet<>();
+  private volatile PostCopyIndex index;
   private int unitCount;
   private String broken;
   private boolean done;
@@ -51,16 +53,25 @@ final class SourceLink implements RemoteMemory {
 
   private record FileUnits(PostCopyFile file, int first, Map<Long, Integer> byKey) {}
 
-  SourceLink(String source, PostCopyIndex index, DataOutputStream out) {
+  SourceLink(String source, DataOutputStream out) {
     this.source = source;
-    this.index = index;
     this.out = out;
+  }
+
+  /** Takes what the source serves; before the restore, so before any unit is asked for. */
+  private synchronized void index(PostCopyIndex index) {
+    if (this.index != null) {
+      throw AccrException.usage("post-copy: a second index");
+    }
     for (PostCopyUnit u : index.getHostUnitsList()) {
       if (u.getVaddrCount() != u.getPagesCount()) {
         throw AccrException.usage("post-copy index: a unit's runs do not pair up");
       }
       List<PageSource.Run> runs = new ArrayList<>();
       for (int i = 0; i < u.getVaddrCount(); i++) {
+        if (u.getPages(i) <= 0 || u.getPages(i) > PageFrames.MAX_UNIT / 4096) {
+          throw AccrException.usage("post-copy index: a run of %d pages", u.getPages(i));
+        }
         runs.add(new PageSource.Run(u.getVaddr(i), u.getPages(i)));
       }
       hostUnits.add(runs);
@@ -79,10 +90,31 @@ final class SourceLink implements RemoteMemory {
       servedPlugins.add(f.getPlugin());
       unitCount += f.getKeysCount();
     }
+    this.index = index;
   }
 
-  int pid() {
-    return index.getPid();
+  /** Tells the source that the process runs here. */
+  void restored(MigrationStepReply reply) throws IOException {
+    synchronized (out) {
+      PageFrames.writeMessage(out, PageFrames.RESTORED, reply.toByteArray());
+      out.flush();
+    }
+  }
+
+  /** Tells the source that the restore failed (nothing is left here), with its exit code. */
+  void refused(int exitCode, String message) {
+    try {
+      synchronized (out) {
+        out.writeByte(PageFrames.REFUSED);
+        out.writeInt(exitCode);
+        byte[] m = String.valueOf(message).getBytes(StandardCharsets.UTF_8);
+        out.writeInt(m.length);
+        out.write(m);
+        out.flush();
+      }
+    } catch (IOException e) {
+      // The source is gone: it gives up on its own.
+    }
   }
 
   /** The process runs with {@code l} loading its memory from here. */
@@ -98,8 +130,12 @@ final class SourceLink implements RemoteMemory {
     }
   }
 
-  /** Reads the source's frames until the link ends (Done sent, or the connection broke). */
-  void run(DataInputStream in) {
+  /**
+   * Reads the source's frames until the link ends (Done sent, or the connection broke); once
+   * the index is in, {@code restore} restores the process (on another thread: its restore may
+   * already touch pages, which come through here).
+   */
+  void run(DataInputStream in, Runnable restore) {
     try {
       while (true) {
         int type = in.read();
@@ -107,6 +143,10 @@ final class SourceLink implements RemoteMemory {
           throw new EOFException("the connection was closed");
         }
         switch (type) {
+          case PageFrames.INDEX -> {
+            index(PostCopyIndex.parseFrom(PageFrames.readMessage(in)));
+            Thread.ofVirtual().name("post-copy-restore").start(restore);
+          }
           case PageFrames.UNIT -> {
             int unit = in.readInt();
             int length = in.readInt();
@@ -123,7 +163,7 @@ final class SourceLink implements RemoteMemory {
             }
           }
           case PageFrames.FAILED -> throw new IOException(
-              new String(PageFrames.readMessage(in), java.nio.charset.StandardCharsets.UTF_8));
+              new String(PageFrames.readMessage(in), StandardCharsets.UTF_8));
           default -> throw new IOException("unknown frame " + type);
         }
       }
@@ -224,9 +264,10 @@ final class SourceLink implements RemoteMemory {
 
   @Override
   public PageSource hostPages(int pid) {
-    if (pid != index.getPid()) {
+    PostCopyIndex i = index;
+    if (i == null || pid != i.getPid()) {
       throw AccrException.usage("post-copy: the source serves process %d, not %d",
-          index.getPid(), pid);
+          i == null ? 0 : i.getPid(), pid);
     }
     return new PageSource() {
       @Override
@@ -269,6 +310,9 @@ final class SourceLink implements RemoteMemory {
 
   @Override
   public RemoteBulk bulk() {
+    if (index == null) {
+      throw AccrException.usage("post-copy: no index from the source");
+    }
     return (plugin, what, id) -> {
       FileUnits f = files.get(plugin + "/" + what + "/" + id);
       if (f == null) {
