@@ -145,7 +145,7 @@ final class SourceLink implements RemoteMemory {
         switch (type) {
           case PageFrames.INDEX -> {
             index(PostCopyIndex.parseFrom(PageFrames.readMessage(in)));
-            Thread.ofVirtual().name("post-copy-restore").start(restore);
+            Thread.ofPlatform().name("post-copy-restore").daemon().start(restore);
           }
           case PageFrames.UNIT -> {
             int unit = in.readInt();
