@@ -5,6 +5,7 @@ import dev.accr.api.BulkReader;
 import dev.accr.api.DeviceMemoryServer;
 import dev.accr.engine.PageSource;
 import dev.accr.engine.ServedMemory;
+import dev.accr.image.FaultInjection;
 import dev.accr.proto.LazyPagesInfo;
 import dev.accr.proto.MigrationStepReply;
 import dev.accr.proto.PostCopyFile;
@@ -248,6 +249,7 @@ final class PageServer implements AutoCloseable {
           }
           u = queue.removeFirst();
         }
+        FaultInjection.step("serve:unit-" + u); // a test may kill this node mid-post-copy
         Unit unit = units.get(u);
         int length = unit.host() >= 0 ? memory.pagesOf(unit.host()) * 4096
             : unit.chunk().length();
