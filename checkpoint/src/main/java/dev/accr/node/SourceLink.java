@@ -35,6 +35,8 @@ import java.util.Set;
 final class SourceLink implements RemoteMemory {
   /** Units the pusher asks for ahead of the one it loads, per stream. */
   static final int AHEAD = 4;
+  /** Units come and wait unused at most this many before reading ahead pauses. */
+  private static final int MAX_WAITING = 16;
 
   private final String source;
   private final DataOutputStream out;
@@ -227,6 +229,11 @@ final class SourceLink implements RemoteMemory {
   }
 
   private void prefetch(int from, int end) throws IOException {
+    synchronized (this) {
+      if (arrived.size() >= MAX_WAITING) {
+        return; // units read ahead wait unused: no more until they are taken
+      }
+    }
     for (int u = from; u < Math.min(end, from + AHEAD); u++) {
       request(u, false);
     }

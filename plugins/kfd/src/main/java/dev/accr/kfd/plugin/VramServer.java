@@ -37,7 +37,10 @@ final class VramServer implements DeviceMemoryServer {
           .toList(), CopyMode.DMA);
       Map<Long, VramPieces.Piece> byKey = new HashMap<>();
       List<BulkReader.Chunk> chunks = new ArrayList<>();
-      for (VramPieces.Piece p : all.dma()) {
+      // In VRAM order: the order in which the target's pusher loads blocks, and reads ahead.
+      List<VramPieces.Piece> inOrder = new ArrayList<>(all.dma());
+      inOrder.sort(java.util.Comparator.comparingLong(VramPieces.Piece::vramOffset));
+      for (VramPieces.Piece p : inOrder) {
         Vram vram = p.extent().gpu().vram();
         if (vram.present((int) (p.vramOffset() / Vram.BLOCK))) {
           byKey.put(p.va(), p);
