@@ -153,8 +153,9 @@ class MigrateIT {
     String[] serve = {"kfd-serve", "--gpus", "2", "--steps", "1500", "--seed", "5"};
     String counterRef = reference(counter);
     String serveRef = reference(serve);
-    // Each slowed process starts just before its moves, so that it lives through them.
     String counterPid = slow(counter);
+    String coldPid = slow(serve);
+    String warmPid = slow(serve);
 
     // A set streamed whole into b's image store, checked there.
     String whole = on(a, "dump", "-t", counterPid, "-D", "whole", "--to-node", b, "-R");
@@ -169,12 +170,10 @@ class MigrateIT {
     out = on(b, "migrate", "-t", counterPid, "--to", c, "--lazy");
     assertTrue(out.contains("post-copy: host pages") && out.contains("pushed"), out);
     // mi250x4 to mi300x8: the caches count differs, as topology map explains.
-    String coldPid = slow(serve);
     out = on(a, "migrate", "-t", coldPid, "--to", c, "--pre-copy-rounds", "0", "--relax",
         "caches", "--json");
     assertTrue(out.contains("\"kind\": \"final\"") && !out.contains("pre-copy")
         && out.contains("\"downtimeUs\""), out);
-    String warmPid = slow(serve);
     out = on(a, "migrate", "-t", warmPid, "--to", b);
     assertTrue(out.contains("pre-copy 0:") && out.contains("kfd 0x"), out);
     // Post-copy of host memory and VRAM, from mi250x4 to mi300x8.
