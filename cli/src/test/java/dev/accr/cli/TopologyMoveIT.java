@@ -47,7 +47,7 @@ class TopologyMoveIT {
 
   @Test
   void kfdHaloMovesFromMi250ToMi300AndOnToMi100() throws Exception {
-    String[] workload = {"kfd-halo", "--gpus", "2", "--vram-mib", "8", "--steps", "60",
+    String[] workload = {"kfd-halo", "--gpus", "2", "--vram-mib", "8", "--steps", "150",
         "--seed", "5", "--gpu-us-per-wg", "10"};
     String reference = start("m250", 0, workload);
     String pid = startMidRun("m250", workload);
@@ -55,6 +55,9 @@ class TopologyMoveIT {
     String dump = accr.ok("dump", "--node", "m250", "-t", pid, "-D", "halo-1", "--compress",
         "zstd", "--plugin-opt", "kfd.vram-copy=auto", "--plugin-opt", "kfd.staging-mib=8");
     assertTrue(dump.contains("dumped " + pid), dump);
+    move(pid, "halo-1", "m300", "caches");
+    move(pid, dump("m300", pid, "halo-2"), "m100", "vram,capability,fw,caches");
+    // The first set's contents, looked at while the process runs on.
     String shown = accr.ok("show", "halo-1");
     // kfd-halo keeps its slabs and halos in VRAM buffers: it registers no SVM range.
     assertTrue(shown.contains("# kfd-svm-" + pid + ".img"), shown);
@@ -65,20 +68,16 @@ class TopologyMoveIT {
     String plan = accr.ok("topology", "map", "-D", "halo-1", "--to", "mi300x8", "--relax",
         "caches", "--json");
     assertTrue(plan.contains("\"ok\": true") && plan.contains("\"targetId\""), plan);
-    move(pid, "halo-1", "m300", "caches");
-    Thread.sleep(200);
-    move(pid, dump("m300", pid, "halo-2"), "m100", "vram,capability,fw,caches");
     assertEquals(digest("m250", reference), digest("m100", pid));
   }
 
   @Test
   void kfdTrainMovesFromMi100ToMi250AndOnToMi300() throws Exception {
-    String[] workload = {"kfd-train", "--gpus", "2", "--vram-mib", "8", "--steps", "60",
+    String[] workload = {"kfd-train", "--gpus", "2", "--vram-mib", "8", "--steps", "150",
         "--seed", "7", "--gpu-us-per-wg", "10"};
     String reference = start("m100", 0, workload);
     String pid = startMidRun("m100", workload);
     move(pid, dump("m100", pid, "train-1"), "m250", "capability,fw,caches");
-    Thread.sleep(200);
     move(pid, dump("m250", pid, "train-2"), "m300", "caches");
     assertEquals(digest("m100", reference), digest("m300", pid));
   }
@@ -170,8 +169,8 @@ class TopologyMoveIT {
   }
 
   /**
-   * Starts a workload slowed down to 80 ms a step (not part of its digest): with 60 steps it
-   * runs for seconds, more than the commands that dump and move it take on a busy machine.
+   * Starts a workload slowed down to 80 ms a step (not part of its digest): with 150 steps it
+   * runs for 12 s, more than the commands that dump and move it take on a busy machine.
    */
   private String startMidRun(String node, String... workload) throws Exception {
     String pid = start(node, 80, workload);
