@@ -140,9 +140,16 @@ public final class DmaBuf {
   void release(Bo bo) {
     boolean free;
     boolean gone;
+    Bo newKeeper = null;
+    long bytes;
     synchronized (this) {
+      bytes = size;
       if (bo != null) {
+        Bo keeper = holders.isEmpty() ? null : holders.getFirst().bo();
         holders.removeIf(h -> h.bo() == bo);
+        if (keeper == bo && !holders.isEmpty()) {
+          newKeeper = holders.getFirst().bo();
+        }
       }
       references--;
       gone = references <= 0 && !released;
@@ -150,6 +157,10 @@ public final class DmaBuf {
       if (gone) {
         released = true;
       }
+    }
+    if (newKeeper != null && !gone) {
+      // Its next dump stores the contents with it: none of its earlier dumps did.
+      newKeeper.markWritten(0, bytes);
     }
     if (free) {
       gpu.allocator().free(vramOffset);

@@ -61,7 +61,7 @@ final class ImageGpus {
       }
       for (KfdBoEntry bo : images.readEntries("bos", pid, KfdBoEntry.parser())) {
         links.buffer((int) pid, bo);
-        if (bo.getDomain() == BoDomain.VRAM && !bo.getImported()) {
+        if (bo.getDomain() == BoDomain.VRAM && (!bo.getImported() || bo.getKeepsMemory())) {
           long[] u = use.computeIfAbsent(bo.getGpuId(), k -> new long[2]);
           u[0] += bo.getSize();
           u[1] += (bo.getFlags() & 1) != 0 ? bo.getSize() : 0;

@@ -10,7 +10,9 @@ import dev.accr.api.Prot;
 import dev.accr.api.ThreadView;
 import dev.accr.api.Workload;
 import dev.accr.engine.DumpOptions;
+import dev.accr.engine.Dumper;
 import dev.accr.engine.ImageSet;
+import dev.accr.image.ProgressListener;
 import dev.accr.kernel.InlineTree;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.Registry;
@@ -22,6 +24,7 @@ import dev.accr.kfd.driver.KfdProcess;
 import dev.accr.testkit.Scenarios;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -55,6 +58,8 @@ class FreedExportTest {
     private static final int CHILD = 4;
     /** What the parent read from the buffer: its contents reach the digest through it. */
     private static final int SUM = 5;
+    /** The child's steps between the import and the free. */
+    private static final int WAITED = 6;
 
     @Override
     public String name() {
@@ -153,7 +158,9 @@ class FreedExportTest {
           t.setGpr(PHASE, 1);
         }
         case 1 -> {
-          if (m.readLong(SHARED) >= 2) {
+          if (m.readLong(SHARED) >= 2 && t.gpr(WAITED) < 3) {
+            t.setGpr(WAITED, t.gpr(WAITED) + 1); // a few steps imported before the free
+          } else if (m.readLong(SHARED) >= 2) {
             kfd(p).freeMemory((int) t.gpr(HANDLE));
             p.files().close((int) m.readLong(SHARED + 8));
             m.writeLong(SHARED, 3);
@@ -219,6 +226,36 @@ class FreedExportTest {
         assertEquals(0, restored.allocatedVramBytes());
         assertEquals(0, restored.dmaBufCount());
       }
+    }
+  }
+  @Test
+  void aChainAcrossTheFreeRestoresToTheSameDigest() throws Exception {
+    String expected;
+    try (Node a = node("a")) {
+      expected = Scenarios.finish(a, a.create("freed-export", List.of(), tmp, 0));
+    }
+    Path before = tmp.resolve("before");
+    Path after = tmp.resolve("after");
+    try (Node a = node("a")) {
+      SimProcess root = a.create("freed-export", List.of(), tmp, 0);
+      for (int i = 0; i < 100 && flag(root) < 2; i++) {
+        Scenarios.step(a, root, 1);
+      }
+      assertEquals(2, flag(root), "imported, not yet freed");
+      // The parent link stores the buffer with its exporter; the import stores nothing.
+      new Dumper(a, Scenarios.plugins(a)).preDump(root.pid(), before, DumpOptions.defaults(),
+          ProgressListener.NONE);
+      for (int i = 0; i < 100 && flag(root) < 3; i++) {
+        Scenarios.step(a, root, 1);
+      }
+      assertEquals(3, flag(root), "the exporter freed its buffer");
+      // Dumped before the importer writes again: the contents it reads next come only from
+      // what the exporter wrote, which this link must store with the import now keeping it.
+      new Dumper(a, Scenarios.plugins(a)).withParent(before, UnaryOperator.identity())
+          .dump(root.pid(), after, DumpOptions.defaults(), ProgressListener.NONE);
+    }
+    try (Node b = node("b")) {
+      assertEquals(expected, Scenarios.finish(b, Scenarios.restore(b, after)), "the chain");
     }
   }
 }
