@@ -93,13 +93,14 @@ public final class LazyRestore implements LazyRestoreHost {
     try {
       boolean more = true;
       while (more) {
-        if (process.state() == SimProcess.State.EXITED) {
-          abandon("process " + process.pid() + " has ended");
-          return;
-        }
         more = host.pushNext();
         for (LazyDeviceMemory d : devices) {
           more |= d.pushNext();
+        }
+        // A process that ended with everything in (its touches loaded it all) is done.
+        if (more && process.state() == SimProcess.State.EXITED) {
+          abandon("process " + process.pid() + " has ended");
+          return;
         }
       }
       finish();
