@@ -64,6 +64,11 @@ final class KfdImageChecks {
         throw new CorruptImageException(bf, String.format("buffer %d: handle, gpu, domain, va"
             + " 0x%x or size %d out of range", b.getHandle(), b.getGpuVa(), b.getSize()));
       }
+      if (b.getDmabufId() != 0 && b.getDomain() != BoDomain.VRAM) {
+        // only VRAM buffers are exported and imported as dma-bufs
+        throw new CorruptImageException(bf, String.format("buffer %d: shared as dma-buf %d but"
+            + " not a VRAM buffer", b.getHandle(), b.getDmabufId()));
+      }
     }
     String sf = "kfd-svm-" + pid + ".img";
     for (KfdSvmRangeEntry r : ranges) {
