@@ -35,9 +35,7 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
   private IntFunction<SharedMemory> memfds = fd -> null;
   private long mapped;
   private long mappedHost;
-  /** Whether writes are tracked, and the label of the current tracking period. */
-  private boolean tracking;
-  private String trackingSince;
+  private final WriteTracking tracking = new WriteTracking();
   /** Where pages not present yet come from (a lazy restore); null: every page is here. */
   private volatile PageFaults faults;
 
@@ -131,13 +129,9 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
     if (below != null && below.getValue().end() > start) {
       throw AccrException.failed("mmap: range %x+%x overlaps %s", start, length, below.getValue());
     }
-    Vma vma = new Vma(start, length, prot, kind, name, path, offset, shared);
-    if (tracking) {
-      vma.mappedWhileTracked = true;
-      if (shared == null) {
-        vma.pageTable().swapDirty(true);
-      } // a shared object tracks its own writes, for every holder at once
-    }
+    Vma vma = new Vma(start, length, prot, kind, name, path, offset,
+        shared != null ? shared.pageTable() : new PageTable(length / PAGE_SIZE, frames), shared);
+    tracking.mapped(vma);
     vmas.put(start, vma);
     mapped += length;
     if (kind != Vma.Kind.DEVICE) {
@@ -223,20 +217,8 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
     return install(vma, index);
   }
 
-  private MemorySegment install(Vma vma, long index) {
-    if (vma.shared() != null) {
-      return vma.shared().install(index);
-    }
-    return installPrivate(vma, index);
-  }
-
-  private synchronized MemorySegment installPrivate(Vma vma, long index) {
-    MemorySegment frame = vma.pageTable().get(index);
-    if (frame == null) {
-      frame = frames.allocate();
-      vma.pageTable().set(index, frame);
-    }
-    return frame;
+  private static MemorySegment install(Vma vma, long index) {
+    return vma.pageTable().install(index); // a shared object's table allocates its own frames
   }
 
   /**
@@ -246,13 +228,9 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
    */
   public void writePages(long address, MemorySegment source, long sourceOffset, int pages) {
     Vma vma = require(address);
-    long first = (address - vma.start()) / PAGE_SIZE;
-    if (address % PAGE_SIZE != 0 || first + pages > vma.pageCount()) {
-      throw AccrException.failed("write of %d pages at %x leaves %s", pages, address, vma);
-    }
-    for (int i = 0; i < pages; i++) {
-      vma.pageTable().markDirty(first + i);
-    }
+    long first = firstIndex(vma, address, pages);
+    PageTable table = vma.pageTable();
+    table.markDirty(first, pages);
     if (pages < MIN_BLOCK_PAGES || vma.shared() != null) {
       for (int i = 0; i < pages; i++) {
         MemorySegment.copy(source, sourceOffset + (long) i * PAGE_SIZE,
@@ -260,29 +238,28 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
       }
       return;
     }
-    // First touch of fresh memory is the slow part: it happens outside the lock, in the copy.
-    MemorySegment block = frames.allocateBlock(pages);
-    MemorySegment[] targets = new MemorySegment[pages];
-    int adopted = 0;
-    synchronized (this) {
-      for (int i = 0; i < pages; i++) {
-        MemorySegment frame = vma.pageTable().get(first + i);
-        if (frame == null) {
-          frame = block.asSlice((long) i * PAGE_SIZE, PAGE_SIZE);
-          vma.pageTable().set(first + i, frame);
-          adopted++;
-        }
-        targets[i] = frame;
-      }
-    }
-    frames.adopt(adopted);
+    // First touch of fresh memory is the slow part: it happens outside any lock, in the copy.
+    long block = frames.allocateBlock(pages);
+    long adopted = table.fillAbsent(first, pages, block);
+    frames.adopt((int) adopted);
     if (adopted == pages) {
-      MemorySegment.copy(source, sourceOffset, block, 0, (long) pages * PAGE_SIZE);
+      MemorySegment.copy(source, sourceOffset, frames.frames(block, pages), 0,
+          (long) pages * PAGE_SIZE);
       return;
     }
     for (int i = 0; i < pages; i++) {
-      MemorySegment.copy(source, sourceOffset + (long) i * PAGE_SIZE, targets[i], 0, PAGE_SIZE);
+      MemorySegment.copy(source, sourceOffset + (long) i * PAGE_SIZE, table.get(first + i), 0,
+          PAGE_SIZE);
     }
+  }
+
+  /** The index of page {@code address} in {@code vma}, checked to start a run of {@code pages}. */
+  private static long firstIndex(Vma vma, long address, int pages) {
+    long first = (address - vma.start()) / PAGE_SIZE;
+    if (address % PAGE_SIZE != 0 || pages <= 0 || first + pages > vma.pageCount()) {
+      throw AccrException.failed("write of %d pages at %x leaves %s", pages, address, vma);
+    }
+    return first;
   }
 
   /**
@@ -293,26 +270,11 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
    */
   public MemorySegment freshRun(long address, int pages) {
     Vma vma = require(address);
-    long first = (address - vma.start()) / PAGE_SIZE;
-    if (address % PAGE_SIZE != 0 || pages <= 0 || first + pages > vma.pageCount()) {
-      throw AccrException.failed("write of %d pages at %x leaves %s", pages, address, vma);
-    }
+    long first = firstIndex(vma, address, pages);
     if (vma.shared() != null) {
       return null; // the object's own frames: filled page by page
     }
-    synchronized (this) {
-      for (int i = 0; i < pages; i++) {
-        if (vma.pageTable().get(first + i) != null) {
-          return null;
-        }
-      }
-      MemorySegment block = frames.allocateBlock(pages);
-      for (int i = 0; i < pages; i++) {
-        vma.pageTable().set(first + i, block.asSlice((long) i * PAGE_SIZE, PAGE_SIZE));
-      }
-      frames.adopt(pages);
-      return block;
-    }
+    return vma.pageTable().freshRun(first, pages);
   }
 
   @Override
@@ -348,7 +310,7 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
    * sees a page half loaded.
    */
   public MemorySegment unmappedRun(int pages) {
-    return frames.allocateBlock(pages);
+    return frames.frames(frames.allocateBlock(pages), pages);
   }
 
   /**
@@ -357,21 +319,19 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
    */
   public int installRun(long address, MemorySegment block, int pages) {
     Vma vma = require(address);
-    long first = (address - vma.start()) / PAGE_SIZE;
-    if (address % PAGE_SIZE != 0 || pages <= 0 || first + pages > vma.pageCount()) {
-      throw AccrException.failed("write of %d pages at %x leaves %s", pages, address, vma);
+    long first = firstIndex(vma, address, pages);
+    PageTable table = vma.pageTable();
+    FramePool owner = table.frames();
+    long ref;
+    if (owner == frames) {
+      ref = frames.refOf(block);
+    } else { // a shared object's table holds frames of the object's own pool
+      ref = owner.allocateBlock(pages);
+      MemorySegment.copy(block, 0, owner.frames(ref, pages), 0, (long) pages * PAGE_SIZE);
     }
-    int mapped = 0;
-    synchronized (this) {
-      for (int i = 0; i < pages; i++) {
-        if (vma.pageTable().get(first + i) == null) {
-          // Not marked written: the page is the restored set's, which a dump on it has.
-          vma.pageTable().publish(first + i, block.asSlice((long) i * PAGE_SIZE, PAGE_SIZE));
-          mapped++;
-        }
-      }
-      frames.adopt(mapped);
-    }
+    // Not marked written: the pages are the restored set's, which a dump on it has.
+    int mapped = (int) table.fillAbsent(first, pages, ref);
+    owner.adopt(mapped);
     return mapped;
   }
 
@@ -410,40 +370,17 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
    * space's did).
    */
   public synchronized DirtyPages trackWrites(String label, SharedWrites step) {
-    Map<Vma, DirtyPages.Period> periods = new java.util.IdentityHashMap<>();
-    String ending = tracking ? trackingSince : null;
-    for (Vma vma : vmas.values()) {
-      if (vma.shared() != null) {
-        SharedMemory.Ended e = step.end(vma.shared(), label);
-        periods.put(vma, new DirtyPages.Period(e.bits(), vma.mappedWhileTracked || !tracking
-            || e.since() == null || !e.since().equals(ending), e));
-      } else {
-        periods.put(vma, new DirtyPages.Period(vma.pageTable().swapDirty(true),
-            vma.mappedWhileTracked || !tracking));
-      }
-      vma.mappedWhileTracked = false;
-    }
-    DirtyPages ended = new DirtyPages(this, tracking ? trackingSince : null, label, periods);
-    tracking = true;
-    trackingSince = label;
-    return ended;
+    return tracking.end(this, vmas.values(), label, step);
   }
 
   /** Stops tracking writes: the write path is back to its untracked cost. */
   public synchronized void stopTracking() {
-    for (Vma vma : vmas.values()) {
-      if (vma.shared() == null) { // a shared object's other holders may still track it
-        vma.pageTable().swapDirty(false);
-      }
-      vma.mappedWhileTracked = false;
-    }
-    tracking = false;
-    trackingSince = null;
+    tracking.stop(vmas.values());
   }
 
   /** The label of the current tracking period, or null when writes are not tracked. */
   public synchronized String trackingSince() {
-    return tracking ? trackingSince : null;
+    return tracking.since();
   }
 
   /**
@@ -451,30 +388,7 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
    * dump that failed must not lose what its successor has to store.
    */
   synchronized void putBack(DirtyPages ended) {
-    if (!tracking || !ended.label().equals(trackingSince)) {
-      return; // another period began since: it already starts from scratch
-    }
-    for (Map.Entry<Vma, DirtyPages.Period> e : ended.periods().entrySet()) {
-      if (e.getValue().shared() != null) {
-        e.getKey().shared().putBack(ended.label(), e.getValue().shared());
-      }
-    }
-    if (ended.since() == null) {
-      stopTracking();
-      return;
-    }
-    for (Map.Entry<Vma, DirtyPages.Period> e : ended.periods().entrySet()) {
-      Vma vma = e.getKey();
-      if (vmas.get(vma.start()) != vma || vma.shared() != null) {
-        continue;
-      }
-      if (e.getValue().wholeMapping()) {
-        vma.mappedWhileTracked = true;
-      } else {
-        vma.pageTable().restoreDirty(e.getValue().bits());
-      }
-    }
-    trackingSince = ended.since();
+    tracking.putBack(ended, vmas);
   }
 
   /**
