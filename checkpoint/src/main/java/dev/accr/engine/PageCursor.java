@@ -30,6 +30,10 @@ final class PageCursor {
   static long count(List<Vma> vmas, PageSelection selection) {
     long n = 0;
     for (Vma v : vmas) {
+      if (selection == PageSelection.ALL_TOUCHED) {
+        n += v.touchedPages();
+        continue;
+      }
       for (long i = selection.next(v, 0); i >= 0; i = selection.next(v, i + 1)) {
         n++;
       }

@@ -24,8 +24,6 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
   public static final long MAX_ADDRESS = 1L << 47;
   /** At most this much may be mapped in all (page tables are sized by mappings). */
   public static final long MAX_MAPPED_BYTES = 1L << 40;
-  /** Shorter runs take frames from the shared slabs, one by one. */
-  private static final int MIN_BLOCK_PAGES = 16;
 
   private final TreeMap<Long, Vma> vmas = new TreeMap<>();
   private final FramePool frames;
@@ -36,11 +34,13 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
   private long mapped;
   private long mappedHost;
   private final WriteTracking tracking = new WriteTracking();
+  private final RunWrites runs;
   /** Where pages not present yet come from (a lazy restore); null: every page is here. */
   private volatile PageFaults faults;
 
   AddressSpace(NodeMemory accounting, KernelIds ids) {
     this.frames = new FramePool(accounting);
+    this.runs = new RunWrites(this, frames);
     this.accounting = accounting;
     this.ids = ids;
   }
@@ -227,39 +227,7 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
    * memory from several threads at once).
    */
   public void writePages(long address, MemorySegment source, long sourceOffset, int pages) {
-    Vma vma = require(address);
-    long first = firstIndex(vma, address, pages);
-    PageTable table = vma.pageTable();
-    table.markDirty(first, pages);
-    if (pages < MIN_BLOCK_PAGES || vma.shared() != null) {
-      for (int i = 0; i < pages; i++) {
-        MemorySegment.copy(source, sourceOffset + (long) i * PAGE_SIZE,
-            pageForWrite(address + (long) i * PAGE_SIZE), 0, PAGE_SIZE);
-      }
-      return;
-    }
-    // First touch of fresh memory is the slow part: it happens outside any lock, in the copy.
-    long block = frames.allocateBlock(pages);
-    long adopted = table.fillAbsent(first, pages, block);
-    frames.adopt((int) adopted);
-    if (adopted == pages) {
-      MemorySegment.copy(source, sourceOffset, frames.frames(block, pages), 0,
-          (long) pages * PAGE_SIZE);
-      return;
-    }
-    for (int i = 0; i < pages; i++) {
-      MemorySegment.copy(source, sourceOffset + (long) i * PAGE_SIZE, table.get(first + i), 0,
-          PAGE_SIZE);
-    }
-  }
-
-  /** The index of page {@code address} in {@code vma}, checked to start a run of {@code pages}. */
-  private static long firstIndex(Vma vma, long address, int pages) {
-    long first = (address - vma.start()) / PAGE_SIZE;
-    if (address % PAGE_SIZE != 0 || pages <= 0 || first + pages > vma.pageCount()) {
-      throw AccrException.failed("write of %d pages at %x leaves %s", pages, address, vma);
-    }
-    return first;
+    runs.write(require(address), address, source, sourceOffset, pages);
   }
 
   /**
@@ -269,12 +237,7 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
    * #writePages} instead. The frames count as resident at once; they hold zeros until filled.
    */
   public MemorySegment freshRun(long address, int pages) {
-    Vma vma = require(address);
-    long first = firstIndex(vma, address, pages);
-    if (vma.shared() != null) {
-      return null; // the object's own frames: filled page by page
-    }
-    return vma.pageTable().freshRun(first, pages);
+    return runs.fresh(require(address), address, pages);
   }
 
   @Override
@@ -310,7 +273,7 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
    * sees a page half loaded.
    */
   public MemorySegment unmappedRun(int pages) {
-    return frames.frames(frames.allocateBlock(pages), pages);
+    return runs.unmapped(pages);
   }
 
   /**
@@ -318,21 +281,7 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
    * {@code address}; a page that has a frame already keeps it. Returns the pages mapped.
    */
   public int installRun(long address, MemorySegment block, int pages) {
-    Vma vma = require(address);
-    long first = firstIndex(vma, address, pages);
-    PageTable table = vma.pageTable();
-    FramePool owner = table.frames();
-    long ref;
-    if (owner == frames) {
-      ref = frames.refOf(block);
-    } else { // a shared object's table holds frames of the object's own pool
-      ref = owner.allocateBlock(pages);
-      MemorySegment.copy(block, 0, owner.frames(ref, pages), 0, (long) pages * PAGE_SIZE);
-    }
-    // Not marked written: the pages are the restored set's, which a dump on it has.
-    int mapped = (int) table.fillAbsent(first, pages, ref);
-    owner.adopt(mapped);
-    return mapped;
+    return runs.install(require(address), address, block, pages);
   }
 
   @Override

@@ -96,6 +96,11 @@ public final class Vma {
     pages.forEach((index, frame) -> visitor.visit(start + index * MemoryView.PAGE_SIZE, frame));
   }
 
+  /** The number of pages that were ever touched (that have frames). */
+  public long touchedPages() {
+    return pages.touchedPages();
+  }
+
   /**
    * The index of the first touched page at or after page {@code index} of this mapping, or -1:
    * a walk that skips untouched stretches, however large, without visiting them.
