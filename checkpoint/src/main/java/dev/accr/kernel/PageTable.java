@@ -29,11 +29,19 @@ final class PageTable {
   static final int MAX_RUNS = 8;
   private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
   private static final VarHandle TABLES = MethodHandles.arrayElementVarHandle(long[][].class);
+  private static final VarHandle GROUPS = MethodHandles.arrayElementVarHandle(long[][][].class);
+  /** Second-level tables come in groups of 512 (1 GiB of pages), made on first use. */
+  private static final int GROUP_SHIFT = 9;
+  private static final int GROUP_MASK = (1 << GROUP_SHIFT) - 1;
 
   private final FramePool frames;
-  /** Per second-level table: null, dense (SIZE references, 0: no frame), or pairs of a run's
-   * head ({@link #head}) and its first frame's reference, in page order. */
-  private final long[][] directory;
+  /**
+   * Per group, per second-level table: null, dense (SIZE references, 0: no frame), or pairs of
+   * a run's head ({@link #head}) and its first frame's reference, in page order. Groups exist
+   * where pages were touched: a mapping of 1 TiB starts with 1024 empty slots, not 512 Ki.
+   */
+  private final long[][][] directory;
+  private final int tables;
   private final long pages;
   /** Per second-level table, the pages written since tracking (re)started; null: not tracking. */
   private volatile long[][] dirty;
@@ -45,7 +53,8 @@ final class PageTable {
     if (tables > Integer.MAX_VALUE) {
       throw new IllegalArgumentException("mapping too large: " + pages + " pages");
     }
-    this.directory = new long[(int) tables][];
+    this.tables = (int) tables;
+    this.directory = new long[(int) ((tables + GROUP_MASK) >>> GROUP_SHIFT)][][];
   }
 
   long pages() {
@@ -70,7 +79,26 @@ final class PageTable {
   }
 
   private long[] table(int t) {
-    return (long[]) TABLES.getAcquire(directory, t);
+    long[][] group = (long[][]) GROUPS.getAcquire(directory, t >>> GROUP_SHIFT);
+    return group == null ? null : (long[]) TABLES.getAcquire(group, t & GROUP_MASK);
+  }
+
+  /** Publishes second-level table {@code t}; called holding this table's lock. */
+  private void publish(int t, long[] table) {
+    long[][] group = directory[t >>> GROUP_SHIFT];
+    if (group == null) {
+      group = new long[1 << GROUP_SHIFT][];
+      GROUPS.setRelease(directory, t >>> GROUP_SHIFT, group);
+    }
+    TABLES.setRelease(group, t & GROUP_MASK, table);
+  }
+
+  /** The first second-level table at or after {@code t} that may exist (skips empty groups). */
+  private int nextTable(int t) {
+    while (t < tables && GROUPS.getAcquire(directory, t >>> GROUP_SHIFT) == null) {
+      t = ((t >>> GROUP_SHIFT) + 1) << GROUP_SHIFT;
+    }
+    return t;
   }
 
   /** The reference of the frame of page {@code index}, or 0 if the page was never touched. */
@@ -157,19 +185,19 @@ final class PageTable {
   }
 
   private int fillTable(int t, int from, int n, long ref) {
-    long[] table = directory[t];
+    long[] table = table(t);
     if (table == null) {
-      TABLES.setRelease(directory, t, new long[] {head(from, n), ref});
+      publish(t, new long[] {head(from, n), ref});
       return n;
     }
     if (table.length != SIZE) {
       long[] runs = overlaps(table, from, n) ? null : withRun(table, from, n, ref);
       if (runs != null) {
-        TABLES.setRelease(directory, t, runs);
+        publish(t, runs);
         return n;
       }
       table = dense(table);
-      TABLES.setRelease(directory, t, table);
+      publish(t, table);
     }
     int given = 0;
     for (int i = 0; i < n; i++) {
@@ -250,7 +278,7 @@ final class PageTable {
   /** The number of pages that have frames: a count of runs, not a walk of pages. */
   long touchedPages() {
     long n = 0;
-    for (int t = 0; t < directory.length; t++) {
+    for (int t = nextTable(0); t < tables; t = nextTable(t + 1)) {
       long[] table = table(t);
       if (table == null) {
         continue;
@@ -271,7 +299,13 @@ final class PageTable {
   /** The index of the first touched page at or after {@code index}, or -1 if there is none. */
   long nextTouched(long index) {
     for (long i = Math.max(0, index); i < pages; ) {
-      int t = (int) (i >>> SHIFT);
+      int t = nextTable((int) (i >>> SHIFT));
+      if (t >= tables) {
+        return -1;
+      }
+      if ((long) t << SHIFT > i) {
+        i = (long) t << SHIFT;
+      }
       long[] table = table(t);
       if (table != null) {
         int found = nextIn(table, (int) (i & MASK));
@@ -346,9 +380,9 @@ final class PageTable {
     long[][] old = dirty;
     long[][] next = null;
     if (track) {
-      next = new long[directory.length][];
-      for (int t = 0; t < directory.length; t++) {
-        if (directory[t] != null) { // touched tables: their writes mark without allocating
+      next = new long[tables][];
+      for (int t = nextTable(0); t < tables; t = nextTable(t + 1)) {
+        if (table(t) != null) { // touched tables: their writes mark without allocating
           next[t] = new long[BITMAP_LONGS];
         }
       }

@@ -118,7 +118,9 @@ class PageTableTest {
     PageTable t = new PageTable(513, pool); // one full table and one with a single valid page
     touch(t, 512);
     assertEquals(512, t.get(512).get(JAVA_LONG, 0));
-    assertThrows(ArrayIndexOutOfBoundsException.class, () -> t.get(1024));
+    assertNull(t.get(511));
+    assertEquals(1, t.touchedPages());
+    assertEquals(-1, t.nextTouched(513));
   }
 
   @Test
@@ -130,6 +132,11 @@ class PageTableTest {
     List<Long> seen = new ArrayList<>();
     t.forEach((index, f) -> seen.add(index));
     assertEquals(List.of(pages - 1), seen);
+    assertEquals(pages - 1, t.nextTouched(0));
+    assertEquals(1, t.touchedPages());
+    touch(t, 5);
+    assertEquals(5, t.nextTouched(0));
+    assertEquals(pages - 1, t.nextTouched(6));
     assertThrows(IllegalArgumentException.class, () -> new PageTable(1L << 45, pool));
   }
 }
