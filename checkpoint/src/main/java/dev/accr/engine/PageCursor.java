@@ -9,6 +9,8 @@ import java.util.List;
  * Hands out the selected (touched) pages of some mappings in address order, a batch at a time, to the
  * threads of a page dump. Nothing is listed ahead: memory use does not grow with the process,
  * and untouched stretches of a mapping, however large, are skipped a page table at a time.
+ * A batch holds pieces: runs of pages whose frames follow each other in memory, each one
+ * segment, so that a run of frames is written with one piece of a gathering write.
  */
 final class PageCursor {
   private static final int PAGE = MemoryView.PAGE_SIZE;
@@ -28,6 +30,10 @@ final class PageCursor {
   static long count(List<Vma> vmas, PageSelection selection) {
     long n = 0;
     for (Vma v : vmas) {
+      if (selection == PageSelection.ALL_TOUCHED) {
+        n += v.touchedPages();
+        continue;
+      }
       for (long i = selection.next(v, 0); i >= 0; i = selection.next(v, i + 1)) {
         n++;
       }
@@ -40,8 +46,9 @@ final class PageCursor {
    * Each batch gets the next sequence number: chunks sorted by it are in address order.
    */
   synchronized boolean next(Batch batch) {
+    batch.pieces = 0;
     batch.size = 0;
-    while (batch.size < batch.addresses.length && vma < vmas.size()) {
+    while (batch.size < batch.capacity && vma < vmas.size()) {
       Vma v = vmas.get(vma);
       long i = selection.next(v, index);
       if (i < 0) {
@@ -49,43 +56,78 @@ final class PageCursor {
         index = 0;
         continue;
       }
-      batch.addresses[batch.size] = v.start() + i * PAGE;
-      batch.frames[batch.size] = v.frame(i);
-      batch.mappings[batch.size] = vma;
-      batch.size++;
-      index = i + 1;
+      int n = v.frameRun(i, batch.capacity - batch.size);
+      if (selection != PageSelection.ALL_TOUCHED) {
+        for (int k = 1; k < n; k++) {
+          if (selection.next(v, i + k) != i + k) {
+            n = k; // the run ends at the first page not selected
+            break;
+          }
+        }
+      }
+      if (n > 0) {
+        batch.add(v.start() + i * PAGE, v.frames(i, n), n, vma);
+      }
+      index = i + Math.max(1, n);
     }
     batch.sequence = sequence++;
     return batch.size > 0;
   }
 
-  /** One thread's reusable batch of pages. */
+  /** One thread's reusable batch of pages, as pieces of frames that follow each other. */
   static final class Batch {
+    private final int capacity;
     private final long[] addresses;
     private final MemorySegment[] frames;
+    private final int[] pages;
     private final int[] mappings;
+    private int pieces;
     private int size;
     private long sequence;
 
     Batch(int capacity) {
+      this.capacity = capacity;
       addresses = new long[capacity];
       frames = new MemorySegment[capacity];
+      pages = new int[capacity];
       mappings = new int[capacity];
     }
 
+    private void add(long address, MemorySegment run, int count, int mapping) {
+      addresses[pieces] = address;
+      frames[pieces] = run;
+      pages[pieces] = count;
+      mappings[pieces] = mapping;
+      pieces++;
+      size += count;
+    }
+
+    /** Pages in the batch. */
     int size() {
       return size;
     }
 
+    /** Pieces in the batch. */
+    int pieces() {
+      return pieces;
+    }
+
+    /** The address of the first page of piece {@code i}. */
     long address(int i) {
       return addresses[i];
     }
 
-    MemorySegment frame(int i) {
+    /** The frames of piece {@code i}, one after the other. */
+    MemorySegment frames(int i) {
       return frames[i];
     }
 
-    /** Which of the cursor's mappings page {@code i} is in. */
+    /** The pages of piece {@code i}. */
+    int pages(int i) {
+      return pages[i];
+    }
+
+    /** Which of the cursor's mappings piece {@code i} is in. */
     int mapping(int i) {
       return mappings[i];
     }

@@ -176,37 +176,42 @@ final class PageDumper {
       int runPages = 0;
       int runMapping = -1;
       int kept = 0;
-      MemorySegment pieceFirst = null;
-      long pieceLength = 0;
-      for (int i = 0; i < batch.size(); i++) {
-        MemorySegment frame = batch.frame(i);
-        long address = batch.address(i);
-        if (isZero(frame)) {
-          zeroPages++;
-          continue;
-        }
-        if (copy) {
-          MemorySegment.copy(frame, 0, rawSegment, (long) kept * PAGE, PAGE);
-        } else if (pieceLength > 0 && frame.address() == pieceFirst.address() + pieceLength) {
-          pieceLength += PAGE; // frames side by side in memory: one piece of the write
-        } else {
-          addPiece(pieceFirst, pieceLength);
-          pieceFirst = frame;
-          pieceLength = PAGE;
-        }
-        kept++;
-        // A run stays inside one mapping, even where the next one starts right after it.
-        if (runPages > 0 && address == runStart + (long) runPages * PAGE
-            && batch.mapping(i) == runMapping) {
-          runPages++;
-        } else {
-          if (runPages > 0) {
-            entry.addRuns(PageRun.newBuilder().setVaddr(runStart).setNrPages(runPages));
+      for (int p = 0; p < batch.pieces(); p++) {
+        MemorySegment frames = batch.frames(p);
+        int mapping = batch.mapping(p);
+        long pieceFrom = 0;
+        long pieceLength = 0;
+        for (int i = 0; i < batch.pages(p); i++) {
+          long at = (long) i * PAGE;
+          long address = batch.address(p) + at;
+          if (isZero(frames, at)) {
+            zeroPages++;
+            continue;
           }
-          runStart = address;
-          runPages = 1;
-          runMapping = batch.mapping(i);
+          if (copy) {
+            MemorySegment.copy(frames, at, rawSegment, (long) kept * PAGE, PAGE);
+          } else if (pieceLength > 0 && at == pieceFrom + pieceLength) {
+            pieceLength += PAGE; // the piece's frames follow each other: one piece of the write
+          } else {
+            addPiece(frames, pieceFrom, pieceLength);
+            pieceFrom = at;
+            pieceLength = PAGE;
+          }
+          kept++;
+          // A run stays inside one mapping, even where the next one starts right after it.
+          if (runPages > 0 && address == runStart + (long) runPages * PAGE
+              && mapping == runMapping) {
+            runPages++;
+          } else {
+            if (runPages > 0) {
+              entry.addRuns(PageRun.newBuilder().setVaddr(runStart).setNrPages(runPages));
+            }
+            runStart = address;
+            runPages = 1;
+            runMapping = mapping;
+          }
         }
+        addPiece(frames, pieceFrom, pieceLength);
       }
       if (kept == 0) {
         return null;
@@ -223,7 +228,6 @@ final class PageDumper {
         offset = writer.append(encoded.codec(), kept * PAGE, (int) crc.getValue(),
             encoded.stored());
       } else {
-        addPiece(pieceFirst, pieceLength);
         for (ByteBuffer piece : pieces) {
           crc.update(piece.duplicate());
         }
@@ -235,13 +239,13 @@ final class PageDumper {
     }
 
     /**
-     * Adds frames that lie side by side in memory, from {@code first} on, as one piece of the
-     * gathering write; the piece keeps the frames' lifetime, so memory freed meanwhile fails
-     * the dump instead of being read.
+     * Adds {@code length} bytes of a batch's piece of frames from {@code from} on as one piece
+     * of the gathering write; the piece keeps the frames' lifetime, so memory freed meanwhile
+     * fails the dump instead of being read.
      */
-    private void addPiece(MemorySegment first, long length) {
+    private void addPiece(MemorySegment frames, long from, long length) {
       if (length > 0) {
-        pieces.add(first.reinterpret(length).asByteBuffer());
+        pieces.add(frames.asSlice(from, length).asByteBuffer());
       }
     }
 
@@ -261,7 +265,7 @@ final class PageDumper {
     }
   }
 
-  private static boolean isZero(MemorySegment page) {
-    return MemorySegment.mismatch(page, 0, PAGE, AddressSpace.zeroPage(), 0, PAGE) == -1;
+  private static boolean isZero(MemorySegment frames, long at) {
+    return MemorySegment.mismatch(frames, at, at + PAGE, AddressSpace.zeroPage(), 0, PAGE) == -1;
   }
 }

@@ -116,12 +116,11 @@ final class PageLoader {
       // Sized by the largest chunk the pagemaps announce; the reader refuses larger ones.
       try (Arena arena = Arena.ofConfined();
           ChunkCodec codec = new ChunkCodec(Compression.NONE)) {
-        ByteBuffer stored = arena.allocate(bufferSize).asByteBuffer();
-        ByteBuffer raw = arena.allocate(bufferSize).asByteBuffer();
+        Buffers buffers = new Buffers(arena, bufferSize);
         for (int f; (f = (int) nextFile.getAndIncrement()) < files.size(); ) {
           int n = files.get(f);
           Map<Long, Ref> expected = byFile.getOrDefault(n, Map.of());
-          bytesRead.addAndGet(loadFile(n, expected, stored, raw, codec, sink,
+          bytesRead.addAndGet(loadFile(n, expected, buffers, codec, sink,
               pages -> progress.progress("memory", pagesDone.addAndGet(pages) * PAGE,
                   total * PAGE)));
         }
@@ -129,7 +128,37 @@ final class PageLoader {
     });
   }
 
-  private long loadFile(int n, Map<Long, Ref> expected, ByteBuffer stored, ByteBuffer raw,
+  /**
+   * A worker's two buffers, made on first use: chunks read straight into fresh frames need
+   * none, and untouched memory is costly to fault in on a busy machine.
+   */
+  private static final class Buffers {
+    private final Arena arena;
+    private final int size;
+    private ByteBuffer stored;
+    private ByteBuffer raw;
+
+    Buffers(Arena arena, int size) {
+      this.arena = arena;
+      this.size = size;
+    }
+
+    ByteBuffer stored() {
+      if (stored == null) {
+        stored = arena.allocate(size).asByteBuffer();
+      }
+      return stored;
+    }
+
+    ByteBuffer raw() {
+      if (raw == null) {
+        raw = arena.allocate(size).asByteBuffer();
+      }
+      return raw;
+    }
+  }
+
+  private long loadFile(int n, Map<Long, Ref> expected, Buffers buffers,
       ChunkCodec codec, PageSink sink,
       LongConsumer pagesDone) throws IOException {
     Path path = set.dir().resolve(ImageKind.PAGES.fileName(n));
@@ -149,7 +178,7 @@ final class PageLoader {
               + " expected raw=" + pages * PAGE + " stored=" + entry.getStoredLength());
         }
         seen++;
-        load(reader, chunk, ref, stored, raw, codec, sink);
+        load(reader, chunk, ref, buffers, codec, sink);
         pagesDone.accept(pages);
       }
       if (seen != expected.size()) {
@@ -162,7 +191,7 @@ final class PageLoader {
 
   /** Reads one chunk whose header was read and checked, into its frames where it can. */
   private static void load(ChunkFileReader reader, ChunkFileReader.Chunk chunk, Ref ref,
-      ByteBuffer stored, ByteBuffer raw, ChunkCodec codec, PageSink sink) throws IOException {
+      Buffers buffers, ChunkCodec codec, PageSink sink) throws IOException {
     List<PageRun> runs = ref.entry().getRunsList();
     MemorySegment[] targets = new MemorySegment[runs.size()];
     boolean allFresh = sink != VERIFY_ONLY;
@@ -178,6 +207,7 @@ final class PageLoader {
       reader.readPayload(chunk, into);
       return;
     }
+    ByteBuffer stored = buffers.stored();
     if (chunk.storedLength() > stored.capacity()) {
       throw new CorruptImageException(reader.file(), "chunk at offset " + chunk.offset()
           + ": stored length " + chunk.storedLength()
@@ -185,7 +215,8 @@ final class PageLoader {
     }
     reader.readPayload(chunk, stored.clear().limit(chunk.storedLength()));
     stored.flip();
-    ByteBuffer into = allFresh && targets.length == 1 ? targets[0].asByteBuffer() : raw;
+    ByteBuffer raw = allFresh && targets.length == 1 ? null : buffers.raw();
+    ByteBuffer into = raw == null ? targets[0].asByteBuffer() : raw;
     ByteBuffer data = codec.decode(chunk.codec(), stored, chunk.rawLength(), into,
         reader.file(), chunk.offset());
     if (data == into && into != raw) {

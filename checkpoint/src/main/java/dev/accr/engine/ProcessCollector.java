@@ -85,9 +85,7 @@ final class ProcessCollector {
           .setProt(v.prot()).setKind(kindOf(v.kind())).setName(v.name()).setPath(v.path())
           .setOffset(v.offset());
       if (v.kind() != Vma.Kind.DEVICE) {
-        long[] touched = {0};
-        v.forEachTouchedPage((address, frame) -> touched[0]++);
-        vma.setTouchedPages(touched[0]);
+        vma.setTouchedPages(v.touchedPages());
       }
       mm.addVmas(vma);
     }

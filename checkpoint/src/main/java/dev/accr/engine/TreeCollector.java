@@ -273,9 +273,7 @@ final class TreeCollector {
         }
       }
       if (v.kind() != Vma.Kind.DEVICE) {
-        long[] touched = {0};
-        v.forEachTouchedPage((address, frame) -> touched[0]++);
-        vma.setTouchedPages(touched[0]);
+        vma.setTouchedPages(v.touchedPages());
       }
       mm.addVmas(vma);
     }

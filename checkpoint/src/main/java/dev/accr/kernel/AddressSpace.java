@@ -24,8 +24,6 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
   public static final long MAX_ADDRESS = 1L << 47;
   /** At most this much may be mapped in all (page tables are sized by mappings). */
   public static final long MAX_MAPPED_BYTES = 1L << 40;
-  /** Shorter runs take frames from the shared slabs, one by one. */
-  private static final int MIN_BLOCK_PAGES = 16;
 
   private final TreeMap<Long, Vma> vmas = new TreeMap<>();
   private final FramePool frames;
@@ -35,14 +33,14 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
   private IntFunction<SharedMemory> memfds = fd -> null;
   private long mapped;
   private long mappedHost;
-  /** Whether writes are tracked, and the label of the current tracking period. */
-  private boolean tracking;
-  private String trackingSince;
+  private final WriteTracking tracking = new WriteTracking();
+  private final RunWrites runs;
   /** Where pages not present yet come from (a lazy restore); null: every page is here. */
   private volatile PageFaults faults;
 
   AddressSpace(NodeMemory accounting, KernelIds ids) {
     this.frames = new FramePool(accounting);
+    this.runs = new RunWrites(this, frames);
     this.accounting = accounting;
     this.ids = ids;
   }
@@ -131,13 +129,9 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
     if (below != null && below.getValue().end() > start) {
       throw AccrException.failed("mmap: range %x+%x overlaps %s", start, length, below.getValue());
     }
-    Vma vma = new Vma(start, length, prot, kind, name, path, offset, shared);
-    if (tracking) {
-      vma.mappedWhileTracked = true;
-      if (shared == null) {
-        vma.pageTable().swapDirty(true);
-      } // a shared object tracks its own writes, for every holder at once
-    }
+    Vma vma = new Vma(start, length, prot, kind, name, path, offset,
+        shared != null ? shared.pageTable() : new PageTable(length / PAGE_SIZE, frames), shared);
+    tracking.mapped(vma);
     vmas.put(start, vma);
     mapped += length;
     if (kind != Vma.Kind.DEVICE) {
@@ -223,20 +217,8 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
     return install(vma, index);
   }
 
-  private MemorySegment install(Vma vma, long index) {
-    if (vma.shared() != null) {
-      return vma.shared().install(index);
-    }
-    return installPrivate(vma, index);
-  }
-
-  private synchronized MemorySegment installPrivate(Vma vma, long index) {
-    MemorySegment frame = vma.pageTable().get(index);
-    if (frame == null) {
-      frame = frames.allocate();
-      vma.pageTable().set(index, frame);
-    }
-    return frame;
+  private static MemorySegment install(Vma vma, long index) {
+    return vma.pageTable().install(index); // a shared object's table allocates its own frames
   }
 
   /**
@@ -245,44 +227,7 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
    * memory from several threads at once).
    */
   public void writePages(long address, MemorySegment source, long sourceOffset, int pages) {
-    Vma vma = require(address);
-    long first = (address - vma.start()) / PAGE_SIZE;
-    if (address % PAGE_SIZE != 0 || first + pages > vma.pageCount()) {
-      throw AccrException.failed("write of %d pages at %x leaves %s", pages, address, vma);
-    }
-    for (int i = 0; i < pages; i++) {
-      vma.pageTable().markDirty(first + i);
-    }
-    if (pages < MIN_BLOCK_PAGES || vma.shared() != null) {
-      for (int i = 0; i < pages; i++) {
-        MemorySegment.copy(source, sourceOffset + (long) i * PAGE_SIZE,
-            pageForWrite(address + (long) i * PAGE_SIZE), 0, PAGE_SIZE);
-      }
-      return;
-    }
-    // First touch of fresh memory is the slow part: it happens outside the lock, in the copy.
-    MemorySegment block = frames.allocateBlock(pages);
-    MemorySegment[] targets = new MemorySegment[pages];
-    int adopted = 0;
-    synchronized (this) {
-      for (int i = 0; i < pages; i++) {
-        MemorySegment frame = vma.pageTable().get(first + i);
-        if (frame == null) {
-          frame = block.asSlice((long) i * PAGE_SIZE, PAGE_SIZE);
-          vma.pageTable().set(first + i, frame);
-          adopted++;
-        }
-        targets[i] = frame;
-      }
-    }
-    frames.adopt(adopted);
-    if (adopted == pages) {
-      MemorySegment.copy(source, sourceOffset, block, 0, (long) pages * PAGE_SIZE);
-      return;
-    }
-    for (int i = 0; i < pages; i++) {
-      MemorySegment.copy(source, sourceOffset + (long) i * PAGE_SIZE, targets[i], 0, PAGE_SIZE);
-    }
+    runs.write(require(address), address, source, sourceOffset, pages);
   }
 
   /**
@@ -292,27 +237,7 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
    * #writePages} instead. The frames count as resident at once; they hold zeros until filled.
    */
   public MemorySegment freshRun(long address, int pages) {
-    Vma vma = require(address);
-    long first = (address - vma.start()) / PAGE_SIZE;
-    if (address % PAGE_SIZE != 0 || pages <= 0 || first + pages > vma.pageCount()) {
-      throw AccrException.failed("write of %d pages at %x leaves %s", pages, address, vma);
-    }
-    if (vma.shared() != null) {
-      return null; // the object's own frames: filled page by page
-    }
-    synchronized (this) {
-      for (int i = 0; i < pages; i++) {
-        if (vma.pageTable().get(first + i) != null) {
-          return null;
-        }
-      }
-      MemorySegment block = frames.allocateBlock(pages);
-      for (int i = 0; i < pages; i++) {
-        vma.pageTable().set(first + i, block.asSlice((long) i * PAGE_SIZE, PAGE_SIZE));
-      }
-      frames.adopt(pages);
-      return block;
-    }
+    return runs.fresh(require(address), address, pages);
   }
 
   @Override
@@ -348,7 +273,7 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
    * sees a page half loaded.
    */
   public MemorySegment unmappedRun(int pages) {
-    return frames.allocateBlock(pages);
+    return runs.unmapped(pages);
   }
 
   /**
@@ -356,23 +281,7 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
    * {@code address}; a page that has a frame already keeps it. Returns the pages mapped.
    */
   public int installRun(long address, MemorySegment block, int pages) {
-    Vma vma = require(address);
-    long first = (address - vma.start()) / PAGE_SIZE;
-    if (address % PAGE_SIZE != 0 || pages <= 0 || first + pages > vma.pageCount()) {
-      throw AccrException.failed("write of %d pages at %x leaves %s", pages, address, vma);
-    }
-    int mapped = 0;
-    synchronized (this) {
-      for (int i = 0; i < pages; i++) {
-        if (vma.pageTable().get(first + i) == null) {
-          // Not marked written: the page is the restored set's, which a dump on it has.
-          vma.pageTable().publish(first + i, block.asSlice((long) i * PAGE_SIZE, PAGE_SIZE));
-          mapped++;
-        }
-      }
-      frames.adopt(mapped);
-    }
-    return mapped;
+    return runs.install(require(address), address, block, pages);
   }
 
   @Override
@@ -410,40 +319,17 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
    * space's did).
    */
   public synchronized DirtyPages trackWrites(String label, SharedWrites step) {
-    Map<Vma, DirtyPages.Period> periods = new java.util.IdentityHashMap<>();
-    String ending = tracking ? trackingSince : null;
-    for (Vma vma : vmas.values()) {
-      if (vma.shared() != null) {
-        SharedMemory.Ended e = step.end(vma.shared(), label);
-        periods.put(vma, new DirtyPages.Period(e.bits(), vma.mappedWhileTracked || !tracking
-            || e.since() == null || !e.since().equals(ending), e));
-      } else {
-        periods.put(vma, new DirtyPages.Period(vma.pageTable().swapDirty(true),
-            vma.mappedWhileTracked || !tracking));
-      }
-      vma.mappedWhileTracked = false;
-    }
-    DirtyPages ended = new DirtyPages(this, tracking ? trackingSince : null, label, periods);
-    tracking = true;
-    trackingSince = label;
-    return ended;
+    return tracking.end(this, vmas.values(), label, step);
   }
 
   /** Stops tracking writes: the write path is back to its untracked cost. */
   public synchronized void stopTracking() {
-    for (Vma vma : vmas.values()) {
-      if (vma.shared() == null) { // a shared object's other holders may still track it
-        vma.pageTable().swapDirty(false);
-      }
-      vma.mappedWhileTracked = false;
-    }
-    tracking = false;
-    trackingSince = null;
+    tracking.stop(vmas.values());
   }
 
   /** The label of the current tracking period, or null when writes are not tracked. */
   public synchronized String trackingSince() {
-    return tracking ? trackingSince : null;
+    return tracking.since();
   }
 
   /**
@@ -451,30 +337,7 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
    * dump that failed must not lose what its successor has to store.
    */
   synchronized void putBack(DirtyPages ended) {
-    if (!tracking || !ended.label().equals(trackingSince)) {
-      return; // another period began since: it already starts from scratch
-    }
-    for (Map.Entry<Vma, DirtyPages.Period> e : ended.periods().entrySet()) {
-      if (e.getValue().shared() != null) {
-        e.getKey().shared().putBack(ended.label(), e.getValue().shared());
-      }
-    }
-    if (ended.since() == null) {
-      stopTracking();
-      return;
-    }
-    for (Map.Entry<Vma, DirtyPages.Period> e : ended.periods().entrySet()) {
-      Vma vma = e.getKey();
-      if (vmas.get(vma.start()) != vma || vma.shared() != null) {
-        continue;
-      }
-      if (e.getValue().wholeMapping()) {
-        vma.mappedWhileTracked = true;
-      } else {
-        vma.pageTable().restoreDirty(e.getValue().bits());
-      }
-    }
-    trackingSince = ended.since();
+    tracking.putBack(ended, vmas);
   }
 
   /**

@@ -4,6 +4,7 @@ import dev.accr.api.MemoryView;
 import dev.accr.api.ZeroedMemory;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 
 /**
  * Allocates a process's 4 KiB page frames off-heap, cut from regions that double in size (16
@@ -13,6 +14,10 @@ import java.lang.foreign.MemorySegment;
  * large process then faults its memory in 2 MiB at a time. Frames come zeroed from the kernel
  * and are first touched by whoever writes them, outside the pool's lock. All frames are freed
  * together when the process goes away.
+ *
+ * <p>A frame is named by a {@code long} reference, its region and its page in the region (never
+ * 0), rather than by an object: a page table holds references, and the frames of a run that
+ * follow each other in a region have references that follow each other too.
  */
 final class FramePool implements AutoCloseable {
   private static final int PAGE = MemoryView.PAGE_SIZE;
@@ -21,7 +26,8 @@ final class FramePool implements AutoCloseable {
 
   private final Arena arena = Arena.ofShared();
   private final NodeMemory accounting;
-  private MemorySegment region = MemorySegment.NULL;
+  /** Every region so far, in order; replaced, never changed, when one is added. */
+  private volatile MemorySegment[] regions = new MemorySegment[0];
   private long regionUsed;
   private long frames;
   private long reserved;
@@ -31,38 +37,72 @@ final class FramePool implements AutoCloseable {
     this.accounting = accounting;
   }
 
-  /** A zeroed frame. */
-  synchronized MemorySegment allocate() {
-    MemorySegment frame = take(1);
+  /** The reference of page {@code page} of region {@code region}. */
+  private static long ref(int region, long page) {
+    return ((long) (region + 1) << 32) | page;
+  }
+
+  /** A zeroed frame, counted as resident: its reference. */
+  synchronized long allocate() {
+    long frame = take(1);
     frames++;
     accounting.addResident(1);
     return frame;
   }
 
   /**
-   * A contiguous block of {@code pages} zeroed frames. The block is reserved now; each frame
-   * counts as resident once {@link #adopt} is called for it.
+   * A contiguous block of {@code pages} zeroed frames: the reference of its first frame (the
+   * others follow). The block is reserved now; each frame counts as resident once {@link
+   * #adopt} is called for it.
    */
-  synchronized MemorySegment allocateBlock(int pages) {
+  synchronized long allocateBlock(int pages) {
     return take(pages);
   }
 
-  private MemorySegment take(int pages) {
+  private long take(int pages) {
     if (closed) {
       throw new IllegalStateException("frame pool is closed");
     }
     long bytes = (long) pages * PAGE;
+    MemorySegment[] all = regions;
+    MemorySegment region = all.length == 0 ? MemorySegment.NULL : all[all.length - 1];
     if (region.byteSize() - regionUsed < bytes) {
       long size = Math.min(MAX_REGION, Math.max(MIN_REGION, region.byteSize() * 2));
       size = Math.max(size, bytes);
       region = ZeroedMemory.allocate(arena, size);
+      all = Arrays.copyOf(all, all.length + 1);
+      all[all.length - 1] = region;
+      regions = all;
       regionUsed = 0;
       reserved += size;
       accounting.addReserved(size);
     }
-    MemorySegment block = region.asSlice(regionUsed, bytes);
+    long first = ref(all.length - 1, regionUsed / PAGE);
     regionUsed += bytes;
-    return block;
+    return first;
+  }
+
+  /** The frame of reference {@code ref}. */
+  MemorySegment frame(long ref) {
+    return frames(ref, 1);
+  }
+
+  /** The {@code pages} frames from reference {@code ref} on, which follow each other in a region. */
+  MemorySegment frames(long ref, long pages) {
+    return regions[(int) (ref >>> 32) - 1].asSlice((ref & 0xffff_ffffL) * PAGE, pages * PAGE);
+  }
+
+  /** The reference of the first frame of {@code block}, a block this pool handed out. */
+  long refOf(MemorySegment block) {
+    MemorySegment[] all = regions;
+    long address = block.address();
+    for (int r = all.length - 1; r >= 0; r--) {
+      long offset = address - all[r].address();
+      if (offset >= 0 && offset + block.byteSize() <= all[r].byteSize()) {
+        return ref(r, offset / PAGE);
+      }
+    }
+    throw new IllegalArgumentException("not frames of this pool");
   }
 
   /** Counts {@code count} frames of a block from {@link #allocateBlock} as resident. */

@@ -24,8 +24,8 @@ public final class SharedMemory {
     this.id = id;
     this.name = name;
     this.length = length;
-    this.pages = new PageTable(length / MemoryView.PAGE_SIZE);
     this.frames = new FramePool(accounting);
+    this.pages = new PageTable(length / MemoryView.PAGE_SIZE, frames);
   }
 
   /** The node-unique id of this object. */
@@ -56,13 +56,8 @@ public final class SharedMemory {
   }
 
   /** The frame of page {@code index}, allocated if the page was never touched. */
-  synchronized MemorySegment install(long index) {
-    MemorySegment frame = pages.get(index);
-    if (frame == null) {
-      frame = frames.allocate();
-      pages.set(index, frame);
-    }
-    return frame;
+  MemorySegment install(long index) {
+    return pages.install(index);
   }
 
   /** The frame of page {@code index}, or null if it was never touched. */

@@ -26,12 +26,8 @@ public final class Vma {
   /** Mapped while writes were tracked: every page of it counts as written (guarded by the address space). */
   boolean mappedWhileTracked;
 
-  Vma(long start, long length, int prot, Kind kind, String name, String path, long offset) {
-    this(start, length, prot, kind, name, path, offset, null);
-  }
-
   Vma(long start, long length, int prot, Kind kind, String name, String path, long offset,
-      SharedMemory shared) {
+      PageTable pages, SharedMemory shared) {
     this.start = start;
     this.length = length;
     this.prot = prot;
@@ -40,7 +36,7 @@ public final class Vma {
     this.path = path;
     this.offset = offset;
     this.shared = shared;
-    this.pages = shared != null ? shared.pageTable() : new PageTable(length / MemoryView.PAGE_SIZE);
+    this.pages = pages;
   }
 
   /**
@@ -100,6 +96,11 @@ public final class Vma {
     pages.forEach((index, frame) -> visitor.visit(start + index * MemoryView.PAGE_SIZE, frame));
   }
 
+  /** The number of pages that were ever touched (that have frames). */
+  public long touchedPages() {
+    return pages.touchedPages();
+  }
+
   /**
    * The index of the first touched page at or after page {@code index} of this mapping, or -1:
    * a walk that skips untouched stretches, however large, without visiting them.
@@ -111,6 +112,25 @@ public final class Vma {
   /** The frame of page {@code index} of this mapping, or null if it was never touched. */
   public MemorySegment frame(long index) {
     return pages.get(index);
+  }
+
+  /**
+   * How many pages from page {@code index} on, at most {@code max}, are touched and have
+   * frames that follow each other in memory (0: page {@code index} is not touched): a run that
+   * {@link #frames} gives as one segment.
+   */
+  public int frameRun(long index, int max) {
+    return pages.frameRun(index, max);
+  }
+
+  /** The frames of the {@code count} pages from page {@code index} on, a run of {@link #frameRun}. */
+  public MemorySegment frames(long index, int count) {
+    long ref = pages.ref(index);
+    if (ref == 0 || pages.frameRun(index, count) < count) {
+      throw new IllegalArgumentException("pages " + index + "+" + count + " of " + this
+          + " are not one run of frames");
+    }
+    return pages.frames().frames(ref, count);
   }
 
   /** Receives one touched page and its virtual address. */

@@ -45,12 +45,19 @@ class PageCursorTest {
       while (cursor.next(batch)) {
         assertTrue(batch.sequence() > sequence);
         sequence = batch.sequence();
-        for (int i = 0; i < batch.size(); i++) {
-          seen.add(batch.address(i));
-          assertEquals(batch.address(i), memory.readLong(batch.address(i)));
-          assertEquals(batch.address(i), batch.frame(i).get(
-              java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, 0));
+        int pages = 0;
+        for (int i = 0; i < batch.pieces(); i++) {
+          pages += batch.pages(i);
+          for (int k = 0; k < batch.pages(i); k++) {
+            long address = batch.address(i) + k * 4096L;
+            seen.add(address);
+            assertEquals(address, memory.readLong(address));
+            assertEquals(address, batch.frames(i).get(
+                java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, k * 4096L));
+          }
         }
+        assertEquals(pages, batch.size());
+        assertTrue(batch.size() <= 3);
       }
       assertEquals(touched, seen);
       assertFalse(cursor.next(batch), "an exhausted cursor stays exhausted");
