@@ -1,0 +1,77 @@
+package dev.accr.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The command line built for one command behaves as the whole tree does for it. */
+class CommandTreeTest {
+  private static final Map<String, String> ENV = Map.of();
+
+  private static CommandLine whole() {
+    return AccrCommandLine.create(new PrintWriter(new StringWriter()),
+        new PrintWriter(new StringWriter()), ENV);
+  }
+
+  /** What {@code args} print on both streams and return, with the tree Main builds for them. */
+  private static String run(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int code = AccrCommandLine.create(new PrintWriter(out), new PrintWriter(err), ENV, args)
+        .execute(args);
+    return code + "\n" + out + "\n" + err;
+  }
+
+  /** The same, with every command built. */
+  private static String runWhole(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int code = AccrCommandLine.create(new PrintWriter(out), new PrintWriter(err), ENV)
+        .execute(args);
+    return code + "\n" + out + "\n" + err;
+  }
+
+  @Test
+  void tableNamesEachCommandAsItsAnnotationDoes() {
+    for (Map.Entry<String, Class<?>> c : AccrCommands.TOP.entrySet()) {
+      assertEquals(c.getKey(), c.getValue().getAnnotation(Command.class).name());
+    }
+    assertEquals(List.copyOf(AccrCommands.TOP.keySet()),
+        List.copyOf(whole().getSubcommands().keySet()));
+  }
+
+  @Test
+  void aCommandIsBuiltAloneAfterAccrsOwnOptions() {
+    assertEquals(List.of("ps"), AccrCommandLine.commandsFor(new String[] {"ps", "--node", "a"}));
+    assertEquals(List.of("dump"), AccrCommandLine.commandsFor(
+        new String[] {"-v", "--log-file", "ps", "--plugin-dir", "node", "dump", "-t", "1"}));
+    assertEquals(List.of(), AccrCommandLine.commandsFor(new String[] {"--version"}));
+  }
+
+  @Test
+  void helpCompletionTyposAndNoCommandGetTheWholeTree() {
+    for (String[] args : List.of(new String[] {}, new String[] {"help", "ps"},
+        new String[] {"completion", "bash"}, new String[] {"dupm"}, new String[] {"--help"},
+        new String[] {"--version", "--help"}, new String[] {"--", "ps"})) {
+      assertEquals(List.copyOf(AccrCommands.TOP.keySet()),
+          List.copyOf(AccrCommandLine.commandsFor(args)), String.join(" ", args));
+    }
+  }
+
+  @Test
+  void eachCommandAloneHelpsAndRefusesAsInTheWholeTree() {
+    for (String name : AccrCommands.TOP.keySet()) {
+      assertEquals(runWhole(name, "--help"), run(name, "--help"), name);
+      assertEquals(runWhole(name, "--no-such-option"), run(name, "--no-such-option"), name);
+    }
+    assertEquals(runWhole("node", "start", "--help"), run("node", "start", "--help"));
+    assertEquals(runWhole("--version"), run("--version"));
+    assertEquals(runWhole("dupm"), run("dupm"));
+  }
+}
