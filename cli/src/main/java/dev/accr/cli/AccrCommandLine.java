@@ -31,7 +31,9 @@ public final class AccrCommandLine {
       String[] args) {
     CommandLine cl = new CommandLine(new AccrCommand(env));
     for (String name : args == null ? AccrCommands.TOP.keySet() : commandsFor(args)) {
-      cl.addSubcommand(name, AccrCommands.TOP.get(name));
+      // A CommandLine of its own applies the command's model transformer (bench has one),
+      // which picocli does only in the constructor that users call.
+      cl.addSubcommand(name, new CommandLine(AccrCommands.TOP.get(name)));
     }
     // Everything after the workload name belongs to the workload.
     if (cl.getSubcommands().containsKey("run")) {

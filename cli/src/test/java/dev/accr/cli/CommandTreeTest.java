@@ -1,6 +1,7 @@
 package dev.accr.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -73,5 +74,12 @@ class CommandTreeTest {
     assertEquals(runWhole("node", "start", "--help"), run("node", "start", "--help"));
     assertEquals(runWhole("--version"), run("--version"));
     assertEquals(runWhole("dupm"), run("dupm"));
+  }
+
+  @Test
+  void aCommandsModelTransformerStillApplies() {
+    // bench adds an option per installed benchmark in its transformer.
+    assertTrue(run("bench", "--help").contains("--incremental"), run("bench", "--help"));
+    assertTrue(runWhole("bench", "--help").contains("--incremental"));
   }
 }
