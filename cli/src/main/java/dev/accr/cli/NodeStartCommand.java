@@ -75,6 +75,7 @@ final class NodeStartCommand implements Callable<Integer> {
       throw AccrException.failed("node %s is already running", name);
     }
     Path log = run.log(name);
+    Files.deleteIfExists(run.tcpAddress(name)); // a dead node's
     List<String> cmd = new ArrayList<>();
     if (new File("/usr/bin/setsid").canExecute()) {
       cmd.add("/usr/bin/setsid"); // own session: a Ctrl-C in this terminal does not reach it
@@ -97,7 +98,10 @@ final class NodeStartCommand implements Callable<Integer> {
     long deadline = System.currentTimeMillis() + READY_TIMEOUT_MS;
     while (System.currentTimeMillis() < deadline) {
       if (Files.exists(socket) && NodeClient.isAlive(socket)) {
-        spec.commandLine().getOut().printf("node %s started (%s, log %s)%n", name, topology, log);
+        // The node wrote the address it bound before it answered.
+        String address = tcp.listen == null ? null : run.readTcpAddress(name);
+        spec.commandLine().getOut().printf("node %s started (%s, log %s%s)%n", name, topology,
+            log, address == null ? "" : ", tcp " + address);
         return 0;
       }
       if (!daemon.isAlive() && !(cmd.get(0).endsWith("setsid") && daemon.exitValue() == 0)) {
