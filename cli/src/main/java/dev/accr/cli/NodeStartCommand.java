@@ -81,6 +81,7 @@ final class NodeStartCommand implements Callable<Integer> {
       cmd.add("/usr/bin/setsid"); // own session: a Ctrl-C in this terminal does not reach it
     }
     cmd.add(ProcessHandle.current().info().command().orElse("java"));
+    cmd.addAll(aotCache());
     cmd.addAll(List.of("--enable-native-access=ALL-UNNAMED", "-Xmx" + heap,
         "-cp", System.getProperty("java.class.path"), Main.class.getName(),
         "node", "serve", "--name", name, "--topology", topologyArg));
@@ -111,6 +112,21 @@ final class NodeStartCommand implements Callable<Integer> {
     }
     throw AccrException.failed("node %s did not answer within %d s (log %s)", name,
         READY_TIMEOUT_MS / 1000, log);
+  }
+
+  /**
+   * The AOT cache this JVM was started with (./accr gives the jar's), for the daemon too: it
+   * starts from the same jar, and the JVM quietly goes on without a cache that does not fit.
+   * The daemon keeps the JVM's default compilers and collector.
+   */
+  private static List<String> aotCache() {
+    String[] args = ProcessHandle.current().info().arguments().orElse(new String[0]);
+    for (String a : args) {
+      if (a.startsWith("-XX:AOTCache=")) {
+        return List.of(a, "-Xlog:aot=off", "-Xlog:cds=off");
+      }
+    }
+    return List.of();
   }
 
   /** The JVM's own words for a bad -Xmx are "A fatal exception": say what is wrong here. */
