@@ -8,17 +8,14 @@ import java.io.StringWriter;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** The command line built for one command behaves as the whole tree does for it. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class CommandTreeTest {
   private static final Map<String, String> ENV = Map.of();
-
-  private static CommandLine whole() {
-    return AccrCommandLine.create(new PrintWriter(new StringWriter()),
-        new PrintWriter(new StringWriter()), ENV);
-  }
 
   /** What {@code args} print on both streams and return, with the tree Main builds for them. */
   private static String run(String... args) {
@@ -29,13 +26,17 @@ class CommandTreeTest {
     return code + "\n" + out + "\n" + err;
   }
 
-  /** The same, with every command built. */
-  private static String runWhole(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    int code = AccrCommandLine.create(new PrintWriter(out), new PrintWriter(err), ENV)
-        .execute(args);
-    return code + "\n" + out + "\n" + err;
+  /** The same with every command built: one tree for every call (a tree is slow to build). */
+  private final StringWriter wholeOut = new StringWriter();
+  private final StringWriter wholeErr = new StringWriter();
+  private final CommandLine whole = AccrCommandLine.create(new PrintWriter(wholeOut, true),
+      new PrintWriter(wholeErr, true), ENV);
+
+  private String runWhole(String... args) {
+    wholeOut.getBuffer().setLength(0);
+    wholeErr.getBuffer().setLength(0);
+    int code = whole.execute(args);
+    return code + "\n" + wholeOut + "\n" + wholeErr;
   }
 
   @Test
@@ -44,7 +45,7 @@ class CommandTreeTest {
       assertEquals(c.getKey(), c.getValue().getAnnotation(Command.class).name());
     }
     assertEquals(List.copyOf(AccrCommands.TOP.keySet()),
-        List.copyOf(whole().getSubcommands().keySet()));
+        List.copyOf(whole.getSubcommands().keySet()));
   }
 
   @Test
