@@ -16,13 +16,9 @@ accr_java_major() {
     | sed -n 's/^ *java.specification.version = \([0-9]*\).*/\1/p'
 }
 
-accr_jdk_cache() {
-  echo "${ACCR_JDK_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/accr/jdk}"
-}
-
 accr_find_jdk() {
   local candidate major cache key line
-  cache=$(accr_jdk_cache)
+  cache=${ACCR_JDK_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/accr/jdk}
   key="JAVA_HOME=${JAVA_HOME:-}"
   if [ -r "$cache" ]; then
     { read -r line; read -r candidate; } < "$cache" || true

@@ -89,6 +89,23 @@ public record RunDirectory(Path path) {
     return path.resolve(node + ".log");
   }
 
+  /**
+   * The file in which a node listening on TCP names the address it bound, as
+   * {@code HOST:PORT} on one line ({@code --listen HOST:0} binds any free port).
+   */
+  public Path tcpAddress(String node) {
+    return path.resolve(node + ".tcp");
+  }
+
+  /** The address a node says it bound on TCP ({@link #tcpAddress}), or null. */
+  public String readTcpAddress(String node) {
+    try {
+      return Files.readString(tcpAddress(node)).strip();
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
   /** Checks a node name: it becomes a file name. */
   public static String checkName(String name) {
     if (!name.matches("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")) {

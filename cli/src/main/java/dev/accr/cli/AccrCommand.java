@@ -20,14 +20,7 @@ import picocli.CommandLine.ScopeType;
     exitCodeList = {"0:success", "1:the operation failed", "2:usage error",
         "3:image corrupt, truncated or unreadable",
         "4:incompatible (topology, plugin missing, format too new)",
-        "5:no such node or process"},
-    subcommands = {DemoCommand.class, NodeCommand.class, RunCommand.class, PsCommand.class,
-        WaitCommand.class, KillCommand.class, ThawCommand.class, DumpCommand.class,
-        MigrateCommand.class,
-        PreDumpCommand.class, CompactCommand.class, RestoreCommand.class, ShowCommand.class,
-        CheckCommand.class, TopologyCommand.class, PluginsCommand.class, BenchCommand.class,
-        EncodeCommand.class, InspectCommand.class, DiffCommand.class, TlsCommand.class,
-        GcCommand.class, CompletionCommand.class, HelpCommand.class})
+        "5:no such node or process"})
 public final class AccrCommand {
   @Option(names = "--stacktrace", scope = ScopeType.INHERIT,
       description = "Print the stack trace of an error.")

@@ -18,8 +18,8 @@ import picocli.CommandLine.Option;
  */
 final class ListenOptions {
   @Option(names = "--listen", paramLabel = "HOST:PORT",
-      description = "Also listen on TCP (port 0: any free port, named in the node's log), with TLS: "
-          + "needs --tls DIR, or --insecure on a loopback address.")
+      description = "Also listen on TCP (port 0: any free port, which node start prints and node"
+          + " ls --json names), with TLS: needs --tls DIR, or --insecure on a loopback address.")
   String listen;
 
   @Option(names = "--tls", paramLabel = "DIR",

@@ -28,7 +28,8 @@ final class NodeLsCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
   @Option(names = "--json", description = "Print a JSON array: name, topology, state (running"
-      + " or stale), processes and the daemon's pid of each node.")
+      + " or stale), processes, the daemon's pid and the TCP address it listens on (tcp,"
+      + " HOST:PORT, if it does) of each node.")
   boolean json;
 
   @Override
@@ -58,6 +59,10 @@ final class NodeLsCommand implements Callable<Integer> {
             .putFields("state", text("running"))
             .putFields("processes", Value.newBuilder().setNumberValue(ping.getProcesses()).build())
             .putFields("pid", Value.newBuilder().setNumberValue(ping.getPid()).build());
+        String tcp = run.readTcpAddress(name);
+        if (tcp != null) {
+          node.putFields("tcp", text(tcp));
+        }
         if (!json) {
           out.printf("%-16s %-12s %-10s %-9d %d%n", name, ping.getTopology().getName(), "running",
               ping.getProcesses(), ping.getPid());

@@ -10,6 +10,7 @@ import dev.accr.node.Peers;
 import dev.accr.node.RunDirectory;
 import dev.accr.node.ServerLimits;
 import dev.accr.node.TcpListener;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import dev.accr.engine.Version;
 import dev.accr.node.NodeLog;
@@ -62,6 +63,9 @@ final class NodeServeCommand implements Callable<Integer> {
     service.logsTo(run.log(name))
         .reachingPeersWith(new Peers(run, tcp == null ? null : tcp.tls()));
     server[0] = NodeServer.bind(service, run.socket(name), tcp, ServerLimits.defaults());
+    if (tcp != null) {
+      TcpAddressFile.write(run.tcpAddress(name), server[0].tcpAddress()); // before it answers
+    }
     // Dumps anywhere in the image root that died with a node.
     PartialSets.removeDeadBelow(root.path(), 32);
     Runtime.getRuntime().addShutdownHook(new Thread(server[0]::close));
@@ -73,6 +77,9 @@ final class NodeServeCommand implements Callable<Integer> {
             + (tcp.tls() == null ? " (insecure)" : " (TLS, CA " + tcp.tls().directory().ca() + ")")
             + ", images root " + root));
     server[0].awaitStop();
+    if (tcp != null) {
+      Files.deleteIfExists(run.tcpAddress(name));
+    }
     log.info("node " + name + " stopped");
     return 0;
   }

@@ -75,11 +75,13 @@ final class NodeStartCommand implements Callable<Integer> {
       throw AccrException.failed("node %s is already running", name);
     }
     Path log = run.log(name);
+    Files.deleteIfExists(run.tcpAddress(name)); // a dead node's
     List<String> cmd = new ArrayList<>();
     if (new File("/usr/bin/setsid").canExecute()) {
       cmd.add("/usr/bin/setsid"); // own session: a Ctrl-C in this terminal does not reach it
     }
     cmd.add(ProcessHandle.current().info().command().orElse("java"));
+    cmd.addAll(aotCache());
     cmd.addAll(List.of("--enable-native-access=ALL-UNNAMED", "-Xmx" + heap,
         "-cp", System.getProperty("java.class.path"), Main.class.getName(),
         "node", "serve", "--name", name, "--topology", topologyArg));
@@ -97,7 +99,10 @@ final class NodeStartCommand implements Callable<Integer> {
     long deadline = System.currentTimeMillis() + READY_TIMEOUT_MS;
     while (System.currentTimeMillis() < deadline) {
       if (Files.exists(socket) && NodeClient.isAlive(socket)) {
-        spec.commandLine().getOut().printf("node %s started (%s, log %s)%n", name, topology, log);
+        // The node wrote the address it bound before it answered.
+        String address = tcp.listen == null ? null : run.readTcpAddress(name);
+        spec.commandLine().getOut().printf("node %s started (%s, log %s%s)%n", name, topology,
+            log, address == null ? "" : ", tcp " + address);
         return 0;
       }
       if (!daemon.isAlive() && !(cmd.get(0).endsWith("setsid") && daemon.exitValue() == 0)) {
@@ -107,6 +112,21 @@ final class NodeStartCommand implements Callable<Integer> {
     }
     throw AccrException.failed("node %s did not answer within %d s (log %s)", name,
         READY_TIMEOUT_MS / 1000, log);
+  }
+
+  /**
+   * The AOT cache this JVM was started with (./accr gives the jar's), for the daemon too: it
+   * starts from the same jar, and the JVM quietly goes on without a cache that does not fit.
+   * The daemon keeps the JVM's default compilers and collector.
+   */
+  private static List<String> aotCache() {
+    String[] args = ProcessHandle.current().info().arguments().orElse(new String[0]);
+    for (String a : args) {
+      if (a.startsWith("-XX:AOTCache=")) {
+        return List.of(a, "-Xlog:aot=off", "-Xlog:cds=off");
+      }
+    }
+    return List.of();
   }
 
   /** The JVM's own words for a bad -Xmx are "A fatal exception": say what is wrong here. */

@@ -9,7 +9,9 @@ record CliRun(int code, String out, String err) {
   static CliRun accr(String... args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    int code = AccrCommandLine.create(new PrintWriter(out), new PrintWriter(err)).execute(args);
+    // As Main does: only the command that args invoke is built.
+    int code = AccrCommandLine.create(new PrintWriter(out), new PrintWriter(err),
+        System.getenv(), args).execute(args);
     return new CliRun(code, out.toString(), err.toString());
   }
 }

@@ -7,8 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.accr.node.NodeClient;
 import dev.accr.node.RunDirectory;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -64,16 +62,31 @@ class MigrateIT {
     for (String n : List.of("a", "b", "c", "d", "e", "f", "g", "h")) {
       awaitNode(n);
     }
+    a = address(a);
+    b = address(b);
+    c = address(c);
+    cpuOnly = address(cpuOnly);
+    diesInPreCopy = address(diesInPreCopy);
+    diesInFinal = address(diesInFinal);
+    diesInDump = address(diesInDump);
+    diesInPostCopy = address(diesInPostCopy);
   }
 
-  /** Starts node {@code name} listening on a free loopback port with TLS; its address. */
+  /** NAME@HOST:PORT of node {@code name}: the free port it bound, named in its run directory. */
+  private String address(String name) {
+    String bound = new RunDirectory(tmp.resolve("run")).readTcpAddress(name);
+    assertTrue(bound != null && bound.startsWith("127.0.0.1:"), name + ": " + bound);
+    return name + "@" + bound;
+  }
+
+  /** Starts node {@code name} listening on a free loopback port with TLS; its name. */
   private String serve(String name, String topology, String javaOpts) throws Exception {
     return serve(name, topology, javaOpts, javaOpts.isEmpty());
   }
 
   private String serve(String name, String topology, String javaOpts, boolean sharedRoot)
       throws Exception {
-    String address = name + "@127.0.0.1:" + freePort();
+    String address = name + "@127.0.0.1:0";
     // The live nodes share one image root, as nodes sharing storage would: the files a process
     // names (counter's output) resolve inside the target's root too. The targets that die have
     // their own, to show what they leave.
@@ -85,7 +98,7 @@ class MigrateIT {
     pb.environment().put("ACCR_RUN_DIR", tmp.resolve("run").toString());
     pb.environment().put("ACCR_JAVA_OPTS", javaOpts);
     daemons.add(pb.start());
-    return address;
+    return name;
   }
 
   private void awaitNode(String name) throws Exception {
@@ -105,12 +118,6 @@ class MigrateIT {
     }
     for (Process p : daemons) {
       p.waitFor(10, TimeUnit.SECONDS);
-    }
-  }
-
-  private static int freePort() throws Exception {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
     }
   }
 

@@ -3,11 +3,11 @@ package dev.accr.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -31,26 +31,29 @@ class TlsEndToEndIT {
     accr = new Launcher(tmp.resolve("run"), tmp);
     String init = accr.ok("tls", "init", "tls", "--node", "a", "--node", "b");
     assertTrue(init.contains("created CA") && init.contains("client client:"), init);
-    a = "a@127.0.0.1:" + freePort();
-    b = "b@127.0.0.1:" + freePort();
     // Both nodes' image roots are this test's directory: as if it were shared storage, a set
     // dumped by a is where b restores it from, and relative paths mean the same on both.
-    accr.ok("node", "start", "--name", "a", "--listen", a.substring(2), "--tls", "tls",
-        "--images-root", tmp.toString());
-    accr.ok("node", "start", "--name", "b", "--topology", "cpu-2numa",
-        "--listen", b.substring(2), "--tls", "tls", "--images-root", tmp.toString());
+    // Port 0: each node binds a free port and says which.
+    a = "a@" + boundAddress(accr.ok("node", "start", "--name", "a", "--listen", "127.0.0.1:0",
+        "--tls", "tls", "--images-root", tmp.toString()));
+    b = "b@" + boundAddress(accr.ok("node", "start", "--name", "b", "--topology", "cpu-2numa",
+        "--listen", "127.0.0.1:0", "--tls", "tls", "--images-root", tmp.toString()));
+    String ls = accr.ok("node", "ls", "--json");
+    assertTrue(ls.contains("\"tcp\": \"" + a.substring(2) + "\"")
+        && ls.contains("\"tcp\": \"" + b.substring(2) + "\""), ls);
+  }
+
+  /** The HOST:PORT that node start says its node bound. */
+  static String boundAddress(String started) {
+    Matcher m = Pattern.compile(", tcp (127\\.0\\.0\\.1:[1-9][0-9]*)\\)$").matcher(started.strip());
+    assertTrue(m.find(), started);
+    return m.group(1);
   }
 
   @AfterAll
   void stopNodes() throws Exception {
     accr.run("node", "stop", "--name", "a");
     accr.run("node", "stop", "--name", "b");
-  }
-
-  private static int freePort() throws Exception {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
   }
 
   @Test
@@ -95,7 +98,7 @@ class TlsEndToEndIT {
 
   @Test
   void aListenerOffLoopbackWithoutTlsIsAUsageError() throws Exception {
-    String port = String.valueOf(freePort());
+    String port = "0"; // refused before any port is bound
     Launcher.Result bare = accr.run("node", "start", "--name", "c", "--listen", "0.0.0.0:" + port);
     assertEquals(2, bare.exitCode(), bare.err());
     assertTrue(bare.err().startsWith("accr: --listen 0.0.0.0:" + port + " needs --tls DIR"),
