@@ -15,8 +15,9 @@ import java.util.WeakHashMap;
 /**
  * How the kfd plugin saves VRAM, in full or incrementally: which VRAM a dump or pre-dump
  * stores (all of it, or what the driver's dirty tracking reports written since the parent),
- * the {@code kfd-vram-written} range list of an incremental set, and the tracking periods a
- * chain builds on. Restoring a chain is {@link VramRestorer#restoreChain}.
+ * the {@code kfd-vram-written} range list of an incremental set (packed: the written pages
+ * of each GPU stored back to back, see {@link PackedRuns}), and the tracking periods a chain
+ * builds on. Restoring a chain is {@link VramRestorer#restoreChain}.
  */
 final class IncrementalVram {
   /** The checkpoint id of the set that began each process's tracking period. */
@@ -89,13 +90,10 @@ final class IncrementalVram {
         && parent.checkpointId().equals(trackedSince.get(kfd))) {
       taken = KfdCriu.dirtyPages(kfd, true);
       extents = KfdCriu.dirtyVramExtents(kfd, taken);
-      writeRanges(images, pid, extents);
     } else {
+      // Without a parent, or when the parent's VRAM is not this one's base: every byte is
+      // stored, none inherited.
       extents = KfdCriu.vramExtents(kfd);
-      if (parent != null) {
-        // The parent's VRAM is not this one's base: every byte is stored, none inherited.
-        writeRanges(images, pid, extents);
-      }
       if (track) {
         KfdCriu.startDirtyTracking(kfd);
       }
@@ -106,9 +104,15 @@ final class IncrementalVram {
         track || taken != null ? images.checkpointId() : null, null));
     CopyMode mode = CopyMode.parse(ctx.option("vram-copy", "dma"));
     List<VramPieces> pieces = new ArrayList<>();
+    List<KfdVramWritten> written = new ArrayList<>();
     for (int gpuId : gpuIds) {
-      pieces.add(VramPieces.of(gpuId, extents.stream().filter(e -> e.gpuId() == gpuId).toList(),
-          mode));
+      List<KfdCriu.VramExtent> mine = extents.stream().filter(e -> e.gpuId() == gpuId).toList();
+      pieces.add(VramPieces.of(gpuId, mine, mode, parent != null));
+      written.add(PackedRuns.entry(gpuId, mine));
+    }
+    if (parent != null) {
+      // The written ranges, packed: their bytes follow one another in one stream per GPU.
+      images.writeEntries("vram-written", pid, written);
     }
     return pieces;
   }
@@ -118,13 +122,6 @@ final class IncrementalVram {
         StagingPool.parseMib(ctx.option("staging-mib", "64")))) {
       new VramDumper(ctx, staging, running).dump(pieces);
     }
-  }
-
-  private static void writeRanges(PluginImages images, long pid,
-      List<KfdCriu.VramExtent> extents) {
-    images.writeEntries("vram-written", pid, extents.stream().map(e -> KfdVramWritten
-        .newBuilder().setGpuId(e.gpuId()).setVa(e.va()).setLength(e.length()).build())
-        .toList());
   }
 
   /**

@@ -1,6 +1,5 @@
 package dev.accr.kfd.plugin;
 
-import dev.accr.api.BulkReader;
 import dev.accr.api.PageDigests;
 import dev.accr.api.PluginImages;
 import dev.accr.api.PluginReport;
@@ -16,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * What {@code accr diff} shows of two kfd dumps of one process: each buffer object's saved
@@ -23,6 +23,8 @@ import java.util.TreeMap;
  * or untouched in the other; GTT buffers are host memory, compared by the core.
  */
 final class KfdDiffs {
+  private static final long PAGE = 4096;
+
   private KfdDiffs() {}
 
   /** The buffer objects of both sets, compared; null if neither has kfd devices. */
@@ -37,7 +39,7 @@ final class KfdDiffs {
       PluginImages images = sides.get(side);
       for (long pid : images.entryIds("devices")) {
         for (KfdDeviceEntry d : images.readEntries("devices", pid, KfdDeviceEntry.parser())) {
-          vram.get(side).put(d.getGpuId(), pageHashes(images, d.getGpuId()));
+          vram.get(side).put(d.getGpuId(), pageHashes(images, pid, d.getGpuId()));
         }
         for (KfdBoEntry bo : images.readEntries("bos", pid, KfdBoEntry.parser())) {
           bos.computeIfAbsent(String.format("%010d-%016x", bo.getGpuId(), bo.getGpuVa()),
@@ -60,10 +62,19 @@ final class KfdDiffs {
   }
 
   /** A hash of every saved page of a GPU's VRAM, by GPU address; reading checks every chunk. */
-  static NavigableMap<Long, Long> pageHashes(PluginImages images, int gpuId) {
-    try (BulkReader reader = images.openBulk("vram", gpuId)) {
-      return PageDigests.of(reader);
+  static NavigableMap<Long, Long> pageHashes(PluginImages images, long pid, int gpuId) {
+    Map<Long, Long> out = new ConcurrentHashMap<>();
+    try (StoredVram stored = StoredVram.open(images, gpuId, StoredVram.packed(images, pid))) {
+      stored.forEach(1, (pieces, data) -> {
+        for (StoredVram.Piece p : pieces) {
+          for (long at = 0; at < p.length(); at += PAGE) {
+            out.put(p.va() + at, PageDigests.digest(data.asSlice(p.offset() + at,
+                Math.min(PAGE, p.length() - at))));
+          }
+        }
+      });
     }
+    return new TreeMap<>(out);
   }
 
   /** The saved pages of a and b in [start, end), compared. */

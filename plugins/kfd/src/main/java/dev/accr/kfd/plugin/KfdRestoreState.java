@@ -48,7 +48,7 @@ final class KfdRestoreState {
       throw new CorruptImageException("kfd-queues-" + pid + ".img", progress);
     }
     List<Integer> gpuIds = devices.stream().map(KfdDeviceEntry::getGpuId).toList();
-    if (!LazyVram.restore(ctx, gpuIds, KfdCriu.vramExtents(kfd))) {
+    if (!LazyVram.restore(ctx, pid, gpuIds, KfdCriu.vramExtents(kfd))) {
       new VramRestorer(ctx, CopyMode.parse(ctx.option("vram-copy", "dma")))
           .restoreChain(pid, gpuIds, KfdCriu.vramExtents(kfd));
     }
