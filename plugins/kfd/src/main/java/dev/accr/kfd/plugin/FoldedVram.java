@@ -39,21 +39,7 @@ final class FoldedVram implements AutoCloseable {
   static FoldedVram of(PluginImages last, long pid) {
     FoldedVram f = new FoldedVram();
     try {
-      for (KfdBoEntry b : last.readEntries("bos", pid, KfdBoEntry.parser())) {
-        if (b.getDomain() == BoDomain.VRAM && !b.getImported()) {
-          f.add(b.getGpuId(), b.getGpuVa(), b.getSize(), b.getGpuVa());
-        }
-      }
-      if (last.hasEntries("svm", pid)) {
-        for (KfdSvmRangeEntry r : last.readEntries("svm", pid, KfdSvmRangeEntry.parser())) {
-          for (SvmResidencyRun run : r.getResidencyList()) {
-            if (run.getLocation() != 0) {
-              f.add(run.getLocation(), r.getStart() + (long) run.getFirstPage() * 4096,
-                  (long) run.getPages() * 4096, r.getStart());
-            }
-          }
-        }
-      }
+      forEachExtent(last, pid, f::add);
       List<PluginImages> links = chain(last, pid);
       for (int i = links.size() - 1; i >= 0; i--) {
         f.apply(links.get(i), pid);
@@ -62,6 +48,34 @@ final class FoldedVram implements AutoCloseable {
     } catch (RuntimeException e) {
       f.close();
       throw e;
+    }
+  }
+
+  /** Receives one VRAM extent of a set. */
+  @FunctionalInterface
+  interface ExtentSink {
+    void accept(int gpuId, long va, long length, long base);
+  }
+
+  /**
+   * The VRAM of {@code pid} in a set, as its entries describe it: each VRAM buffer of its own
+   * (not an import) and each run of SVM pages that lives in VRAM.
+   */
+  static void forEachExtent(PluginImages set, long pid, ExtentSink sink) {
+    for (KfdBoEntry b : set.readEntries("bos", pid, KfdBoEntry.parser())) {
+      if (b.getDomain() == BoDomain.VRAM && !b.getImported()) {
+        sink.accept(b.getGpuId(), b.getGpuVa(), b.getSize(), b.getGpuVa());
+      }
+    }
+    if (set.hasEntries("svm", pid)) {
+      for (KfdSvmRangeEntry r : set.readEntries("svm", pid, KfdSvmRangeEntry.parser())) {
+        for (SvmResidencyRun run : r.getResidencyList()) {
+          if (run.getLocation() != 0) {
+            sink.accept(run.getLocation(), r.getStart() + (long) run.getFirstPage() * 4096,
+                (long) run.getPages() * 4096, r.getStart());
+          }
+        }
+      }
     }
   }
 
@@ -109,7 +123,7 @@ final class FoldedVram implements AutoCloseable {
     }
   }
 
-  private static List<Integer> gpuIds(PluginImages link, long pid) {
+  static List<Integer> gpuIds(PluginImages link, long pid) {
     return link.readEntries("devices", pid, dev.accr.kfd.proto.KfdDeviceEntry.parser()).stream()
         .map(d -> d.getGpuId()).toList();
   }
