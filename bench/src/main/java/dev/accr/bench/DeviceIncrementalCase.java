@@ -155,10 +155,16 @@ final class DeviceIncrementalCase {
   /** Seconds to restore the set in {@code images} (and its parents) on the target node. */
   private double restore(Path images) throws IOException {
     long t0 = System.nanoTime();
-    Restorer.Result r = new Restorer(target, PluginHost.of(registry.plugins())).restore(images,
-        RestoreOptions.defaults().withThreads(options.threads())
-            .withPluginOptions(options.pluginOptions())
-            .withStart(RestoreOptions.Start.INLINE), ProgressListener.NONE);
+    Restorer.Result r;
+    try {
+      r = new Restorer(target, PluginHost.of(registry.plugins())).restore(images,
+          RestoreOptions.defaults().withThreads(options.threads())
+              .withPluginOptions(options.pluginOptions())
+              .withStart(RestoreOptions.Start.INLINE), ProgressListener.NONE);
+    } catch (RuntimeException e) { // figures go on; the failure is shown
+      out.printf("  restore of %s failed: %s%n", images.getFileName(), e);
+      return Double.NaN;
+    }
     double seconds = (System.nanoTime() - t0) / 1e9;
     target.kill(r.process().pid());
     return seconds;

@@ -78,7 +78,17 @@ final class VramRestorer {
         continue;
       }
       forEachInside(mine, w.va(), w.length(), (x, from, to) ->
-          x.gpu().vram().forWrite(x.vramOffset() + (from - x.va()), to - from).fill((byte) 0));
+          fillZero(x.gpu().vram(), x.vramOffset() + (from - x.va()), to - from));
+    }
+  }
+
+  /** Zeroes VRAM block by block (a written range may span several). */
+  private static void fillZero(Vram vram, long offset, long length) {
+    while (length > 0) {
+      long n = Math.min(length, Vram.BLOCK - offset % Vram.BLOCK);
+      vram.forWrite(offset, n).fill((byte) 0);
+      offset += n;
+      length -= n;
     }
   }
 
