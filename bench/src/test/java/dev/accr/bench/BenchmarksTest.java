@@ -25,7 +25,7 @@ class BenchmarksTest {
   void everyBenchmarkIsAService() {
     List<String> names = ServiceLoader.load(Benchmark.class).stream()
         .map(p -> p.get().name()).toList();
-    assertEquals(List.of("memory", "vram", "incremental", "migrate"), names);
+    assertEquals(List.of("memory", "vram", "incremental", "migrate", "tree"), names);
   }
 
   @Test
@@ -100,11 +100,47 @@ class BenchmarksTest {
     assertTrue(e.getMessage().contains("--gpus two"), e.getMessage());
   }
 
+  @Test
+  void treeBenchmarkComparesBytesWrittenWithTheTreesMemory() throws IOException {
+    Runs runs = new Runs(0, 1);
+    TreeBenchmark.Figures f = TreeBenchmark.measure(parameters(Map.of(),
+        Map.of("tree-gpus", "2", "tree-vram-mib", "2", "json", "true")), runs, 2);
+    String out = dev.accr.engine.JsonOutput.print(f.json(runs, 2));
+    com.google.protobuf.Struct.Builder parsed = com.google.protobuf.Struct.newBuilder();
+    com.google.protobuf.util.JsonFormat.parser().merge(out, parsed);
+    var json = parsed.getFieldsMap();
+    assertEquals(3, json.get("processes").getNumberValue(), out); // a launcher, two workers
+    double vram = json.get("vram_bytes").getNumberValue();
+    double shared = json.get("shared_vram_bytes").getNumberValue();
+    assertTrue(vram >= 2 * (2 << 20), out); // weights and gradients, and the programs' own
+    assertEquals(2 * (1 << 20), shared, out); // each worker's gradients: half its 2 MiB
+    double once = json.get("memory_bytes").getNumberValue();
+    assertTrue(json.get("memory_per_holder_bytes").getNumberValue() >= once + shared, out);
+    double written = json.get("bytes_written").getNumberValue();
+    assertTrue(written > 0 && written < once * 1.5, out); // zero pages are not stored
+    assertTrue(json.get("dump_ms").getNumberValue() > 0
+        && json.get("restore_ms").getNumberValue() > 0, out);
+    StringWriter text = new StringWriter();
+    f.print(new PrintWriter(text, true), runs, 2);
+    assertTrue(text.toString().startsWith("tree kfd-ddp --gpus 2, 2 MiB of VRAM per GPU: 3"
+        + " processes"), text.toString());
+    for (String row : List.of("VRAM (shared buffers once)", "counted per holder",
+        "bytes written by the dump", "dump", "restore")) {
+      assertTrue(text.toString().contains(row), text.toString());
+    }
+  }
+
   private String run(Benchmark benchmark, int warmup, Map<String, String> pluginOptions,
       Map<String, String> settings) throws IOException {
     StringWriter text = new StringWriter();
     benchmark.run(new Benchmark.Parameters(dev.accr.kernel.Registry.load(java.util.List.of()), 4, tmp, warmup, 1, 2, pluginOptions, settings),
         new PrintWriter(text, true));
     return text.toString();
+  }
+
+  private Benchmark.Parameters parameters(Map<String, String> pluginOptions,
+      Map<String, String> settings) {
+    return new Benchmark.Parameters(dev.accr.kernel.Registry.load(List.of()), 4, tmp, 0, 1, 2,
+        pluginOptions, settings);
   }
 }

@@ -3,6 +3,7 @@ package dev.accr.engine;
 import dev.accr.api.CorruptImageException;
 import dev.accr.api.MemoryView;
 import dev.accr.kernel.AddressSpace;
+import dev.accr.kernel.Pipe;
 import dev.accr.proto.FileEntry;
 import dev.accr.proto.PipeEntry;
 import dev.accr.proto.ShmemEntry;
@@ -19,8 +20,8 @@ import java.util.Map;
  * its owner.
  */
 public record SharedImages(Map<Integer, PipeEntry> pipes, Map<Integer, ShmemEntry> shmem) {
-  /** The most a pipe of a set may buffer (16 pipes' worth of the kernel's default). */
-  static final int MAX_PIPE_CAPACITY = 1 << 20;
+  /** The most a pipe of a set may buffer: the kernel's largest pipe. */
+  static final int MAX_PIPE_CAPACITY = Pipe.MAX_CAPACITY;
 
   public static final SharedImages NONE = new SharedImages(Map.of(), Map.of());
 
@@ -32,7 +33,7 @@ public record SharedImages(Map<Integer, PipeEntry> pipes, Map<Integer, ShmemEntr
       if (p.put(e.getId(), e) != null) {
         throw new CorruptImageException(pipesFile, "pipe " + e.getId() + " is listed twice");
       }
-      if (e.getCapacity() == 0 || e.getCapacity() > MAX_PIPE_CAPACITY
+      if (e.getCapacity() == 0 || Integer.compareUnsigned(e.getCapacity(), MAX_PIPE_CAPACITY) > 0
           || e.getData().size() > e.getCapacity()) {
         throw new CorruptImageException(pipesFile, "pipe " + e.getId() + ": buffered="
             + e.getData().size() + " capacity=" + Integer.toUnsignedString(e.getCapacity())

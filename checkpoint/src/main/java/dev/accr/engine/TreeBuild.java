@@ -287,7 +287,7 @@ final class TreeBuild {
   private Pipe pipe(int id) {
     return pipes.computeIfAbsent(id, k -> {
       PipeEntry e = plan.set().shared().pipes().get(id);
-      Pipe pipe = objects.pipe();
+      Pipe pipe = objects.pipe(e.getCapacity()); // checked against the maximum on read
       if (!e.getData().isEmpty()) {
         pipe.fill(e.getData().toByteArray());
       }

@@ -23,7 +23,15 @@ public final class KernelObjects {
 
   /** An empty pipe of {@link FileView#PIPE_CAPACITY} bytes with no ends; refill it with {@link Pipe#fill}. */
   public Pipe pipe() {
-    return new Pipe(ids.next(), FileView.PIPE_CAPACITY);
+    return pipe(FileView.PIPE_CAPACITY);
+  }
+
+  /**
+   * An empty pipe of {@code capacity} bytes (a pipe grown by {@code F_SETPIPE_SZ} keeps its
+   * size through a checkpoint), from 1 to {@link Pipe#MAX_CAPACITY}.
+   */
+  public Pipe pipe(int capacity) {
+    return new Pipe(ids.next(), capacity);
   }
 
   public PipeEnd pipeEnd(Pipe pipe, boolean readEnd) {

@@ -10,6 +10,12 @@ import dev.accr.api.FileView;
  * is a pipe too.
  */
 public final class Pipe {
+  /**
+   * The most a pipe may hold: Linux's default {@code /proc/sys/fs/pipe-max-size}, up to which
+   * {@code F_SETPIPE_SZ} grows a pipe beyond its default {@link FileView#PIPE_CAPACITY}.
+   */
+  public static final int MAX_CAPACITY = 1 << 20;
+
   private final long id;
   private final byte[] ring;
   private final WaitEvent changed = new WaitEvent();
@@ -19,6 +25,10 @@ public final class Pipe {
   private int writers;
 
   Pipe(long id, int capacity) {
+    if (capacity < 1 || capacity > MAX_CAPACITY) {
+      throw new IllegalArgumentException("pipe capacity " + capacity + " is not in 1.."
+          + MAX_CAPACITY);
+    }
     this.id = id;
     this.ring = new byte[capacity];
   }

@@ -17,6 +17,7 @@ import dev.accr.kernel.SimProcess;
 import dev.accr.plugin.PluginHost;
 import dev.accr.proto.FileEntry;
 import dev.accr.proto.MmEntry;
+import dev.accr.proto.PipeEntry;
 import dev.accr.proto.PipeFileEntry;
 import dev.accr.proto.PstreeEntry;
 import dev.accr.proto.ShmemEntry;
@@ -216,6 +217,52 @@ class PipeChainTreeTest {
       return f.hasPipe() ? f.toBuilder().setPipe(PipeFileEntry.newBuilder(f.getPipe())
           .setReadEnd(true)).build() : f;
     }), "pipes.img", "an end is missing");
+  }
+
+  /** The set with its first pipe grown to {@code capacity} and holding {@code bytes}. */
+  private Path withGrownPipe(int capacity, int bytes) throws IOException {
+    Path set = ImageEdits.copy(good, tmp.resolve("grown-" + capacity + "-" + bytes));
+    ImageEdits.editAll(set, "pipes.img", ImageKind.PIPES, PipeEntry.parser(), all -> {
+      List<PipeEntry> out = new java.util.ArrayList<>(all);
+      byte[] data = new byte[bytes];
+      new java.util.Random(bytes).nextBytes(data);
+      out.set(0, out.getFirst().toBuilder().setCapacity(capacity)
+          .setData(com.google.protobuf.ByteString.copyFrom(data)).build());
+      return out;
+    });
+    return set;
+  }
+
+  @Test
+  void aPipeGrownBeyondTheDefaultUpToTheMaximumRestoresWithItsBytesAndSize()
+      throws IOException {
+    int max = dev.accr.kernel.Pipe.MAX_CAPACITY;
+    for (int[] grown : new int[][] {{256 << 10, (64 << 10) + 1}, {max, max}}) {
+      Path set = withGrownPipe(grown[0], grown[1]);
+      byte[] held = ImageSet.read(set).shared().pipes().values().stream()
+          .filter(e -> e.getCapacity() == grown[0]).findFirst().orElseThrow().getData()
+          .toByteArray();
+      try (Node node = node()) {
+        SimProcess p = restore(node, set);
+        Path again = tmp.resolve("again-" + grown[0]);
+        dump(node, p.pid(), again);
+        // Dumped again, the pipe has the size and the bytes the first set gave it.
+        PipeEntry pipe = ImageSet.read(again).shared().pipes().values().stream()
+            .filter(e -> e.getCapacity() == grown[0]).findFirst().orElseThrow();
+        assertTrue(java.util.Arrays.equals(held, pipe.getData().toByteArray()),
+            "the " + grown[1] + " bytes came back");
+        assertEquals(0, node.memory().residentPages());
+      }
+    }
+  }
+
+  @Test
+  void aPipeBeyondTheMaximumIsCorrupt() throws IOException {
+    int max = dev.accr.kernel.Pipe.MAX_CAPACITY;
+    assertCorrupt(withGrownPipe(max + 1, max + 1), "pipes.img", "capacity=" + (max + 1)
+        + " expected buffered<=capacity<=" + max);
+    assertCorrupt(withGrownPipe(-1, 0), "pipes.img", "capacity=4294967295");
+    assertCorrupt(withGrownPipe(64 << 10, (64 << 10) + 1), "pipes.img", "buffered=65537");
   }
 
   @Test

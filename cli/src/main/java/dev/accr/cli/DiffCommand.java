@@ -16,10 +16,12 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-/** {@code accr diff}: what changed between two checkpoints of one process. */
+/** {@code accr diff}: what changed between two checkpoints of one process or process tree. */
 @Command(name = "diff", mixinStandardHelpOptions = true,
-    description = {"Compare two image sets of one process: pages changed per VMA, changes of"
-        + " thread and device state, and what each plugin compares (e.g. device memory).",
+    description = {"Compare two image sets of one process or process tree: pages changed per"
+        + " VMA of each process, changes of thread state, of the tree (parents, zombies,"
+        + " pending signals), of pipes (buffered bytes) and shared memory, of device state,"
+        + " and what each plugin compares (e.g. device memory).",
         "Exits 0 when the sets hold the same memory and state, 1 when they differ (like"
         + " diff(1)); warns when they are of different programs."},
     exitCodeListHeading = "%nExit codes:%n",

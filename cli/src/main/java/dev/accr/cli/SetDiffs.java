@@ -31,11 +31,13 @@ import java.util.TreeSet;
 import java.util.stream.Stream;
 
 /**
- * {@code accr diff}: what changed between two checkpoints of one process. Host pages are
- * compared by content (a hash of each stored page) per VMA; a page stored in only one set was
- * zero or untouched in the other. Device and process state is compared entry by entry,
- * matched on each entry's first field (its id), and each installed plugin compares what only
- * it understands (e.g. device memory).
+ * {@code accr diff}: what changed between two checkpoints of one process or process tree.
+ * Host pages are compared by content (a hash of each stored page) per VMA of each process; a
+ * page stored in only one set was zero or untouched in the other. Process and device state is
+ * compared entry by entry, matched on each entry's first field (its id): the tree (pstree.img:
+ * parents, groups, zombies, pending signals), open files, pipes with their buffered bytes and
+ * shared memory; and each installed plugin compares what only it understands (e.g. device
+ * memory, shared device buffers).
  */
 final class SetDiffs {
   private static final int MAX_VALUE_LENGTH = 60;
@@ -74,9 +76,9 @@ final class SetDiffs {
     List<PluginReports.Named> reports = PluginReports.diff(List.copyOf(plugins.plugins()), fromDir, from.id(), toDir,
         to.id());
     out.addAllReports(PluginReports.toProto(reports));
-    for (String name : commonEntryFiles(fromDir, toDir)) {
-      entries(out, name, ImageDecoder.decode(fromDir.resolve(name), plugins).entries(),
-          ImageDecoder.decode(toDir.resolve(name), plugins).entries());
+    for (String name : entryFiles(fromDir, toDir)) {
+      entries(out, name, decoded(fromDir.resolve(name), plugins),
+          decoded(toDir.resolve(name), plugins));
     }
     return new Comparison(out.build(), reports, otherProgram(from, to));
   }
@@ -156,20 +158,34 @@ final class SetDiffs {
         + " removed"));
   }
 
-  /** Plugin entry files and files.img, present in both sets under the same name. */
-  private static List<String> commonEntryFiles(Path a, Path b) throws IOException {
+  /**
+   * The files compared entry by entry: the process tree and what its processes share
+   * (pstree.img, files.img, pipes.img, shmem.img: a set without pipes or shared memory has
+   * none of the last two), and plugin entry files present in both sets under the same name.
+   */
+  private static List<String> entryFiles(Path a, Path b) throws IOException {
     List<String> out = new ArrayList<>();
+    for (ImageKind kind : List.of(ImageKind.PSTREE, ImageKind.FILES, ImageKind.PIPES,
+        ImageKind.SHMEM)) {
+      String name = kind.fileName();
+      if (Files.exists(a.resolve(name)) || Files.exists(b.resolve(name))) {
+        out.add(name);
+      }
+    }
     try (Stream<Path> files = Files.list(a)) {
       for (Path f : files.sorted().toList()) {
         String name = f.getFileName().toString();
-        ImageKind kind = ImageKind.ofFileName(name);
-        if ((kind == ImageKind.PLUGIN || kind == ImageKind.FILES)
-            && Files.exists(b.resolve(name))) {
+        if (ImageKind.ofFileName(name) == ImageKind.PLUGIN && Files.exists(b.resolve(name))) {
           out.add(name);
         }
       }
     }
     return out;
+  }
+
+  /** The entries of an entry file, none when the set has no such file. */
+  private static List<Message> decoded(Path file, PluginHost plugins) throws IOException {
+    return Files.exists(file) ? ImageDecoder.decode(file, plugins).entries() : List.of();
   }
 
   /** Entries matched on their first field; one line per changed field. */
@@ -190,14 +206,24 @@ final class SetDiffs {
         if (!Objects.equals(x, y)) {
           String was = valueOf(old, f);
           String now = valueOf(m, f);
-          boolean summarize = f.getType() == FieldDescriptor.Type.BYTES
-              || was.length() + now.length() > MAX_VALUE_LENGTH;
+          boolean bytes = f.getType() == FieldDescriptor.Type.BYTES && !f.isRepeated();
+          boolean summarize = bytes || was.length() + now.length() > MAX_VALUE_LENGTH;
           out.addStateChanges(file + " " + id + ": " + f.getName()
-              + (summarize ? " changed" : " " + was + " -> " + now));
+              + (summarize ? " changed" + sizes(bytes, x, y) : " " + was + " -> " + now));
         }
       }
     }
     before.keySet().forEach(id -> out.addStateChanges(file + " " + id + " removed"));
+  }
+
+  /** The lengths of two byte strings that differ in length (e.g. a pipe's bytes), or "". */
+  private static String sizes(boolean bytes, Object was, Object now) {
+    if (!bytes) {
+      return "";
+    }
+    int a = ((com.google.protobuf.ByteString) was).size();
+    int b = ((com.google.protobuf.ByteString) now).size();
+    return a == b ? "" : " (" + a + " -> " + b + " bytes)";
   }
 
   private static String idOf(Message m) {

@@ -84,6 +84,31 @@ public final class DmaBuf {
     }
   }
 
+  /**
+   * Whether {@code bo} keeps the buffer's contents: the first holder, which is the exporter's
+   * buffer until the exporter frees it, then the oldest import. A dump saves the contents
+   * with it, once.
+   */
+  public synchronized boolean keptBy(Bo bo) {
+    return !holders.isEmpty() && holders.getFirst().bo() == bo;
+  }
+
+  /**
+   * Gives a restored buffer whose exporter had freed its own buffer memory of its own
+   * ({@code size} bytes at {@code vramOffset} of {@code gpu}), for an import to hold.
+   */
+  synchronized void bindFreed(Gpu gpu, long vramOffset, long size, int exporterPid,
+      int exporterHandle) {
+    if (this.gpu != null) {
+      throw AccrException.failed("kfd: dma-buf %d is already bound", id);
+    }
+    this.gpu = gpu;
+    this.vramOffset = vramOffset;
+    this.size = size;
+    this.exporterPid = exporterPid;
+    this.exporterHandle = exporterHandle;
+  }
+
   /** Gives the buffer the memory of {@code exporter}'s VRAM buffer; it holds one reference. */
   synchronized void bind(Bo exporter, int pid) {
     if (gpu != null) {

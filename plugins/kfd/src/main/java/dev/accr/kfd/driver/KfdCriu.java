@@ -77,6 +77,7 @@ public final class KfdCriu {
       if (shared != null) {
         Gpu on = p.vm.gpu(bo.gpuId());
         b.setDmabufId(shared.id()).setImported(bo.imported())
+            .setKeepsMemory(bo.imported() && shared.keptBy(bo))
             .setExporterPid(shared.exporterPid()).setExporterHandle(shared.exporterHandle())
             .setOverXgmi(bo.imported() && on != bo.gpu() && on.sameHive(bo.gpu()));
       }
@@ -121,11 +122,20 @@ public final class KfdCriu {
     return new Checkpoint(info, devices, bos, queues, events, ranges);
   }
 
+  /**
+   * Whether a dump of {@code bo}'s process saves its contents: its own buffers, and an import
+   * of a dma-buf whose exporter freed its buffer, if it is the oldest holder left.
+   */
+  static boolean keepsContents(Bo bo) {
+    DmaBuf shared = bo.dmaBuf();
+    return !bo.imported() || (shared != null && shared.keptBy(bo));
+  }
+
   /** The VRAM a dump saves: VRAM buffers, then SVM pages resident in VRAM (coalesced). */
   public static List<VramExtent> vramExtents(KfdProcess p) {
     List<VramExtent> out = new ArrayList<>();
     for (Bo bo : p.vm.bos()) {
-      if (bo.domain() == BoDomain.VRAM && !bo.imported()) { // imports: saved by the exporter
+      if (bo.domain() == BoDomain.VRAM && keepsContents(bo)) { // imports: by the exporter
         out.add(new VramExtent(bo.gpuId(), bo.gpu(), bo.va(), bo.vramOffset(), bo.size(),
             bo.cpuReachable()));
       }
@@ -225,7 +235,7 @@ public final class KfdCriu {
     for (DirtyPages.BoPages b : pages.bos()) {
       Bo bo = p.vm.boAt(b.va());
       if (b.domain() != BoDomain.VRAM || bo == null || bo.handle() != b.handle()
-          || bo.imported()) {
+          || !keepsContents(bo)) {
         continue;
       }
       for (PageBitmap.Run run : b.dirty().runs(maxGapPages)) {
@@ -361,6 +371,24 @@ public final class KfdCriu {
           e.getHandle(), p.pid());
     }
     buffer.bind(bo, p.pid());
+  }
+
+  /**
+   * Re-creates a dma-buf whose exporter had freed its buffer, from the import that kept its
+   * contents: new memory on the import's GPU, held by the import (its first holder again).
+   */
+  public static void restoreKept(KfdProcess p, KfdBoEntry e, DmaBuf buffer) {
+    Gpu g = p.vm.gpu(e.getGpuId());
+    long vramOffset = g.allocator().allocate(e.getSize(), true, g.toString());
+    try {
+      buffer.bindFreed(g, vramOffset, e.getSize(), e.getExporterPid(), e.getExporterHandle());
+      restoreImport(p, e, buffer);
+    } catch (RuntimeException ex) {
+      if (buffer.unused()) {
+        g.allocator().free(vramOffset);
+      }
+      throw ex;
+    }
   }
 
   /**

@@ -18,6 +18,8 @@ final class KfdDigest {
     for (Bo bo : p.vm.bos()) {
       put(sha, b, bo.handle(), bo.gpuId(), bo.domain().getNumber(), bo.va(), bo.size(), bo.flags());
       // A shared buffer's contents count once, with its exporter, not with each importer.
+      // Once the exporter freed its buffer they count with nobody: which import keeps them
+      // would depend on the schedule. Programs see them through what they read.
       if (bo.domain() == BoDomain.VRAM && !bo.imported()) {
         for (long at = 0; at < bo.size(); at += GpuVm.PAGE) {
           long n = Math.min(GpuVm.PAGE, bo.size() - at);

@@ -142,6 +142,11 @@ public final class KfdDriver implements DeviceDriver {
     return new DmaBufFile(buffer);
   }
 
+  /** The dma-bufs alive on this node, by id. */
+  public List<DmaBuf> dmaBufs() {
+    return new java.util.TreeMap<>(dmaBufs).values().stream().toList();
+  }
+
   /** The dma-bufs alive on this node (for checks that a failed restore left nothing). */
   public int dmaBufCount() {
     return dmaBufs.size();

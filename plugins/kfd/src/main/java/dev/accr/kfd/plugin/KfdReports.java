@@ -43,16 +43,21 @@ final class KfdReports {
       return null;
     }
     KfdSummary.Builder s = KfdSummary.newBuilder();
+    SharedBuffersReport shared = new SharedBuffersReport();
     for (long pid : pids) {
       List<KfdBoEntry> bos = images.readEntries("bos", pid, KfdBoEntry.parser());
       List<KfdQueueEntry> queues = images.readEntries("queues", pid, KfdQueueEntry.parser());
-      for (KfdDeviceEntry d : images.readEntries("devices", pid, KfdDeviceEntry.parser())) {
+      List<KfdDeviceEntry> devices = images.readEntries("devices", pid,
+          KfdDeviceEntry.parser());
+      for (KfdDeviceEntry d : devices) {
         s.addDevices(device((int) pid, d, bos, queues, vramChunks(images, d.getGpuId())));
       }
+      shared.process((int) pid, devices, bos);
       for (KfdSvmRangeEntry r : images.readEntries("svm", pid, KfdSvmRangeEntry.parser())) {
         s.addSvmRanges(svmRange((int) pid, r));
       }
     }
+    s.addAllSharedBuffers(shared.summaries());
     for (KfdDeviceSummary d : s.getDevicesList()) {
       s.setSavedBytes(s.getSavedBytes() + d.getSavedBytes())
           .setStoredBytes(s.getStoredBytes() + d.getStoredBytes());
@@ -193,6 +198,10 @@ final class KfdReports {
       }
       out.add(new ReportTable("queues of gpu " + Cells.hex(d.getGpuId()), List.of("queue",
           "type", "priority", "read", "write", "preempted packet", "next workgroup"), queues));
+    }
+    ReportTable shared = SharedBuffersReport.table(s.getSharedBuffersList());
+    if (shared != null) {
+      out.add(shared);
     }
     if (s.getSvmRangesCount() > 0) {
       List<List<String>> ranges = new ArrayList<>();

@@ -48,6 +48,10 @@ final class KfdRestoreState {
       throw new CorruptImageException("kfd-queues-" + pid + ".img", progress);
     }
     List<Integer> gpuIds = devices.stream().map(KfdDeviceEntry::getGpuId).toList();
+    if (bos.stream().anyMatch(KfdBoEntry::getKeepsMemory)) { // before their contents load
+      SharedBuffersRestored.of(ctx, ctx.node().driver(KfdPlugin.NAME, KfdDriver.class))
+          .keptRestored(kfd, bos);
+    }
     if (!LazyVram.restore(ctx, gpuIds, KfdCriu.vramExtents(kfd))) {
       new VramRestorer(ctx, CopyMode.parse(ctx.option("vram-copy", "dma")))
           .restoreChain(pid, gpuIds, KfdCriu.vramExtents(kfd));

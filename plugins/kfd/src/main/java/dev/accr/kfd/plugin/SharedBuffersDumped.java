@@ -35,7 +35,9 @@ final class SharedBuffersDumped {
       if (b.getDmabufId() == 0) {
         continue;
       }
-      if (b.getImported()) {
+      if (b.getKeepsMemory()) { // its exporter freed it: saved with this import instead
+        exports.add(new Export(b.getExporterPid(), b.getExporterHandle()));
+      } else if (b.getImported()) {
         uses.add(new Use(pid, String.format("imports dma-buf %d at gpu va 0x%x",
             b.getDmabufId(), b.getGpuVa()), b.getDmabufId(), b.getExporterPid(),
             b.getExporterHandle()));

@@ -53,6 +53,24 @@ final class SharedBuffersRestored {
   }
 
   /**
+   * After RESTORE of {@code kfd}'s own buffers and before their contents are loaded:
+   * re-creates the buffers whose exporter had freed them and that {@code kfd} kept (the
+   * contents are loaded through its import), doing the imports that waited for them.
+   */
+  synchronized void keptRestored(KfdProcess kfd, List<KfdBoEntry> bos) {
+    for (KfdBoEntry e : bos) {
+      if (e.getKeepsMemory()) {
+        DmaBuf b = buffer(e.getDmabufId());
+        KfdCriu.restoreKept(kfd, e, b);
+        for (Waiting w : waiting.getOrDefault(e.getDmabufId(), List.of())) {
+          KfdCriu.restoreImport(w.importer(), w.entry(), b);
+        }
+        waiting.remove(e.getDmabufId());
+      }
+    }
+  }
+
+  /**
    * After RESTORE of {@code kfd}'s own buffers: gives the buffers it exported their memory
    * (doing the imports that waited for them), and imports what it imported, now or once its
    * exporter is restored.
@@ -69,7 +87,7 @@ final class SharedBuffersRestored {
       }
     }
     for (KfdBoEntry e : bos) {
-      if (e.getImported()) {
+      if (e.getImported() && !e.getKeepsMemory()) {
         DmaBuf b = buffer(e.getDmabufId());
         if (b.bound()) {
           KfdCriu.restoreImport(kfd, e, b);

@@ -14,6 +14,8 @@ import dev.accr.kfd.proto.KfdBoChange;
 import dev.accr.kfd.proto.KfdBoSummary;
 import dev.accr.kfd.proto.KfdDeviceSummary;
 import dev.accr.kfd.proto.KfdDiff;
+import dev.accr.kfd.proto.KfdImportSummary;
+import dev.accr.kfd.proto.KfdSharedBufferSummary;
 import dev.accr.kfd.proto.KfdSummary;
 import dev.accr.kfd.proto.KfdSvmRangeSummary;
 import dev.accr.plugin.SetImages;
@@ -62,6 +64,44 @@ class KfdReportsTest {
     assertEquals("64", staging.defaultValue());
     assertEquals(null, staging.check("4"));
     assertTrue(staging.check("3") != null && staging.check("65537") != null);
+  }
+
+  @Test
+  void sharedBuffersNameTheirExporterAndImporters() throws IOException {
+    PluginReport r = plugin.summarize(images("v5/kfd-ddp"));
+    KfdSummary s = (KfdSummary) r.details();
+    assertEquals(4, s.getSharedBuffersCount(), s.toString()); // each worker's gradients
+    Set<Integer> exporters = new java.util.TreeSet<>();
+    for (KfdSharedBufferSummary b : s.getSharedBuffersList()) {
+      exporters.add(b.getExporterPid());
+      assertEquals(1, b.getImportersCount(), b.toString()); // its partner, rank xor 1
+      KfdImportSummary i = b.getImportersList().getFirst();
+      assertTrue(i.getPid() != b.getExporterPid() && i.getOverXgmi(), b.toString());
+      assertTrue(i.getPhysicalGpuId() != b.getPhysicalGpuId() && b.getPhysicalGpuId() != 0,
+          b.toString());
+      // The exporter's device list has the buffer, with the size the summary gives.
+      KfdBoSummary exported = s.getDevicesList().stream()
+          .filter(d -> d.getPid() == b.getExporterPid() && d.getGpuId() == b.getGpuId())
+          .flatMap(d -> d.getBosList().stream())
+          .filter(bo -> bo.getHandle() == b.getExporterHandle()).findFirst().orElseThrow();
+      assertEquals(exported.getSize(), b.getSize());
+      assertEquals(exported.getGpuVa(), b.getGpuVa());
+      // Its importer is an exporter too: the pairs import each other's buffers.
+      assertTrue(s.getSharedBuffersList().stream()
+          .anyMatch(o -> o.getExporterPid() == i.getPid()), s.toString());
+    }
+    assertEquals(4, exporters.size());
+    var table = r.tables().stream().filter(t -> t.title().startsWith("shared buffers"))
+        .findFirst().orElseThrow();
+    assertEquals(4, table.rows().size());
+    assertTrue(table.rows().getFirst().getLast().contains(", xgmi)"), table.rows().toString());
+  }
+
+  @Test
+  void aLoneProcessHasNoSharedBuffersTable() throws IOException {
+    PluginReport r = plugin.summarize(images("v5/kfd-train"));
+    assertEquals(0, ((KfdSummary) r.details()).getSharedBuffersCount());
+    assertTrue(r.tables().stream().noneMatch(t -> t.title().startsWith("shared buffers")));
   }
 
   @ParameterizedTest
