@@ -24,6 +24,7 @@ import dev.accr.kfd.proto.KfdEventEntry;
 import dev.accr.kfd.proto.KfdProcessEntry;
 import dev.accr.kfd.proto.KfdQueueEntry;
 import dev.accr.kfd.proto.KfdSvmRangeEntry;
+import dev.accr.kfd.proto.KfdVramWritten;
 import dev.accr.proto.Topology;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -72,6 +73,7 @@ public final class KfdPlugin implements AccrPlugin {
       case "queues" -> KfdQueueEntry.getDescriptor();
       case "events" -> KfdEventEntry.getDescriptor();
       case "svm" -> KfdSvmRangeEntry.getDescriptor();
+      case "vram-written" -> KfdVramWritten.getDescriptor();
       default -> null;
     };
   }
@@ -89,6 +91,11 @@ public final class KfdPlugin implements AccrPlugin {
   @Override
   public PluginReport summarize(PluginImages images) {
     return KfdReports.summarize(images);
+  }
+
+  @Override
+  public boolean compactImages(PluginImages last, PluginImages out) {
+    return KfdCompaction.compact(last, out);
   }
 
   @Override

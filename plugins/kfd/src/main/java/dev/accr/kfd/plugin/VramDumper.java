@@ -29,6 +29,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * engine has not started runs it itself (see {@link SdmaEngine#await}). CPU pieces go straight
  * from the visible window to the file, or, while the process runs, through a staging buffer
  * (a chunk is checksummed and written from one copy that no store changes meanwhile).
+ * Packed pieces (an incremental dump's scattered written pages, see {@link PackedRuns}) that
+ * share a buffer are written as shared chunks, so a dump of many small pieces costs about as
+ * many chunks, engine round trips and index entries as a full dump of their bytes.
  */
 final class VramDumper {
   /**
@@ -55,9 +58,12 @@ final class VramDumper {
     this.running = running;
   }
 
-  /** One GPU's share: its pieces by path, its engines taken in turn, and its file. */
+  /**
+   * One GPU's share: its pieces by path (CPU pieces in batches too when packed, else one by
+   * one), its engines taken in turn, and its file.
+   */
   private record Gpu(List<List<VramPieces.Piece>> dma, AtomicInteger nextDma,
-      List<VramPieces.Piece> cpu, AtomicInteger nextCpu, List<SdmaEngine> engines,
+      List<List<VramPieces.Piece>> cpu, AtomicInteger nextCpu, List<SdmaEngine> engines,
       AtomicInteger nextEngine, BulkWriter out) {
 
     SdmaEngine engine() {
@@ -81,11 +87,13 @@ final class VramDumper {
     try (ExecutorService pool = Executors.newFixedThreadPool(writers,
         Thread.ofPlatform().name("kfd-vram-write-", 0).daemon().factory())) {
       for (VramPieces g : pieces) {
-        BulkWriter out = ctx.images().createBulk("vram", g.gpuId());
+        BulkWriter out = ctx.images().createBulk(g.packed() ? PackedRuns.BULK : "vram", g.gpuId());
         List<SdmaEngine> engines = g.dma().isEmpty() ? List.of()
             : g.dma().getFirst().extent().gpu().sdmaEngines();
-        gpus.add(new Gpu(batches(g.dma()), new AtomicInteger(), g.cpu(), new AtomicInteger(), engines,
-            new AtomicInteger(), out));
+        List<List<VramPieces.Piece>> cpu = g.packed() ? batches(g.cpu())
+            : g.cpu().stream().map(List::of).toList();
+        gpus.add(new Gpu(batches(g.dma()), new AtomicInteger(), cpu, new AtomicInteger(),
+            engines, new AtomicInteger(), out));
       }
       int engines = gpus.stream().mapToInt(g -> g.engines().size()).sum();
       depth = Math.max(2, Math.ceilDiv(engines, writers));
@@ -187,11 +195,7 @@ final class VramDumper {
   private void finish(Copy c) {
     try {
       c.engine().await(c.fence());
-      int at = 0;
-      for (VramPieces.Piece p : c.pieces()) {
-        write(c.gpu().out(), p.va(), c.buffer().asSlice(at, p.length()), p.length());
-        at += p.length();
-      }
+      writeBatch(c.gpu().out(), c.pieces(), c.buffer());
     } finally {
       staging.give(c.buffer());
     }
@@ -234,20 +238,55 @@ final class VramDumper {
     return out;
   }
 
+  /**
+   * Writes the pieces of a batch, back to back in {@code buffer}: each as its own chunks keyed
+   * by GPU address, or, packed, every run of pieces that follow one another in the stream as
+   * shared chunks keyed by stream offset.
+   */
+  private void writeBatch(BulkWriter out, List<VramPieces.Piece> pieces, MemorySegment buffer) {
+    int at = 0;
+    for (int i = 0; i < pieces.size(); ) {
+      VramPieces.Piece first = pieces.get(i);
+      int length = first.length();
+      i++;
+      if (first.packedAt() < 0) {
+        write(out, first.va(), buffer.asSlice(at, length), length);
+      } else {
+        while (i < pieces.size() && pieces.get(i).packedAt() == first.packedAt() + length) {
+          length += pieces.get(i++).length();
+        }
+        write(out, first.packedAt(), buffer.asSlice(at, length), length);
+      }
+      at += length;
+    }
+  }
+
   private void writeCpuPieces() throws InterruptedException {
     for (Gpu g : gpus) {
       int i;
       while ((i = g.nextCpu().getAndIncrement()) < g.cpu().size() && failure.get() == null) {
-        VramPieces.Piece p = g.cpu().get(i);
+        List<VramPieces.Piece> batch = g.cpu().get(i);
+        VramPieces.Piece p = batch.getFirst();
         Vram vram = p.extent().gpu().vram();
-        if (!running) {
+        if (!running && p.packedAt() < 0) {
           write(g.out(), p.va(), vram.forRead(p.vramOffset(), p.length()), p.length());
           continue;
         }
+        // Through a staging buffer: a chunk is written from one copy that no store changes,
+        // and packed pieces are gathered into shared chunks.
         MemorySegment buffer = staging.take();
         try {
-          vram.copyOutRunning(p.vramOffset(), buffer, 0, p.length());
-          write(g.out(), p.va(), buffer, p.length());
+          int at = 0;
+          for (VramPieces.Piece q : batch) {
+            Vram from = q.extent().gpu().vram();
+            if (running) {
+              from.copyOutRunning(q.vramOffset(), buffer, at, q.length());
+            } else {
+              from.copyOut(q.vramOffset(), buffer, at, q.length());
+            }
+            at += q.length();
+          }
+          writeBatch(g.out(), batch, buffer);
         } finally {
           staging.give(buffer);
         }
