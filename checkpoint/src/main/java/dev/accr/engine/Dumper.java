@@ -48,14 +48,17 @@ public final class Dumper {
   private final Path parent;
   private final UnaryOperator<Path> parentPaths;
   private final SetDestination destination;
+  /** Post-copy: memory stays with the stopped process, served from here; null otherwise. */
+  private final ServedMemory served;
 
   public Dumper(Node node, PluginHost plugins) {
     this(node, plugins, Cancellation.NONE, null, UnaryOperator.identity(),
-        SetDestination.LOCAL);
+        SetDestination.LOCAL, null);
   }
 
   private Dumper(Node node, PluginHost plugins, Cancellation cancellation, Path parent,
-      UnaryOperator<Path> parentPaths, SetDestination destination) {
+      UnaryOperator<Path> parentPaths, SetDestination destination, ServedMemory served) {
+    this.served = served;
     this.node = node;
     this.plugins = plugins;
     this.cancellation = cancellation;
@@ -66,7 +69,7 @@ public final class Dumper {
 
   /** This dumper, stopping (through the failure path) when {@code c} says so. */
   public Dumper cancelledBy(Cancellation c) {
-    return new Dumper(node, plugins, c, parent, parentPaths, destination);
+    return new Dumper(node, plugins, c, parent, parentPaths, destination, served);
   }
 
   /**
@@ -74,7 +77,7 @@ public final class Dumper {
    * store) instead of into a local directory.
    */
   public Dumper writingTo(SetDestination d) {
-    return new Dumper(node, plugins, cancellation, parent, parentPaths, d);
+    return new Dumper(node, plugins, cancellation, parent, parentPaths, d, served);
   }
 
   /**
@@ -83,7 +86,17 @@ public final class Dumper {
    * throws when the caller may not name it.
    */
   public Dumper withParent(Path dir, UnaryOperator<Path> confine) {
-    return new Dumper(node, plugins, cancellation, dir, confine, destination);
+    return new Dumper(node, plugins, cancellation, dir, confine, destination, served);
+  }
+
+  /**
+   * This dumper, for a post-copy migration: a dump (which must leave the process stopped)
+   * writes the metadata and device state but no memory, neither host pages nor the device
+   * memory of plugins that can serve it; {@code memory} then serves both while the process
+   * stays stopped. A lone process only.
+   */
+  public Dumper servingMemory(ServedMemory memory) {
+    return new Dumper(node, plugins, cancellation, parent, parentPaths, destination, memory);
   }
 
   /**
@@ -107,6 +120,12 @@ public final class Dumper {
         try (PluginSession session = plugins.begin(AccrPlugin.Stage.DUMP,
             setup(set, parentSet, options, progress)
                 .withLeaveRunning(options.leaveRunning() || options.leaveStopped()))) {
+          if (served != null) {
+            if (!options.leaveStopped()) {
+              throw new IllegalArgumentException("a post-copy dump leaves the process stopped");
+            }
+            session.serveMemoryLater();
+          }
           clock.begin("freeze");
           tree.freeze(session);
           List<SimProcess> members = tree.processes();
@@ -122,6 +141,13 @@ public final class Dumper {
           session.treeFrozen(processes);
           for (SimProcess p : processes) {
             session.checkpointDevices(p);
+          }
+          if (served != null) {
+            if (members.size() > 1) {
+              throw AccrException.failed("dump of %d: a tree of %d processes cannot migrate"
+                  + " post-copy (lazily): migrate it with pre-copy", pid, members.size());
+            }
+            served.devices(session.serveDeviceMemory(process));
           }
           cancellation.check();
           if (parentSet != null || options.leaveRunning() || options.leaveStopped()
@@ -343,6 +369,16 @@ public final class Dumper {
     }
     selection = selection.of(vmas); // a pre-dump writes while the process maps anew
     long memStart = System.nanoTime();
+    if (served != null) {
+      // Post-copy: the pages stay here and are served; the pagemap holds none.
+      served.host(process, vmas, stored);
+      write(set, ImageKind.PAGEMAP.fileName(pid), ImageKind.PAGEMAP, List.of(PagemapHead
+          .newBuilder().setPid(pid).setPageSize(MemoryView.PAGE_SIZE).build()));
+      write(set, ImageKind.CORE.fileName(pid), ImageKind.CORE, List.of(c.core()));
+      write(set, ImageKind.MM.fileName(pid), ImageKind.MM, List.of(c.mm()));
+      return DumpStatsEntry.newBuilder().setCompression(options.compression().toString())
+          .setIncremental(false);
+    }
     PageDumper.Result pages = new PageDumper(options, set.id(),
         set.sink(), progress, node.buffers(),
         cancellation::requested).selecting(selection).whileRunning(running)

@@ -102,7 +102,7 @@ final class LazyPages implements PageFaults {
 
   private void load(int u, boolean byFault) {
     try {
-      source.load(u, (run, data, offset) -> {
+      source.load(u, byFault, (run, data, offset) -> {
         MemorySegment block = memory.unmappedRun(run.pages());
         MemorySegment.copy(data, offset, block, 0, (long) run.pages() * PAGE);
         memory.installRun(run.vaddr(), block, run.pages());

@@ -77,6 +77,13 @@ public final class LazyRestore implements LazyRestoreHost {
     }
   }
 
+  /** Whether the calling thread is this restore's background pusher (not a first touch). */
+  public boolean pushing() {
+    synchronized (this) {
+      return Thread.currentThread() == pusher;
+    }
+  }
+
   /** Starts the background pusher; the process runs. */
   synchronized void start() {
     pusher = Thread.ofPlatform().name("lazy-push-" + process.pid()).daemon().start(this::push);

@@ -17,8 +17,12 @@ final class LazyRestores {
    * host pages and the lazily restoring plugins' device memory load on first touch; returns
    * null for an eager restore.
    */
-  static LazyRestore attach(RestorePlan plan, SimProcess p, Node node, Cancellation cancellation)
-      throws IOException {
+  static LazyRestore attach(RestorePlan plan, SimProcess p, Node node, Cancellation cancellation,
+      RemoteMemory remote) throws IOException {
+    if (remote != null) {
+      // Post-copy: nothing to check first; the source node serves every page.
+      return attach(p, remote.hostPages(p.pid()), false, plan);
+    }
     RestoreOptions.Lazy mode = plan.options().lazy();
     if (mode == null || mode == RestoreOptions.Lazy.OFF) {
       return null;

@@ -9,7 +9,7 @@ import java.util.List;
  * process is migrating from. Its pages come in units (a stored chunk, a batch a source node
  * sends), each a list of runs; loading a unit hands each run's contents to a sink.
  */
-interface PageSource extends AutoCloseable {
+public interface PageSource extends AutoCloseable {
   /** A run of consecutive pages of a unit. */
   record Run(long vaddr, int pages) {}
 
@@ -23,6 +23,15 @@ interface PageSource extends AutoCloseable {
    * on.
    */
   void load(int unit, RunSink sink) throws IOException;
+
+  /**
+   * {@link #load(int, RunSink)}, told whether a first touch asks ({@code byFault}) or the
+   * background pusher: a source on another node sends a fault's unit first, and reads ahead
+   * for the pusher.
+   */
+  default void load(int unit, boolean byFault, RunSink sink) throws IOException {
+    load(unit, sink);
+  }
 
   /** A short description, for messages: "images in DIR", "node A". */
   String describe();

@@ -47,13 +47,16 @@ public final class Restorer {
   private final PluginHost plugins;
   private final Cancellation cancellation;
   private final UnaryOperator<Path> parentPaths;
+  /** Post-copy: where the memory comes from (another node), or null: the set. */
+  private final RemoteMemory remote;
 
   public Restorer(Node node, PluginHost plugins) {
-    this(node, plugins, Cancellation.NONE, UnaryOperator.identity());
+    this(node, plugins, Cancellation.NONE, UnaryOperator.identity(), null);
   }
 
   private Restorer(Node node, PluginHost plugins, Cancellation cancellation,
-      UnaryOperator<Path> parentPaths) {
+      UnaryOperator<Path> parentPaths, RemoteMemory remote) {
+    this.remote = remote;
     this.node = node;
     this.plugins = plugins;
     this.cancellation = cancellation;
@@ -62,7 +65,7 @@ public final class Restorer {
 
   /** This restorer, stopping (through the failure path) when {@code c} says so. */
   public Restorer cancelledBy(Cancellation c) {
-    return new Restorer(node, plugins, c, parentPaths);
+    return new Restorer(node, plugins, c, parentPaths, remote);
   }
 
   /**
@@ -70,7 +73,16 @@ public final class Restorer {
    * throws for a parent the caller may not name).
    */
   public Restorer parentsConfinedBy(UnaryOperator<Path> confine) {
-    return new Restorer(node, plugins, cancellation, confine);
+    return new Restorer(node, plugins, cancellation, confine, remote);
+  }
+
+  /**
+   * This restorer, for the target of a post-copy migration: the set holds no memory; the
+   * process runs at once and gets its host pages and its plugins' device memory from {@code
+   * memory} (the source node) on first touch and in the background. A lone process only.
+   */
+  public Restorer withRemoteMemory(RemoteMemory memory) {
+    return new Restorer(node, plugins, cancellation, parentPaths, memory);
   }
 
   /** Plans and recreates the set in {@code dir}. */
@@ -148,6 +160,9 @@ public final class Restorer {
             .withOptions(options.pluginOptions()).withPolicy(options.mapping())
             .withProgress(cancellation.checking(progress))
             .withCancelled(cancellation::requested));
+    if (remote != null) {
+      session.readBulkFrom(remote.bulk());
+    }
     try {
       List<DevicePair> devices = session.mapDevices(node.topology());
       return new RestorePlan(chain, processes, devices, session, options, progress, t0);
@@ -174,7 +189,7 @@ public final class Restorer {
       build.create();
       clock.begin("memory");
       build.mapMemory();
-      lazy = LazyRestores.attach(plan, build.root(), node, cancellation);
+      lazy = LazyRestores.attach(plan, build.root(), node, cancellation, remote);
       long bytesRead = 0;
       List<ImageSet> links = lazy != null ? List.of() : plan.chain().links();
       for (int i = 0; i < links.size(); i++) {
@@ -235,8 +250,9 @@ public final class Restorer {
   }
 
   /** Lazy restore takes one process: a tree's shared pages have no single faulting owner. */
-  private static void refuseLazyTree(RestorePlan plan) {
-    if (plan.options().lazy() != null && plan.options().lazy() != RestoreOptions.Lazy.OFF
+  private void refuseLazyTree(RestorePlan plan) {
+    if ((remote != null || plan.options().lazy() != null
+        && plan.options().lazy() != RestoreOptions.Lazy.OFF)
         && plan.pids().size() > 1) {
       throw AccrException.usage("restore --lazy: %s holds a tree of %d processes; lazy restore"
           + " takes one process", plan.set().dir(), plan.pids().size());

@@ -3,17 +3,20 @@ package dev.accr.node;
 import dev.accr.api.AccrException;
 import dev.accr.engine.DumpOptions;
 import dev.accr.engine.Dumper;
+import dev.accr.engine.ServedMemory;
 import dev.accr.image.CheckpointId;
 import dev.accr.image.Compression;
 import dev.accr.image.ProgressListener;
 import dev.accr.kernel.SimProcess;
 import dev.accr.plugin.PluginHost;
 import dev.accr.proto.DumpStatsEntry;
+import dev.accr.proto.LazyPagesInfo;
 import dev.accr.proto.MigrateReply;
 import dev.accr.proto.MigrateRequest;
 import dev.accr.proto.MigrationRound;
 import dev.accr.proto.MigrationStepReply;
 import dev.accr.proto.MigrationStepRequest;
+import dev.accr.proto.PhaseTimeEntry;
 import dev.accr.proto.ReceiveSetRequest;
 import dev.accr.proto.Request;
 import dev.accr.proto.Response;
@@ -69,6 +72,9 @@ final class Migration {
     RemoteDestination sets = new RemoteDestination(target, dir -> ReceiveSetRequest.newBuilder()
         .setMigration(id).setName(dir.getFileName().toString()));
     MigrateReply.Builder reply = MigrateReply.newBuilder().setTarget(request.getToNode());
+    if (request.getLazy()) {
+      return postCopy(process, target, sets, options, reply);
+    }
     long start = System.nanoTime();
     boolean stopped = false;
     boolean done = false;
@@ -120,6 +126,80 @@ final class Migration {
       return Response.newBuilder().setMigrate(reply).build();
     } finally {
       if (!done) {
+        if (stopped && process.state() == SimProcess.State.STOPPED) {
+          service.node().resumeTree(pid);
+        }
+        discard(target);
+      }
+    }
+  }
+
+  /**
+   * Post-copy: freeze, send the metadata and device state (no memory), restore on the target
+   * and let it run at once; then serve the memory of the process, still stopped here, as the
+   * target asks, until it has all, and only then kill it here. Until the target runs it, any
+   * failure thaws it here; once it runs there, losing the target loses it (post-copy's risk).
+   */
+  private Response postCopy(SimProcess process, NodeClient target, RemoteDestination sets,
+      DumpOptions options, MigrateReply.Builder reply) throws IOException {
+    int pid = process.pid();
+    long start = System.nanoTime();
+    ServedMemory memory = new ServedMemory();
+    PageServer pages = null;
+    boolean stopped = false;
+    boolean running = false;
+    try {
+      // The target restores as soon as the set is there; its device mapping is its check.
+      pages = PageServer.open(target, id, RestoreRequest.newBuilder().setDir("final")
+          .setThreads(request.getThreads()).putAllPluginOptions(request.getPluginOptionsMap())
+          .setMapping(request.getMapping()).build());
+      stopped = true;
+      DumpStatsEntry stats = new Dumper(service.node(), plugins).writingTo(sets)
+          .servingMemory(memory).dump(pid, SETS.resolve("final"),
+              options.withLeaveStopped(true), progress);
+      long dumpedAt = System.nanoTime();
+      // Frozen from the dump's first phase (the freeze) on.
+      long frozenUs = stats.getPhasesList().stream().mapToLong(PhaseTimeEntry::getTimeUs).sum();
+      long bytes = sets.last().bytesSent();
+      reply.addRounds(MigrationRound.newBuilder().setKind("final").setBytes(bytes)
+          .setPages(stats.getPagesWritten()).setTimeUs(frozenUs));
+      pages.offer(memory);
+      MigrationStepReply restored;
+      try {
+        restored = pages.awaitRestored();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw AccrException.failed("post-copy interrupted");
+      }
+      long runningAt = System.nanoTime();
+      running = true;
+      reply.setDowntimeUs(frozenUs + (runningAt - dumpedAt) / 1000).setPid(restored.getPid())
+          .setRestoreUs(restored.getRestoreUs()).clearDevices()
+          .addAllDevices(restored.getDevicesList());
+      LazyPagesInfo figures;
+      try {
+        figures = pages.awaitEnd();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw AccrException.failed("post-copy interrupted");
+      } catch (AccrException e) {
+        throw AccrException.failed("%s; the process ran on node %s and is lost with it (the"
+            + " risk of post-copy): its stopped copy here is killed", e.getMessage(),
+            request.getToNode());
+      }
+      long end = System.nanoTime();
+      reply.setPostCopy(figures).setPostCopyBytes(pages.bytesSent())
+          .setPostCopyUs((end - runningAt) / 1000).setTotalUs((end - start) / 1000)
+          .setBytesSent(bytes + pages.bytesSent());
+      return Response.newBuilder().setMigrate(reply).build();
+    } finally {
+      if (pages != null) {
+        pages.close();
+      }
+      memory.close();
+      if (running) {
+        service.node().kill(pid); // it runs on the target now (or was lost there)
+      } else {
         if (stopped && process.state() == SimProcess.State.STOPPED) {
           service.node().resumeTree(pid);
         }

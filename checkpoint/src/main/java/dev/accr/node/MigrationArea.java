@@ -75,7 +75,7 @@ final class MigrationArea {
       }
       case RESTORE -> {
         try {
-          restore(service, plugins, dir, r.getRestore(), progress, check, reply);
+          restore(service, plugins, dir, r.getRestore(), progress, check, reply, null);
         } finally {
           discard(dir);
         }
@@ -86,14 +86,34 @@ final class MigrationArea {
     return Response.newBuilder().setMigrationStep(reply).build();
   }
 
+  /**
+   * Restores set "final" of post-copy migration {@code id}, its memory served by the source
+   * through {@code link}, then drops the migration's sets.
+   */
+  MigrationStepReply restorePostCopy(NodeService service, PluginHost plugins, String id,
+      RestoreRequest r, SourceLink link, Restorer.SetCheck check) throws IOException {
+    Path dir = dir(id);
+    MigrationStepReply.Builder reply = MigrationStepReply.newBuilder();
+    try {
+      restore(service, plugins, dir, r.toBuilder().setDir("final").build(),
+          ProgressListener.NONE, check, reply, link);
+    } finally {
+      discard(dir);
+    }
+    return reply.build();
+  }
+
   private static void restore(NodeService service, PluginHost plugins, Path dir,
       RestoreRequest r, ProgressListener progress, Restorer.SetCheck check,
-      MigrationStepReply.Builder reply)
+      MigrationStepReply.Builder reply, SourceLink link)
       throws IOException {
     RestoreOptions options = RestoreOptions.defaults().withPluginOptions(r.getPluginOptionsMap())
         .withMapping(MappingPolicies.fromInfo(r.getMapping()));
     if (r.getThreads() > 0) {
       options = options.withThreads(r.getThreads());
+    }
+    if (link != null) {
+      options = options.withLazy(RestoreOptions.Lazy.UNCHECKED);
     }
     long t0 = System.nanoTime();
     Restorer restorer = new Restorer(service.node(), plugins).parentsConfinedBy(p -> {
@@ -103,9 +123,16 @@ final class MigrationArea {
       }
       return n;
     });
+    if (link != null) {
+      restorer = restorer.withRemoteMemory(link);
+    }
     // Paths the image names are confined as for any restore asked by this caller.
     RestorePlan plan = restorer.plan(set(dir, r.getDir()), options, progress, check);
     Restorer.Result result = restorer.recreate(plan);
+    if (link != null) {
+      service.restoredLazily(result.process().pid(), result.lazy());
+      link.attach(result.lazy());
+    }
     reply.setPid(result.process().pid()).setRestoreUs((System.nanoTime() - t0) / 1000);
     result.devices().forEach(d -> reply.addDevices(DevicePairs.toInfo(d)));
   }

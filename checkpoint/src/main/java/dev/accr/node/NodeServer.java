@@ -259,6 +259,10 @@ public final class NodeServer implements AutoCloseable {
       });
       return;
     }
+    if (request.hasPostCopy()) {
+      service.postCopy(request.getPostCopy(), caller, new PatientInput(in), out);
+      return;
+    }
     service.handle(request, caller, response -> {
       try {
         reply(out, response);

@@ -61,6 +61,8 @@ public final class NodeService {
   private final Operations operations;
   private final AtomicBoolean shutdownScheduled = new AtomicBoolean();
   private final LazyInfos lazyInfos = new LazyInfos();
+  /** Post-copy migrations coming here: migration id -> the link to their source. */
+  private final java.util.Map<String, SourceLink> postCopyLinks = new java.util.concurrent.ConcurrentHashMap<>();
   /** Dumps and restores whose reply is not yet sent: a stopping node lets them answer. */
   private int unanswered;
   private volatile Path nodeLog;
@@ -179,6 +181,7 @@ public final class NodeService {
       case RESTORE -> restore(r.getRestore(), paths(caller), progress, log, clientGone);
       case SHUTDOWN -> shutdown(r.getShutdown().getForce(), caller);
       case RECEIVE_SET -> throw AccrException.usage("a set is received over a connection only");
+      case POST_COPY -> throw AccrException.usage("post-copy memory comes over a connection only");
       case MIGRATE -> new Migration(this, plugins, r.getMigrate(), progress, log).run();
       case MIGRATION_STEP -> MigrationArea.of(imageRoot).step(this, plugins, r.getMigrationStep(),
           progress, paths(caller)::checkImage);
@@ -385,6 +388,60 @@ public final class NodeService {
           + e.getMessage(), e, null);
     }
     out.accept(reply);
+  }
+
+  /**
+   * Serves the target's end of a post-copy migration on a connection from its source (after
+   * its request, before the source freezes the process): answers ready, restores the set as
+   * soon as the index comes, then carries the memory the restored process asks for until the
+   * lazy restore ends or the connection breaks.
+   */
+  public void postCopy(dev.accr.proto.PostCopyRequest r, Caller caller, java.io.InputStream in,
+      java.io.OutputStream out) throws IOException {
+    java.io.DataInputStream data = new java.io.DataInputStream(
+        new java.io.BufferedInputStream(in, 256 << 10));
+    java.io.DataOutputStream frames = new java.io.DataOutputStream(
+        new java.io.BufferedOutputStream(out, 64 << 10));
+    String source = caller.identity().isEmpty() ? "the source" : caller.identity();
+    SourceLink link = new SourceLink(source, frames);
+    MigrationArea area;
+    try {
+      area = MigrationArea.of(imageRoot);
+      area.dir(r.getMigration()); // checks the id
+      if (postCopyLinks.putIfAbsent(r.getMigration(), link) != null) {
+        throw AccrException.usage("post-copy: migration %s has a source already",
+            r.getMigration());
+      }
+    } catch (AccrException e) {
+      error(caller, e.exitCode(), e.getMessage(), e, null).writeDelimitedTo(frames);
+      frames.flush();
+      return;
+    }
+    Restorer.SetCheck check = paths(caller)::checkImage;
+    try {
+      Response.newBuilder().setPostCopy(dev.accr.proto.PostCopyReply.newBuilder()
+          .setReady(true)).build().writeDelimitedTo(frames);
+      frames.flush();
+      link.run(data, () -> {
+        try {
+          link.restored(area.restorePostCopy(this, plugins, r.getMigration(), r.getRestore(),
+              link, check));
+        } catch (AccrException e) {
+          link.refused(e.exitCode(), e.getMessage());
+        } catch (IOException | RuntimeException e) {
+          LOG.log(Level.WARNING, "post-copy restore failed", e);
+          link.refused(AccrException.FAILED, e.getClass().getSimpleName() + ": "
+              + e.getMessage());
+        }
+      });
+    } finally {
+      postCopyLinks.remove(r.getMigration(), link);
+    }
+  }
+
+  /** Records that process {@code pid} was restored lazily (for ps). */
+  void restoredLazily(int pid, dev.accr.engine.LazyRestore lazy) {
+    lazyInfos.restored(pid, lazy);
   }
 
   /** Names {@code file} as the node's log in error replies to local callers. */

@@ -4,6 +4,7 @@ import dev.accr.api.AccrException;
 import dev.accr.api.AccrPlugin;
 import dev.accr.api.LazyRestoreHost;
 import dev.accr.api.DeviceFile;
+import dev.accr.api.DeviceMemoryServer;
 import dev.accr.api.DeviceMapping;
 import dev.accr.api.DevicePair;
 import dev.accr.api.MappingPolicy;
@@ -45,6 +46,10 @@ public final class PluginSession implements AutoCloseable {
   private boolean closed;
   /** The lazy restore in progress, for plugins that restore lazily; null: eager. */
   private volatile LazyRestoreHost lazy;
+  /** Post-copy dump: plugins that can serve their device memory later write none. */
+  private volatile boolean memoryServedLater;
+  /** Bulk files read from another node (post-copy restore), or null. */
+  private volatile RemoteBulk remoteBulk;
 
   PluginSession(PluginHost host, AccrPlugin.Stage stage, SessionSetup setup) {
     this.host = host;
@@ -269,6 +274,36 @@ public final class PluginSession implements AutoCloseable {
     this.lazy = host;
   }
 
+  /**
+   * Makes this dump one of a post-copy migration: plugins that {@link
+   * AccrPlugin#servesDeviceMemory} write no bulk files (see {@link #serveDeviceMemory}).
+   */
+  public void serveMemoryLater() {
+    this.memoryServedLater = true;
+  }
+
+  /**
+   * After the devices of the stopped {@code process} were checkpointed: what serves each
+   * plugin's device memory (plugin name to server), for plugins that serve it.
+   */
+  public Map<String, DeviceMemoryServer> serveDeviceMemory(ProcessView process) {
+    Map<String, DeviceMemoryServer> servers = new TreeMap<>();
+    for (AccrPlugin p : host.plugins()) {
+      if (p.servesDeviceMemory()) {
+        DeviceMemoryServer s = p.serveDeviceMemory(contextOf(p), process);
+        if (s != null) {
+          servers.put(p.name(), s);
+        }
+      }
+    }
+    return servers;
+  }
+
+  /** Reads the bulk files {@code remote} has from it rather than from the set (post-copy). */
+  public void readBulkFrom(RemoteBulk remote) {
+    this.remoteBulk = remote;
+  }
+
   /** Whether the installed plugin {@code plugin} restores its device memory lazily. */
   public boolean restoresLazily(String plugin) {
     AccrPlugin p = host.plugin(plugin);
@@ -364,13 +399,18 @@ public final class PluginSession implements AutoCloseable {
       this.images = new SetImages(plugin.name(), !writing, setup.dir(),
           setup.id(), setup.compression(), setup.parallelism(), () -> markUsed(plugin.name()),
           setup.node() instanceof Node n ? n.buffers() : BufferBudget.unlimited(),
-          setup.cancelled())
+          setup.cancelled(), () -> remoteBulk)
           .withParent(setup.parentDir(), setup.parentId()).writingTo(setup.writeSink());
     }
 
     @Override
     public AccrPlugin.Stage stage() {
       return stage;
+    }
+
+    @Override
+    public boolean memoryServedLater() {
+      return memoryServedLater && plugin.servesDeviceMemory();
     }
 
     @Override

@@ -42,9 +42,18 @@ public final class SetImages implements PluginImages {
   private Path parentDir;
   private CheckpointId parentId;
   private ByteCounts counts = new ByteCounts();
+  private final java.util.function.Supplier<RemoteBulk> remote;
 
   SetImages(String plugin, boolean reading, Path dir, CheckpointId id, Compression compression,
       int parallelism, Runnable onWrite, BufferBudget budget, BooleanSupplier cancelled) {
+    this(plugin, reading, dir, id, compression, parallelism, onWrite, budget, cancelled,
+        () -> null);
+  }
+
+  SetImages(String plugin, boolean reading, Path dir, CheckpointId id, Compression compression,
+      int parallelism, Runnable onWrite, BufferBudget budget, BooleanSupplier cancelled,
+      java.util.function.Supplier<RemoteBulk> remote) {
+    this.remote = remote;
     this.plugin = plugin;
     this.reading = reading;
     this.dir = dir;
@@ -155,6 +164,11 @@ public final class SetImages implements PluginImages {
   @Override
   public BulkReader openBulk(String what, long n) {
     name(ImageKind.PLUGIN_PAGES, what, n, true);
+    RemoteBulk r = remote.get();
+    BulkReader served = r == null ? null : r.open(plugin, what, n);
+    if (served != null) {
+      return served;
+    }
     try {
       return BulkFileReader.open(dir, plugin, what, n, id).budgeted(budget)
           .cancelledBy(cancelled).countingInto(counts);

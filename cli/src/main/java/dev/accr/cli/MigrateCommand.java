@@ -7,6 +7,8 @@ import dev.accr.image.Compression;
 import dev.accr.node.MappingPolicies;
 import dev.accr.plugin.DevicePairs;
 import dev.accr.proto.DevicePairInfo;
+import dev.accr.proto.LazyDeviceInfo;
+import dev.accr.proto.LazyPagesInfo;
 import dev.accr.proto.MigrateReply;
 import dev.accr.proto.MigrateRequest;
 import dev.accr.proto.MigrationRound;
@@ -28,7 +30,13 @@ import picocli.CommandLine.Model.CommandSpec;
         + " last changes and the device state sent, and it is restored on the target. The"
         + " process is killed here only once it runs there; any failure before leaves it"
         + " running here and nothing on the target.",
-        "--pre-copy-rounds 0 is a cold migration (one stop-and-copy)."})
+        "--pre-copy-rounds 0 is a cold migration (one stop-and-copy).",
+        "--lazy is post-copy: the process is frozen, its device state and metadata sent, and"
+        + " it runs on the target at once; its host and device memory follow, each page"
+        + " fetched from this node on its first touch there while the rest is pushed in the"
+        + " background. It stays frozen here, with its memory, until the target has it all."
+        + " Risk: if the link to this node breaks before then, the process on the target"
+        + " cannot get its memory and is killed (the process is lost)."})
 final class MigrateCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin NodeOption node;
@@ -62,6 +70,10 @@ final class MigrateCommand implements Callable<Integer> {
       description = "Writer threads (default: one per core).")
   int threads;
 
+  @Option(names = "--lazy", description = "Post-copy: run on the target at once and fetch"
+      + " the memory from here on first touch; losing this node meanwhile kills the process.")
+  boolean lazy;
+
   @Mixin MappingOptions mapping;
   @Mixin PluginOptions pluginOptions;
 
@@ -72,11 +84,14 @@ final class MigrateCommand implements Callable<Integer> {
   public Integer call() {
     Compression.parse(compress);
     int rounds = preCopyRounds != null ? preCopyRounds : maxRounds;
+    if (lazy && preCopyRounds != null && preCopyRounds > 0) {
+      throw AccrException.usage("--lazy sends no pre-copy rounds: drop --pre-copy-rounds");
+    }
     if (rounds < 0 || smallRoundMib < 0) {
       throw AccrException.usage("--max-rounds and --small-round-mib must not be negative");
     }
     Request request = Request.newBuilder().setMigrate(MigrateRequest.newBuilder().setPid(pid)
-        .setToNode(to).setMaxRounds(rounds).setCompression(compress).setThreads(threads)
+        .setToNode(to).setLazy(lazy).setMaxRounds(rounds).setCompression(compress).setThreads(threads)
         .setSmallRoundBytes(smallRoundMib << 20).putAllPluginOptions(pluginOptions.toMap())
         .setMapping(MappingPolicies.toInfo(mapping.toPolicy()))).build();
     MigrateReply reply = node.call(request).getMigrate();
@@ -93,6 +108,17 @@ final class MigrateCommand implements Callable<Integer> {
     for (MigrationRound r : reply.getRoundsList()) {
       out.printf(Locale.ROOT, "  %-8s %d: %s in %.1f ms%n", r.getKind(), i++,
           Sizes.bytes(r.getBytes()), r.getTimeUs() / 1000.0);
+    }
+    if (reply.hasPostCopy()) {
+      LazyPagesInfo p = reply.getPostCopy();
+      out.printf(Locale.ROOT, "  post-copy: host pages %d on demand, %d pushed", p.getPagesFaulted(),
+          p.getPagesPushed());
+      for (LazyDeviceInfo d : p.getDevicesList()) {
+        out.printf(Locale.ROOT, "; %s %d on demand, %d pushed", d.getName(), d.getFaulted(),
+            d.getPushed());
+      }
+      out.printf(Locale.ROOT, "; %s in %.1f ms after the process ran%n",
+          Sizes.bytes(reply.getPostCopyBytes()), reply.getPostCopyUs() / 1000.0);
     }
     out.printf(Locale.ROOT, "  downtime %.1f ms (restore on %s %.1f ms), total %.1f ms,"
         + " %s sent%n", reply.getDowntimeUs() / 1000.0, to, reply.getRestoreUs() / 1000.0,

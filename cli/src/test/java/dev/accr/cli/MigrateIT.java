@@ -23,10 +23,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Live migration between real node daemons on loopback TCP with mutual TLS, through
- * {@code ./accr}: processes moved cold and with pre-copy, between nodes of one preset and from
- * mi250x4 to mi300x8, end with the digest of an uninterrupted run; a target that dies during
- * pre-copy or during the final copy, or has no GPUs, leaves the process running on the source,
- * and so does a set streamed to a node that dies, which leaves no set on either side.
+ * {@code ./accr}: processes moved cold, with pre-copy and post-copy, between nodes of one
+ * preset and from mi250x4 to mi300x8, end with the digest of an uninterrupted run; a target
+ * that dies during pre-copy or during the final copy, or has no GPUs, leaves the process
+ * running on the source, and so does a set streamed to a node that dies, which leaves no set on
+ * either side; a source that dies during post-copy has the target kill the process, saying so.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class MigrateIT {
@@ -43,13 +44,14 @@ class MigrateIT {
   private String diesInPreCopy;
   private String diesInFinal;
   private String diesInDump;
+  private String diesInPostCopy;
 
   @BeforeAll
   void startNodes(@TempDir Path dir) throws Exception {
     tmp = dir;
     accr = new Launcher(tmp.resolve("run"), tmp);
     accr.ok("tls", "init", "tls", "--node", "a", "--node", "b", "--node", "c", "--node", "d",
-        "--node", "e", "--node", "f", "--node", "g");
+        "--node", "e", "--node", "f", "--node", "g", "--node", "h");
     a = serve("a", "mi250x4", "");
     b = serve("b", "mi250x4", "");
     c = serve("c", "mi300x8", "");
@@ -57,19 +59,25 @@ class MigrateIT {
     diesInPreCopy = serve("e", "mi250x4", "-Daccr.fault.haltAt=1:receive:r1/");
     diesInFinal = serve("f", "mi250x4", "-Daccr.fault.haltAt=1:receive:final/");
     diesInDump = serve("g", "mi250x4", "-Daccr.fault.haltAt=1:receive:cut/pages-");
-    for (String n : List.of("a", "b", "c", "d", "e", "f", "g")) {
+    // Dies as it serves the 4th unit of memory: the process already runs on the target.
+    diesInPostCopy = serve("h", "cpu-only", "-Daccr.fault.haltAt=4:serve:unit", true);
+    for (String n : List.of("a", "b", "c", "d", "e", "f", "g", "h")) {
       awaitNode(n);
     }
   }
 
   /** Starts node {@code name} listening on a free loopback port with TLS; its address. */
   private String serve(String name, String topology, String javaOpts) throws Exception {
+    return serve(name, topology, javaOpts, javaOpts.isEmpty());
+  }
+
+  private String serve(String name, String topology, String javaOpts, boolean sharedRoot)
+      throws Exception {
     String address = name + "@127.0.0.1:" + freePort();
     // The live nodes share one image root, as nodes sharing storage would: the files a process
-    // names (counter's output) resolve inside the target's root too. The nodes that die have
+    // names (counter's output) resolve inside the target's root too. The targets that die have
     // their own, to show what they leave.
-    Path root = Files.createDirectories(
-        tmp.resolve(javaOpts.isEmpty() ? "root" : "root-" + name));
+    Path root = Files.createDirectories(tmp.resolve(sharedRoot ? "root" : "root-" + name));
     ProcessBuilder pb = new ProcessBuilder(LAUNCHER.toString(), "node", "serve", "--name", name,
         "--topology", topology, "--listen", address.substring(2), "--tls", "tls",
         "--images-root", root.toString()).directory(tmp.toFile()).redirectErrorStream(true)
@@ -158,6 +166,9 @@ class MigrateIT {
         "--max-rounds", "2");
     assertTrue(out.contains("migrated " + counterPid) && out.contains("pre-copy 0:")
         && out.contains("pre-copy 1:") && out.contains("downtime"), out);
+    // Post-copy: it runs on at once on c, its memory following from b.
+    out = on(b, "migrate", "-t", counterPid, "--to", c, "--lazy");
+    assertTrue(out.contains("post-copy: host pages") && out.contains("pushed"), out);
     // mi250x4 to mi300x8: the caches count differs, as topology map explains.
     out = on(a, "migrate", "-t", coldPid, "--to", c, "--pre-copy-rounds", "0", "--relax",
         "caches", "--json");
@@ -165,6 +176,21 @@ class MigrateIT {
         && out.contains("\"downtimeUs\""), out);
     out = on(a, "migrate", "-t", warmPid, "--to", b);
     assertTrue(out.contains("pre-copy 0:") && out.contains("kfd 0x"), out);
+    // Post-copy of host memory and VRAM, from mi250x4 to mi300x8.
+    out = on(b, "migrate", "-t", warmPid, "--to", c, "--lazy", "--relax", "caches", "--json");
+    assertTrue(out.contains("\"postCopy\"") && out.contains("\"pagesFaulted\"")
+        && out.contains("kfd VRAM"), out);
+
+    // The source dies during post-copy: the target kills the process and says why.
+    String lost = on(diesInPostCopy, "run", "--step-delay-ms", "20", "counter", "--mem-mib",
+        "8", "--steps", "1500");
+    Launcher.Result died = tryOn(diesInPostCopy, "migrate", "-t", lost, "--to", cpuOnly,
+        "--lazy");
+    assertEquals(1, died.exitCode(), died.err());
+    Launcher.Result killed = tryOn(cpuOnly, "wait", "-t", lost);
+    assertEquals(1, killed.exitCode(), killed.out() + killed.err());
+    assertTrue(killed.err().contains("killed") && killed.err().contains("lost node h"),
+        killed.err());
 
     // Started for the failures only: it lives through them, then finishes on the source.
     String stayPid = slow(serve);
@@ -185,9 +211,9 @@ class MigrateIT {
     assertTrue(tryOn(a, "ps").out().contains(stayPid + " "), "still running on the source");
 
     String expected = on(a, "wait", "-t", serveRef);
-    assertEquals(on(a, "wait", "-t", counterRef), on(b, "wait", "-t", counterPid));
+    assertEquals(on(a, "wait", "-t", counterRef), on(c, "wait", "-t", counterPid));
     assertEquals(expected, on(c, "wait", "-t", coldPid));
-    assertEquals(expected, on(b, "wait", "-t", warmPid));
+    assertEquals(expected, on(c, "wait", "-t", warmPid));
     assertEquals(expected, on(a, "wait", "-t", stayPid), "finished on the source");
     String left = tryOn(a, "ps").out();
     assertFalse(left.contains(counterPid + " ") || left.contains(coldPid + " ")

@@ -255,6 +255,26 @@ public interface AccrPlugin {
     return false;
   }
 
+  /**
+   * Whether this plugin can leave its device memory with a stopped process for the node it
+   * migrates to (API 6, {@code accr migrate --lazy}): the dump then writes no bulk files for it
+   * ({@link PluginContext#memoryServedLater} is true) and the host serves the memory through
+   * {@link #serveDeviceMemory}. A plugin that answers false (the default) dumps its memory with
+   * the device state, during the stop.
+   */
+  default boolean servesDeviceMemory() {
+    return false;
+  }
+
+  /**
+   * Post-copy dump, after {@link #checkpointDevices} of a process that stays stopped (API 6):
+   * what serves its device memory by chunk until the target has it all, or null when the
+   * process has none of this plugin's.
+   */
+  default DeviceMemoryServer serveDeviceMemory(PluginContext ctx, ProcessView process) {
+    return null;
+  }
+
   /** Restore: everything is in place; restart device work. Returns true if there was any. */
   default boolean resumeDevicesLate(PluginContext ctx, ProcessView process) {
     return false;

@@ -54,6 +54,15 @@ public interface PluginContext {
     return null;
   }
 
+  /**
+   * Dump for a post-copy migration, for a plugin whose {@link AccrPlugin#servesDeviceMemory}
+   * is true (API 6): write the device state but no bulk files of device memory; the host
+   * serves it later through {@link AccrPlugin#serveDeviceMemory}. False otherwise.
+   */
+  default boolean memoryServedLater() {
+    return false;
+  }
+
   /** Keeps per-operation state of the calling plugin. */
   void attach(Object state);
 

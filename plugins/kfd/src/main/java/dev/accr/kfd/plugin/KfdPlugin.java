@@ -5,6 +5,7 @@ import dev.accr.api.AccrException;
 import dev.accr.api.AccrPlugin;
 import dev.accr.api.CorruptImageException;
 import dev.accr.api.DeviceFile;
+import dev.accr.api.DeviceMemoryServer;
 import dev.accr.api.DeviceMapping;
 import dev.accr.api.DevicePair;
 import dev.accr.api.PluginContext;
@@ -199,9 +200,24 @@ public final class KfdPlugin implements AccrPlugin {
     images.writeEntries("queues", pid, cp.queues());
     images.writeEntries("events", pid, cp.events());
     images.writeEntries("svm", pid, cp.svmRanges());
-    incremental.dumpVram(ctx, kfd, pid, cp.devices().stream().map(KfdDeviceEntry::getGpuId).toList(),
-        ctx.leaveRunning() && (images.parent() != null || KfdCriu.isDirtyTracking(kfd)));
+    if (!ctx.memoryServedLater()) { // post-copy: serveDeviceMemory serves the VRAM
+      incremental.dumpVram(ctx, kfd, pid, cp.devices().stream().map(KfdDeviceEntry::getGpuId)
+          .toList(), ctx.leaveRunning() && (images.parent() != null
+              || KfdCriu.isDirtyTracking(kfd)));
+    }
     return true;
+  }
+
+  @Override
+  public boolean servesDeviceMemory() {
+    return true;
+  }
+
+  @Override
+  public DeviceMemoryServer serveDeviceMemory(PluginContext ctx, ProcessView process) {
+    KfdDriver driver = driver(ctx);
+    KfdProcess kfd = driver == null ? null : driver.process(process.pid());
+    return kfd == null ? null : VramServer.of(driver, kfd);
   }
 
   @Override

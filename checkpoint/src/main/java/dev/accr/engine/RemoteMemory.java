@@ -1,0 +1,15 @@
+package dev.accr.engine;
+
+import dev.accr.plugin.RemoteBulk;
+
+/**
+ * Where the memory of a process restored post-copy comes from: the node it migrates from,
+ * which serves its host pages and its plugins' device memory (see {@link ServedMemory}).
+ */
+public interface RemoteMemory {
+  /** The host pages of process {@code pid}, by unit. */
+  PageSource hostPages(int pid);
+
+  /** The plugins' bulk files served (the others are read from the set). */
+  RemoteBulk bulk();
+}

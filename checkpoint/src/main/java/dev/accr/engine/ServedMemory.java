@@ -1,0 +1,113 @@
+package dev.accr.engine;
+
+import dev.accr.api.AccrException;
+import dev.accr.api.DeviceMemoryServer;
+import dev.accr.api.MemoryView;
+import dev.accr.kernel.SimProcess;
+import dev.accr.kernel.Vma;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Predicate;
+
+/**
+ * The memory a post-copy dump leaves with the stopped process (see {@link
+ * Dumper#servingMemory}): its host pages, in units of at most {@link #UNIT_PAGES} touched pages
+ * read straight from its page table, and each plugin's device memory, read through the plugin
+ * ({@link DeviceMemoryServer}). Served until the target has it all; the process must stay
+ * stopped meanwhile, so that what is served is what was dumped.
+ */
+public final class ServedMemory implements AutoCloseable {
+  /** Pages of one unit of host memory, as a stored chunk of a dump (1 MiB). */
+  static final int UNIT_PAGES = DumpOptions.DEFAULT_CHUNK_PAGES;
+  private static final int PAGE = MemoryView.PAGE_SIZE;
+
+  private SimProcess process;
+  private final List<List<PageSource.Run>> hostUnits = new ArrayList<>();
+  private final Map<String, DeviceMemoryServer> devices = new TreeMap<>();
+
+  /** Records the touched pages of the stopped {@code p}'s mappings that {@code stored} takes. */
+  void host(SimProcess p, List<Vma> vmas, Predicate<Vma> stored) {
+    this.process = p;
+    List<PageSource.Run> unit = new ArrayList<>();
+    int inUnit = 0;
+    for (Vma vma : vmas) {
+      if (vma.kind() == Vma.Kind.DEVICE || !stored.test(vma)) {
+        continue;
+      }
+      long i = vma.nextTouchedPage(0);
+      while (i >= 0) {
+        long start = i;
+        long end = i + 1;
+        while (end < vma.pageCount() && inUnit + (end - start) < UNIT_PAGES
+            && vma.frame(end) != null) {
+          end++;
+        }
+        unit.add(new PageSource.Run(vma.start() + start * PAGE, (int) (end - start)));
+        inUnit += (int) (end - start);
+        if (inUnit == UNIT_PAGES) {
+          hostUnits.add(unit);
+          unit = new ArrayList<>();
+          inUnit = 0;
+        }
+        i = end < vma.pageCount() ? vma.nextTouchedPage(end) : -1;
+      }
+    }
+    if (!unit.isEmpty()) {
+      hostUnits.add(unit);
+    }
+  }
+
+  void devices(Map<String, DeviceMemoryServer> servers) {
+    devices.putAll(servers);
+  }
+
+  /** The pid of the process whose memory this is. */
+  public int pid() {
+    return process.pid();
+  }
+
+  /** The units of host pages, each a list of runs. */
+  public List<List<PageSource.Run>> hostUnits() {
+    return hostUnits;
+  }
+
+  /** Pages of unit {@code u}. */
+  public int pagesOf(int u) {
+    return hostUnits.get(u).stream().mapToInt(PageSource.Run::pages).sum();
+  }
+
+  /** Copies the pages of unit {@code u}, run after run, into {@code into}. */
+  public void readHost(int u, MemorySegment into) {
+    if (process.state() == SimProcess.State.EXITED) {
+      throw AccrException.failed("process %d ended on this node: its pages are gone",
+          process.pid());
+    }
+    long at = 0;
+    for (PageSource.Run r : hostUnits.get(u)) {
+      Vma vma = process.memory().find(r.vaddr());
+      long first = (r.vaddr() - vma.start()) / PAGE;
+      for (int i = 0; i < r.pages(); i++) {
+        MemorySegment frame = vma.frame(first + i);
+        if (frame == null) {
+          into.asSlice(at, PAGE).fill((byte) 0);
+        } else {
+          MemorySegment.copy(frame, 0, into, at, PAGE);
+        }
+        at += PAGE;
+      }
+    }
+  }
+
+  /** Each plugin's server of device memory, by plugin name. */
+  public Map<String, DeviceMemoryServer> devices() {
+    return devices;
+  }
+
+  @Override
+  public void close() {
+    devices.values().forEach(DeviceMemoryServer::close);
+  }
+}

@@ -1,0 +1,321 @@
+package dev.accr.node;
+
+import dev.accr.api.AccrException;
+import dev.accr.api.BulkReader;
+import dev.accr.api.DeviceMemoryServer;
+import dev.accr.engine.PageSource;
+import dev.accr.engine.ServedMemory;
+import dev.accr.image.FaultInjection;
+import dev.accr.proto.LazyPagesInfo;
+import dev.accr.proto.MigrationStepReply;
+import dev.accr.proto.PostCopyFile;
+import dev.accr.proto.PostCopyIndex;
+import dev.accr.proto.PostCopyRequest;
+import dev.accr.proto.PostCopyUnit;
+import dev.accr.proto.Request;
+import dev.accr.proto.Response;
+import dev.accr.proto.RestoreRequest;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The source's end of a post-copy migration ({@link PageFrames}): a connection to the target
+ * on which the memory of the stopped process is served by unit — host pages from its page
+ * table, device memory through each plugin's {@link DeviceMemoryServer} — in the order the
+ * target asks, its first touches before its background pusher, until the target says every
+ * unit is in.
+ */
+final class PageServer implements AutoCloseable {
+  /** What is served: a host unit, or a chunk of a plugin's bulk file. */
+  private record Unit(int host, DeviceMemoryServer server, String what, long id,
+      BulkReader.Chunk chunk) {}
+
+  private final NodeClient target;
+  private final NodeClient.Connection connection;
+  private final DataInputStream in;
+  private final DataOutputStream out;
+  private ServedMemory memory;
+  private final List<Unit> units = new ArrayList<>();
+  private final LinkedList<Integer> queue = new LinkedList<>();
+  private final AtomicLong bytes = new AtomicLong();
+  private LazyPagesInfo figures;
+  private MigrationStepReply restored;
+  private AccrException refusal;
+  private String failure;
+  private boolean ended;
+  private Thread reader;
+  private Thread writer;
+
+  private PageServer(NodeClient target, NodeClient.Connection connection) {
+    this.target = target;
+    this.connection = connection;
+    this.in = new DataInputStream(new BufferedInputStream(connection.in(), 64 << 10));
+    this.out = new DataOutputStream(new BufferedOutputStream(connection.out(), 256 << 10));
+  }
+
+  /**
+   * Opens the connection of migration {@code migration} to {@code target} (before the process
+   * is frozen: the handshake is not part of the downtime) and returns once the target takes it;
+   * {@code restore} is the restore it runs once {@link #offer} sends the index.
+   */
+  static PageServer open(NodeClient target, String migration, RestoreRequest restore) {
+    NodeClient.Connection c;
+    try {
+      c = target.open();
+    } catch (javax.net.ssl.SSLException e) {
+      throw AccrException.failed("node %s: %s", target.name(), target.tlsReason(e));
+    } catch (IOException e) {
+      throw AccrException.failed("cannot reach node %s: %s", target.name(), e.getMessage());
+    }
+    PageServer s = new PageServer(target, c);
+    try {
+      Request.newBuilder().setPostCopy(PostCopyRequest.newBuilder().setMigration(migration)
+          .setRestore(restore)).build().writeDelimitedTo(s.out);
+      s.out.flush();
+      c.requestSent();
+      Response r = target.read(s.in, true);
+      if (r.hasError()) {
+        throw new NodeClient.RemoteException(r.getError().getExitCode(),
+            r.getError().getMessage(), r.getError().getStackTrace(), r.getError().getLogFile());
+      }
+      if (!r.hasPostCopy() || !r.getPostCopy().getReady()) {
+        throw AccrException.failed("node %s did not take the post-copy migration",
+            target.name());
+      }
+      s.reader = Thread.ofPlatform().name("post-copy-requests").daemon()
+          .start(s::readRequests);
+      return s;
+    } catch (IOException | RuntimeException e) {
+      s.close();
+      if (e instanceof AccrException a) {
+        throw a;
+      }
+      throw AccrException.failed("lost the connection to node %s: %s", target.name(),
+          e.getMessage());
+    }
+  }
+
+  /**
+   * Sends the index of {@code served} (the stopped process's memory; its set is on the target
+   * now), which has the target restore the process, and serves the memory from now on.
+   */
+  void offer(ServedMemory served) {
+    this.memory = served;
+    try {
+      PostCopyIndex index = index();
+      synchronized (out) {
+        PageFrames.writeMessage(out, PageFrames.INDEX, index.toByteArray());
+        out.flush();
+      }
+    } catch (IOException e) {
+      end(null, "lost node " + target.name() + " before the restore: " + e.getMessage());
+    }
+    writer = Thread.ofPlatform().name("post-copy-serve").daemon().start(this::serve);
+  }
+
+  /**
+   * Waits for the target's restore: its reply once the process runs there; throws its failure
+   * (with its exit code) or the loss of the connection.
+   */
+  synchronized MigrationStepReply awaitRestored() throws InterruptedException {
+    while (restored == null && refusal == null && !ended) {
+      wait();
+    }
+    if (restored != null) {
+      return restored;
+    }
+    if (refusal != null) {
+      throw refusal;
+    }
+    throw AccrException.failed("%s", failure);
+  }
+
+  private PostCopyIndex index() {
+    PostCopyIndex.Builder b = PostCopyIndex.newBuilder().setPid(memory.pid());
+    List<List<PageSource.Run>> host = memory.hostUnits();
+    for (int u = 0; u < host.size(); u++) {
+      PostCopyUnit.Builder unit = PostCopyUnit.newBuilder();
+      for (PageSource.Run r : host.get(u)) {
+        unit.addVaddr(r.vaddr()).addPages(r.pages());
+      }
+      b.addHostUnits(unit);
+      units.add(new Unit(u, null, null, 0, null));
+    }
+    for (Map.Entry<String, DeviceMemoryServer> e : memory.devices().entrySet()) {
+      for (DeviceMemoryServer.BulkFile f : e.getValue().files()) {
+        PostCopyFile.Builder file = PostCopyFile.newBuilder().setPlugin(e.getKey())
+            .setWhat(f.what()).setId(f.id());
+        for (BulkReader.Chunk c : f.chunks()) {
+          if (c.length() <= 0 || c.length() > PageFrames.MAX_UNIT) {
+            throw AccrException.failed("post-copy: plugin %s serves a chunk of %d bytes",
+                e.getKey(), c.length());
+          }
+          file.addKeys(c.key()).addLengths(c.length());
+          units.add(new Unit(-1, e.getValue(), f.what(), f.id(), c));
+        }
+        b.addFiles(file);
+      }
+    }
+    return b.build();
+  }
+
+  /** The target's frames: units it asks for (urgent ones first in line), then Done. */
+  private void readRequests() {
+    try {
+      while (true) {
+        int type = in.read();
+        if (type < 0) {
+          throw new EOFException("the connection was closed");
+        }
+        switch (type) {
+          case PageFrames.FETCH -> {
+            int unit = in.readInt();
+            boolean urgent = in.readByte() != 0;
+            if (unit < 0 || unit >= units.size()) {
+              throw new IOException("the target asked for unit " + unit + " of "
+                  + units.size());
+            }
+            synchronized (this) {
+              if (urgent) {
+                queue.addFirst(unit);
+              } else {
+                queue.addLast(unit);
+              }
+              notifyAll();
+            }
+          }
+          case PageFrames.RESTORED -> {
+            MigrationStepReply r = MigrationStepReply.parseFrom(PageFrames.readMessage(in));
+            synchronized (this) {
+              restored = r;
+              notifyAll();
+            }
+          }
+          case PageFrames.REFUSED -> {
+            int code = in.readInt();
+            String message = new String(PageFrames.readMessage(in), StandardCharsets.UTF_8);
+            synchronized (this) {
+              refusal = new NodeClient.RemoteException(code, message, "", "");
+              notifyAll();
+            }
+            end(null, message);
+            return;
+          }
+          case PageFrames.DONE -> {
+            LazyPagesInfo f = LazyPagesInfo.parseFrom(PageFrames.readMessage(in));
+            end(f, null);
+            return;
+          }
+          default -> throw new IOException("unknown frame " + type);
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      end(null, "lost node " + target.name() + " during post-copy: " + e.getMessage());
+    }
+  }
+
+  private synchronized void end(LazyPagesInfo f, String why) {
+    if (!ended) {
+      ended = true;
+      figures = f;
+      failure = why;
+      notifyAll();
+    }
+  }
+
+  /** Sends the units asked for, in line, until the end. */
+  private void serve() {
+    byte[] buffer = new byte[0];
+    try {
+      while (true) {
+        int u;
+        synchronized (this) {
+          while (queue.isEmpty() && !ended) {
+            wait();
+          }
+          if (ended) {
+            return;
+          }
+          u = queue.removeFirst();
+        }
+        FaultInjection.step("serve:unit-" + u); // a test may kill this node mid-post-copy
+        Unit unit = units.get(u);
+        int length = unit.host() >= 0 ? memory.pagesOf(unit.host()) * 4096
+            : unit.chunk().length();
+        if (buffer.length < length) {
+          buffer = new byte[Math.max(length, 1 << 20)];
+        }
+        MemorySegment into = MemorySegment.ofArray(buffer).asSlice(0, length);
+        try {
+          if (unit.host() >= 0) {
+            memory.readHost(unit.host(), into);
+          } else {
+            unit.server().read(unit.what(), unit.id(), unit.chunk(), into);
+          }
+        } catch (RuntimeException e) {
+          byte[] why = String.valueOf(e.getMessage()).getBytes(StandardCharsets.UTF_8);
+          PageFrames.writeMessage(out, PageFrames.FAILED, why);
+          out.flush();
+          end(null, "post-copy: this node could not serve the memory: " + e.getMessage());
+          return;
+        }
+        out.writeByte(PageFrames.UNIT);
+        out.writeInt(u);
+        out.writeInt(length);
+        out.write(buffer, 0, length);
+        boolean more;
+        synchronized (this) {
+          more = !queue.isEmpty();
+        }
+        if (!more) {
+          out.flush();
+        }
+        bytes.addAndGet(length);
+      }
+    } catch (IOException e) {
+      end(null, "lost node " + target.name() + " during post-copy: " + e.getMessage());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /**
+   * Waits until the target has every unit (or its process ended) and returns its figures;
+   * throws when the link broke first.
+   */
+  synchronized LazyPagesInfo awaitEnd() throws InterruptedException {
+    while (!ended) {
+      wait();
+    }
+    if (failure != null) {
+      throw AccrException.failed("%s", failure);
+    }
+    return figures;
+  }
+
+  /** Bytes of memory sent so far. */
+  long bytesSent() {
+    return bytes.get();
+  }
+
+  @Override
+  public void close() {
+    end(null, "post-copy abandoned");
+    try {
+      connection.close();
+    } catch (IOException ignored) {
+      // closed either way
+    }
+  }
+}

@@ -1,0 +1,387 @@
+package dev.accr.node;
+
+import dev.accr.api.AccrException;
+import dev.accr.api.BulkReader;
+import dev.accr.engine.LazyRestore;
+import dev.accr.engine.PageSource;
+import dev.accr.engine.RemoteMemory;
+import dev.accr.plugin.RemoteBulk;
+import dev.accr.proto.LazyPagesInfo;
+import dev.accr.proto.MigrationStepReply;
+import dev.accr.proto.PostCopyFile;
+import dev.accr.proto.PostCopyIndex;
+import dev.accr.proto.PostCopyUnit;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The target's end of a post-copy migration ({@link PageFrames}): the memory of the process
+ * that runs here comes from the source node on this connection, a unit at a time, asked for on
+ * a first touch (urgent) or by the background pusher (a few units ahead, so that the source
+ * sends without a pause). When the connection breaks before every unit is in, the process
+ * cannot go on: it is killed, with the reason. When the lazy restore ends, the source is told
+ * how the pages came ({@code Done}) and may let its copy go.
+ */
+final class SourceLink implements RemoteMemory {
+  /** Units the pusher asks for ahead of the one it loads, per stream. */
+  static final int AHEAD = 4;
+  /** Units come and wait unused at most this many before reading ahead pauses. */
+  private static final int MAX_WAITING = 16;
+
+  private final String source;
+  private final DataOutputStream out;
+  private final List<List<PageSource.Run>> hostUnits = new ArrayList<>();
+  /** plugin/what/id -> the file and its first unit. */
+  private final Map<String, FileUnits> files = new HashMap<>();
+  private final Set<String> servedPlugins = new HashSet<>();
+  private final Map<Integer, byte[]> arrived = new HashMap<>();
+  private final Set<Integer> requested = new HashSet<>();
+  private volatile PostCopyIndex index;
+  private int unitCount;
+  private String broken;
+  private boolean done;
+  private volatile LazyRestore lazy;
+  private volatile long attachedAt;
+
+  private record FileUnits(PostCopyFile file, int first, Map<Long, Integer> byKey) {}
+
+  SourceLink(String source, DataOutputStream out) {
+    this.source = source;
+    this.out = out;
+  }
+
+  /** Takes what the source serves; before the restore, so before any unit is asked for. */
+  private synchronized void index(PostCopyIndex index) {
+    if (this.index != null) {
+      throw AccrException.usage("post-copy: a second index");
+    }
+    for (PostCopyUnit u : index.getHostUnitsList()) {
+      if (u.getVaddrCount() != u.getPagesCount()) {
+        throw AccrException.usage("post-copy index: a unit's runs do not pair up");
+      }
+      List<PageSource.Run> runs = new ArrayList<>();
+      for (int i = 0; i < u.getVaddrCount(); i++) {
+        if (u.getPages(i) <= 0 || u.getPages(i) > PageFrames.MAX_UNIT / 4096) {
+          throw AccrException.usage("post-copy index: a run of %d pages", u.getPages(i));
+        }
+        runs.add(new PageSource.Run(u.getVaddr(i), u.getPages(i)));
+      }
+      hostUnits.add(runs);
+    }
+    unitCount = hostUnits.size();
+    for (PostCopyFile f : index.getFilesList()) {
+      if (f.getKeysCount() != f.getLengthsCount()) {
+        throw AccrException.usage("post-copy index: a file's chunks do not pair up");
+      }
+      Map<Long, Integer> byKey = new HashMap<>();
+      for (int i = 0; i < f.getKeysCount(); i++) {
+        byKey.put(f.getKeys(i), i);
+      }
+      files.put(f.getPlugin() + "/" + f.getWhat() + "/" + f.getId(),
+          new FileUnits(f, unitCount, byKey));
+      servedPlugins.add(f.getPlugin());
+      unitCount += f.getKeysCount();
+    }
+    this.index = index;
+  }
+
+  /** Tells the source that the process runs here. */
+  void restored(MigrationStepReply reply) throws IOException {
+    synchronized (out) {
+      PageFrames.writeMessage(out, PageFrames.RESTORED, reply.toByteArray());
+      out.flush();
+    }
+  }
+
+  /** Tells the source that the restore failed (nothing is left here), with its exit code. */
+  void refused(int exitCode, String message) {
+    try {
+      synchronized (out) {
+        out.writeByte(PageFrames.REFUSED);
+        out.writeInt(exitCode);
+        byte[] m = String.valueOf(message).getBytes(StandardCharsets.UTF_8);
+        out.writeInt(m.length);
+        out.write(m);
+        out.flush();
+      }
+    } catch (IOException e) {
+      // The source is gone: it gives up on its own.
+    }
+  }
+
+  /** The process runs with {@code l} loading its memory from here. */
+  void attach(LazyRestore l) {
+    attachedAt = System.nanoTime();
+    lazy = l;
+    String why;
+    synchronized (this) {
+      why = broken;
+    }
+    if (why != null) {
+      l.failed(why);
+    }
+  }
+
+  /**
+   * Reads the source's frames until the link ends (Done sent, or the connection broke); once
+   * the index is in, {@code restore} restores the process (on another thread: its restore may
+   * already touch pages, which come through here).
+   */
+  void run(DataInputStream in, Runnable restore) {
+    try {
+      while (true) {
+        int type = in.read();
+        if (type < 0) {
+          throw new EOFException("the connection was closed");
+        }
+        switch (type) {
+          case PageFrames.INDEX -> {
+            index(PostCopyIndex.parseFrom(PageFrames.readMessage(in)));
+            Thread.ofPlatform().name("post-copy-restore").daemon().start(restore);
+          }
+          case PageFrames.UNIT -> {
+            int unit = in.readInt();
+            int length = in.readInt();
+            if (unit < 0 || unit >= unitCount || length < 0 || length > PageFrames.MAX_UNIT) {
+              throw new IOException("bad unit frame: unit " + unit + ", " + length + " bytes");
+            }
+            byte[] data = in.readNBytes(length);
+            if (data.length < length) {
+              throw new EOFException("a unit cut short");
+            }
+            synchronized (this) {
+              arrived.put(unit, data);
+              notifyAll();
+            }
+          }
+          case PageFrames.FAILED -> throw new IOException(
+              new String(PageFrames.readMessage(in), StandardCharsets.UTF_8));
+          default -> throw new IOException("unknown frame " + type);
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      breakWith(e.getMessage());
+    }
+  }
+
+  private void breakWith(String why) {
+    String reason;
+    synchronized (this) {
+      if (done || broken != null) {
+        return;
+      }
+      reason = String.format("post-copy: lost node %s, which held the process's memory (%s):"
+          + " the process cannot go on and was killed", source, why);
+      broken = reason;
+    }
+    LazyRestore l = lazy;
+    if (l != null) {
+      l.failed(reason); // first, so that the process dies with this reason
+    }
+    synchronized (this) {
+      notifyAll();
+    }
+  }
+
+  private byte[] fetch(int unit, boolean urgent) throws IOException {
+    request(unit, urgent);
+    synchronized (this) {
+      while (!arrived.containsKey(unit)) {
+        if (broken != null) {
+          throw new IOException(broken);
+        }
+        try {
+          wait();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IOException("interrupted while waiting for node " + source);
+        }
+      }
+      return arrived.remove(unit);
+    }
+  }
+
+  private void request(int unit, boolean urgent) throws IOException {
+    synchronized (this) {
+      if (broken != null) {
+        throw new IOException(broken);
+      }
+      if (!requested.add(unit)) {
+        return;
+      }
+    }
+    synchronized (out) {
+      out.writeByte(PageFrames.FETCH);
+      out.writeInt(unit);
+      out.writeByte(urgent ? 1 : 0);
+      out.flush();
+    }
+  }
+
+  private void prefetch(int from, int end) throws IOException {
+    synchronized (this) {
+      if (arrived.size() >= MAX_WAITING) {
+        return; // units read ahead wait unused: no more until they are taken
+      }
+    }
+    for (int u = from; u < Math.min(end, from + AHEAD); u++) {
+      request(u, false);
+    }
+  }
+
+  /**
+   * The lazy restore ended (every unit in, the process gone, or the link lost): tells the
+   * source how the pages came, once.
+   */
+  void finish() {
+    synchronized (this) {
+      if (done) {
+        return;
+      }
+      done = true;
+      arrived.clear();
+      notifyAll();
+      if (broken != null) {
+        return;
+      }
+    }
+    LazyRestore l = lazy;
+    LazyPagesInfo figures = l == null ? LazyPagesInfo.getDefaultInstance()
+        : LazyInfos.toInfo(l.progress(), false).toBuilder().setDone(true).setFailure("")
+            .setMillis((System.nanoTime() - attachedAt) / 1_000_000).build();
+    try {
+      synchronized (out) {
+        PageFrames.writeMessage(out, PageFrames.DONE, figures.toByteArray());
+        out.flush();
+      }
+    } catch (IOException e) {
+      // The source is gone; it has nothing more to do for this process.
+    }
+  }
+
+  @Override
+  public PageSource hostPages(int pid) {
+    PostCopyIndex i = index;
+    if (i == null || pid != i.getPid()) {
+      throw AccrException.usage("post-copy: the source serves process %d, not %d",
+          i == null ? 0 : i.getPid(), pid);
+    }
+    return new PageSource() {
+      @Override
+      public List<List<Run>> units() {
+        return hostUnits;
+      }
+
+      @Override
+      public void load(int unit, RunSink sink) throws IOException {
+        load(unit, true, sink);
+      }
+
+      @Override
+      public void load(int unit, boolean byFault, RunSink sink) throws IOException {
+        if (!byFault) {
+          prefetch(unit + 1, hostUnits.size());
+        }
+        MemorySegment data = MemorySegment.ofArray(fetch(unit, byFault));
+        long at = 0;
+        for (Run r : hostUnits.get(unit)) {
+          if (at + (long) r.pages() * 4096 > data.byteSize()) {
+            throw new IOException("unit " + unit + " holds " + data.byteSize() + " bytes");
+          }
+          sink.accept(r, data, at);
+          at += (long) r.pages() * 4096;
+        }
+      }
+
+      @Override
+      public String describe() {
+        return "node " + source;
+      }
+
+      @Override
+      public void close() {
+        finish();
+      }
+    };
+  }
+
+  @Override
+  public RemoteBulk bulk() {
+    if (index == null) {
+      throw AccrException.usage("post-copy: no index from the source");
+    }
+    return (plugin, what, id) -> {
+      FileUnits f = files.get(plugin + "/" + what + "/" + id);
+      if (f == null) {
+        // A plugin that serves its memory wrote no bulk file: nothing of this one.
+        return servedPlugins.contains(plugin) ? new Reader(null) : null;
+      }
+      return new Reader(f);
+    };
+  }
+
+  /** One served bulk file, read from the source chunk by chunk. */
+  private final class Reader implements BulkReader {
+    private final FileUnits file;
+    private final List<Chunk> chunks = new ArrayList<>();
+
+    Reader(FileUnits file) {
+      this.file = file;
+      if (file != null) {
+        for (int i = 0; i < file.file().getKeysCount(); i++) {
+          chunks.add(new Chunk(file.file().getKeys(i), file.file().getLengths(i)));
+        }
+      }
+    }
+
+    @Override
+    public List<Chunk> chunks() {
+      return chunks;
+    }
+
+    @Override
+    public void read(Chunk chunk, MemorySegment into) {
+      Integer i = file == null ? null : file.byKey().get(chunk.key());
+      if (i == null) {
+        throw AccrException.usage("post-copy: no chunk at 0x%x", chunk.key());
+      }
+      LazyRestore l = lazy;
+      boolean urgent = l == null || !l.pushing();
+      try {
+        if (!urgent) {
+          prefetch(file.first() + i + 1, file.first() + chunks.size());
+        }
+        byte[] data = fetch(file.first() + i, urgent);
+        if (data.length != chunk.length() || into.byteSize() < data.length) {
+          throw new IOException("chunk at 0x" + Long.toHexString(chunk.key()) + ": "
+              + data.length + " bytes, expected " + chunk.length());
+        }
+        MemorySegment.copy(MemorySegment.ofArray(data), 0, into, 0, data.length);
+      } catch (IOException e) {
+        throw AccrException.failed("%s", e.getMessage());
+      }
+    }
+
+    @Override
+    public void forEach(int threads, ChunkConsumer consumer) {
+      for (Chunk c : chunks) {
+        MemorySegment m = MemorySegment.ofArray(new byte[c.length()]);
+        read(c, m);
+        consumer.accept(c.key(), m);
+      }
+    }
+
+    @Override
+    public void close() {}
+  }
+}
