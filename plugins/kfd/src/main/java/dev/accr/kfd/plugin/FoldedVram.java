@@ -121,7 +121,7 @@ final class FoldedVram implements AutoCloseable {
     }
     Map<Integer, PackedRuns> packed = StoredVram.packed(link, pid);
     for (int gpuId : gpuIds(link, pid)) {
-      try (StoredVram stored = StoredVram.open(link, gpuId, packed)) {
+      try (StoredVram stored = StoredVram.open(link, pid, gpuId, packed)) {
         stored.forEach(1, (pieces, data) -> {
           for (StoredVram.Piece p : pieces) {
             inside(gpuId, p.va(), p.length(), (x, from, to) -> MemorySegment.copy(data,

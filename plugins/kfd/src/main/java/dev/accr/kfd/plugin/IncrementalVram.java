@@ -47,7 +47,7 @@ final class IncrementalVram {
   }
 
   private static void writeMappingEntries(PluginImages images, long pid, KfdCriu.Checkpoint cp) {
-    images.writeEntries("process", pid, List.of(cp.process()));
+    images.writeEntries("process", pid, List.of(VramFiles.mark(cp.process())));
     images.writeEntries("devices", pid, cp.devices());
     images.writeEntries("bos", pid, cp.bos());
     images.writeEntries("svm", pid, cp.svmRanges());
@@ -61,7 +61,7 @@ final class IncrementalVram {
   void preDumpRunning(PluginContext ctx, int pid) {
     DumpInProgress dump = ProcessStates.of(ctx).get(DumpInProgress.class, pid);
     if (dump != null && dump.toCopy() != null) {
-      copy(ctx, dump.toCopy(), true);
+      copy(ctx, pid, dump.toCopy(), true);
     }
   }
 
@@ -71,7 +71,7 @@ final class IncrementalVram {
    */
   void dumpVram(PluginContext ctx, KfdProcess kfd, long pid, List<Integer> gpuIds,
       boolean track) {
-    copy(ctx, choose(ctx, kfd, pid, gpuIds, track), false);
+    copy(ctx, pid, choose(ctx, kfd, pid, gpuIds, track), false);
   }
 
   /**
@@ -119,10 +119,11 @@ final class IncrementalVram {
     return pieces;
   }
 
-  private static void copy(PluginContext ctx, List<VramPieces> pieces, boolean running) {
+  private static void copy(PluginContext ctx, long pid, List<VramPieces> pieces,
+      boolean running) {
     try (StagingPool staging = new StagingPool(
         StagingPool.parseMib(ctx.option("staging-mib", "64")))) {
-      new VramDumper(ctx, staging, running).dump(pieces);
+      new VramDumper(ctx, pid, staging, running).dump(pieces);
     }
   }
 

@@ -15,8 +15,8 @@ import java.util.List;
 /**
  * {@code accr compact} of sets with kfd state: the last link's entries as they are, and each
  * GPU's VRAM folded along the chain ({@link FoldedVram}) into the {@code vram} file of a full
- * dump, cut into chunks as a full dump cuts them. The written-ranges file is dropped: the
- * result has no parent.
+ * dump (named as the copied process entry says, see {@link VramFiles}), cut into chunks as a
+ * full dump cuts them. The written-ranges file is dropped: the result has no parent.
  */
 final class KfdCompaction {
   /** Stored chunk size, as a full dump's. */
@@ -34,9 +34,10 @@ final class KfdCompaction {
       copy(last, out, "queues", pid, KfdQueueEntry.parser());
       copy(last, out, "events", pid, KfdEventEntry.parser());
       copy(last, out, "svm", pid, KfdSvmRangeEntry.parser());
+      String what = VramFiles.of(last, pid).what(false); // as the copied process entry says
       try (FoldedVram vram = FoldedVram.of(last, pid)) {
         for (KfdDeviceEntry d : last.readEntries("devices", pid, KfdDeviceEntry.parser())) {
-          try (BulkWriter w = out.createBulk("vram", d.getGpuId())) {
+          try (BulkWriter w = out.createBulk(what, d.getGpuId())) {
             for (FoldedVram.Extent x : vram.extents(d.getGpuId())) {
               long at = 0;
               while (at < x.length()) {

@@ -193,7 +193,7 @@ public final class KfdPlugin implements AccrPlugin {
     KfdCriu.Checkpoint cp = KfdCriu.checkpoint(kfd, info);
     PluginImages images = ctx.images();
     long pid = process.pid();
-    images.writeEntries("process", pid, List.of(cp.process()));
+    images.writeEntries("process", pid, List.of(VramFiles.mark(cp.process())));
     images.writeEntries("devices", pid, cp.devices());
     images.writeEntries("bos", pid, cp.bos());
     SharedBuffersDumped.of(ctx).process(process.pid(), cp.bos());

@@ -166,7 +166,7 @@ final class KfdReports {
    * chunks, each with its share of the chunk's stored bytes (the shares add up to them).
    */
   private static List<BulkReader.Chunk> vramChunks(PluginImages images, long pid, int gpuId) {
-    try (StoredVram stored = StoredVram.open(images, gpuId, StoredVram.packed(images, pid))) {
+    try (StoredVram stored = StoredVram.open(images, pid, gpuId, StoredVram.packed(images, pid))) {
       List<BulkReader.Chunk> out = new ArrayList<>();
       for (StoredVram.Placed c : stored.chunks()) {
         long left = c.chunk().storedLength();

@@ -74,7 +74,7 @@ final class LazyVram implements LazyDeviceMemory {
     for (int gpuId : gpuIds) {
       TreeMap<Long, VramExtent> targets = byGpu.getOrDefault(gpuId, new TreeMap<>());
       Gpu gpu = gpuOf.get(gpuId);
-      StoredVram stored = StoredVram.open(ctx.images(), gpuId, packed);
+      StoredVram stored = StoredVram.open(ctx.images(), pid, gpuId, packed);
       List<StoredVram.Placed> chunks = stored.chunks();
       if (gpu == null) {
         stored.close();
@@ -132,7 +132,7 @@ final class LazyVram implements LazyDeviceMemory {
       if (host.checkFirst()) {
         Map<Integer, PackedRuns> packed = StoredVram.packed(ctx.images(), pid);
         for (GpuBlocks g : lazy.gpus) {
-          try (StoredVram all = StoredVram.open(ctx.images(), g.gpuId(), packed)) {
+          try (StoredVram all = StoredVram.open(ctx.images(), pid, g.gpuId(), packed)) {
             all.forEach(ctx.images().parallelism(), (pieces, data) -> {});
           }
         }

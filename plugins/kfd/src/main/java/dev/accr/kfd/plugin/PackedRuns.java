@@ -9,13 +9,10 @@ import java.util.List;
 /**
  * The written VRAM of one GPU in an incremental set of the packed layout: runs of GPU
  * addresses whose bytes follow one another in one stream, the GPU's {@code vram-packed} bulk
- * file, keyed by stream offset. Scattered written pages thus share large chunks, written and
- * read as few as a full dump's.
+ * file (see {@link VramFiles}), keyed by stream offset. Scattered written pages thus share
+ * large chunks, written and read as few as a full dump's.
  */
 final class PackedRuns {
-  /** Bulk file name of the packed layout. */
-  static final String BULK = "vram-packed";
-
   private final int gpuId;
   private final long[] va;
   private final long[] length;

@@ -10,10 +10,10 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * The VRAM one set stores for one GPU, whichever layout it has: a full set's or an older
- * incremental set's {@code vram} file, whose chunks are keyed by GPU address, or a packed
- * incremental set's {@code vram-packed} file (see {@link PackedRuns}). Readers see pieces by
- * GPU address either way.
+ * The VRAM one set stores for one process and GPU, whichever layout it has: a full set's or an
+ * older incremental set's {@code vram} file, whose chunks are keyed by GPU address, or a packed
+ * incremental set's {@code vram-packed} file (see {@link PackedRuns}), named as
+ * {@link VramFiles} says. Readers see pieces by GPU address either way.
  */
 final class StoredVram implements AutoCloseable {
   /** Where {@code length} bytes at {@code offset} of a chunk go. */
@@ -79,14 +79,14 @@ final class StoredVram implements AutoCloseable {
   }
 
   /**
-   * Opens the VRAM of {@code gpuId}: packed when {@code packed} (from {@link #packed}) has runs
-   * for it.
+   * Opens the VRAM {@code pid} stored for {@code gpuId} (named as {@link VramFiles#of} says):
+   * packed when {@code packed} (from {@link #packed}) has runs for it.
    */
-  static StoredVram open(PluginImages images, int gpuId, Map<Integer, PackedRuns> packed) {
+  static StoredVram open(PluginImages images, long pid, int gpuId,
+      Map<Integer, PackedRuns> packed) {
     PackedRuns r = packed.get(gpuId);
-    String what = r == null ? "vram" : PackedRuns.BULK;
-    return new StoredVram(images.openBulk(what, gpuId), r,
-        String.format("kfd-%s-%d.pagemap.img", what, gpuId));
+    String what = VramFiles.of(images, pid).what(r != null);
+    return new StoredVram(images.openBulk(what, gpuId), r, VramFiles.indexFile(what, gpuId));
   }
 
   /** The file named in errors about the chunks. */

@@ -109,7 +109,7 @@ final class VramDigests {
         NavigableMap<Long, Long> pages = out.computeIfAbsent(gpuId, g -> new TreeMap<>());
         Set<Long> done = decided.getOrDefault(gpuId, Set.of());
         TreeSet<Long> wanted = only == null ? null : only.getOrDefault(gpuId, new TreeSet<>());
-        try (StoredVram stored = StoredVram.open(link, gpuId, packed);
+        try (StoredVram stored = StoredVram.open(link, pid, gpuId, packed);
             Arena arena = Arena.ofConfined()) {
           MemorySegment buffer = null;
           for (StoredVram.Placed c : stored.chunks()) {

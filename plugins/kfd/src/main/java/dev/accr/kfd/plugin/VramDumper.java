@@ -19,18 +19,18 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * Saves VRAM into one bulk file per GPU (written in parallel lanes by the host). The DMA path
- * runs every SDMA engine of every GPU at once: each writer thread keeps several pieces in
- * flight (two, or more when there are more engines than that), taking GPUs and their engines in
- * turn. A piece is one staging buffer, copied by a batch of packets (one per stored chunk);
- * while engines copy the next pieces, the writer compresses and writes the oldest, then hands
- * its buffer back. Copies thus overlap compression and I/O within the staging budget, and only
- * a few buffers are in use at once, so they stay in cache. A writer waiting for a copy the
- * engine has not started runs it itself (see {@link SdmaEngine#await}). CPU pieces go straight
- * from the visible window to the file, or, while the process runs, through a staging buffer
- * (a chunk is checksummed and written from one copy that no store changes meanwhile).
- * Packed pieces (an incremental dump's scattered written pages, see {@link PackedRuns}) that
- * share a buffer are written as shared chunks, so a dump of many small pieces costs about as
+ * Saves a process's VRAM into one bulk file per GPU (named by {@link VramFiles}; written in
+ * parallel lanes by the host). The DMA path runs every SDMA engine of every GPU at once: each
+ * writer thread keeps several pieces in flight (two, or more when there are more engines than
+ * that), taking GPUs and their engines in turn. A piece is one staging buffer, copied by a batch of
+ * packets (one per stored chunk); while engines copy the next pieces, the writer compresses and
+ * writes the oldest, then hands its buffer back. Copies thus overlap compression and I/O within the
+ * staging budget, and only a few buffers are in use at once, so they stay in cache. A writer
+ * waiting for a copy the engine has not started runs it itself (see {@link SdmaEngine#await}). CPU
+ * pieces go straight from the visible window to the file, or, while the process runs, through a
+ * staging buffer (a chunk is checksummed and written from one copy that no store changes
+ * meanwhile). Packed pieces (an incremental dump's scattered written pages, see {@link PackedRuns})
+ * that share a buffer are written as shared chunks, so a dump of many small pieces costs about as
  * many chunks, engine round trips and index entries as a full dump of their bytes.
  */
 final class VramDumper {
@@ -41,6 +41,8 @@ final class VramDumper {
   private static final int CHUNK = 1 << 20;
 
   private final PluginContext ctx;
+  /** The names of the process's files. */
+  private final VramFiles files;
   private final StagingPool staging;
   /** The process runs: buffers may be written or freed under the copy. */
   private final boolean running;
@@ -52,8 +54,9 @@ final class VramDumper {
   private long total;
   private List<Gpu> gpus;
 
-  VramDumper(PluginContext ctx, StagingPool staging, boolean running) {
+  VramDumper(PluginContext ctx, long pid, StagingPool staging, boolean running) {
     this.ctx = ctx;
+    this.files = VramFiles.forDump(pid);
     this.staging = staging;
     this.running = running;
   }
@@ -87,7 +90,7 @@ final class VramDumper {
     try (ExecutorService pool = Executors.newFixedThreadPool(writers,
         Thread.ofPlatform().name("kfd-vram-write-", 0).daemon().factory())) {
       for (VramPieces g : pieces) {
-        BulkWriter out = ctx.images().createBulk(g.packed() ? PackedRuns.BULK : "vram", g.gpuId());
+        BulkWriter out = ctx.images().createBulk(files.what(g.packed()), g.gpuId());
         List<SdmaEngine> engines = g.dma().isEmpty() ? List.of()
             : g.dma().getFirst().extent().gpu().sdmaEngines();
         List<List<VramPieces.Piece>> cpu = g.packed() ? batches(g.cpu())

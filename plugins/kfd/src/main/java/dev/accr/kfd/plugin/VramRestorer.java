@@ -57,7 +57,7 @@ final class VramRestorer {
       if (i < links.size() - 1) {
         zero(StoredVram.written(l, pid), targets);
       }
-      restore(l, StoredVram.packed(l, pid), i == 0, gpuIds, targets, extents);
+      restore(l, pid, StoredVram.packed(l, pid), i == 0, gpuIds, targets, extents);
     }
   }
 
@@ -111,12 +111,12 @@ final class VramRestorer {
     void accept(VramExtent extent, long from, long to);
   }
 
-  void restore(List<Integer> gpuIds, List<VramExtent> extents) {
-    restore(ctx.images(), Map.of(), true, gpuIds, byGpu(extents), extents);
+  void restore(int pid, List<Integer> gpuIds, List<VramExtent> extents) {
+    restore(ctx.images(), pid, Map.of(), true, gpuIds, byGpu(extents), extents);
   }
 
-  private void restore(PluginImages images, Map<Integer, PackedRuns> packed, boolean strict,
-      List<Integer> gpuIds, Map<Integer, TreeMap<Long, VramExtent>> byGpu,
+  private void restore(PluginImages images, int pid, Map<Integer, PackedRuns> packed,
+      boolean strict, List<Integer> gpuIds, Map<Integer, TreeMap<Long, VramExtent>> byGpu,
       List<VramExtent> extents) {
     AtomicReference<RuntimeException> failure = new AtomicReference<>();
     AtomicLong done = new AtomicLong();
@@ -125,7 +125,7 @@ final class VramRestorer {
     for (int gpuId : gpuIds) {
       TreeMap<Long, VramExtent> targets = byGpu.getOrDefault(gpuId, new TreeMap<>());
       threads.add(Thread.ofPlatform().name("kfd-vram-restore").daemon().start(() -> {
-        try (StoredVram stored = StoredVram.open(images, gpuId, packed)) {
+        try (StoredVram stored = StoredVram.open(images, pid, gpuId, packed)) {
           AtomicInteger engine = new AtomicInteger();
           stored.forEach(ctx.images().parallelism(), (pieces, data) -> {
             List<Copy> copies = new ArrayList<>(pieces.size());
