@@ -99,7 +99,9 @@ final class IncrementalVram {
       }
     }
     // A process the parent lacks (forked since) makes this link a full one of its own.
-    boolean incremental = parent != null && parent.hasEntries("process", pid);
+    // A dump that took written pages builds on its parent whether or not this node can read
+    // the parent (a migration's parent lives on the target).
+    boolean incremental = parent != null && (taken != null || parent.hasEntries("process", pid));
     ProcessStates states = ProcessStates.of(ctx);
     DumpInProgress dump = states.get(DumpInProgress.class, kfd.pid());
     states.put(kfd.pid(), new DumpInProgress(kfd, dump != null && dump.paused(), taken,
