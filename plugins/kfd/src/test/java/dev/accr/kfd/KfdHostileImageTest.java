@@ -104,6 +104,30 @@ class KfdHostileImageTest {
   }
 
   @Test
+  void aBufferOutsideVramMarkedAsADmaBufIsRefused() throws Exception {
+    Path dir = copy();
+    String name = KfdImages.fileMatching(dir, "kfd-bos-\\d+\\.img");
+    List<KfdBoEntry> bos = new ArrayList<>(KfdImages.read(dir, name, KfdBoEntry.parser()));
+    int gtt = 0;
+    while (bos.get(gtt).getDomain() == BoDomain.VRAM) {
+      gtt++;
+    }
+    bos.set(gtt, bos.get(gtt).toBuilder().setDmabufId(1).build());
+    KfdImages.rewrite(dir, name, bos);
+    assertRefused(dir, name, "shared as dma-buf 1 but not a VRAM buffer");
+  }
+
+  @Test
+  void aBufferThatKeepsAFreedDmaBufMustBeAnImport() throws Exception {
+    Path dir = copy();
+    String name = KfdImages.fileMatching(dir, "kfd-bos-\\d+\\.img");
+    List<KfdBoEntry> bos = new ArrayList<>(KfdImages.read(dir, name, KfdBoEntry.parser()));
+    bos.set(0, bos.get(0).toBuilder().setKeepsMemory(true).build());
+    KfdImages.rewrite(dir, name, bos);
+    assertRefused(dir, name, "keeps a freed dma-buf's memory but is not an import");
+  }
+
+  @Test
   void overlappingSvmRangesNameTheSvmFile() throws Exception {
     Path dir = copy();
     String name = KfdImages.fileMatching(dir, "kfd-svm-\\d+\\.img");

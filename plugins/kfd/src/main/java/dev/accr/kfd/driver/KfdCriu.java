@@ -1,6 +1,7 @@
 package dev.accr.kfd.driver;
 
 import dev.accr.api.AccrException;
+import dev.accr.api.CorruptImageException;
 import dev.accr.kfd.proto.BoDomain;
 import dev.accr.kfd.proto.KfdBoEntry;
 import dev.accr.kfd.proto.KfdDeviceEntry;
@@ -367,8 +368,8 @@ public final class KfdCriu {
   public static void restoreExport(KfdProcess p, KfdBoEntry e, DmaBuf buffer) {
     Bo bo = p.bo(e.getHandle());
     if (bo.domain() != BoDomain.VRAM || bo.va() != e.getGpuVa()) {
-      throw AccrException.failed("kfd: buffer %d of process %d is not the exported one",
-          e.getHandle(), p.pid());
+      throw new CorruptImageException("kfd-bos-" + p.pid() + ".img", String.format(
+          "buffer %d is not the VRAM buffer exported at 0x%x", e.getHandle(), e.getGpuVa()));
     }
     buffer.bind(bo, p.pid());
   }

@@ -64,6 +64,7 @@ final class KfdImageChecks {
         throw new CorruptImageException(bf, String.format("buffer %d: handle, gpu, domain, va"
             + " 0x%x or size %d out of range", b.getHandle(), b.getGpuVa(), b.getSize()));
       }
+      checkSharing(bf, b);
     }
     String sf = "kfd-svm-" + pid + ".img";
     for (KfdSvmRangeEntry r : ranges) {
@@ -126,6 +127,25 @@ final class KfdImageChecks {
             "event " + e.getEventId() + " is listed twice or invalid, or its signal count "
                 + Long.toUnsignedString(e.getSignalCount()) + " is beyond " + MAX_SIGNAL_COUNT);
       }
+    }
+  }
+
+  /**
+   * The dma-buf fields of one buffer agree: only VRAM is shared, an import names its dma-buf,
+   * and only an import keeps the memory of a buffer its exporter freed.
+   */
+  private static void checkSharing(String file, KfdBoEntry b) {
+    String wrong = null;
+    if (b.getDmabufId() != 0 && b.getDomain() != BoDomain.VRAM) {
+      wrong = String.format("shared as dma-buf %d but not a VRAM buffer", b.getDmabufId());
+    } else if (b.getImported() && b.getDmabufId() == 0) {
+      wrong = "imported from no dma-buf";
+    } else if (b.getKeepsMemory() && !b.getImported()) {
+      wrong = "keeps a freed dma-buf's memory but is not an import";
+    }
+    if (wrong != null) {
+      throw new CorruptImageException(file, String.format("buffer %d: %s", b.getHandle(),
+          wrong));
     }
   }
 

@@ -378,7 +378,7 @@ public final class KfdPlugin implements AccrPlugin {
         }
       }
     }
-    throw new CorruptImageException("mm image", String.format("%s mapping names gpu 0x%x,"
+    throw new CorruptImageException("mm-" + pid + ".img", String.format("%s mapping names gpu 0x%x,"
         + " which the kfd images do not list", what, physical));
   }
 }
