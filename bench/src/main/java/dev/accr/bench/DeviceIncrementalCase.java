@@ -3,6 +3,8 @@ package dev.accr.bench;
 import dev.accr.api.DeviceFile;
 import dev.accr.engine.DumpOptions;
 import dev.accr.engine.Dumper;
+import dev.accr.engine.RestoreOptions;
+import dev.accr.engine.Restorer;
 import dev.accr.image.DirectoryTrees;
 import dev.accr.image.ProgressListener;
 import dev.accr.kernel.Node;
@@ -32,18 +34,24 @@ import java.util.function.UnaryOperator;
  * of about {@code mibPerGpu} of VRAM each, dumped in full, and dumped after a pre-dump with
  * 1, 5 and 25 % of its VRAM pages written between the two (distinct random pages, written by
  * CPU stores through the visible window, which the driver tracks), and after one step of the
- * workload itself. Every dump leaves the process running.
+ * workload itself. Every dump leaves the process running; each set (the chain, after a
+ * pre-dump) is then restored on a second node, and the restored process killed.
  */
 final class DeviceIncrementalCase {
-  /** One dump's figures, and those of the pre-dump before it (zero for a full dump). */
+  /**
+   * One dump's figures, those of the pre-dump before it (zero for a full dump), and the time
+   * to restore the set (the chain of both, after a pre-dump).
+   */
   private record Dump(double seconds, long bytes, double frozenMs, double preSeconds,
-      double preFrozenMs) {}
+      double preFrozenMs, double restoreSeconds) {}
 
   private final Registry registry;
   private final Runs runs;
   private final Path dir;
   private final DumpOptions options;
   private final PrintWriter out;
+  /** Where sets are restored. */
+  private Node target;
 
   DeviceIncrementalCase(Registry registry, Runs runs, Path dir, DumpOptions options,
       PrintWriter out) {
@@ -57,7 +65,10 @@ final class DeviceIncrementalCase {
   /** Runs the cases of {@code workload} started with {@code args}. */
   void run(String label, String workload, List<String> args, int[] percents) throws IOException {
     try (Node node = new Node("bench-incr-gpu", registry.topologies().load("mi300x8"),
-        registry)) {
+        registry);
+        Node target = new Node("bench-incr-gpu-b", registry.topologies().load("mi300x8"),
+            registry)) {
+      this.target = target;
       List<String> all = new ArrayList<>(args);
       all.addAll(List.of("--steps", "1000000"));
       SimProcess process = node.create(workload, all, dir, 0);
@@ -74,10 +85,11 @@ final class DeviceIncrementalCase {
         full[i] = dump(dumper, process, null);
       }
       Dump f = median(full);
-      out.printf("  full dump: %.3f s, %.1f MiB, frozen %.1f ms%n", f.seconds(),
-          f.bytes() / 1048576.0, f.frozenMs());
-      out.printf("  %-13s %8s %9s %8s %8s %10s %11s %10s %10s%n", "written", "time s", "MiB",
-          "time/full", "MiB/full", "frozen ms", "frozen/full", "pre s", "pre frz ms");
+      out.printf("  full dump: %.3f s, %.1f MiB, frozen %.1f ms; its restore %.3f s%n",
+          f.seconds(), f.bytes() / 1048576.0, f.frozenMs(), f.restoreSeconds());
+      out.printf("  %-13s %8s %9s %8s %8s %10s %11s %10s %10s %10s %8s%n", "written", "time s",
+          "MiB", "time/full", "MiB/full", "frozen ms", "frozen/full", "pre s", "pre frz ms",
+          "restore s", "rst/full");
       // Steps first: the random writes below break the workload's own data (block tables).
       Dump[] step = new Dump[runs.total()];
       for (int i = 0; i < runs.total(); i++) {
@@ -100,10 +112,11 @@ final class DeviceIncrementalCase {
   }
 
   private void row(String what, Dump d, Dump full) {
-    out.printf("  %-13s %8.3f %9.1f %8.3f %8.3f %10.1f %11.3f %10.3f %10.1f%n", what,
-        d.seconds(), d.bytes() / 1048576.0, d.seconds() / full.seconds(),
+    out.printf("  %-13s %8.3f %9.1f %8.3f %8.3f %10.1f %11.3f %10.3f %10.1f %10.3f %8.3f%n",
+        what, d.seconds(), d.bytes() / 1048576.0, d.seconds() / full.seconds(),
         (double) d.bytes() / full.bytes(), d.frozenMs(), d.frozenMs() / full.frozenMs(),
-        d.preSeconds(), d.preFrozenMs());
+        d.preSeconds(), d.preFrozenMs(), d.restoreSeconds(),
+        d.restoreSeconds() / full.restoreSeconds());
     out.flush();
   }
 
@@ -117,7 +130,7 @@ final class DeviceIncrementalCase {
       between.run();
       Dump d = dump(dumper, process, parent);
       return new Dump(d.seconds(), d.bytes(), d.frozenMs(), preSeconds,
-          pre.getFrozenTimeUs() / 1000.0);
+          pre.getFrozenTimeUs() / 1000.0, d.restoreSeconds());
     } finally {
       DirectoryTrees.delete(parent);
     }
@@ -131,7 +144,7 @@ final class DeviceIncrementalCase {
           .dump(process.pid(), images, options, ProgressListener.NONE);
       double seconds = (System.nanoTime() - t0) / 1e9;
       long stored = s.getMovedList().stream().mapToLong(BytesMovedEntry::getBytesStored).sum();
-      return new Dump(seconds, stored, s.getFrozenTimeUs() / 1000.0, 0, 0);
+      return new Dump(seconds, stored, s.getFrozenTimeUs() / 1000.0, 0, 0, restore(images));
     } finally {
       if (Files.exists(images)) {
         DirectoryTrees.delete(images);
@@ -139,9 +152,28 @@ final class DeviceIncrementalCase {
     }
   }
 
+  /** Seconds to restore the set in {@code images} (and its parents) on the target node. */
+  private double restore(Path images) throws IOException {
+    long t0 = System.nanoTime();
+    Restorer.Result r;
+    try {
+      r = new Restorer(target, PluginHost.of(registry.plugins())).restore(images,
+          RestoreOptions.defaults().withThreads(options.threads())
+              .withPluginOptions(options.pluginOptions())
+              .withStart(RestoreOptions.Start.INLINE), ProgressListener.NONE);
+    } catch (RuntimeException e) { // figures go on; the failure is shown
+      out.printf("  restore of %s failed: %s%n", images.getFileName(), e);
+      return Double.NaN;
+    }
+    double seconds = (System.nanoTime() - t0) / 1e9;
+    target.kill(r.process().pid());
+    return seconds;
+  }
+
   private Dump median(Dump[] all) {
     return new Dump(runs.median(pick(all, 0)), (long) runs.median(pick(all, 1)),
-        runs.median(pick(all, 2)), runs.median(pick(all, 3)), runs.median(pick(all, 4)));
+        runs.median(pick(all, 2)), runs.median(pick(all, 3)), runs.median(pick(all, 4)),
+        runs.median(pick(all, 5)));
   }
 
   private static double[] pick(Dump[] all, int field) {
@@ -153,7 +185,8 @@ final class DeviceIncrementalCase {
         case 1 -> d.bytes();
         case 2 -> d.frozenMs();
         case 3 -> d.preSeconds();
-        default -> d.preFrozenMs();
+        case 4 -> d.preFrozenMs();
+        default -> d.restoreSeconds();
       };
     }
     return v;

@@ -10,6 +10,7 @@ import dev.accr.image.ImageSetWriter;
 import dev.accr.image.ProgressListener;
 import dev.accr.kernel.AddressSpace;
 import dev.accr.kernel.BufferBudget;
+import dev.accr.plugin.SetImages;
 import dev.accr.proto.ImageFileRef;
 import dev.accr.proto.PagemapHead;
 import dev.accr.proto.VmaEntry;
@@ -19,10 +20,13 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * Folds a chain of image sets into one full set equal to it: each process's memory rebuilt
- * from every link (each page from the newest link that has it) and stored anew, every other
+ * from every link (each page from the newest link that has it) and stored anew, each plugin's
+ * files folded by the plugin (device memory stored incrementally) or copied, and every other
  * file of the last link copied as it is. The result keeps the last link's checkpoint id (it is
  * the same checkpoint), so a later dump whose parent was the last link may name the full set
  * instead.
@@ -34,22 +38,14 @@ public final class Compactor {
   private Compactor() {}
 
   /**
-   * Writes the chain that ends in {@code last} as one set into {@code out}. Device memory that
-   * a plugin stored incrementally (one that {@link AccrPlugin#tracksWrites}) is not folded:
-   * such a chain is refused.
+   * Writes the chain that ends in {@code last} as one set into {@code out}. Each plugin of the
+   * last link folds its own files ({@link AccrPlugin#compactImages}); a chain holding device
+   * memory that a plugin stored incrementally and cannot fold is refused.
    */
   public static Result compact(Path last, Path out, DumpOptions options,
       Collection<AccrPlugin> plugins) throws IOException {
     ImageChain chain = ImageChain.read(last);
     ImageSet set = chain.last();
-    for (AccrPlugin p : plugins) {
-      if (chain.incremental() && p.tracksWrites()
-          && chain.links().stream().anyMatch(l -> l.inventory().getPluginsList().contains(p.name()))) {
-        throw AccrException.failed("compact: %s holds device memory that plugin %s stored"
-            + " incrementally; folding it is not supported: restore the chain instead", last,
-            p.name());
-      }
-    }
     try (ImageSetWriter writer = ImageSetWriter.create(out, set.id())) {
       int firstPagesFile = 1;
       long pages = 0;
@@ -63,9 +59,12 @@ public final class Compactor {
         pages += stored.pagesScanned() - stored.zeroPages();
         bytes += stored.bytesWritten();
       }
+      Set<String> folded = folded(chain, writer, options, plugins);
       for (ImageFileRef ref : set.inventory().getFilesList()) {
         ImageKind kind = ImageKind.ofFileName(ref.getName());
-        if (kind != ImageKind.PAGES && kind != ImageKind.PAGEMAP) {
+        ImageKind.PluginFileName plugin = ImageKind.parsePluginFileName(ref.getName());
+        if (kind != ImageKind.PAGES && kind != ImageKind.PAGEMAP
+            && (plugin == null || !folded.contains(plugin.plugin()))) {
           Files.copy(set.dir().resolve(ref.getName()), writer.file(ref.getName()));
         }
       }
@@ -107,5 +106,32 @@ public final class Compactor {
           writer.id(), pagemap);
       return stored;
     }
+  }
+
+  /**
+   * Lets each plugin of the chain write its own files of the full set; returns the names of
+   * those that did. One that tracks writes and took part in an incremental link, but cannot
+   * fold, refuses the chain.
+   */
+  private static Set<String> folded(ImageChain chain, ImageSetWriter writer,
+      DumpOptions options, Collection<AccrPlugin> plugins) {
+    ImageSet set = chain.last();
+    Set<String> folded = new TreeSet<>();
+    for (AccrPlugin p : plugins) {
+      boolean used = chain.links().stream()
+          .anyMatch(l -> l.inventory().getPluginsList().contains(p.name()));
+      if (!used) {
+        continue;
+      }
+      if (p.compactImages(SetImages.reader(p.name(), set.dir(), set.id()),
+          SetImages.writer(p.name(), writer.sink(), writer.id(), options.compression(),
+              options.threads()))) {
+        folded.add(p.name());
+      } else if (chain.incremental() && p.tracksWrites()) {
+        throw AccrException.failed("compact: %s holds device memory that plugin %s stored"
+            + " incrementally and cannot fold; restore the chain instead", set.dir(), p.name());
+      }
+    }
+    return folded;
   }
 }

@@ -75,6 +75,16 @@ public final class SetImages implements PluginImages {
         BufferBudget.unlimited(), () -> false);
   }
 
+  /**
+   * A new set as {@code plugin} writes it outside a dump ({@code accr compact}): its files go
+   * into {@code sink}, framed with {@code id}; the plugin closes the bulk writers it creates.
+   */
+  public static PluginImages writer(String plugin, ImageSink sink, CheckpointId id,
+      Compression compression, int parallelism) {
+    return new SetImages(plugin, false, null, id, compression, parallelism, () -> {},
+        BufferBudget.unlimited(), () -> false).writingTo(sink);
+  }
+
   /** Writes go into {@code s} (the set's sink) rather than into the directory; returns this. */
   SetImages writingTo(ImageSink s) {
     this.sink = s;
@@ -190,8 +200,11 @@ public final class SetImages implements PluginImages {
     if (parentDir != null) {
       return parentReader(parentDir, parentId);
     }
+    if (!reading) {
+      return null;
+    }
     Path inventory = dir.resolve(ImageKind.INVENTORY.fileName());
-    if (!reading || !Files.isRegularFile(inventory)) {
+    if (!Files.isRegularFile(inventory)) {
       return null;
     }
     try {

@@ -7,12 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.accr.api.AccrException;
 import dev.accr.api.MemoryView;
+import dev.accr.api.PageDigests;
 import dev.accr.api.Prot;
 import dev.accr.image.ProgressListener;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.SimProcess;
 import dev.accr.proto.PageChunkEntry;
 import dev.accr.proto.PageRun;
+import dev.accr.proto.VmaEntry;
 import dev.accr.plugin.PluginHost;
 import dev.accr.testkit.FailingLatePlugin;
 import dev.accr.testkit.Scenarios;
@@ -69,6 +71,45 @@ class IncrementalDumpTest {
     Compactor.compact(previous, full, DumpOptions.defaults(), a.registry().plugins());
     assertFalse(ImageSet.read(full).hasParent());
     assertEquals(expected, Scenarios.finish(a, Scenarios.restore(a, full)), "compacted");
+    diffsFromWrittenPagesAreThoseOfAllPages(links, full);
+  }
+
+  /**
+   * Between any two links of the chain, and between a link and the compacted set, the pages
+   * a diff compares, found from the links' written pages, are those of reading every page.
+   */
+  private void diffsFromWrittenPagesAreThoseOfAllPages(int links, Path full) throws Exception {
+    List<ImageChain> sets = new ArrayList<>();
+    for (int i = 0; i < links; i++) {
+      sets.add(ImageChain.read(tmp.resolve("link" + i)));
+    }
+    sets.add(ImageChain.read(full));
+    boolean differ = false;
+    for (ImageChain from : sets) {
+      for (ImageChain to : sets) {
+        int pid = from.last().inventory().getRootPid();
+        ChainDiffPages.Pair fast = ChainDiffPages.fast(from, to, pid);
+        if (fast == null) {
+          // The compacted set shares only the last link's checkpoint id.
+          assertTrue(from == sets.getLast() || to == sets.getLast(),
+              "links of one chain share a link");
+          continue;
+        }
+        var a = PageHashes.host(from, pid);
+        var b = PageHashes.host(to, pid);
+        assertEquals(a.keySet(), fast.from().keySet());
+        assertEquals(b.keySet(), fast.to().keySet());
+        List<VmaEntry> vmas = new ArrayList<>(from.last().processes().get(pid).mm().getVmasList());
+        vmas.addAll(to.last().processes().get(pid).mm().getVmasList());
+        for (VmaEntry v : vmas) {
+          long end = v.getStart() + v.getLength();
+          assertEquals(PageDigests.compare(a, b, v.getStart(), end),
+              PageDigests.compare(fast.from(), fast.to(), v.getStart(), end), v.getName());
+        }
+        differ |= PageDigests.compare(a, b, 0, Long.MAX_VALUE).changed() > 0;
+      }
+    }
+    assertTrue(links == 1 || differ, "the counter wrote pages between links");
   }
 
   @Test

@@ -9,7 +9,7 @@ import dev.accr.engine.ImageDecoder;
 import dev.accr.plugin.PluginHost;
 import dev.accr.engine.ImageChain;
 import dev.accr.engine.ImageSet;
-import dev.accr.engine.PageHashes;
+import dev.accr.engine.ChainDiffPages;
 import dev.accr.image.ImageKind;
 import dev.accr.proto.CoreEntry;
 import dev.accr.proto.PageCounts;
@@ -107,8 +107,9 @@ final class SetDiffs {
       ImageChain toChain) throws IOException {
     ImageSet from = fromChain.last();
     ImageSet to = toChain.last();
-    NavigableMap<Long, Long> a = PageHashes.host(fromChain, pid);
-    NavigableMap<Long, Long> b = PageHashes.host(toChain, pid);
+    ChainDiffPages.Pair pages = ChainDiffPages.of(fromChain, toChain, pid);
+    NavigableMap<Long, Long> a = pages.from();
+    NavigableMap<Long, Long> b = pages.to();
     Map<String, VmaEntry[]> vmas = new TreeMap<>();
     for (VmaEntry v : from.processes().get(pid).mm().getVmasList()) {
       vmas.computeIfAbsent(key(v), k -> new VmaEntry[2])[0] = v;

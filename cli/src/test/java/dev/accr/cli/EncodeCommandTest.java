@@ -92,7 +92,7 @@ class EncodeCommandTest {
   /** A bulk file that surely has chunks (a pages-<n>.img file of an idle worker has none). */
   private static Path vramPages(String compression) {
     return files.stream().filter(f -> f.getParent().getFileName().toString().endsWith(compression)
-        && f.getFileName().toString().matches("kfd-vram-\\d+\\.pages\\.img"))
+        && f.getFileName().toString().matches("kfd-vram-p\\d+-\\d+\\.pages\\.img"))
         .findFirst().orElseThrow();
   }
 

@@ -95,8 +95,8 @@ class IncrementalIT {
           Stream.of(tmp.resolve("tree-ref.out").toString())).toList(), tmp, 0);
       expected = "digest: " + InlineTree.finish(node, root, false);
     }
-    // 60 steps of 150 ms: the tree outlives the commands below on a busy machine.
-    String pid = accr.ok(Stream.concat(Stream.of("run", "--node", "a", "--step-delay-ms", "150"),
+    // 60 steps of 400 ms: the tree outlives the commands below on a busy machine.
+    String pid = accr.ok(Stream.concat(Stream.of("run", "--node", "a", "--step-delay-ms", "400"),
         Stream.concat(chain.stream(), Stream.of("tree.out"))).toArray(String[]::new)).strip();
     assertTrue(accr.ok("pre-dump", "--node", "a", "-t", pid, "-D", "t0")
         .contains("pre-dumped " + pid));

@@ -170,6 +170,19 @@ public interface AccrPlugin {
   }
 
   /**
+   * {@code accr compact} (API 6, a default method): writes into {@code out} all of this
+   * plugin's files of one full set equal to the chain that ends with {@code last} (whose
+   * {@code parent()} leads up the chain, already verified by the host), e.g. device memory
+   * stored incrementally folded into one full copy. Returns true when it did; the host then
+   * copies none of this plugin's files of the last link. The default returns false: the host
+   * copies the last link's files as they are, right for a plugin whose files never refer to
+   * a parent; a chain in which a plugin that {@link #tracksWrites} took part is then refused.
+   */
+  default boolean compactImages(PluginImages last, PluginImages out) {
+    return false;
+  }
+
+  /**
    * The {@link Stage#PRE_DUMP} hook (API version 5), for plugins that {@link #tracksWrites}:
    * with the process frozen (its devices may run), start a new period of write tracking and
    * save the device memory written since {@code images().parent()} (all of it when that is

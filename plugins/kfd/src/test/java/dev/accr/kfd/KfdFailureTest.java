@@ -108,7 +108,7 @@ class KfdFailureTest {
     Path dir = dumpedSet("damaged");
     Path pages;
     try (var s = Files.list(dir)) {
-      pages = s.filter(f -> f.getFileName().toString().matches("kfd-vram-\\d+\\.pages\\.img"))
+      pages = s.filter(f -> f.getFileName().toString().matches("kfd-vram-p\\d+-\\d+\\.pages\\.img"))
           .findFirst().orElseThrow();
     }
     try (RandomAccessFile f = new RandomAccessFile(pages.toFile(), "rw")) {

@@ -153,7 +153,7 @@ class KfdHostileImageTest {
   void chunkInALaneBeyondTheFilesNamesThePagemap() throws Exception {
     for (int lane : new int[] {-1, Integer.MAX_VALUE}) {
       Path dir = copy("set" + lane);
-      String name = KfdImages.fileMatching(dir, "kfd-vram-\\d+\\.pagemap\\.img");
+      String name = KfdImages.fileMatching(dir, "kfd-vram-p\\d+-\\d+\\.pagemap\\.img");
       EntryImage pagemap = EntryImageCodec.read(dir.resolve(name), ImageKind.PLUGIN_PAGEMAP,
           null);
       List<MessageLite> entries = new ArrayList<>();

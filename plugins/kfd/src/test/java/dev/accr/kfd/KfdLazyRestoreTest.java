@@ -80,8 +80,8 @@ class KfdLazyRestoreTest {
     try (Node a = KfdNodes.node("a", "mi250x4"); Node b = KfdNodes.node("b", "mi250x4")) {
       Path dir = dump(a, "kfd-serve", SERVE, 3);
       try (Stream<Path> files = Files.list(dir)) {
-        for (Path f : files.filter(f -> f.getFileName().toString().matches("kfd-vram-\\d+\\.pages\\.img"))
-            .toList()) {
+        for (Path f : files.filter(f -> f.getFileName().toString()
+            .matches("kfd-vram-p\\d+-\\d+\\.pages\\.img")).toList()) {
           byte[] bytes = Files.readAllBytes(f);
           Files.write(f, flipBit(bytes, bytes.length / 2, 1));
         }

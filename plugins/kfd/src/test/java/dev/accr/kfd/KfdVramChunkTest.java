@@ -56,7 +56,7 @@ class KfdVramChunkTest {
 
   /** Appends a copy of the last listed chunk to a VRAM pages file; returns the file's name. */
   static String appendUnlistedChunk(Path dir) throws Exception {
-    String pagemapName = KfdImages.fileMatching(dir, "kfd-vram-\\d+\\.pagemap\\.img");
+    String pagemapName = KfdImages.fileMatching(dir, "kfd-vram-p\\d+-\\d+\\.pagemap\\.img");
     String pagesName = pagemapName.replace(".pagemap.img", ".pages.img");
     EntryImage pagemap = EntryImageCodec.read(dir.resolve(pagemapName),
         ImageKind.PLUGIN_PAGEMAP, null);

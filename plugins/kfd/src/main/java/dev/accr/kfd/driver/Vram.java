@@ -198,7 +198,12 @@ public final class Vram {
     }
   }
 
-  synchronized void close() {
+  /**
+   * Frees every block. Not under the monitor: {@link #release} takes the frees' lock before
+   * it, and a thread freeing a buffer (a process killed in a fault) holds that lock while it
+   * waits for the monitor.
+   */
+  void close() {
     release(0, capacity);
   }
 }

@@ -2,7 +2,6 @@ package dev.accr.kfd.plugin;
 
 import dev.accr.api.CorruptImageException;
 import dev.accr.api.PluginImages;
-import dev.accr.kfd.proto.BoDomain;
 import dev.accr.kfd.proto.KfdBoEntry;
 import dev.accr.kfd.proto.KfdDeviceEntry;
 import dev.accr.kfd.proto.KfdProcessEntry;
@@ -61,7 +60,7 @@ final class ImageGpus {
       }
       for (KfdBoEntry bo : images.readEntries("bos", pid, KfdBoEntry.parser())) {
         links.buffer((int) pid, bo);
-        if (bo.getDomain() == BoDomain.VRAM && (!bo.getImported() || bo.getKeepsMemory())) {
+        if (FoldedVram.holdsVram(bo)) {
           long[] u = use.computeIfAbsent(bo.getGpuId(), k -> new long[2]);
           u[0] += bo.getSize();
           u[1] += (bo.getFlags() & 1) != 0 ? bo.getSize() : 0;

@@ -15,8 +15,9 @@ import java.util.WeakHashMap;
 /**
  * How the kfd plugin saves VRAM, in full or incrementally: which VRAM a dump or pre-dump
  * stores (all of it, or what the driver's dirty tracking reports written since the parent),
- * the {@code kfd-vram-written} range list of an incremental set, and the tracking periods a
- * chain builds on. Restoring a chain is {@link VramRestorer#restoreChain}.
+ * the {@code kfd-vram-written} range list of an incremental set (packed: the written pages
+ * of each GPU stored back to back, see {@link PackedRuns}), and the tracking periods a chain
+ * builds on. Restoring a chain is {@link VramRestorer#restoreChain}.
  */
 final class IncrementalVram {
   /** The checkpoint id of the set that began each process's tracking period. */
@@ -46,7 +47,7 @@ final class IncrementalVram {
   }
 
   private static void writeMappingEntries(PluginImages images, long pid, KfdCriu.Checkpoint cp) {
-    images.writeEntries("process", pid, List.of(cp.process()));
+    images.writeEntries("process", pid, List.of(VramFiles.mark(cp.process())));
     images.writeEntries("devices", pid, cp.devices());
     images.writeEntries("bos", pid, cp.bos());
     images.writeEntries("svm", pid, cp.svmRanges());
@@ -60,7 +61,7 @@ final class IncrementalVram {
   void preDumpRunning(PluginContext ctx, int pid) {
     DumpInProgress dump = ProcessStates.of(ctx).get(DumpInProgress.class, pid);
     if (dump != null && dump.toCopy() != null) {
-      copy(ctx, dump.toCopy(), true);
+      copy(ctx, pid, dump.toCopy(), true);
     }
   }
 
@@ -70,7 +71,7 @@ final class IncrementalVram {
    */
   void dumpVram(PluginContext ctx, KfdProcess kfd, long pid, List<Integer> gpuIds,
       boolean track) {
-    copy(ctx, choose(ctx, kfd, pid, gpuIds, track), false);
+    copy(ctx, pid, choose(ctx, kfd, pid, gpuIds, track), false);
   }
 
   /**
@@ -89,43 +90,43 @@ final class IncrementalVram {
         && parent.checkpointId().equals(trackedSince.get(kfd))) {
       taken = KfdCriu.dirtyPages(kfd, true);
       extents = KfdCriu.dirtyVramExtents(kfd, taken);
-      writeRanges(images, pid, extents);
     } else {
+      // Without a parent, or when the parent's VRAM is not this one's base: every byte is
+      // stored, none inherited.
       extents = KfdCriu.vramExtents(kfd);
-      if (parent != null && parent.hasEntries("process", pid)) {
-        // The parent's VRAM is not this one's base: every byte is stored, none inherited.
-        // (A process the parent lacks, forked since, makes this link a full one of its own.)
-        writeRanges(images, pid, extents);
-      }
       if (track) {
         KfdCriu.startDirtyTracking(kfd);
       }
     }
+    // A process the parent lacks (forked since) makes this link a full one of its own.
+    // A dump that took written pages builds on its parent whether or not this node can read
+    // the parent (a migration's parent lives on the target).
+    boolean incremental = parent != null && (taken != null || parent.hasEntries("process", pid));
     ProcessStates states = ProcessStates.of(ctx);
     DumpInProgress dump = states.get(DumpInProgress.class, kfd.pid());
     states.put(kfd.pid(), new DumpInProgress(kfd, dump != null && dump.paused(), taken,
         track || taken != null ? images.checkpointId() : null, null));
     CopyMode mode = CopyMode.parse(ctx.option("vram-copy", "dma"));
     List<VramPieces> pieces = new ArrayList<>();
+    List<KfdVramWritten> written = new ArrayList<>();
     for (int gpuId : gpuIds) {
-      pieces.add(VramPieces.of(gpuId, extents.stream().filter(e -> e.gpuId() == gpuId).toList(),
-          mode));
+      List<KfdCriu.VramExtent> mine = extents.stream().filter(e -> e.gpuId() == gpuId).toList();
+      pieces.add(VramPieces.of(gpuId, mine, mode, incremental));
+      written.add(PackedRuns.entry(gpuId, mine));
+    }
+    if (incremental) {
+      // The written ranges, packed: their bytes follow one another in one stream per GPU.
+      images.writeEntries("vram-written", pid, written);
     }
     return pieces;
   }
 
-  private static void copy(PluginContext ctx, List<VramPieces> pieces, boolean running) {
+  private static void copy(PluginContext ctx, long pid, List<VramPieces> pieces,
+      boolean running) {
     try (StagingPool staging = new StagingPool(
         StagingPool.parseMib(ctx.option("staging-mib", "64")))) {
-      new VramDumper(ctx, staging, running).dump(pieces);
+      new VramDumper(ctx, pid, staging, running).dump(pieces);
     }
-  }
-
-  private static void writeRanges(PluginImages images, long pid,
-      List<KfdCriu.VramExtent> extents) {
-    images.writeEntries("vram-written", pid, extents.stream().map(e -> KfdVramWritten
-        .newBuilder().setGpuId(e.gpuId()).setVa(e.va()).setLength(e.length()).build())
-        .toList());
   }
 
   /**

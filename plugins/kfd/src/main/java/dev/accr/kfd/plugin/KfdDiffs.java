@@ -1,13 +1,11 @@
 package dev.accr.kfd.plugin;
 
-import dev.accr.api.BulkReader;
 import dev.accr.api.PageDigests;
 import dev.accr.api.PluginImages;
 import dev.accr.api.PluginReport;
 import dev.accr.api.ReportTable;
 import dev.accr.kfd.proto.KfdBoChange;
 import dev.accr.kfd.proto.KfdBoEntry;
-import dev.accr.kfd.proto.KfdDeviceEntry;
 import dev.accr.kfd.proto.KfdDiff;
 import dev.accr.kfd.proto.KfdPageCounts;
 import java.util.ArrayList;
@@ -15,30 +13,50 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
- * What {@code accr diff} shows of two kfd dumps of one process: each buffer object's saved
- * VRAM pages compared by content (a hash of each page). A page saved in only one set was zero
- * or untouched in the other; GTT buffers are host memory, compared by the core.
+ * What {@code accr diff} shows of two kfd dumps of one process: each buffer object's VRAM
+ * pages, as each set's chain holds them, compared by content (a hash of each page). A page
+ * stored in only one set was zero or untouched in the other; GTT buffers are host memory,
+ * compared by the core.
  */
 final class KfdDiffs {
   private KfdDiffs() {}
 
-  /** The buffer objects of both sets, compared; null if neither has kfd devices. */
+  /**
+   * The buffer objects of both sets, compared; null if neither has kfd devices. Sets of one
+   * chain are compared from the pages their links wrote ({@link VramDigests#fast}).
+   */
   static PluginReport diff(PluginImages from, PluginImages to) {
+    return diff(from, to, true);
+  }
+
+  /** {@link #diff}, reading every stored page of both chains unless {@code fast}. */
+  static PluginReport diff(PluginImages from, PluginImages to, boolean fast) {
     if (from.entryIds("devices").isEmpty() && to.entryIds("devices").isEmpty()) {
       return null;
     }
     Map<String, KfdBoEntry[]> bos = new TreeMap<>();
     List<Map<Integer, NavigableMap<Long, Long>>> vram = List.of(new HashMap<>(), new HashMap<>());
+    Set<Long> pids = new TreeSet<>(from.entryIds("devices"));
+    pids.retainAll(to.entryIds("devices"));
+    for (long pid : pids) {
+      VramDigests.Pair pair = fast ? VramDigests.fast(from, to, pid) : null;
+      if (pair == null) {
+        pair = VramDigests.slow(from, to, pid);
+      }
+      pair.from().forEach((gpu, pages) -> vram.get(0).computeIfAbsent(gpu, g -> new TreeMap<>())
+          .putAll(pages));
+      pair.to().forEach((gpu, pages) -> vram.get(1).computeIfAbsent(gpu, g -> new TreeMap<>())
+          .putAll(pages));
+    }
     List<PluginImages> sides = List.of(from, to);
     for (int side = 0; side < 2; side++) {
       PluginImages images = sides.get(side);
       for (long pid : images.entryIds("devices")) {
-        for (KfdDeviceEntry d : images.readEntries("devices", pid, KfdDeviceEntry.parser())) {
-          vram.get(side).put(d.getGpuId(), pageHashes(images, d.getGpuId()));
-        }
         for (KfdBoEntry bo : images.readEntries("bos", pid, KfdBoEntry.parser())) {
           bos.computeIfAbsent(String.format("%010d-%016x", bo.getGpuId(), bo.getGpuVa()),
               k -> new KfdBoEntry[2])[side] = bo;
@@ -57,13 +75,6 @@ final class KfdDiffs {
     }
     KfdDiff diff = out.build();
     return new PluginReport(diff, List.of(table(diff)));
-  }
-
-  /** A hash of every saved page of a GPU's VRAM, by GPU address; reading checks every chunk. */
-  static NavigableMap<Long, Long> pageHashes(PluginImages images, int gpuId) {
-    try (BulkReader reader = images.openBulk("vram", gpuId)) {
-      return PageDigests.of(reader);
-    }
   }
 
   /** The saved pages of a and b in [start, end), compared. */

@@ -25,6 +25,7 @@ import dev.accr.kfd.proto.KfdEventEntry;
 import dev.accr.kfd.proto.KfdProcessEntry;
 import dev.accr.kfd.proto.KfdQueueEntry;
 import dev.accr.kfd.proto.KfdSvmRangeEntry;
+import dev.accr.kfd.proto.KfdVramWritten;
 import dev.accr.proto.Topology;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -73,6 +74,7 @@ public final class KfdPlugin implements AccrPlugin {
       case "queues" -> KfdQueueEntry.getDescriptor();
       case "events" -> KfdEventEntry.getDescriptor();
       case "svm" -> KfdSvmRangeEntry.getDescriptor();
+      case "vram-written" -> KfdVramWritten.getDescriptor();
       default -> null;
     };
   }
@@ -90,6 +92,11 @@ public final class KfdPlugin implements AccrPlugin {
   @Override
   public PluginReport summarize(PluginImages images) {
     return KfdReports.summarize(images);
+  }
+
+  @Override
+  public boolean compactImages(PluginImages last, PluginImages out) {
+    return KfdCompaction.compact(last, out);
   }
 
   @Override
@@ -186,7 +193,7 @@ public final class KfdPlugin implements AccrPlugin {
     KfdCriu.Checkpoint cp = KfdCriu.checkpoint(kfd, info);
     PluginImages images = ctx.images();
     long pid = process.pid();
-    images.writeEntries("process", pid, List.of(cp.process()));
+    images.writeEntries("process", pid, List.of(VramFiles.mark(cp.process())));
     images.writeEntries("devices", pid, cp.devices());
     images.writeEntries("bos", pid, cp.bos());
     SharedBuffersDumped.of(ctx).process(process.pid(), cp.bos());

@@ -50,7 +50,7 @@ final class KfdReports {
       List<KfdDeviceEntry> devices = images.readEntries("devices", pid,
           KfdDeviceEntry.parser());
       for (KfdDeviceEntry d : devices) {
-        s.addDevices(device((int) pid, d, bos, queues, vramChunks(images, d.getGpuId())));
+        s.addDevices(device((int) pid, d, bos, queues, vramChunks(images, pid, d.getGpuId())));
       }
       shared.process((int) pid, devices, bos);
       for (KfdSvmRangeEntry r : images.readEntries("svm", pid, KfdSvmRangeEntry.parser())) {
@@ -160,10 +160,25 @@ final class KfdReports {
     return range.build();
   }
 
-  /** The stored chunks of a GPU's VRAM file (the dump writes one for every device). */
-  private static List<BulkReader.Chunk> vramChunks(PluginImages images, int gpuId) {
-    try (BulkReader reader = images.openBulk("vram", gpuId)) {
-      return reader.chunks();
+  /**
+   * The stored pieces of a GPU's VRAM by GPU address (the dump writes a file for every
+   * device): the chunks of a set keyed by address, or the pieces of a packed set's shared
+   * chunks, each with its share of the chunk's stored bytes (the shares add up to them).
+   */
+  private static List<BulkReader.Chunk> vramChunks(PluginImages images, long pid, int gpuId) {
+    try (StoredVram stored = StoredVram.open(images, pid, gpuId, StoredVram.packed(images, pid))) {
+      List<BulkReader.Chunk> out = new ArrayList<>();
+      for (StoredVram.Placed c : stored.chunks()) {
+        long left = c.chunk().storedLength();
+        for (int i = 0; i < c.pieces().size(); i++) {
+          StoredVram.Piece p = c.pieces().get(i);
+          long share = i == c.pieces().size() - 1 ? left
+              : c.chunk().storedLength() * p.length() / c.chunk().length();
+          left -= share;
+          out.add(new BulkReader.Chunk(p.va(), (int) p.length(), (int) share));
+        }
+      }
+      return out;
     }
   }
 

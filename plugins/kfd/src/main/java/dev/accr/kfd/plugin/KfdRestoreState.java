@@ -52,7 +52,7 @@ final class KfdRestoreState {
       SharedBuffersRestored.of(ctx, ctx.node().driver(KfdPlugin.NAME, KfdDriver.class))
           .keptRestored(kfd, bos);
     }
-    if (!LazyVram.restore(ctx, gpuIds, KfdCriu.vramExtents(kfd))) {
+    if (!LazyVram.restore(ctx, pid, gpuIds, KfdCriu.vramExtents(kfd))) {
       new VramRestorer(ctx, CopyMode.parse(ctx.option("vram-copy", "dma")))
           .restoreChain(pid, gpuIds, KfdCriu.vramExtents(kfd));
     }

@@ -36,8 +36,16 @@ final class LazyVram implements LazyDeviceMemory {
   /** One block to load: the chunks of the images that land in it. */
   private record Unit(GpuBlocks gpu, int block, List<Piece> pieces) {}
 
-  /** A chunk and where it goes inside its block. */
-  private record Piece(BulkReader.Chunk chunk, long offsetInBlock) {}
+  /**
+   * A piece of a chunk ({@code length} bytes at {@code offsetInChunk}; the whole chunk in a
+   * full set) and where it goes inside its block.
+   */
+  private record Piece(BulkReader.Chunk chunk, long offsetInChunk, long length,
+      long offsetInBlock) {
+    boolean wholeChunk() {
+      return offsetInChunk == 0 && length == chunk.length();
+    }
+  }
 
   /** One GPU's reader, VRAM and blocks to load. */
   private record GpuBlocks(int gpuId, Vram vram, BulkReader reader, Map<Integer, Integer> units) {}
@@ -53,7 +61,7 @@ final class LazyVram implements LazyDeviceMemory {
   private volatile boolean finished;
   private int nextPush;
 
-  private LazyVram(LazyRestoreHost host, PluginContext ctx, List<Integer> gpuIds,
+  private LazyVram(LazyRestoreHost host, PluginContext ctx, int pid, List<Integer> gpuIds,
       List<VramExtent> extents) {
     this.host = host;
     Map<Integer, TreeMap<Long, VramExtent>> byGpu = new TreeMap<>();
@@ -62,33 +70,37 @@ final class LazyVram implements LazyDeviceMemory {
       byGpu.computeIfAbsent(e.gpuId(), g -> new TreeMap<>()).put(e.va(), e);
       gpuOf.put(e.gpuId(), e.gpu());
     }
+    Map<Integer, PackedRuns> packed = StoredVram.packed(ctx.images(), pid);
     for (int gpuId : gpuIds) {
       TreeMap<Long, VramExtent> targets = byGpu.getOrDefault(gpuId, new TreeMap<>());
       Gpu gpu = gpuOf.get(gpuId);
-      BulkReader reader = ctx.images().openBulk("vram", gpuId);
+      StoredVram stored = StoredVram.open(ctx.images(), pid, gpuId, packed);
+      List<StoredVram.Placed> chunks = stored.chunks();
       if (gpu == null) {
-        if (!reader.chunks().isEmpty()) {
-          throw outside(gpuId, reader.chunks().getFirst());
+        stored.close();
+        if (!chunks.isEmpty()) {
+          throw outside(stored.file(), gpuId, chunks.getFirst().pieces().getFirst());
         }
-        reader.close();
         continue;
       }
-      GpuBlocks g = new GpuBlocks(gpuId, gpu.vram(), reader, new TreeMap<>());
+      GpuBlocks g = new GpuBlocks(gpuId, gpu.vram(), stored.reader(), new TreeMap<>());
       gpus.add(g);
       Map<Integer, List<Piece>> pieces = new TreeMap<>();
-      for (BulkReader.Chunk c : reader.chunks()) {
-        var e = targets.floorEntry(c.key());
-        if (e == null || c.key() + c.length() > e.getValue().va() + e.getValue().length()) {
-          throw outside(gpuId, c);
+      for (StoredVram.Placed c : chunks) {
+        for (StoredVram.Piece p : c.pieces()) {
+          var e = targets.floorEntry(p.va());
+          if (e == null || p.va() + p.length() > e.getValue().va() + e.getValue().length()) {
+            throw outside(stored.file(), gpuId, p);
+          }
+          long offset = e.getValue().vramOffset() + (p.va() - e.getValue().va());
+          int block = (int) (offset / Vram.BLOCK);
+          if ((offset + p.length() - 1) / Vram.BLOCK != block) {
+            throw new CorruptImageException(stored.file(),
+                String.format("chunk at va 0x%x crosses a VRAM block", p.va()));
+          }
+          pieces.computeIfAbsent(block, b -> new ArrayList<>())
+              .add(new Piece(c.chunk(), p.offset(), p.length(), offset % Vram.BLOCK));
         }
-        long offset = e.getValue().vramOffset() + (c.key() - e.getValue().va());
-        int block = (int) (offset / Vram.BLOCK);
-        if ((offset + c.length() - 1) / Vram.BLOCK != block) {
-          throw new CorruptImageException(String.format("kfd-vram-%d.pagemap.img", gpuId),
-              String.format("chunk at va 0x%x crosses a VRAM block", c.key()));
-        }
-        pieces.computeIfAbsent(block, b -> new ArrayList<>())
-            .add(new Piece(c, offset % Vram.BLOCK));
       }
       for (var p : pieces.entrySet()) {
         g.units().put(p.getKey(), units.size());
@@ -98,10 +110,10 @@ final class LazyVram implements LazyDeviceMemory {
     this.states = new AtomicIntegerArray(units.size());
   }
 
-  private static CorruptImageException outside(int gpuId, BulkReader.Chunk c) {
-    return new CorruptImageException(String.format("kfd-vram-%d.pagemap.img", gpuId),
+  private static CorruptImageException outside(String file, int gpuId, StoredVram.Piece p) {
+    return new CorruptImageException(file,
         String.format("chunk at va 0x%x (%d bytes) is outside every VRAM buffer of gpu 0x%x",
-            c.key(), c.length(), gpuId));
+            p.va(), p.length(), gpuId));
   }
 
   /**
@@ -109,17 +121,19 @@ final class LazyVram implements LazyDeviceMemory {
    * restores eagerly) otherwise. With the host's up-front check, every chunk is read and
    * checked now, and kept nowhere.
    */
-  static boolean restore(PluginContext ctx, List<Integer> gpuIds, List<VramExtent> extents) {
+  static boolean restore(PluginContext ctx, int pid, List<Integer> gpuIds,
+      List<VramExtent> extents) {
     LazyRestoreHost host = ctx.lazyRestore();
     if (host == null) {
       return false;
     }
-    LazyVram lazy = new LazyVram(host, ctx, gpuIds, extents);
+    LazyVram lazy = new LazyVram(host, ctx, pid, gpuIds, extents);
     try {
       if (host.checkFirst()) {
+        Map<Integer, PackedRuns> packed = StoredVram.packed(ctx.images(), pid);
         for (GpuBlocks g : lazy.gpus) {
-          try (BulkReader all = ctx.images().openBulk("vram", g.gpuId())) {
-            all.forEach(ctx.images().parallelism(), (key, data) -> {});
+          try (StoredVram all = StoredVram.open(ctx.images(), pid, g.gpuId(), packed)) {
+            all.forEach(ctx.images().parallelism(), (pieces, data) -> {});
           }
         }
       }
@@ -198,8 +212,22 @@ final class LazyVram implements LazyDeviceMemory {
     boolean taken = false;
     try {
       MemorySegment block = ZeroedMemory.allocate(arena, Vram.BLOCK);
-      for (Piece p : unit.pieces()) {
-        unit.gpu().reader().read(p.chunk(), block.asSlice(p.offsetInBlock(), p.chunk().length()));
+      try (Arena scratch = Arena.ofConfined()) {
+        MemorySegment whole = null;
+        BulkReader.Chunk inWhole = null;
+        for (Piece p : unit.pieces()) {
+          if (p.wholeChunk()) {
+            unit.gpu().reader().read(p.chunk(), block.asSlice(p.offsetInBlock(), p.length()));
+            continue;
+          }
+          // A packed chunk holds pieces of several places: read once, copied piece by piece.
+          if (inWhole != p.chunk()) {
+            whole = scratch.allocate(p.chunk().length());
+            unit.gpu().reader().read(p.chunk(), whole);
+            inWhole = p.chunk();
+          }
+          MemorySegment.copy(whole, p.offsetInChunk(), block, p.offsetInBlock(), p.length());
+        }
       }
       Vram vram = unit.gpu().vram();
       synchronized (vram) { // atomic with a release of the block (see released)

@@ -19,16 +19,19 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * Saves VRAM into one bulk file per GPU (written in parallel lanes by the host). The DMA path
- * runs every SDMA engine of every GPU at once: each writer thread keeps several pieces in
- * flight (two, or more when there are more engines than that), taking GPUs and their engines in
- * turn. A piece is one staging buffer, copied by a batch of packets (one per stored chunk);
- * while engines copy the next pieces, the writer compresses and writes the oldest, then hands
- * its buffer back. Copies thus overlap compression and I/O within the staging budget, and only
- * a few buffers are in use at once, so they stay in cache. A writer waiting for a copy the
- * engine has not started runs it itself (see {@link SdmaEngine#await}). CPU pieces go straight
- * from the visible window to the file, or, while the process runs, through a staging buffer
- * (a chunk is checksummed and written from one copy that no store changes meanwhile).
+ * Saves a process's VRAM into one bulk file per GPU (named by {@link VramFiles}; written in
+ * parallel lanes by the host). The DMA path runs every SDMA engine of every GPU at once: each
+ * writer thread keeps several pieces in flight (two, or more when there are more engines than
+ * that), taking GPUs and their engines in turn. A piece is one staging buffer, copied by a batch of
+ * packets (one per stored chunk); while engines copy the next pieces, the writer compresses and
+ * writes the oldest, then hands its buffer back. Copies thus overlap compression and I/O within the
+ * staging budget, and only a few buffers are in use at once, so they stay in cache. A writer
+ * waiting for a copy the engine has not started runs it itself (see {@link SdmaEngine#await}). CPU
+ * pieces go straight from the visible window to the file, or, while the process runs, through a
+ * staging buffer (a chunk is checksummed and written from one copy that no store changes
+ * meanwhile). Packed pieces (an incremental dump's scattered written pages, see {@link PackedRuns})
+ * that share a buffer are written as shared chunks, so a dump of many small pieces costs about as
+ * many chunks, engine round trips and index entries as a full dump of their bytes.
  */
 final class VramDumper {
   /**
@@ -38,6 +41,8 @@ final class VramDumper {
   private static final int CHUNK = 1 << 20;
 
   private final PluginContext ctx;
+  /** The names of the process's files. */
+  private final VramFiles files;
   private final StagingPool staging;
   /** The process runs: buffers may be written or freed under the copy. */
   private final boolean running;
@@ -49,15 +54,19 @@ final class VramDumper {
   private long total;
   private List<Gpu> gpus;
 
-  VramDumper(PluginContext ctx, StagingPool staging, boolean running) {
+  VramDumper(PluginContext ctx, long pid, StagingPool staging, boolean running) {
     this.ctx = ctx;
+    this.files = VramFiles.forDump(pid);
     this.staging = staging;
     this.running = running;
   }
 
-  /** One GPU's share: its pieces by path, its engines taken in turn, and its file. */
+  /**
+   * One GPU's share: its pieces by path (CPU pieces in batches too when packed, else one by
+   * one), its engines taken in turn, and its file.
+   */
   private record Gpu(List<List<VramPieces.Piece>> dma, AtomicInteger nextDma,
-      List<VramPieces.Piece> cpu, AtomicInteger nextCpu, List<SdmaEngine> engines,
+      List<List<VramPieces.Piece>> cpu, AtomicInteger nextCpu, List<SdmaEngine> engines,
       AtomicInteger nextEngine, BulkWriter out) {
 
     SdmaEngine engine() {
@@ -81,11 +90,13 @@ final class VramDumper {
     try (ExecutorService pool = Executors.newFixedThreadPool(writers,
         Thread.ofPlatform().name("kfd-vram-write-", 0).daemon().factory())) {
       for (VramPieces g : pieces) {
-        BulkWriter out = ctx.images().createBulk("vram", g.gpuId());
+        BulkWriter out = ctx.images().createBulk(files.what(g.packed()), g.gpuId());
         List<SdmaEngine> engines = g.dma().isEmpty() ? List.of()
             : g.dma().getFirst().extent().gpu().sdmaEngines();
-        gpus.add(new Gpu(batches(g.dma()), new AtomicInteger(), g.cpu(), new AtomicInteger(), engines,
-            new AtomicInteger(), out));
+        List<List<VramPieces.Piece>> cpu = g.packed() ? batches(g.cpu())
+            : g.cpu().stream().map(List::of).toList();
+        gpus.add(new Gpu(batches(g.dma()), new AtomicInteger(), cpu, new AtomicInteger(),
+            engines, new AtomicInteger(), out));
       }
       int engines = gpus.stream().mapToInt(g -> g.engines().size()).sum();
       depth = Math.max(2, Math.ceilDiv(engines, writers));
@@ -187,11 +198,7 @@ final class VramDumper {
   private void finish(Copy c) {
     try {
       c.engine().await(c.fence());
-      int at = 0;
-      for (VramPieces.Piece p : c.pieces()) {
-        write(c.gpu().out(), p.va(), c.buffer().asSlice(at, p.length()), p.length());
-        at += p.length();
-      }
+      writeBatch(c.gpu().out(), c.pieces(), c.buffer());
     } finally {
       staging.give(c.buffer());
     }
@@ -234,20 +241,55 @@ final class VramDumper {
     return out;
   }
 
+  /**
+   * Writes the pieces of a batch, back to back in {@code buffer}: each as its own chunks keyed
+   * by GPU address, or, packed, every run of pieces that follow one another in the stream as
+   * shared chunks keyed by stream offset.
+   */
+  private void writeBatch(BulkWriter out, List<VramPieces.Piece> pieces, MemorySegment buffer) {
+    int at = 0;
+    for (int i = 0; i < pieces.size(); ) {
+      VramPieces.Piece first = pieces.get(i);
+      int length = first.length();
+      i++;
+      if (first.packedAt() < 0) {
+        write(out, first.va(), buffer.asSlice(at, length), length);
+      } else {
+        while (i < pieces.size() && pieces.get(i).packedAt() == first.packedAt() + length) {
+          length += pieces.get(i++).length();
+        }
+        write(out, first.packedAt(), buffer.asSlice(at, length), length);
+      }
+      at += length;
+    }
+  }
+
   private void writeCpuPieces() throws InterruptedException {
     for (Gpu g : gpus) {
       int i;
       while ((i = g.nextCpu().getAndIncrement()) < g.cpu().size() && failure.get() == null) {
-        VramPieces.Piece p = g.cpu().get(i);
+        List<VramPieces.Piece> batch = g.cpu().get(i);
+        VramPieces.Piece p = batch.getFirst();
         Vram vram = p.extent().gpu().vram();
-        if (!running) {
+        if (!running && p.packedAt() < 0) {
           write(g.out(), p.va(), vram.forRead(p.vramOffset(), p.length()), p.length());
           continue;
         }
+        // Through a staging buffer: a chunk is written from one copy that no store changes,
+        // and packed pieces are gathered into shared chunks.
         MemorySegment buffer = staging.take();
         try {
-          vram.copyOutRunning(p.vramOffset(), buffer, 0, p.length());
-          write(g.out(), p.va(), buffer, p.length());
+          int at = 0;
+          for (VramPieces.Piece q : batch) {
+            Vram from = q.extent().gpu().vram();
+            if (running) {
+              from.copyOutRunning(q.vramOffset(), buffer, at, q.length());
+            } else {
+              from.copyOut(q.vramOffset(), buffer, at, q.length());
+            }
+            at += q.length();
+          }
+          writeBatch(g.out(), batch, buffer);
         } finally {
           staging.give(buffer);
         }

@@ -8,19 +8,30 @@ import java.util.List;
 
 /**
  * VRAM extents cut into pieces that never cross a VRAM block, each copied by the CPU or by an
- * SDMA engine, and stored as one chunk keyed by its GPU address.
+ * SDMA engine, and stored as one chunk keyed by its GPU address; or, {@code packed}, stored
+ * back to back in a stream of the extents' bytes (see {@link PackedRuns}), many pieces in one
+ * chunk keyed by its stream offset.
  */
-record VramPieces(int gpuId, List<Piece> cpu, List<Piece> dma) {
+record VramPieces(int gpuId, List<Piece> cpu, List<Piece> dma, boolean packed) {
   /** The largest piece, and the size of a staging buffer: one VRAM block. */
   static final int PIECE = (int) Vram.BLOCK;
 
-  /** One chunk's worth of VRAM. */
-  record Piece(VramExtent extent, long va, long vramOffset, int length) {}
+  /** One chunk's worth of VRAM; {@code packedAt} its stream offset when packed, else -1. */
+  record Piece(VramExtent extent, long va, long vramOffset, int length, long packedAt) {}
 
   /** Splits the extents of one GPU and picks a path for each piece. */
   static VramPieces of(int gpuId, List<VramExtent> extents, CopyMode mode) {
+    return of(gpuId, extents, mode, false);
+  }
+
+  /**
+   * {@link #of(int, List, CopyMode)}; with {@code packed}, each piece's bytes are at their
+   * offset in the extents' stream, in the order given.
+   */
+  static VramPieces of(int gpuId, List<VramExtent> extents, CopyMode mode, boolean packed) {
     List<Piece> cpu = new ArrayList<>();
     List<Piece> dma = new ArrayList<>();
+    long stream = 0;
     for (VramExtent e : extents) {
       boolean byCpu = switch (mode) {
         case CPU -> {
@@ -39,11 +50,13 @@ record VramPieces(int gpuId, List<Piece> cpu, List<Piece> dma) {
       while (done < e.length()) {
         long offset = e.vramOffset() + done;
         int n = (int) Math.min(e.length() - done, PIECE - offset % PIECE);
-        (byCpu ? cpu : dma).add(new Piece(e, e.va() + done, offset, n));
+        (byCpu ? cpu : dma).add(new Piece(e, e.va() + done, offset, n,
+            packed ? stream + done : -1));
         done += n;
       }
+      stream += e.length();
     }
-    return new VramPieces(gpuId, cpu, dma);
+    return new VramPieces(gpuId, cpu, dma, packed);
   }
 
   long bytes() {

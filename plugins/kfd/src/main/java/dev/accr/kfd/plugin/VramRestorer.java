@@ -5,7 +5,6 @@ import dev.accr.api.BulkReader;
 import dev.accr.api.CorruptImageException;
 import dev.accr.api.PluginContext;
 import dev.accr.api.PluginImages;
-import dev.accr.kfd.proto.KfdVramWritten;
 import dev.accr.kfd.driver.KfdCriu.VramExtent;
 import dev.accr.kfd.driver.SdmaEngine;
 import dev.accr.kfd.driver.Vram;
@@ -21,8 +20,9 @@ import java.util.concurrent.atomic.AtomicReference;
 /**
  * Loads each GPU's bulk file into the restored VRAM, every GPU at once: chunks are read and
  * checked by the host's readers and copied into place by the GPU's SDMA engines in turn (or by
- * the CPU for chunks in the visible window, when asked). A chunk must fall inside a restored
- * buffer or VRAM-resident SVM page run of its GPU.
+ * the CPU for chunks in the visible window, when asked), the pieces of one chunk (many, in a
+ * packed incremental set) behind one fence. A piece must fall inside a restored buffer or
+ * VRAM-resident SVM page run of its GPU.
  */
 final class VramRestorer {
   private final PluginContext ctx;
@@ -46,43 +46,78 @@ final class VramRestorer {
     while (link.hasEntries("vram-written", pid)) {
       link = link.parent();
       if (link == null) {
-        throw new CorruptImageException("kfd-vram-written-" + pid + ".img",
+        throw new CorruptImageException(StoredVram.writtenFile(pid),
             "an incremental VRAM image in a set without parent");
       }
       links.add(link);
     }
+    Map<Integer, TreeMap<Long, VramExtent>> targets = byGpu(extents);
     for (int i = links.size() - 1; i >= 0; i--) {
       PluginImages l = links.get(i);
       if (i < links.size() - 1) {
-        zero(l.readEntries("vram-written", pid, KfdVramWritten.parser()), extents);
+        zero(StoredVram.written(l, pid), targets);
       }
-      restore(l, i == 0, gpuIds, extents);
+      restore(l, pid, StoredVram.packed(l, pid), i == 0, gpuIds, targets, extents);
     }
   }
 
-  /** Zeroes the parts of {@code written} that lie in today's VRAM extents. */
-  private static void zero(List<KfdVramWritten> written, List<VramExtent> extents) {
-    for (KfdVramWritten w : written) {
-      for (VramExtent x : extents) {
-        long from = Math.max(w.getVa(), x.va());
-        long to = Math.min(w.getVa() + w.getLength(), x.va() + x.length());
-        if (x.gpuId() == w.getGpuId() && to > from) {
-          x.gpu().vram().forWrite(x.vramOffset() + (from - x.va()), to - from).fill((byte) 0);
-        }
-      }
-    }
-  }
-
-  void restore(List<Integer> gpuIds, List<VramExtent> extents) {
-    restore(ctx.images(), true, gpuIds, extents);
-  }
-
-  private void restore(PluginImages images, boolean strict, List<Integer> gpuIds,
-      List<VramExtent> extents) {
+  private static Map<Integer, TreeMap<Long, VramExtent>> byGpu(List<VramExtent> extents) {
     Map<Integer, TreeMap<Long, VramExtent>> byGpu = new TreeMap<>();
     for (VramExtent e : extents) {
       byGpu.computeIfAbsent(e.gpuId(), g -> new TreeMap<>()).put(e.va(), e);
     }
+    return byGpu;
+  }
+
+  /** Zeroes the parts of {@code written} that lie in today's VRAM extents. */
+  private static void zero(List<StoredVram.Written> written,
+      Map<Integer, TreeMap<Long, VramExtent>> targets) {
+    for (StoredVram.Written w : written) {
+      TreeMap<Long, VramExtent> mine = targets.get(w.gpuId());
+      if (mine == null) {
+        continue;
+      }
+      forEachInside(mine, w.va(), w.length(), (x, from, to) ->
+          fillZero(x.gpu().vram(), x.vramOffset() + (from - x.va()), to - from));
+    }
+  }
+
+  /** Zeroes VRAM block by block (a written range may span several). */
+  private static void fillZero(Vram vram, long offset, long length) {
+    while (length > 0) {
+      long n = Math.min(length, Vram.BLOCK - offset % Vram.BLOCK);
+      vram.forWrite(offset, n).fill((byte) 0);
+      offset += n;
+      length -= n;
+    }
+  }
+
+  /** The parts of [va, va + length) inside today's extents, one call per extent. */
+  private static void forEachInside(TreeMap<Long, VramExtent> targets, long va, long length,
+      Overlap overlap) {
+    long end = va + length;
+    Long from = targets.floorKey(va);
+    for (VramExtent x : targets.subMap(from == null ? va : from, true, end, false).values()) {
+      long a = Math.max(va, x.va());
+      long b = Math.min(end, x.va() + x.length());
+      if (b > a) {
+        overlap.accept(x, a, b);
+      }
+    }
+  }
+
+  @FunctionalInterface
+  private interface Overlap {
+    void accept(VramExtent extent, long from, long to);
+  }
+
+  void restore(int pid, List<Integer> gpuIds, List<VramExtent> extents) {
+    restore(ctx.images(), pid, Map.of(), true, gpuIds, byGpu(extents), extents);
+  }
+
+  private void restore(PluginImages images, int pid, Map<Integer, PackedRuns> packed,
+      boolean strict, List<Integer> gpuIds, Map<Integer, TreeMap<Long, VramExtent>> byGpu,
+      List<VramExtent> extents) {
     AtomicReference<RuntimeException> failure = new AtomicReference<>();
     AtomicLong done = new AtomicLong();
     long total = extents.stream().mapToLong(VramExtent::length).sum();
@@ -90,25 +125,21 @@ final class VramRestorer {
     for (int gpuId : gpuIds) {
       TreeMap<Long, VramExtent> targets = byGpu.getOrDefault(gpuId, new TreeMap<>());
       threads.add(Thread.ofPlatform().name("kfd-vram-restore").daemon().start(() -> {
-        try (BulkReader reader = images.openBulk("vram", gpuId)) {
+        try (StoredVram stored = StoredVram.open(images, pid, gpuId, packed)) {
           AtomicInteger engine = new AtomicInteger();
-          reader.forEach(ctx.images().parallelism(), (key, data) -> {
-            if (strict || inside(targets, key, data.byteSize())) {
-              copyIn(gpuId, targets, key, data, engine);
-            } else {
-              // A parent's chunk: only what still lies in today's buffers and VRAM-resident SVM
-              // pages (a buffer may be freed since, a page may have moved).
-              long end = key + data.byteSize();
-              Long from = targets.floorKey(key);
-              for (VramExtent x : targets.subMap(from == null ? key : from, true, end, false)
-                  .values()) {
-                long a = Math.max(key, x.va());
-                long b = Math.min(end, x.va() + x.length());
-                if (b > a) {
-                  copyIn(gpuId, targets, a, data.asSlice(a - key, b - a), engine);
-                }
+          stored.forEach(ctx.images().parallelism(), (pieces, data) -> {
+            List<Copy> copies = new ArrayList<>(pieces.size());
+            for (StoredVram.Piece p : pieces) {
+              if (strict || inside(targets, p.va(), p.length())) {
+                copies.add(copy(gpuId, targets, p.va(), p.offset(), p.length(), stored.file()));
+              } else {
+                // A parent's piece: only what still lies in today's buffers and VRAM-resident
+                // SVM pages (a buffer may be freed since, a page may have moved).
+                forEachInside(targets, p.va(), p.length(), (x, a, b) -> copies.add(
+                    copy(gpuId, targets, a, p.offset() + (a - p.va()), b - a, stored.file())));
               }
             }
+            copyIn(copies, data, engine);
             ctx.progress("vram", done.addAndGet(data.byteSize()), total);
           });
         } catch (RuntimeException e) {
@@ -137,33 +168,53 @@ final class VramRestorer {
     return e != null && va + length <= e.getValue().va() + e.getValue().length();
   }
 
-  private void copyIn(int gpuId, TreeMap<Long, VramExtent> targets, long va, MemorySegment data,
-      AtomicInteger engine) {
+  /** One piece of a chunk to copy: {@code length} bytes at {@code from} to VRAM offset. */
+  private record Copy(VramExtent extent, long from, long vramOffset, long length, boolean byCpu) {}
+
+  /** Where a piece at {@code va} goes; it must lie inside a restored extent of its GPU. */
+  private Copy copy(int gpuId, TreeMap<Long, VramExtent> targets, long va, long from,
+      long length, String file) {
     var e = targets.floorEntry(va);
-    long length = data.byteSize();
     if (e == null || va + length > e.getValue().va() + e.getValue().length()) {
-      throw new CorruptImageException(String.format("kfd-vram-%d.pagemap.img", gpuId),
+      throw new CorruptImageException(file,
           String.format("chunk at va 0x%x (%d bytes) is outside every VRAM buffer of gpu 0x%x",
               va, length, gpuId));
     }
     VramExtent x = e.getValue();
     long offset = x.vramOffset() + (va - x.va());
-    Vram vram = x.gpu().vram();
     boolean byCpu = mode == CopyMode.CPU || (mode == CopyMode.AUTO && x.cpuReachable());
-    if (byCpu) {
-      if (offset + length > vram.visibleBytes()) {
-        throw AccrException.failed("kfd: vram-copy=cpu cannot reach VRAM at va 0x%x on gpu"
-            + " 0x%x (outside the %d MiB CPU-visible window); use --plugin-opt"
-            + " kfd.vram-copy=dma or auto", va, gpuId,
-            vram.visibleBytes() >> 20);
+    if (byCpu && offset + length > x.gpu().vram().visibleBytes()) {
+      throw AccrException.failed("kfd: vram-copy=cpu cannot reach VRAM at va 0x%x on gpu"
+          + " 0x%x (outside the %d MiB CPU-visible window); use --plugin-opt"
+          + " kfd.vram-copy=dma or auto", va, gpuId, x.gpu().vram().visibleBytes() >> 20);
+    }
+    return new Copy(x, from, offset, length, byCpu);
+  }
+
+  /**
+   * Copies the pieces of one chunk into VRAM: by the CPU, or as one batch of SDMA packets on
+   * one engine behind one fence, however many pieces the chunk holds.
+   */
+  private static void copyIn(List<Copy> copies, MemorySegment data, AtomicInteger engine) {
+    List<SdmaEngine.CopyPacket> packets = new ArrayList<>(copies.size());
+    SdmaEngine sdma = null;
+    for (Copy c : copies) {
+      Vram vram = c.extent().gpu().vram();
+      if (c.byCpu()) {
+        vram.copyIn(data, c.from(), c.vramOffset(), c.length());
+        continue;
       }
-      vram.copyIn(data, 0, offset, length);
+      if (sdma == null) {
+        List<SdmaEngine> engines = c.extent().gpu().sdmaEngines();
+        sdma = engines.get(Math.floorMod(engine.getAndIncrement(), engines.size()));
+      }
+      packets.add(() -> vram.copyIn(data, c.from(), c.vramOffset(), c.length()));
+    }
+    if (sdma == null) {
       return;
     }
-    List<SdmaEngine> engines = x.gpu().sdmaEngines();
-    SdmaEngine sdma = engines.get(Math.floorMod(engine.getAndIncrement(), engines.size()));
     try {
-      sdma.await(sdma.submit(List.of(() -> vram.copyIn(data, 0, offset, length))));
+      sdma.await(sdma.submit(packets));
     } catch (java.util.concurrent.CompletionException ex) {
       throw ex.getCause() instanceof RuntimeException r ? r : ex;
     }

@@ -17,13 +17,15 @@ import java.util.TreeSet;
 
 /**
  * The VRAM of a stopped process, served by chunk to the node it migrates to post-copy: the
- * chunks a dump would store in {@code vram-<gpu>} (keyed by GPU address, never crossing a VRAM
- * block), but only of blocks that have memory (the others are zeros on the target too), read
+ * chunks a dump would store in {@code vram-p<pid>-<gpu>} (keyed by GPU address, never crossing
+ * a VRAM block), but only of blocks that have memory (the others are zeros on the target too), read
  * from VRAM when asked. The target's {@link LazyVram} loads them as from a local set.
  */
 final class VramServer implements DeviceMemoryServer {
   private final KfdDriver driver;
   private final KfdProcess kfd;
+  /** The name the chunks have: that of a dump of the process (see {@link VramFiles}). */
+  private final String what;
   private final List<BulkFile> files = new ArrayList<>();
   /** gpu id -> chunk key -> piece. */
   private final Map<Integer, Map<Long, VramPieces.Piece>> pieces = new HashMap<>();
@@ -31,6 +33,7 @@ final class VramServer implements DeviceMemoryServer {
   private VramServer(KfdDriver driver, KfdProcess kfd) {
     this.driver = driver;
     this.kfd = kfd;
+    this.what = VramFiles.forDump(kfd.pid()).what(false);
     List<VramExtent> extents = KfdCriu.vramExtents(kfd);
     for (int gpuId : new TreeSet<>(extents.stream().map(VramExtent::gpuId).toList())) {
       VramPieces all = VramPieces.of(gpuId, extents.stream().filter(e -> e.gpuId() == gpuId)
@@ -48,7 +51,7 @@ final class VramServer implements DeviceMemoryServer {
         }
       }
       pieces.put(gpuId, byKey);
-      files.add(new BulkFile("vram", gpuId, chunks));
+      files.add(new BulkFile(what, gpuId, chunks));
     }
   }
 
@@ -64,7 +67,7 @@ final class VramServer implements DeviceMemoryServer {
 
   @Override
   public void read(String what, long id, BulkReader.Chunk chunk, MemorySegment into) {
-    Map<Long, VramPieces.Piece> gpu = what.equals("vram") ? pieces.get((int) id) : null;
+    Map<Long, VramPieces.Piece> gpu = what.equals(this.what) ? pieces.get((int) id) : null;
     VramPieces.Piece p = gpu == null ? null : gpu.get(chunk.key());
     if (p == null || p.length() != chunk.length()) {
       throw AccrException.usage("kfd: no VRAM chunk at va 0x%x of %d bytes on gpu 0x%x",

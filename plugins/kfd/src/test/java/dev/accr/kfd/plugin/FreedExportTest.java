@@ -9,6 +9,7 @@ import dev.accr.api.ProcessView;
 import dev.accr.api.Prot;
 import dev.accr.api.ThreadView;
 import dev.accr.api.Workload;
+import dev.accr.engine.Compactor;
 import dev.accr.engine.DumpOptions;
 import dev.accr.engine.Dumper;
 import dev.accr.engine.ImageSet;
@@ -229,7 +230,7 @@ class FreedExportTest {
     }
   }
   @Test
-  void aChainAcrossTheFreeRestoresToTheSameDigest() throws Exception {
+  void aChainAcrossTheFreeRestoresAndCompactsToTheSameDigest() throws Exception {
     String expected;
     try (Node a = node("a")) {
       expected = Scenarios.finish(a, a.create("freed-export", List.of(), tmp, 0));
@@ -256,6 +257,11 @@ class FreedExportTest {
     }
     try (Node b = node("b")) {
       assertEquals(expected, Scenarios.finish(b, Scenarios.restore(b, after)), "the chain");
+    }
+    Path full = tmp.resolve("full");
+    try (Node c = node("c")) {
+      Compactor.compact(after, full, DumpOptions.defaults(), c.registry().plugins());
+      assertEquals(expected, Scenarios.finish(c, Scenarios.restore(c, full)), "compacted");
     }
   }
 }
