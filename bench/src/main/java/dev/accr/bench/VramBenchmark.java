@@ -34,7 +34,10 @@ import java.util.Map;
  * size (the target for the DMA path), which alternate with the VRAM dumps when memory allows.
  * Reports the node's peak heap and its resident memory beyond the simulated memory while
  * dumping. Restores are skipped, and said to be, when the machine's available memory cannot
- * hold one beside the dumped process.
+ * hold one beside the dumped process. Each restore is also given as a ratio to the dump of the
+ * same case; the restores reuse the device memory of the process restored before them (as a
+ * GPU's memory stays when buffers are freed), and one more restore of the DMA path runs on a
+ * node whose GPUs never held any, so that host page faults of new memory show too.
  */
 public final class VramBenchmark implements Benchmark {
   /** Far above the workload's own buffers and SVM range. */
@@ -179,6 +182,7 @@ public final class VramBenchmark implements Benchmark {
       double[] restore = new double[runs.total()];
       long heapPeak = 0;
       long rssExtra = 0;
+      double newMemory = Double.NaN;
       try (Node a = new Node("bench-a", registry.topologies().load("mi300x8"), registry);
           Node b = new Node("bench-b", registry.topologies().load("mi300x8"), registry)) {
         SimProcess p = a.create("kfd-train", List.of("--gpus", String.valueOf(gpus),
@@ -214,6 +218,9 @@ public final class VramBenchmark implements Benchmark {
             DirectoryTrees.delete(images);
           }
         }
+        if (restores && "dma".equals(mode)) {
+          newMemory = restoreOnNewNode(a, p, plugins, dumpOptions, options);
+        }
       }
       String name = mode + ", " + compression;
       double d = runs.median(dump);
@@ -224,10 +231,41 @@ public final class VramBenchmark implements Benchmark {
               d / target));
       if (restores) {
         double r = runs.median(restore);
-        out.printf("%-36s %10.1f %10.2f %8.2f%n", "restore VRAM " + name, bytes / r / 1e6, r,
-            r / baselineGbps);
+        out.printf("%-36s %10.1f %10.2f %8.2f   (%.2f of dump)%n", "restore VRAM " + name,
+            bytes / r / 1e6, r, r / baselineGbps, r / d);
+      }
+      if (!Double.isNaN(newMemory)) {
+        out.printf("%-36s %10.1f %10.2f %8.2f   (1 run)%n", "  into device memory never used",
+            bytes / newMemory / 1e6, newMemory, newMemory / baselineGbps);
       }
       out.flush();
+    }
+
+    /**
+     * One more dump of {@code p}, restored on a node of its own whose GPUs never held VRAM:
+     * every block of the restored VRAM is host memory faulted in for the first time, where the
+     * measured restores reuse the blocks of the process restored before (a GPU keeps the memory
+     * of freed buffers). Returns GB/s, or NaN when memory is short for a third node's copy.
+     */
+    private double restoreOnNewNode(Node a, SimProcess p, PluginHost plugins,
+        DumpOptions dumpOptions, Map<String, String> options) throws IOException {
+      long available = MemoryWatch.available();
+      if (available > 0 && 4 * bytes + (1L << 30) > available) {
+        return Double.NaN;
+      }
+      Path images = dir.resolve("accr-bench-vram-" + ProcessHandle.current().pid());
+      try (Node c = new Node("bench-c", registry.topologies().load("mi300x8"), registry)) {
+        new Dumper(a, plugins).dump(p.pid(), images, dumpOptions, ProgressListener.NONE);
+        long t = System.nanoTime();
+        Restorer.Result r = new Restorer(c, plugins).restore(images,
+            RestoreOptions.defaults().withThreads(threads).withPluginOptions(options)
+                .withStart(RestoreOptions.Start.INLINE), ProgressListener.NONE);
+        double gbps = bytes / (double) (System.nanoTime() - t);
+        c.kill(r.process().pid());
+        return gbps;
+      } finally {
+        DirectoryTrees.delete(images);
+      }
     }
 
     /** Fills one CPU-visible VRAM buffer per GPU with random data. */

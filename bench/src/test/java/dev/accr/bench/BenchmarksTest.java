@@ -75,6 +75,11 @@ class BenchmarksTest {
         assertTrue(out.contains("dump VRAM " + mode + ", " + compression), out);
       }
     }
+    // Each restore against its dump, and the DMA path's restores onto a node never used.
+    assertTrue(out.lines().anyMatch(l -> l.startsWith("restore VRAM dma, none")
+        && l.endsWith(" of dump)")), out);
+    assertEquals(2, out.lines().filter(l -> l.contains("into device memory never used")).count(),
+        out);
   }
 
   @Test

@@ -10,7 +10,8 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 /**
  * A GPU's device memory, allocated lazily in 2 MiB blocks on first write: a 64 GiB device
  * costs nothing until used. Reads of untouched blocks see zeros. Blocks are freed when the
- * buffer that covered them is freed.
+ * buffer that covered them is freed, and kept for the next blocks written ({@link SpareBlocks}):
+ * the host memory of a device is unmapped when the device closes.
  */
 public final class Vram {
   /** Allocation unit; buffers are aligned to it so a block belongs to one buffer. */
@@ -24,6 +25,8 @@ public final class Vram {
   private final MemorySegment[] blocks;
   private final Arena[] arenas;
   private final AtomicLong resident = new AtomicLong();
+  /** Freed blocks kept for reuse: allocating fresh host memory costs far more than clearing. */
+  private final SpareBlocks spare = new SpareBlocks();
   /** Where blocks not present yet come from (a lazy restore); null: every block is here. */
   private volatile VramFaults faults;
   /** Copies while the owner runs hold it shared; freeing blocks holds it alone. */
@@ -114,14 +117,33 @@ public final class Vram {
     return true;
   }
 
-  private synchronized MemorySegment allocate(int b) {
-    if (blocks[b] == null) {
-      Arena arena = Arena.ofShared();
-      arenas[b] = arena;
-      blocks[b] = ZeroedMemory.allocate(arena, BLOCK);
-      resident.addAndGet(BLOCK);
+  /** A block for {@code b}: a spare one cleared, else fresh memory (already zero). */
+  private MemorySegment allocate(int b) {
+    SpareBlocks.Block reused;
+    synchronized (this) {
+      if (blocks[b] != null) {
+        return blocks[b];
+      }
+      reused = spare.take();
+      if (reused == null) {
+        Arena arena = Arena.ofShared();
+        arenas[b] = arena;
+        blocks[b] = ZeroedMemory.allocate(arena, BLOCK);
+        resident.addAndGet(BLOCK);
+        return blocks[b];
+      }
     }
-    return blocks[b];
+    reused.memory().fill((byte) 0);
+    synchronized (this) {
+      if (blocks[b] != null) { // another first write won
+        spare.give(reused.arena(), reused.memory());
+        return blocks[b];
+      }
+      arenas[b] = reused.arena();
+      BLOCKS.setRelease(blocks, b, reused.memory());
+      resident.addAndGet(BLOCK);
+      return reused.memory();
+    }
   }
 
   private int block(long offset, long length) {
@@ -155,8 +177,8 @@ public final class Vram {
         f.released(b);
       }
       if (blocks[b] != null) {
+        spare.give(arenas[b], blocks[b]);
         blocks[b] = null;
-        arenas[b].close();
         arenas[b] = null;
         resident.addAndGet(-BLOCK);
       }
@@ -205,5 +227,11 @@ public final class Vram {
    */
   void close() {
     release(0, capacity);
+    spare.close();
+  }
+
+  /** Blocks freed and kept mapped for the next allocations (see {@link SpareBlocks}). */
+  synchronized int spareBlocks() {
+    return spare.size();
   }
 }

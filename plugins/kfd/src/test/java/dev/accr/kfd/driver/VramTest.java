@@ -1,0 +1,59 @@
+package dev.accr.kfd.driver;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import org.junit.jupiter.api.Test;
+
+class VramTest {
+  private static final long BLOCK = Vram.BLOCK;
+
+  @Test
+  void aFreedBlockIsKeptAndComesBackCleared() {
+    Vram vram = new Vram(8 * BLOCK, 8 * BLOCK);
+    try {
+      vram.forWrite(BLOCK, BLOCK).fill((byte) 0x5a);
+      vram.forWrite(2 * BLOCK, BLOCK).fill((byte) 0x5a);
+      vram.release(BLOCK, 2 * BLOCK);
+      assertEquals(0, vram.residentBytes());
+      assertEquals(2, vram.spareBlocks());
+      assertEquals(-1, vram.forRead(BLOCK, BLOCK).mismatch(zeros()), "a freed block reads 0");
+
+      vram.forWrite(5 * BLOCK + 100, 1).fill((byte) 1); // takes a spare block
+      assertEquals(1, vram.spareBlocks());
+      assertEquals(BLOCK, vram.residentBytes());
+      MemorySegment reused = vram.forRead(5 * BLOCK, BLOCK);
+      assertEquals(1, reused.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 100));
+      assertEquals(-1, reused.asSlice(0, 100).mismatch(zeros().asSlice(0, 100)));
+      assertEquals(-1, reused.asSlice(101).mismatch(zeros().asSlice(101)),
+          "what the block held before it was freed is gone");
+    } finally {
+      vram.close();
+    }
+    assertEquals(0, vram.spareBlocks());
+    assertEquals(0, vram.residentBytes());
+  }
+
+  @Test
+  void aDeviceHoldsNoMoreBlocksThanItEverUsed() {
+    Vram vram = new Vram(16 * BLOCK, 16 * BLOCK);
+    try {
+      for (int round = 0; round < 5; round++) {
+        for (long b = 0; b < 4; b++) {
+          vram.copyIn(MemorySegment.ofArray(new byte[] {1, 2, 3}), 0, (round * 3 + b) * BLOCK, 3);
+        }
+        assertEquals(4 * BLOCK, vram.residentBytes());
+        assertEquals(0, vram.spareBlocks(), "round " + round + " reused every spare block");
+        vram.release(round * 3 * BLOCK, 4 * BLOCK);
+        assertEquals(4, vram.spareBlocks());
+      }
+    } finally {
+      vram.close();
+    }
+  }
+
+  private static MemorySegment zeros() {
+    return Arena.ofAuto().allocate(BLOCK);
+  }
+}
