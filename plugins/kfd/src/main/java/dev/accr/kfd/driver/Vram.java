@@ -227,7 +227,9 @@ public final class Vram {
    */
   void close() {
     release(0, capacity);
-    spare.close();
+    synchronized (this) {
+      spare.close();
+    }
   }
 
   /** Blocks freed and kept mapped for the next allocations (see {@link SpareBlocks}). */
