@@ -67,6 +67,7 @@ public final class NodeService {
   private int unanswered;
   private volatile Path nodeLog;
   private volatile Peers peers = Peers.NONE;
+  private volatile LinkWatch.Timing postCopyTiming = LinkWatch.Timing.DEFAULT;
 
   /** A service whose remote callers may name no path (it has no image root). */
   public NodeService(Node node, Runnable shutdown) {
@@ -418,11 +419,20 @@ public final class NodeService {
       return;
     }
     Restorer.SetCheck check = paths(caller)::checkImage;
+    LinkWatch watch = null;
     try {
-      Response.newBuilder().setPostCopy(dev.accr.proto.PostCopyReply.newBuilder()
-          .setReady(true)).build().writeDelimitedTo(frames);
-      frames.flush();
-      link.run(data, () -> {
+      synchronized (frames) {
+        Response.newBuilder().setPostCopy(dev.accr.proto.PostCopyReply.newBuilder()
+            .setReady(true)).build().writeDelimitedTo(frames);
+        frames.flush();
+      }
+      // A source that goes silent (or a client that never sends the index) is let go.
+      watch = new LinkWatch("post-copy-target", postCopyTiming, frames, why -> {
+        link.breakWith(why);
+        closeQuietly(in);
+        closeQuietly(out);
+      });
+      link.run(data, watch, () -> {
         try {
           link.restored(area.restorePostCopy(this, plugins, r.getMigration(), r.getRestore(),
               link, check));
@@ -435,8 +445,29 @@ public final class NodeService {
         }
       });
     } finally {
+      if (watch != null) {
+        watch.close();
+      }
       postCopyLinks.remove(r.getMigration(), link);
     }
+  }
+
+  private static void closeQuietly(java.io.Closeable c) {
+    try {
+      c.close();
+    } catch (IOException ignored) {
+      // closing a connection that is lost anyway
+    }
+  }
+
+  /** How often the ends of a post-copy heartbeat, and how long a silent peer is waited for. */
+  NodeService withPostCopyTiming(LinkWatch.Timing timing) {
+    this.postCopyTiming = timing;
+    return this;
+  }
+
+  LinkWatch.Timing postCopyTiming() {
+    return postCopyTiming;
   }
 
   /** Records that process {@code pid} was restored lazily (for ps). */

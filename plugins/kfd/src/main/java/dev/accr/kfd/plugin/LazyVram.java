@@ -62,40 +62,61 @@ final class LazyVram implements LazyDeviceMemory {
       byGpu.computeIfAbsent(e.gpuId(), g -> new TreeMap<>()).put(e.va(), e);
       gpuOf.put(e.gpuId(), e.gpu());
     }
-    for (int gpuId : gpuIds) {
-      TreeMap<Long, VramExtent> targets = byGpu.getOrDefault(gpuId, new TreeMap<>());
-      Gpu gpu = gpuOf.get(gpuId);
-      BulkReader reader = ctx.images().openBulk("vram", gpuId);
-      if (gpu == null) {
-        if (!reader.chunks().isEmpty()) {
-          throw outside(gpuId, reader.chunks().getFirst());
+    List<BulkReader> opened = new ArrayList<>();
+    try {
+      for (int gpuId : gpuIds) {
+        TreeMap<Long, VramExtent> targets = byGpu.getOrDefault(gpuId, new TreeMap<>());
+        Gpu gpu = gpuOf.get(gpuId);
+        BulkReader reader = ctx.images().openBulk("vram", gpuId);
+        opened.add(reader);
+        if (gpu == null) {
+          if (!reader.chunks().isEmpty()) {
+            throw outside(gpuId, reader.chunks().getFirst());
+          }
+          opened.remove(reader);
+          reader.close();
+          continue;
         }
-        reader.close();
-        continue;
+        addBlocks(gpuId, gpu, reader, targets);
       }
-      GpuBlocks g = new GpuBlocks(gpuId, gpu.vram(), reader, new TreeMap<>());
-      gpus.add(g);
-      Map<Integer, List<Piece>> pieces = new TreeMap<>();
-      for (BulkReader.Chunk c : reader.chunks()) {
-        var e = targets.floorEntry(c.key());
-        if (e == null || c.key() + c.length() > e.getValue().va() + e.getValue().length()) {
-          throw outside(gpuId, c);
+    } catch (RuntimeException e) {
+      // A damaged image: nothing is restored, and no reader stays open.
+      for (BulkReader r : opened) {
+        try {
+          r.close();
+        } catch (RuntimeException suppressed) {
+          e.addSuppressed(suppressed);
         }
-        long offset = e.getValue().vramOffset() + (c.key() - e.getValue().va());
-        int block = (int) (offset / Vram.BLOCK);
-        if ((offset + c.length() - 1) / Vram.BLOCK != block) {
-          throw new CorruptImageException(String.format("kfd-vram-%d.pagemap.img", gpuId),
-              String.format("chunk at va 0x%x crosses a VRAM block", c.key()));
-        }
-        pieces.computeIfAbsent(block, b -> new ArrayList<>())
-            .add(new Piece(c, offset % Vram.BLOCK));
       }
-      for (var p : pieces.entrySet()) {
-        g.units().put(p.getKey(), units.size());
-        units.add(new Unit(g, p.getKey(), p.getValue()));
-      }
+      throw e;
     }
     this.states = new AtomicIntegerArray(units.size());
+  }
+
+  /** Lists the blocks of one GPU that {@code reader}'s chunks land in. */
+  private void addBlocks(int gpuId, Gpu gpu, BulkReader reader,
+      TreeMap<Long, VramExtent> targets) {
+    GpuBlocks g = new GpuBlocks(gpuId, gpu.vram(), reader, new TreeMap<>());
+    gpus.add(g);
+    Map<Integer, List<Piece>> pieces = new TreeMap<>();
+    for (BulkReader.Chunk c : reader.chunks()) {
+      var e = targets.floorEntry(c.key());
+      if (e == null || c.key() + c.length() > e.getValue().va() + e.getValue().length()) {
+        throw outside(gpuId, c);
+      }
+      long offset = e.getValue().vramOffset() + (c.key() - e.getValue().va());
+      int block = (int) (offset / Vram.BLOCK);
+      if ((offset + c.length() - 1) / Vram.BLOCK != block) {
+        throw new CorruptImageException(String.format("kfd-vram-%d.pagemap.img", gpuId),
+            String.format("chunk at va 0x%x crosses a VRAM block", c.key()));
+      }
+      pieces.computeIfAbsent(block, b -> new ArrayList<>())
+          .add(new Piece(c, offset % Vram.BLOCK));
+    }
+    for (var p : pieces.entrySet()) {
+      g.units().put(p.getKey(), units.size());
+      units.add(new Unit(g, p.getKey(), p.getValue()));
+    }
   }
 
   private static CorruptImageException outside(int gpuId, BulkReader.Chunk c) {
