@@ -24,7 +24,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Live migration between real node daemons on loopback TCP with mutual TLS, through
  * {@code ./accr}: processes moved cold, with pre-copy and post-copy, between nodes of one
- * preset and from mi250x4 to mi300x8, end with the digest of an uninterrupted run; a target
+ * preset and from mi250x4 to mi300x8, end with the digest of an uninterrupted run, and so do
+ * trees (kfd-ddp, pipe-chain) moved with pre-copy, which post-copy refuses at once; a target
  * that dies during pre-copy or during the final copy, or has no GPUs, leaves the process
  * running on the source, and so does a set streamed to a node that dies, which leaves no set on
  * either side; a source that dies during post-copy has the target kill the process, saying so.
@@ -151,11 +152,19 @@ class MigrateIT {
   void processesMoveWithTheirDigestAndFailuresLeaveThemRunningOnTheSource() throws Exception {
     String[] counter = {"counter", "--mem-mib", "8", "--steps", "1500", "--seed", "3"};
     String[] serve = {"kfd-serve", "--gpus", "2", "--steps", "1500", "--seed", "5"};
+    String[] ddp = {"kfd-ddp", "--gpus", "2", "--vram-kib", "256", "--steps", "400", "--seed",
+        "9", "--gpu-us-per-wg", "50"};
+    String[] chain = {"pipe-chain", "--stages", "3", "--steps", "600", "--seed", "4",
+        "--mem-mib", "1"};
     String counterRef = reference(counter);
     String serveRef = reference(serve);
+    String ddpRef = reference(ddp);
+    String chainRef = reference(chain);
     String counterPid = slow(counter);
     String coldPid = slow(serve);
     String warmPid = slow(serve);
+    String ddpPid = slow(ddp);
+    String chainPid = slow(chain);
 
     // A set streamed whole into b's image store, checked there.
     String whole = on(a, "dump", "-t", counterPid, "-D", "whole", "--to-node", b, "-R");
@@ -180,6 +189,20 @@ class MigrateIT {
     out = on(b, "migrate", "-t", warmPid, "--to", c, "--lazy", "--relax", "caches", "--json");
     assertTrue(out.contains("\"postCopy\"") && out.contains("\"pagesFaulted\"")
         && out.contains("kfd VRAM"), out);
+
+    // Trees: kfd-ddp (a launcher and a worker per GPU sharing dma-bufs) and pipe-chain.
+    // Post-copy refuses a tree at once, before anything is stopped; pre-copy moves it whole.
+    awaitChildren(ddpPid, 2);
+    Launcher.Result lazyTree = tryOn(a, "migrate", "-t", ddpPid, "--to", b, "--lazy");
+    assertEquals(2, lazyTree.exitCode(), lazyTree.err());
+    assertTrue(lazyTree.err().contains("tree of 3 processes")
+        && lazyTree.err().strip().lines().count() == 1, lazyTree.err());
+    out = on(a, "migrate", "-t", ddpPid, "--to", b);
+    assertTrue(out.contains("migrated " + ddpPid) && out.contains("pre-copy 0:"), out);
+    awaitChildren(chainPid, 3);
+    out = on(a, "migrate", "-t", chainPid, "--to", c, "--small-round-mib", "0", "--max-rounds",
+        "2");
+    assertTrue(out.contains("migrated " + chainPid) && out.contains("pre-copy 1:"), out);
 
     // The source dies during post-copy: the target kills the process and says why.
     String lost = on(diesInPostCopy, "run", "--step-delay-ms", "20", "counter", "--mem-mib",
@@ -215,10 +238,22 @@ class MigrateIT {
     assertEquals(expected, on(c, "wait", "-t", coldPid));
     assertEquals(expected, on(c, "wait", "-t", warmPid));
     assertEquals(expected, on(a, "wait", "-t", stayPid), "finished on the source");
+    assertEquals(on(a, "wait", "-t", ddpRef), on(b, "wait", "-t", ddpPid));
+    assertEquals(on(a, "wait", "-t", chainRef), on(c, "wait", "-t", chainPid));
     String left = tryOn(a, "ps").out();
     assertFalse(left.contains(counterPid + " ") || left.contains(coldPid + " ")
         || left.contains(warmPid + " "), "gone from the source: " + left);
     assertNoMigrationLeftOn();
+  }
+
+  /** Waits until the root {@code pid} on node a has forked {@code n} children. */
+  private void awaitChildren(String pid, int n) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (on(a, "ps").lines().skip(1).map(l -> l.strip().split("\\s+"))
+        .filter(f -> f.length > 1 && f[1].equals(pid)).count() < n) {
+      assertTrue(System.nanoTime() < deadline, pid + " did not fork its children");
+      Thread.sleep(20);
+    }
   }
 
   /** No set of a migration is left in the live nodes' image root. */
