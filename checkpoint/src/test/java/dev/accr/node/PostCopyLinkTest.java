@@ -17,7 +17,6 @@ import dev.accr.proto.RunRequest;
 import dev.accr.proto.Topology;
 import dev.accr.proto.WaitRequest;
 import dev.accr.workload.CounterWorkload;
-import dev.accr.workload.PipeChainWorkload;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -44,8 +43,7 @@ import org.junit.jupiter.api.io.TempDir;
  * that can fall silent without closing anything (a host gone, a cable cut): a post-copy whose
  * source stops answering ends on both sides within the silence limit, the target killing the
  * process and saying why; a client that opens a post-copy and sends nothing is let go; the
- * target's check (memory) refuses a cold or post-copy migration before anything is stopped;
- * a tree is refused post-copy at once and moves with pre-copy with its digest.
+ * target's check (memory) refuses a cold or post-copy migration before anything is stopped.
  */
 class PostCopyLinkTest {
   private static final LinkWatch.Timing FAST =
@@ -53,7 +51,7 @@ class PostCopyLinkTest {
 
   @TempDir Path tmp;
   private final Registry registry = Registry.of(List.of(), List.of(),
-      List.of(new CounterWorkload(), new PipeChainWorkload()));
+      List.of(new CounterWorkload()));
   private final List<AutoCloseable> open = new ArrayList<>();
   private RunDirectory run;
   private Path root;
@@ -201,27 +199,6 @@ class PostCopyLinkTest {
     }
     call(a, Request.newBuilder().setKill(dev.accr.proto.KillRequest.newBuilder().setPid(pid))
         .build());
-  }
-
-  @Test
-  void aTreeIsRefusedPostCopyAtOnceAndMovesWithPreCopy() throws Exception {
-    String[] chain = {"--stages", "3", "--steps", "400", "--seed", "7", "--mem-mib", "1"};
-    int reference = runOn(a, "pipe-chain", 0, chain);
-    int pid = runOn(a, "pipe-chain", 5, chain);
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    while (a.node().processes().stream().filter(p -> p.ppid() == pid).count() < 3) {
-      assertTrue(System.nanoTime() < deadline, "the root did not fork its stages");
-      Thread.sleep(10);
-    }
-    AccrException e = migrateFails(a, MigrateRequest.newBuilder().setPid(pid).setToNode("b")
-        .setLazy(true));
-    assertEquals(AccrException.USAGE, e.exitCode(), e.getMessage());
-    assertTrue(e.getMessage().contains("is the root of a tree of"), e.getMessage());
-    assertEquals("RUNNING", state(a, pid));
-    int there = call(a, Request.newBuilder().setMigrate(MigrateRequest.newBuilder().setPid(pid)
-        .setToNode("b").setMaxRounds(2).setSmallRoundBytes(0)).build()).getMigrate().getPid();
-    assertEquals(pid, there);
-    assertEquals(waitFor(a, reference), waitFor(b, there));
   }
 
   /**

@@ -152,26 +152,43 @@ class MigrateIT {
   void processesMoveWithTheirDigestAndFailuresLeaveThemRunningOnTheSource() throws Exception {
     String[] counter = {"counter", "--mem-mib", "8", "--steps", "1500", "--seed", "3"};
     String[] serve = {"kfd-serve", "--gpus", "2", "--steps", "1500", "--seed", "5"};
-    String[] ddp = {"kfd-ddp", "--gpus", "2", "--vram-kib", "256", "--steps", "400", "--seed",
+    String[] ddp = {"kfd-ddp", "--gpus", "2", "--vram-kib", "256", "--steps", "600", "--seed",
         "9", "--gpu-us-per-wg", "50"};
     String[] chain = {"pipe-chain", "--stages", "3", "--steps", "600", "--seed", "4",
         "--mem-mib", "1"};
     String counterRef = reference(counter);
     String serveRef = reference(serve);
-    String ddpRef = reference(ddp);
-    String chainRef = reference(chain);
     String counterPid = slow(counter);
     String coldPid = slow(serve);
     String warmPid = slow(serve);
     String ddpPid = slow(ddp);
     String chainPid = slow(chain);
 
+    String out;
+    // Trees: kfd-ddp (a launcher and a worker per GPU sharing dma-bufs) and pipe-chain.
+    // Post-copy refuses a tree at once, before anything is stopped; pre-copy moves it whole.
+    awaitChildren(ddpPid, 2);
+    Launcher.Result lazyTree = tryOn(a, "migrate", "-t", ddpPid, "--to", b, "--lazy");
+    assertEquals(2, lazyTree.exitCode(), lazyTree.err());
+    assertTrue(lazyTree.err().contains("tree of 3 processes")
+        && lazyTree.err().strip().lines().count() == 1, lazyTree.err());
+    out = on(a, "migrate", "-t", ddpPid, "--to", b);
+    assertTrue(out.contains("migrated " + ddpPid) && out.contains("pre-copy 0:"), out);
+    awaitChildren(chainPid, 3);
+    out = on(a, "migrate", "-t", chainPid, "--to", c, "--small-round-mib", "0", "--max-rounds",
+        "2");
+    assertTrue(out.contains("migrated " + chainPid) && out.contains("pre-copy 1:"), out);
+    // A tree's digest does not depend on timing: its references run alongside, paced so that
+    // they leave the node's threads to the requests.
+    String ddpRef = on(a, join("run", "--step-delay-ms", "2", ddp));
+    String chainRef = on(a, join("run", "--step-delay-ms", "2", chain));
+
     // A set streamed whole into b's image store, checked there.
     String whole = on(a, "dump", "-t", counterPid, "-D", "whole", "--to-node", b, "-R");
     assertTrue(whole.contains("dumped " + counterPid), whole);
     assertTrue(accr.ok("check", tmp.resolve("root/whole").toString()).contains(": OK"));
 
-    String out = on(a, "migrate", "-t", counterPid, "--to", b, "--small-round-mib", "0",
+    out = on(a, "migrate", "-t", counterPid, "--to", b, "--small-round-mib", "0",
         "--max-rounds", "2");
     assertTrue(out.contains("migrated " + counterPid) && out.contains("pre-copy 0:")
         && out.contains("pre-copy 1:") && out.contains("downtime"), out);
@@ -189,20 +206,6 @@ class MigrateIT {
     out = on(b, "migrate", "-t", warmPid, "--to", c, "--lazy", "--relax", "caches", "--json");
     assertTrue(out.contains("\"postCopy\"") && out.contains("\"pagesFaulted\"")
         && out.contains("kfd VRAM"), out);
-
-    // Trees: kfd-ddp (a launcher and a worker per GPU sharing dma-bufs) and pipe-chain.
-    // Post-copy refuses a tree at once, before anything is stopped; pre-copy moves it whole.
-    awaitChildren(ddpPid, 2);
-    Launcher.Result lazyTree = tryOn(a, "migrate", "-t", ddpPid, "--to", b, "--lazy");
-    assertEquals(2, lazyTree.exitCode(), lazyTree.err());
-    assertTrue(lazyTree.err().contains("tree of 3 processes")
-        && lazyTree.err().strip().lines().count() == 1, lazyTree.err());
-    out = on(a, "migrate", "-t", ddpPid, "--to", b);
-    assertTrue(out.contains("migrated " + ddpPid) && out.contains("pre-copy 0:"), out);
-    awaitChildren(chainPid, 3);
-    out = on(a, "migrate", "-t", chainPid, "--to", c, "--small-round-mib", "0", "--max-rounds",
-        "2");
-    assertTrue(out.contains("migrated " + chainPid) && out.contains("pre-copy 1:"), out);
 
     // The source dies during post-copy: the target kills the process and says why.
     String lost = on(diesInPostCopy, "run", "--step-delay-ms", "20", "counter", "--mem-mib",
@@ -244,6 +247,12 @@ class MigrateIT {
     assertFalse(left.contains(counterPid + " ") || left.contains(coldPid + " ")
         || left.contains(warmPid + " "), "gone from the source: " + left);
     assertNoMigrationLeftOn();
+  }
+
+  private static String[] join(String a, String b, String c, String[] rest) {
+    List<String> all = new ArrayList<>(List.of(a, b, c));
+    all.addAll(List.of(rest));
+    return all.toArray(String[]::new);
   }
 
   /** Waits until the root {@code pid} on node a has forked {@code n} children. */
