@@ -218,9 +218,9 @@ public final class MigrateBenchmark implements Benchmark {
           d.getFaulted(), d.getPushed()));
     }
     return b.append(String.format(Locale.ROOT, "; all in %.2f s after it ran%n             "
-        + "downtime: dump %.1f ms, target's check %.1f ms, restore %.1f ms",
+        + "downtime: dump %.1f ms, restore %.1f ms",
         reply.getPostCopyUs() / 1e6, reply.getRounds(0).getTimeUs() / 1000.0,
-        reply.getCheckUs() / 1000.0, reply.getRestoreUs() / 1000.0)).toString();
+        reply.getRestoreUs() / 1000.0)).toString();
   }
 
   private static NodeClient client(Served s) {

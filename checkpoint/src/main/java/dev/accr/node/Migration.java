@@ -167,6 +167,9 @@ final class Migration {
           .servingMemory(memory).dump(pid, SETS.resolve("final"),
               options.withLeaveStopped(true), progress);
       long dumpedAt = System.nanoTime();
+      if (System.getenv("ACCR_PHASES_DEBUG") != null) {
+        System.err.println("DEBUG dump phases " + stats.getPhasesList().stream().map(ph -> ph.getPhase() + "=" + ph.getTimeUs() / 1000.0).toList());
+      }
       // Frozen from the dump's first phase (the freeze) on.
       long frozenUs = stats.getPhasesList().stream().mapToLong(PhaseTimeEntry::getTimeUs).sum();
       long bytes = sets.last().bytesSent();
@@ -181,6 +184,9 @@ final class Migration {
         throw AccrException.failed("post-copy interrupted");
       }
       long runningAt = System.nanoTime();
+      if (System.getenv("ACCR_PHASES_DEBUG") != null) {
+        System.err.println("DEBUG after dump until running " + (runningAt - dumpedAt) / 1e6 + " ms, restore " + restored.getRestoreUs() / 1000.0);
+      }
       running = true;
       reply.setDowntimeUs(frozenUs + (runningAt - dumpedAt) / 1000).setPid(restored.getPid())
           .setRestoreUs(restored.getRestoreUs()).clearDevices()
@@ -224,13 +230,15 @@ final class Migration {
    */
   private void probe(int pid, NodeClient target, RemoteDestination sets, DumpOptions options,
       MigrateReply.Builder reply) throws IOException {
+    long t0 = System.nanoTime();
     new Dumper(service.node(), plugins).writingTo(sets).probe(pid, SETS.resolve("check"),
         options, ProgressListener.NONE);
     long bytes = treeOf(pid).stream().filter(p -> p.state() != SimProcess.State.EXITED)
         .mapToLong(p -> p.memory().residentPages()).sum() * 4096;
     MigrationStepReply r = step(target, MigrationStepRequest.newBuilder().setCheck("check")
         .setMapping(request.getMapping()).setMemoryBytes(bytes));
-    reply.clearDevices().addAllDevices(r.getDevicesList());
+    reply.clearDevices().addAllDevices(r.getDevicesList())
+        .setCheckUs((System.nanoTime() - t0) / 1000);
   }
 
   /** The processes of the tree rooted at {@code pid} (zombies too). */

@@ -152,38 +152,18 @@ class MigrateIT {
   void processesMoveWithTheirDigestAndFailuresLeaveThemRunningOnTheSource() throws Exception {
     String[] counter = {"counter", "--mem-mib", "8", "--steps", "1500", "--seed", "3"};
     String[] serve = {"kfd-serve", "--gpus", "2", "--steps", "1500", "--seed", "5"};
-    String[] ddp = {"kfd-ddp", "--gpus", "2", "--vram-kib", "256", "--steps", "600", "--seed",
+    String[] ddp = {"kfd-ddp", "--gpus", "2", "--vram-kib", "256", "--steps", "2000", "--seed",
         "9", "--gpu-us-per-wg", "50"};
-    String[] chain = {"pipe-chain", "--stages", "3", "--steps", "600", "--seed", "4",
+    String[] chain = {"pipe-chain", "--stages", "3", "--steps", "2000", "--seed", "4",
         "--mem-mib", "1"};
     String counterRef = reference(counter);
     String serveRef = reference(serve);
     String counterPid = slow(counter);
     String coldPid = slow(serve);
     String warmPid = slow(serve);
-    String ddpPid = slow(ddp);
-    String chainPid = slow(chain);
-
-    String out;
-    // Trees: kfd-ddp (a launcher and a worker per GPU sharing dma-bufs) and pipe-chain.
-    // Post-copy refuses a tree at once, before anything is stopped; pre-copy moves it whole.
-    awaitChildren(ddpPid, 2);
-    Launcher.Result lazyTree = tryOn(a, "migrate", "-t", ddpPid, "--to", b, "--lazy");
-    assertEquals(2, lazyTree.exitCode(), lazyTree.err());
-    assertTrue(lazyTree.err().contains("tree of 3 processes")
-        && lazyTree.err().strip().lines().count() == 1, lazyTree.err());
-    out = on(a, "migrate", "-t", ddpPid, "--to", b);
-    assertTrue(out.contains("migrated " + ddpPid) && out.contains("pre-copy 0:"), out);
-    awaitChildren(chainPid, 3);
-    out = on(a, "migrate", "-t", chainPid, "--to", c, "--small-round-mib", "0", "--max-rounds",
-        "2");
-    assertTrue(out.contains("migrated " + chainPid) && out.contains("pre-copy 1:"), out);
-    // A tree's digest does not depend on timing: its references run alongside, paced so that
-    // they leave the node's threads to the requests.
-    String ddpRef = on(a, join("run", "--step-delay-ms", "2", ddp));
-    String chainRef = on(a, join("run", "--step-delay-ms", "2", chain));
 
     // A set streamed whole into b's image store, checked there.
+    String out;
     String whole = on(a, "dump", "-t", counterPid, "-D", "whole", "--to-node", b, "-R");
     assertTrue(whole.contains("dumped " + counterPid), whole);
     assertTrue(accr.ok("check", tmp.resolve("root/whole").toString()).contains(": OK"));
@@ -206,6 +186,26 @@ class MigrateIT {
     out = on(b, "migrate", "-t", warmPid, "--to", c, "--lazy", "--relax", "caches", "--json");
     assertTrue(out.contains("\"postCopy\"") && out.contains("\"pagesFaulted\"")
         && out.contains("kfd VRAM"), out);
+
+    String chainPid = slow(chain);
+    String ddpPid = slow(ddp);
+    // Trees: kfd-ddp (a launcher and a worker per GPU sharing dma-bufs) and pipe-chain.
+    // Post-copy refuses a tree at once, before anything is stopped; pre-copy moves it whole.
+    awaitChildren(chainPid, 3);
+    out = on(a, "migrate", "-t", chainPid, "--to", c, "--small-round-mib", "0", "--max-rounds",
+        "2");
+    assertTrue(out.contains("migrated " + chainPid) && out.contains("pre-copy 1:"), out);
+    awaitChildren(ddpPid, 2);
+    Launcher.Result lazyTree = tryOn(a, "migrate", "-t", ddpPid, "--to", b, "--lazy");
+    assertEquals(2, lazyTree.exitCode(), lazyTree.err());
+    assertTrue(lazyTree.err().contains("tree of 3 processes")
+        && lazyTree.err().strip().lines().count() == 1, lazyTree.err());
+    out = on(a, "migrate", "-t", ddpPid, "--to", b);
+    assertTrue(out.contains("migrated " + ddpPid) && out.contains("pre-copy 0:"), out);
+    // A tree's digest does not depend on timing: its references run alongside, paced so that
+    // they leave the node's threads to the requests.
+    String ddpRef = on(a, join("run", "--step-delay-ms", "2", ddp));
+    String chainRef = on(a, join("run", "--step-delay-ms", "2", chain));
 
     // The source dies during post-copy: the target kills the process and says why.
     String lost = on(diesInPostCopy, "run", "--step-delay-ms", "20", "counter", "--mem-mib",
