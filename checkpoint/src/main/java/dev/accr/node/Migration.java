@@ -167,9 +167,6 @@ final class Migration {
           .servingMemory(memory).dump(pid, SETS.resolve("final"),
               options.withLeaveStopped(true), progress);
       long dumpedAt = System.nanoTime();
-      if (System.getenv("ACCR_PHASES_DEBUG") != null) {
-        System.err.println("DEBUG dump phases " + stats.getPhasesList().stream().map(ph -> ph.getPhase() + "=" + ph.getTimeUs() / 1000.0).toList());
-      }
       // Frozen from the dump's first phase (the freeze) on.
       long frozenUs = stats.getPhasesList().stream().mapToLong(PhaseTimeEntry::getTimeUs).sum();
       long bytes = sets.last().bytesSent();
@@ -184,9 +181,6 @@ final class Migration {
         throw AccrException.failed("post-copy interrupted");
       }
       long runningAt = System.nanoTime();
-      if (System.getenv("ACCR_PHASES_DEBUG") != null) {
-        System.err.println("DEBUG after dump until running " + (runningAt - dumpedAt) / 1e6 + " ms, restore " + restored.getRestoreUs() / 1000.0);
-      }
       running = true;
       reply.setDowntimeUs(frozenUs + (runningAt - dumpedAt) / 1000).setPid(restored.getPid())
           .setRestoreUs(restored.getRestoreUs()).clearDevices()

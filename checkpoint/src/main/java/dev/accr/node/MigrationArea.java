@@ -130,13 +130,8 @@ final class MigrationArea {
       restorer = restorer.withRemoteMemory(link);
     }
     // Paths the image names are confined as for any restore asked by this caller.
-    long p0 = System.nanoTime();
     RestorePlan plan = restorer.plan(set(dir, r.getDir()), options, progress, check);
-    long p1 = System.nanoTime();
     Restorer.Result result = restorer.recreate(plan);
-    if (System.getenv("ACCR_PHASES_DEBUG") != null) {
-      System.err.println("DEBUG target plan " + (p1 - p0) / 1e6 + " ms, recreate " + (System.nanoTime() - p1) / 1e6 + " ms " + result.stats().getPhasesList().stream().map(ph -> ph.getPhase() + "=" + ph.getTimeUs() / 1000.0).toList());
-    }
     if (link != null) {
       service.restoredLazily(result.process().pid(), result.lazy());
       link.attach(result.lazy());

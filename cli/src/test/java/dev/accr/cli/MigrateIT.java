@@ -127,9 +127,12 @@ class MigrateIT {
     return accr.run(all.toArray(String[]::new));
   }
 
-  /** Starts {@code workload} on node a at full speed: the uninterrupted reference. */
+  /**
+   * Starts {@code workload} on node a, the uninterrupted reference: paced a little (a digest
+   * does not depend on timing), so that it leaves the node's threads to the requests.
+   */
   private String reference(String... workload) throws Exception {
-    List<String> args = new ArrayList<>(List.of("run"));
+    List<String> args = new ArrayList<>(List.of("run", "--step-delay-ms", "1"));
     args.addAll(List.of(workload));
     return on(a, args.toArray(String[]::new));
   }
@@ -150,8 +153,10 @@ class MigrateIT {
    */
   @Test
   void processesMoveWithTheirDigestAndFailuresLeaveThemRunningOnTheSource() throws Exception {
-    String[] counter = {"counter", "--mem-mib", "8", "--steps", "1500", "--seed", "3"};
-    String[] serve = {"kfd-serve", "--gpus", "2", "--steps", "1500", "--seed", "5"};
+    // Long enough (60 s at the slowed pace) to live through the moves on a busy machine.
+    String[] counter = {"counter", "--mem-mib", "8", "--steps", "3000", "--seed", "3"};
+    String[] serve = {"kfd-serve", "--gpus", "2", "--steps", "3000", "--seed", "5"};
+    String[] staying = {"kfd-serve", "--gpus", "2", "--steps", "1500", "--seed", "5"};
     String[] ddp = {"kfd-ddp", "--gpus", "2", "--vram-kib", "256", "--steps", "2000", "--seed",
         "9", "--gpu-us-per-wg", "50"};
     String[] chain = {"pipe-chain", "--stages", "3", "--steps", "2000", "--seed", "4",
@@ -202,10 +207,8 @@ class MigrateIT {
         && lazyTree.err().strip().lines().count() == 1, lazyTree.err());
     out = on(a, "migrate", "-t", ddpPid, "--to", b);
     assertTrue(out.contains("migrated " + ddpPid) && out.contains("pre-copy 0:"), out);
-    // A tree's digest does not depend on timing: its references run alongside, paced so that
-    // they leave the node's threads to the requests.
-    String ddpRef = on(a, join("run", "--step-delay-ms", "2", ddp));
-    String chainRef = on(a, join("run", "--step-delay-ms", "2", chain));
+    String ddpRef = reference(ddp);
+    String chainRef = reference(chain);
 
     // The source dies during post-copy: the target kills the process and says why.
     String lost = on(diesInPostCopy, "run", "--step-delay-ms", "20", "counter", "--mem-mib",
@@ -219,7 +222,8 @@ class MigrateIT {
         killed.err());
 
     // Started for the failures only: it lives through them, then finishes on the source.
-    String stayPid = slow(serve);
+    String stayPid = slow(staying);
+    String stayRef = reference(staying);
     Launcher.Result noGpus = tryOn(a, "migrate", "-t", stayPid, "--to", cpuOnly);
     assertEquals(4, noGpus.exitCode(), noGpus.err());
     assertTrue(noGpus.err().contains("kfd"), noGpus.err());
@@ -240,19 +244,14 @@ class MigrateIT {
     assertEquals(on(a, "wait", "-t", counterRef), on(c, "wait", "-t", counterPid));
     assertEquals(expected, on(c, "wait", "-t", coldPid));
     assertEquals(expected, on(c, "wait", "-t", warmPid));
-    assertEquals(expected, on(a, "wait", "-t", stayPid), "finished on the source");
+    assertEquals(on(a, "wait", "-t", stayRef), on(a, "wait", "-t", stayPid),
+        "finished on the source");
     assertEquals(on(a, "wait", "-t", ddpRef), on(b, "wait", "-t", ddpPid));
     assertEquals(on(a, "wait", "-t", chainRef), on(c, "wait", "-t", chainPid));
     String left = tryOn(a, "ps").out();
     assertFalse(left.contains(counterPid + " ") || left.contains(coldPid + " ")
         || left.contains(warmPid + " "), "gone from the source: " + left);
     assertNoMigrationLeftOn();
-  }
-
-  private static String[] join(String a, String b, String c, String[] rest) {
-    List<String> all = new ArrayList<>(List.of(a, b, c));
-    all.addAll(List.of(rest));
-    return all.toArray(String[]::new);
   }
 
   /** Waits until the root {@code pid} on node a has forked {@code n} children. */
