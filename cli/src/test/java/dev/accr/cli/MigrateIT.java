@@ -156,7 +156,7 @@ class MigrateIT {
     // Long enough (60 s at the slowed pace) to live through the moves on a busy machine.
     String[] counter = {"counter", "--mem-mib", "8", "--steps", "3000", "--seed", "3"};
     String[] serve = {"kfd-serve", "--gpus", "2", "--steps", "3000", "--seed", "5"};
-    String[] ddp = {"kfd-ddp", "--gpus", "2", "--vram-kib", "256", "--steps", "2000", "--seed",
+    String[] ddp = {"kfd-ddp", "--gpus", "2", "--vram-kib", "256", "--steps", "400", "--seed",
         "9", "--gpu-us-per-wg", "50"};
     String[] chain = {"pipe-chain", "--stages", "3", "--steps", "2000", "--seed", "4",
         "--mem-mib", "1"};
@@ -192,7 +192,10 @@ class MigrateIT {
         && out.contains("kfd VRAM"), out);
 
     String chainPid = slow(chain);
-    String ddpPid = slow(ddp);
+    // A GPU step costs more: fewer steps, each paced by 50 ms.
+    List<String> slowDdp = new ArrayList<>(List.of("run", "--step-delay-ms", "50"));
+    slowDdp.addAll(List.of(ddp));
+    String ddpPid = on(a, slowDdp.toArray(String[]::new));
     // Trees: kfd-ddp (a launcher and a worker per GPU sharing dma-bufs) and pipe-chain.
     // Post-copy refuses a tree at once, before anything is stopped; pre-copy moves it whole.
     awaitChildren(chainPid, 3);
