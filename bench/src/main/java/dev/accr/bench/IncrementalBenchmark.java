@@ -1,5 +1,7 @@
 package dev.accr.bench;
 
+import dev.accr.api.AccrException;
+
 import dev.accr.engine.Benchmark;
 import dev.accr.engine.DumpOptions;
 import dev.accr.engine.Dumper;
@@ -16,6 +18,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.function.UnaryOperator;
@@ -60,14 +63,35 @@ public final class IncrementalBenchmark implements Benchmark {
     boolean device = p.flag("device-only");
     boolean tracking = p.flag("tracking-only");
     boolean all = !host && !device && !tracking;
+    p.intSetting("gpus", 1); // a bad setting is a usage error before anything runs
+    List<String> failed = new ArrayList<>();
     if (all || host) {
-      host(p, out);
+      part("host memory", () -> host(p, out), out, failed);
     }
     if (all || device) {
-      devices(p, out);
+      part("device memory", () -> devices(p, out), out, failed);
     }
     if (all || tracking) {
-      stepCosts(p, out);
+      part("write tracking", () -> stepCosts(p, out), out, failed);
+    }
+    if (!failed.isEmpty()) {
+      // The other parts' figures are printed; the run as a whole did not do what was asked.
+      throw AccrException.failed("bench --incremental: %s failed", String.join(", ", failed));
+    }
+  }
+
+  /** One part of the run, measured and printed; a failure is printed and the others run. */
+  private interface Part {
+    void run() throws IOException;
+  }
+
+  private static void part(String name, Part part, PrintWriter out, List<String> failed) {
+    try {
+      part.run();
+    } catch (IOException | RuntimeException e) {
+      out.printf("  %s failed: %s%n", name, e.getMessage());
+      out.flush();
+      failed.add(name);
     }
   }
 

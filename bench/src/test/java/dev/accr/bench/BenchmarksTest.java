@@ -135,6 +135,19 @@ class BenchmarksTest {
     }
   }
 
+  @Test
+  void aFailingPartOfTheIncrementalBenchmarkFailsTheRunAfterTheOthersArePrinted() {
+    StringWriter text = new StringWriter();
+    // mi300x8 has 8 GPUs: the device part cannot start its workload; the host part runs.
+    AccrException e = assertThrows(AccrException.class, () -> new IncrementalBenchmark().run(
+        parameters(Map.of(), Map.of("host-only", "true", "device-only", "true", "gpus", "9")),
+        new PrintWriter(text, true)));
+    assertEquals(AccrException.FAILED, e.exitCode(), e.getMessage());
+    assertTrue(e.getMessage().contains("device memory"), e.getMessage());
+    assertTrue(text.toString().contains("device memory failed: "), text.toString());
+    assertTrue(text.toString().lines().count() > 3, "the host part's figures: " + text);
+  }
+
   private String run(Benchmark benchmark, int warmup, Map<String, String> pluginOptions,
       Map<String, String> settings) throws IOException {
     StringWriter text = new StringWriter();

@@ -100,6 +100,17 @@ public final class Dumper {
   }
 
   /**
+   * A pre-dump that stores no memory (host pages and the device memory of plugins that can
+   * serve it): what a target reads to check that it can take the tree (its mappings, devices,
+   * plugins) before anything else happens to it. Frozen only as long as a pre-dump is; write
+   * tracking is left as it was.
+   */
+  public DumpStatsEntry probe(int pid, Path dir, DumpOptions options, ProgressListener reports)
+      throws IOException {
+    return servingMemory(new ServedMemory()).preDump(pid, dir, options, reports);
+  }
+
+  /**
    * Dumps process {@code pid} and its descendants (the tree it is the root of) into directory
    * {@code dir}; returns the statistics.
    */
@@ -222,8 +233,13 @@ public final class Dumper {
       ImageSet parentSet = readParent(pid, set);
       Map<Integer, DirtyPages> dirty = Map.of();
       boolean ok = false;
+      // Serving its memory, a pre-dump is a probe (see probe): it stores no memory.
+      boolean probe = served != null;
       try (PluginSession session = plugins.begin(AccrPlugin.Stage.PRE_DUMP,
           setup(set, parentSet, options, progress).withLeaveRunning(true))) {
+        if (probe) {
+          session.serveMemoryLater();
+        }
         TreeCollector.Collected c;
         Map<Integer, List<Vma>> vmas = new HashMap<>();
         long frozenUs;
@@ -238,7 +254,9 @@ public final class Dumper {
           if (live.isEmpty()) {
             throw AccrException.notFound("pre-dump of %d: the process has exited", pid);
           }
-          dirty = IncrementalPages.track(live, set.id().toString());
+          if (!probe) {
+            dirty = IncrementalPages.track(live, set.id().toString());
+          }
           c = TreeCollector.collect(node, members, null);
           for (SimProcess p : live) {
             vmas.put(p.pid(), p.memory().vmas());
@@ -370,8 +388,11 @@ public final class Dumper {
     selection = selection.of(vmas); // a pre-dump writes while the process maps anew
     long memStart = System.nanoTime();
     if (served != null) {
-      // Post-copy: the pages stay here and are served; the pagemap holds none.
-      served.host(process, vmas, stored);
+      // Post-copy: the pages stay here and are served; the pagemap holds none. A probe
+      // (running) serves nothing.
+      if (!running) {
+        served.host(process, vmas, stored);
+      }
       write(set, ImageKind.PAGEMAP.fileName(pid), ImageKind.PAGEMAP, List.of(PagemapHead
           .newBuilder().setPid(pid).setPageSize(MemoryView.PAGE_SIZE).build()));
       write(set, ImageKind.CORE.fileName(pid), ImageKind.CORE, List.of(c.core()));

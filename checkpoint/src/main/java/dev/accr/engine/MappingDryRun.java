@@ -45,6 +45,18 @@ public final class MappingDryRun {
     }
   }
 
+  /**
+   * Checks that {@code bytes} of memory, which the set {@code what} holds without storing
+   * them (a migration's probe), fit in {@code target}'s memory: exit 4 otherwise.
+   */
+  public static void checkMemory(String what, long bytes, Topology target) {
+    long total = target.getCpusList().stream().mapToLong(c -> c.getMemoryBytes()).sum();
+    if (bytes > total) {
+      throw AccrException.incompatible("%s needs %d MiB of memory; node %s has %d MiB", what,
+          bytes >> 20, target.getName(), total >> 20);
+    }
+  }
+
   /** The target as plugins see it in a dry run: a topology without drivers. */
   private record TargetOnly(Topology topology) implements NodeContext {
     @Override

@@ -23,6 +23,10 @@ import dev.accr.proto.Response;
 import dev.accr.proto.RestoreRequest;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
 import java.util.logging.Logger;
 
 /**
@@ -79,6 +83,9 @@ final class Migration {
     boolean stopped = false;
     boolean done = false;
     try {
+      if (request.getMaxRounds() == 0) {
+        probe(pid, target, sets, options, reply); // a cold migration: no round to check
+      }
       Path parent = null;
       long previous = Long.MAX_VALUE;
       for (int round = 0; round < request.getMaxRounds(); round++) {
@@ -107,11 +114,6 @@ final class Migration {
       long bytes = sets.last().bytesSent();
       reply.addRounds(MigrationRound.newBuilder().setKind("final").setBytes(bytes)
           .setPages(stats.getPagesWritten()).setTimeUs((System.nanoTime() - frozenAt) / 1000));
-      if (parent == null) {
-        long c0 = System.nanoTime();
-        check(target, "final", reply);
-        reply.setCheckUs((System.nanoTime() - c0) / 1000);
-      }
       MigrationStepReply restored = step(target, MigrationStepRequest.newBuilder()
           .setRestore(RestoreRequest.newBuilder().setDir("final").setThreads(request.getThreads())
               .putAllPluginOptions(request.getPluginOptionsMap())
@@ -143,16 +145,23 @@ final class Migration {
   private Response postCopy(SimProcess process, NodeClient target, RemoteDestination sets,
       DumpOptions options, MigrateReply.Builder reply) throws IOException {
     int pid = process.pid();
+    int members = treeOf(pid).size();
+    if (members > 1) {
+      throw AccrException.usage("migrate --lazy: process %d is the root of a tree of %d"
+          + " processes; post-copy moves one process: migrate the tree with pre-copy", pid,
+          members);
+    }
     long start = System.nanoTime();
     ServedMemory memory = new ServedMemory();
     PageServer pages = null;
     boolean stopped = false;
     boolean running = false;
     try {
+      probe(pid, target, sets, options, reply);
       // The target restores as soon as the set is there; its device mapping is its check.
       pages = PageServer.open(target, id, RestoreRequest.newBuilder().setDir("final")
           .setThreads(request.getThreads()).putAllPluginOptions(request.getPluginOptionsMap())
-          .setMapping(request.getMapping()).build());
+          .setMapping(request.getMapping()).build(), service.postCopyTiming());
       stopped = true;
       DumpStatsEntry stats = new Dumper(service.node(), plugins).writingTo(sets)
           .servingMemory(memory).dump(pid, SETS.resolve("final"),
@@ -206,6 +215,45 @@ final class Migration {
         discard(target);
       }
     }
+  }
+
+  /**
+   * Before anything is stopped, has the target check that it can take the process (device
+   * mapping, memory, plugins) on a probe: a pre-dump that stores no memory, its memory counted
+   * here. Exit 4 with the target's reason when it cannot; the process runs on untouched.
+   */
+  private void probe(int pid, NodeClient target, RemoteDestination sets, DumpOptions options,
+      MigrateReply.Builder reply) throws IOException {
+    long t0 = System.nanoTime();
+    new Dumper(service.node(), plugins).writingTo(sets).probe(pid, SETS.resolve("check"),
+        options, ProgressListener.NONE);
+    long bytes = treeOf(pid).stream().filter(p -> p.state() != SimProcess.State.EXITED)
+        .mapToLong(p -> p.memory().residentPages()).sum() * 4096;
+    MigrationStepReply r = step(target, MigrationStepRequest.newBuilder().setCheck("check")
+        .setMapping(request.getMapping()).setMemoryBytes(bytes));
+    reply.clearDevices().addAllDevices(r.getDevicesList())
+        .setCheckUs((System.nanoTime() - t0) / 1000);
+  }
+
+  /** The processes of the tree rooted at {@code pid} (zombies too). */
+  private List<SimProcess> treeOf(int pid) {
+    List<SimProcess> all = service.node().processes();
+    List<SimProcess> tree = new ArrayList<>();
+    Set<Integer> inTree = new HashSet<>(Set.of(pid));
+    for (boolean grew = true; grew; ) {
+      grew = false;
+      for (SimProcess p : all) {
+        if (!inTree.contains(p.pid()) && inTree.contains(p.ppid())) {
+          grew = inTree.add(p.pid());
+        }
+      }
+    }
+    for (SimProcess p : all) {
+      if (inTree.contains(p.pid())) {
+        tree.add(p);
+      }
+    }
+    return tree;
   }
 
   private Dumper dumper(RemoteDestination sets, Path parent) {

@@ -71,6 +71,9 @@ final class MigrationArea {
         MappingDryRun.Plan plan = MappingDryRun.plan(set(dir, r.getCheck()),
             service.node().topology(), plugins, RestoreOptions.defaults()
                 .withMapping(MappingPolicies.fromInfo(r.getMapping())));
+        if (r.getMemoryBytes() > 0) {
+          MappingDryRun.checkMemory("the process", r.getMemoryBytes(), service.node().topology());
+        }
         plan.devices().forEach(d -> reply.addDevices(DevicePairs.toInfo(d)));
       }
       case RESTORE -> {

@@ -61,8 +61,7 @@ public final class NodeService {
   private final Operations operations;
   private final AtomicBoolean shutdownScheduled = new AtomicBoolean();
   private final LazyInfos lazyInfos = new LazyInfos();
-  /** Post-copy migrations coming here: migration id -> the link to their source. */
-  private final java.util.Map<String, SourceLink> postCopyLinks = new java.util.concurrent.ConcurrentHashMap<>();
+  private final MigrationRequests migrations;
   /** Dumps and restores whose reply is not yet sent: a stopping node lets them answer. */
   private int unanswered;
   private volatile Path nodeLog;
@@ -80,6 +79,7 @@ public final class NodeService {
     this.shutdown = shutdown;
     this.imageRoot = imageRoot;
     this.operations = new Operations(node.name());
+    this.migrations = new MigrationRequests(this, plugins, imageRoot);
   }
 
   /** The dumps and restores running on this node. */
@@ -182,9 +182,8 @@ public final class NodeService {
       case SHUTDOWN -> shutdown(r.getShutdown().getForce(), caller);
       case RECEIVE_SET -> throw AccrException.usage("a set is received over a connection only");
       case POST_COPY -> throw AccrException.usage("post-copy memory comes over a connection only");
-      case MIGRATE -> new Migration(this, plugins, r.getMigrate(), progress, log).run();
-      case MIGRATION_STEP -> MigrationArea.of(imageRoot).step(this, plugins, r.getMigrationStep(),
-          progress, paths(caller)::checkImage);
+      case MIGRATE -> migrations.migrate(r.getMigrate(), progress, log);
+      case MIGRATION_STEP -> migrations.step(r.getMigrationStep(), caller, progress);
       case KIND_NOT_SET -> throw AccrException.usage("empty request");
     };
   }
@@ -213,7 +212,7 @@ public final class NodeService {
         .addAllWaitingFor(running)).build();
   }
 
-  private CallerPaths paths(Caller caller) {
+  CallerPaths paths(Caller caller) {
     return CallerPaths.of(caller, imageRoot);
   }
 
@@ -364,79 +363,31 @@ public final class NodeService {
   }
 
   /**
-   * Receives an image set another node streams on {@code in} (after its request), into the
-   * directory the request names as {@code caller} may name paths here; answers on {@code out}.
+   * Receives an image set another node streams on {@code in} (after its request); see
+   * {@link MigrationRequests#receive}.
    */
   public void receive(dev.accr.proto.ReceiveSetRequest r, Caller caller,
       java.io.InputStream in, Consumer<Response> out) {
-    Response reply;
-    try {
-      // A sender dumping for a confined client passes the confinement on.
-      CallerPaths paths = r.getConfined() ? CallerPaths.of(new Caller(true, caller.address(),
-          caller.identity()), imageRoot) : paths(caller);
-      Path dir = r.getMigration().isEmpty() ? paths.dumpDir(r.getDir())
-          : MigrationArea.of(imageRoot).prepare(r.getMigration(), r.getName());
-      String shown = r.getMigration().isEmpty() ? paths.show(dir) : r.getName();
-      dev.accr.image.CheckpointId id = dev.accr.image.CheckpointId.of(
-          r.getCheckpointId().toByteArray());
-      reply = Response.newBuilder().setReceiveSet(new SetReceiver(dir, id)
-          .receive(in, out, shown)).build();
-    } catch (AccrException e) {
-      reply = error(caller, e.exitCode(), e.getMessage(), e, null);
-    } catch (IOException | RuntimeException e) {
-      reply = error(caller, AccrException.FAILED, e.getClass().getSimpleName() + ": "
-          + e.getMessage(), e, null);
-    }
-    out.accept(reply);
+    migrations.receive(r, caller, in, out);
   }
 
   /**
-   * Serves the target's end of a post-copy migration on a connection from its source (after
-   * its request, before the source freezes the process): answers ready, restores the set as
-   * soon as the index comes, then carries the memory the restored process asks for until the
-   * lazy restore ends or the connection breaks.
+   * Serves the target's end of a post-copy migration on a connection from its source; see
+   * {@link MigrationRequests#postCopy}.
    */
   public void postCopy(dev.accr.proto.PostCopyRequest r, Caller caller, java.io.InputStream in,
       java.io.OutputStream out) throws IOException {
-    java.io.DataInputStream data = new java.io.DataInputStream(
-        new java.io.BufferedInputStream(in, 256 << 10));
-    java.io.DataOutputStream frames = new java.io.DataOutputStream(
-        new java.io.BufferedOutputStream(out, 64 << 10));
-    String source = caller.identity().isEmpty() ? "the source" : caller.identity();
-    SourceLink link = new SourceLink(source, frames);
-    MigrationArea area;
-    try {
-      area = MigrationArea.of(imageRoot);
-      area.dir(r.getMigration()); // checks the id
-      if (postCopyLinks.putIfAbsent(r.getMigration(), link) != null) {
-        throw AccrException.usage("post-copy: migration %s has a source already",
-            r.getMigration());
-      }
-    } catch (AccrException e) {
-      error(caller, e.exitCode(), e.getMessage(), e, null).writeDelimitedTo(frames);
-      frames.flush();
-      return;
-    }
-    Restorer.SetCheck check = paths(caller)::checkImage;
-    try {
-      Response.newBuilder().setPostCopy(dev.accr.proto.PostCopyReply.newBuilder()
-          .setReady(true)).build().writeDelimitedTo(frames);
-      frames.flush();
-      link.run(data, () -> {
-        try {
-          link.restored(area.restorePostCopy(this, plugins, r.getMigration(), r.getRestore(),
-              link, check));
-        } catch (AccrException e) {
-          link.refused(e.exitCode(), e.getMessage());
-        } catch (IOException | RuntimeException e) {
-          LOG.log(Level.WARNING, "post-copy restore failed", e);
-          link.refused(AccrException.FAILED, e.getClass().getSimpleName() + ": "
-              + e.getMessage());
-        }
-      });
-    } finally {
-      postCopyLinks.remove(r.getMigration(), link);
-    }
+    migrations.postCopy(r, caller, in, out);
+  }
+
+  /** How often the ends of a post-copy heartbeat, and how long a silent peer is waited for. */
+  NodeService withPostCopyTiming(LinkWatch.Timing timing) {
+    migrations.postCopyTiming(timing);
+    return this;
+  }
+
+  LinkWatch.Timing postCopyTiming() {
+    return migrations.postCopyTiming();
   }
 
   /** Records that process {@code pid} was restored lazily (for ps). */
@@ -470,7 +421,7 @@ public final class NodeService {
    * The error reply: local callers get the trace for {@code --stacktrace}; a remote caller
    * learns nothing of the node's code or files from it, and the trace goes to the node's log.
    */
-  private Response error(Caller caller, int code, String message, Throwable t,
+  Response error(Caller caller, int code, String message, Throwable t,
       OperationLog log) {
     StringWriter trace = new StringWriter();
     t.printStackTrace(new PrintWriter(trace));

@@ -24,12 +24,19 @@ import java.io.IOException;
  *                                                                    target holds nothing)
  * </pre>
  *
- * A unit is the index's host units first (their runs' pages, in order), then every file's
+ * Both ends also send {@code Heartbeat := 0} every second, whatever else they send; an end
+ * that hears nothing at all (no frame, no heartbeat) from the other for 10 seconds takes it
+ * for lost and closes the connection ({@link LinkWatch}): the target kills the process, the
+ * source thaws it (before the target ran it) or kills its copy (after).
+ *
+ * <p>A unit is the index's host units first (their runs' pages, in order), then every file's
  * chunks. The source sends units in the order asked, urgent ones (a first touch) before the
  * others (the target's background pusher, which asks a few units ahead). A connection that
  * ends before Done means the target lost the source: it kills the process.
  */
 final class PageFrames {
+  /** Both ways: nothing but a sign of life. */
+  static final int HEARTBEAT = 0;
   static final int INDEX = 1;
   static final int UNIT = 2;
   static final int FAILED = 3;

@@ -45,8 +45,12 @@ final class PageServer implements AutoCloseable {
   private final NodeClient.Connection connection;
   private final DataInputStream in;
   private final DataOutputStream out;
-  private ServedMemory memory;
-  private final List<Unit> units = new ArrayList<>();
+  private volatile ServedMemory memory;
+  /**
+   * The units of the index, published whole once it is built: the reader of the target's
+   * requests, running since the connection opened, sees either none or all of them.
+   */
+  private volatile List<Unit> units = List.of();
   private final LinkedList<Integer> queue = new LinkedList<>();
   private final AtomicLong bytes = new AtomicLong();
   private LazyPagesInfo figures;
@@ -56,6 +60,7 @@ final class PageServer implements AutoCloseable {
   private boolean ended;
   private Thread reader;
   private Thread writer;
+  private LinkWatch watch;
 
   private PageServer(NodeClient target, NodeClient.Connection connection) {
     this.target = target;
@@ -69,7 +74,8 @@ final class PageServer implements AutoCloseable {
    * is frozen: the handshake is not part of the downtime) and returns once the target takes it;
    * {@code restore} is the restore it runs once {@link #offer} sends the index.
    */
-  static PageServer open(NodeClient target, String migration, RestoreRequest restore) {
+  static PageServer open(NodeClient target, String migration, RestoreRequest restore,
+      LinkWatch.Timing timing) {
     NodeClient.Connection c;
     try {
       c = target.open();
@@ -93,6 +99,15 @@ final class PageServer implements AutoCloseable {
         throw AccrException.failed("node %s did not take the post-copy migration",
             target.name());
       }
+      if (c.timed() != null) {
+        // Closing a TLS socket sends an alert first: at most a second's wait for a peer that
+        // reads nothing, which would otherwise block the close for ever.
+        c.timed().setSoLinger(true, 1);
+      }
+      s.watch = new LinkWatch("post-copy-source", timing, s.out, why -> {
+        s.end(null, "lost node " + target.name() + " during post-copy: " + why);
+        s.closeConnection();
+      });
       s.reader = Thread.ofPlatform().name("post-copy-requests").daemon()
           .start(s::readRequests);
       return s;
@@ -143,6 +158,7 @@ final class PageServer implements AutoCloseable {
 
   private PostCopyIndex index() {
     PostCopyIndex.Builder b = PostCopyIndex.newBuilder().setPid(memory.pid());
+    List<Unit> units = new ArrayList<>();
     List<List<PageSource.Run>> host = memory.hostUnits();
     for (int u = 0; u < host.size(); u++) {
       PostCopyUnit.Builder unit = PostCopyUnit.newBuilder();
@@ -167,6 +183,7 @@ final class PageServer implements AutoCloseable {
         b.addFiles(file);
       }
     }
+    this.units = List.copyOf(units);
     return b.build();
   }
 
@@ -178,10 +195,13 @@ final class PageServer implements AutoCloseable {
         if (type < 0) {
           throw new EOFException("the connection was closed");
         }
+        watch.heard();
         switch (type) {
+          case PageFrames.HEARTBEAT -> { }
           case PageFrames.FETCH -> {
             int unit = in.readInt();
             boolean urgent = in.readByte() != 0;
+            List<Unit> units = this.units;
             if (unit < 0 || unit >= units.size()) {
               throw new IOException("the target asked for unit " + unit + " of "
                   + units.size());
@@ -265,21 +285,25 @@ final class PageServer implements AutoCloseable {
           }
         } catch (RuntimeException e) {
           byte[] why = String.valueOf(e.getMessage()).getBytes(StandardCharsets.UTF_8);
-          PageFrames.writeMessage(out, PageFrames.FAILED, why);
-          out.flush();
+          synchronized (out) {
+            PageFrames.writeMessage(out, PageFrames.FAILED, why);
+            out.flush();
+          }
           end(null, "post-copy: this node could not serve the memory: " + e.getMessage());
           return;
         }
-        out.writeByte(PageFrames.UNIT);
-        out.writeInt(u);
-        out.writeInt(length);
-        out.write(buffer, 0, length);
         boolean more;
-        synchronized (this) {
-          more = !queue.isEmpty();
-        }
-        if (!more) {
-          out.flush();
+        synchronized (out) { // heartbeats go between frames
+          out.writeByte(PageFrames.UNIT);
+          out.writeInt(u);
+          out.writeInt(length);
+          out.write(buffer, 0, length);
+          synchronized (this) {
+            more = !queue.isEmpty();
+          }
+          if (!more) {
+            out.flush();
+          }
         }
         bytes.addAndGet(length);
       }
@@ -312,6 +336,13 @@ final class PageServer implements AutoCloseable {
   @Override
   public void close() {
     end(null, "post-copy abandoned");
+    closeConnection();
+  }
+
+  private void closeConnection() {
+    if (watch != null) {
+      watch.close();
+    }
     try {
       connection.close();
     } catch (IOException ignored) {

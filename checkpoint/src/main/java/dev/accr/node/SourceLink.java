@@ -137,14 +137,16 @@ final class SourceLink implements RemoteMemory {
    * the index is in, {@code restore} restores the process (on another thread: its restore may
    * already touch pages, which come through here).
    */
-  void run(DataInputStream in, Runnable restore) {
+  void run(DataInputStream in, LinkWatch watch, Runnable restore) {
     try {
       while (true) {
         int type = in.read();
         if (type < 0) {
           throw new EOFException("the connection was closed");
         }
+        watch.heard();
         switch (type) {
+          case PageFrames.HEARTBEAT -> { }
           case PageFrames.INDEX -> {
             index(PostCopyIndex.parseFrom(PageFrames.readMessage(in)));
             Thread.ofPlatform().name("post-copy-restore").daemon().start(restore);
@@ -174,7 +176,8 @@ final class SourceLink implements RemoteMemory {
     }
   }
 
-  private void breakWith(String why) {
+  /** The link to the source is lost for {@code why}: the process is killed, saying so. */
+  void breakWith(String why) {
     String reason;
     synchronized (this) {
       if (done || broken != null) {

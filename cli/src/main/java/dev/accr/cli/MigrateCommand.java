@@ -84,8 +84,15 @@ final class MigrateCommand implements Callable<Integer> {
   public Integer call() {
     Compression.parse(compress);
     int rounds = preCopyRounds != null ? preCopyRounds : maxRounds;
-    if (lazy && preCopyRounds != null && preCopyRounds > 0) {
-      throw AccrException.usage("--lazy sends no pre-copy rounds: drop --pre-copy-rounds");
+    if (lazy) {
+      // Post-copy sends no rounds: an option about them would be silently ignored.
+      var parsed = spec.commandLine().getParseResult();
+      for (String option : new String[] {"--max-rounds", "--pre-copy-rounds",
+          "--small-round-mib"}) {
+        if (parsed.hasMatchedOption(option)) {
+          throw AccrException.usage("--lazy sends no pre-copy rounds: drop %s", option);
+        }
+      }
     }
     if (rounds < 0 || smallRoundMib < 0) {
       throw AccrException.usage("--max-rounds and --small-round-mib must not be negative");

@@ -45,6 +45,17 @@ class ErrorMessagesTest {
   }
 
   @Test
+  void postCopyRefusesOptionsOfPreCopyRounds() {
+    for (String[] rounds : new String[][] {{"--max-rounds", "3"}, {"--pre-copy-rounds", "0"},
+        {"--pre-copy-rounds", "2"}, {"--small-round-mib", "1"}}) {
+      CliRun r = fails(2, "migrate", "--node", "zz-not-started", "-t", "1", "--to", "b",
+          "--lazy", rounds[0], rounds[1]);
+      assertTrue(r.err().contains("--lazy sends no pre-copy rounds: drop " + rounds[0]),
+          r.err());
+    }
+  }
+
+  @Test
   void anUnknownWorkloadInHelpListsTheInstalledOnes() {
     CliRun r = fails(2, "run", "nosuch", "--help");
     assertTrue(r.err().contains("installed: ") && r.err().contains("counter"), r.err());

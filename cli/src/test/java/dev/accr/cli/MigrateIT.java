@@ -22,7 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Live migration between real node daemons on loopback TCP with mutual TLS, through
  * {@code ./accr}: processes moved cold, with pre-copy and post-copy, between nodes of one
- * preset and from mi250x4 to mi300x8, end with the digest of an uninterrupted run; a target
+ * preset and from mi250x4 to mi300x8, end with the digest of an uninterrupted run, and so do
+ * trees (kfd-ddp, pipe-chain) moved with pre-copy, which post-copy refuses at once; a target
  * that dies during pre-copy or during the final copy, or has no GPUs, leaves the process
  * running on the source, and so does a set streamed to a node that dies, which leaves no set on
  * either side; a source that dies during post-copy has the target kill the process, saying so.
@@ -133,9 +134,12 @@ class MigrateIT {
     return accr.run(all.toArray(String[]::new));
   }
 
-  /** Starts {@code workload} on node a at full speed: the uninterrupted reference. */
+  /**
+   * Starts {@code workload} on node a, the uninterrupted reference: paced a little (a digest
+   * does not depend on timing), so that it leaves the node's threads to the requests.
+   */
   private String reference(String... workload) throws Exception {
-    List<String> args = new ArrayList<>(List.of("run"));
+    List<String> args = new ArrayList<>(List.of("run", "--step-delay-ms", "1"));
     args.addAll(List.of(workload));
     return on(a, args.toArray(String[]::new));
   }
@@ -156,8 +160,13 @@ class MigrateIT {
    */
   @Test
   void processesMoveWithTheirDigestAndFailuresLeaveThemRunningOnTheSource() throws Exception {
-    String[] counter = {"counter", "--mem-mib", "8", "--steps", "1500", "--seed", "3"};
-    String[] serve = {"kfd-serve", "--gpus", "2", "--steps", "1500", "--seed", "5"};
+    // Long enough (60 s at the slowed pace) to live through the moves on a busy machine.
+    String[] counter = {"counter", "--mem-mib", "8", "--steps", "3000", "--seed", "3"};
+    String[] serve = {"kfd-serve", "--gpus", "2", "--steps", "3000", "--seed", "5"};
+    String[] ddp = {"kfd-ddp", "--gpus", "2", "--vram-kib", "256", "--steps", "400", "--seed",
+        "9", "--gpu-us-per-wg", "50"};
+    String[] chain = {"pipe-chain", "--stages", "3", "--steps", "2000", "--seed", "4",
+        "--mem-mib", "1"};
     String counterRef = reference(counter);
     String serveRef = reference(serve);
     String counterPid = slow(counter);
@@ -165,11 +174,12 @@ class MigrateIT {
     String warmPid = slow(serve);
 
     // A set streamed whole into b's image store, checked there.
+    String out;
     String whole = on(a, "dump", "-t", counterPid, "-D", "whole", "--to-node", b, "-R");
     assertTrue(whole.contains("dumped " + counterPid), whole);
     assertTrue(accr.ok("check", tmp.resolve("root/whole").toString()).contains(": OK"));
 
-    String out = on(a, "migrate", "-t", counterPid, "--to", b, "--small-round-mib", "0",
+    out = on(a, "migrate", "-t", counterPid, "--to", b, "--small-round-mib", "0",
         "--max-rounds", "2");
     assertTrue(out.contains("migrated " + counterPid) && out.contains("pre-copy 0:")
         && out.contains("pre-copy 1:") && out.contains("downtime"), out);
@@ -187,6 +197,27 @@ class MigrateIT {
     out = on(b, "migrate", "-t", warmPid, "--to", c, "--lazy", "--relax", "caches", "--json");
     assertTrue(out.contains("\"postCopy\"") && out.contains("\"pagesFaulted\"")
         && out.contains("kfd VRAM"), out);
+
+    String chainPid = slow(chain);
+    // A GPU step costs more: fewer steps, each paced by 50 ms.
+    List<String> slowDdp = new ArrayList<>(List.of("run", "--step-delay-ms", "50"));
+    slowDdp.addAll(List.of(ddp));
+    String ddpPid = on(a, slowDdp.toArray(String[]::new));
+    // Trees: kfd-ddp (a launcher and a worker per GPU sharing dma-bufs) and pipe-chain.
+    // Post-copy refuses a tree at once, before anything is stopped; pre-copy moves it whole.
+    awaitChildren(chainPid, 3);
+    out = on(a, "migrate", "-t", chainPid, "--to", c, "--small-round-mib", "0", "--max-rounds",
+        "2");
+    assertTrue(out.contains("migrated " + chainPid) && out.contains("pre-copy 1:"), out);
+    awaitChildren(ddpPid, 2);
+    Launcher.Result lazyTree = tryOn(a, "migrate", "-t", ddpPid, "--to", b, "--lazy");
+    assertEquals(2, lazyTree.exitCode(), lazyTree.err());
+    assertTrue(lazyTree.err().contains("tree of 3 processes")
+        && lazyTree.err().strip().lines().count() == 1, lazyTree.err());
+    out = on(a, "migrate", "-t", ddpPid, "--to", b);
+    assertTrue(out.contains("migrated " + ddpPid) && out.contains("pre-copy 0:"), out);
+    String ddpRef = reference(ddp);
+    String chainRef = reference(chain);
 
     // The source dies during post-copy: the target kills the process and says why.
     String lost = on(diesInPostCopy, "run", "--step-delay-ms", "20", "counter", "--mem-mib",
@@ -222,10 +253,22 @@ class MigrateIT {
     assertEquals(expected, on(c, "wait", "-t", coldPid));
     assertEquals(expected, on(c, "wait", "-t", warmPid));
     assertEquals(expected, on(a, "wait", "-t", stayPid), "finished on the source");
+    assertEquals(on(a, "wait", "-t", ddpRef), on(b, "wait", "-t", ddpPid));
+    assertEquals(on(a, "wait", "-t", chainRef), on(c, "wait", "-t", chainPid));
     String left = tryOn(a, "ps").out();
     assertFalse(left.contains(counterPid + " ") || left.contains(coldPid + " ")
         || left.contains(warmPid + " "), "gone from the source: " + left);
     assertNoMigrationLeftOn();
+  }
+
+  /** Waits until the root {@code pid} on node a has forked {@code n} children. */
+  private void awaitChildren(String pid, int n) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (on(a, "ps").lines().skip(1).map(l -> l.strip().split("\\s+"))
+        .filter(f -> f.length > 1 && f[1].equals(pid)).count() < n) {
+      assertTrue(System.nanoTime() < deadline, pid + " did not fork its children");
+      Thread.sleep(20);
+    }
   }
 
   /** No set of a migration is left in the live nodes' image root. */

@@ -57,7 +57,9 @@ public interface PluginContext {
   /**
    * Dump for a post-copy migration, for a plugin whose {@link AccrPlugin#servesDeviceMemory}
    * is true (API 6): write the device state but no bulk files of device memory; the host
-   * serves it later through {@link AccrPlugin#serveDeviceMemory}. False otherwise.
+   * serves it later through {@link AccrPlugin#serveDeviceMemory}. In a pre-dump (API 6), a
+   * migration's probe before anything is stopped: write what a device mapping reads, no
+   * device memory, and leave write tracking as it was. False otherwise.
    */
   default boolean memoryServedLater() {
     return false;

@@ -37,7 +37,8 @@ final class IncrementalVram {
     try {
       // What a device mapping reads, so that a target can check a pre-dump before a stop.
       writeMappingEntries(ctx.images(), pid, cp);
-      chosen = choose(ctx, kfd, pid, kfd.gpuIds(), true);
+      // A probe of a migration stores no VRAM and leaves write tracking as it was.
+      chosen = ctx.memoryServedLater() ? null : choose(ctx, kfd, pid, kfd.gpuIds(), true);
     } finally {
       KfdCriu.resume(kfd);
       DumpInProgress p = states.get(DumpInProgress.class, kfd.pid());

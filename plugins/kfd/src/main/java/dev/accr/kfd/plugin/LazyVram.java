@@ -71,43 +71,62 @@ final class LazyVram implements LazyDeviceMemory {
       gpuOf.put(e.gpuId(), e.gpu());
     }
     Map<Integer, PackedRuns> packed = StoredVram.packed(ctx.images(), pid);
-    for (int gpuId : gpuIds) {
-      TreeMap<Long, VramExtent> targets = byGpu.getOrDefault(gpuId, new TreeMap<>());
-      Gpu gpu = gpuOf.get(gpuId);
-      StoredVram stored = StoredVram.open(ctx.images(), pid, gpuId, packed);
-      List<StoredVram.Placed> chunks = stored.chunks();
-      if (gpu == null) {
-        stored.close();
-        if (!chunks.isEmpty()) {
-          throw outside(stored.file(), gpuId, chunks.getFirst().pieces().getFirst());
+    List<StoredVram> opened = new ArrayList<>();
+    try {
+      for (int gpuId : gpuIds) {
+        StoredVram stored = StoredVram.open(ctx.images(), pid, gpuId, packed);
+        opened.add(stored);
+        Gpu gpu = gpuOf.get(gpuId);
+        if (gpu == null) {
+          if (!stored.chunks().isEmpty()) {
+            throw outside(stored.file(), gpuId, stored.chunks().getFirst().pieces().getFirst());
+          }
+          opened.remove(stored);
+          stored.close();
+          continue;
         }
-        continue;
+        addBlocks(gpuId, gpu, stored, byGpu.getOrDefault(gpuId, new TreeMap<>()));
       }
-      GpuBlocks g = new GpuBlocks(gpuId, gpu.vram(), stored.reader(), new TreeMap<>());
-      gpus.add(g);
-      Map<Integer, List<Piece>> pieces = new TreeMap<>();
-      for (StoredVram.Placed c : chunks) {
-        for (StoredVram.Piece p : c.pieces()) {
-          var e = targets.floorEntry(p.va());
-          if (e == null || p.va() + p.length() > e.getValue().va() + e.getValue().length()) {
-            throw outside(stored.file(), gpuId, p);
-          }
-          long offset = e.getValue().vramOffset() + (p.va() - e.getValue().va());
-          int block = (int) (offset / Vram.BLOCK);
-          if ((offset + p.length() - 1) / Vram.BLOCK != block) {
-            throw new CorruptImageException(stored.file(),
-                String.format("chunk at va 0x%x crosses a VRAM block", p.va()));
-          }
-          pieces.computeIfAbsent(block, b -> new ArrayList<>())
-              .add(new Piece(c.chunk(), p.offset(), p.length(), offset % Vram.BLOCK));
+    } catch (RuntimeException e) {
+      // A damaged image: nothing is restored, and no reader stays open.
+      for (StoredVram r : opened) {
+        try {
+          r.close();
+        } catch (RuntimeException suppressed) {
+          e.addSuppressed(suppressed);
         }
       }
-      for (var p : pieces.entrySet()) {
-        g.units().put(p.getKey(), units.size());
-        units.add(new Unit(g, p.getKey(), p.getValue()));
-      }
+      throw e;
     }
     this.states = new AtomicIntegerArray(units.size());
+  }
+
+  /** Lists the blocks of one GPU that the stored chunks' pieces land in. */
+  private void addBlocks(int gpuId, Gpu gpu, StoredVram stored,
+      TreeMap<Long, VramExtent> targets) {
+    GpuBlocks g = new GpuBlocks(gpuId, gpu.vram(), stored.reader(), new TreeMap<>());
+    gpus.add(g);
+    Map<Integer, List<Piece>> pieces = new TreeMap<>();
+    for (StoredVram.Placed c : stored.chunks()) {
+      for (StoredVram.Piece p : c.pieces()) {
+        var e = targets.floorEntry(p.va());
+        if (e == null || p.va() + p.length() > e.getValue().va() + e.getValue().length()) {
+          throw outside(stored.file(), gpuId, p);
+        }
+        long offset = e.getValue().vramOffset() + (p.va() - e.getValue().va());
+        int block = (int) (offset / Vram.BLOCK);
+        if ((offset + p.length() - 1) / Vram.BLOCK != block) {
+          throw new CorruptImageException(stored.file(),
+              String.format("chunk at va 0x%x crosses a VRAM block", p.va()));
+        }
+        pieces.computeIfAbsent(block, b -> new ArrayList<>())
+            .add(new Piece(c.chunk(), p.offset(), p.length(), offset % Vram.BLOCK));
+      }
+    }
+    for (var p : pieces.entrySet()) {
+      g.units().put(p.getKey(), units.size());
+      units.add(new Unit(g, p.getKey(), p.getValue()));
+    }
   }
 
   private static CorruptImageException outside(String file, int gpuId, StoredVram.Piece p) {

@@ -1,0 +1,157 @@
+package dev.accr.node;
+
+import dev.accr.api.AccrException;
+import dev.accr.engine.Restorer;
+import dev.accr.image.ProgressListener;
+import dev.accr.plugin.PluginHost;
+import dev.accr.proto.MigrateRequest;
+import dev.accr.proto.MigrationStepRequest;
+import dev.accr.proto.Response;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * A node's requests of migrations, as source and as target: {@code migrate} (the source's
+ * side, {@link Migration}), the steps a source asks of this node as target ({@link
+ * MigrationArea}), image sets received from another node, and the target's end of post-copy
+ * connections ({@link SourceLink}).
+ */
+final class MigrationRequests {
+  private static final Logger LOG = Logger.getLogger(NodeService.class.getName());
+
+  private final NodeService service;
+  private final PluginHost plugins;
+  private final ImageRoot imageRoot;
+  /** Post-copy migrations coming here: migration id -> the link to their source. */
+  private final Map<String, SourceLink> postCopyLinks = new ConcurrentHashMap<>();
+  private volatile LinkWatch.Timing postCopyTiming = LinkWatch.Timing.DEFAULT;
+
+  MigrationRequests(NodeService service, PluginHost plugins, ImageRoot imageRoot) {
+    this.service = service;
+    this.plugins = plugins;
+    this.imageRoot = imageRoot;
+  }
+
+  /** {@code accr migrate}: moves a process of this node to another. */
+  Response migrate(MigrateRequest r, ProgressListener progress, OperationLog log)
+      throws IOException {
+    return new Migration(service, plugins, r, progress, log).run();
+  }
+
+  /** A step the source of a migration asks of this node, its target. */
+  Response step(MigrationStepRequest r, Caller caller, ProgressListener progress)
+      throws IOException {
+    return MigrationArea.of(imageRoot).step(service, plugins, r, progress,
+        service.paths(caller)::checkImage);
+  }
+
+  /**
+   * Receives an image set another node streams on {@code in} (after its request), into the
+   * directory the request names as {@code caller} may name paths here; answers on {@code out}.
+   */
+  void receive(dev.accr.proto.ReceiveSetRequest r, Caller caller,
+      java.io.InputStream in, Consumer<Response> out) {
+    Response reply;
+    try {
+      // A sender dumping for a confined client passes the confinement on.
+      CallerPaths paths = r.getConfined() ? CallerPaths.of(new Caller(true, caller.address(),
+          caller.identity()), imageRoot) : service.paths(caller);
+      Path dir = r.getMigration().isEmpty() ? paths.dumpDir(r.getDir())
+          : MigrationArea.of(imageRoot).prepare(r.getMigration(), r.getName());
+      String shown = r.getMigration().isEmpty() ? paths.show(dir) : r.getName();
+      dev.accr.image.CheckpointId id = dev.accr.image.CheckpointId.of(
+          r.getCheckpointId().toByteArray());
+      reply = Response.newBuilder().setReceiveSet(new SetReceiver(dir, id)
+          .receive(in, out, shown)).build();
+    } catch (AccrException e) {
+      reply = service.error(caller, e.exitCode(), e.getMessage(), e, null);
+    } catch (IOException | RuntimeException e) {
+      reply = service.error(caller, AccrException.FAILED, e.getClass().getSimpleName() + ": "
+          + e.getMessage(), e, null);
+    }
+    out.accept(reply);
+  }
+
+  /**
+   * Serves the target's end of a post-copy migration on a connection from its source (after
+   * its request, before the source freezes the process): answers ready, restores the set as
+   * soon as the index comes, then carries the memory the restored process asks for until the
+   * lazy restore ends or the connection breaks.
+   */
+  void postCopy(dev.accr.proto.PostCopyRequest r, Caller caller, java.io.InputStream in,
+      java.io.OutputStream out) throws IOException {
+    java.io.DataInputStream data = new java.io.DataInputStream(
+        new java.io.BufferedInputStream(in, 256 << 10));
+    java.io.DataOutputStream frames = new java.io.DataOutputStream(
+        new java.io.BufferedOutputStream(out, 64 << 10));
+    String source = caller.identity().isEmpty() ? "the source" : caller.identity();
+    SourceLink link = new SourceLink(source, frames);
+    MigrationArea area;
+    try {
+      area = MigrationArea.of(imageRoot);
+      area.dir(r.getMigration()); // checks the id
+      if (postCopyLinks.putIfAbsent(r.getMigration(), link) != null) {
+        throw AccrException.usage("post-copy: migration %s has a source already",
+            r.getMigration());
+      }
+    } catch (AccrException e) {
+      service.error(caller, e.exitCode(), e.getMessage(), e, null).writeDelimitedTo(frames);
+      frames.flush();
+      return;
+    }
+    Restorer.SetCheck check = service.paths(caller)::checkImage;
+    LinkWatch watch = null;
+    try {
+      synchronized (frames) {
+        Response.newBuilder().setPostCopy(dev.accr.proto.PostCopyReply.newBuilder()
+            .setReady(true)).build().writeDelimitedTo(frames);
+        frames.flush();
+      }
+      // A source that goes silent (or a client that never sends the index) is let go.
+      watch = new LinkWatch("post-copy-target", postCopyTiming, frames, why -> {
+        link.breakWith(why);
+        closeQuietly(in);
+        closeQuietly(out);
+      });
+      link.run(data, watch, () -> {
+        try {
+          link.restored(area.restorePostCopy(service, plugins, r.getMigration(), r.getRestore(),
+              link, check));
+        } catch (AccrException e) {
+          link.refused(e.exitCode(), e.getMessage());
+        } catch (IOException | RuntimeException e) {
+          LOG.log(Level.WARNING, "post-copy restore failed", e);
+          link.refused(AccrException.FAILED, e.getClass().getSimpleName() + ": "
+              + e.getMessage());
+        }
+      });
+    } finally {
+      if (watch != null) {
+        watch.close();
+      }
+      postCopyLinks.remove(r.getMigration(), link);
+    }
+  }
+
+  private static void closeQuietly(java.io.Closeable c) {
+    try {
+      c.close();
+    } catch (IOException ignored) {
+      // closing a connection that is lost anyway
+    }
+  }
+
+  /** How often the ends of a post-copy heartbeat, and how long a silent peer is waited for. */
+  void postCopyTiming(LinkWatch.Timing timing) {
+    this.postCopyTiming = timing;
+  }
+
+  LinkWatch.Timing postCopyTiming() {
+    return postCopyTiming;
+  }
+}
