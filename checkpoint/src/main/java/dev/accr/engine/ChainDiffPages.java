@@ -79,6 +79,9 @@ public final class ChainDiffPages {
   /** The pages a link stores or declares zero. */
   private static void written(ImageSet link, int pid, Set<Long> into) {
     ImageSet.ProcessImages p = link.processes().get(pid);
+    if (p == null) { // forked since that link
+      return;
+    }
     for (PageChunkEntry c : p.chunks()) {
       for (PageRun r : c.getRunsList()) {
         addPages(r, into);
@@ -104,9 +107,13 @@ public final class ChainDiffPages {
     NavigableMap<Long, Long> out = new TreeMap<>();
     Set<Long> decided = new HashSet<>();
     for (ImageSet link : links) {
+      ImageSet.ProcessImages p = link.processes().get(pid);
+      if (p == null) { // forked since this link: older links do not hold it either
+        break;
+      }
       Map<Integer, ChunkAt> files = new HashMap<>();
       try {
-        for (PageChunkEntry c : link.processes().get(pid).chunks()) {
+        for (PageChunkEntry c : p.chunks()) {
           List<long[]> take = new ArrayList<>(); // address, index in the chunk
           long index = 0;
           for (PageRun r : c.getRunsList()) {

@@ -1,11 +1,13 @@
 package dev.accr.engine;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.accr.api.AccrException;
 import dev.accr.api.CorruptImageException;
+import dev.accr.api.PageDigests;
 import dev.accr.image.ProgressListener;
 import dev.accr.kernel.InlineTree;
 import dev.accr.kernel.Node;
@@ -18,6 +20,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -98,6 +102,42 @@ class TreeChainTest {
         assertTrue(!ImageSet.read(full).hasParent());
         assertEquals(expected, InlineTree.finish(b, PipeChainTreeTest.restore(b, full), false),
             "compacted");
+      }
+    }
+  }
+
+  /**
+   * A diff of two later links of one chain, for stages forked after the chain's first link
+   * (which lacks them): read from the links that hold them, as reading every page gives it.
+   */
+  @Test
+  void aDiffOfLaterLinksCoversStagesForkedAfterTheFirstLink() throws Exception {
+    try (Node a = PipeChainTreeTest.node()) {
+      Path cwd = tmp.resolve("forked");
+      Files.createDirectories(cwd);
+      SimProcess root = PipeChainTreeTest.create(a, cwd);
+      Path first = tmp.resolve("before-fork");
+      dumper(a, null).preDump(root.pid(), first, DumpOptions.defaults(), ProgressListener.NONE);
+      Path[] later = {tmp.resolve("later-1"), tmp.resolve("later-2")};
+      Path parent = first;
+      for (Path dir : later) {
+        PipeChainTreeTest.rounds(a, root, 3);
+        dumper(a, parent).dump(root.pid(), dir, DumpOptions.defaults().withLeaveRunning(true),
+            ProgressListener.NONE);
+        parent = dir;
+      }
+      a.kill(root.pid());
+      ImageChain from = ImageChain.read(later[0]);
+      ImageChain to = ImageChain.read(later[1]);
+      Set<Integer> forked = new TreeSet<>(from.last().processes().keySet());
+      forked.retainAll(to.last().processes().keySet());
+      forked.removeAll(ImageSet.read(first).processes().keySet());
+      assertFalse(forked.isEmpty(), "stages forked after the first link");
+      for (int pid : forked) {
+        ChainDiffPages.Pair fast = ChainDiffPages.of(from, to, pid);
+        assertEquals(PageDigests.compare(PageHashes.host(from, pid), PageHashes.host(to, pid),
+            0, Long.MAX_VALUE), PageDigests.compare(fast.from(), fast.to(), 0, Long.MAX_VALUE),
+            "stage " + pid);
       }
     }
   }
