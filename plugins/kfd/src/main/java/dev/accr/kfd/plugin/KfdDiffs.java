@@ -39,8 +39,9 @@ final class KfdDiffs {
     if (from.entryIds("devices").isEmpty() && to.entryIds("devices").isEmpty()) {
       return null;
     }
+    // by process, then GPU: processes of one tree may use the same GPU addresses
     Map<String, KfdBoEntry[]> bos = new TreeMap<>();
-    List<Map<Integer, NavigableMap<Long, Long>>> vram = List.of(new HashMap<>(), new HashMap<>());
+    List<Map<String, NavigableMap<Long, Long>>> vram = List.of(new HashMap<>(), new HashMap<>());
     Set<Long> pids = new TreeSet<>(from.entryIds("devices"));
     pids.retainAll(to.entryIds("devices"));
     for (long pid : pids) {
@@ -48,26 +49,31 @@ final class KfdDiffs {
       if (pair == null) {
         pair = VramDigests.slow(from, to, pid);
       }
-      pair.from().forEach((gpu, pages) -> vram.get(0).computeIfAbsent(gpu, g -> new TreeMap<>())
-          .putAll(pages));
-      pair.to().forEach((gpu, pages) -> vram.get(1).computeIfAbsent(gpu, g -> new TreeMap<>())
-          .putAll(pages));
+      pair.from().forEach((gpu, pages) -> vram.get(0).put(key(pid, gpu), pages));
+      pair.to().forEach((gpu, pages) -> vram.get(1).put(key(pid, gpu), pages));
     }
     List<PluginImages> sides = List.of(from, to);
     for (int side = 0; side < 2; side++) {
       PluginImages images = sides.get(side);
       for (long pid : images.entryIds("devices")) {
+        if (!pids.contains(pid)) { // a process in one set only: its buffers added or removed
+          int s = side;
+          VramDigests.of(images, pid).forEach((gpu, pages) -> vram.get(s).put(key(pid, gpu),
+              pages));
+        }
         for (KfdBoEntry bo : images.readEntries("bos", pid, KfdBoEntry.parser())) {
-          bos.computeIfAbsent(String.format("%010d-%016x", bo.getGpuId(), bo.getGpuVa()),
+          bos.computeIfAbsent(key(pid, bo.getGpuId()) + String.format("-%016x", bo.getGpuVa()),
               k -> new KfdBoEntry[2])[side] = bo;
         }
       }
     }
     KfdDiff.Builder out = KfdDiff.newBuilder();
-    for (KfdBoEntry[] pair : bos.values()) {
+    for (var e : bos.entrySet()) {
+      KfdBoEntry[] pair = e.getValue();
       KfdBoEntry bo = pair[0] != null ? pair[0] : pair[1];
-      NavigableMap<Long, Long> a = vram.get(0).getOrDefault(bo.getGpuId(), new TreeMap<>());
-      NavigableMap<Long, Long> b = vram.get(1).getOrDefault(bo.getGpuId(), new TreeMap<>());
+      String gpuKey = e.getKey().substring(0, e.getKey().lastIndexOf('-'));
+      NavigableMap<Long, Long> a = vram.get(0).getOrDefault(gpuKey, new TreeMap<>());
+      NavigableMap<Long, Long> b = vram.get(1).getOrDefault(gpuKey, new TreeMap<>());
       out.addBos(KfdBoChange.newBuilder().setGpuId(bo.getGpuId()).setHandle(bo.getHandle())
           .setGpuVa(bo.getGpuVa())
           .setStatus(pair[0] == null ? "added" : pair[1] == null ? "removed" : "")
@@ -75,6 +81,10 @@ final class KfdDiffs {
     }
     KfdDiff diff = out.build();
     return new PluginReport(diff, List.of(table(diff)));
+  }
+
+  private static String key(long pid, int gpu) {
+    return String.format("%010d-%010d", pid, Integer.toUnsignedLong(gpu));
   }
 
   /** The saved pages of a and b in [start, end), compared. */

@@ -38,8 +38,12 @@ final class VramDigests {
 
   /** Every stored page of both chains, read and digested. */
   static Pair slow(PluginImages from, PluginImages to, long pid) {
-    return new Pair(mine(from, pid, fold(FoldedVram.chain(from, pid), pid, null, true)),
-        mine(to, pid, fold(FoldedVram.chain(to, pid), pid, null, true)));
+    return new Pair(of(from, pid), of(to, pid));
+  }
+
+  /** The digests of every VRAM page {@code set}'s chain holds for {@code pid}, by GPU. */
+  static Map<Integer, NavigableMap<Long, Long>> of(PluginImages set, long pid) {
+    return mine(set, pid, fold(FoldedVram.chain(set, pid), pid, null, true));
   }
 
   /** From the links' records, or null when the chains share no link. */

@@ -65,6 +65,38 @@ class KfdChainDiffTest {
     }
   }
 
+  /**
+   * Two sets of different processes: each buffer of one is removed with the pages it stored,
+   * each of the other added with its pages, never the pages of the other process's buffer at
+   * the same GPU address.
+   */
+  @Test
+  void buffersOfAProcessInOneSetOnlyCountTheirOwnPages() throws Exception {
+    List<String> args = List.of("--gpus", "2", "--vram-kib", "512", "--steps", "40", "--seed",
+        "3", "--gpu-us-per-wg", "5");
+    Path first = tmp.resolve("first");
+    Path second = tmp.resolve("second");
+    try (Node a = KfdNodes.node("a", "mi100x2")) {
+      SimProcess p = a.create("kfd-train", args, tmp, 0);
+      SimProcess q = a.create("kfd-train", args, tmp, 0);
+      Scenarios.step(p, 3);
+      Scenarios.step(q, 3);
+      Dumper d = new Dumper(a, Scenarios.plugins(a));
+      d.dump(p.pid(), first, DumpOptions.defaults(), ProgressListener.NONE);
+      d.dump(q.pid(), second, DumpOptions.defaults(), ProgressListener.NONE);
+    }
+    KfdDiff diff = diff(first, second, true);
+    long removed = 0;
+    long added = 0;
+    for (KfdBoChange b : diff.getBosList()) {
+      assertTrue(!b.getStatus().isEmpty(), "no buffer is kept across processes: " + b);
+      assertEquals(0, b.getPages().getSame() + b.getPages().getChanged(), b.toString());
+      removed += b.getPages().getRemoved();
+      added += b.getPages().getAdded();
+    }
+    assertTrue(removed > 0 && added > 0, "removed " + removed + ", added " + added);
+  }
+
   private static KfdDiff diff(Path from, Path to, boolean fast) throws Exception {
     var r = KfdDiffs.diff(images(from), images(to), fast);
     assertNotNull(r);
