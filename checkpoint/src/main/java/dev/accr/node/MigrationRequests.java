@@ -6,8 +6,18 @@ import dev.accr.image.ProgressListener;
 import dev.accr.plugin.PluginHost;
 import dev.accr.proto.MigrateRequest;
 import dev.accr.proto.MigrationStepRequest;
+import dev.accr.proto.PostCopyReply;
+import dev.accr.proto.PostCopyRequest;
+import dev.accr.proto.ReceiveSetRequest;
 import dev.accr.proto.Response;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.Closeable;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -54,8 +64,8 @@ final class MigrationRequests {
    * Receives an image set another node streams on {@code in} (after its request), into the
    * directory the request names as {@code caller} may name paths here; answers on {@code out}.
    */
-  void receive(dev.accr.proto.ReceiveSetRequest r, Caller caller,
-      java.io.InputStream in, Consumer<Response> out) {
+  void receive(ReceiveSetRequest r, Caller caller,
+      InputStream in, Consumer<Response> out) {
     Response reply;
     try {
       // A sender dumping for a confined client passes the confinement on.
@@ -83,12 +93,12 @@ final class MigrationRequests {
    * soon as the index comes, then carries the memory the restored process asks for until the
    * lazy restore ends or the connection breaks.
    */
-  void postCopy(dev.accr.proto.PostCopyRequest r, Caller caller, java.io.InputStream in,
-      java.io.OutputStream out) throws IOException {
-    java.io.DataInputStream data = new java.io.DataInputStream(
-        new java.io.BufferedInputStream(in, 256 << 10));
-    java.io.DataOutputStream frames = new java.io.DataOutputStream(
-        new java.io.BufferedOutputStream(out, 64 << 10));
+  void postCopy(PostCopyRequest r, Caller caller, InputStream in,
+      OutputStream out) throws IOException {
+    DataInputStream data = new DataInputStream(
+        new BufferedInputStream(in, 256 << 10));
+    DataOutputStream frames = new DataOutputStream(
+        new BufferedOutputStream(out, 64 << 10));
     String source = caller.identity().isEmpty() ? "the source" : caller.identity();
     SourceLink link = new SourceLink(source, frames);
     MigrationArea area;
@@ -108,7 +118,7 @@ final class MigrationRequests {
     LinkWatch watch = null;
     try {
       synchronized (frames) {
-        Response.newBuilder().setPostCopy(dev.accr.proto.PostCopyReply.newBuilder()
+        Response.newBuilder().setPostCopy(PostCopyReply.newBuilder()
             .setReady(true)).build().writeDelimitedTo(frames);
         frames.flush();
       }
@@ -138,7 +148,7 @@ final class MigrationRequests {
     }
   }
 
-  private static void closeQuietly(java.io.Closeable c) {
+  private static void closeQuietly(Closeable c) {
     try {
       c.close();
     } catch (IOException ignored) {
