@@ -4,7 +4,9 @@ import dev.accr.api.AccrException;
 import dev.accr.api.AccrPlugin;
 import dev.accr.api.DeviceDriver;
 import dev.accr.api.DevicePair;
+import dev.accr.api.MemoryView;
 import dev.accr.api.NodeContext;
+import dev.accr.kernel.Node;
 import dev.accr.plugin.PluginHost;
 import dev.accr.plugin.PluginSession;
 import dev.accr.plugin.SessionSetup;
@@ -47,13 +49,14 @@ public final class MappingDryRun {
 
   /**
    * Checks that {@code bytes} of memory, which the set {@code what} holds without storing
-   * them (a migration's probe), fit in {@code target}'s memory: exit 4 otherwise.
+   * them (a migration's probe), fit in what {@code node} has free now: exit 4 otherwise.
    */
-  public static void checkMemory(String what, long bytes, Topology target) {
-    long total = target.getCpusList().stream().mapToLong(c -> c.getMemoryBytes()).sum();
-    if (bytes > total) {
-      throw AccrException.incompatible("%s needs %d MiB of memory; node %s has %d MiB", what,
-          bytes >> 20, target.getName(), total >> 20);
+  public static void checkMemory(String what, long bytes, Node node) {
+    long total = node.topology().getCpusList().stream().mapToLong(c -> c.getMemoryBytes()).sum();
+    long free = total - node.memory().residentPages() * MemoryView.PAGE_SIZE;
+    if (bytes > free) {
+      throw AccrException.incompatible("%s needs %d MiB of memory; node %s has %d MiB free of"
+          + " %d MiB", what, bytes >> 20, node.name(), free >> 20, total >> 20);
     }
   }
 

@@ -1,6 +1,7 @@
 package dev.accr.node;
 
 import dev.accr.api.AccrException;
+import dev.accr.api.MemoryView;
 import dev.accr.engine.DumpOptions;
 import dev.accr.engine.Dumper;
 import dev.accr.engine.ServedMemory;
@@ -228,7 +229,7 @@ final class Migration {
     new Dumper(service.node(), plugins).writingTo(sets).probe(pid, SETS.resolve("check"),
         options, ProgressListener.NONE);
     long bytes = treeOf(pid).stream().filter(p -> p.state() != SimProcess.State.EXITED)
-        .mapToLong(p -> p.memory().residentPages()).sum() * 4096;
+        .mapToLong(p -> p.memory().residentPages()).sum() * MemoryView.PAGE_SIZE;
     MigrationStepReply r = step(target, MigrationStepRequest.newBuilder().setCheck("check")
         .setMapping(request.getMapping()).setMemoryBytes(bytes));
     reply.clearDevices().addAllDevices(r.getDevicesList())

@@ -72,7 +72,7 @@ final class MigrationArea {
             service.node().topology(), plugins, RestoreOptions.defaults()
                 .withMapping(MappingPolicies.fromInfo(r.getMapping())));
         if (r.getMemoryBytes() > 0) {
-          MappingDryRun.checkMemory("the process", r.getMemoryBytes(), service.node().topology());
+          MappingDryRun.checkMemory("the process", r.getMemoryBytes(), service.node());
         }
         plan.devices().forEach(d -> reply.addDevices(DevicePairs.toInfo(d)));
       }
