@@ -1,14 +1,15 @@
 package dev.accr.node;
 
 import dev.accr.api.AccrException;
+import dev.accr.engine.Cancellation;
 import dev.accr.engine.DumpOptions;
 import dev.accr.engine.Dumper;
-import dev.accr.image.ProgressListener;
 import dev.accr.engine.RestoreOptions;
 import dev.accr.engine.RestorePlan;
 import dev.accr.engine.Restorer;
 import dev.accr.engine.Version;
 import dev.accr.image.Compression;
+import dev.accr.image.ProgressListener;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.SimProcess;
 import dev.accr.plugin.DevicePairs;
@@ -22,6 +23,7 @@ import dev.accr.proto.PingReply;
 import dev.accr.proto.ProcessInfo;
 import dev.accr.proto.Progress;
 import dev.accr.proto.PsReply;
+import dev.accr.proto.ReceiveSetRequest;
 import dev.accr.proto.Request;
 import dev.accr.proto.Response;
 import dev.accr.proto.RestoreReply;
@@ -32,6 +34,7 @@ import dev.accr.proto.ShutdownReply;
 import dev.accr.proto.ThawReply;
 import dev.accr.proto.WaitReply;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
@@ -41,7 +44,6 @@ import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
 import java.util.logging.Level;
 import java.util.logging.Logger;
-import dev.accr.engine.Cancellation;
 
 /**
  * Carries out requests on a node with the plugins of the node's registry; the same code serves
@@ -276,7 +278,7 @@ public final class NodeService {
           .withParent(parent, paths.parentConfinement());
       if (remote) {
         dumper = dumper.writingTo(new RemoteDestination(peers.client(r.getToNode()),
-            d -> dev.accr.proto.ReceiveSetRequest.newBuilder().setDir(r.getDir())
+            d -> ReceiveSetRequest.newBuilder().setDir(r.getDir())
                 .setConfined(paths.confined())));
       }
       stats = r.getPreDump() ? dumper.preDump(r.getPid(), dir, options, progress)
@@ -366,8 +368,8 @@ public final class NodeService {
    * Receives an image set another node streams on {@code in} (after its request); see
    * {@link MigrationRequests#receive}.
    */
-  public void receive(dev.accr.proto.ReceiveSetRequest r, Caller caller,
-      java.io.InputStream in, Consumer<Response> out) {
+  public void receive(ReceiveSetRequest r, Caller caller,
+      InputStream in, Consumer<Response> out) {
     migrations.receive(r, caller, in, out);
   }
 
