@@ -91,10 +91,20 @@ class NodeOperationsTest {
   }
 
   /** A counter of 800 steps of 2 ms: at least 1.6 s, so it runs while dumped. */
-  private int startCounter(String out) {
-    return call(Request.newBuilder().setRun(RunRequest.newBuilder().setWorkload("counter")
+  /**
+   * A counter that has written some of its memory, so that its dumps store pages and their
+   * restores report progress (a request is held in its first progress report).
+   */
+  private int startCounter(String out) throws InterruptedException {
+    int pid = call(Request.newBuilder().setRun(RunRequest.newBuilder().setWorkload("counter")
         .addAllArgs(COUNTER).addArgs("--out").addArgs(tmp.resolve(out).toString())
         .setStepDelayMs(2)).build()).getRun().getPid();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (node.process(pid).memory().residentPages() == 0 && System.nanoTime() < deadline) {
+      Thread.sleep(5);
+    }
+    assertTrue(node.process(pid).memory().residentPages() > 0, "the counter wrote memory");
+    return pid;
   }
 
   private static Request dump(int pid, Path dir, boolean leaveRunning) {
