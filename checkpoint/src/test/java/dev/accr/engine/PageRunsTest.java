@@ -12,6 +12,7 @@ import dev.accr.kernel.SimProcess;
 import dev.accr.testkit.Scenarios;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -55,7 +56,9 @@ class PageRunsTest {
         "--pages-per-step", "4096", "--out", tmp.resolve("c.out").toString()), tmp, 0);
     try {
       Path parent = null;
+      long steps = 0;
       for (int i = 0; i < 4; i++) {
+        stepsPast(p, steps); // pages written since the last pre-dump, on a busy machine too
         Path dir = tmp.resolve("pre" + i);
         new Dumper(a, Scenarios.plugins(a)).withParent(parent, UnaryOperator.identity())
             .preDump(p.pid(), dir, DumpOptions.defaults().withThreads(2),
@@ -64,9 +67,19 @@ class PageRunsTest {
         ImageChecker.Report r = ImageChecker.check(dir, 2, Scenarios.plugins(a));
         assertTrue(r.chunks() > 0, "pre-dump " + i + " stored pages");
         parent = dir;
+        steps = p.thread(0).pc();
       }
     } finally {
       a.kill(p.pid());
     }
+  }
+
+  /** Waits until the counter has taken a step past {@code steps}. */
+  private static void stepsPast(SimProcess p, long steps) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (p.thread(0).pc() <= steps && System.nanoTime() < deadline) {
+      Thread.sleep(2);
+    }
+    assertTrue(p.thread(0).pc() > steps, "the counter took a step");
   }
 }
