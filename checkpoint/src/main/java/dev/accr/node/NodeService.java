@@ -64,7 +64,7 @@ public final class NodeService {
   private final AtomicBoolean shutdownScheduled = new AtomicBoolean();
   private final LazyInfos lazyInfos = new LazyInfos();
   private final MigrationRequests migrations;
-  /** Dumps and restores whose reply is not yet sent: a stopping node lets them answer. */
+  /** Dumps, restores and stops whose reply is not yet sent: a stopping node lets them answer. */
   private int unanswered;
   private volatile Path nodeLog;
   private volatile Peers peers = Peers.NONE;
@@ -112,7 +112,8 @@ public final class NodeService {
    */
   public void handle(Request request, Caller caller, Consumer<Response> out,
       Cancellation clientGone) {
-    boolean operation = request.hasDump() || request.hasRestore();
+    // A stop's own reply counts too: the node must not exit before it is sent.
+    boolean operation = request.hasDump() || request.hasRestore() || request.hasShutdown();
     if (operation) {
       synchronized (this) {
         unanswered++;
@@ -130,7 +131,7 @@ public final class NodeService {
     }
   }
 
-  /** Waits until every dump and restore has its reply sent, for at most {@code ms}. */
+  /** Waits until every dump, restore and stop has its reply sent, for at most {@code ms}. */
   private synchronized void awaitAnswered(long ms) throws InterruptedException {
     long deadline = System.currentTimeMillis() + ms;
     for (long left = ms; unanswered > 0 && left > 0;
