@@ -40,17 +40,7 @@ final class VramRestorer {
    * buffers (freed since, or SVM pages that moved) are skipped.
    */
   void restoreChain(int pid, List<Integer> gpuIds, List<VramExtent> extents) {
-    List<PluginImages> links = new ArrayList<>();
-    PluginImages link = ctx.images();
-    links.add(link);
-    while (link.hasEntries("vram-written", pid)) {
-      link = link.parent();
-      if (link == null) {
-        throw new CorruptImageException(StoredVram.writtenFile(pid),
-            "an incremental VRAM image in a set without parent");
-      }
-      links.add(link);
-    }
+    List<PluginImages> links = FoldedVram.chain(ctx.images(), pid);
     Map<Integer, TreeMap<Long, VramExtent>> targets = byGpu(extents);
     for (int i = links.size() - 1; i >= 0; i--) {
       PluginImages l = links.get(i);
