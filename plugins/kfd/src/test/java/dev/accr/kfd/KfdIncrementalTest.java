@@ -51,6 +51,8 @@ class KfdIncrementalTest {
         Arguments.of("kfd-serve", SERVE, "mi100x2", 2, 21L),
         Arguments.of("kfd-serve", SERVE, "mi100x2-renumbered", 5, 22L),
         Arguments.of("kfd-train", train, "mi100x2-renumbered", 2, 23L),
+        Arguments.of("kfd-train", train, "mi100x2", 5, 24L),
+        Arguments.of("kfd-halo", halo, "mi100x2-renumbered", 2, 26L),
         Arguments.of("kfd-halo", halo, "mi100x2", 5, 25L));
   }
 

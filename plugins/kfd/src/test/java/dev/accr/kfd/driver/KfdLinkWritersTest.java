@@ -12,6 +12,7 @@ import dev.accr.image.EntryImageCodec;
 import dev.accr.image.ImageKind;
 import dev.accr.image.ProgressListener;
 import dev.accr.kernel.Node;
+import dev.accr.kernel.ProcessDigest;
 import dev.accr.kernel.SimProcess;
 import dev.accr.kfd.KfdNodes;
 import dev.accr.kfd.proto.KfdVramWritten;
@@ -32,7 +33,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Between two links of a chain (a pre-dump, then a dump naming it as parent), a page written
  * by each kind of writer — a dispatch, an SDMA copy into VRAM and into GTT, a CPU store through
  * the visible window, an SVM migration, a host store — is stored in the second link, and a page
- * nobody wrote is not.
+ * nobody wrote is not; with a buffer freed and another allocated at its address between the
+ * links, the chain restores on a renumbered topology to the digest the process had.
  */
 class KfdLinkWritersTest {
   private static final long BASE = 0x60_0000_0000L; // away from kfd-train's buffers
@@ -40,6 +42,7 @@ class KfdLinkWritersTest {
   private static final long GTT = BASE + 0x1_0000L;
   private static final long VRAM = BASE + 0x1000_0000L;
   private static final long VISIBLE = BASE + 0x2000_0000L;
+  private static final long REUSED = BASE + 0x3000_0000L; // freed and allocated again
   private static final long SVM = 0x70_0000_0000L;
   private static final long HOST = 0x71_0000_0000L;
   private static final int PAGES = 8;
@@ -77,6 +80,8 @@ class KfdLinkWritersTest {
         kfd.cpuWriteLong(VISIBLE + i * P, i + 1);
       }
       dispatch(WorkloadKernels.Fill.ID, VRAM, 1); // VRAM page 0, before the first link
+      int old = kfd.allocVram(gpu, REUSED, 2 * P, 0);
+      dispatch(WorkloadKernels.Fill.ID, REUSED, 3);
 
       Path first = tmp.resolve("first");
       new Dumper(node, Scenarios.plugins(node)).preDump(process.pid(), first,
@@ -90,6 +95,9 @@ class KfdLinkWritersTest {
       dispatch(WorkloadKernels.Grad.ID, SVM + 2 * P, VRAM + 6 * P, GTT + 4 * P, 1);
       assertEquals(gpu, kfd.svmLocation(SVM + 2 * P));
       process.memory().writeLong(HOST + 4 * P, 77); // a host store: page 4
+      kfd.freeMemory(old); // its page 0 must not come back from the first link
+      kfd.allocVram(gpu, REUSED, 2 * P, 0);
+      dispatch(WorkloadKernels.Fill.ID, REUSED + P, 4);
       Path second = tmp.resolve("second");
       new Dumper(node, Scenarios.plugins(node)).withParent(first, UnaryOperator.identity())
           .dump(process.pid(), second, DumpOptions.defaults().withLeaveRunning(true),
@@ -111,7 +119,11 @@ class KfdLinkWritersTest {
       for (long page : List.of(GTT + 5 * P, GTT + 4 * P, HOST + 3 * P, HOST)) {
         assertFalse(host.contains(page), Long.toHexString(page) + " not in " + hex(host));
       }
+      String digest = ProcessDigest.of(process);
       node.kill(process.pid());
+      try (Node renumbered = KfdNodes.node("b", "mi100x2-renumbered")) {
+        assertEquals(digest, ProcessDigest.of(Scenarios.restore(renumbered, second)));
+      }
     }
   }
 
