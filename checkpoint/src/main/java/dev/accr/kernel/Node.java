@@ -3,13 +3,9 @@ package dev.accr.kernel;
 import dev.accr.api.AccrException;
 import dev.accr.api.MemoryView;
 import dev.accr.api.DeviceDriver;
-import dev.accr.api.DeviceType;
 import dev.accr.api.NodeContext;
 import dev.accr.api.Workload;
-import dev.accr.proto.Device;
 import dev.accr.proto.Topology;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,7 +31,8 @@ public final class Node implements NodeContext, AutoCloseable {
   private final NodeLimits limits;
   private final BufferBudget buffers;
   private final ConcurrentSkipListMap<Integer, SimProcess> processes = new ConcurrentSkipListMap<>();
-  private final Map<String, DeviceDriver> drivers;
+  private final NodeRoom room;
+  private final NodeDrivers drivers;
   private final KernelIds ids = new KernelIds();
   private final ProcessTree tree = new ProcessTree(this, processes);
   private final Kernel kernel = new NodeKernel();
@@ -58,29 +55,8 @@ public final class Node implements NodeContext, AutoCloseable {
     this.registry = registry;
     this.limits = limits;
     this.buffers = new BufferBudget(limits.bufferBytes());
-    this.drivers = attachDrivers();
-  }
-
-  private Map<String, DeviceDriver> attachDrivers() {
-    Map<String, List<Device>> byType = new LinkedHashMap<>();
-    for (Device d : topology.getDevicesList()) {
-      byType.computeIfAbsent(d.getType(), t -> new ArrayList<>()).add(d);
-    }
-    Map<String, DeviceDriver> attached = new LinkedHashMap<>();
-    for (var e : byType.entrySet()) {
-      DeviceType type = registry.deviceType(e.getKey());
-      if (type == null) {
-        throw AccrException.incompatible("node %s: no driver for device type '%s' is installed"
-            + " (installed: %s)", name, e.getKey(), installedTypes());
-      }
-      attached.put(e.getKey(), type.attach(this, List.copyOf(e.getValue())));
-    }
-    return attached;
-  }
-
-  private String installedTypes() {
-    List<String> names = registry.deviceTypes().stream().map(DeviceType::type).toList();
-    return names.isEmpty() ? "none" : String.join(", ", names);
+    this.room = new NodeRoom(name, topology, limits);
+    this.drivers = new NodeDrivers(this, topology, registry);
   }
 
   @Override
@@ -100,25 +76,7 @@ public final class Node implements NodeContext, AutoCloseable {
 
   @Override
   public <T extends DeviceDriver> T driver(String type, Class<T> driverClass) {
-    DeviceDriver d = drivers.get(type);
-    if (d == null) {
-      throw AccrException.incompatible("node %s has no %s devices", name, type);
-    }
-    if (!driverClass.isInstance(d)) {
-      throw AccrException.incompatible("node %s: the %s driver is a %s, not a %s", name, type,
-          d.getClass().getName(), driverClass.getName());
-    }
-    return driverClass.cast(d);
-  }
-
-  /** The driver whose device files include {@code path}, or null. */
-  DeviceDriver driverFor(String path) {
-    for (DeviceDriver d : drivers.values()) {
-      if (d.handles(path)) {
-        return d;
-      }
-    }
-    return null;
+    return drivers.driver(type, driverClass);
   }
 
   public NodeMemory memory() {
@@ -136,8 +94,7 @@ public final class Node implements NodeContext, AutoCloseable {
 
   /** The host memory the node's processes may hold in all: the limit, or the topology's. */
   public long memoryLimit() {
-    long total = topology.getCpusList().stream().mapToLong(c -> c.getMemoryBytes()).sum();
-    return limits.memoryBytes() > 0 ? limits.memoryBytes() : total;
+    return room.memoryLimit();
   }
 
   /**
@@ -148,30 +105,7 @@ public final class Node implements NodeContext, AutoCloseable {
    * starts counts with all it maps, a restored one with the pages restored.
    */
   public synchronized void checkRoom(String what, long bytes, SimProcess except) {
-    int live = 0;
-    long held = 0;
-    java.util.Set<SharedMemory> shared = java.util.Collections.newSetFromMap(
-        new java.util.IdentityHashMap<>());
-    for (SimProcess p : processes.values()) {
-      if (p != except && p.state() != SimProcess.State.EXITED) {
-        live++;
-        held += p.memory().privatePages() * MemoryView.PAGE_SIZE;
-        shared.addAll(p.memory().sharedObjects()); // frames several processes map count once
-      }
-    }
-    for (SharedMemory shm : shared) {
-      held += shm.residentPages() * MemoryView.PAGE_SIZE;
-    }
-    if (live >= limits.maxProcesses()) {
-      throw AccrException.failed("%s refused: node %s runs %d processes, its limit", what, name,
-          live);
-    }
-    long limit = memoryLimit();
-    if (bytes > limit - held) {
-      throw AccrException.failed("%s refused: it needs %d MiB of memory, node %s has %d MiB of"
-          + " its %d MiB left", what, bytes >> 20, name, Math.max(0, limit - held) >> 20,
-          limit >> 20);
-    }
+    room.check(processes.values(), what, bytes, except);
   }
 
   /** Starts a new process running {@code workload}. */
@@ -299,7 +233,7 @@ public final class Node implements NodeContext, AutoCloseable {
 
     @Override
     public java.util.function.Function<String, DeviceDriver> drivers() {
-      return Node.this::driverFor;
+      return drivers::driverFor;
     }
 
     @Override
@@ -441,8 +375,6 @@ public final class Node implements NodeContext, AutoCloseable {
         kill(p.pid()); // a tree goes with its root
       }
     }
-    for (DeviceDriver d : drivers.values()) {
-      d.close();
-    }
+    drivers.close();
   }
 }

@@ -8,13 +8,8 @@ import dev.accr.api.DeviceMemoryServer;
 import dev.accr.api.DeviceMapping;
 import dev.accr.api.DevicePair;
 import dev.accr.api.MappingPolicy;
-import dev.accr.api.NodeContext;
 import dev.accr.api.PluginContext;
-import dev.accr.api.PluginImages;
-import dev.accr.api.PluginOption;
 import dev.accr.api.ProcessView;
-import dev.accr.kernel.BufferBudget;
-import dev.accr.kernel.Node;
 import dev.accr.image.ByteCounts;
 import dev.accr.proto.Topology;
 import java.util.ArrayList;
@@ -24,8 +19,6 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * One dump, restore or mapping dry run as the plugins see it (from {@link PluginHost#begin}):
@@ -36,11 +29,10 @@ import java.util.logging.Logger;
  * after {@link #succeeded}, and abandons bulk files left open.
  */
 public final class PluginSession implements AutoCloseable {
-  private static final Logger LOG = Logger.getLogger(PluginSession.class.getName());
   private final PluginHost host;
   private final AccrPlugin.Stage stage;
   private final SessionSetup setup;
-  private final Map<String, Context> contexts = new ConcurrentHashMap<>();
+  private final Map<String, SessionContext> contexts = new ConcurrentHashMap<>();
   private final Set<String> used = new TreeSet<>();
   private boolean ok;
   private boolean closed;
@@ -66,7 +58,7 @@ public final class PluginSession implements AutoCloseable {
       for (AccrPlugin p : host.plugins()) {
         long t = System.nanoTime();
         p.init(contextOf(p));
-        logStep(p, "init(" + stage + ")", t, false);
+        PluginSteps.log(p, "init(" + stage + ")", t, false);
       }
     } catch (RuntimeException e) {
       try {
@@ -92,7 +84,7 @@ public final class PluginSession implements AutoCloseable {
     return new TreeSet<>(used);
   }
 
-  private synchronized void markUsed(String plugin) {
+  synchronized void markUsed(String plugin) {
     used.add(plugin);
   }
 
@@ -114,7 +106,7 @@ public final class PluginSession implements AutoCloseable {
     for (AccrPlugin p : host.plugins()) {
       long t = System.nanoTime();
       List<DevicePair> mine = p.mapDevices(contextOf(p), target);
-      logStep(p, "mapDevices: " + mine.size() + " devices", t, !mine.isEmpty());
+      PluginSteps.log(p, "mapDevices: " + mine.size() + " devices", t, !mine.isEmpty());
       if (!mine.isEmpty()) {
         markUsed(p.name());
         pairs.addAll(mine);
@@ -132,7 +124,7 @@ public final class PluginSession implements AutoCloseable {
     for (AccrPlugin p : host.plugins()) {
       long t = System.nanoTime();
       boolean claimed = p.pauseDevices(contextOf(p), process);
-      logStep(p, "pauseDevices", t, claimed);
+      PluginSteps.log(p, "pauseDevices", t, claimed);
       if (claimed) {
         markUsed(p.name());
       }
@@ -167,7 +159,7 @@ public final class PluginSession implements AutoCloseable {
     for (AccrPlugin p : host.plugins()) {
       long t = System.nanoTime();
       boolean claimed = p.checkpointDevices(contextOf(p), process);
-      logStep(p, "checkpointDevices", t, claimed);
+      PluginSteps.log(p, "checkpointDevices", t, claimed);
       if (claimed) {
         markUsed(p.name());
       }
@@ -179,7 +171,7 @@ public final class PluginSession implements AutoCloseable {
     for (AccrPlugin p : host.plugins()) {
       long t = System.nanoTime();
       boolean claimed = p.dumpExtFile(contextOf(p), process, fd, file);
-      logStep(p, "dumpExtFile fd " + fd + " (" + file.path() + ")", t, claimed);
+      PluginSteps.log(p, "dumpExtFile fd " + fd + " (" + file.path() + ")", t, claimed);
       if (claimed) {
         markUsed(p.name());
         return p.name();
@@ -205,7 +197,7 @@ public final class PluginSession implements AutoCloseable {
     for (AccrPlugin p : host.plugins()) {
       long t = System.nanoTime();
       p.dumpDevicesLate(contextOf(p));
-      logStep(p, "dumpDevicesLate", t, false);
+      PluginSteps.log(p, "dumpDevicesLate", t, false);
     }
   }
 
@@ -215,7 +207,7 @@ public final class PluginSession implements AutoCloseable {
     for (AccrPlugin p : host.plugins()) {
       long t = System.nanoTime();
       p.treeFrozen(contextOf(p), view);
-      logStep(p, "treeFrozen: " + view.size() + " processes", t, false);
+      PluginSteps.log(p, "treeFrozen: " + view.size() + " processes", t, false);
     }
   }
 
@@ -225,7 +217,7 @@ public final class PluginSession implements AutoCloseable {
     for (AccrPlugin p : host.plugins()) {
       long t = System.nanoTime();
       p.treeRestored(contextOf(p), view);
-      logStep(p, "treeRestored: " + view.size() + " processes", t, false);
+      PluginSteps.log(p, "treeRestored: " + view.size() + " processes", t, false);
     }
   }
 
@@ -233,7 +225,7 @@ public final class PluginSession implements AutoCloseable {
     for (AccrPlugin p : host.plugins()) {
       long t = System.nanoTime();
       p.postForking(contextOf(p), process);
-      logStep(p, "postForking", t, false);
+      PluginSteps.log(p, "postForking", t, false);
     }
   }
 
@@ -258,7 +250,7 @@ public final class PluginSession implements AutoCloseable {
     }
     long t = System.nanoTime();
     DeviceFile file = p.restoreExtFile(contextOf(p), process, fd, path);
-    logStep(p, "restoreExtFile fd " + fd + " (" + path + ")", t, file != null);
+    PluginSteps.log(p, "restoreExtFile fd " + fd + " (" + path + ")", t, file != null);
     if (file == null) {
       throw AccrException.incompatible("restore: plugin %s cannot reopen fd %d (%s)", plugin,
           fd, path);
@@ -314,7 +306,7 @@ public final class PluginSession implements AutoCloseable {
     for (AccrPlugin p : host.plugins()) {
       long t = System.nanoTime();
       p.resumeDevicesLate(contextOf(p), process);
-      logStep(p, "resumeDevicesLate", t, false);
+      PluginSteps.log(p, "resumeDevicesLate", t, false);
     }
   }
 
@@ -340,7 +332,7 @@ public final class PluginSession implements AutoCloseable {
           try {
             long t = System.nanoTime();
             p.fini(contextOf(p), finishedOk);
-            logStep(p, "fini(" + stage + ", ok=" + finishedOk + ")", t, false);
+            PluginSteps.log(p, "fini(" + stage + ", ok=" + finishedOk + ")", t, false);
           } catch (RuntimeException e) {
             if (first == null) {
               first = e;
@@ -351,8 +343,8 @@ public final class PluginSession implements AutoCloseable {
         }
       }
     } finally {
-      for (Context c : contexts.values()) {
-        c.images.abandonOpen();
+      for (SessionContext c : contexts.values()) {
+        c.setImages().abandonOpen();
       }
     }
     if (first != null) {
@@ -364,109 +356,34 @@ public final class PluginSession implements AutoCloseable {
   public Map<String, ByteCounts> bulkCounts() {
     Map<String, ByteCounts> out = new TreeMap<>();
     contexts.forEach((name, c) -> {
-      if (!c.images.counts().isEmpty()) {
-        out.put(name, c.images.counts());
+      if (!c.setImages().counts().isEmpty()) {
+        out.put(name, c.setImages().counts());
       }
     });
     return out;
   }
 
-  /**
-   * Logs a plugin's step for the operation's log: at DEBUG when the plugin claimed something
-   * or took a millisecond or more, else at TRACE.
-   */
-  private static void logStep(AccrPlugin p, String step, long startNanos, boolean claimed) {
-    long us = (System.nanoTime() - startNanos) / 1000;
-    Level level = claimed || us >= 1000 ? Level.FINE : Level.FINEST;
-    if (LOG.isLoggable(level)) {
-      LOG.log(level, String.format("plugin %s: %s%s, %.1f ms", p.name(), step,
-          claimed ? " (claimed)" : "", us / 1000.0));
-    }
-  }
-
   private PluginContext contextOf(AccrPlugin p) {
-    return contexts.computeIfAbsent(p.name(), name -> new Context(p));
+    return contexts.computeIfAbsent(p.name(), name -> new SessionContext(this, p));
   }
 
-  private final class Context implements PluginContext {
-    private final AccrPlugin plugin;
-    private final SetImages images;
-    private volatile Object attachment;
+  /** The setup this session was begun with. */
+  SessionSetup setup() {
+    return setup;
+  }
 
-    Context(AccrPlugin plugin) {
-      this.plugin = plugin;
-      boolean writing = stage == AccrPlugin.Stage.DUMP || stage == AccrPlugin.Stage.PRE_DUMP;
-      this.images = new SetImages(plugin.name(), !writing, setup.dir(),
-          setup.id(), setup.compression(), setup.parallelism(), () -> markUsed(plugin.name()),
-          setup.node() instanceof Node n ? n.buffers() : BufferBudget.unlimited(),
-          setup.cancelled(), () -> remoteBulk)
-          .withParent(setup.parentDir(), setup.parentId()).writingTo(setup.writeSink());
-    }
+  /** Whether this is a post-copy dump ({@link #serveMemoryLater}). */
+  boolean memoryServedLater() {
+    return memoryServedLater;
+  }
 
-    @Override
-    public AccrPlugin.Stage stage() {
-      return stage;
-    }
+  /** The lazy restore in progress, or null. */
+  LazyRestoreHost lazy() {
+    return lazy;
+  }
 
-    @Override
-    public boolean memoryServedLater() {
-      return memoryServedLater && plugin.servesDeviceMemory();
-    }
-
-    @Override
-    public LazyRestoreHost lazyRestore() {
-      return plugin.restoresLazily() ? lazy : null;
-    }
-
-    @Override
-    public NodeContext node() {
-      return setup.node();
-    }
-
-    @Override
-    public PluginImages images() {
-      return images;
-    }
-
-    @Override
-    public String option(String name, String fallback) {
-      String given = setup.options().get(plugin.name() + "." + name);
-      if (given != null) {
-        return given;
-      }
-      PluginOption declared = PluginOptionCheck.declared(plugin, name);
-      return declared != null ? declared.defaultValue() : fallback;
-    }
-
-    @Override
-    public MappingPolicy mappingPolicy() {
-      return setup.policy();
-    }
-
-    @Override
-    public boolean leaveRunning() {
-      return setup.leaveRunning();
-    }
-
-    @Override
-    public void progress(String phase, long done, long total) {
-      setup.progress().progress(plugin.name() + " " + phase, done, total);
-    }
-
-    @Override
-    public boolean cancelled() {
-      return setup.cancelled().getAsBoolean();
-    }
-
-    @Override
-    public void attach(Object state) {
-      attachment = state;
-    }
-
-    @Override
-    public <T> T attachment(Class<T> type) {
-      Object a = attachment;
-      return type.isInstance(a) ? type.cast(a) : null;
-    }
+  /** The bulk files read from another node, or null. */
+  RemoteBulk remoteBulk() {
+    return remoteBulk;
   }
 }

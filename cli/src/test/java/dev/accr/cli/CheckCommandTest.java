@@ -40,6 +40,60 @@ class CheckCommandTest {
     }
   }
 
+  /**
+   * The checked-in chains pass; a link of another chain put in the middle, a parent deleted, a
+   * cycle of parents: exit code 3, one line naming the link whose parent broke.
+   */
+  @Test
+  void aChainWithALinkOfAnotherChainADeletedParentOrACycleIsRefused() throws IOException {
+    Path counter = chain("counter-chain");
+    Path serve = chain("kfd-serve-chain");
+    for (Path last : List.of(counter.resolve("link-3"), serve.resolve("link-3"))) {
+      CliRun r = accr("check", last.toString());
+      assertEquals(0, r.code(), r.err());
+    }
+    // Both roots have pid 1000: only the checkpoint id tells the chains apart.
+    deleteLink(counter.resolve("link-2"));
+    ImageEdits.copy(serve.resolve("link-2"), counter.resolve("link-2"));
+    assertOneLine(accr("check", counter.resolve("link-3").toString()), 3, "another chain");
+
+    Path deleted = chain("counter-chain-deleted");
+    deleteLink(deleted.resolve("link-2"));
+    assertOneLine(accr("check", deleted.resolve("link-3").toString()), 3, "'../link-2'");
+
+    Path cycle = chain("counter-chain-cycle");
+    ByteString lastId = ByteString.copyFrom(checkpointId(cycle.resolve("link-3")));
+    dev.accr.testkit.ImageEdits.edit(cycle.resolve("link-1"), "inventory.img",
+        dev.accr.image.ImageKind.INVENTORY, InventoryEntry.parser(),
+        inv -> inv.toBuilder().setParentPath("../link-3").setParentId(lastId).build());
+    assertOneLine(accr("check", cycle.resolve("link-3").toString()), 3, "is a cycle");
+  }
+
+  /** A copy of a chain of the current version, its links side by side. */
+  private Path chain(String name) throws IOException {
+    String stored = name.startsWith("counter-chain") ? "counter-chain" : name;
+    Path from = TestSets.CHECKED_IN.resolve("v" + dev.accr.image.ImageKind.VERSION_CURRENT)
+        .resolve(stored);
+    Path to = tmp.resolve(name);
+    for (int i = 1; Files.isDirectory(from.resolve("link-" + i)); i++) {
+      ImageEdits.copy(from.resolve("link-" + i), to.resolve("link-" + i));
+    }
+    return to;
+  }
+
+  private static void deleteLink(Path link) throws IOException {
+    try (java.util.stream.Stream<Path> files = Files.list(link)) {
+      for (Path f : files.toList()) {
+        Files.delete(f);
+      }
+    }
+    Files.delete(link);
+  }
+
+  private static byte[] checkpointId(Path set) throws IOException {
+    return dev.accr.engine.ImageSet.read(set).id().bytes();
+  }
+
   @Test
   void aKfdQueueWithARingOfThreeSlotsIsRefused() throws IOException {
     Path dir = set("kfd-train");

@@ -21,8 +21,9 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 /**
  * Writes the image sets of the current format version that are missing from
- * {@code sets/v<N>/}, one recipe of {@link SetRecipes} after the other, and records them in
- * versions.txt. Existing sets are never touched. Runs only when asked (test-images/README.md).
+ * {@code sets/v<N>/}, one recipe of {@link SetRecipes} after the other, then the chains of
+ * {@link ChainRecipes} whose folder is missing, and records them in versions.txt. Existing sets
+ * and chains are never touched. Runs only when asked (test-images/README.md).
  */
 @EnabledIfSystemProperty(named = "accr.generateTestImages", matches = "true")
 class GenerateTestImagesTest {
@@ -40,6 +41,11 @@ class GenerateTestImagesTest {
         generate(recipe);
       }
     }
+    for (ChainRecipes.ChainRecipe chain : ChainRecipes.ALL) {
+      if (!Files.exists(TestImageSets.currentVersionDir().resolve(chain.name()))) {
+        new ChainGenerator(chain, WORK_DIR).generate();
+      }
+    }
     Map<Integer, TestImageSets.VersionLine> versions = TestImageSets.versions();
     TestImageSets.VersionLine old = versions.get(ImageKind.VERSION_CURRENT);
     versions.put(ImageKind.VERSION_CURRENT, new TestImageSets.VersionLine(
@@ -53,10 +59,11 @@ class GenerateTestImagesTest {
     String digest;
     try (Node node = Scenarios.node("generator", recipe.topology())) {
       digest = Scenarios.uninterrupted(node, recipe.workload(),
-          args(recipe, "uninterrupted"), WORK_DIR);
+          args(recipe.args(), recipe.writesFile(), "uninterrupted"), WORK_DIR);
     }
     try (Node node = Scenarios.node("generator", recipe.topology())) {
-      SimProcess p = node.create(recipe.workload(), args(recipe, recipe.name()), WORK_DIR, 0);
+      SimProcess p = node.create(recipe.workload(),
+          args(recipe.args(), recipe.writesFile(), recipe.name()), WORK_DIR, 0);
       int stepped = 0;
       for (int i = 0; i < recipe.dumpAfter().size(); i++) {
         Path set = TestImageSets.currentVersionDir().resolve(recipe.setNames().get(i));
@@ -74,9 +81,11 @@ class GenerateTestImagesTest {
     }
   }
 
-  private static List<String> args(SetRecipes.Recipe recipe, String outName) throws IOException {
-    List<String> args = new ArrayList<>(recipe.args());
-    if (recipe.writesFile()) {
+  /** A recipe's arguments, with {@code --out} a fresh file when the workload writes one. */
+  static List<String> args(List<String> recipeArgs, boolean writesFile, String outName)
+      throws IOException {
+    List<String> args = new ArrayList<>(recipeArgs);
+    if (writesFile) {
       Path out = WORK_DIR.resolve(outName + ".out");
       Files.deleteIfExists(out);
       args.addAll(List.of("--out", out.toString()));
@@ -85,7 +94,7 @@ class GenerateTestImagesTest {
   }
 
   /** Images hold no file contents: keep those of the regular files the process had open. */
-  private static void saveOpenFiles(Path set) throws IOException {
+  static void saveOpenFiles(Path set) throws IOException {
     TreeSet<String> names = new TreeSet<>();
     for (FileEntry f : ImageSet.read(set).files().values()) {
       if (f.hasReg()) {

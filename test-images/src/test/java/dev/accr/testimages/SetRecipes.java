@@ -1,11 +1,13 @@
 package dev.accr.testimages;
 
 import java.util.List;
+import java.util.stream.Stream;
 
 /**
  * What the generator writes for each format version: one recipe per workload and device type.
  * A new workload gets its sets by adding a recipe here and running the generator (see
- * test-images/README.md); the build then requires its set for the current version.
+ * test-images/README.md); the build then requires its set for the current version. Incremental
+ * chains have their recipes in {@link ChainRecipes}.
  */
 final class SetRecipes {
   /**
@@ -42,8 +44,9 @@ final class SetRecipes {
 
   private SetRecipes() {}
 
-  /** The names of every set the generator writes for one format version. */
+  /** The names of every set and chain the generator writes for one format version. */
   static List<String> setNames() {
-    return ALL.stream().flatMap(r -> r.setNames().stream()).sorted().toList();
+    return Stream.concat(ALL.stream().flatMap(r -> r.setNames().stream()),
+        ChainRecipes.ALL.stream().map(ChainRecipes.ChainRecipe::name)).sorted().toList();
   }
 }

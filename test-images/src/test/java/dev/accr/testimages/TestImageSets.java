@@ -15,12 +15,16 @@ import java.util.stream.Stream;
  * plus {@code expected-digest.txt} (the digest of an uninterrupted run) and {@code files/}
  * (the contents of the files the process had open, restored to their recorded paths before
  * restoring, since images do not hold file contents). {@code sets/versions.txt} lists, per
- * format version, the accr version that wrote its sets and their names.
+ * format version, the accr version that wrote its sets and their names. An incremental chain
+ * is a folder of the same kind whose image sets are its links, {@code link-1/} (a full dump)
+ * to {@code link-N/}; each restorable link holds its own {@code expected-digest.txt} and
+ * {@code files/}.
  */
 final class TestImageSets {
   static final String EXPECTED_DIGEST = "expected-digest.txt";
   static final String FILES = "files";
   static final String VERSIONS = "versions.txt";
+  static final String LINK = "link-";
 
   /** One line of versions.txt. */
   record VersionLine(int formatVersion, String toolVersion, List<String> sets) {
@@ -48,6 +52,20 @@ final class TestImageSets {
     try (Stream<Path> s = Files.walk(root(), 2)) {
       return s.filter(p -> Files.isRegularFile(p.resolve(EXPECTED_DIGEST))).sorted().toList();
     }
+  }
+
+  /** Whether {@code set} is an incremental chain rather than one image set. */
+  static boolean isChain(Path set) {
+    return Files.isDirectory(set.resolve(LINK + 1));
+  }
+
+  /** The links of a chain, oldest first. */
+  static List<Path> links(Path chain) {
+    List<Path> links = new ArrayList<>();
+    for (int i = 1; Files.isDirectory(chain.resolve(LINK + i)); i++) {
+      links.add(chain.resolve(LINK + i));
+    }
+    return links;
   }
 
   /** The set names found under one version's folder. */

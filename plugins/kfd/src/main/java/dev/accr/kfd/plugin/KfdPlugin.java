@@ -201,9 +201,10 @@ public final class KfdPlugin implements AccrPlugin {
     images.writeEntries("events", pid, cp.events());
     images.writeEntries("svm", pid, cp.svmRanges());
     if (!ctx.memoryServedLater()) { // post-copy: serveDeviceMemory serves the VRAM
+      // A process that runs on may get a child link: as for host memory, even a full dump
+      // (dump -R) begins a tracking period, so that the next link stores only what changed.
       incremental.dumpVram(ctx, kfd, pid, cp.devices().stream().map(KfdDeviceEntry::getGpuId)
-          .toList(), ctx.leaveRunning() && (images.parent() != null
-              || KfdCriu.isDirtyTracking(kfd)));
+          .toList(), ctx.leaveRunning());
     }
     return true;
   }
