@@ -3,6 +3,7 @@ package dev.accr.kernel;
 import dev.accr.api.AccrException;
 import dev.accr.api.ZeroedMemory;
 import java.lang.foreign.Arena;
+import java.lang.ref.Cleaner;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -32,13 +33,17 @@ public final class BufferBudget {
   private final ArrayDeque<Waiter> queue = new ArrayDeque<>(); // guarded by this
   private long inUse; // guarded by this
   private long peak; // guarded by this
-  /** Memory of ended grants by size, most recently used first. */
+  /** Memory of ended grants by size, most recently used first; unmapped once this is unreachable. */
   private final Map<Long, ArrayDeque<Kept>> kept = new HashMap<>(); // guarded by this
+  private final long keptLimit;
   private long keptBytes; // guarded by this
 
   private record Waiter(long min) {}
 
   private record Kept(Arena arena, MemorySegment memory) {}
+
+  /** Unmaps the kept memory of budgets nobody holds any more (a node closed, a tool done). */
+  private static final Cleaner UNMAPPER = Cleaner.create();
 
   /** A budget of {@code capacity} bytes. */
   public BufferBudget(long capacity) {
@@ -46,6 +51,14 @@ public final class BufferBudget {
       throw new IllegalArgumentException("buffer budget " + capacity + " is not positive");
     }
     this.capacity = capacity;
+    this.keptLimit = Math.min(capacity / 4, 64L << 20);
+    Map<Long, ArrayDeque<Kept>> memory = kept;
+    UNMAPPER.register(this, () -> {
+      synchronized (memory) {
+        memory.values().forEach(q -> q.forEach(k -> k.arena().close()));
+        memory.clear();
+      }
+    });
   }
 
   /** A budget that never makes anyone wait (tools outside a node: check, inspect, bench). */
@@ -134,7 +147,7 @@ public final class BufferBudget {
 
   /** The most bytes of ended grants' memory kept for reuse: a quarter of the budget, at most 64 MiB. */
   public long keptLimit() {
-    return Math.min(capacity / 4, 64L << 20);
+    return keptLimit;
   }
 
   /** Bytes of ended grants' memory kept for reuse now. */
