@@ -10,18 +10,14 @@ import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -30,7 +26,9 @@ import java.util.function.BooleanSupplier;
  * checked against its checksum and the pagemap, and decompressed and handed to the consumer by
  * a pool of workers with a fixed number of buffers. The buffers are one grant of the node's
  * {@link BufferBudget}, held for one {@link #forEach}: with less granted, fewer workers and
- * buffers are in flight (at least one of each).
+ * buffers are in flight (at least one of each). With {@link #forEachAsync}, uncompressed chunks
+ * go from the lane's reader straight to the consumer, and a buffer stays with its chunk until
+ * the consumer's work on it is done ({@link ChunksInFlight}).
  */
 public final class BulkFileReader implements BulkReader {
   private final List<Path> laneFiles;
@@ -209,116 +207,6 @@ public final class BulkFileReader implements BulkReader {
     }
   }
 
-  /**
-   * Buffers of one kind (stored chunks, or decoded ones), made from the grant on first need,
-   * at most {@code max}; a buffer whose chunk is still in a consumer's work comes back when
-   * that work is done.
-   */
-  private static final class ChunkBuffers {
-    private final BufferBudget.Grant grant;
-    private final int size;
-    private final int max;
-    private final BlockingQueue<ByteBuffer> free;
-    private int made; // guarded by this
-
-    ChunkBuffers(BufferBudget.Grant grant, int size, int max) {
-      this.grant = grant;
-      this.size = size;
-      this.max = Math.max(1, max);
-      this.free = new ArrayBlockingQueue<>(this.max);
-    }
-
-    /**
-     * A free buffer: one given back, a new one while fewer than the most are made, else one
-     * freed by waiting for the oldest work in flight (or, with none, for a buffer given back).
-     */
-    ByteBuffer take(InFlight inFlight) throws InterruptedException {
-      while (true) {
-        ByteBuffer b = free.poll();
-        if (b != null) {
-          return b;
-        }
-        synchronized (this) {
-          if (made < max) {
-            made++;
-            return grant.allocate(size).asByteBuffer();
-          }
-        }
-        if (!inFlight.awaitOldest()) {
-          b = free.poll(10, TimeUnit.MILLISECONDS);
-          if (b != null) {
-            return b;
-          }
-        }
-      }
-    }
-
-    void give(ByteBuffer b) {
-      free.add(b);
-    }
-  }
-
-  /**
-   * The consumers' work still under way, oldest first, with the buffer each holds: a thread
-   * that needs a buffer waits for the oldest (see {@link Pending#await}) and gives its buffer
-   * back. A work's failure is thrown to the thread that waits for it.
-   */
-  private static final class InFlight {
-    private record Work(Pending pending, ByteBuffer buffer, ChunkBuffers home) {}
-
-    private final ArrayDeque<Work> works = new ArrayDeque<>();
-
-    void add(Pending pending, ByteBuffer buffer, ChunkBuffers home) {
-      if (pending.isDone()) {
-        finish(new Work(pending, buffer, home));
-        return;
-      }
-      synchronized (this) {
-        works.addLast(new Work(pending, buffer, home));
-      }
-    }
-
-    /** Waits for the oldest work and gives its buffer back; false when none is in flight. */
-    boolean awaitOldest() {
-      Work w;
-      synchronized (this) {
-        w = works.pollFirst();
-      }
-      if (w == null) {
-        return false;
-      }
-      finish(w);
-      return true;
-    }
-
-    private void finish(Work w) {
-      try {
-        w.pending().await();
-      } finally {
-        w.home().give(w.buffer());
-      }
-    }
-
-    void awaitAll() {
-      while (awaitOldest()) {
-        // each work's failure is thrown as it is met
-      }
-    }
-
-    /** After a failure: every work still in flight ends before its buffer may be freed. */
-    void awaitAllQuietly() {
-      while (true) {
-        try {
-          if (!awaitOldest()) {
-            return;
-          }
-        } catch (RuntimeException e) {
-          // the read has failed already, or fails with this
-        }
-      }
-    }
-  }
-
   /** The decoding side of a {@link #read}, shared by the lanes' readers. */
   private final class Decoding {
     final ExecutorService pool;
@@ -327,7 +215,7 @@ public final class BulkFileReader implements BulkReader {
     final boolean direct;
     final ChunkBuffers stored;
     final ChunkBuffers raw;
-    final InFlight inFlight = new InFlight();
+    final ChunksInFlight inFlight = new ChunksInFlight();
     final ThreadLocal<ChunkCodec> codecs = ThreadLocal.withInitial(() -> new ChunkCodec(Compression.NONE));
     volatile boolean stopped;
 
