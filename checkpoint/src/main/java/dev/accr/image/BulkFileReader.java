@@ -7,7 +7,6 @@ import dev.accr.kernel.BufferBudget;
 import dev.accr.proto.PluginChunkEntry;
 import dev.accr.proto.PluginPagemapHead;
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -16,8 +15,6 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -29,7 +26,9 @@ import java.util.function.BooleanSupplier;
  * checked against its checksum and the pagemap, and decompressed and handed to the consumer by
  * a pool of workers with a fixed number of buffers. The buffers are one grant of the node's
  * {@link BufferBudget}, held for one {@link #forEach}: with less granted, fewer workers and
- * buffers are in flight (at least one of each).
+ * buffers are in flight (at least one of each). With {@link #forEachAsync}, uncompressed chunks
+ * go from the lane's reader straight to the consumer, and a buffer stays with its chunk until
+ * the consumer's work on it is done ({@link ChunksInFlight}).
  */
 public final class BulkFileReader implements BulkReader {
   private final List<Path> laneFiles;
@@ -149,29 +148,38 @@ public final class BulkFileReader implements BulkReader {
 
   @Override
   public void forEach(int threads, ChunkConsumer consumer) {
+    read(threads, false, (key, data) -> {
+      consumer.accept(key, data);
+      return Pending.DONE;
+    });
+  }
+
+  @Override
+  public void forEachAsync(int threads, AsyncChunkConsumer consumer) {
+    read(threads, true, consumer);
+  }
+
+  private void read(int threads, boolean async, AsyncChunkConsumer consumer) {
     int lanes = laneFiles.size();
     int wanted = Math.max(1, threads);
     // Each worker decodes into a buffer of its own; stored chunks wait in the others.
     try (BufferBudget.Grant grant = budget.acquire(2L * largest,
-            (2L * wanted + lanes) * largest, cancelled);
-        Arena arena = Arena.ofShared()) {
+            (2L * wanted + lanes) * largest, cancelled)) {
       int buffers = Math.max(2, grant.buffers(largest));
       int workers = Math.clamp(buffers / 2, 1, wanted);
-      forEach(workers, buffers - workers, arena, consumer);
+      read(workers, buffers - workers, grant, async, consumer);
     }
   }
 
-  private void forEach(int workers, int storedBuffers, Arena arena, ChunkConsumer consumer) {
+  private void read(int workers, int storedBuffers, BufferBudget.Grant grant, boolean async,
+      AsyncChunkConsumer consumer) {
     int lanes = laneFiles.size();
-    BlockingQueue<ByteBuffer> free = new ArrayBlockingQueue<>(storedBuffers);
-    for (int i = 0; i < storedBuffers; i++) {
-      free.add(arena.allocate(largest).asByteBuffer());
-    }
     ExecutorService pool = Executors.newFixedThreadPool(workers, Thread.ofPlatform()
         .name("bulk-read-", 0).daemon().factory());
     ExecutorService laneReaders = Executors.newFixedThreadPool(lanes, Thread.ofPlatform()
         .name("bulk-lane-", 0).daemon().factory());
-    Decoding decoding = new Decoding(pool, free, consumer, arena);
+    Decoding decoding = new Decoding(pool, consumer, async,
+        new ChunkBuffers(grant, largest, storedBuffers), new ChunkBuffers(grant, largest, workers));
     try {
       List<Future<Integer>> seen = new ArrayList<>();
       for (int lane = 0; lane < lanes; lane++) {
@@ -182,6 +190,7 @@ public final class BulkFileReader implements BulkReader {
       for (Future<Integer> f : seen) {
         total += await(f);
       }
+      decoding.inFlight.awaitAll();
       if (total != chunks.size()) {
         throw new CorruptImageException(pagemapName, "chunks: actual=" + total + " expected="
             + chunks.size());
@@ -194,24 +203,29 @@ public final class BulkFileReader implements BulkReader {
       // what the consumers write into (device memory of a restore that is rolled back).
       laneReaders.close();
       pool.close();
+      decoding.inFlight.awaitAllQuietly();
     }
   }
 
-  /** The decoding side of a {@link #forEach}, shared by the lanes' readers. */
+  /** The decoding side of a {@link #read}, shared by the lanes' readers. */
   private final class Decoding {
     final ExecutorService pool;
-    final BlockingQueue<ByteBuffer> free;
-    final ChunkConsumer consumer;
+    final AsyncChunkConsumer consumer;
+    /** Uncompressed chunks go from the lane's reader straight to the consumer. */
+    final boolean direct;
+    final ChunkBuffers stored;
+    final ChunkBuffers raw;
+    final ChunksInFlight inFlight = new ChunksInFlight();
     final ThreadLocal<ChunkCodec> codecs = ThreadLocal.withInitial(() -> new ChunkCodec(Compression.NONE));
-    final ThreadLocal<ByteBuffer> rawBuffers;
     volatile boolean stopped;
 
-    Decoding(ExecutorService pool, BlockingQueue<ByteBuffer> free, ChunkConsumer consumer,
-        Arena arena) {
+    Decoding(ExecutorService pool, AsyncChunkConsumer consumer, boolean direct,
+        ChunkBuffers stored, ChunkBuffers raw) {
       this.pool = pool;
-      this.free = free;
       this.consumer = consumer;
-      this.rawBuffers = ThreadLocal.withInitial(() -> arena.allocate(largest).asByteBuffer());
+      this.direct = direct;
+      this.stored = stored;
+      this.raw = raw;
     }
 
     void stop() {
@@ -229,34 +243,25 @@ public final class BulkFileReader implements BulkReader {
         if (cancelled.getAsBoolean()) {
           throw AccrException.failed("reading %s: cancelled", Path.of(pagemapName).getFileName());
         }
-        ByteBuffer stored = d.free.take();
+        ByteBuffer stored = d.stored.take(d.inFlight);
         ChunkFileReader.Chunk chunk = reader.next(stored);
         if (chunk == null) {
-          d.free.add(stored);
+          d.stored.give(stored);
           break;
         }
         PluginChunkEntry entry = byOffset.get(lane).get(chunk.offset());
         if (entry == null || entry.getRawLength() != chunk.rawLength()
             || entry.getStoredLength() != chunk.storedLength()) {
-          d.free.add(stored);
+          d.stored.give(stored);
           throw new CorruptImageException(reader.file(), "chunk at offset " + chunk.offset()
               + " does not match " + Path.of(pagemapName).getFileName());
         }
         seen++;
-        pending.add(d.pool.submit(() -> {
-          try {
-            ByteBuffer raw = d.rawBuffers.get();
-            ByteBuffer data = d.codecs.get().decode(chunk.codec(), stored, chunk.rawLength(),
-                raw, reader.file(), chunk.offset());
-            d.consumer.accept(entry.getKey(), MemorySegment.ofBuffer(data));
-            counts.addRead(chunk.storedLength());
-            counts.addStored(chunk.storedLength());
-            counts.addWritten(chunk.rawLength());
-          } finally {
-            d.free.add(stored);
-          }
-          return null;
-        }));
+        if (d.direct && chunk.codec() == Compression.Codec.NONE) {
+          deliver(d, entry, chunk, stored, d.stored);
+        } else {
+          pending.add(d.pool.submit(() -> decode(d, entry, chunk, stored, reader.file())));
+        }
         while (!pending.isEmpty() && pending.getFirst().isDone()) {
           await(pending.removeFirst());
         }
@@ -272,6 +277,50 @@ public final class BulkFileReader implements BulkReader {
       throw e;
     }
     return seen;
+  }
+
+  /** A worker's part: decodes a stored chunk and hands it to the consumer. */
+  private Void decode(Decoding d, PluginChunkEntry entry, ChunkFileReader.Chunk chunk,
+      ByteBuffer stored, String file) throws InterruptedException {
+    if (chunk.codec() == Compression.Codec.NONE) {
+      deliver(d, entry, chunk, stored, d.stored);
+      return null;
+    }
+    ByteBuffer raw;
+    try {
+      raw = d.raw.take(d.inFlight);
+    } catch (InterruptedException | RuntimeException e) {
+      d.stored.give(stored);
+      throw e;
+    }
+    ByteBuffer data;
+    try {
+      data = d.codecs.get().decode(chunk.codec(), stored, chunk.rawLength(), raw, file,
+          chunk.offset());
+    } catch (RuntimeException e) {
+      d.raw.give(raw);
+      throw e;
+    } finally {
+      d.stored.give(stored);
+    }
+    deliver(d, entry, chunk, data, d.raw);
+    return null;
+  }
+
+  /** Hands a chunk's data to the consumer; its buffer returns to {@code home} once done. */
+  private void deliver(Decoding d, PluginChunkEntry entry, ChunkFileReader.Chunk chunk,
+      ByteBuffer data, ChunkBuffers home) {
+    Pending work;
+    try {
+      work = d.consumer.accept(entry.getKey(), MemorySegment.ofBuffer(data));
+    } catch (RuntimeException e) {
+      home.give(data.clear());
+      throw e;
+    }
+    counts.addRead(chunk.storedLength());
+    counts.addStored(chunk.storedLength());
+    counts.addWritten(chunk.rawLength());
+    d.inFlight.add(work, data, home);
   }
 
   private static <T> T await(Future<T> f) {

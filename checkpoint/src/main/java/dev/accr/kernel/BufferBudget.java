@@ -1,7 +1,15 @@
 package dev.accr.kernel;
 
 import dev.accr.api.AccrException;
+import dev.accr.api.ZeroedMemory;
+import java.lang.foreign.Arena;
+import java.lang.ref.Cleaner;
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -13,14 +21,29 @@ import java.util.function.BooleanSupplier;
  * getting none. A user takes one grant at a time and frees it before waiting for anything
  * else, so users never wait on each other in a circle. A minimum larger than the whole
  * budget is cut to the budget: one buffer set always fits.
+ *
+ * <p>Memory a grant {@linkplain Grant#allocate allocates} is kept when the grant ends, up to
+ * {@link #keptLimit()} bytes, and handed to the next grants that ask for buffers of the same
+ * size: fresh memory costs a page fault per page on first touch (on a virtual machine often
+ * a slow one), memory used before does not, so operations one after the other do not pay
+ * for it again and again.
  */
 public final class BufferBudget {
   private final long capacity;
   private final ArrayDeque<Waiter> queue = new ArrayDeque<>(); // guarded by this
   private long inUse; // guarded by this
   private long peak; // guarded by this
+  /** Memory of ended grants by size, most recently used first; unmapped once this is unreachable. */
+  private final Map<Long, ArrayDeque<Kept>> kept = new HashMap<>(); // guarded by this
+  private final long keptLimit;
+  private long keptBytes; // guarded by this
 
   private record Waiter(long min) {}
+
+  private record Kept(Arena arena, MemorySegment memory) {}
+
+  /** Unmaps the kept memory of budgets nobody holds any more (a node closed, a tool done). */
+  private static final Cleaner UNMAPPER = Cleaner.create();
 
   /** A budget of {@code capacity} bytes. */
   public BufferBudget(long capacity) {
@@ -28,6 +51,14 @@ public final class BufferBudget {
       throw new IllegalArgumentException("buffer budget " + capacity + " is not positive");
     }
     this.capacity = capacity;
+    this.keptLimit = Math.min(capacity / 4, 64L << 20);
+    Map<Long, ArrayDeque<Kept>> memory = kept;
+    UNMAPPER.register(this, () -> {
+      synchronized (memory) {
+        memory.values().forEach(q -> q.forEach(k -> k.arena().close()));
+        memory.clear();
+      }
+    });
   }
 
   /** A budget that never makes anyone wait (tools outside a node: check, inspect, bench). */
@@ -38,6 +69,7 @@ public final class BufferBudget {
   /** Bytes granted; freed by {@link #close}. */
   public final class Grant implements AutoCloseable {
     private final long bytes;
+    private final List<Kept> allocated = new ArrayList<>(); // guarded by BufferBudget.this
     private boolean closed;
 
     private Grant(long bytes) {
@@ -53,17 +85,74 @@ public final class BufferBudget {
       return (int) Math.max(1, Math.min(Integer.MAX_VALUE, bytes / Math.max(1, size)));
     }
 
+    /**
+     * {@code size} bytes of native memory, valid until this grant closes, with undefined
+     * contents: memory an earlier grant of this budget used, when one kept a buffer of this
+     * size, else fresh memory. The caller keeps within its grant's bytes.
+     */
+    public MemorySegment allocate(long size) {
+      Kept k;
+      synchronized (BufferBudget.this) {
+        if (closed) {
+          throw new IllegalStateException("grant already closed");
+        }
+        ArrayDeque<Kept> same = kept.get(size);
+        k = same == null ? null : same.pollFirst();
+        if (k != null) {
+          keptBytes -= size;
+          allocated.add(k);
+          return k.memory();
+        }
+      }
+      Arena arena = Arena.ofShared();
+      k = new Kept(arena, ZeroedMemory.allocate(arena, size));
+      synchronized (BufferBudget.this) {
+        if (!closed) {
+          allocated.add(k);
+          return k.memory();
+        }
+      }
+      arena.close();
+      throw new IllegalStateException("grant already closed");
+    }
+
+    /**
+     * Ends the grant. Memory it allocated must no longer be used: it is kept for the next
+     * grants (or freed beyond {@link #keptLimit()}).
+     */
     @Override
     public void close() {
+      List<Kept> freed = new ArrayList<>();
       synchronized (BufferBudget.this) {
         if (closed) {
           return;
         }
         closed = true;
         inUse -= bytes;
+        for (Kept k : allocated) {
+          long size = k.memory().byteSize();
+          if (keptBytes + size <= keptLimit()) {
+            kept.computeIfAbsent(size, s -> new ArrayDeque<>()).addFirst(k);
+            keptBytes += size;
+          } else {
+            freed.add(k);
+          }
+        }
+        allocated.clear();
         BufferBudget.this.notifyAll();
       }
+      freed.forEach(k -> k.arena().close());
     }
+  }
+
+  /** The most bytes of ended grants' memory kept for reuse: a quarter of the budget, at most 64 MiB. */
+  public long keptLimit() {
+    return keptLimit;
+  }
+
+  /** Bytes of ended grants' memory kept for reuse now. */
+  public synchronized long keptBytes() {
+    return keptBytes;
   }
 
   /** {@link #acquire(long, long, BooleanSupplier)} that is never given up. */

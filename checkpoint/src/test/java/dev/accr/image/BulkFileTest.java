@@ -227,6 +227,81 @@ class BulkFileTest {
     return written;
   }
 
+  @Test
+  void anAsynchronousConsumerKeepsEachChunkUntilItsWorkIsDone() throws IOException {
+    for (String compression : List.of("none", "zstd:1")) {
+      Path in = dir.resolve(compression.replace(':', '-'));
+      Files.createDirectories(in);
+      Map<Long, byte[]> written = new ConcurrentHashMap<>();
+      try (BulkFileWriter w = BulkFileWriter.create(in, "kfd", "vram", 7, ID,
+          Compression.parse(compression), 2)) {
+        for (long key = 0; key < 24; key++) {
+          written.put(key, random(key));
+          write(w, key, written.get(key));
+        }
+      }
+      Map<Long, byte[]> copied = new ConcurrentHashMap<>();
+      List<LaterCopy> works = java.util.Collections.synchronizedList(new ArrayList<>());
+      try (BulkFileReader r = BulkFileReader.open(in, "kfd", "vram", 7, ID)) {
+        r.forEachAsync(2, (key, data) -> {
+          LaterCopy work = new LaterCopy(key, data, copied, false);
+          works.add(work);
+          return work; // copied only when the reader waits for it, after later chunks are read
+        });
+      }
+      assertEquals(24, works.size(), compression);
+      assertTrue(works.stream().allMatch(LaterCopy::isDone), "every work ended: " + compression);
+      assertEquals(written.keySet(), copied.keySet(), compression);
+      copied.forEach((key, data) -> assertArrayEquals(written.get(key), data,
+          compression + ": key " + key + " was overwritten before its work was done"));
+
+      List<LaterCopy> failing = java.util.Collections.synchronizedList(new ArrayList<>());
+      try (BulkFileReader r = BulkFileReader.open(in, "kfd", "vram", 7, ID)) {
+        IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(
+            IllegalStateException.class, () -> r.forEachAsync(2, (key, data) -> {
+              LaterCopy work = new LaterCopy(key, data, new ConcurrentHashMap<>(), key == 3);
+              failing.add(work);
+              return work;
+            }));
+        assertEquals("copy of key 3 failed", e.getMessage());
+      }
+      assertTrue(failing.stream().allMatch(LaterCopy::isDone),
+          "no work is left running after a failed read: " + compression);
+    }
+  }
+
+  /** A copy of a chunk's data that runs only when waited for; fails if told to. */
+  private static final class LaterCopy implements BulkReader.Pending {
+    private final long key;
+    private final MemorySegment data;
+    private final Map<Long, byte[]> into;
+    private final boolean fails;
+    private volatile boolean done;
+
+    LaterCopy(long key, MemorySegment data, Map<Long, byte[]> into, boolean fails) {
+      this.key = key;
+      this.data = data;
+      this.into = into;
+      this.fails = fails;
+    }
+
+    @Override
+    public boolean isDone() {
+      return done;
+    }
+
+    @Override
+    public synchronized void await() {
+      if (!done) {
+        done = true;
+        if (fails) {
+          throw new IllegalStateException("copy of key " + key + " failed");
+        }
+        into.put(key, data.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+      }
+    }
+  }
+
   private static void write(BulkFileWriter w, long key, byte[] data) {
     w.write(key, MemorySegment.ofArray(data));
   }

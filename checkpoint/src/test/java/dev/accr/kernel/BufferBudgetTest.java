@@ -99,4 +99,27 @@ class BufferBudgetTest {
     assertEquals(0, budget.inUse());
     assertEquals(1000, budget.peak());
   }
+
+  @Test
+  void memoryOfAnEndedGrantIsReusedByTheNextAndKeptWithinItsLimit() {
+    BufferBudget budget = new BufferBudget(16L << 20); // keeps at most 4 MiB
+    java.lang.foreign.MemorySegment first;
+    try (BufferBudget.Grant g = budget.acquire(1 << 20, 1 << 20)) {
+      first = g.allocate(1 << 20);
+      first.fill((byte) 1);
+    }
+    assertEquals(1 << 20, budget.keptBytes());
+    try (BufferBudget.Grant g = budget.acquire(1 << 20, 1 << 20)) {
+      assertEquals(first.address(), g.allocate(1 << 20).address(), "the same memory again");
+      assertEquals(0, budget.keptBytes());
+      assertTrue(g.allocate(1 << 20).address() != first.address(), "in use: not handed twice");
+    }
+    try (BufferBudget.Grant g = budget.acquire(8L << 20, 8L << 20)) {
+      for (int i = 0; i < 8; i++) {
+        g.allocate(1 << 20);
+      }
+    }
+    assertEquals(budget.keptLimit(), budget.keptBytes(), "what is beyond the limit is freed");
+    assertEquals(4L << 20, budget.keptLimit());
+  }
 }

@@ -25,7 +25,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * A VRAM restore's copies: 64 MiB of staged chunks copied into a GPU's buffer by SDMA packets
  * of 1 MiB, 8 to a batch, into VRAM that is {@code resident} (written before and not freed),
  * {@code reused} (freed before each pass: the blocks are the device's spare ones, cleared when
- * taken) or {@code fresh} (a new device each pass: every block is new host memory the host
+ * freed) or {@code fresh} (a new device each pass: every block is new host memory the host
  * faults in). Scores are packets per second, i.e. MiB/s.
  */
 @State(Scope.Thread)

@@ -1,20 +1,13 @@
 package dev.accr.kfd.driver;
 
-import dev.accr.api.AccrException;
-import dev.accr.api.CorruptImageException;
-import dev.accr.kfd.proto.BoDomain;
 import dev.accr.kfd.proto.KfdBoEntry;
 import dev.accr.kfd.proto.KfdDeviceEntry;
 import dev.accr.kfd.proto.KfdEventEntry;
 import dev.accr.kfd.proto.KfdProcessEntry;
 import dev.accr.kfd.proto.KfdQueueEntry;
 import dev.accr.kfd.proto.KfdSvmRangeEntry;
-import dev.accr.kfd.proto.SvmResidencyRun;
-import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * The driver's CRIU operations on a process, after AMDKFD_IOC_CRIU_OP: PROCESS_INFO (pause the
@@ -38,127 +31,17 @@ public final class KfdCriu {
 
   /** PROCESS_INFO: preempts every queue and returns counts and sizes. */
   public static KfdProcessEntry processInfo(KfdProcess p) {
-    for (HwQueue q : p.queueList()) {
-      q.pause();
-    }
-    List<VramExtent> vram = vramExtents(p);
-    synchronized (p) {
-      return KfdProcessEntry.newBuilder().setPid(p.pid()).setNumDevices(p.vm.gpus().size())
-          .setNumBos(p.vm.bos().size()).setNumQueues(p.queues.size())
-          .setNumEvents(p.events.snapshot().size()).setNumSvmRanges(p.vm.svmRanges().size())
-          .setVramBytes(vram.stream().mapToLong(VramExtent::length).sum())
-          .setNextQueueId(p.nextQueueId).setNextEventId(p.events.nextId())
-          .setNextHandle(p.nextHandle).addAllCodeObjectIsas(p.vm.codeObjectIsas()).build();
-    }
+    return CriuCheckpoint.processInfo(p);
   }
 
   /** CHECKPOINT: the paused process's device state. */
   public static Checkpoint checkpoint(KfdProcess p, KfdProcessEntry info) {
-    List<KfdDeviceEntry> devices = new ArrayList<>();
-    for (var e : new TreeMap<>(p.vm.gpus()).entrySet()) {
-      KfdDeviceEntry.Builder d = KfdDeviceEntry.newBuilder().setGpuId(e.getKey())
-          .setDevice(e.getValue().device());
-      for (var other : new TreeMap<>(p.vm.gpus()).entrySet()) {
-        if (other.getValue() != e.getValue() && e.getValue().canReach(other.getValue())) {
-          d.addPeers(other.getKey());
-          if (e.getValue().sameHive(other.getValue())) {
-            d.addXgmiPeers(other.getKey());
-          }
-        }
-      }
-      devices.add(d.build());
-    }
-    List<KfdBoEntry> bos = new ArrayList<>();
-    for (Bo bo : p.vm.bos()) {
-      KfdBoEntry.Builder b = KfdBoEntry.newBuilder().setHandle(bo.handle())
-          .setGpuId(bo.gpuId()).setDomain(bo.domain()).setGpuVa(bo.va()).setSize(bo.size())
-          .setFlags(bo.flags()).addAllMappedGpus(bo.mappedGpus())
-          .setMmapOffset(bo.mmapOffset());
-      DmaBuf shared = bo.dmaBuf();
-      if (shared != null) {
-        Gpu on = p.vm.gpu(bo.gpuId());
-        b.setDmabufId(shared.id()).setImported(bo.imported())
-            .setKeepsMemory(bo.imported() && shared.keptBy(bo))
-            .setExporterPid(shared.exporterPid()).setExporterHandle(shared.exporterHandle())
-            .setOverXgmi(bo.imported() && on != bo.gpu() && on.sameHive(bo.gpu()));
-      }
-      bos.add(b.build());
-    }
-    List<KfdQueueEntry> queues = new ArrayList<>();
-    for (HwQueue q : p.queueList()) {
-      if (!q.paused()) {
-        throw AccrException.failed("kfd: queue %d was not paused before CHECKPOINT", q.queueId());
-      }
-      SavedQueue saved = SavedQueue.of(q);
-      queues.add(KfdQueueEntry.newBuilder().setQueueId(q.queueId()).setGpuId(q.gpuId())
-          .setType(q.type()).setPriority(q.priority()).setRingVa(q.ringVa())
-          .setRingSlots(q.slots()).setReadIndex(q.readIndex()).setWriteIndex(q.writeIndex())
-          .setMqd(saved.mqd()).setCtlStack(saved.ctlStack())
-          .setPreemptedPacket(Math.max(0, q.preemptedPacket() + 1))
-          .setPreemptedNextWorkgroup(q.preemptedNextUnit()).build());
-    }
-    List<KfdEventEntry> events = new ArrayList<>();
-    for (var e : p.events.snapshot().entrySet()) {
-      events.add(KfdEventEntry.newBuilder().setEventId(e.getKey())
-          .setType(SignalEvents.TYPE_SIGNAL).setSignalCount(e.getValue()).build());
-    }
-    List<KfdSvmRangeEntry> ranges = new ArrayList<>();
-    for (SvmRange r : p.vm.svmRanges()) {
-      KfdSvmRangeEntry.Builder b = KfdSvmRangeEntry.newBuilder().setStart(r.start())
-          .setSize(r.size()).setPreferredLocation(r.preferredLocation())
-          .setPrefetchLocation(r.prefetchLocation()).addAllAccessGpus(r.accessGpus())
-          .setFlags(r.flags()).setGranularity(r.granularity());
-      int[] where = r.residency();
-      for (int i = 0; i < where.length; ) {
-        int j = i;
-        while (j < where.length && where[j] == where[i]) {
-          j++;
-        }
-        b.addResidency(SvmResidencyRun.newBuilder().setFirstPage(i).setPages(j - i)
-            .setLocation(where[i]));
-        i = j;
-      }
-      ranges.add(b.build());
-    }
-    return new Checkpoint(info, devices, bos, queues, events, ranges);
-  }
-
-  /**
-   * Whether a dump of {@code bo}'s process saves its contents: its own buffers, and an import
-   * of a dma-buf whose exporter freed its buffer, if it is the oldest holder left.
-   */
-  static boolean keepsContents(Bo bo) {
-    DmaBuf shared = bo.dmaBuf();
-    return !bo.imported() || (shared != null && shared.keptBy(bo));
+    return CriuCheckpoint.checkpoint(p, info);
   }
 
   /** The VRAM a dump saves: VRAM buffers, then SVM pages resident in VRAM (coalesced). */
   public static List<VramExtent> vramExtents(KfdProcess p) {
-    List<VramExtent> out = new ArrayList<>();
-    for (Bo bo : p.vm.bos()) {
-      if (bo.domain() == BoDomain.VRAM && keepsContents(bo)) { // imports: by the exporter
-        out.add(new VramExtent(bo.gpuId(), bo.gpu(), bo.va(), bo.vramOffset(), bo.size(),
-            bo.cpuReachable()));
-      }
-    }
-    for (SvmRange r : p.vm.svmRanges()) {
-      int[] where = r.residency();
-      for (int i = 0; i < where.length; ) {
-        int j = i;
-        while (j < where.length && where[j] == where[i]) {
-          j++;
-        }
-        if (where[i] != SvmRange.SYSTEM) {
-          Gpu g = p.vm.gpu(where[i]);
-          long offset = p.vm.shadowOf(r, where[i]) + (long) i * GpuVm.PAGE;
-          long length = (long) (j - i) * GpuVm.PAGE;
-          out.add(new VramExtent(where[i], g, r.start() + (long) i * GpuVm.PAGE, offset, length,
-              offset + length <= g.vram().visibleBytes()));
-        }
-        i = j;
-      }
-    }
-    return out;
+    return VramExtents.all(p);
   }
 
   // Dirty tracking, for incremental dumps. A chain of dumps uses it like this (all calls with
@@ -232,45 +115,7 @@ public final class KfdCriu {
    */
   public static List<VramExtent> dirtyVramExtents(KfdProcess p, DirtyPages pages,
       int maxGapPages) {
-    List<VramExtent> out = new ArrayList<>();
-    for (DirtyPages.BoPages b : pages.bos()) {
-      Bo bo = p.vm.boAt(b.va());
-      if (b.domain() != BoDomain.VRAM || bo == null || bo.handle() != b.handle()
-          || !keepsContents(bo)) {
-        continue;
-      }
-      for (PageBitmap.Run run : b.dirty().runs(maxGapPages)) {
-        long offset = bo.vramOffset() + run.offset();
-        out.add(new VramExtent(bo.gpuId(), bo.gpu(), bo.va() + run.offset(), offset,
-            run.bytes(), offset + run.bytes() <= bo.gpu().vram().visibleBytes()));
-      }
-    }
-    for (DirtyPages.SvmPages s : pages.svmRanges()) {
-      SvmRange r = p.vm.svmAt(s.start());
-      if (r == null || r.start() != s.start()) {
-        continue;
-      }
-      int[] where = r.residency();
-      for (int i = 0; i < where.length; ) {
-        int j = i;
-        while (j < where.length && where[j] == where[i] && s.dirty().contains(j)) {
-          j++;
-        }
-        if (j == i) {
-          i++;
-          continue;
-        }
-        if (where[i] != SvmRange.SYSTEM) {
-          Gpu g = p.vm.gpu(where[i]);
-          long offset = p.vm.shadowOf(r, where[i]) + (long) i * GpuVm.PAGE;
-          long length = (long) (j - i) * GpuVm.PAGE;
-          out.add(new VramExtent(where[i], g, r.start() + (long) i * GpuVm.PAGE, offset, length,
-              offset + length <= g.vram().visibleBytes()));
-        }
-        i = j;
-      }
-    }
-    return out;
+    return VramExtents.dirty(p, pages, maxGapPages);
   }
 
   /** Heap bytes the tracking bitmaps of {@code p} hold: 0 when not tracking. */
@@ -293,72 +138,7 @@ public final class KfdCriu {
    */
   public static void restore(KfdProcess p, KfdProcessEntry info, List<KfdBoEntry> bos,
       List<KfdQueueEntry> queues, List<KfdEventEntry> events, List<KfdSvmRangeEntry> ranges) {
-    synchronized (p) {
-      p.vm.loadCodeObjects(info.getCodeObjectIsasList());
-      for (KfdBoEntry e : bos) {
-        if (e.getImported()) {
-          continue; // imported once its exporter's buffer exists (restoreImport)
-        }
-        Gpu g = p.vm.gpu(e.getGpuId());
-        long vramOffset = -1;
-        long mmapOffset = 0;
-        switch (e.getDomain()) {
-          case VRAM -> vramOffset = g.allocator().allocate(e.getSize(),
-              (e.getFlags() & Bo.FLAG_CPU_VISIBLE) != 0, g.toString());
-          case DOORBELL, MMIO -> mmapOffset = KfdProcess.mmapOffset(e.getDomain(), g);
-          case GTT, USERPTR -> { }
-          default -> throw AccrException.failed("kfd: buffer %d has domain %s", e.getHandle(),
-              e.getDomain());
-        }
-        Bo bo = new Bo(e.getHandle(), e.getGpuId(), g, e.getDomain(), e.getGpuVa(), e.getSize(),
-            e.getFlags(), vramOffset, mmapOffset);
-        for (int m : e.getMappedGpusList()) {
-          p.vm.gpu(m);
-          bo.mapOn(m);
-        }
-        try {
-          p.vm.add(bo);
-        } catch (RuntimeException ex) {
-          if (vramOffset >= 0) {
-            g.allocator().free(vramOffset);
-          }
-          throw ex;
-        }
-      }
-      for (KfdSvmRangeEntry e : ranges) {
-        SvmRange r = new SvmRange(e.getStart(), e.getSize());
-        r.setAttributes(e.getPreferredLocation(), e.getPrefetchLocation(),
-            new HashSet<>(e.getAccessGpusList()), e.getFlags(), e.getGranularity());
-        for (SvmResidencyRun run : e.getResidencyList()) {
-          if (run.getLocation() != SvmRange.SYSTEM) {
-            p.vm.gpu(run.getLocation());
-          }
-          for (int i = 0; i < run.getPages(); i++) {
-            r.setLocation(run.getFirstPage() + i, run.getLocation());
-          }
-        }
-        p.vm.add(r);
-        for (SvmResidencyRun run : e.getResidencyList()) {
-          if (run.getLocation() != SvmRange.SYSTEM) {
-            p.vm.shadowOf(r, run.getLocation());
-          }
-        }
-      }
-      for (KfdEventEntry e : events) {
-        p.events.restore(e.getEventId(), e.getSignalCount());
-      }
-      p.events.setNextId(info.getNextEventId());
-      for (KfdQueueEntry e : queues) {
-        HwQueue q = new HwQueue(e.getQueueId(), e.getGpuId(), e.getType(), e.getPriority(),
-            e.getRingVa(), e.getRingSlots(), p.vm, p.process().memory(), p.events, true);
-        q.restoreState(e.getReadIndex(), e.getWriteIndex(), e.getPreemptedPacket() - 1,
-            e.getPreemptedNextWorkgroup());
-        p.queues.put(e.getQueueId(), q);
-        q.start();
-      }
-      p.nextHandle = Math.max(p.nextHandle, info.getNextHandle());
-      p.nextQueueId = Math.max(p.nextQueueId, info.getNextQueueId());
-    }
+    CriuRestore.restore(p, info, bos, queues, events, ranges);
   }
 
   /**
@@ -366,12 +146,7 @@ public final class KfdCriu {
    * it first in the restore): the buffer gets this buffer's memory.
    */
   public static void restoreExport(KfdProcess p, KfdBoEntry e, DmaBuf buffer) {
-    Bo bo = p.bo(e.getHandle());
-    if (bo.domain() != BoDomain.VRAM || bo.va() != e.getGpuVa()) {
-      throw new CorruptImageException("kfd-bos-" + p.pid() + ".img", String.format(
-          "buffer %d is not the VRAM buffer exported at 0x%x", e.getHandle(), e.getGpuVa()));
-    }
-    buffer.bind(bo, p.pid());
+    CriuRestore.restoreExport(p, e, buffer);
   }
 
   /**
@@ -379,17 +154,7 @@ public final class KfdCriu {
    * contents: new memory on the import's GPU, held by the import (its first holder again).
    */
   public static void restoreKept(KfdProcess p, KfdBoEntry e, DmaBuf buffer) {
-    Gpu g = p.vm.gpu(e.getGpuId());
-    long vramOffset = g.allocator().allocate(e.getSize(), true, g.toString());
-    try {
-      buffer.bindFreed(g, vramOffset, e.getSize(), e.getExporterPid(), e.getExporterHandle());
-      restoreImport(p, e, buffer);
-    } catch (RuntimeException ex) {
-      if (buffer.unused()) {
-        g.allocator().free(vramOffset);
-      }
-      throw ex;
-    }
+    CriuRestore.restoreKept(p, e, buffer);
   }
 
   /**
@@ -397,17 +162,7 @@ public final class KfdCriu {
    * address and handle, mapped on the same GPUs.
    */
   public static void restoreImport(KfdProcess p, KfdBoEntry e, DmaBuf buffer) {
-    if (buffer.size() != e.getSize()) {
-      throw AccrException.failed("kfd: imported buffer %d of process %d: size=%d but its"
-          + " dma-buf %d has %d", e.getHandle(), p.pid(), e.getSize(), e.getDmabufId(),
-          buffer.size());
-    }
-    p.importDmaBuf(buffer, e.getGpuId(), e.getGpuVa(), e.getHandle());
-    Bo bo = p.bo(e.getHandle());
-    for (int m : e.getMappedGpusList()) {
-      p.vm.gpu(m);
-      bo.mapOn(m);
-    }
+    CriuRestore.restoreImport(p, e, buffer);
   }
 
   /**

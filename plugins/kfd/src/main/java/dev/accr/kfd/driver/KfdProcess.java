@@ -2,14 +2,10 @@ package dev.accr.kfd.driver;
 
 import dev.accr.api.AccrException;
 import dev.accr.api.DeviceFile;
-import dev.accr.api.DeviceMapping;
 import dev.accr.api.ProcessView;
-import dev.accr.api.Prot;
-import dev.accr.kfd.proto.BoDomain;
 import dev.accr.kfd.proto.QueueType;
 import dev.accr.proto.Device;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -26,9 +22,6 @@ import java.util.TreeMap;
  */
 public final class KfdProcess implements DeviceFile {
   public static final String PATH = "/dev/kfd";
-  /** mmap offsets of doorbell and MMIO pages name their type and GPU, as in amdkfd. */
-  static final long MMAP_DOORBELL = 3L << 62;
-  static final long MMAP_MMIO = 2L << 62;
 
   private final KfdDriver driver;
   private final ProcessView process;
@@ -70,6 +63,10 @@ public final class KfdProcess implements DeviceFile {
     return process;
   }
 
+  boolean isClosed() {
+    return closed;
+  }
+
   KfdDriver driver() {
     return driver;
   }
@@ -104,51 +101,23 @@ public final class KfdProcess implements DeviceFile {
   }
 
   /** Allocates a VRAM buffer at GPU address {@code va}; returns its handle. */
-  public synchronized int allocVram(int gpuId, long va, long size, int flags) {
-    Gpu g = vm.gpu(gpuId);
-    long offset = g.allocator().allocate(size, (flags & Bo.FLAG_CPU_VISIBLE) != 0, g.toString());
-    return addBo(new Bo(nextHandle, gpuId, g, BoDomain.VRAM, va, size, flags, offset, 0), offset);
+  public int allocVram(int gpuId, long va, long size, int flags) {
+    return BufferAllocation.allocVram(this, gpuId, va, size, flags);
   }
 
   /** Allocates a GTT buffer: host memory mapped into the process at {@code va} and the GPU. */
-  public synchronized int allocGtt(int gpuId, long va, long size) {
-    Gpu g = vm.gpu(gpuId);
-    Bo bo = new Bo(nextHandle, gpuId, g, BoDomain.GTT, va, size, Bo.FLAG_COHERENT, -1, 0);
-    vm.add(bo);
-    process.memory().mapAnonymous(va, size, Prot.RW, "kfd-gtt");
-    return nextHandle++;
+  public int allocGtt(int gpuId, long va, long size) {
+    return BufferAllocation.allocGtt(this, gpuId, va, size);
   }
 
   /** Registers existing host memory at {@code va} for GPU access. */
-  public synchronized int registerUserptr(int gpuId, long va, long size) {
-    Gpu g = vm.gpu(gpuId);
-    vm.add(new Bo(nextHandle, gpuId, g, BoDomain.USERPTR, va, size, 0, -1, 0));
-    return nextHandle++;
+  public int registerUserptr(int gpuId, long va, long size) {
+    return BufferAllocation.registerUserptr(this, gpuId, va, size);
   }
 
   /** Maps the GPU's doorbell (or MMIO) page into the process at {@code va}. */
-  public synchronized int mapDevicePage(int gpuId, long va, boolean doorbell) {
-    Gpu g = vm.gpu(gpuId);
-    long offset = mmapOffset(doorbell ? BoDomain.DOORBELL : BoDomain.MMIO, g);
-    vm.add(new Bo(nextHandle, gpuId, g, doorbell ? BoDomain.DOORBELL : BoDomain.MMIO, va,
-        GpuVm.PAGE, 0, -1, offset));
-    process.memory().mapDevice(new DeviceMapping(va, GpuVm.PAGE, Prot.RW, PATH, offset),
-        doorbell ? "kfd-doorbell" : "kfd-mmio");
-    return nextHandle++;
-  }
-
-  static long mmapOffset(BoDomain domain, Gpu g) {
-    return (domain == BoDomain.DOORBELL ? MMAP_DOORBELL : MMAP_MMIO) | ((long) g.gpuId() << 12);
-  }
-
-  private int addBo(Bo bo, long vramOffset) {
-    try {
-      vm.add(bo);
-    } catch (RuntimeException e) {
-      bo.gpu().allocator().free(vramOffset);
-      throw e;
-    }
-    return nextHandle++;
+  public int mapDevicePage(int gpuId, long va, boolean doorbell) {
+    return BufferAllocation.mapDevicePage(this, gpuId, va, doorbell);
   }
 
   /**
@@ -157,14 +126,8 @@ public final class KfdProcess implements DeviceFile {
    * removed, a USERPTR registration ends (the host memory stays). Handles are never reused.
    * The program must not free a buffer that queued work still uses (the work would fault).
    */
-  public synchronized void freeMemory(int handle) {
-    Bo bo = bo(handle);
-    vm.removeBo(bo.va());
-    switch (bo.domain()) {
-      case VRAM -> bo.releaseVram(); // a shared buffer lives on while others hold it
-      case GTT, DOORBELL, MMIO -> process.memory().unmap(bo.va(), bo.size());
-      default -> { }
-    }
+  public void freeMemory(int handle) {
+    BufferAllocation.freeMemory(this, handle);
   }
 
   /**
@@ -267,18 +230,7 @@ public final class KfdProcess implements DeviceFile {
    * {@link #eventCount} what a program can still wait for. Reads the rings in host memory.
    */
   public long pendingSignals(int event) {
-    long n = 0;
-    for (HwQueue q : queueList()) {
-      for (long i = q.readIndex(); i < q.writeIndex(); i++) {
-        long kind = Packets.word(process.memory(), q.ringVa(), q.slots(), i, 0);
-        int word = kind == Packets.SIGNAL ? 1
-            : kind == Packets.DISPATCH || kind == Packets.COPY ? 4 : -1;
-        if (word > 0 && Packets.word(process.memory(), q.ringVa(), q.slots(), i, word) == event) {
-          n++;
-        }
-      }
-    }
-    return n;
+    return EventWaits.pendingSignals(this, event);
   }
 
   /**
@@ -289,21 +241,7 @@ public final class KfdProcess implements DeviceFile {
    *     was interrupted
    */
   public void waitEvent(int event, long count) {
-    try {
-      while (!events.await(event, count, 50)) {
-        if (closed) {
-          throw AccrException.failed("kfd: wait for event %d: /dev/kfd was closed", event);
-        }
-        for (HwQueue q : queueList()) {
-          if (q.error() != null) {
-            throw AccrException.failed("GPU fault: %s", q.error());
-          }
-        }
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw AccrException.failed("kfd: wait for event %d interrupted", event);
-    }
+    EventWaits.waitEvent(this, event, count);
   }
 
   /** Makes host memory at {@code start} (already mapped) an SVM range. */
@@ -343,9 +281,7 @@ public final class KfdProcess implements DeviceFile {
 
   /** Reads the 8 bytes at a VRAM buffer address through the CPU-visible window. */
   public long cpuReadLong(long va) {
-    Bo bo = windowBo(va, 8);
-    return bo.gpu().vram().forRead(bo.vramOffset() + (va - bo.va()), 8)
-        .get(ValueLayout.JAVA_LONG_UNALIGNED, 0);
+    return CpuWindow.readLong(vm, va);
   }
 
   /**
@@ -353,13 +289,7 @@ public final class KfdProcess implements DeviceFile {
    * mapped VRAM buffer); the page counts as written for dirty tracking.
    */
   public void cpuWriteLong(long va, long value) {
-    Bo bo = windowBo(va, 8);
-    long offset = bo.vramOffset() + (va - bo.va());
-    if (offset / Vram.BLOCK != (offset + 7) / Vram.BLOCK) {
-      throw AccrException.failed("kfd: 0x%x: an 8-byte store must not cross 2 MiB", va);
-    }
-    bo.gpu().vram().forWrite(offset, 8).set(ValueLayout.JAVA_LONG_UNALIGNED, 0, value);
-    bo.written(va, 8);
+    CpuWindow.writeLong(vm, va, value);
   }
 
   /**
@@ -367,23 +297,7 @@ public final class KfdProcess implements DeviceFile {
    * mapped VRAM buffer); its pages count as written for dirty tracking.
    */
   public void cpuWrite(long va, MemorySegment src) {
-    Bo bo = windowBo(va, src.byteSize());
-    bo.gpu().vram().copyIn(src, 0, bo.vramOffset() + (va - bo.va()), src.byteSize());
-    bo.written(va, src.byteSize());
-  }
-
-  /** The VRAM buffer holding {@code [va, va + length)} within the CPU-visible window. */
-  private Bo windowBo(long va, long length) {
-    Bo bo = vm.boAt(va);
-    if (bo == null || bo.domain() != BoDomain.VRAM || va + length > bo.end()) {
-      throw AccrException.failed("kfd: 0x%x+%d is not in a VRAM buffer", va, length);
-    }
-    long offset = bo.vramOffset() + (va - bo.va());
-    if (offset + length > bo.gpu().vram().visibleBytes()) {
-      throw AccrException.failed("kfd: %s lies outside the CPU-visible VRAM window (%d MiB)",
-          bo, bo.gpu().vram().visibleBytes() >> 20);
-    }
-    return bo;
+    CpuWindow.write(vm, va, src);
   }
 
   @Override

@@ -4,14 +4,21 @@ import dev.accr.api.AccrException;
 import dev.accr.api.ZeroedMemory;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * A GPU's device memory, allocated lazily in 2 MiB blocks on first write: a 64 GiB device
  * costs nothing until used. Reads of untouched blocks see zeros. Blocks are freed when the
- * buffer that covered them is freed, and kept for the next blocks written ({@link SpareBlocks}):
- * the host memory of a device is unmapped when the device closes.
+ * buffer that covered them is freed, cleared, and kept for the next blocks written ({@link
+ * SpareBlocks}): the host memory of a device is unmapped when the device closes.
+ *
+ * <p>Each owner of a block sees it through a view of its own: freeing the block closes the
+ * view, so a slice taken from it before (by {@link #forRead} or {@link #forWrite}) fails with
+ * {@link IllegalStateException} when used afterwards, instead of reading or writing the memory
+ * that the block's next owner holds.
  */
 public final class Vram {
   /** Allocation unit; buffers are aligned to it so a block belongs to one buffer. */
@@ -22,10 +29,14 @@ public final class Vram {
 
   private final long capacity;
   private final long visibleBytes;
+  /** The current owner's view of each block; null: not allocated. */
   private final MemorySegment[] blocks;
-  private final Arena[] arenas;
+  /** The memory behind each view, and the arena that unmaps it. */
+  private final SpareBlocks.Block[] memory;
+  /** The arena of each view: closed when the block is freed. */
+  private final Arena[] views;
   private final AtomicLong resident = new AtomicLong();
-  /** Freed blocks kept for reuse: allocating fresh host memory costs far more than clearing. */
+  /** Freed blocks kept for reuse: fresh host memory costs far more than memory used before. */
   private final SpareBlocks spare = new SpareBlocks();
   /** Where blocks not present yet come from (a lazy restore); null: every block is here. */
   private volatile VramFaults faults;
@@ -39,7 +50,8 @@ public final class Vram {
     this.capacity = capacity;
     this.visibleBytes = Math.min(visibleBytes, capacity);
     this.blocks = new MemorySegment[(int) (capacity / BLOCK)];
-    this.arenas = new Arena[blocks.length];
+    this.memory = new SpareBlocks.Block[blocks.length];
+    this.views = new Arena[blocks.length];
   }
 
   public long capacity() {
@@ -111,39 +123,33 @@ public final class Vram {
     if (blocks[b] != null || filled.byteSize() != BLOCK) {
       return false;
     }
-    arenas[b] = arena;
-    BLOCKS.setRelease(blocks, b, filled);
-    resident.addAndGet(BLOCK);
+    own(b, new SpareBlocks.Block(arena, filled));
     return true;
   }
 
-  /** A block for {@code b}: a spare one cleared, else fresh memory (already zero). */
-  private MemorySegment allocate(int b) {
-    SpareBlocks.Block reused;
-    synchronized (this) {
-      if (blocks[b] != null) {
-        return blocks[b];
-      }
-      reused = spare.take();
-      if (reused == null) {
-        Arena arena = Arena.ofShared();
-        arenas[b] = arena;
-        blocks[b] = ZeroedMemory.allocate(arena, BLOCK);
-        resident.addAndGet(BLOCK);
-        return blocks[b];
-      }
+  /** A block for {@code b}: a spare one (cleared when freed), else fresh memory (zero). */
+  private synchronized MemorySegment allocate(int b) {
+    if (blocks[b] != null) {
+      return blocks[b];
     }
-    reused.memory().fill((byte) 0);
-    synchronized (this) {
-      if (blocks[b] != null) { // another first write won
-        spare.give(reused.arena(), reused.memory());
-        return blocks[b];
-      }
-      arenas[b] = reused.arena();
-      BLOCKS.setRelease(blocks, b, reused.memory());
-      resident.addAndGet(BLOCK);
-      return reused.memory();
+    SpareBlocks.Block m = spare.take();
+    if (m == null) {
+      Arena arena = Arena.ofShared();
+      m = new SpareBlocks.Block(arena, ZeroedMemory.allocate(arena, BLOCK));
     }
+    return own(b, m);
+  }
+
+  /** Makes {@code m} block {@code b}, seen through a new view; the caller holds the monitor. */
+  private MemorySegment own(int b, SpareBlocks.Block m) {
+    Arena view = Arena.ofShared();
+    MemorySegment v = MemorySegment.ofAddress(m.memory().address()).reinterpret(BLOCK, view,
+        null);
+    memory[b] = m;
+    views[b] = view;
+    BLOCKS.setRelease(blocks, b, v);
+    resident.addAndGet(BLOCK);
+    return v;
   }
 
   private int block(long offset, long length) {
@@ -155,21 +161,39 @@ public final class Vram {
     return (int) (offset / BLOCK);
   }
 
-  /** Frees the blocks of {@code [offset, offset + length)} (block aligned). */
+  /**
+   * Frees the blocks of {@code [offset, offset + length)} (block aligned): their views are
+   * closed, then they are cleared and kept for the next blocks written.
+   */
   void release(long offset, long length) {
+    List<Freed> freed = new ArrayList<>();
     // The frees' lock before the monitor, as a copy of a running process takes them (a lazy
     // fault under copyOutRunning enters the monitor while holding the read lock).
     freeing.writeLock().lock();
     try {
       synchronized (this) {
-        releaseBlocks(offset, length);
+        releaseBlocks(offset, length, freed);
+      }
+      for (Freed f : freed) {
+        closeView(f.view());
       }
     } finally {
       freeing.writeLock().unlock();
     }
+    // Cleared outside the locks, as a driver clears freed memory while the device works on.
+    for (Freed f : freed) {
+      f.memory().memory().fill((byte) 0);
+    }
+    synchronized (this) {
+      for (Freed f : freed) {
+        spare.give(f.memory());
+      }
+    }
   }
 
-  private void releaseBlocks(long offset, long length) {
+  private record Freed(Arena view, SpareBlocks.Block memory) {}
+
+  private void releaseBlocks(long offset, long length, List<Freed> freed) {
     for (long at = offset; at < offset + length; at += BLOCK) {
       int b = (int) (at / BLOCK);
       VramFaults f = faults;
@@ -177,10 +201,26 @@ public final class Vram {
         f.released(b);
       }
       if (blocks[b] != null) {
-        spare.give(arenas[b], blocks[b]);
+        freed.add(new Freed(views[b], memory[b]));
         blocks[b] = null;
-        arenas[b] = null;
+        memory[b] = null;
+        views[b] = null;
         resident.addAndGet(-BLOCK);
+      }
+    }
+  }
+
+  /**
+   * Closes a freed block's view: a thread still copying through a slice of it (a reader not
+   * excluded by the frees' lock) is waited for, and fails on its next access.
+   */
+  private static void closeView(Arena view) {
+    while (true) {
+      try {
+        view.close();
+        return;
+      } catch (IllegalStateException busy) {
+        Thread.onSpinWait();
       }
     }
   }
@@ -221,13 +261,27 @@ public final class Vram {
   }
 
   /**
-   * Frees every block. Not under the monitor: {@link #release} takes the frees' lock before
-   * it, and a thread freeing a buffer (a process killed in a fault) holds that lock while it
-   * waits for the monitor.
+   * Frees every block and unmaps it. Not under the monitor: {@link #release} takes the frees'
+   * lock before it, and a thread freeing a buffer (a process killed in a fault) holds that lock
+   * while it waits for the monitor.
    */
   void close() {
-    release(0, capacity);
+    List<Freed> freed = new ArrayList<>();
+    freeing.writeLock().lock();
+    try {
+      synchronized (this) {
+        releaseBlocks(0, capacity, freed);
+      }
+      for (Freed f : freed) {
+        closeView(f.view());
+      }
+    } finally {
+      freeing.writeLock().unlock();
+    }
     synchronized (this) {
+      for (Freed f : freed) {
+        f.memory().arena().close();
+      }
       spare.close();
     }
   }

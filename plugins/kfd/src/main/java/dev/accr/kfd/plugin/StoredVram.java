@@ -28,6 +28,15 @@ final class StoredVram implements AutoCloseable {
     void accept(List<Piece> pieces, MemorySegment data);
   }
 
+  /**
+   * Starts work on one chunk's data and its pieces; the data stays valid until the work is
+   * done (see {@link BulkReader#forEachAsync}).
+   */
+  @FunctionalInterface
+  interface AsyncChunkConsumer {
+    BulkReader.Pending accept(List<Piece> pieces, MemorySegment data);
+  }
+
   /** One written range of an incremental set. */
   record Written(int gpuId, long va, long length) {}
 
@@ -120,6 +129,15 @@ final class StoredVram implements AutoCloseable {
   /** Reads every chunk, checked, from {@code threads} threads (see {@link BulkReader#forEach}). */
   void forEach(int threads, ChunkConsumer consumer) {
     reader.forEach(threads, (key, data) -> consumer.accept(pieces(key, data.byteSize()), data));
+  }
+
+  /**
+   * Reads every chunk, checked, from {@code threads} threads, while the consumer's work on the
+   * chunks before goes on (see {@link BulkReader#forEachAsync}).
+   */
+  void forEachAsync(int threads, AsyncChunkConsumer consumer) {
+    reader.forEachAsync(threads,
+        (key, data) -> consumer.accept(pieces(key, data.byteSize()), data));
   }
 
   @Override

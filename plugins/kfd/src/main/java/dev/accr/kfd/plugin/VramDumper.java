@@ -322,6 +322,10 @@ final class VramDumper {
     if (t instanceof java.util.concurrent.CompletionException c && c.getCause() != null) {
       t = c.getCause();
     }
+    if (t instanceof IllegalStateException e) { // a freed buffer's memory (see Vram)
+      throw AccrException.failed("kfd: VRAM dump failed: a buffer was freed while it was read"
+          + " (%s)", e.getMessage());
+    }
     if (t instanceof RuntimeException r) {
       throw r;
     }

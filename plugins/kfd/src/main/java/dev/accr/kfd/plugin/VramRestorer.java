@@ -13,6 +13,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -21,7 +23,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * Loads each GPU's bulk file into the restored VRAM, every GPU at once: chunks are read and
  * checked by the host's readers and copied into place by the GPU's SDMA engines in turn (or by
  * the CPU for chunks in the visible window, when asked), the pieces of one chunk (many, in a
- * packed incremental set) behind one fence. A piece must fall inside a restored buffer or
+ * packed incremental set) behind one fence. The copies run asynchronously ({@link
+ * BulkReader#forEachAsync}): while engines copy, the readers read and check the next chunks, so
+ * several copies are in flight per engine, as when dumping. A piece must fall inside a restored buffer or
  * VRAM-resident SVM page run of its GPU.
  */
 final class VramRestorer {
@@ -117,7 +121,7 @@ final class VramRestorer {
       threads.add(Thread.ofPlatform().name("kfd-vram-restore").daemon().start(() -> {
         try (StoredVram stored = StoredVram.open(images, pid, gpuId, packed)) {
           AtomicInteger engine = new AtomicInteger();
-          stored.forEach(ctx.images().parallelism(), (pieces, data) -> {
+          stored.forEachAsync(ctx.images().parallelism(), (pieces, data) -> {
             List<Copy> copies = new ArrayList<>(pieces.size());
             for (StoredVram.Piece p : pieces) {
               if (strict || inside(targets, p.va(), p.length())) {
@@ -129,8 +133,9 @@ final class VramRestorer {
                     copy(gpuId, targets, a, p.offset() + (a - p.va()), b - a, stored.file())));
               }
             }
-            copyIn(copies, data, engine);
-            ctx.progress("vram", done.addAndGet(data.byteSize()), total);
+            long bytes = data.byteSize();
+            return copyIn(copies, data, engine,
+                () -> ctx.progress("vram", done.addAndGet(bytes), total));
           });
         } catch (RuntimeException e) {
           failure.compareAndSet(null, e);
@@ -182,10 +187,12 @@ final class VramRestorer {
   }
 
   /**
-   * Copies the pieces of one chunk into VRAM: by the CPU, or as one batch of SDMA packets on
-   * one engine behind one fence, however many pieces the chunk holds.
+   * Starts copying the pieces of one chunk into VRAM: by the CPU at once, or as one batch of
+   * SDMA packets on one engine behind one fence, however many pieces the chunk holds. Returns
+   * the copy under way; {@code copied} runs once it is done.
    */
-  private static void copyIn(List<Copy> copies, MemorySegment data, AtomicInteger engine) {
+  private static BulkReader.Pending copyIn(List<Copy> copies, MemorySegment data,
+      AtomicInteger engine, Runnable copied) {
     List<SdmaEngine.CopyPacket> packets = new ArrayList<>(copies.size());
     SdmaEngine sdma = null;
     for (Copy c : copies) {
@@ -201,12 +208,28 @@ final class VramRestorer {
       packets.add(() -> vram.copyIn(data, c.from(), c.vramOffset(), c.length()));
     }
     if (sdma == null) {
-      return;
+      copied.run();
+      return BulkReader.Pending.DONE;
     }
-    try {
-      sdma.await(sdma.submit(packets));
-    } catch (java.util.concurrent.CompletionException ex) {
-      throw ex.getCause() instanceof RuntimeException r ? r : ex;
+    return new Fenced(sdma, sdma.submit(packets), copied);
+  }
+
+  /** A batch of packets under way on an engine; waiting for it lends the thread to the engine. */
+  private record Fenced(SdmaEngine engine, CompletableFuture<Void> fence, Runnable copied)
+      implements BulkReader.Pending {
+    @Override
+    public boolean isDone() {
+      return fence.isDone();
+    }
+
+    @Override
+    public void await() {
+      try {
+        engine.await(fence);
+      } catch (CompletionException ex) {
+        throw ex.getCause() instanceof RuntimeException r ? r : ex;
+      }
+      copied.run();
     }
   }
 }

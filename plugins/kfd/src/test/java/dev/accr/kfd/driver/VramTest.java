@@ -1,6 +1,7 @@
 package dev.accr.kfd.driver;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -51,6 +52,33 @@ class VramTest {
     } finally {
       vram.close();
     }
+  }
+
+  @Test
+  void aSliceOfAFreedBlockFailsRatherThanReachTheBlocksNextOwner() {
+    Vram vram = new Vram(4 * BLOCK, 4 * BLOCK);
+    try {
+      vram.forWrite(0, BLOCK).fill((byte) 0x11);
+      MemorySegment stale = vram.forRead(0, BLOCK); // a reader, say a dump of the first owner
+      MemorySegment staleWrite = vram.forWrite(0, 4096);
+      vram.release(0, BLOCK);
+      vram.forWrite(BLOCK, BLOCK).fill((byte) 0x22); // the next owner gets the spare block
+      assertEquals(0, vram.spareBlocks(), "the freed block was reused");
+
+      assertThrows(IllegalStateException.class,
+          () -> stale.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 0));
+      assertThrows(IllegalStateException.class,
+          () -> MemorySegment.copy(stale, 0, MemorySegment.ofArray(new byte[16]), 0, 16));
+      assertThrows(IllegalStateException.class, () -> staleWrite.fill((byte) 0x33));
+      assertEquals(-1, vram.forRead(BLOCK, BLOCK).mismatch(filled((byte) 0x22)),
+          "the next owner's contents are untouched");
+    } finally {
+      vram.close();
+    }
+  }
+
+  private static MemorySegment filled(byte value) {
+    return Arena.ofAuto().allocate(BLOCK).fill(value);
   }
 
   private static MemorySegment zeros() {
