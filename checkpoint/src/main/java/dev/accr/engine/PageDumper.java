@@ -31,10 +31,12 @@ import java.util.zip.CRC32C;
  * Writes the touched pages of an address space as chunks into {@code pages-<n>.img} files,
  * one file per worker thread. Workers take chunks in address order from a shared {@link
  * PageCursor}, skip zero pages, compress, checksum and append, all in parallel. Uncompressed
- * pages go from their frames to the file in one gathering write, without a copy. Memory use is
- * one pagemap entry per chunk written and, when compressing, two buffers per worker taken as
- * one grant of the node's {@link BufferBudget} (with less granted, fewer workers and pages
- * files are used), whatever the size of the process or of its mappings.
+ * pages in long runs go from their frames to the file in one gathering write, without a copy;
+ * the scattered pages of an incremental dump are packed into a buffer first, one copy that
+ * costs less than a piece of the write, and of its checksum, per page. Memory use is one
+ * pagemap entry per chunk written and, when compressing or packing, one or two buffers per
+ * worker taken as one grant of the node's {@link BufferBudget} (with less granted, fewer
+ * workers and pages files are used), whatever the size of the process or of its mappings.
  */
 final class PageDumper {
   private static final int PAGE = MemoryView.PAGE_SIZE;
@@ -102,11 +104,11 @@ final class PageDumper {
     long pagesTotal = PageCursor.count(vmas, selection);
     long chunksTotal = (pagesTotal + options.chunkPages() - 1) / options.chunkPages();
     int wanted = (int) Math.max(1, Math.min(options.threads(), chunksTotal));
-    if (!copying()) {
+    if (!copying() && !packing()) {
       return dump(vmas, pagesTotal, wanted); // frames are written where they are: no buffers
     }
     long workerBytes = (long) options.chunkPages() * PAGE
-        + ChunkCodec.maxStoredLength(options.chunkPages() * PAGE);
+        + (copying() ? ChunkCodec.maxStoredLength(options.chunkPages() * PAGE) : 0);
     try (BufferBudget.Grant grant = budget.acquire(workerBytes, workerBytes * wanted,
         cancelled)) {
       return dump(vmas, pagesTotal, Math.min(wanted, grant.buffers(workerBytes)));
@@ -116,6 +118,11 @@ final class PageDumper {
   /** Only compression and a running process need each chunk's pages copied together. */
   private boolean copying() {
     return running || options.compression().codec() != Compression.Codec.NONE;
+  }
+
+  /** Whether chunks of pages scattered over their frames are packed into a buffer. */
+  private boolean packing() {
+    return !selection.everyTouched();
   }
 
   private Result dump(List<Vma> vmas, long pagesTotal, int workers) throws IOException {
@@ -161,7 +168,8 @@ final class PageDumper {
           ImageKind.PAGES, id);
       this.codec = new ChunkCodec(compression);
       boolean copies = copying();
-      this.raw = arena.allocate(copies ? (long) options.chunkPages() * PAGE : 0).asByteBuffer();
+      this.raw = arena.allocate(copies || packing() ? (long) options.chunkPages() * PAGE : 0)
+          .asByteBuffer();
       this.rawSegment = MemorySegment.ofBuffer(raw);
       this.stored = arena.allocate(copies ? ChunkCodec.maxStoredLength(raw.capacity()) : 0)
           .asByteBuffer();
@@ -170,7 +178,7 @@ final class PageDumper {
     /** Writes a batch's non-zero pages as one chunk; null when all were zero. */
     PageChunkEntry write(PageCursor.Batch batch) throws IOException {
       PageChunkEntry.Builder entry = PageChunkEntry.newBuilder().setPagesFile(fileNumber);
-      boolean copy = copying();
+      boolean copy = copying() || packing() && batch.pieces() > 1;
       pieces.clear();
       long runStart = -1;
       int runPages = 0;

@@ -201,7 +201,7 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
     if (frame == null) {
       frame = faultIn(vma, index);
     }
-    vma.pageTable().markDirty(index);
+    vma.pageTable().dirtyBits().mark(index);
     return frame;
   }
 
