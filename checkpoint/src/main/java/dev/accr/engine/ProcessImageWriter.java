@@ -37,7 +37,7 @@ final class ProcessImageWriter {
   /**
    * Writes the process's own images (pagemap, core, mm; its pages files numbered from
    * {@code firstPagesFile}); with a parent, only the pages written since ({@link
-   * IncrementalPages}), and the replaced runs as zero runs.
+   * IncrementalPages}), and the replaced runs it does not store as zero runs.
    */
   DumpStatsEntry.Builder write(SimProcess process, ImageSetWriter set,
       DumpOptions options, ProgressListener progress, ProcessCollector.Collected c,
@@ -77,7 +77,7 @@ final class ProcessImageWriter {
 
     List<MessageLite> pagemap = new ArrayList<>();
     pagemap.add(PagemapHead.newBuilder().setPid(pid).setPageSize(MemoryView.PAGE_SIZE)
-        .addAllZeroRuns(zeroRuns).build());
+        .addAllZeroRuns(IncrementalPages.unstored(zeroRuns, pages.chunks())).build());
     pagemap.addAll(pages.chunks());
     write(set, ImageKind.PAGEMAP.fileName(pid), ImageKind.PAGEMAP, pagemap);
     write(set, ImageKind.CORE.fileName(pid), ImageKind.CORE, List.of(c.core()));
