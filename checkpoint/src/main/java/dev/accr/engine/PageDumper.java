@@ -16,6 +16,7 @@ import dev.accr.proto.PageRun;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -274,6 +275,8 @@ final class PageDumper {
   }
 
   private static boolean isZero(MemorySegment frames, long at) {
-    return MemorySegment.mismatch(frames, at, at + PAGE, AddressSpace.zeroPage(), 0, PAGE) == -1;
+    // Most pages that are not zero show it in their first word: no bulk compare for them.
+    return frames.get(ValueLayout.JAVA_LONG_UNALIGNED, at) == 0
+        && MemorySegment.mismatch(frames, at, at + PAGE, AddressSpace.zeroPage(), 0, PAGE) == -1;
   }
 }
