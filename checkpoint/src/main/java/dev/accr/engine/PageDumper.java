@@ -169,9 +169,9 @@ final class PageDumper {
           ImageKind.PAGES, id);
       this.codec = new ChunkCodec(compression);
       boolean copies = copying();
-      this.raw = arena.allocate(copies || packing() ? (long) options.chunkPages() * PAGE : 0)
-          .asByteBuffer();
-      this.rawSegment = MemorySegment.ofBuffer(raw);
+      this.rawSegment = copies || packing() ? budget.buffer((long) options.chunkPages() * PAGE)
+          : arena.allocate(0);
+      this.raw = rawSegment.asByteBuffer();
       this.stored = arena.allocate(copies ? ChunkCodec.maxStoredLength(raw.capacity()) : 0)
           .asByteBuffer();
     }
@@ -270,6 +270,9 @@ final class PageDumper {
         writer.close();
       } finally {
         arena.close();
+        if (rawSegment.byteSize() > 0) {
+          budget.giveBack(rawSegment);
+        }
       }
     }
   }

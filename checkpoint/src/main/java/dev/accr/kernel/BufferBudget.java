@@ -1,6 +1,8 @@
 package dev.accr.kernel;
 
 import dev.accr.api.AccrException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
 import java.util.function.BooleanSupplier;
 
@@ -21,6 +23,11 @@ public final class BufferBudget {
   private long peak; // guarded by this
 
   private record Waiter(long min) {}
+
+  /** Spare buffers kept for reuse, at most this many bytes of them. */
+  private static final long SPARE_BYTES = 16L << 20;
+  private final ArrayDeque<MemorySegment> spare = new ArrayDeque<>(); // guarded by this
+  private long spareBytes; // guarded by this
 
   /** A budget of {@code capacity} bytes. */
   public BufferBudget(long capacity) {
@@ -104,6 +111,33 @@ public final class BufferBudget {
     inUse += bytes;
     peak = Math.max(peak, inUse);
     return new Grant(bytes);
+  }
+
+  /**
+   * A buffer of {@code bytes} bytes (contents undefined), one given back earlier when there is
+   * one of that size: memory touched for the first time costs far more than memory reused
+   * (on a VM each first touch is a fault the host serves too), so a short dump should not pay
+   * for fresh buffers. Counts against no grant: take it under one.
+   */
+  public MemorySegment buffer(long bytes) {
+    synchronized (this) {
+      for (MemorySegment s : spare) {
+        if (s.byteSize() == bytes) {
+          spare.remove(s);
+          spareBytes -= bytes;
+          return s;
+        }
+      }
+    }
+    return Arena.ofAuto().allocate(bytes, 4096);
+  }
+
+  /** Keeps a buffer of {@link #buffer} for reuse, while few bytes are kept. */
+  public synchronized void giveBack(MemorySegment buffer) {
+    if (spareBytes + buffer.byteSize() <= Math.min(SPARE_BYTES, capacity)) {
+      spare.push(buffer);
+      spareBytes += buffer.byteSize();
+    }
   }
 
   public long capacity() {

@@ -99,4 +99,20 @@ class BufferBudgetTest {
     assertEquals(0, budget.inUse());
     assertEquals(1000, budget.peak());
   }
+
+  @Test
+  void buffersGivenBackAreReusedWhileFewBytesAreKept() {
+    BufferBudget budget = new BufferBudget(3 << 20);
+    java.lang.foreign.MemorySegment a = budget.buffer(1 << 20);
+    java.lang.foreign.MemorySegment b = budget.buffer(1 << 20);
+    assertEquals(1 << 20, a.byteSize());
+    budget.giveBack(a);
+    assertEquals(a.address(), budget.buffer(1 << 20).address(), "the spare one");
+    assertTrue(budget.buffer(1 << 20).address() != a.address(), "a fresh one");
+    budget.giveBack(a);
+    budget.giveBack(b);
+    budget.giveBack(budget.buffer(2 << 20)); // over the budget's bytes: not kept
+    assertTrue(budget.buffer(2 << 20).address() != 0);
+    assertEquals(0, budget.inUse(), "buffers count against no grant");
+  }
 }
