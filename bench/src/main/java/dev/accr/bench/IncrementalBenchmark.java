@@ -26,8 +26,9 @@ import java.util.function.UnaryOperator;
 /**
  * {@code accr bench --incremental}: host memory of random data, with 1, 5 and 25 % of its
  * pages written between a pre-dump and a dump with the pre-dump as parent. Reports the
- * incremental dump's time, bytes and frozen time as fractions of a full dump's (medians of
- * the runs), and what tracking costs a loop of page stores.
+ * incremental dump's time, bytes and frozen time as fractions of a full dump's: per run, of
+ * the full dump taken just before it (a shared machine's load changes from one minute to the
+ * next), the median over runs; and what tracking costs a loop of page stores.
  */
 public final class IncrementalBenchmark implements Benchmark {
   private static final long HEAP = 0x1000_0000L;
@@ -190,7 +191,11 @@ public final class IncrementalBenchmark implements Benchmark {
           double[] t = new double[runs.total()];
           double[] b = new double[runs.total()];
           double[] f = new double[runs.total()];
+          double[] tr = new double[runs.total()];
+          double[] br = new double[runs.total()];
+          double[] fr = new double[runs.total()];
           for (int i = 0; i < runs.total(); i++) {
+            Dump full = dump(dumper, process, dir.resolve("full"), options, null);
             Path parent = dir.resolve("pre");
             dumper.preDump(process.pid(), parent, options, ProgressListener.NONE);
             writeRandom(process, pages, percent, random);
@@ -199,12 +204,13 @@ public final class IncrementalBenchmark implements Benchmark {
             t[i] = d.seconds();
             b[i] = d.bytes();
             f[i] = d.frozenMs();
+            tr[i] = d.seconds() / full.seconds();
+            br[i] = (double) d.bytes() / full.bytes();
+            fr[i] = d.frozenMs() / full.frozenMs();
           }
-          double mt = runs.median(t);
-          double mb = runs.median(b);
-          double mf = runs.median(f);
-          out.printf("  %-9s %10.3f %10.1f %8.3f %8.3f %12.1f %12.3f%n", percent + " %", mt,
-              mb / (1 << 20), mt / ft, mb / fb, mf, mf / ff);
+          out.printf("  %-9s %10.3f %10.1f %8.3f %8.3f %12.1f %12.3f%n", percent + " %",
+              runs.median(t), runs.median(b) / (1 << 20), runs.median(tr), runs.median(br),
+              runs.median(f), runs.median(fr));
         }
         tracking(process, pages, runs, out);
       } finally {

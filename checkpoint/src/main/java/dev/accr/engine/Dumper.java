@@ -1,11 +1,7 @@
 package dev.accr.engine;
 
-import com.google.protobuf.MessageLite;
 import dev.accr.api.AccrException;
 import dev.accr.api.AccrPlugin;
-import dev.accr.api.MemoryView;
-import dev.accr.image.EntryImageCodec;
-import dev.accr.image.ImageKind;
 import dev.accr.image.ImageSetWriter;
 import dev.accr.image.ProgressListener;
 import dev.accr.kernel.DirtyPages;
@@ -17,8 +13,6 @@ import dev.accr.plugin.SessionSetup;
 import dev.accr.proto.DumpStatsEntry;
 import dev.accr.proto.InventoryEntry;
 import dev.accr.kernel.Vma;
-import dev.accr.proto.PageRun;
-import dev.accr.proto.PagemapHead;
 import com.google.protobuf.ByteString;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -26,7 +20,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Predicate;
 import java.util.function.UnaryOperator;
 
 /**
@@ -171,7 +164,7 @@ public final class Dumper {
           DumpStatsEntry.Builder stats = null;
           int firstPagesFile = 1;
           for (SimProcess p : processes) {
-            DumpStatsEntry.Builder mine = writeImages(p, set, options, progress,
+            DumpStatsEntry.Builder mine = images().write(p, set, options, progress,
                 c.of(p.pid()), p.memory().vmas(), dirty.get(p.pid()), parentSet,
                 clock, false, firstPagesFile, c::storesPages);
             firstPagesFile += mine.getThreads();
@@ -186,7 +179,7 @@ public final class Dumper {
           long frozenUs = (System.nanoTime() - frozenAt) / 1000;
           stats.setFrozenTimeUs(frozenUs).setTotalTimeUs(clock.elapsedUs())
               .addAllPhases(clock.phases()).addAllMoved(BytesMoved.dumped(stats, session));
-          writeStats(set, stats);
+          ProcessImageWriter.writeStats(set, stats);
           cancellation.check(); // the last moment: after the commit the dump has happened
           clock.begin("sync");
           set.commit(inventory(pid, parentSet, set).addAllPlugins(session.used()));
@@ -271,7 +264,7 @@ public final class Dumper {
         DumpStatsEntry.Builder stats = null;
         int firstPagesFile = 1;
         for (SimProcess p : live) {
-          DumpStatsEntry.Builder mine = writeImages(p, set, options, progress, c.of(p.pid()),
+          DumpStatsEntry.Builder mine = images().write(p, set, options, progress, c.of(p.pid()),
               vmas.get(p.pid()), dirty.get(p.pid()), parentSet, clock, true, firstPagesFile,
               c::storesPages);
           firstPagesFile += mine.getThreads();
@@ -290,7 +283,7 @@ public final class Dumper {
         clock.end();
         stats.setFrozenTimeUs(frozenUs).setTotalTimeUs(clock.elapsedUs()).setPreDump(true)
             .addAllPhases(clock.phases()).addAllMoved(BytesMoved.dumped(stats, session));
-        writeStats(set, stats);
+        ProcessImageWriter.writeStats(set, stats);
         cancellation.check();
         clock.begin("sync");
         set.commit(inventory(pid, parentSet, set).setPreDump(true)
@@ -355,6 +348,10 @@ public final class Dumper {
     return p;
   }
 
+  private ProcessImageWriter images() {
+    return new ProcessImageWriter(node, served, cancellation);
+  }
+
   private InventoryEntry.Builder inventory(int pid, ImageSet parentSet, ImageSetWriter set) {
     InventoryEntry.Builder inv = InventoryEntry.newBuilder().setToolVersion(Version.get())
         .setRootPid(pid).setSourceTopology(node.topology()).setSourceNode(node.name())
@@ -364,73 +361,5 @@ public final class Dumper {
           .setParentId(ByteString.copyFrom(parentSet.id().bytes()));
     }
     return inv;
-  }
-
-  /**
-   * Writes the process's own images (pagemap, core, mm; its pages files numbered from
-   * {@code firstPagesFile}); with a parent, only the pages written since ({@link
-   * IncrementalPages}), and the replaced runs as zero runs.
-   */
-  private DumpStatsEntry.Builder writeImages(SimProcess process, ImageSetWriter set,
-      DumpOptions options, ProgressListener progress, ProcessCollector.Collected c,
-      List<Vma> vmas, DirtyPages dirty, ImageSet parentSet, PhaseClock clock, boolean running,
-      int firstPagesFile, Predicate<Vma> stored) throws IOException {
-    int pid = process.pid();
-    PageSelection selection = PageSelection.ALL_TOUCHED;
-    List<PageRun> zeroRuns = List.of();
-    if (parentSet != null) {
-      DirtyPages written = IncrementalPages.since(parentSet, pid, dirty, vmas, stored);
-      zeroRuns = IncrementalPages.replacedRuns(vmas, written, stored);
-      if (written != null) {
-        selection = PageSelection.written(written);
-      }
-    }
-    selection = selection.of(vmas); // a pre-dump writes while the process maps anew
-    long memStart = System.nanoTime();
-    if (served != null) {
-      // Post-copy: the pages stay here and are served; the pagemap holds none. A probe
-      // (running) serves nothing.
-      if (!running) {
-        served.host(process, vmas, stored);
-      }
-      write(set, ImageKind.PAGEMAP.fileName(pid), ImageKind.PAGEMAP, List.of(PagemapHead
-          .newBuilder().setPid(pid).setPageSize(MemoryView.PAGE_SIZE).build()));
-      write(set, ImageKind.CORE.fileName(pid), ImageKind.CORE, List.of(c.core()));
-      write(set, ImageKind.MM.fileName(pid), ImageKind.MM, List.of(c.mm()));
-      return DumpStatsEntry.newBuilder().setCompression(options.compression().toString())
-          .setIncremental(false);
-    }
-    PageDumper.Result pages = new PageDumper(options, set.id(),
-        set.sink(), progress, node.buffers(),
-        cancellation::requested).selecting(selection).whileRunning(running)
-        .numberedFrom(firstPagesFile).storing(stored).dump(process.memory());
-    long memUs = (System.nanoTime() - memStart) / 1000;
-    clock.begin("write");
-
-    List<MessageLite> pagemap = new ArrayList<>();
-    pagemap.add(PagemapHead.newBuilder().setPid(pid).setPageSize(MemoryView.PAGE_SIZE)
-        .addAllZeroRuns(zeroRuns).build());
-    pagemap.addAll(pages.chunks());
-    write(set, ImageKind.PAGEMAP.fileName(pid), ImageKind.PAGEMAP, pagemap);
-    write(set, ImageKind.CORE.fileName(pid), ImageKind.CORE, List.of(c.core()));
-    write(set, ImageKind.MM.fileName(pid), ImageKind.MM, List.of(c.mm()));
-
-    long written = pages.pagesScanned() - pages.zeroPages();
-    return DumpStatsEntry.newBuilder().setMemdumpTimeUs(memUs)
-        .setPagesScanned(pages.pagesScanned()).setPagesSkippedZero(pages.zeroPages())
-        .setPagesWritten(written).setBytesRead(pages.pagesScanned() * MemoryView.PAGE_SIZE)
-        .setBytesWritten(pages.bytesWritten()).setCompression(options.compression().toString())
-        .setThreads(pages.pagesFiles()).setIncremental(parentSet != null);
-  }
-
-  private static void writeStats(ImageSetWriter set, DumpStatsEntry.Builder stats)
-      throws IOException {
-    EntryImageCodec.write(set.sink(), ImageKind.STATS_DUMP.fileName(), ImageKind.STATS_DUMP,
-        set.id(), List.of(stats.build()));
-  }
-
-  private static void write(ImageSetWriter set, String name, ImageKind kind,
-      List<? extends MessageLite> entries) throws IOException {
-    EntryImageCodec.write(set.sink(), name, kind, set.id(), entries);
   }
 }

@@ -4,9 +4,12 @@ import dev.accr.kernel.DirtyPages;
 import dev.accr.kernel.SharedWrites;
 import dev.accr.kernel.SimProcess;
 import dev.accr.kernel.Vma;
+import dev.accr.api.MemoryView;
+import dev.accr.proto.PageChunkEntry;
 import dev.accr.proto.PageRun;
 import dev.accr.proto.ShmemEntry;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -81,6 +84,50 @@ final class IncrementalPages {
       }
     }
     return runs;
+  }
+
+  /**
+   * The parts of the runs {@code replaced} that no chunk of {@code chunks} stores: a stored
+   * page replaces its parent's by being stored, so the pagemap lists only the others (the
+   * written pages that are zero now) as zero runs, not every written page twice.
+   */
+  static List<PageRun> unstored(List<PageRun> replaced, List<PageChunkEntry> chunks) {
+    if (replaced.isEmpty()) {
+      return replaced;
+    }
+    List<long[]> stored = new ArrayList<>(); // start, end: disjoint
+    for (PageChunkEntry c : chunks) {
+      for (PageRun r : c.getRunsList()) {
+        stored.add(new long[] {r.getVaddr(), end(r)});
+      }
+    }
+    stored.sort(Comparator.comparingLong(r -> r[0]));
+    List<PageRun> sorted = new ArrayList<>(replaced);
+    sorted.sort(Comparator.comparingLong(PageRun::getVaddr));
+    List<PageRun> out = new ArrayList<>();
+    int k = 0;
+    for (PageRun r : sorted) {
+      long at = r.getVaddr();
+      long end = end(r);
+      while (k < stored.size() && stored.get(k)[1] <= at) {
+        k++;
+      }
+      for (int j = k; at < end; j++) {
+        if (j >= stored.size() || stored.get(j)[0] >= end) {
+          out.add(run(at, (end - at) / MemoryView.PAGE_SIZE));
+          break;
+        }
+        if (stored.get(j)[0] > at) {
+          out.add(run(at, (stored.get(j)[0] - at) / MemoryView.PAGE_SIZE));
+        }
+        at = Math.max(at, stored.get(j)[1]);
+      }
+    }
+    return out;
+  }
+
+  private static long end(PageRun r) {
+    return r.getVaddr() + Integer.toUnsignedLong(r.getNrPages()) * MemoryView.PAGE_SIZE;
   }
 
   private static PageRun run(long address, long pages) {

@@ -30,13 +30,7 @@ final class PageCursor {
   static long count(List<Vma> vmas, PageSelection selection) {
     long n = 0;
     for (Vma v : vmas) {
-      if (selection == PageSelection.ALL_TOUCHED) {
-        n += v.touchedPages();
-        continue;
-      }
-      for (long i = selection.next(v, 0); i >= 0; i = selection.next(v, i + 1)) {
-        n++;
-      }
+      n += selection.count(v);
     }
     return n;
   }
@@ -56,15 +50,7 @@ final class PageCursor {
         index = 0;
         continue;
       }
-      int n = v.frameRun(i, batch.capacity - batch.size);
-      if (selection != PageSelection.ALL_TOUCHED) {
-        for (int k = 1; k < n; k++) {
-          if (selection.next(v, i + k) != i + k) {
-            n = k; // the run ends at the first page not selected
-            break;
-          }
-        }
-      }
+      int n = v.frameRun(i, selection.run(v, i, batch.capacity - batch.size));
       if (n > 0) {
         batch.add(v.start() + i * PAGE, v.frames(i, n), n, vma);
       }

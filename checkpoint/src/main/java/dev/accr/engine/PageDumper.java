@@ -16,6 +16,7 @@ import dev.accr.proto.PageRun;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -31,10 +32,12 @@ import java.util.zip.CRC32C;
  * Writes the touched pages of an address space as chunks into {@code pages-<n>.img} files,
  * one file per worker thread. Workers take chunks in address order from a shared {@link
  * PageCursor}, skip zero pages, compress, checksum and append, all in parallel. Uncompressed
- * pages go from their frames to the file in one gathering write, without a copy. Memory use is
- * one pagemap entry per chunk written and, when compressing, two buffers per worker taken as
- * one grant of the node's {@link BufferBudget} (with less granted, fewer workers and pages
- * files are used), whatever the size of the process or of its mappings.
+ * pages in long runs go from their frames to the file in one gathering write, without a copy;
+ * the scattered pages of an incremental dump are packed into a buffer first, one copy that
+ * costs less than a piece of the write, and of its checksum, per page. Memory use is one
+ * pagemap entry per chunk written and, when compressing or packing, one or two buffers per
+ * worker taken as one grant of the node's {@link BufferBudget} (with less granted, fewer
+ * workers and pages files are used), whatever the size of the process or of its mappings.
  */
 final class PageDumper {
   private static final int PAGE = MemoryView.PAGE_SIZE;
@@ -102,14 +105,14 @@ final class PageDumper {
     long pagesTotal = PageCursor.count(vmas, selection);
     long chunksTotal = (pagesTotal + options.chunkPages() - 1) / options.chunkPages();
     int wanted = (int) Math.max(1, Math.min(options.threads(), chunksTotal));
-    if (!copying()) {
-      return dump(vmas, pagesTotal, wanted); // frames are written where they are: no buffers
+    if (!copying() && !packing()) {
+      return dump(vmas, pagesTotal, wanted, null); // frames are written where they are: no buffers
     }
     long workerBytes = (long) options.chunkPages() * PAGE
-        + ChunkCodec.maxStoredLength(options.chunkPages() * PAGE);
+        + (copying() ? ChunkCodec.maxStoredLength(options.chunkPages() * PAGE) : 0);
     try (BufferBudget.Grant grant = budget.acquire(workerBytes, workerBytes * wanted,
         cancelled)) {
-      return dump(vmas, pagesTotal, Math.min(wanted, grant.buffers(workerBytes)));
+      return dump(vmas, pagesTotal, Math.min(wanted, grant.buffers(workerBytes)), grant);
     }
   }
 
@@ -118,13 +121,20 @@ final class PageDumper {
     return running || options.compression().codec() != Compression.Codec.NONE;
   }
 
-  private Result dump(List<Vma> vmas, long pagesTotal, int workers) throws IOException {
+  /** Whether chunks of pages scattered over their frames are packed into a buffer. */
+  private boolean packing() {
+    return !selection.everyTouched();
+  }
+
+  /** Dumps with {@code workers} workers, their buffers from {@code grant} (null: none needed). */
+  private Result dump(List<Vma> vmas, long pagesTotal, int workers, BufferBudget.Grant grant)
+      throws IOException {
     PageCursor cursor = new PageCursor(vmas, selection);
     ConcurrentSkipListMap<Long, PageChunkEntry> results = new ConcurrentSkipListMap<>();
     long[] zeroPages = new long[workers];
     long[] written = new long[workers];
     Parallel.run(workers, w -> {
-      try (Worker worker = new Worker(firstFile + w, options.compression())) {
+      try (Worker worker = new Worker(firstFile + w, options.compression(), grant)) {
         PageCursor.Batch batch = new PageCursor.Batch(options.chunkPages());
         while (cursor.next(batch)) {
           PageChunkEntry chunk = worker.write(batch);
@@ -155,22 +165,25 @@ final class PageDumper {
     private final List<ByteBuffer> pieces = new ArrayList<>();
     long zeroPages;
 
-    Worker(int fileNumber, Compression compression) throws IOException {
+    Worker(int fileNumber, Compression compression, BufferBudget.Grant grant)
+        throws IOException {
       this.fileNumber = fileNumber;
       this.writer = ChunkFileWriter.create(sink, ImageKind.PAGES.fileName(fileNumber),
           ImageKind.PAGES, id);
       this.codec = new ChunkCodec(compression);
       boolean copies = copying();
-      this.raw = arena.allocate(copies ? (long) options.chunkPages() * PAGE : 0).asByteBuffer();
-      this.rawSegment = MemorySegment.ofBuffer(raw);
-      this.stored = arena.allocate(copies ? ChunkCodec.maxStoredLength(raw.capacity()) : 0)
-          .asByteBuffer();
+      // Memory from the grant: reused from earlier dumps, so a short dump pays no first touches.
+      this.rawSegment = copies || packing() ? grant.allocate((long) options.chunkPages() * PAGE)
+          : arena.allocate(0);
+      this.raw = rawSegment.asByteBuffer();
+      this.stored = (copies ? grant.allocate(ChunkCodec.maxStoredLength(raw.capacity()))
+          : arena.allocate(0)).asByteBuffer();
     }
 
     /** Writes a batch's non-zero pages as one chunk; null when all were zero. */
     PageChunkEntry write(PageCursor.Batch batch) throws IOException {
       PageChunkEntry.Builder entry = PageChunkEntry.newBuilder().setPagesFile(fileNumber);
-      boolean copy = copying();
+      boolean copy = copying() || packing() && batch.pieces() > 1;
       pieces.clear();
       long runStart = -1;
       int runPages = 0;
@@ -260,12 +273,14 @@ final class PageDumper {
         codec.close();
         writer.close();
       } finally {
-        arena.close();
+        arena.close(); // the raw buffer goes back with the grant
       }
     }
   }
 
   private static boolean isZero(MemorySegment frames, long at) {
-    return MemorySegment.mismatch(frames, at, at + PAGE, AddressSpace.zeroPage(), 0, PAGE) == -1;
+    // Most pages that are not zero show it in their first word: no bulk compare for them.
+    return frames.get(ValueLayout.JAVA_LONG_UNALIGNED, at) == 0
+        && MemorySegment.mismatch(frames, at, at + PAGE, AddressSpace.zeroPage(), 0, PAGE) == -1;
   }
 }

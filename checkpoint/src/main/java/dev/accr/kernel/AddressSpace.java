@@ -8,8 +8,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
 import java.util.function.IntFunction;
 
 /**
@@ -25,14 +23,12 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
   /** At most this much may be mapped in all (page tables are sized by mappings). */
   public static final long MAX_MAPPED_BYTES = 1L << 40;
 
-  private final TreeMap<Long, Vma> vmas = new TreeMap<>();
+  private final Mappings vmas = new Mappings();
   private final FramePool frames;
   private final NodeMemory accounting;
   private final KernelIds ids;
   /** Finds the memfd open at a descriptor of the owning process (null: not a memfd). */
   private IntFunction<SharedMemory> memfds = fd -> null;
-  private long mapped;
-  private long mappedHost;
   private final WriteTracking tracking = new WriteTracking();
   private final RunWrites runs;
   /** Where pages not present yet come from (a lazy restore); null: every page is here. */
@@ -72,7 +68,7 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
 
   @Override
   public void mapShared(long start, long length, int prot, String name) {
-    checkRange(start, length);
+    Mappings.checkRange(start, length);
     SharedMemory shm = new SharedMemory(ids.next(), name, length, accounting);
     try {
       mapShared(start, prot, Vma.Kind.ANON, name, "", shm);
@@ -112,31 +108,13 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
     return map(start, length, prot, kind, name, path, offset, null);
   }
 
-  private static void checkRange(long start, long length) {
-    if (start % PAGE_SIZE != 0 || length % PAGE_SIZE != 0 || length <= 0 || start < 0) {
-      throw AccrException.failed("mmap: range %x+%x is not page aligned", start, length);
-    }
-  }
-
   private synchronized Vma map(long start, long length, int prot, Vma.Kind kind, String name,
       String path, long offset, SharedMemory shared) {
-    checkRange(start, length);
-    if (start > MAX_ADDRESS - length || mapped + length > MAX_MAPPED_BYTES) {
-      throw AccrException.failed("mmap: range %x+%x is outside the address space or over the"
-          + " %d GiB mapping limit", start, length, MAX_MAPPED_BYTES >> 30);
-    }
-    Map.Entry<Long, Vma> below = vmas.floorEntry(start + length - 1);
-    if (below != null && below.getValue().end() > start) {
-      throw AccrException.failed("mmap: range %x+%x overlaps %s", start, length, below.getValue());
-    }
+    vmas.checkFree(start, length);
     Vma vma = new Vma(start, length, prot, kind, name, path, offset,
         shared != null ? shared.pageTable() : new PageTable(length / PAGE_SIZE, frames), shared);
     tracking.mapped(vma);
-    vmas.put(start, vma);
-    mapped += length;
-    if (kind != Vma.Kind.DEVICE) {
-      mappedHost += length;
-    }
+    vmas.add(vma);
     return vma;
   }
 
@@ -154,35 +132,30 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
   }
 
   private synchronized Vma removeMapping(long start, long length) {
-    Vma vma = vmas.get(start);
-    if (vma == null || vma.length() != length) {
+    Vma vma = vmas.exactly(start, length);
+    if (vma == null) {
       throw AccrException.failed("munmap: %x+%x is not a mapping", start, length);
     }
     if (vma.shared() == null) {
       vma.forEachTouchedPage((address, frame) -> frame.fill((byte) 0));
     }
-    vmas.remove(start);
-    mapped -= length;
-    if (vma.kind() != Vma.Kind.DEVICE) {
-      mappedHost -= length;
-    }
+    vmas.remove(vma);
     return vma;
   }
 
   /** Bytes of host memory mapped (device mappings not counted): what the process may touch. */
   public synchronized long mappedHostBytes() {
-    return mappedHost;
+    return vmas.mappedHostBytes();
   }
 
   /** The mappings in address order. */
   public synchronized List<Vma> vmas() {
-    return new ArrayList<>(vmas.values());
+    return vmas.list();
   }
 
   /** The mapping that contains {@code address}, or null. */
   public synchronized Vma find(long address) {
-    Map.Entry<Long, Vma> e = vmas.floorEntry(address);
-    return e != null && e.getValue().contains(address) ? e.getValue() : null;
+    return vmas.find(address);
   }
 
   private Vma require(long address) {
@@ -201,7 +174,7 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
     if (frame == null) {
       frame = faultIn(vma, index);
     }
-    vma.pageTable().markDirty(index);
+    vma.pageTable().dirtyBits().mark(index);
     return frame;
   }
 
@@ -337,7 +310,7 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
    * dump that failed must not lose what its successor has to store.
    */
   synchronized void putBack(DirtyPages ended) {
-    tracking.putBack(ended, vmas);
+    tracking.putBack(ended, vmas.byStart());
   }
 
   /**
@@ -401,8 +374,6 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
         }
       }
       vmas.clear();
-      mapped = 0;
-      mappedHost = 0;
     }
     shared.forEach(SharedMemory::release);
     frames.close();

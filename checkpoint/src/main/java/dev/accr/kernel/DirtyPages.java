@@ -64,7 +64,19 @@ public final class DirtyPages {
     if (wholeMapping(vma)) {
       return vma.nextTouchedPage(index);
     }
-    return vma.pageTable().nextDirty(periods.get(vma).bits(), index);
+    return vma.pageTable().dirtyBits().next(periods.get(vma).bits(), index);
+  }
+
+  /**
+   * How many pages from page {@code index} of {@code vma} on, at most {@code max}, were written
+   * in the period one after the other (touched or not); {@code max} for a mapping that counts
+   * as written whole.
+   */
+  public int writtenRun(Vma vma, long index, int max) {
+    if (wholeMapping(vma)) {
+      return max;
+    }
+    return DirtyBits.run(periods.get(vma).bits(), index, max);
   }
 
   /**
@@ -76,7 +88,7 @@ public final class DirtyPages {
       visitor.visit(vma.start(), vma.pageCount());
       return;
     }
-    PageTable.forEachDirtyRun(periods.get(vma).bits(),
+    DirtyBits.forEachRun(periods.get(vma).bits(),
         (first, pages) -> visitor.visit(vma.start() + first * MemoryView.PAGE_SIZE, pages));
   }
 

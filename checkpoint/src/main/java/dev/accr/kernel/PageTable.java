@@ -15,16 +15,13 @@ import java.lang.invoke.VarHandle;
  * Otherwise the table is dense, one reference per page. Writers take this table's lock;
  * readers take none: a table of runs is replaced whole, never changed once published.
  *
- * <p>While writes are tracked, each second-level table that was written since the last
- * {@link #swapDirty} has a bitmap of its written pages (the simulated soft-dirty bits). When
- * nobody tracks, there are no bitmaps and marking a write is one null check.
+ * <p>Its {@link DirtyBits} are the simulated soft-dirty bits of its pages.
  */
 final class PageTable {
   private static final int PAGE = MemoryView.PAGE_SIZE;
-  private static final int SHIFT = 9;
+  static final int SHIFT = 9;
   private static final int SIZE = 1 << SHIFT;
   private static final int MASK = SIZE - 1;
-  private static final int BITMAP_LONGS = SIZE / Long.SIZE;
   /** Runs a second-level table holds before it turns dense (a pair of longs each). */
   static final int MAX_RUNS = 8;
   private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
@@ -43,8 +40,7 @@ final class PageTable {
   private final long[][][] directory;
   private final int tables;
   private final long pages;
-  /** Per second-level table, the pages written since tracking (re)started; null: not tracking. */
-  private volatile long[][] dirty;
+  private final DirtyBits dirty = new DirtyBits(this);
 
   PageTable(long pages, FramePool frames) {
     this.pages = pages;
@@ -59,6 +55,21 @@ final class PageTable {
 
   long pages() {
     return pages;
+  }
+
+  /** The written pages of this table's tracking periods. */
+  DirtyBits dirtyBits() {
+    return dirty;
+  }
+
+  /** The number of second-level tables, touched or not. */
+  int tables() {
+    return tables;
+  }
+
+  /** Whether second-level table {@code t} exists (a page of it was touched). */
+  boolean hasTable(int t) {
+    return table(t) != null;
   }
 
   /** Where this table's frames come from. */
@@ -94,7 +105,7 @@ final class PageTable {
   }
 
   /** The first second-level table at or after {@code t} that may exist (skips empty groups). */
-  private int nextTable(int t) {
+  int nextTable(int t) {
     while (t < tables && GROUPS.getAcquire(directory, t >>> GROUP_SHIFT) == null) {
       t = ((t >>> GROUP_SHIFT) + 1) << GROUP_SHIFT;
     }
@@ -136,10 +147,29 @@ final class PageTable {
       return 0;
     }
     int n = 1;
-    while (n < max && index + n < pages && ref(index + n) == ref + n) {
-      n++;
+    while (n < max && index + n < pages) {
+      long[] table = table((int) ((index + n) >>> SHIFT));
+      int at = (int) ((index + n) & MASK);
+      if (table == null || refIn(table, at) != ref + n) {
+        break;
+      }
+      if (table.length == SIZE) {
+        n++;
+        continue;
+      }
+      int k = runAt(table, at); // a run of frames: its pages at once
+      n += Math.min(max - n, count(table[k]) - (at - first(table[k])));
     }
     return n;
+  }
+
+  /** The index in {@code runs} of the run holding page {@code i}, which one does. */
+  private static int runAt(long[] runs, int i) {
+    int k = 0;
+    while (i - first(runs[k]) >= count(runs[k])) {
+      k += 2;
+    }
+    return k;
   }
 
   /**
@@ -335,139 +365,6 @@ final class PageTable {
       }
     }
     return -1;
-  }
-
-  /** Marks page {@code index} written, if writes are tracked. */
-  void markDirty(long index) {
-    long[][] d = dirty;
-    if (d == null) {
-      return;
-    }
-    int t = (int) (index >>> SHIFT);
-    long[] bits = d[t];
-    if (bits == null) {
-      bits = dirtyTable(d, t);
-    }
-    int i = (int) (index & MASK);
-    long bit = 1L << i;
-    if ((bits[i >>> 6] & bit) == 0) {
-      LONGS.getAndBitwiseOr(bits, i >>> 6, bit);
-    }
-  }
-
-  /** Marks pages {@code first .. first + count - 1} written, if writes are tracked. */
-  void markDirty(long first, long count) {
-    if (dirty == null) {
-      return;
-    }
-    for (long i = first; i < first + count; i++) {
-      markDirty(i);
-    }
-  }
-
-  private synchronized long[] dirtyTable(long[][] d, int t) {
-    if (d[t] == null) {
-      d[t] = new long[BITMAP_LONGS];
-    }
-    return d[t];
-  }
-
-  /**
-   * Ends the current tracking period and starts a new one when {@code track}, or stops
-   * tracking; returns the bits of the period that ended (null when writes were not tracked).
-   */
-  synchronized long[][] swapDirty(boolean track) {
-    long[][] old = dirty;
-    long[][] next = null;
-    if (track) {
-      next = new long[tables][];
-      for (int t = nextTable(0); t < tables; t = nextTable(t + 1)) {
-        if (table(t) != null) { // touched tables: their writes mark without allocating
-          next[t] = new long[BITMAP_LONGS];
-        }
-      }
-    }
-    dirty = next;
-    return old;
-  }
-
-  /** Adds the bits of an ended period back into the current one (a dump that failed). */
-  synchronized void restoreDirty(long[][] bits) {
-    long[][] d = dirty;
-    if (d == null || bits == null) {
-      return;
-    }
-    for (int t = 0; t < bits.length; t++) {
-      if (bits[t] != null) {
-        long[] target = d[t] == null ? dirtyTable(d, t) : d[t];
-        for (int w = 0; w < BITMAP_LONGS; w++) {
-          LONGS.getAndBitwiseOr(target, w, bits[t][w]);
-        }
-      }
-    }
-  }
-
-  /**
-   * The index of the first touched page at or after {@code index} that {@code bits} marks
-   * written, or -1; skips tables without marks.
-   */
-  long nextDirty(long[][] bits, long index) {
-    for (long i = Math.max(0, index); i < pages; ) {
-      int t = (int) (i >>> SHIFT);
-      long[] words = bits[t];
-      long[] table = words == null ? null : table(t);
-      if (table == null) {
-        i = ((long) t + 1) << SHIFT;
-        continue;
-      }
-      int bit = (int) (i & MASK);
-      long word = words[bit >>> 6] & (-1L << (bit & 63));
-      if (word == 0) {
-        i = (i | 63) + 1; // the next word
-        continue;
-      }
-      long found = ((long) t << SHIFT) | ((bit & ~63) + Long.numberOfTrailingZeros(word));
-      if (refIn(table, (int) (found & MASK)) != 0) {
-        return found;
-      }
-      i = found + 1;
-    }
-    return -1;
-  }
-
-  /** Visits the runs of consecutive pages that {@code bits} marks written, in address order. */
-  static void forEachDirtyRun(long[][] bits, RunVisitor visitor) {
-    long runStart = -1;
-    long runLength = 0;
-    for (int t = 0; t < bits.length; t++) {
-      long[] words = bits[t];
-      if (words == null) {
-        continue;
-      }
-      for (int w = 0; w < BITMAP_LONGS; w++) {
-        for (long word = words[w]; word != 0; word &= word - 1) {
-          long index = ((long) t << SHIFT) | (w * Long.SIZE + Long.numberOfTrailingZeros(word));
-          if (runLength > 0 && index == runStart + runLength) {
-            runLength++;
-          } else {
-            if (runLength > 0) {
-              visitor.visit(runStart, runLength);
-            }
-            runStart = index;
-            runLength = 1;
-          }
-        }
-      }
-    }
-    if (runLength > 0) {
-      visitor.visit(runStart, runLength);
-    }
-  }
-
-  /** Receives a run of page indexes. */
-  @FunctionalInterface
-  interface RunVisitor {
-    void visit(long firstIndex, long pages);
   }
 
   /** Visits touched pages in address order. */

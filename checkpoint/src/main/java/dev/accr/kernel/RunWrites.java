@@ -36,7 +36,7 @@ final class RunWrites {
   void write(Vma vma, long address, MemorySegment source, long sourceOffset, int pages) {
     long first = firstIndex(vma, address, pages);
     PageTable table = vma.pageTable();
-    table.markDirty(first, pages);
+    table.dirtyBits().mark(first, pages);
     if (pages < MIN_BLOCK_PAGES || vma.shared() != null) {
       for (int i = 0; i < pages; i++) {
         MemorySegment.copy(source, sourceOffset + (long) i * PAGE_SIZE,

@@ -72,7 +72,7 @@ public final class SharedMemory {
    * object's writes were not tracked before).
    */
   synchronized Ended trackWrites(String label) {
-    Ended ended = new Ended(tracking ? trackingSince : null, pages.swapDirty(true));
+    Ended ended = new Ended(tracking ? trackingSince : null, pages.dirtyBits().swap(true));
     tracking = true;
     trackingSince = label;
     return ended;
@@ -92,12 +92,12 @@ public final class SharedMemory {
       return;
     }
     if (ended.since() == null) {
-      pages.swapDirty(false);
+      pages.dirtyBits().swap(false);
       tracking = false;
       trackingSince = null;
       return;
     }
-    pages.restoreDirty(ended.bits());
+    pages.dirtyBits().restore(ended.bits());
     trackingSince = ended.since();
   }
 

@@ -24,7 +24,7 @@ final class WriteTracking {
     if (tracking) {
       vma.mappedWhileTracked = true;
       if (vma.shared() == null) {
-        vma.pageTable().swapDirty(true);
+        vma.pageTable().dirtyBits().swap(true);
       } // a shared object tracks its own writes, for every holder at once
     }
   }
@@ -42,7 +42,7 @@ final class WriteTracking {
         periods.put(vma, new DirtyPages.Period(e.bits(), vma.mappedWhileTracked || !tracking
             || e.since() == null || !e.since().equals(ending), e));
       } else {
-        periods.put(vma, new DirtyPages.Period(vma.pageTable().swapDirty(true),
+        periods.put(vma, new DirtyPages.Period(vma.pageTable().dirtyBits().swap(true),
             vma.mappedWhileTracked || !tracking));
       }
       vma.mappedWhileTracked = false;
@@ -57,7 +57,7 @@ final class WriteTracking {
   void stop(Collection<Vma> vmas) {
     for (Vma vma : vmas) {
       if (vma.shared() == null) { // a shared object's other holders may still track it
-        vma.pageTable().swapDirty(false);
+        vma.pageTable().dirtyBits().swap(false);
       }
       vma.mappedWhileTracked = false;
     }
@@ -90,7 +90,7 @@ final class WriteTracking {
       if (e.getValue().wholeMapping()) {
         vma.mappedWhileTracked = true;
       } else {
-        vma.pageTable().restoreDirty(e.getValue().bits());
+        vma.pageTable().dirtyBits().restore(e.getValue().bits());
       }
     }
     since = ended.since();
