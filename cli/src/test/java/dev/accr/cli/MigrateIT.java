@@ -15,6 +15,7 @@ import dev.accr.proto.WaitRequest;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -64,6 +65,10 @@ class MigrateIT {
   @BeforeAll
   void startNodes(@TempDir Path dir) throws Exception {
     tmp = dir;
+    // Made private before the daemons start together: each checks it, and one of them creating
+    // it must not leave the others a moment in which it is open to all.
+    Files.createDirectories(tmp.resolve("run"),
+        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
     accr = new Launcher(tmp.resolve("run"), tmp);
     accr.ok("tls", "init", "tls", "--node", "a", "--node", "b", "--node", "c", "--node", "d",
         "--node", "e", "--node", "f", "--node", "g", "--node", "h");
@@ -144,7 +149,7 @@ class MigrateIT {
   }
 
   /** The slowed-down processes' pause between steps. */
-  private static final int PACE_MS = 50;
+  private static final int PACE_MS = 40;
 
   private String on(String node, String... args) throws Exception {
     List<String> all = new ArrayList<>(List.of(args));
@@ -214,7 +219,7 @@ class MigrateIT {
    */
   @Test
   void processesMoveWithTheirDigestAndFailuresLeaveThemRunningOnTheSource() throws Exception {
-    // Long enough (75 s at the slowed pace) to live through the moves of a lane on a busy
+    // Long enough (60 s at the slowed pace) to live through the moves of a lane on a busy
     // machine, and small: every move of their memory costs the machine's time.
     String[] counter = {"counter", "--mem-mib", "4", "--steps", "1500", "--seed", "3"};
     String[] serve = {"kfd-serve", "--gpus", "2", "--weights-mib", "2", "--kv-mib", "2",
