@@ -3,14 +3,10 @@ package dev.accr.node;
 import dev.accr.api.AccrException;
 import dev.accr.node.tls.TlsFailures;
 import dev.accr.node.tls.TlsIdentity;
-import dev.accr.proto.ErrorReply;
-import dev.accr.proto.Request;
-import dev.accr.proto.Response;
 import java.io.ByteArrayInputStream;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -27,9 +23,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import javax.net.ssl.SSLSocket;
 
 /**
@@ -47,6 +40,7 @@ public final class NodeServer implements AutoCloseable {
   private final NodeService service;
   private final Path socket;
   private final ServerLimits limits;
+  private final OneRequest requests;
   /** Local clients have slots of their own: no TCP peer can keep them out. */
   private final PendingSlots localPending;
   private final PendingSlots tcpPending;
@@ -61,6 +55,7 @@ public final class NodeServer implements AutoCloseable {
     this.service = service;
     this.socket = socket;
     this.limits = limits;
+    this.requests = new OneRequest(service, limits);
     this.localPending = new PendingSlots(limits.maxPending(), limits.maxPending());
     this.tcpPending = new PendingSlots(limits.maxPending(), limits.maxPendingPerPeer());
   }
@@ -170,9 +165,10 @@ public final class NodeServer implements AutoCloseable {
   }
 
   private void serveUnix(SocketChannel ch, PendingSlots.Slot slot) {
-    Deadline deadline = new Deadline(ch, slot);
+    RequestDeadline deadline = deadline(ch, slot);
     try (ch) {
-      serve(Channels.newInputStream(ch), Channels.newOutputStream(ch), Caller.LOCAL, deadline);
+      requests.serve(Channels.newInputStream(ch), Channels.newOutputStream(ch), Caller.LOCAL, deadline,
+          null);
     } catch (IOException | UncheckedIOException e) {
       connectionFailed("local", deadline, e);
     } finally {
@@ -182,13 +178,13 @@ public final class NodeServer implements AutoCloseable {
 
   private void serveTcp(Socket raw, PendingSlots.Slot slot) {
     String address = address(raw);
-    Deadline deadline = new Deadline(raw, slot);
+    RequestDeadline deadline = deadline(raw, slot);
     try (raw) {
       raw.setSoTimeout((int) limits.requestTimeout().toMillis());
       raw.setTcpNoDelay(true);
       if (tls == null) {
-        serve(raw.getInputStream(), raw.getOutputStream(), new Caller(true, address, ""),
-            deadline);
+        requests.serve(raw.getInputStream(), raw.getOutputStream(), new Caller(true, address, ""),
+            deadline, raw);
         return;
       }
       int first = raw.getInputStream().read();
@@ -217,8 +213,8 @@ public final class NodeServer implements AutoCloseable {
         }
         String identity = TlsIdentity.commonName(
             (javax.security.auth.x500.X500Principal) ssl.getSession().getPeerPrincipal());
-        serve(ssl.getInputStream(), ssl.getOutputStream(), new Caller(true, address, identity),
-            deadline);
+        requests.serve(ssl.getInputStream(), ssl.getOutputStream(), new Caller(true, address, identity),
+            deadline, raw);
       }
     } catch (IOException | UncheckedIOException e) {
       connectionFailed(address, deadline, e);
@@ -227,96 +223,11 @@ public final class NodeServer implements AutoCloseable {
     }
   }
 
-  /** Reads one request within the deadline and bound, and hands it to the service. */
-  private void serve(InputStream in, OutputStream out, Caller caller, Deadline deadline)
-      throws IOException {
-    Request request;
-    try {
-      request = RequestReader.read(in, limits.maxRequestBytes());
-    } catch (RequestReader.TooLarge e) {
-      limits.log().accept("dropped " + caller.address() + ": " + e.getMessage());
-      return;
-    } catch (RequestReader.TlsHello e) {
-      reply(out, error(AccrException.USAGE, "this node does not use TLS: connect without --tls"));
-      return;
-    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
-      if (deadline.expired()) {
-        throw e;
-      }
-      reply(out, error(AccrException.USAGE, "malformed request: " + e.getMessage()));
-      return;
-    }
-    if (!deadline.cancel() || request == null) {
-      return;
-    }
-    if (request.hasReceiveSet()) {
-      service.receive(request.getReceiveSet(), caller, in, response -> {
-        try {
-          reply(out, response);
-        } catch (IOException e) {
-          throw new UncheckedIOException(e);
-        }
-      });
-      return;
-    }
-    if (request.hasPostCopy()) {
-      service.postCopy(request.getPostCopy(), caller, new PatientInput(in), out);
-      return;
-    }
-    service.handle(request, caller, response -> {
-      try {
-        reply(out, response);
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    }, watchClient(request, in));
+  private RequestDeadline deadline(Closeable connection, PendingSlots.Slot slot) {
+    return new RequestDeadline(deadlines, limits.requestTimeout(), connection, slot);
   }
 
-  /**
-   * For a dump or restore, watches the connection for the client's end of it: a client that
-   * closes its side (Ctrl-C) cancels the operation, which fails as on any error and answers
-   * on the half still open. The client sends nothing after its request.
-   */
-  private static dev.accr.engine.Cancellation watchClient(Request request, InputStream in) {
-    if (!request.hasDump() && !request.hasRestore()) {
-      return dev.accr.engine.Cancellation.NONE;
-    }
-    AtomicBoolean gone = new AtomicBoolean();
-    Thread.ofVirtual().name("client-watch").start(() -> {
-      while (true) {
-        try {
-          if (in.read() < 0) {
-            break;
-          }
-        } catch (java.net.SocketTimeoutException e) {
-          continue; // quiet is not gone
-        } catch (IOException e) {
-          break;
-        }
-      }
-      gone.set(true);
-    });
-    String what = request.hasDump() ? "dump" : "restore";
-    return () -> {
-      if (gone.get()) {
-        throw AccrException.failed("%s cancelled: the client went away", what);
-      }
-    };
-  }
-
-  private static void reply(OutputStream out, Response response) throws IOException {
-    synchronized (out) {
-      response.writeDelimitedTo(out);
-      out.flush();
-    }
-  }
-
-  private static Response error(int code, String message) {
-    return Response.newBuilder().setError(ErrorReply.newBuilder().setExitCode(code)
-        .setMessage(message)).build();
-  }
-
-  private void connectionFailed(String address, Deadline deadline, Exception e) {
+  private void connectionFailed(String address, RequestDeadline deadline, Exception e) {
     if (deadline.expired()) {
       limits.log().accept("dropped " + address + ": no request within " + seconds());
     } else {
@@ -340,46 +251,6 @@ public final class NodeServer implements AutoCloseable {
         ? (inet.getAddress() == null ? inet.getHostString() : inet.getAddress().getHostAddress())
             + ":" + inet.getPort()
         : String.valueOf(s.getRemoteSocketAddress());
-  }
-
-  /**
-   * Closes a connection that has not delivered its request in time; until then it holds its
-   * pending slot.
-   */
-  private final class Deadline {
-    private final AtomicBoolean done = new AtomicBoolean();
-    private final AtomicBoolean expired = new AtomicBoolean();
-    private final ScheduledFuture<?> timer;
-    private final PendingSlots.Slot slot;
-
-    Deadline(Closeable connection, PendingSlots.Slot slot) {
-      this.slot = slot;
-      timer = deadlines.schedule(() -> {
-        if (done.compareAndSet(false, true)) {
-          expired.set(true);
-          slot.release();
-          try {
-            connection.close();
-          } catch (IOException ignored) {
-            // Closing a connection that timed out.
-          }
-        }
-      }, limits.requestTimeout().toNanos(), TimeUnit.NANOSECONDS);
-    }
-
-    /** Stops the timer; false when it has already fired. */
-    boolean cancel() {
-      if (done.compareAndSet(false, true)) {
-        timer.cancel(false);
-        slot.release();
-        return true;
-      }
-      return !expired.get();
-    }
-
-    boolean expired() {
-      return expired.get();
-    }
   }
 
   /** Blocks until {@link #close()} is called. */

@@ -2,36 +2,18 @@ package dev.accr.node;
 
 import dev.accr.api.AccrException;
 import dev.accr.engine.Cancellation;
-import dev.accr.engine.DumpOptions;
-import dev.accr.engine.Dumper;
-import dev.accr.engine.RestoreOptions;
-import dev.accr.engine.RestorePlan;
-import dev.accr.engine.Restorer;
 import dev.accr.engine.Version;
-import dev.accr.image.Compression;
 import dev.accr.image.ProgressListener;
 import dev.accr.kernel.Node;
-import dev.accr.kernel.SimProcess;
-import dev.accr.plugin.DevicePairs;
 import dev.accr.plugin.PluginHost;
-import dev.accr.proto.DumpReply;
-import dev.accr.proto.DumpRequest;
-import dev.accr.proto.DumpStatsEntry;
 import dev.accr.proto.ErrorReply;
 import dev.accr.proto.KillReply;
 import dev.accr.proto.PingReply;
-import dev.accr.proto.ProcessInfo;
 import dev.accr.proto.Progress;
-import dev.accr.proto.PsReply;
 import dev.accr.proto.ReceiveSetRequest;
 import dev.accr.proto.Request;
 import dev.accr.proto.Response;
-import dev.accr.proto.RestoreReply;
-import dev.accr.proto.RestoreRequest;
-import dev.accr.proto.RunReply;
-import dev.accr.proto.RunRequest;
 import dev.accr.proto.ShutdownReply;
-import dev.accr.proto.ThawReply;
 import dev.accr.proto.WaitReply;
 import java.io.IOException;
 import java.io.InputStream;
@@ -41,7 +23,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
-import java.util.function.UnaryOperator;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -64,6 +45,8 @@ public final class NodeService {
   private final AtomicBoolean shutdownScheduled = new AtomicBoolean();
   private final LazyInfos lazyInfos = new LazyInfos();
   private final MigrationRequests migrations;
+  private final ProcessRequests processes;
+  private final CheckpointRequests checkpoints;
   /** Dumps, restores and stops whose reply is not yet sent: a stopping node lets them answer. */
   private int unanswered;
   private volatile Path nodeLog;
@@ -82,6 +65,9 @@ public final class NodeService {
     this.imageRoot = imageRoot;
     this.operations = new Operations(node.name());
     this.migrations = new MigrationRequests(this, plugins, imageRoot);
+    this.processes = new ProcessRequests(node, lazyInfos);
+    this.checkpoints = new CheckpointRequests(node, plugins, operations, lazyInfos,
+        () -> peers);
   }
 
   /** The dumps and restores running on this node. */
@@ -170,18 +156,19 @@ public final class NodeService {
       case PING -> Response.newBuilder().setPing(PingReply.newBuilder().setName(node.name())
           .setTopology(node.topology()).setPid(ProcessHandle.current().pid())
           .setVersion(Version.get()).setProcesses(node.processes().size())).build();
-      case RUN -> run(r.getRun(), paths(caller));
-      case PS -> ps(caller.remote() && imageRoot == null ? NodeService::hideAnyPath
-          : paths(caller)::showArgument);
+      case RUN -> processes.run(r.getRun(), paths(caller));
+      case PS -> processes.ps(caller.remote() && imageRoot == null
+          ? ProcessRequests::hideAnyPath : paths(caller)::showArgument);
       case WAIT -> Response.newBuilder().setWait(WaitReply.newBuilder()
           .setPid(r.getWait().getPid()).setDigest(node.awaitExit(r.getWait().getPid()))).build();
       case KILL -> {
         node.kill(r.getKill().getPid());
         yield Response.newBuilder().setKill(KillReply.getDefaultInstance()).build();
       }
-      case THAW -> thaw(r.getThaw().getPid());
-      case DUMP -> dump(r.getDump(), paths(caller), progress, log, clientGone);
-      case RESTORE -> restore(r.getRestore(), paths(caller), progress, log, clientGone);
+      case THAW -> processes.thaw(r.getThaw().getPid());
+      case DUMP -> checkpoints.dump(r.getDump(), paths(caller), progress, log, clientGone);
+      case RESTORE -> checkpoints.restore(r.getRestore(), paths(caller), progress, log,
+          clientGone);
       case SHUTDOWN -> shutdown(r.getShutdown().getForce(), caller);
       case RECEIVE_SET -> throw AccrException.usage("a set is received over a connection only");
       case POST_COPY -> throw AccrException.usage("post-copy memory comes over a connection only");
@@ -217,129 +204,6 @@ public final class NodeService {
 
   CallerPaths paths(Caller caller) {
     return CallerPaths.of(caller, imageRoot);
-  }
-
-  private Response run(RunRequest r, CallerPaths paths) {
-    Path cwd = paths.workingDir(r.getCwd());
-    paths.checkArguments(cwd, r.getArgsList());
-    SimProcess p = node.spawn(r.getWorkload(), r.getArgsList(), cwd, r.getStepDelayMs());
-    return Response.newBuilder().setRun(RunReply.newBuilder().setPid(p.pid())).build();
-  }
-
-  private static String hideAnyPath(String arg) {
-    return arg.contains("/") ? "(path)" : arg;
-  }
-
-  private Response ps(UnaryOperator<String> showArgument) {
-    PsReply.Builder ps = PsReply.newBuilder();
-    lazyInfos.retainOnly(node.processes().stream().map(SimProcess::pid)
-        .collect(java.util.stream.Collectors.toSet()));
-    for (SimProcess p : node.processes()) {
-      ProcessInfo.Builder info = ProcessInfo.newBuilder().setPid(p.pid())
-          .setExe(p.workload().name())
-          .setState(p.state().name().toLowerCase())
-          .addAllArgv(p.argv().stream().map(showArgument).toList())
-          .setThreads(p.threadCount()).setPpid(p.ppid()).setPgid(p.pgid()).setSid(p.sid())
-          .setBlocked(p.blocked())
-          .setResidentPages(p.state() == SimProcess.State.EXITED ? 0 : p.memory().residentPages());
-      var lazy = lazyInfos.of(p.pid());
-      if (lazy != null) {
-        info.setLazy(lazy);
-      }
-      ps.addProcesses(info);
-    }
-    return Response.newBuilder().setPs(ps).build();
-  }
-
-  private Response dump(DumpRequest r, CallerPaths paths, ProgressListener progress,
-      OperationLog log, Cancellation clientGone) throws IOException {
-    DumpOptions options = DumpOptions.defaults()
-        .withCompression(Compression.parse(r.getCompression()))
-        .withLeaveRunning(r.getLeaveRunning()).withLeaveStopped(r.getLeaveStopped())
-        .withPluginOptions(r.getPluginOptionsMap());
-    if (r.getThreads() > 0) {
-      options = options.withThreads(r.getThreads());
-    }
-    boolean remote = !r.getToNode().isEmpty();
-    // A set written on another node is named as that node resolves it.
-    Path dir = remote ? Path.of(r.getDir()) : paths.dumpDir(r.getDir());
-    if (remote && !r.getParent().isEmpty()) {
-      throw AccrException.usage("dump --to-node: a parent set lives on the other node; use"
-          + " accr migrate for incremental copies between nodes");
-    }
-    Path parent = r.getParent().isEmpty() ? null : paths.parentDir(dir, r.getParent());
-    DumpStatsEntry stats;
-    String what = r.getPreDump() ? "pre-dump" : "dump";
-    try (Operations.Operation op = operations.begin(Operations.Kind.DUMP, r.getPid(),
-        what + " of process " + r.getPid() + " into " + dir.toAbsolutePath())) {
-      // No log is left on this node for a set written elsewhere.
-      OperationLogs.started(log, op.toString(), remote ? null : dir, options.toString());
-      Dumper dumper = new Dumper(node, plugins)
-          .cancelledBy(OperationLogs.either(op, clientGone))
-          .withParent(parent, paths.parentConfinement());
-      if (remote) {
-        dumper = dumper.writingTo(new RemoteDestination(peers.client(r.getToNode()),
-            d -> ReceiveSetRequest.newBuilder().setDir(r.getDir())
-                .setConfined(paths.confined())));
-      }
-      stats = r.getPreDump() ? dumper.preDump(r.getPid(), dir, options, progress)
-          : dumper.dump(r.getPid(), dir, options, progress);
-    }
-    OperationLogs.dumped(log, stats);
-    Path logFile = remote ? null : log.writeInto(dir);
-    return Response.newBuilder().setDump(DumpReply.newBuilder().setStats(stats)
-        .setDir(remote ? r.getToNode() + ":" + r.getDir() : paths.show(dir)).setLogFile(logFile == null ? "" : paths.show(logFile))).build();
-  }
-
-  /** {@code accr thaw}: a process a dump left stopped runs on. */
-  private Response thaw(int pid) {
-    node.resumeTree(pid);
-    return Response.newBuilder().setThaw(ThawReply.getDefaultInstance()).build();
-  }
-
-  private Response restore(RestoreRequest r, CallerPaths paths, ProgressListener progress,
-      OperationLog log, Cancellation clientGone) throws IOException {
-    Path dir = paths.imageDir(r.getDir());
-    RestoreOptions options = RestoreOptions.defaults().withPluginOptions(r.getPluginOptionsMap())
-        .withMapping(MappingPolicies.fromInfo(r.getMapping())).withTrackMem(r.getTrackMem());
-    if (r.getThreads() > 0) {
-      options = options.withThreads(r.getThreads());
-    }
-    if (r.getLazy()) {
-      options = options.withLazy(r.getLazyUnchecked() ? RestoreOptions.Lazy.UNCHECKED
-          : RestoreOptions.Lazy.CHECKED);
-    }
-    Restorer.Result result;
-    RestorePlan plan;
-    try (Operations.Operation op = operations.begin(Operations.Kind.RESTORE,
-        "restore from " + dir.toAbsolutePath())) {
-      OperationLogs.started(log, op.toString(), dir, options.toString());
-      Restorer restorer = new Restorer(node, plugins)
-          .cancelledBy(OperationLogs.either(op, clientGone))
-          .parentsConfinedBy(paths.parentConfinement());
-      plan = restorer.plan(dir, options, progress, paths::checkImage);
-      int pid = plan.pid();
-      try {
-        op.claim(pid, "restore of process " + pid + " from " + dir.toAbsolutePath());
-      } catch (AccrException e) {
-        plan.close();
-        throw e;
-      }
-      result = restorer.recreate(plan);
-    }
-    OperationLogs.restored(log, result.stats());
-    OperationLogs.writeStats(dir, plan.set().id(), result.stats());
-    Path logFile = log.writeInto(dir);
-    RestoreReply.Builder reply = RestoreReply.newBuilder()
-        .setPid(result.process().pid()).setPagesRestored(result.pagesRestored())
-        .setBytesRead(result.bytesRead()).setTimeUs(result.timeUs()).setStats(result.stats())
-        .setLogFile(logFile == null ? "" : paths.show(logFile));
-    result.devices().forEach(d -> reply.addDevices(DevicePairs.toInfo(d)));
-    lazyInfos.restored(result.process().pid(), result.lazy());
-    if (result.lazy() != null) {
-      reply.setLazy(LazyInfos.toInfo(result.lazy().progress(), result.lazy().checkFirst()));
-    }
-    return Response.newBuilder().setRestore(reply).build();
   }
 
   /** {@code file} as {@code caller} may see it, or null. */

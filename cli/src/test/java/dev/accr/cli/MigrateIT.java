@@ -4,13 +4,27 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.accr.image.ProgressListener;
 import dev.accr.node.NodeClient;
 import dev.accr.node.RunDirectory;
+import dev.accr.proto.ProcessInfo;
+import dev.accr.proto.PsRequest;
+import dev.accr.proto.Request;
+import dev.accr.proto.RunRequest;
+import dev.accr.proto.WaitRequest;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -27,6 +41,7 @@ import org.junit.jupiter.api.io.TempDir;
  * that dies during pre-copy or during the final copy, or has no GPUs, leaves the process
  * running on the source, and so does a set streamed to a node that dies, which leaves no set on
  * either side; a source that dies during post-copy has the target kill the process, saying so.
+ * The daemons are started once for all cases, and the cases run side by side.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class MigrateIT {
@@ -36,6 +51,8 @@ class MigrateIT {
   private Path tmp;
   private Launcher accr;
   private final List<Process> daemons = new ArrayList<>();
+  /** Each node's image root, where the processes it starts work. */
+  private final Map<String, Path> roots = new ConcurrentHashMap<>();
   private String a;
   private String b;
   private String c;
@@ -48,18 +65,24 @@ class MigrateIT {
   @BeforeAll
   void startNodes(@TempDir Path dir) throws Exception {
     tmp = dir;
+    // Made private before the daemons start together: each checks it, and one of them creating
+    // it must not leave the others a moment in which it is open to all.
+    Files.createDirectories(tmp.resolve("run"),
+        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
     accr = new Launcher(tmp.resolve("run"), tmp);
     accr.ok("tls", "init", "tls", "--node", "a", "--node", "b", "--node", "c", "--node", "d",
         "--node", "e", "--node", "f", "--node", "g", "--node", "h");
     a = serve("a", "mi250x4", "");
     b = serve("b", "mi250x4", "");
     c = serve("c", "mi300x8", "");
-    cpuOnly = serve("d", "cpu-only", "");
-    diesInPreCopy = serve("e", "mi250x4", "-Daccr.fault.haltAt=1:receive:r1/");
-    diesInFinal = serve("f", "mi250x4", "-Daccr.fault.haltAt=1:receive:final/");
-    diesInDump = serve("g", "mi250x4", "-Daccr.fault.haltAt=1:receive:cut/pages-");
+    // The nodes that only refuse, or die early, do little: the quick JIT starts them cheaper.
+    cpuOnly = serve("d", "cpu-only", QUICK_JIT, true);
+    diesInPreCopy = serve("e", "mi250x4", QUICK_JIT + " -Daccr.fault.haltAt=1:receive:r1/");
+    diesInFinal = serve("f", "mi250x4", QUICK_JIT + " -Daccr.fault.haltAt=1:receive:final/");
+    diesInDump = serve("g", "mi250x4", QUICK_JIT + " -Daccr.fault.haltAt=1:receive:cut/pages-");
     // Dies as it serves the 4th unit of memory: the process already runs on the target.
-    diesInPostCopy = serve("h", "cpu-only", "-Daccr.fault.haltAt=4:serve:unit", true);
+    diesInPostCopy = serve("h", "cpu-only",
+        QUICK_JIT + " -Daccr.fault.haltAt=4:serve:unit", true);
     for (String n : List.of("a", "b", "c", "d", "e", "f", "g", "h")) {
       awaitNode(n);
     }
@@ -85,6 +108,8 @@ class MigrateIT {
     return serve(name, topology, javaOpts, javaOpts.isEmpty());
   }
 
+  private static final String QUICK_JIT = "-XX:TieredStopAtLevel=1";
+
   private String serve(String name, String topology, String javaOpts, boolean sharedRoot)
       throws Exception {
     String address = name + "@127.0.0.1:0";
@@ -92,6 +117,7 @@ class MigrateIT {
     // names (counter's output) resolve inside the target's root too. The targets that die have
     // their own, to show what they leave.
     Path root = Files.createDirectories(tmp.resolve(sharedRoot ? "root" : "root-" + name));
+    roots.put(name, root);
     ProcessBuilder pb = new ProcessBuilder(LAUNCHER.toString(), "node", "serve", "--name", name,
         "--topology", topology, "--listen", address.substring(2), "--tls", "tls",
         "--images-root", root.toString()).directory(tmp.toFile()).redirectErrorStream(true)
@@ -122,6 +148,9 @@ class MigrateIT {
     }
   }
 
+  /** The slowed-down processes' pause between steps. */
+  private static final int PACE_MS = 40;
+
   private String on(String node, String... args) throws Exception {
     List<String> all = new ArrayList<>(List.of(args));
     all.addAll(1, List.of("--node", node, "--tls", "tls"));
@@ -135,93 +164,207 @@ class MigrateIT {
   }
 
   /**
+   * A client of node {@code name} in this JVM, over its local socket: starting, listing and
+   * waiting for processes start no launcher (only the moves go through {@code ./accr}).
+   */
+  private NodeClient local(String node) {
+    return NodeClient.of(nodeName(node), new RunDirectory(tmp.resolve("run")));
+  }
+
+  private static String nodeName(String address) {
+    return address.substring(0, address.indexOf('@'));
+  }
+
+  /** Starts {@code workload} on {@code node}, paced by {@code delayMs}; its pid. */
+  private String start(String node, int delayMs, String... workload) {
+    return String.valueOf(local(node).call(Request.newBuilder().setRun(RunRequest.newBuilder()
+        .setWorkload(workload[0]).addAllArgs(List.of(workload).subList(1, workload.length))
+        .setStepDelayMs(delayMs).setCwd(roots.get(nodeName(node)).toString())).build(),
+        ProgressListener.NONE).getRun().getPid());
+  }
+
+  /** Waits for process {@code pid} on {@code node} to end; its digest. */
+  private String digest(String node, String pid) {
+    return local(node).call(Request.newBuilder().setWait(WaitRequest.newBuilder()
+        .setPid(Integer.parseInt(pid))).build(), ProgressListener.NONE).getWait().getDigest();
+  }
+
+  /** The processes on {@code node}. */
+  private List<ProcessInfo> ps(String node) {
+    return local(node).call(Request.newBuilder().setPs(PsRequest.getDefaultInstance()).build(),
+        ProgressListener.NONE).getPs().getProcessesList();
+  }
+
+  /**
    * Starts {@code workload} on node a, the uninterrupted reference: paced a little (a digest
    * does not depend on timing), so that it leaves the node's threads to the requests.
    */
-  private String reference(String... workload) throws Exception {
-    List<String> args = new ArrayList<>(List.of("run", "--step-delay-ms", "1"));
-    args.addAll(List.of(workload));
-    return on(a, args.toArray(String[]::new));
+  private String reference(String... workload) {
+    return start(a, 1, workload);
   }
 
   /**
    * Starts {@code workload} on node a slowed down (the delay is part of the process and goes
    * with it), long enough for a migration to find it running on a busy machine.
    */
-  private String slow(String... workload) throws Exception {
-    List<String> args = new ArrayList<>(List.of("run", "--step-delay-ms", "20"));
-    args.addAll(List.of(workload));
-    return on(a, args.toArray(String[]::new));
+  private String slow(String... workload) {
+    return start(a, PACE_MS, workload);
   }
 
   /**
-   * One run for every case, so that the slowed-down processes (their delay goes with them)
-   * all run at once: each lives long enough for its moves on a busy machine.
+   * Every case at once, each on its own lane (a thread driving one process through its moves,
+   * then checking its digest): the slowed-down processes (their delay goes with them) all run
+   * side by side, each long enough for its moves on a busy machine, so the test lasts about as
+   * long as the slowest lane rather than the sum of them.
    */
   @Test
   void processesMoveWithTheirDigestAndFailuresLeaveThemRunningOnTheSource() throws Exception {
-    // Long enough (60 s at the slowed pace) to live through the moves on a busy machine.
-    String[] counter = {"counter", "--mem-mib", "8", "--steps", "3000", "--seed", "3"};
-    String[] serve = {"kfd-serve", "--gpus", "2", "--steps", "3000", "--seed", "5"};
+    // Long enough (60 s at the slowed pace) to live through the moves of a lane on a busy
+    // machine, and small: every move of their memory costs the machine's time.
+    String[] counter = {"counter", "--mem-mib", "4", "--steps", "1500", "--seed", "3"};
+    String[] serve = {"kfd-serve", "--gpus", "2", "--weights-mib", "2", "--kv-mib", "2",
+        "--steps", "1500", "--seed", "5"};
     String[] ddp = {"kfd-ddp", "--gpus", "2", "--vram-kib", "256", "--steps", "400", "--seed",
         "9", "--gpu-us-per-wg", "50"};
-    String[] chain = {"pipe-chain", "--stages", "3", "--steps", "2000", "--seed", "4",
+    String[] chain = {"pipe-chain", "--stages", "3", "--steps", "800", "--seed", "4",
         "--mem-mib", "1"};
-    String counterRef = reference(counter);
-    String serveRef = reference(serve);
-    String counterPid = slow(counter);
-    String coldPid = slow(serve);
-    String warmPid = slow(serve);
+    Digest counterRef = new Digest(reference(counter));
+    Digest serveRef = new Digest(reference(serve));
+    Digest ddpRef = new Digest(reference(ddp));
+    Digest chainRef = new Digest(reference(chain));
+    List<Callable<Void>> lanes = List.of(
+        () -> counterMoves(counter, counterRef),
+        () -> coldToOtherPreset(serve, serveRef),
+        () -> preCopyThenPostCopyWithVram(serve, serveRef),
+        () -> treeMoves(chain, chainRef),
+        () -> ddpMoves(ddp, ddpRef),
+        this::sourceDiesInPostCopy,
+        () -> refusedOrLostBeforeTheStop(serve, serveRef),
+        () -> lostDuringTheCopy(serve, serveRef));
+    ExecutorService pool = Executors.newFixedThreadPool(lanes.size());
+    try {
+      List<Future<Void>> done = new ArrayList<>();
+      for (Callable<Void> lane : lanes) {
+        done.add(pool.submit(lane));
+      }
+      AssertionError failed = null;
+      for (Future<Void> f : done) {
+        try {
+          f.get();
+        } catch (ExecutionException e) {
+          if (failed == null) {
+            failed = new AssertionError(e.getCause().getMessage(), e.getCause());
+          } else {
+            failed.addSuppressed(e.getCause());
+          }
+        }
+      }
+      if (failed != null) {
+        throw failed;
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    assertNoMigrationLeftOn();
+  }
 
-    // A set streamed whole into b's image store, checked there.
-    String out;
-    String whole = on(a, "dump", "-t", counterPid, "-D", "whole", "--to-node", b, "-R");
-    assertTrue(whole.contains("dumped " + counterPid), whole);
-    assertTrue(accr.ok("check", tmp.resolve("root/whole").toString()).contains(": OK"));
+  /** The digest of a reference process on node a, asked for once (a wait reaps it). */
+  private final class Digest {
+    private final String pid;
+    private String digest;
 
-    out = on(a, "migrate", "-t", counterPid, "--to", b, "--small-round-mib", "0",
+    Digest(String pid) {
+      this.pid = pid;
+    }
+
+    synchronized String get() throws Exception {
+      if (digest == null) {
+        digest = digest(a, pid);
+      }
+      return digest;
+    }
+  }
+
+  /** counter: moved a to b with pre-copy, then b to c with post-copy. */
+  private Void counterMoves(String[] counter, Digest ref) throws Exception {
+    String pid = slow(counter);
+    String out = on(a, "migrate", "-t", pid, "--to", b, "--small-round-mib", "0",
         "--max-rounds", "2");
-    assertTrue(out.contains("migrated " + counterPid) && out.contains("pre-copy 0:")
+    assertTrue(out.contains("migrated " + pid) && out.contains("pre-copy 0:")
         && out.contains("pre-copy 1:") && out.contains("downtime"), out);
     // Post-copy: it runs on at once on c, its memory following from b.
-    out = on(b, "migrate", "-t", counterPid, "--to", c, "--lazy");
+    out = on(b, "migrate", "-t", pid, "--to", c, "--lazy");
     assertTrue(out.contains("post-copy: host pages") && out.contains("pushed"), out);
-    // mi250x4 to mi300x8: the caches count differs, as topology map explains.
-    out = on(a, "migrate", "-t", coldPid, "--to", c, "--pre-copy-rounds", "0", "--relax",
+    assertEquals(ref.get(), digest(c, pid));
+    assertGoneFromA(pid);
+    return null;
+  }
+
+  /**
+   * kfd-serve streamed whole into b's image store (checked there), then moved cold from
+   * mi250x4 to mi300x8: the caches count differs, as topology map explains.
+   */
+  private Void coldToOtherPreset(String[] serve, Digest ref) throws Exception {
+    String pid = slow(serve);
+    String whole = on(a, "dump", "-t", pid, "-D", "whole", "--to-node", b, "-R");
+    assertTrue(whole.contains("dumped " + pid), whole);
+    assertTrue(accr.ok("check", tmp.resolve("root/whole").toString()).contains(": OK"));
+    String out = on(a, "migrate", "-t", pid, "--to", c, "--pre-copy-rounds", "0", "--relax",
         "caches", "--json");
     assertTrue(out.contains("\"kind\": \"final\"") && !out.contains("pre-copy")
         && out.contains("\"downtimeUs\""), out);
-    out = on(a, "migrate", "-t", warmPid, "--to", b);
+    assertEquals(ref.get(), digest(c, pid));
+    assertGoneFromA(pid);
+    return null;
+  }
+
+  /** kfd-serve a to b with pre-copy, then post-copy of host memory and VRAM from b to c. */
+  private Void preCopyThenPostCopyWithVram(String[] serve, Digest ref) throws Exception {
+    String pid = slow(serve);
+    String out = on(a, "migrate", "-t", pid, "--to", b);
     assertTrue(out.contains("pre-copy 0:") && out.contains("kfd 0x"), out);
-    // Post-copy of host memory and VRAM, from mi250x4 to mi300x8.
-    out = on(b, "migrate", "-t", warmPid, "--to", c, "--lazy", "--relax", "caches", "--json");
+    out = on(b, "migrate", "-t", pid, "--to", c, "--lazy", "--relax", "caches", "--json");
     assertTrue(out.contains("\"postCopy\"") && out.contains("\"pagesFaulted\"")
         && out.contains("kfd VRAM"), out);
+    assertEquals(ref.get(), digest(c, pid));
+    assertGoneFromA(pid);
+    return null;
+  }
 
-    String chainPid = slow(chain);
+  /** pipe-chain, a tree of three processes, moved whole with pre-copy. */
+  private Void treeMoves(String[] chain, Digest ref) throws Exception {
+    String pid = slow(chain);
+    awaitChildren(pid, 3);
+    String out = on(a, "migrate", "-t", pid, "--to", c, "--small-round-mib", "0",
+        "--max-rounds", "2");
+    assertTrue(out.contains("migrated " + pid) && out.contains("pre-copy 1:"), out);
+    assertEquals(ref.get(), digest(c, pid));
+    return null;
+  }
+
+  /**
+   * kfd-ddp (a launcher and a worker per GPU sharing dma-bufs): post-copy refuses the tree at
+   * once, before anything is stopped; pre-copy moves it whole.
+   */
+  private Void ddpMoves(String[] ddp, Digest ref) throws Exception {
     // A GPU step costs more: fewer steps, each paced by 50 ms.
-    List<String> slowDdp = new ArrayList<>(List.of("run", "--step-delay-ms", "50"));
-    slowDdp.addAll(List.of(ddp));
-    String ddpPid = on(a, slowDdp.toArray(String[]::new));
-    // Trees: kfd-ddp (a launcher and a worker per GPU sharing dma-bufs) and pipe-chain.
-    // Post-copy refuses a tree at once, before anything is stopped; pre-copy moves it whole.
-    awaitChildren(chainPid, 3);
-    out = on(a, "migrate", "-t", chainPid, "--to", c, "--small-round-mib", "0", "--max-rounds",
-        "2");
-    assertTrue(out.contains("migrated " + chainPid) && out.contains("pre-copy 1:"), out);
-    awaitChildren(ddpPid, 2);
-    Launcher.Result lazyTree = tryOn(a, "migrate", "-t", ddpPid, "--to", b, "--lazy");
+    String pid = start(a, 50, ddp);
+    awaitChildren(pid, 2);
+    Launcher.Result lazyTree = tryOn(a, "migrate", "-t", pid, "--to", b, "--lazy");
     assertEquals(2, lazyTree.exitCode(), lazyTree.err());
     assertTrue(lazyTree.err().contains("tree of 3 processes")
         && lazyTree.err().strip().lines().count() == 1, lazyTree.err());
-    out = on(a, "migrate", "-t", ddpPid, "--to", b);
-    assertTrue(out.contains("migrated " + ddpPid) && out.contains("pre-copy 0:"), out);
-    String ddpRef = reference(ddp);
-    String chainRef = reference(chain);
+    String out = on(a, "migrate", "-t", pid, "--to", b);
+    assertTrue(out.contains("migrated " + pid) && out.contains("pre-copy 0:"), out);
+    assertEquals(ref.get(), digest(b, pid));
+    return null;
+  }
 
-    // The source dies during post-copy: the target kills the process and says why.
-    String lost = on(diesInPostCopy, "run", "--step-delay-ms", "20", "counter", "--mem-mib",
-        "8", "--steps", "1500");
+  /** The source dies during post-copy: the target kills the process and says why. */
+  private Void sourceDiesInPostCopy() throws Exception {
+    // Its own output file: node a's first counter has the same pid in the same root.
+    String lost = start(diesInPostCopy, PACE_MS, "counter", "--mem-mib", "8", "--steps",
+        "1500", "--out", "lost-counter.out");
     Launcher.Result died = tryOn(diesInPostCopy, "migrate", "-t", lost, "--to", cpuOnly,
         "--lazy");
     assertEquals(1, died.exitCode(), died.err());
@@ -229,45 +372,55 @@ class MigrateIT {
     assertEquals(1, killed.exitCode(), killed.out() + killed.err());
     assertTrue(killed.err().contains("killed") && killed.err().contains("lost node h"),
         killed.err());
+    return null;
+  }
 
-    // Started for the failures only: it lives through them, then finishes on the source.
-    String stayPid = slow(serve);
-    Launcher.Result noGpus = tryOn(a, "migrate", "-t", stayPid, "--to", cpuOnly);
+  /**
+   * A target without GPUs and a target that dies during pre-copy: the process runs on and
+   * finishes on the source.
+   */
+  private Void refusedOrLostBeforeTheStop(String[] serve, Digest ref) throws Exception {
+    String pid = slow(serve);
+    Launcher.Result noGpus = tryOn(a, "migrate", "-t", pid, "--to", cpuOnly);
     assertEquals(4, noGpus.exitCode(), noGpus.err());
     assertTrue(noGpus.err().contains("kfd"), noGpus.err());
-    Launcher.Result preCopy = tryOn(a, "migrate", "-t", stayPid, "--to", diesInPreCopy,
+    Launcher.Result preCopy = tryOn(a, "migrate", "-t", pid, "--to", diesInPreCopy,
         "--small-round-mib", "0", "--max-rounds", "2");
     assertEquals(1, preCopy.exitCode(), preCopy.err());
-    Launcher.Result last = tryOn(a, "migrate", "-t", stayPid, "--to", diesInFinal,
+    assertEquals(ref.get(), digest(a, pid), "finished on the source");
+    return null;
+  }
+
+  /**
+   * A target that dies during the final copy, and a set streamed to a node that dies: the
+   * process runs on and finishes on the source, and no set is left on either side.
+   */
+  private Void lostDuringTheCopy(String[] serve, Digest ref) throws Exception {
+    String pid = slow(serve);
+    Launcher.Result last = tryOn(a, "migrate", "-t", pid, "--to", diesInFinal,
         "--pre-copy-rounds", "0");
     assertEquals(1, last.exitCode(), last.err());
-    // A set streamed to a node that dies: no set on either side, the process runs on.
-    Launcher.Result cut = tryOn(a, "dump", "-t", stayPid, "-D", "cut", "--to-node", diesInDump);
+    Launcher.Result cut = tryOn(a, "dump", "-t", pid, "-D", "cut", "--to-node", diesInDump);
     assertEquals(1, cut.exitCode(), cut.err());
     assertTrue(Files.notExists(tmp.resolve("root-g/cut")), "no set on the target");
     assertTrue(Files.notExists(tmp.resolve("root/cut")), "no set on the source");
-    assertTrue(tryOn(a, "ps").out().contains(stayPid + " "), "still running on the source");
+    assertTrue(tryOn(a, "ps").out().lines().map(l -> l.strip().split("\\s+"))
+        .anyMatch(f -> f[0].equals(pid)), "still running on the source");
+    assertEquals(ref.get(), digest(a, pid), "finished on the source");
+    return null;
+  }
 
-    String expected = on(a, "wait", "-t", serveRef);
-    assertEquals(on(a, "wait", "-t", counterRef), on(c, "wait", "-t", counterPid));
-    assertEquals(expected, on(c, "wait", "-t", coldPid));
-    assertEquals(expected, on(c, "wait", "-t", warmPid));
-    assertEquals(expected, on(a, "wait", "-t", stayPid), "finished on the source");
-    assertEquals(on(a, "wait", "-t", ddpRef), on(b, "wait", "-t", ddpPid));
-    assertEquals(on(a, "wait", "-t", chainRef), on(c, "wait", "-t", chainPid));
-    String left = tryOn(a, "ps").out();
-    assertFalse(left.contains(counterPid + " ") || left.contains(coldPid + " ")
-        || left.contains(warmPid + " "), "gone from the source: " + left);
-    assertNoMigrationLeftOn();
+  private void assertGoneFromA(String pid) {
+    assertFalse(ps(a).stream().anyMatch(p -> p.getPid() == Integer.parseInt(pid)),
+        "gone from the source: " + pid);
   }
 
   /** Waits until the root {@code pid} on node a has forked {@code n} children. */
   private void awaitChildren(String pid, int n) throws Exception {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (on(a, "ps").lines().skip(1).map(l -> l.strip().split("\\s+"))
-        .filter(f -> f.length > 1 && f[1].equals(pid)).count() < n) {
+    while (ps(a).stream().filter(p -> p.getPpid() == Integer.parseInt(pid)).count() < n) {
       assertTrue(System.nanoTime() < deadline, pid + " did not fork its children");
-      Thread.sleep(20);
+      Thread.sleep(50);
     }
   }
 

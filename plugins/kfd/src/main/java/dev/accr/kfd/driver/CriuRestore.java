@@ -59,9 +59,7 @@ final class CriuRestore {
           if (run.getLocation() != SvmRange.SYSTEM) {
             p.vm.gpu(run.getLocation());
           }
-          for (int i = 0; i < run.getPages(); i++) {
-            r.setLocation(run.getFirstPage() + i, run.getLocation());
-          }
+          r.setLocations(run.getFirstPage(), run.getPages(), run.getLocation());
         }
         p.vm.add(r);
         for (SvmResidencyRun run : e.getResidencyList()) {

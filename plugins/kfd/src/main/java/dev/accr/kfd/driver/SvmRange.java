@@ -92,6 +92,11 @@ public final class SvmRange {
     residency[index] = location;
   }
 
+  /** Places {@code count} pages from {@code first} at {@code location} (a restored run). */
+  synchronized void setLocations(int first, int count, int location) {
+    Arrays.fill(residency, first, first + count, location);
+  }
+
   /** A copy of the residency of every page. */
   public synchronized int[] residency() {
     return Arrays.copyOf(residency, residency.length);
