@@ -38,8 +38,6 @@ public final class LazyRestore implements LazyRestoreHost {
   private volatile long millis;
   private volatile Consumer<Progress> onEnd = p -> {};
   private Thread pusher;
-  /** Checks made on the pusher before its first page, once the process runs; or null. */
-  private volatile Runnable onceRunning;
 
   LazyRestore(SimProcess process, PageSource source, boolean checkFirst) {
     this.process = process;
@@ -86,31 +84,12 @@ public final class LazyRestore implements LazyRestoreHost {
     }
   }
 
-  /**
-   * Has {@code check} made once the process runs, before the first page is pushed: its failure
-   * kills the process with the reason, as a page that cannot be loaded does.
-   */
-  void checkOnceRunning(Runnable check) {
-    onceRunning = check;
-  }
-
   /** Starts the background pusher; the process runs. */
   synchronized void start() {
     pusher = Thread.ofPlatform().name("lazy-push-" + process.pid()).daemon().start(this::push);
   }
 
   private void push() {
-    Runnable check = onceRunning;
-    if (check != null) {
-      try {
-        check.run();
-      } catch (RuntimeException e) {
-        if (process.state() != SimProcess.State.EXITED) {
-          fail("the restored process cannot run: " + e.getMessage());
-          return;
-        }
-      }
-    }
     try {
       boolean more = true;
       while (more) {

@@ -203,13 +203,6 @@ public final class Restorer {
       }
       clock.begin("devices");
       build.threadsAndFiles();
-      if (lazy == null || lazy.checkFirst()) {
-        build.checkPrograms();
-      } else {
-        // The programs' checks read their memory, which comes on first touch (from the source
-        // node, in a post-copy): they are made once the process runs, and kill it if they fail.
-        lazy.checkOnceRunning(build::checkPrograms);
-      }
       LazyRestores.noteEagerPlugins(lazy, plan);
       session.treeRestored(build.processes());
       cancellation.check(); // the last moment: once adopted the processes are the node's

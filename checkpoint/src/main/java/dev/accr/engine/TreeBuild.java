@@ -175,10 +175,6 @@ final class TreeBuild {
       openFiles(pp.images().core(), p);
     }
     releaseShared(); // every mapping and memfd holds its objects now
-  }
-
-  /** Each restored program's own checks of its state ({@code Workload.checkRestored}). */
-  void checkPrograms() {
     for (RestorePlan.ProcessPlan pp : plan.processes()) {
       if (!pp.zombie()) {
         checkRestored(pp.workload(), built.get(pp.pid()));

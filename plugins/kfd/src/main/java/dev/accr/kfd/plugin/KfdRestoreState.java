@@ -1,7 +1,6 @@
 package dev.accr.kfd.plugin;
 
 import dev.accr.api.CorruptImageException;
-import dev.accr.api.LazyRestoreHost;
 import dev.accr.api.PluginContext;
 import dev.accr.api.PluginImages;
 import dev.accr.kfd.driver.KfdCriu;
@@ -14,7 +13,6 @@ import dev.accr.kfd.proto.KfdProcessEntry;
 import dev.accr.kfd.proto.KfdQueueEntry;
 import dev.accr.kfd.proto.KfdSvmRangeEntry;
 import java.util.List;
-import java.util.function.Supplier;
 
 /**
  * RESTORE of one process's kfd state from its images, once {@code /dev/kfd} is reopened:
@@ -40,43 +38,27 @@ final class KfdRestoreState {
     KfdProcessEntry info = withIsas(infos.getFirst(), devices);
     KfdImageChecks.check(pid, info, devices, bos, queues, events, ranges);
     KfdCriu.restore(kfd, info, bos, queues, events, ranges);
-    // The check reads the rings' packets from host memory: in a lazy restore whose images were
-    // not read first, those pages are fetched (from the source node, in a post-copy), so it is
-    // made once the process runs, and a bad packet kills it then, as a bad page would.
-    LazyRestoreHost lazy = ctx.lazyRestore();
-    boolean checkLater = lazy != null && !lazy.checkFirst();
-    if (!checkLater) {
-      String progress = progressProblem(kfd);
-      if (progress != null) {
-        throw new CorruptImageException("kfd-queues-" + pid + ".img", progress);
-      }
+    String progress;
+    try {
+      progress = KfdCriu.preemptedProgressProblem(kfd);
+    } catch (RuntimeException e) {
+      progress = "a preempted packet cannot be read: " + e.getMessage();
+    }
+    if (progress != null) {
+      throw new CorruptImageException("kfd-queues-" + pid + ".img", progress);
     }
     List<Integer> gpuIds = devices.stream().map(KfdDeviceEntry::getGpuId).toList();
     if (bos.stream().anyMatch(KfdBoEntry::getKeepsMemory)) { // before their contents load
       SharedBuffersRestored.of(ctx, ctx.node().driver(KfdPlugin.NAME, KfdDriver.class))
           .keptRestored(kfd, bos);
     }
-    Supplier<String> afterStart = !checkLater ? () -> null : () -> {
-      String progress = progressProblem(kfd);
-      return progress == null ? null
-          : "kfd: kfd-queues-" + pid + ".img is corrupt: " + progress;
-    };
-    if (!LazyVram.restore(ctx, pid, gpuIds, KfdCriu.vramExtents(kfd), afterStart)) {
+    if (!LazyVram.restore(ctx, pid, gpuIds, KfdCriu.vramExtents(kfd))) {
       new VramRestorer(ctx, CopyMode.parse(ctx.option("vram-copy", "dma")))
           .restoreChain(pid, gpuIds, KfdCriu.vramExtents(kfd));
     }
     if (bos.stream().anyMatch(b -> b.getDmabufId() != 0)) {
       SharedBuffersRestored.of(ctx, ctx.node().driver(KfdPlugin.NAME, KfdDriver.class))
           .restored(kfd, bos);
-    }
-  }
-
-  /** What is wrong with a restored queue's preempted progress, or null. */
-  private static String progressProblem(KfdProcess kfd) {
-    try {
-      return KfdCriu.preemptedProgressProblem(kfd);
-    } catch (RuntimeException e) {
-      return "a preempted packet cannot be read: " + e.getMessage();
     }
   }
 

@@ -19,7 +19,6 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Supplier;
 
 /**
  * The VRAM (buffers and VRAM-resident SVM pages) of a lazily restored process: each 2 MiB block
@@ -61,8 +60,6 @@ final class LazyVram implements LazyDeviceMemory {
   private volatile String failure;
   private volatile boolean finished;
   private int nextPush;
-  /** Checks made once the process runs (see {@link #restore}); what is wrong, or null. */
-  private volatile Supplier<String> afterStart;
 
   private LazyVram(LazyRestoreHost host, PluginContext ctx, int pid, List<Integer> gpuIds,
       List<VramExtent> extents) {
@@ -141,17 +138,15 @@ final class LazyVram implements LazyDeviceMemory {
   /**
    * Restores the process's VRAM lazily when the host asks for it; returns false (the caller
    * restores eagerly) otherwise. With the host's up-front check, every chunk is read and
-   * checked now, and kept nowhere. {@code afterStart} runs on the host's pusher before its
-   * first block, once the process runs: what it finds wrong kills the process.
+   * checked now, and kept nowhere.
    */
   static boolean restore(PluginContext ctx, int pid, List<Integer> gpuIds,
-      List<VramExtent> extents, Supplier<String> afterStart) {
+      List<VramExtent> extents) {
     LazyRestoreHost host = ctx.lazyRestore();
     if (host == null) {
       return false;
     }
     LazyVram lazy = new LazyVram(host, ctx, pid, gpuIds, extents);
-    lazy.afterStart = afterStart;
     try {
       if (host.checkFirst()) {
         Map<Integer, PackedRuns> packed = StoredVram.packed(ctx.images(), pid);
@@ -288,15 +283,6 @@ final class LazyVram implements LazyDeviceMemory {
 
   @Override
   public boolean pushNext() {
-    Supplier<String> check = afterStart;
-    if (check != null) {
-      afterStart = null;
-      String problem = check.get();
-      if (problem != null) {
-        host.failed(problem);
-        return false;
-      }
-    }
     int u;
     synchronized (changed) {
       while (nextPush < units.size() && states.get(nextPush) != ABSENT) {
