@@ -168,9 +168,6 @@ final class PageDumper {
     Worker(int fileNumber, Compression compression, BufferBudget.Grant grant)
         throws IOException {
       this.fileNumber = fileNumber;
-      this.writer = ChunkFileWriter.create(sink, ImageKind.PAGES.fileName(fileNumber),
-          ImageKind.PAGES, id);
-      this.codec = new ChunkCodec(compression);
       boolean copies = copying();
       // Memory from the grant: reused from earlier dumps, so a short dump pays no first touches.
       this.rawSegment = copies || packing() ? grant.allocate((long) options.chunkPages() * PAGE)
@@ -178,6 +175,9 @@ final class PageDumper {
       this.raw = rawSegment.asByteBuffer();
       this.stored = (copies ? grant.allocate(ChunkCodec.maxStoredLength(raw.capacity()))
           : arena.allocate(0)).asByteBuffer();
+      this.codec = new ChunkCodec(compression);
+      this.writer = ChunkFileWriter.create(sink, ImageKind.PAGES.fileName(fileNumber),
+          ImageKind.PAGES, id);
     }
 
     /** Writes a batch's non-zero pages as one chunk; null when all were zero. */

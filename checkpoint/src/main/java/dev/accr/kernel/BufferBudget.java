@@ -26,7 +26,8 @@ import java.util.function.BooleanSupplier;
  * {@link #keptLimit()} bytes, and handed to the next grants that ask for buffers of the same
  * size: fresh memory costs a page fault per page on first touch (on a virtual machine often
  * a slow one), memory used before does not, so operations one after the other do not pay
- * for it again and again.
+ * for it again and again. Kept memory is not counted in {@link #inUse()}: a node's buffers
+ * take at most its capacity plus the kept limit (a quarter more).
  */
 public final class BufferBudget {
   private final long capacity;
