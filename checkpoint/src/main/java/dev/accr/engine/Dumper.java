@@ -327,13 +327,16 @@ public final class Dumper {
     return parentSet == null ? setup : setup.withParent(parentSet.dir(), parentSet.id());
   }
 
-  /** The parent set, its whole chain verified, or null for a full dump. */
+  /**
+   * The parent set, every link of its chain verified (where it is, its id, its process, its
+   * files), or null for a full dump.
+   */
   private ImageSet readParent(int pid, ImageSetWriter set) throws IOException {
     if (parent == null) {
       return null;
     }
     ImageSet p = destination.parent(parent);
-    p = p != null ? p : ImageChain.read(parentPaths.apply(parent), parentPaths).last();
+    p = p != null ? p : ImageChain.readLinks(parentPaths.apply(parent), parentPaths).last();
     if (p.inventory().getRootPid() != pid) {
       throw AccrException.failed("dump: the parent %s is a dump of process %d, not of %d",
           p.dir(), p.inventory().getRootPid(), pid);

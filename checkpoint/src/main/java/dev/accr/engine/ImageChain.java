@@ -38,13 +38,33 @@ public final class ImageChain {
    * directory to the one to read, or throws when the caller may not name it.
    */
   public static ImageChain read(Path dir, UnaryOperator<Path> confine) throws IOException {
+    return read(dir, confine, ImageSet::read);
+  }
+
+  /**
+   * The chain that ends with the set in {@code dir}, as a dump that extends it needs it: each
+   * link read by {@link ImageSet#readLink} (identity, files, shared memory) and verified as by
+   * {@link #read}; the processes' images are checked when the chain is read to restore.
+   */
+  public static ImageChain readLinks(Path dir, UnaryOperator<Path> confine) throws IOException {
+    return read(dir, confine, ImageSet::readLink);
+  }
+
+  /** Reads one set of a chain. */
+  @FunctionalInterface
+  private interface SetReader {
+    ImageSet read(Path dir) throws IOException;
+  }
+
+  private static ImageChain read(Path dir, UnaryOperator<Path> confine, SetReader reader)
+      throws IOException {
     List<ImageSet> links = new ArrayList<>();
-    ImageSet set = ImageSet.read(dir);
+    ImageSet set = reader.read(dir);
     Set<CheckpointId> seen = new HashSet<>();
     seen.add(set.id());
     links.add(set);
     while (set.hasParent()) {
-      ImageSet parent = parentOf(set, confine);
+      ImageSet parent = parentOf(set, confine, reader);
       if (!seen.add(parent.id())) {
         throw broken(set, "is a cycle: " + parent.dir() + " is already in the chain");
       }
@@ -54,15 +74,15 @@ public final class ImageChain {
     return new ImageChain(links);
   }
 
-  private static ImageSet parentOf(ImageSet child, UnaryOperator<Path> confine)
-      throws IOException {
+  private static ImageSet parentOf(ImageSet child, UnaryOperator<Path> confine,
+      SetReader reader) throws IOException {
     Path dir = confine.apply(parentDir(child.dir(), child.inventory().getParentPath()));
     if (!Files.isDirectory(dir)) {
       throw broken(child, "is missing (" + dir + " is not a directory)");
     }
     ImageSet parent;
     try {
-      parent = ImageSet.read(dir);
+      parent = reader.read(dir);
     } catch (CorruptImageException e) {
       throw new CorruptImageException(inventoryOf(child), "parent "
           + Untrusted.quote(child.inventory().getParentPath()) + " is unreadable: "

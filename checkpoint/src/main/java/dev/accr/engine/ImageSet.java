@@ -25,9 +25,11 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
 
@@ -127,6 +129,20 @@ public final class ImageSet {
 
   /** Reads and cross-checks the metadata of the set in {@code dir}. */
   public static ImageSet read(Path dir) throws IOException {
+    return read(dir, true);
+  }
+
+  /**
+   * The set in {@code dir} as a link of a chain a dump extends: its inventory (id, parent
+   * link, process), every listed file there with its recorded size, the files and shared
+   * memory its processes share; the processes' own images (core, mm, pagemap) are left to
+   * whoever reads the chain to restore or check it.
+   */
+  public static ImageSet readLink(Path dir) throws IOException {
+    return read(dir, false);
+  }
+
+  private static ImageSet read(Path dir, boolean processImages) throws IOException {
     Path inventoryFile = dir.resolve(ImageKind.INVENTORY.fileName());
     if (!Files.isDirectory(dir)) {
       throw new CorruptImageException(dir.toString(), "not a directory");
@@ -167,11 +183,15 @@ public final class ImageSet {
         readOptional(dir, ImageKind.SHMEM, id, listed).parseAll(ShmemEntry.parser()), dir);
     shared.checkFiles(files, dir);
     Map<Integer, ProcessImages> processes = new LinkedHashMap<>();
+    Set<Integer> pids = new HashSet<>();
     for (PstreeEntry p : readAll(dir, ImageKind.PSTREE.fileName(), ImageKind.PSTREE, id, listed)
         .parseAll(PstreeEntry.parser())) {
-      if (processes.containsKey(p.getPid())) {
+      if (!pids.add(p.getPid())) {
         throw new CorruptImageException(dir.resolve("pstree.img").toString(),
             "pid " + p.getPid() + " is listed twice");
+      }
+      if (!processImages) {
+        continue;
       }
       ProcessImages images = p.getZombie() ? zombie(p, dir)
           : readProcess(dir, id, p, files, pagesFiles, pagesBytes, listed);
@@ -179,9 +199,12 @@ public final class ImageSet {
           dir.resolve(ImageKind.MM.fileName(p.getPid())).toString());
       processes.put(p.getPid(), images);
     }
-    if (!processes.containsKey(inventory.getRootPid())) {
+    if (!pids.contains(inventory.getRootPid())) {
       throw new CorruptImageException(invName, "root pid " + inventory.getRootPid()
           + " is not in pstree.img");
+    }
+    if (!processImages) {
+      return new ImageSet(dir, id, inventory, Map.of(), files, null, pagesFiles, shared);
     }
     PstreeChecks.check(processes, inventory.getRootPid(),
         dir.resolve(ImageKind.PSTREE.fileName()).toString());

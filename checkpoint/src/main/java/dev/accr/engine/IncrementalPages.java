@@ -9,6 +9,7 @@ import dev.accr.proto.PageChunkEntry;
 import dev.accr.proto.PageRun;
 import dev.accr.proto.ShmemEntry;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -95,35 +96,76 @@ final class IncrementalPages {
     if (replaced.isEmpty()) {
       return replaced;
     }
-    List<long[]> stored = new ArrayList<>(); // start, end: disjoint
+    int n = 0;
+    for (PageChunkEntry c : chunks) {
+      n += c.getRunsCount();
+    }
+    long[] stored = new long[2 * n]; // start, end pairs: disjoint, in address order
+    int k = 0;
     for (PageChunkEntry c : chunks) {
       for (PageRun r : c.getRunsList()) {
-        stored.add(new long[] {r.getVaddr(), end(r)});
+        stored[k++] = r.getVaddr();
+        stored[k++] = end(r);
       }
     }
-    stored.sort(Comparator.comparingLong(r -> r[0]));
-    List<PageRun> sorted = new ArrayList<>(replaced);
-    sorted.sort(Comparator.comparingLong(PageRun::getVaddr));
+    sortPairs(stored);
+    List<PageRun> sorted = replaced;
+    if (!inAddressOrder(replaced)) {
+      sorted = new ArrayList<>(replaced);
+      sorted.sort(Comparator.comparingLong(PageRun::getVaddr));
+    }
     List<PageRun> out = new ArrayList<>();
-    int k = 0;
+    int j0 = 0;
     for (PageRun r : sorted) {
       long at = r.getVaddr();
       long end = end(r);
-      while (k < stored.size() && stored.get(k)[1] <= at) {
-        k++;
+      while (j0 < n && stored[2 * j0 + 1] <= at) {
+        j0++;
       }
-      for (int j = k; at < end; j++) {
-        if (j >= stored.size() || stored.get(j)[0] >= end) {
+      for (int j = j0; at < end; j++) {
+        if (j >= n || stored[2 * j] >= end) {
           out.add(run(at, (end - at) / MemoryView.PAGE_SIZE));
           break;
         }
-        if (stored.get(j)[0] > at) {
-          out.add(run(at, (stored.get(j)[0] - at) / MemoryView.PAGE_SIZE));
+        if (stored[2 * j] > at) {
+          out.add(run(at, (stored[2 * j] - at) / MemoryView.PAGE_SIZE));
         }
-        at = Math.max(at, stored.get(j)[1]);
+        at = Math.max(at, stored[2 * j + 1]);
       }
     }
     return out;
+  }
+
+  /**
+   * Sorts start, end pairs by start; chunks come in address order, so this is usually a
+   * check.
+   */
+  private static void sortPairs(long[] pairs) {
+    int n = pairs.length / 2;
+    for (int i = 1; i < n; i++) {
+      if (pairs[2 * i] < pairs[2 * i - 2]) {
+        Integer[] order = new Integer[n];
+        for (int j = 0; j < n; j++) {
+          order[j] = j;
+        }
+        long[] copy = pairs.clone();
+        Arrays.sort(order, Comparator.comparingLong(j -> copy[2 * j]));
+        for (int j = 0; j < n; j++) {
+          pairs[2 * j] = copy[2 * order[j]];
+          pairs[2 * j + 1] = copy[2 * order[j] + 1];
+        }
+        return;
+      }
+    }
+  }
+
+  private static boolean inAddressOrder(List<PageRun> runs) {
+    for (int i = 1; i < runs.size(); i++) {
+      if (runs.get(i).getVaddr() < runs.get(i - 1).getVaddr()) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static long end(PageRun r) {

@@ -41,6 +41,11 @@ import java.util.zip.CRC32C;
  */
 final class PageDumper {
   private static final int PAGE = MemoryView.PAGE_SIZE;
+  /**
+   * The chunks that make another worker worth its fixed cost (a thread to start and schedule,
+   * a pages file to create and sync, buffers): a short incremental dump is one worker's work.
+   */
+  private static final int CHUNKS_PER_WORKER = 8;
 
   /** What a page dump wrote. */
   record Result(List<PageChunkEntry> chunks, int pagesFiles, long pagesScanned, long zeroPages,
@@ -104,7 +109,8 @@ final class PageDumper {
         .toList();
     long pagesTotal = PageCursor.count(vmas, selection);
     long chunksTotal = (pagesTotal + options.chunkPages() - 1) / options.chunkPages();
-    int wanted = (int) Math.max(1, Math.min(options.threads(), chunksTotal));
+    int wanted = (int) Math.max(1, Math.min(options.threads(),
+        chunksTotal / CHUNKS_PER_WORKER));
     if (!copying() && !packing()) {
       return dump(vmas, pagesTotal, wanted, null); // frames are written where they are: no buffers
     }

@@ -25,10 +25,12 @@ final class Parallel {
       body.run(0);
       return;
     }
-    try (ExecutorService pool = Executors.newFixedThreadPool(workers,
-        Thread.ofPlatform().name("accr-io-", 0).daemon().factory())) {
+    // The calling thread is worker 0: a short run does not wait for one more thread to be
+    // started and scheduled, nor hand its result over from it.
+    try (ExecutorService pool = Executors.newFixedThreadPool(workers - 1,
+        Thread.ofPlatform().name("accr-io-", 1).daemon().factory())) {
       List<Future<?>> futures = new ArrayList<>();
-      for (int i = 0; i < workers; i++) {
+      for (int i = 1; i < workers; i++) {
         int index = i;
         futures.add(pool.submit(() -> {
           try {
@@ -38,6 +40,12 @@ final class Parallel {
           }
           return null;
         }));
+      }
+      try {
+        body.run(0);
+      } catch (IOException | RuntimeException | Error e) {
+        futures.forEach(other -> other.cancel(true));
+        throw e;
       }
       for (Future<?> f : futures) {
         try {

@@ -76,6 +76,30 @@ class ImageChainTest {
   }
 
   @Test
+  void theLinksADumpReadsAreThoseOfTheChainEachVerified() throws Exception {
+    assertEquals(ImageChain.read(chain.resolve("l2")).links().stream().map(ImageSet::id)
+        .toList(), ImageChain.readLinks(chain.resolve("l2"), UnaryOperator.identity()).links()
+        .stream().map(ImageSet::id).toList());
+    Path other = tmp.resolve("other");
+    Files.createDirectory(other);
+    dumpChain(other, "o.out", 2);
+    Path copy = copyChain("mixed");
+    DirectoryTrees.delete(copy.resolve("l1"));
+    ImageEdits.copy(other.resolve("l1"), copy.resolve("l1"));
+    ImageDamage.assertFails(AccrException.CORRUPT, "another dump, or another chain", "mixed",
+        () -> ImageChain.readLinks(copy.resolve("l2"), UnaryOperator.identity()));
+    Path truncated = copyChain("truncated");
+    Path pagemap;
+    try (Stream<Path> s = Files.list(truncated.resolve("l0"))) {
+      pagemap = s.filter(f -> f.getFileName().toString().startsWith("pagemap-")).findFirst()
+          .orElseThrow();
+    }
+    Files.write(pagemap, new byte[1]);
+    ImageDamage.assertFails(AccrException.CORRUPT, "pagemap-", "truncated",
+        () -> ImageChain.readLinks(truncated.resolve("l2"), UnaryOperator.identity()));
+  }
+
+  @Test
   void aDeletedParentIsExitThreeNamingTheLink() throws Exception {
     DirectoryTrees.delete(chain.resolve("l1"));
     assertBroken("l2", "'../l1' is missing", () -> restore("l2"));

@@ -70,7 +70,7 @@ class ImageSetCorruptionTest {
       pid = p.pid();
       Path dir = shared.resolve("img-" + name);
       Scenarios.dump(node, p, dir, DumpOptions.defaults().withThreads(threads)
-          .withCompression(Compression.parse("zstd")).withChunkPages(16));
+          .withCompression(Compression.parse("zstd")).withChunkPages(1));
       return dir;
     } finally {
       node.close();

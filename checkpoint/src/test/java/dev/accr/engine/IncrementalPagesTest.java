@@ -27,6 +27,8 @@ class IncrementalPagesTest {
         chunk(run(301, 2)));
     assertEquals(List.of(run(12, 1), run(103, 7), run(115, 34), run(300, 1), run(303, 1)),
         IncrementalPages.unstored(replaced, chunks));
+    assertEquals(IncrementalPages.unstored(replaced, chunks), IncrementalPages.unstored(
+        replaced, List.of(chunks.get(2), chunks.get(0), chunks.get(1))), "chunks in any order");
     assertEquals(List.of(run(10, 5)), IncrementalPages.unstored(List.of(run(10, 5)), List.of()));
     assertEquals(List.of(), IncrementalPages.unstored(List.of(run(10, 5)),
         List.of(chunk(run(8, 10)))));
