@@ -103,32 +103,6 @@ class KfdIncrementalTest {
   }
 
   /**
-   * A chain begun by a full dump that leaves the process running (no pre-dump): the next link
-   * stores only the VRAM written since, as it does for host memory, and restores.
-   */
-  @Test
-  void aFullDumpThatLeavesTheProcessRunningBeginsTrackingVram() throws Exception {
-    String expected = uninterrupted("kfd-serve", SERVE);
-    try (Node a = KfdNodes.node("a", "mi100x2"); Node b = KfdNodes.node("b", "mi100x2")) {
-      SimProcess p = a.create("kfd-serve", SERVE, tmp, 0);
-      Scenarios.step(p, 3);
-      Path full = tmp.resolve("full");
-      new Dumper(a, Scenarios.plugins(a)).dump(p.pid(), full,
-          DumpOptions.defaults().withLeaveRunning(true), ProgressListener.NONE);
-      Scenarios.step(p, 2);
-      Path link = tmp.resolve("link");
-      new Dumper(a, Scenarios.plugins(a)).withParent(full, UnaryOperator.identity())
-          .dump(p.pid(), link, DumpOptions.defaults(), ProgressListener.NONE);
-      assertTrue(ImageSet.read(link).inventory().getFilesList().stream()
-          .anyMatch(f -> f.getName().startsWith("kfd-vram-written")), "an incremental link");
-      assertTrue(vramBytes(link) * 2 < vramBytes(full),
-          "the link stores the VRAM written since: " + vramBytes(link) + " of "
-          + vramBytes(full));
-      assertEquals(expected, Scenarios.finish(b, Scenarios.restore(b, link)));
-    }
-  }
-
-  /**
    * Pre-dumps copy VRAM while the process runs on its own thread (dispatching, allocating and
    * freeing KV segments): the chain still restores to the uninterrupted digest, and the
    * process was frozen for less than the whole pre-dump.
