@@ -114,7 +114,8 @@ public final class Dumper {
     LazyRestores.refuseWhileLoading(node.process(pid), "dump");
     PhaseClock clock = PhaseClock.start("dump of " + pid);
     try (ImageSetWriter set = destination.open(dir)) {
-      ImageSet parentSet = readParent(pid, set);
+      ImageSet parentSet = readParent(pid, set,
+          !options.leaveRunning() && !options.leaveStopped());
       boolean ok = false;
       TreeFreezer tree = new TreeFreezer(node, pid);
       Map<Integer, DirtyPages> dirty = Map.of();
@@ -223,7 +224,7 @@ public final class Dumper {
     PhaseClock clock = PhaseClock.start("pre-dump of " + pid);
     List<SimProcess> live = new ArrayList<>();
     try (ImageSetWriter set = destination.open(dir)) {
-      ImageSet parentSet = readParent(pid, set);
+      ImageSet parentSet = readParent(pid, set, false);
       Map<Integer, DirtyPages> dirty = Map.of();
       boolean ok = false;
       // Serving its memory, a pre-dump is a probe (see probe): it stores no memory.
@@ -329,14 +330,19 @@ public final class Dumper {
 
   /**
    * The parent set, every link of its chain verified (where it is, its id, its process, its
-   * files), or null for a full dump.
+   * files), or null for a full dump. A dump that {@code endsProcess} also reads and checks
+   * every link's process images, as a restore will: a damaged chain is found while the
+   * process still runs, not after it is gone.
    */
-  private ImageSet readParent(int pid, ImageSetWriter set) throws IOException {
+  private ImageSet readParent(int pid, ImageSetWriter set, boolean endsProcess)
+      throws IOException {
     if (parent == null) {
       return null;
     }
     ImageSet p = destination.parent(parent);
-    p = p != null ? p : ImageChain.readLinks(parentPaths.apply(parent), parentPaths).last();
+    Path first = parentPaths.apply(parent);
+    p = p != null ? p : (endsProcess ? ImageChain.read(first, parentPaths)
+        : ImageChain.readLinks(first, parentPaths)).last();
     if (p.inventory().getRootPid() != pid) {
       throw AccrException.failed("dump: the parent %s is a dump of process %d, not of %d",
           p.dir(), p.inventory().getRootPid(), pid);

@@ -10,7 +10,10 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
-/** Runs a fixed number of workers on platform threads and rethrows the first failure. */
+/**
+ * Runs a fixed number of workers on platform threads (the calling one among them when it is
+ * one) and rethrows the first failure.
+ */
 final class Parallel {
   private Parallel() {}
 
@@ -25,12 +28,15 @@ final class Parallel {
       body.run(0);
       return;
     }
-    // The calling thread is worker 0: a short run does not wait for one more thread to be
-    // started and scheduled, nor hand its result over from it.
-    try (ExecutorService pool = Executors.newFixedThreadPool(workers - 1,
+    // A platform caller is worker 0: a short run does not wait for one more thread to be
+    // started and scheduled, nor hand its result over from it. A virtual caller (a node's
+    // request) is not: long native calls (compression, checksums) would hold one of the few
+    // carrier threads that heartbeats and other requests need.
+    int first = Thread.currentThread().isVirtual() ? 0 : 1;
+    try (ExecutorService pool = Executors.newFixedThreadPool(workers - first,
         Thread.ofPlatform().name("accr-io-", 1).daemon().factory())) {
       List<Future<?>> futures = new ArrayList<>();
-      for (int i = 1; i < workers; i++) {
+      for (int i = first; i < workers; i++) {
         int index = i;
         futures.add(pool.submit(() -> {
           try {
@@ -42,7 +48,9 @@ final class Parallel {
         }));
       }
       try {
-        body.run(0);
+        if (first == 1) {
+          body.run(0);
+        }
       } catch (IOException | RuntimeException | Error e) {
         futures.forEach(other -> other.cancel(true));
         throw e;

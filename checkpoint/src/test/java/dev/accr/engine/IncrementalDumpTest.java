@@ -75,6 +75,38 @@ class IncrementalDumpTest {
   }
 
   /**
+   * A dump that ends the process checks its parent's process images as a restore will: one
+   * flipped bit in the parent's mm (same size) is exit 3 before anything is frozen, and the
+   * process runs on and ends with the uninterrupted digest. A dump that leaves it running
+   * needs only the links' identities.
+   */
+  @Test
+  void aDumpThatEndsTheProcessRefusesADamagedParentAndTheProcessRunsOn() throws Exception {
+    List<String> args = List.of("--mem-mib", "1", "--steps", "30", "--seed", "8");
+    Node a = Scenarios.node("a");
+    String expected = Scenarios.uninterrupted(a, "counter", with(args, "plain.out"), tmp);
+    SimProcess p = a.create("counter", with(args, "cr.out"), tmp, 0);
+    Scenarios.step(p, 5);
+    Path parent = tmp.resolve("parent");
+    new Dumper(a, Scenarios.plugins(a)).preDump(p.pid(), parent, DumpOptions.defaults(),
+        ProgressListener.NONE);
+    Path mm = parent.resolve("mm-" + p.pid() + ".img");
+    byte[] bytes = java.nio.file.Files.readAllBytes(mm);
+    java.nio.file.Files.write(mm, dev.accr.testkit.ImageDamage.flipBit(bytes,
+        bytes.length / 2, 3));
+    Scenarios.step(p, 5);
+    SimProcess.State before = p.state();
+    dev.accr.testkit.ImageDamage.assertFails(AccrException.CORRUPT, "mm-", "ending dump",
+        () -> new Dumper(a, Scenarios.plugins(a)).withParent(parent, UnaryOperator.identity())
+            .dump(p.pid(), tmp.resolve("link"), DumpOptions.defaults(), ProgressListener.NONE));
+    assertEquals(before, p.state(), "the process runs on as it was");
+    new Dumper(a, Scenarios.plugins(a)).withParent(parent, UnaryOperator.identity())
+        .dump(p.pid(), tmp.resolve("running"), DumpOptions.defaults().withLeaveRunning(true),
+            ProgressListener.NONE);
+    assertEquals(expected, Scenarios.finish(a, p));
+  }
+
+  /**
    * Between any two links of the chain, and between a link and the compacted set, the pages
    * a diff compares, found from the links' written pages, are those of reading every page.
    */

@@ -127,8 +127,10 @@ public final class Bo {
     if (d != null) {
       d.release(this);
     } else if (domain == BoDomain.VRAM) {
-      gpu.allocator().free(vramOffset);
+      // Memory first, then the range: a range handed out again while its old blocks are
+      // still installed would have the new owner's writes cleared with them.
       gpu.vram().release(vramOffset, VramAllocator.roundUp(size));
+      gpu.allocator().free(vramOffset);
     }
   }
 

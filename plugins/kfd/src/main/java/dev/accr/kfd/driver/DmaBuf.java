@@ -163,8 +163,8 @@ public final class DmaBuf {
       newKeeper.markWritten(0, bytes);
     }
     if (free) {
+      gpu.vram().release(vramOffset, VramAllocator.roundUp(size)); // memory, then the range
       gpu.allocator().free(vramOffset);
-      gpu.vram().release(vramOffset, VramAllocator.roundUp(size));
     }
     if (gone) {
       driver.forget(this);

@@ -347,8 +347,8 @@ final class GpuVm {
     for (SvmRange r : svm.values()) {
       for (var e : r.shadows().entrySet()) {
         Gpu g = gpus.get(e.getKey());
+        g.vram().release(e.getValue(), VramAllocator.roundUp(r.size())); // then the range
         g.allocator().free(e.getValue());
-        g.vram().release(e.getValue(), VramAllocator.roundUp(r.size()));
       }
     }
     svm.clear();

@@ -33,13 +33,7 @@ final class VramExtents {
         while (j < where.length && where[j] == where[i]) {
           j++;
         }
-        if (where[i] != SvmRange.SYSTEM) {
-          Gpu g = p.vm.gpu(where[i]);
-          long offset = p.vm.shadowOf(r, where[i]) + (long) i * GpuVm.PAGE;
-          long length = (long) (j - i) * GpuVm.PAGE;
-          out.add(new KfdCriu.VramExtent(where[i], g, r.start() + (long) i * GpuVm.PAGE, offset,
-              length, offset + length <= g.vram().visibleBytes()));
-        }
+        addSvmPages(p, r, where[i], i, j, out);
         i = j;
       }
     }
@@ -76,16 +70,23 @@ final class VramExtents {
           i++;
           continue;
         }
-        if (where[i] != SvmRange.SYSTEM) {
-          Gpu g = p.vm.gpu(where[i]);
-          long offset = p.vm.shadowOf(r, where[i]) + (long) i * GpuVm.PAGE;
-          long length = (long) (j - i) * GpuVm.PAGE;
-          out.add(new KfdCriu.VramExtent(where[i], g, r.start() + (long) i * GpuVm.PAGE, offset,
-              length, offset + length <= g.vram().visibleBytes()));
-        }
+        addSvmPages(p, r, where[i], i, j, out);
         i = j;
       }
     }
     return out;
+  }
+
+  /** Pages {@code [from, to)} of {@code r}, all at {@code location}: an extent if on a GPU. */
+  private static void addSvmPages(KfdProcess p, SvmRange r, int location, int from, int to,
+      List<KfdCriu.VramExtent> out) {
+    if (location == SvmRange.SYSTEM) {
+      return;
+    }
+    Gpu g = p.vm.gpu(location);
+    long offset = p.vm.shadowOf(r, location) + (long) from * GpuVm.PAGE;
+    long length = (long) (to - from) * GpuVm.PAGE;
+    out.add(new KfdCriu.VramExtent(location, g, r.start() + (long) from * GpuVm.PAGE, offset,
+        length, offset + length <= g.vram().visibleBytes()));
   }
 }
