@@ -33,10 +33,10 @@ class KfdDdpIT {
     try {
       // The uninterrupted run goes alongside (a tree's digest ignores timing).
       String ref = accr.ok(run("run", "--node", "a")).strip();
-      // 40 ms a step: over 12 s of run, more than the few commands before the dump take on a
-      // loaded machine (at 10 ms a tree once ended first); ended by the tree itself, the test
+      // 15 ms a step: longer than the few commands before the dump take on a busy machine (at
+      // 10 ms a tree under heavy load once ended first); ended by the tree itself, the test
       // polls, never sleeps.
-      String pid = accr.ok(run("run", "--node", "a", "--step-delay-ms", "40")).strip();
+      String pid = accr.ok(run("run", "--node", "a", "--step-delay-ms", "15")).strip();
       long deadline = System.nanoTime() + 60_000_000_000L;
       List<String> workers;
       do {
