@@ -160,7 +160,13 @@ final class VramRestorer {
 
   private static boolean inside(TreeMap<Long, VramExtent> targets, long va, long length) {
     var e = targets.floorEntry(va);
-    return e != null && va + length <= e.getValue().va() + e.getValue().length();
+    return e != null && within(e.getValue(), va, length);
+  }
+
+  /** Whether {@code [va, va + length)} lies in {@code x}, {@code va} at or after its start. */
+  private static boolean within(VramExtent x, long va, long length) {
+    // Differences, not sums: a hostile address near the top must not wrap round.
+    return length >= 0 && length <= x.length() && va - x.va() <= x.length() - length;
   }
 
   /** One piece of a chunk to copy: {@code length} bytes at {@code from} to VRAM offset. */
@@ -170,13 +176,17 @@ final class VramRestorer {
   private Copy copy(int gpuId, TreeMap<Long, VramExtent> targets, long va, long from,
       long length, String file) {
     var e = targets.floorEntry(va);
-    if (e == null || va + length > e.getValue().va() + e.getValue().length()) {
+    if (e == null || !within(e.getValue(), va, length)) {
       throw new CorruptImageException(file,
           String.format("chunk at va 0x%x (%d bytes) is outside every VRAM buffer of gpu 0x%x",
               va, length, gpuId));
     }
     VramExtent x = e.getValue();
     long offset = x.vramOffset() + (va - x.va());
+    if (offset < 0 || offset > x.gpu().vram().capacity() - length) {
+      throw new CorruptImageException(file, String.format(
+          "chunk at va 0x%x (%d bytes) leaves the VRAM of gpu 0x%x", va, length, gpuId));
+    }
     boolean byCpu = mode == CopyMode.CPU || (mode == CopyMode.AUTO && x.cpuReachable());
     if (byCpu && offset + length > x.gpu().vram().visibleBytes()) {
       throw AccrException.failed("kfd: vram-copy=cpu cannot reach VRAM at va 0x%x on gpu"
