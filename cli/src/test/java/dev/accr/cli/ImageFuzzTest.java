@@ -129,6 +129,11 @@ class ImageFuzzTest {
           assertTrue(e.getMessage().contains("is a pre-dump"), e.getMessage());
           return;
         }
+        if (e.exitCode() == AccrException.FAILED && e.getMessage().contains("size actual=")) {
+          // the edit recorded a larger size for a file outside the set than this machine's file
+          // has: refused as CRIU refuses a file of the wrong size (exit 1, nothing created)
+          return;
+        }
         // an edited program or device may be one this node does not have (exit code 4)
         assertTrue(e.exitCode() == AccrException.CORRUPT
             || e.exitCode() == AccrException.INCOMPATIBLE, "check passed, restore: " + e);
