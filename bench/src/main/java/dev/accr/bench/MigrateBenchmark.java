@@ -161,7 +161,7 @@ public final class MigrateBenchmark implements Benchmark {
 
   private static Figures measure(Parameters p, Served a, Served b, List<String> workload,
       int delay, Mode mode, Path roots) throws IOException {
-    Runs runs = new Runs(0, p.runs());
+    Runs runs = new Runs(p.warmup(), p.runs());
     double[] downtime = new double[runs.total()];
     double[] total = new double[runs.total()];
     double[] sent = new double[runs.total()];
@@ -169,6 +169,7 @@ public final class MigrateBenchmark implements Benchmark {
     double[] restore = new double[runs.total()];
     int rounds = 0;
     String lazy = "";
+    java.util.Map<String, double[]> phases = new java.util.LinkedHashMap<>();
     for (int i = 0; i < runs.total(); i++) {
       var process = a.node().spawn(workload.getFirst(), workload.subList(1, workload.size()),
           roots, delay);
@@ -199,9 +200,20 @@ public final class MigrateBenchmark implements Benchmark {
       memory[i] = Math.max(Math.max(first.getBytes(), host), reply.getPostCopyBytes())
           / 1048576.0;
       rounds = reply.getRoundsCount() - 1;
+      for (var ph : reply.getDowntimePhasesList()) {
+        phases.computeIfAbsent(ph.getPhase(), k -> new double[runs.total()])[i] =
+            ph.getTimeUs() / 1000.0;
+      }
       if (reply.hasPostCopy()) {
         lazy = lazyFigures(reply);
       }
+    }
+    if (!phases.isEmpty()) {
+      StringBuilder line = new StringBuilder(String.format(Locale.ROOT,
+          "%n             downtime by phase (medians, ms):"));
+      phases.forEach((name, ms) -> line.append(String.format(Locale.ROOT, " %s %.1f", name,
+          runs.median(ms))));
+      lazy += line;
     }
     return new Figures(runs.median(downtime), runs.median(total), runs.median(sent),
         runs.median(memory), rounds, runs.median(restore), lazy);
@@ -217,10 +229,8 @@ public final class MigrateBenchmark implements Benchmark {
       b.append(String.format(Locale.ROOT, "; %s %d on demand, %d pushed", d.getName(),
           d.getFaulted(), d.getPushed()));
     }
-    return b.append(String.format(Locale.ROOT, "; all in %.2f s after it ran%n             "
-        + "downtime: dump %.1f ms, restore %.1f ms",
-        reply.getPostCopyUs() / 1e6, reply.getRounds(0).getTimeUs() / 1000.0,
-        reply.getRestoreUs() / 1000.0)).toString();
+    return b.append(String.format(Locale.ROOT, "; all in %.2f s after it ran",
+        reply.getPostCopyUs() / 1e6)).toString();
   }
 
   private static NodeClient client(Served s) {

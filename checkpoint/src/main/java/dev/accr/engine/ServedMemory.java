@@ -22,21 +22,51 @@ import java.util.function.Predicate;
 public final class ServedMemory implements AutoCloseable {
   /** Pages of one unit of host memory, as a stored chunk of a dump (1 MiB). */
   static final int UNIT_PAGES = DumpOptions.DEFAULT_CHUNK_PAGES;
+  /** Bytes of the largest host unit. */
+  public static final int UNIT_BYTES = UNIT_PAGES * MemoryView.PAGE_SIZE;
   private static final int PAGE = MemoryView.PAGE_SIZE;
+  /** A mapping with at most this many touched pages is small: its pages are eager. */
+  static final int EAGER_VMA_PAGES = 64;
+  /** At most this many pages are eager, so that the downtime does not grow with them. */
+  static final int EAGER_PAGES = 1024;
 
   private SimProcess process;
   private final List<List<PageSource.Run>> hostUnits = new ArrayList<>();
   private final Map<String, DeviceMemoryServer> devices = new TreeMap<>();
+  private int eagerUnits;
 
-  /** Records the touched pages of the stopped {@code p}'s mappings that {@code stored} takes. */
+  /**
+   * Records the touched pages of the stopped {@code p}'s mappings that {@code stored} takes:
+   * first those of its small mappings (the eager units, see {@link #eagerUnits}), then the
+   * others.
+   */
   void host(SimProcess p, List<Vma> vmas, Predicate<Vma> stored) {
     this.process = p;
-    List<PageSource.Run> unit = new ArrayList<>();
-    int inUnit = 0;
+    List<Vma> small = new ArrayList<>();
+    List<Vma> large = new ArrayList<>();
+    long eagerPages = 0;
     for (Vma vma : vmas) {
       if (vma.kind() == Vma.Kind.DEVICE || !stored.test(vma)) {
         continue;
       }
+      long touched = vma.touchedPages();
+      if (touched <= EAGER_VMA_PAGES && eagerPages + touched <= EAGER_PAGES) {
+        small.add(vma);
+        eagerPages += touched;
+      } else {
+        large.add(vma);
+      }
+    }
+    addUnits(small);
+    eagerUnits = hostUnits.size();
+    addUnits(large);
+  }
+
+  /** Adds units of the touched pages of {@code vmas}, a unit filled across mappings. */
+  private void addUnits(List<Vma> vmas) {
+    List<PageSource.Run> unit = new ArrayList<>();
+    int inUnit = 0;
+    for (Vma vma : vmas) {
       long i = vma.nextTouchedPage(0);
       while (i >= 0) {
         long start = i;
@@ -58,6 +88,16 @@ public final class ServedMemory implements AutoCloseable {
     if (!unit.isEmpty()) {
       hostUnits.add(unit);
     }
+  }
+
+  /**
+   * How many of the first host units are eager: the pages of small mappings (a program's
+   * control page, its queues' rings), which a restore reads before the process runs (its
+   * checks). They go to the target with the index, unasked, as CRIU dumps the pages it cannot
+   * load lazily (a thread's stack) with the images.
+   */
+  public int eagerUnits() {
+    return eagerUnits;
   }
 
   void devices(Map<String, DeviceMemoryServer> servers) {

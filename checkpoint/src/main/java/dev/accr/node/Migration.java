@@ -174,6 +174,7 @@ final class Migration {
       reply.addRounds(MigrationRound.newBuilder().setKind("final").setBytes(bytes)
           .setPages(stats.getPagesWritten()).setTimeUs(frozenUs));
       pages.offer(memory);
+      long indexedAt = System.nanoTime();
       MigrationStepReply restored;
       try {
         restored = pages.awaitRestored();
@@ -183,9 +184,13 @@ final class Migration {
       }
       long runningAt = System.nanoTime();
       running = true;
-      reply.setDowntimeUs(frozenUs + (runningAt - dumpedAt) / 1000).setPid(restored.getPid())
+      // Until the process started there: the end of its restore and the reply are not down.
+      long untilRunningUs = Math.max(0, (runningAt - dumpedAt) / 1000 - restored.getRunningUs());
+      reply.setDowntimeUs(frozenUs + untilRunningUs).setPid(restored.getPid())
           .setRestoreUs(restored.getRestoreUs()).clearDevices()
-          .addAllDevices(restored.getDevicesList());
+          .addAllDevices(restored.getDevicesList())
+          .addAllDowntimePhases(downtimePhases(stats, (indexedAt - dumpedAt) / 1000,
+              untilRunningUs, restored));
       LazyPagesInfo figures;
       try {
         figures = pages.awaitEnd();
@@ -216,6 +221,28 @@ final class Migration {
         discard(target);
       }
     }
+  }
+
+  /**
+   * Where a post-copy's downtime went: the source's stop, the index sent, what the target's
+   * restore phases do not account for ("transfer": frames in flight, the restore beginning),
+   * and the target's restore phases.
+   */
+  private static List<PhaseTimeEntry> downtimePhases(DumpStatsEntry stats, long indexUs,
+      long untilRunningUs, MigrationStepReply restored) {
+    List<PhaseTimeEntry> phases = new ArrayList<>(stats.getPhasesList());
+    phases.add(phase("index", indexUs));
+    long targetUs = restored.getPhasesList().stream().mapToLong(PhaseTimeEntry::getTimeUs)
+        .sum();
+    phases.add(phase("transfer", Math.max(0, untilRunningUs - indexUs - targetUs)));
+    for (PhaseTimeEntry p : restored.getPhasesList()) {
+      phases.add(phase("target " + p.getPhase(), p.getTimeUs()));
+    }
+    return phases;
+  }
+
+  private static PhaseTimeEntry phase(String name, long us) {
+    return PhaseTimeEntry.newBuilder().setPhase(name).setTimeUs(us).build();
   }
 
   /**

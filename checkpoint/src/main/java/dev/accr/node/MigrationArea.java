@@ -130,13 +130,18 @@ final class MigrationArea {
       restorer = restorer.withRemoteMemory(link);
     }
     // Paths the image names are confined as for any restore asked by this caller.
+    long planAt = System.nanoTime();
     RestorePlan plan = restorer.plan(set(dir, r.getDir()), options, progress, check);
     Restorer.Result result = restorer.recreate(plan);
     if (link != null) {
+      // It runs since the restore's phases ended (they follow one another from the plan on).
+      long phasesUs = result.stats().getPhasesList().stream()
+          .mapToLong(dev.accr.proto.PhaseTimeEntry::getTimeUs).sum();
+      link.attach(result.lazy(), planAt + phasesUs * 1000);
       service.restoredLazily(result.process().pid(), result.lazy());
-      link.attach(result.lazy());
     }
-    reply.setPid(result.process().pid()).setRestoreUs((System.nanoTime() - t0) / 1000);
+    reply.setPid(result.process().pid()).setRestoreUs((System.nanoTime() - t0) / 1000)
+        .addAllPhases(result.stats().getPhasesList());
     result.devices().forEach(d -> reply.addDevices(DevicePairs.toInfo(d)));
   }
 

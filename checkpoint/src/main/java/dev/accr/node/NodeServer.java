@@ -184,7 +184,7 @@ public final class NodeServer implements AutoCloseable {
       raw.setTcpNoDelay(true);
       if (tls == null) {
         requests.serve(raw.getInputStream(), raw.getOutputStream(), new Caller(true, address, ""),
-            deadline, raw);
+            deadline, null);
         return;
       }
       int first = raw.getInputStream().read();
@@ -214,7 +214,7 @@ public final class NodeServer implements AutoCloseable {
         String identity = TlsIdentity.commonName(
             (javax.security.auth.x500.X500Principal) ssl.getSession().getPeerPrincipal());
         requests.serve(ssl.getInputStream(), ssl.getOutputStream(), new Caller(true, address, identity),
-            deadline, raw);
+            deadline, ssl);
       }
     } catch (IOException | UncheckedIOException e) {
       connectionFailed(address, deadline, e);

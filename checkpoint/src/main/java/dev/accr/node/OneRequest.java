@@ -26,11 +26,11 @@ final class OneRequest {
   }
 
   /**
-   * Reads one request within the deadline and bound, and hands it to the service; {@code tcp}
-   * is the connection's socket, or null for a local one.
+   * Reads one request within the deadline and bound, and hands it to the service; {@code tls}
+   * is the connection's TLS socket, or null for a local or plain TCP one.
    */
   void serve(InputStream in, OutputStream out, Caller caller, RequestDeadline deadline,
-      Socket tcp) throws IOException {
+      Socket tls) throws IOException {
     Request request;
     try {
       request = RequestReader.read(in, limits.maxRequestBytes());
@@ -61,10 +61,9 @@ final class OneRequest {
       return;
     }
     if (request.hasPostCopy()) {
-      if (tcp != null) {
-        // Closing a TLS socket sends an alert first: at most a second's wait for a source that
-        // reads nothing any more, which would otherwise hold this thread in the close for ever.
-        tcp.setSoLinger(true, 1);
+      if (tls != null) {
+        // A source that reads nothing any more must not hold this thread in the close for ever.
+        TlsClose.bound(tls);
       }
       service.postCopy(request.getPostCopy(), caller, new PatientInput(in), out);
       return;

@@ -100,9 +100,7 @@ final class PageServer implements AutoCloseable {
             target.name());
       }
       if (c.timed() != null) {
-        // Closing a TLS socket sends an alert first: at most a second's wait for a peer that
-        // reads nothing, which would otherwise block the close for ever.
-        c.timed().setSoLinger(true, 1);
+        TlsClose.bound(c.timed()); // a target that reads nothing must not block the close
       }
       s.watch = new LinkWatch("post-copy-source", timing, s.out, why -> {
         s.end(null, "lost node " + target.name() + " during post-copy: " + why);
@@ -131,6 +129,17 @@ final class PageServer implements AutoCloseable {
       PostCopyIndex index = index();
       synchronized (out) {
         PageFrames.writeMessage(out, PageFrames.INDEX, index.toByteArray());
+        // The restore reads these before the process runs: they follow the index unasked.
+        byte[] buffer = new byte[ServedMemory.UNIT_BYTES];
+        for (int u = 0; u < index.getEagerUnits(); u++) {
+          int length = served.pagesOf(u) * 4096;
+          served.readHost(u, MemorySegment.ofArray(buffer).asSlice(0, length));
+          out.writeByte(PageFrames.UNIT);
+          out.writeInt(u);
+          out.writeInt(length);
+          out.write(buffer, 0, length);
+          bytes.addAndGet(length);
+        }
         out.flush();
       }
     } catch (IOException e) {
@@ -157,7 +166,8 @@ final class PageServer implements AutoCloseable {
   }
 
   private PostCopyIndex index() {
-    PostCopyIndex.Builder b = PostCopyIndex.newBuilder().setPid(memory.pid());
+    PostCopyIndex.Builder b = PostCopyIndex.newBuilder().setPid(memory.pid())
+        .setEagerUnits(memory.eagerUnits());
     List<Unit> units = new ArrayList<>();
     List<List<PageSource.Run>> host = memory.hostUnits();
     for (int u = 0; u < host.size(); u++) {

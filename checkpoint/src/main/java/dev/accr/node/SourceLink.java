@@ -52,6 +52,7 @@ final class SourceLink implements RemoteMemory {
   private boolean done;
   private volatile LazyRestore lazy;
   private volatile long attachedAt;
+  private volatile long runningSince;
 
   private record FileUnits(PostCopyFile file, int first, Map<Long, Integer> byKey) {}
 
@@ -79,6 +80,13 @@ final class SourceLink implements RemoteMemory {
       hostUnits.add(runs);
     }
     unitCount = hostUnits.size();
+    if (index.getEagerUnits() > unitCount) {
+      throw AccrException.usage("post-copy index: %d eager units of %d", index.getEagerUnits(),
+          unitCount);
+    }
+    for (int u = 0; u < index.getEagerUnits(); u++) {
+      requested.add(u); // they come unasked, right after the index
+    }
     for (PostCopyFile f : index.getFilesList()) {
       if (f.getKeysCount() != f.getLengthsCount()) {
         throw AccrException.usage("post-copy index: a file's chunks do not pair up");
@@ -98,7 +106,9 @@ final class SourceLink implements RemoteMemory {
   /** Tells the source that the process runs here. */
   void restored(MigrationStepReply reply) throws IOException {
     synchronized (out) {
-      PageFrames.writeMessage(out, PageFrames.RESTORED, reply.toByteArray());
+      // The source counts the downtime up to the process's start, not up to this reply.
+      PageFrames.writeMessage(out, PageFrames.RESTORED, reply.toBuilder()
+          .setRunningUs((System.nanoTime() - runningSince) / 1000).build().toByteArray());
       out.flush();
     }
   }
@@ -119,8 +129,12 @@ final class SourceLink implements RemoteMemory {
     }
   }
 
-  /** The process runs with {@code l} loading its memory from here. */
-  void attach(LazyRestore l) {
+  /**
+   * The process runs with {@code l} loading its memory from here, since {@code runningSince}
+   * ({@link System#nanoTime}).
+   */
+  void attach(LazyRestore l, long runningSince) {
+    this.runningSince = runningSince;
     attachedAt = System.nanoTime();
     lazy = l;
     String why;
@@ -223,11 +237,19 @@ final class SourceLink implements RemoteMemory {
         return;
       }
     }
-    synchronized (out) {
-      out.writeByte(PageFrames.FETCH);
-      out.writeInt(unit);
-      out.writeByte(urgent ? 1 : 0);
-      out.flush();
+    try {
+      synchronized (out) {
+        out.writeByte(PageFrames.FETCH);
+        out.writeInt(unit);
+        out.writeByte(urgent ? 1 : 0);
+        out.flush();
+      }
+    } catch (IOException e) {
+      // The link is lost, whichever end notices first: the process dies saying so.
+      breakWith(e.getMessage());
+      synchronized (this) {
+        throw new IOException(broken != null ? broken : e.getMessage(), e);
+      }
     }
   }
 

@@ -77,6 +77,23 @@ class ServedMemoryTest {
     assertTrue(end.failure().contains("the link to node a broke"), end.failure());
   }
 
+  @Test
+  void thePagesOfSmallMappingsComeFirstAsEagerUnitsAndTheOthersAfter() throws Exception {
+    Node a = Scenarios.node("a");
+    ServedMemory served = dumpServing(a, 9);
+    SimProcess p = a.process(served.pid());
+    int eager = served.eagerUnits();
+    assertTrue(eager >= 1 && eager < served.hostUnits().size(), "eager units: " + eager);
+    for (int u = 0; u < served.hostUnits().size(); u++) {
+      for (PageSource.Run r : served.hostUnits().get(u)) {
+        long touched = p.memory().find(r.vaddr()).touchedPages();
+        assertEquals(u < eager, touched <= ServedMemory.EAGER_VMA_PAGES,
+            "unit " + u + " of " + eager + " eager: a run in a mapping of " + touched
+                + " touched pages");
+      }
+    }
+  }
+
   /** Runs a counter {@code steps} steps on {@code a} and dumps it for post-copy. */
   private ServedMemory dumpServing(Node a, int steps) throws IOException {
     SimProcess p = a.create("counter", ARGS, tmp, 0);

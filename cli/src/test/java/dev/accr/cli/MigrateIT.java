@@ -150,6 +150,11 @@ class MigrateIT {
 
   /** The slowed-down processes' pause between steps. */
   private static final int PACE_MS = 40;
+  /**
+   * The pause of the single processes moved (and of their references' steps, fewer): as long a
+   * life as at {@link #PACE_MS}, with fewer steps to compute.
+   */
+  private static final int LONG_PACE_MS = 100;
 
   private String on(String node, String... args) throws Exception {
     List<String> all = new ArrayList<>(List.of(args));
@@ -211,6 +216,11 @@ class MigrateIT {
     return start(a, PACE_MS, workload);
   }
 
+  /** {@link #slow}, each step further apart: as long a life with fewer steps. */
+  private String paced(String... workload) {
+    return start(a, LONG_PACE_MS, workload);
+  }
+
   /**
    * Every case at once, each on its own lane (a thread driving one process through its moves,
    * then checking its digest): the slowed-down processes (their delay goes with them) all run
@@ -220,10 +230,11 @@ class MigrateIT {
   @Test
   void processesMoveWithTheirDigestAndFailuresLeaveThemRunningOnTheSource() throws Exception {
     // Long enough (60 s at the slowed pace) to live through the moves of a lane on a busy
-    // machine, and small: every move of their memory costs the machine's time.
-    String[] counter = {"counter", "--mem-mib", "4", "--steps", "1500", "--seed", "3"};
+    // machine, and small: every move of their memory costs the machine's time, and every step
+    // (of them and of their references) its own.
+    String[] counter = {"counter", "--mem-mib", "4", "--steps", "600", "--seed", "3"};
     String[] serve = {"kfd-serve", "--gpus", "2", "--weights-mib", "2", "--kv-mib", "2",
-        "--steps", "1500", "--seed", "5"};
+        "--steps", "600", "--seed", "5"};
     String[] ddp = {"kfd-ddp", "--gpus", "2", "--vram-kib", "256", "--steps", "400", "--seed",
         "9", "--gpu-us-per-wg", "50"};
     String[] chain = {"pipe-chain", "--stages", "3", "--steps", "800", "--seed", "4",
@@ -239,8 +250,7 @@ class MigrateIT {
         () -> treeMoves(chain, chainRef),
         () -> ddpMoves(ddp, ddpRef),
         this::sourceDiesInPostCopy,
-        () -> refusedOrLostBeforeTheStop(serve, serveRef),
-        () -> lostDuringTheCopy(serve, serveRef));
+        () -> refusedOrLostOnTheWay(serve, serveRef));
     ExecutorService pool = Executors.newFixedThreadPool(lanes.size());
     try {
       List<Future<Void>> done = new ArrayList<>();
@@ -287,7 +297,7 @@ class MigrateIT {
 
   /** counter: moved a to b with pre-copy, then b to c with post-copy. */
   private Void counterMoves(String[] counter, Digest ref) throws Exception {
-    String pid = slow(counter);
+    String pid = paced(counter);
     String out = on(a, "migrate", "-t", pid, "--to", b, "--small-round-mib", "0",
         "--max-rounds", "2");
     assertTrue(out.contains("migrated " + pid) && out.contains("pre-copy 0:")
@@ -305,7 +315,7 @@ class MigrateIT {
    * mi250x4 to mi300x8: the caches count differs, as topology map explains.
    */
   private Void coldToOtherPreset(String[] serve, Digest ref) throws Exception {
-    String pid = slow(serve);
+    String pid = paced(serve);
     String whole = on(a, "dump", "-t", pid, "-D", "whole", "--to-node", b, "-R");
     assertTrue(whole.contains("dumped " + pid), whole);
     assertTrue(accr.ok("check", tmp.resolve("root/whole").toString()).contains(": OK"));
@@ -320,7 +330,7 @@ class MigrateIT {
 
   /** kfd-serve a to b with pre-copy, then post-copy of host memory and VRAM from b to c. */
   private Void preCopyThenPostCopyWithVram(String[] serve, Digest ref) throws Exception {
-    String pid = slow(serve);
+    String pid = paced(serve);
     String out = on(a, "migrate", "-t", pid, "--to", b);
     assertTrue(out.contains("pre-copy 0:") && out.contains("kfd 0x"), out);
     out = on(b, "migrate", "-t", pid, "--to", c, "--lazy", "--relax", "caches", "--json");
@@ -363,8 +373,8 @@ class MigrateIT {
   /** The source dies during post-copy: the target kills the process and says why. */
   private Void sourceDiesInPostCopy() throws Exception {
     // Its own output file: node a's first counter has the same pid in the same root.
-    String lost = start(diesInPostCopy, PACE_MS, "counter", "--mem-mib", "8", "--steps",
-        "1500", "--out", "lost-counter.out");
+    String lost = start(diesInPostCopy, LONG_PACE_MS, "counter", "--mem-mib", "8", "--steps",
+        "600", "--out", "lost-counter.out");
     Launcher.Result died = tryOn(diesInPostCopy, "migrate", "-t", lost, "--to", cpuOnly,
         "--lazy");
     assertEquals(1, died.exitCode(), died.err());
@@ -376,27 +386,18 @@ class MigrateIT {
   }
 
   /**
-   * A target without GPUs and a target that dies during pre-copy: the process runs on and
-   * finishes on the source.
+   * One process through every failure on the way: a target without GPUs, a target that dies
+   * during pre-copy, one that dies during the final copy, and a set streamed to a node that
+   * dies, which leaves no set on either side. The process runs on and finishes on the source.
    */
-  private Void refusedOrLostBeforeTheStop(String[] serve, Digest ref) throws Exception {
-    String pid = slow(serve);
+  private Void refusedOrLostOnTheWay(String[] serve, Digest ref) throws Exception {
+    String pid = paced(serve);
     Launcher.Result noGpus = tryOn(a, "migrate", "-t", pid, "--to", cpuOnly);
     assertEquals(4, noGpus.exitCode(), noGpus.err());
     assertTrue(noGpus.err().contains("kfd"), noGpus.err());
     Launcher.Result preCopy = tryOn(a, "migrate", "-t", pid, "--to", diesInPreCopy,
         "--small-round-mib", "0", "--max-rounds", "2");
     assertEquals(1, preCopy.exitCode(), preCopy.err());
-    assertEquals(ref.get(), digest(a, pid), "finished on the source");
-    return null;
-  }
-
-  /**
-   * A target that dies during the final copy, and a set streamed to a node that dies: the
-   * process runs on and finishes on the source, and no set is left on either side.
-   */
-  private Void lostDuringTheCopy(String[] serve, Digest ref) throws Exception {
-    String pid = slow(serve);
     Launcher.Result last = tryOn(a, "migrate", "-t", pid, "--to", diesInFinal,
         "--pre-copy-rounds", "0");
     assertEquals(1, last.exitCode(), last.err());
