@@ -209,13 +209,13 @@ public final class Restorer {
       clock.begin("start");
       build.adopt();
       build.resumeDevices();
-      if (lazy != null) {
-        lazy.start();
-      }
       if (plan.options().start() == RestoreOptions.Start.RUN) {
         build.start();
       }
-      clock.end(); // the process runs: its restore's time ends here
+      if (lazy != null) {
+        lazy.start();
+      }
+      clock.end();
       session.succeeded();
       ok = true;
       long pages = build.residentPages();

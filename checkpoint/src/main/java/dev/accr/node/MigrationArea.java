@@ -134,7 +134,8 @@ final class MigrationArea {
     RestorePlan plan = restorer.plan(set(dir, r.getDir()), options, progress, check);
     Restorer.Result result = restorer.recreate(plan);
     if (link != null) {
-      // It runs since the restore's phases ended (they follow one another from the plan on).
+      // It runs since the restore's phases ended (they follow one another from the plan on;
+      // the last one starts the pusher after the process: a little later than its start).
       long phasesUs = result.stats().getPhasesList().stream()
           .mapToLong(dev.accr.proto.PhaseTimeEntry::getTimeUs).sum();
       link.attach(result.lazy(), planAt + phasesUs * 1000);

@@ -151,10 +151,12 @@ class MigrateIT {
   /** The slowed-down processes' pause between steps. */
   private static final int PACE_MS = 40;
   /**
-   * The pause of the single processes moved (and of their references' steps, fewer): as long a
-   * life as at {@link #PACE_MS}, with fewer steps to compute.
+   * The pause of the single processes moved, with {@link #STEPS} steps: the life of 1500 steps
+   * at {@link #PACE_MS} (60 s), with a third fewer steps to compute (theirs and their
+   * references').
    */
-  private static final int LONG_PACE_MS = 100;
+  private static final int LONG_PACE_MS = 60;
+  private static final String STEPS = "1000";
 
   private String on(String node, String... args) throws Exception {
     List<String> all = new ArrayList<>(List.of(args));
@@ -232,9 +234,9 @@ class MigrateIT {
     // Long enough (60 s at the slowed pace) to live through the moves of a lane on a busy
     // machine, and small: every move of their memory costs the machine's time, and every step
     // (of them and of their references) its own.
-    String[] counter = {"counter", "--mem-mib", "4", "--steps", "600", "--seed", "3"};
+    String[] counter = {"counter", "--mem-mib", "4", "--steps", STEPS, "--seed", "3"};
     String[] serve = {"kfd-serve", "--gpus", "2", "--weights-mib", "2", "--kv-mib", "2",
-        "--steps", "600", "--seed", "5"};
+        "--steps", STEPS, "--seed", "5"};
     String[] ddp = {"kfd-ddp", "--gpus", "2", "--vram-kib", "256", "--steps", "400", "--seed",
         "9", "--gpu-us-per-wg", "50"};
     String[] chain = {"pipe-chain", "--stages", "3", "--steps", "800", "--seed", "4",
@@ -250,7 +252,8 @@ class MigrateIT {
         () -> treeMoves(chain, chainRef),
         () -> ddpMoves(ddp, ddpRef),
         this::sourceDiesInPostCopy,
-        () -> refusedOrLostOnTheWay(serve, serveRef));
+        () -> refusedOrLostBeforeTheStop(serve, serveRef),
+        () -> lostDuringTheCopy(serve, serveRef));
     ExecutorService pool = Executors.newFixedThreadPool(lanes.size());
     try {
       List<Future<Void>> done = new ArrayList<>();
@@ -374,7 +377,7 @@ class MigrateIT {
   private Void sourceDiesInPostCopy() throws Exception {
     // Its own output file: node a's first counter has the same pid in the same root.
     String lost = start(diesInPostCopy, LONG_PACE_MS, "counter", "--mem-mib", "8", "--steps",
-        "600", "--out", "lost-counter.out");
+        STEPS, "--out", "lost-counter.out");
     Launcher.Result died = tryOn(diesInPostCopy, "migrate", "-t", lost, "--to", cpuOnly,
         "--lazy");
     assertEquals(1, died.exitCode(), died.err());
@@ -386,11 +389,10 @@ class MigrateIT {
   }
 
   /**
-   * One process through every failure on the way: a target without GPUs, a target that dies
-   * during pre-copy, one that dies during the final copy, and a set streamed to a node that
-   * dies, which leaves no set on either side. The process runs on and finishes on the source.
+   * A target without GPUs and a target that dies during pre-copy: the process runs on and
+   * finishes on the source.
    */
-  private Void refusedOrLostOnTheWay(String[] serve, Digest ref) throws Exception {
+  private Void refusedOrLostBeforeTheStop(String[] serve, Digest ref) throws Exception {
     String pid = paced(serve);
     Launcher.Result noGpus = tryOn(a, "migrate", "-t", pid, "--to", cpuOnly);
     assertEquals(4, noGpus.exitCode(), noGpus.err());
@@ -398,6 +400,16 @@ class MigrateIT {
     Launcher.Result preCopy = tryOn(a, "migrate", "-t", pid, "--to", diesInPreCopy,
         "--small-round-mib", "0", "--max-rounds", "2");
     assertEquals(1, preCopy.exitCode(), preCopy.err());
+    assertEquals(ref.get(), digest(a, pid), "finished on the source");
+    return null;
+  }
+
+  /**
+   * A target that dies during the final copy, and a set streamed to a node that dies: the
+   * process runs on and finishes on the source, and no set is left on either side.
+   */
+  private Void lostDuringTheCopy(String[] serve, Digest ref) throws Exception {
+    String pid = paced(serve);
     Launcher.Result last = tryOn(a, "migrate", "-t", pid, "--to", diesInFinal,
         "--pre-copy-rounds", "0");
     assertEquals(1, last.exitCode(), last.err());
