@@ -79,7 +79,7 @@ final class MemoryCase {
             long heapBefore = settledHeap();
             long t = System.nanoTime();
             DumpStatsEntry s;
-            try (MemoryWatch watch = new MemoryWatch()) {
+            try (MemoryWatch watch = MemoryWatch.heapOnly()) {
               s = new Dumper(a, plugins).dump(p.pid(), images, options, ProgressListener.NONE);
               f.dumpNs()[i] = System.nanoTime() - t;
               f.dumpHeap()[i] = watch.heapPeak() - heapBefore;
@@ -97,7 +97,7 @@ final class MemoryCase {
               settle();
             }
             heapBefore = settledHeap();
-            try (MemoryWatch watch = new MemoryWatch()) {
+            try (MemoryWatch watch = MemoryWatch.heapOnly()) {
               t = System.nanoTime();
               Restorer.Result r = new Restorer(b, plugins).restore(images,
                   RestoreOptions.defaults().withThreads(threads).withPluginOptions(pluginOptions)

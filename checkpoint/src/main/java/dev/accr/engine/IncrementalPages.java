@@ -71,20 +71,25 @@ final class IncrementalPages {
     return false;
   }
 
-  /** The runs an incremental set declares replaced for a process's host mappings. */
-  static List<PageRun> replacedRuns(List<Vma> vmas, DirtyPages written, Predicate<Vma> stored) {
-    List<PageRun> runs = new ArrayList<>();
+  /**
+   * The runs an incremental set declares replaced for a process's host mappings, as start, end
+   * address pairs: one pair per written run, so no object per run (a dump with many isolated
+   * written pages has as many runs, and they are only compared with the stored ones).
+   */
+  static long[] replacedRanges(List<Vma> vmas, DirtyPages written, Predicate<Vma> stored) {
+    Pairs pairs = new Pairs();
     for (Vma vma : vmas) {
       if (vma.kind() == Vma.Kind.DEVICE) {
         continue;
       }
       if (written == null || !stored.test(vma)) {
-        runs.add(run(vma.start(), vma.pageCount()));
+        pairs.add(vma.start(), vma.end());
       } else {
-        written.forEachWrittenRun(vma, (address, pages) -> runs.add(run(address, pages)));
+        written.forEachWrittenRun(vma, (address, pages) ->
+            pairs.add(address, address + pages * MemoryView.PAGE_SIZE));
       }
     }
-    return runs;
+    return pairs.toArray();
   }
 
   /**
@@ -93,8 +98,18 @@ final class IncrementalPages {
    * written pages that are zero now) as zero runs, not every written page twice.
    */
   static List<PageRun> unstored(List<PageRun> replaced, List<PageChunkEntry> chunks) {
-    if (replaced.isEmpty()) {
-      return replaced;
+    long[] ranges = new long[2 * replaced.size()];
+    for (int i = 0; i < replaced.size(); i++) {
+      ranges[2 * i] = replaced.get(i).getVaddr();
+      ranges[2 * i + 1] = end(replaced.get(i));
+    }
+    return unstored(ranges, chunks);
+  }
+
+  /** {@link #unstored(List, List)} of runs given as start, end address pairs. */
+  static List<PageRun> unstored(long[] replaced, List<PageChunkEntry> chunks) {
+    if (replaced.length == 0) {
+      return List.of();
     }
     int n = 0;
     for (PageChunkEntry c : chunks) {
@@ -103,22 +118,20 @@ final class IncrementalPages {
     long[] stored = new long[2 * n]; // start, end pairs: disjoint, in address order
     int k = 0;
     for (PageChunkEntry c : chunks) {
-      for (PageRun r : c.getRunsList()) {
-        stored[k++] = r.getVaddr();
-        stored[k++] = end(r);
+      for (int r = 0; r < c.getRunsCount(); r++) {
+        PageRun run = c.getRuns(r);
+        stored[k++] = run.getVaddr();
+        stored[k++] = end(run);
       }
     }
     sortPairs(stored);
-    List<PageRun> sorted = replaced;
-    if (!inAddressOrder(replaced)) {
-      sorted = new ArrayList<>(replaced);
-      sorted.sort(Comparator.comparingLong(PageRun::getVaddr));
-    }
+    long[] sorted = replaced.clone();
+    sortPairs(sorted);
     List<PageRun> out = new ArrayList<>();
     int j0 = 0;
-    for (PageRun r : sorted) {
-      long at = r.getVaddr();
-      long end = end(r);
+    for (int r = 0; r < sorted.length; r += 2) {
+      long at = sorted[r];
+      long end = sorted[r + 1];
       while (j0 < n && stored[2 * j0 + 1] <= at) {
         j0++;
       }
@@ -134,6 +147,24 @@ final class IncrementalPages {
       }
     }
     return out;
+  }
+
+  /** A growing array of start, end pairs. */
+  private static final class Pairs {
+    private long[] values = new long[64];
+    private int size;
+
+    void add(long start, long end) {
+      if (size == values.length) {
+        values = Arrays.copyOf(values, 2 * size);
+      }
+      values[size++] = start;
+      values[size++] = end;
+    }
+
+    long[] toArray() {
+      return Arrays.copyOf(values, size);
+    }
   }
 
   /**
@@ -157,15 +188,6 @@ final class IncrementalPages {
         return;
       }
     }
-  }
-
-  private static boolean inAddressOrder(List<PageRun> runs) {
-    for (int i = 1; i < runs.size(); i++) {
-      if (runs.get(i).getVaddr() < runs.get(i - 1).getVaddr()) {
-        return false;
-      }
-    }
-    return true;
   }
 
   private static long end(PageRun r) {

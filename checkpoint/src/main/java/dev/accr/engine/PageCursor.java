@@ -35,6 +35,15 @@ final class PageCursor {
     return n;
   }
 
+  /** At least {@link #count}, without visiting the pages ({@link PageSelection#bound}). */
+  static long bound(List<Vma> vmas, PageSelection selection) {
+    long n = 0;
+    for (Vma v : vmas) {
+      n += selection.bound(v);
+    }
+    return n;
+  }
+
   /**
    * Fills {@code batch} with the next pages, up to its capacity; false when none are left.
    * Each batch gets the next sequence number: chunks sorted by it are in address order.

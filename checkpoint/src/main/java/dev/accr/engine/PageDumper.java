@@ -107,7 +107,8 @@ final class PageDumper {
         .filter(v -> v.kind() != Vma.Kind.DEVICE) // saved by the plugin that claimed the mapping
         .filter(stored) // shared memory another mapping stores
         .toList();
-    long pagesTotal = PageCursor.count(vmas, selection);
+    // A bound, not a count: the selected pages are visited once, by the workers.
+    long pagesTotal = PageCursor.bound(vmas, selection);
     long chunksTotal = (pagesTotal + options.chunkPages() - 1) / options.chunkPages();
     int wanted = (int) Math.max(1, Math.min(options.threads(),
         chunksTotal / CHUNKS_PER_WORKER));
@@ -138,11 +139,13 @@ final class PageDumper {
     PageCursor cursor = new PageCursor(vmas, selection);
     ConcurrentSkipListMap<Long, PageChunkEntry> results = new ConcurrentSkipListMap<>();
     long[] zeroPages = new long[workers];
+    long[] scanned = new long[workers];
     long[] written = new long[workers];
     Parallel.run(workers, w -> {
       try (Worker worker = new Worker(firstFile + w, options.compression(), grant)) {
         PageCursor.Batch batch = new PageCursor.Batch(options.chunkPages());
         while (cursor.next(batch)) {
+          scanned[w] += batch.size();
           PageChunkEntry chunk = worker.write(batch);
           if (chunk != null) {
             results.put(batch.sequence(), chunk);
@@ -154,7 +157,7 @@ final class PageDumper {
         written[w] = worker.finish();
       }
     });
-    return new Result(List.copyOf(results.values()), workers, pagesTotal,
+    return new Result(List.copyOf(results.values()), workers, Arrays.stream(scanned).sum(),
         Arrays.stream(zeroPages).sum(), Arrays.stream(written).sum());
   }
 

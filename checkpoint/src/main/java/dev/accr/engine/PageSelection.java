@@ -31,6 +31,11 @@ interface PageSelection {
     }
 
     @Override
+    public long bound(Vma vma) {
+      return vma.touchedPages();
+    }
+
+    @Override
     public boolean everyTouched() {
       return true;
     }
@@ -67,6 +72,14 @@ interface PageSelection {
     return n;
   }
 
+  /**
+   * At least {@link #count}, found without visiting the pages (what sizes a dump's workers and
+   * its progress): the pages of a selection are then visited once, by the dump.
+   */
+  default long bound(Vma vma) {
+    return count(vma);
+  }
+
   /** Whether every touched page is selected (runs of pages then follow the runs of frames). */
   default boolean everyTouched() {
     return false;
@@ -83,6 +96,11 @@ interface PageSelection {
       @Override
       public int run(Vma vma, long index, int max) {
         return dirty.writtenRun(vma, index, max);
+      }
+
+      @Override
+      public long bound(Vma vma) {
+        return dirty.writtenPagesAtMost(vma);
       }
     };
   }
@@ -106,6 +124,11 @@ interface PageSelection {
       @Override
       public long count(Vma vma) {
         return known.contains(vma) ? all.count(vma) : 0;
+      }
+
+      @Override
+      public long bound(Vma vma) {
+        return known.contains(vma) ? all.bound(vma) : 0;
       }
 
       @Override

@@ -5,6 +5,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -12,7 +15,8 @@ import java.util.concurrent.Future;
 
 /**
  * Runs a fixed number of workers on platform threads (the calling one among them when it is
- * one) and rethrows the first failure.
+ * one) and rethrows the first failure, once every worker has ended, with the other workers'
+ * failures added to it as suppressed.
  */
 final class Parallel {
   private Parallel() {}
@@ -33,16 +37,19 @@ final class Parallel {
     // request) is not: long native calls (compression, checksums) would hold one of the few
     // carrier threads that heartbeats and other requests need.
     int first = Thread.currentThread().isVirtual() ? 0 : 1;
+    Queue<Throwable> failed = new ConcurrentLinkedQueue<>();
+    Throwable thrown = null;
     try (ExecutorService pool = Executors.newFixedThreadPool(workers - first,
         Thread.ofPlatform().name("accr-io-", 1).daemon().factory())) {
       List<Future<?>> futures = new ArrayList<>();
       for (int i = first; i < workers; i++) {
         int index = i;
-        futures.add(pool.submit(() -> {
+        futures.add(pool.submit((Callable<Void>) () -> {
           try {
             body.run(index);
-          } catch (IOException e) {
-            throw new UncheckedIOException(e);
+          } catch (IOException | RuntimeException | Error e) {
+            failed.add(e);
+            throw e;
           }
           return null;
         }));
@@ -51,25 +58,36 @@ final class Parallel {
         if (first == 1) {
           body.run(0);
         }
-      } catch (IOException | RuntimeException | Error e) {
-        futures.forEach(other -> other.cancel(true));
-        throw e;
-      }
-      for (Future<?> f : futures) {
-        try {
+        for (Future<?> f : futures) {
           f.get();
-        } catch (ExecutionException e) {
-          futures.forEach(other -> other.cancel(true));
-          throw unwrap(e.getCause());
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw AccrException.failed("interrupted");
         }
+      } catch (IOException | RuntimeException | Error e) {
+        thrown = e; // the caller's own failure
+      } catch (ExecutionException e) {
+        thrown = e.getCause();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        thrown = AccrException.failed("interrupted");
+      }
+      if (thrown != null) {
+        futures.forEach(other -> other.cancel(true));
+      }
+    } // closing the pool waits for every worker to end
+    if (thrown == null) {
+      return;
+    }
+    for (Throwable t : failed) {
+      if (t != thrown) {
+        thrown.addSuppressed(t);
       }
     }
+    throw unwrap(thrown);
   }
 
   private static RuntimeException unwrap(Throwable t) throws IOException {
+    if (t instanceof IOException io) {
+      throw io;
+    }
     if (t instanceof UncheckedIOException u) {
       throw u.getCause();
     }

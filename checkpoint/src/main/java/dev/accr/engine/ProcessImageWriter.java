@@ -11,7 +11,6 @@ import dev.accr.kernel.Node;
 import dev.accr.kernel.SimProcess;
 import dev.accr.kernel.Vma;
 import dev.accr.proto.DumpStatsEntry;
-import dev.accr.proto.PageRun;
 import dev.accr.proto.PagemapHead;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -45,10 +44,10 @@ final class ProcessImageWriter {
       int firstPagesFile, Predicate<Vma> stored) throws IOException {
     int pid = process.pid();
     PageSelection selection = PageSelection.ALL_TOUCHED;
-    List<PageRun> zeroRuns = List.of();
+    long[] replaced = {};
     if (parentSet != null) {
       DirtyPages written = IncrementalPages.since(parentSet, pid, dirty, vmas, stored);
-      zeroRuns = IncrementalPages.replacedRuns(vmas, written, stored);
+      replaced = IncrementalPages.replacedRanges(vmas, written, stored);
       if (written != null) {
         selection = PageSelection.written(written);
       }
@@ -77,7 +76,7 @@ final class ProcessImageWriter {
 
     List<MessageLite> pagemap = new ArrayList<>();
     pagemap.add(PagemapHead.newBuilder().setPid(pid).setPageSize(MemoryView.PAGE_SIZE)
-        .addAllZeroRuns(IncrementalPages.unstored(zeroRuns, pages.chunks())).build());
+        .addAllZeroRuns(IncrementalPages.unstored(replaced, pages.chunks())).build());
     pagemap.addAll(pages.chunks());
     write(set, ImageKind.PAGEMAP.fileName(pid), ImageKind.PAGEMAP, pagemap);
     write(set, ImageKind.CORE.fileName(pid), ImageKind.CORE, List.of(c.core()));

@@ -155,6 +155,19 @@ final class DirtyBits {
     return Math.min(n, max);
   }
 
+  /** The number of pages {@code bits} marks written (touched or not): a count of bits. */
+  static long count(long[][] bits) {
+    long n = 0;
+    for (long[] words : bits) {
+      if (words != null) {
+        for (long w : words) {
+          n += Long.bitCount(w);
+        }
+      }
+    }
+    return n;
+  }
+
   /** Visits the runs of consecutive pages that {@code bits} marks written, in address order. */
   static void forEachRun(long[][] bits, RunVisitor visitor) {
     long runStart = -1;

@@ -80,6 +80,18 @@ public final class DirtyPages {
   }
 
   /**
+   * At least the number of pages of {@code vma} that {@link #nextWrittenPage} finds, without
+   * visiting them: the pages written in the period, touched or not (every touched page of a
+   * mapping that counts as written whole).
+   */
+  public long writtenPagesAtMost(Vma vma) {
+    if (wholeMapping(vma)) {
+      return vma.touchedPages();
+    }
+    return DirtyBits.count(periods.get(vma).bits());
+  }
+
+  /**
    * Visits the runs of pages of {@code vma} written in the period, written or not since
    * touched: the pages whose content an earlier dump no longer describes.
    */

@@ -42,6 +42,7 @@ class DirtyBitsTest {
       runs.add(pages);
     });
     assertEquals(runsOf(written), runs);
+    assertEquals(written.size(), DirtyBits.count(bits));
     for (long i = 0; i < PAGES; i++) {
       Long next = written.ceiling(i);
       assertEquals(next == null ? -1 : next, t.dirtyBits().next(bits, i), "next from " + i);

@@ -1,0 +1,69 @@
+package dev.accr.engine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+class ParallelTest {
+  private static List<String> messages(Throwable[] suppressed) {
+    return Arrays.stream(suppressed).map(Throwable::getMessage).sorted().toList();
+  }
+
+  @Test
+  void aFailureOfTheCallingWorkerCarriesThePoolWorkersFailures() throws Exception {
+    CountDownLatch poolFailed = new CountDownLatch(2);
+    IOException e = assertThrows(IOException.class, () -> Parallel.run(3, w -> {
+      if (w == 0) {
+        try {
+          poolFailed.await(10, TimeUnit.SECONDS); // both pool workers have failed first
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+        }
+        throw new IOException("caller");
+      }
+      poolFailed.countDown();
+      throw new IllegalStateException("worker " + w);
+    }));
+    assertEquals("caller", e.getMessage());
+    assertEquals(List.of("worker 1", "worker 2"), messages(e.getSuppressed()));
+  }
+
+  @Test
+  void onAVirtualCallerEveryWorkersFailureIsKeptAndAllHaveEndedWhenItIsThrown()
+      throws Exception {
+    AtomicInteger ended = new AtomicInteger();
+    CountDownLatch bothRunning = new CountDownLatch(2);
+    Throwable[] thrown = new Throwable[1];
+    int[] endedWhenThrown = new int[1];
+    Thread caller = Thread.ofVirtual().start(() -> {
+      try {
+        Parallel.run(2, w -> {
+          try {
+            bothRunning.countDown();
+            bothRunning.await(10, TimeUnit.SECONDS);
+            throw new IOException("worker " + w);
+          } catch (InterruptedException ie) {
+            throw new IOException("worker " + w + " interrupted");
+          } finally {
+            ended.incrementAndGet();
+          }
+        });
+      } catch (Throwable t) {
+        endedWhenThrown[0] = ended.get();
+        thrown[0] = t;
+      }
+    });
+    caller.join();
+    assertEquals(2, endedWhenThrown[0]);
+    List<String> all = new java.util.ArrayList<>(messages(thrown[0].getSuppressed()));
+    all.add(thrown[0].getMessage());
+    assertEquals(List.of("worker 0", "worker 1"), all.stream().sorted().toList());
+  }
+}
