@@ -14,8 +14,10 @@ import java.util.Map;
  * them: the pages of its shared mappings (MAP_SHARED, memfd, shmem; stored once, by the
  * mapping that owns them) are loaded before the tree runs ({@link #loadShared}), since another
  * process may touch them first through its own mapping; the rest, its private memory, is what
- * the lazy restore loads on first touch ({@link #privatePages}). A run of the source that spans
- * several mappings is cut at their bounds.
+ * the lazy restore loads on first touch ({@link #privatePages}). A unit of the source is loaded
+ * once (a source node sends each once): a unit holding shared pages is loaded whole before the
+ * tree runs, the private pages that share it included. A run of the source that spans several
+ * mappings is cut at their bounds.
  */
 final class SharedFirstPages {
   private static final int PAGE = MemoryView.PAGE_SIZE;
@@ -65,26 +67,35 @@ final class SharedFirstPages {
   long loadShared() throws IOException {
     long pages = 0;
     for (int u = 0; u < cuts.size(); u++) {
-      Map<Long, List<Part>> shared = cuts.get(u).sharedParts();
-      if (shared.isEmpty()) {
+      Cut cut = cuts.get(u);
+      if (cut.sharedParts().isEmpty()) {
         continue;
       }
       source.load(u, true, (run, data, offset) -> {
-        for (Part p : shared.getOrDefault(run.vaddr(), List.of())) {
-          memory.writePages(p.part().vaddr(), data, offset + p.offset(), p.part().pages());
+        for (Map<Long, List<Part>> parts : List.of(cut.sharedParts(), cut.privateParts())) {
+          for (Part p : parts.getOrDefault(run.vaddr(), List.of())) {
+            memory.writePages(p.part().vaddr(), data, offset + p.offset(), p.part().pages());
+          }
         }
       });
-      pages += shared.values().stream().flatMap(List::stream)
-          .mapToLong(p -> p.part().pages()).sum();
+      for (PageSource.Run r : source.units().get(u)) {
+        pages += r.pages();
+      }
     }
     return pages;
   }
 
-  /** The private pages of the process, by unit of the source (units with none left out). */
+  /**
+   * The private pages of the process left to load lazily, by unit of the source (units with
+   * none, or with shared pages, which {@link #loadShared} loads whole, left out).
+   */
   PageSource privatePages() {
     List<Integer> sourceUnits = new ArrayList<>();
     List<List<PageSource.Run>> units = new ArrayList<>();
     for (int u = 0; u < cuts.size(); u++) {
+      if (!cuts.get(u).sharedParts().isEmpty()) {
+        continue;
+      }
       List<PageSource.Run> runs = new ArrayList<>();
       cuts.get(u).privateParts().values().forEach(parts -> parts.forEach(p -> runs.add(p.part())));
       if (!runs.isEmpty()) {
