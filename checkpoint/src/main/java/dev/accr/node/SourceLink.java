@@ -52,6 +52,10 @@ final class SourceLink implements RemoteMemory {
   private int unitCount;
   private String broken;
   private boolean done;
+  /** Whether the source was told the process runs; Done never goes before that. */
+  private boolean restoredSent;
+  /** Loading ended before the source was told the process runs: Done follows that. */
+  private boolean donePending;
   private volatile LazyRestore lazy;
   private volatile long attachedAt;
 
@@ -109,6 +113,14 @@ final class SourceLink implements RemoteMemory {
     synchronized (out) {
       PageFrames.writeMessage(out, PageFrames.RESTORED, reply.toByteArray());
       out.flush();
+    }
+    boolean sendDone;
+    synchronized (this) {
+      restoredSent = true;
+      sendDone = donePending;
+    }
+    if (sendDone) {
+      sendDone(); // everything came in before the restore had returned (a small process)
     }
   }
 
@@ -266,7 +278,15 @@ final class SourceLink implements RemoteMemory {
       if (broken != null) {
         return;
       }
+      if (!restoredSent) {
+        donePending = true;
+        return;
+      }
     }
+    sendDone();
+  }
+
+  private void sendDone() {
     LazyRestore l = lazy;
     LazyPagesInfo figures = l == null ? LazyPagesInfo.getDefaultInstance()
         : LazyInfos.toInfo(l.progress(), false).toBuilder().setDone(true).setFailure("")
