@@ -86,7 +86,7 @@ public final class Dumper {
    * This dumper, for a post-copy migration: a dump (which must leave the process stopped)
    * writes the metadata and device state but no memory, neither host pages nor the device
    * memory of plugins that can serve it; {@code memory} then serves both while the process
-   * stays stopped. A lone process only.
+   * stays stopped; for a tree, the memory of each of its processes.
    */
   public Dumper servingMemory(ServedMemory memory) {
     return new Dumper(node, plugins, cancellation, parent, parentPaths, destination, memory);
@@ -148,11 +148,9 @@ public final class Dumper {
             session.checkpointDevices(p);
           }
           if (served != null) {
-            if (members.size() > 1) {
-              throw AccrException.failed("dump of %d: a tree of %d processes cannot migrate"
-                  + " post-copy (lazily): migrate it with pre-copy", pid, members.size());
+            for (SimProcess p : processes) {
+              served.devices(session.serveDeviceMemory(p));
             }
-            served.devices(session.serveDeviceMemory(process));
           }
           cancellation.check();
           if (parentSet != null || options.leaveRunning() || options.leaveStopped()

@@ -15,7 +15,8 @@ import java.util.function.Consumer;
  * touch, and a background pusher loads the rest, taking turns between them. Once everything is
  * in, the address space goes back to its usual fault path and the page source is released;
  * if anything cannot be loaded (a damaged chunk, the source node gone), the process is killed
- * with the reason.
+ * with the reason. A tree's restore is one lazy restore: each process of it has its own host
+ * pages ({@link #addProcess}), one pusher loads them all, and a failure kills every process.
  */
 public final class LazyRestore implements LazyRestoreHost {
   /** How far the loading got: pages (host) and units (device memory) by fault and by push. */
@@ -29,6 +30,8 @@ public final class LazyRestore implements LazyRestoreHost {
 
   private final SimProcess process;
   private final LazyPages host;
+  /** The other processes of a tree and their host pages (the root is {@link #process}). */
+  private final List<Member> members = new CopyOnWriteArrayList<>();
   private final List<LazyDeviceMemory> devices = new CopyOnWriteArrayList<>();
   private final List<String> eager = new CopyOnWriteArrayList<>();
   private final boolean checkFirst;
@@ -44,6 +47,21 @@ public final class LazyRestore implements LazyRestoreHost {
     this.host = new LazyPages(process.memory(), source);
     this.checkFirst = checkFirst;
     process.memory().setPageFaults(host);
+  }
+
+  private record Member(SimProcess process, LazyPages host) {}
+
+  /** Makes process {@code p} of the same tree load its host pages from {@code source} too. */
+  void addProcess(SimProcess p, PageSource source) {
+    LazyPages pages = new LazyPages(p.memory(), source);
+    p.memory().setPageFaults(pages);
+    members.add(new Member(p, pages));
+  }
+
+  /** Whether every process of the restore has ended. */
+  private boolean allEnded() {
+    return process.state() == SimProcess.State.EXITED
+        && members.stream().allMatch(m -> m.process().state() == SimProcess.State.EXITED);
   }
 
   /** Whether the images were checked before the process ran (device plugins do the same). */
@@ -94,11 +112,14 @@ public final class LazyRestore implements LazyRestoreHost {
       boolean more = true;
       while (more) {
         more = host.pushNext();
+        for (Member m : members) {
+          more |= m.host().pushNext();
+        }
         for (LazyDeviceMemory d : devices) {
           more |= d.pushNext();
         }
         // A process that ended with everything in (its touches loaded it all) is done.
-        if (more && process.state() == SimProcess.State.EXITED) {
+        if (more && allEnded()) {
           abandon("process " + process.pid() + " has ended");
           return;
         }
@@ -106,7 +127,7 @@ public final class LazyRestore implements LazyRestoreHost {
       finish();
     } catch (RuntimeException e) {
       millis = (System.nanoTime() - startNanos) / 1_000_000;
-      if (process.state() == SimProcess.State.EXITED) {
+      if (allEnded()) {
         abandon("process " + process.pid() + " has ended");
         return;
       }
@@ -116,6 +137,10 @@ public final class LazyRestore implements LazyRestoreHost {
 
   private void finish() {
     process.memory().setPageFaults(null);
+    for (Member m : members) {
+      m.process().memory().setPageFaults(null);
+      m.host().source().close();
+    }
     host.source().close();
     devices.forEach(LazyDeviceMemory::finish);
     millis = (System.nanoTime() - startNanos) / 1_000_000;
@@ -132,6 +157,9 @@ public final class LazyRestore implements LazyRestoreHost {
     }
     millis = (System.nanoTime() - startNanos) / 1_000_000;
     host.abandon(reason);
+    members.forEach(m -> m.host().abandon(reason));
+    // The tree goes together, children before their parents (as a kill of the root does).
+    members.reversed().forEach(m -> m.process().killBecause(reason));
     process.killBecause(reason);
     release();
     onEnd.accept(progress());
@@ -140,10 +168,14 @@ public final class LazyRestore implements LazyRestoreHost {
   /** Stops loading: the process is gone (or never ran); releases the source. */
   void abandon(String why) {
     host.abandon(why);
+    members.forEach(m -> m.host().abandon(why));
     release();
   }
 
   private void release() {
+    for (Member m : members) {
+      m.host().source().close();
+    }
     host.source().close();
     for (LazyDeviceMemory d : devices) {
       try {
@@ -163,7 +195,16 @@ public final class LazyRestore implements LazyRestoreHost {
     }
     long ms = done || failure != null || host.loadFailure() != null ? millis : (System.nanoTime() - startNanos) / 1_000_000;
     String failed = failure != null ? failure : host.loadFailure();
-    return new Progress(host.pagesTotal(), host.pagesFaulted(), host.pagesPushed(), d,
+    long total = host.pagesTotal();
+    long faulted = host.pagesFaulted();
+    long pushed = host.pagesPushed();
+    for (Member m : members) {
+      total += m.host().pagesTotal();
+      faulted += m.host().pagesFaulted();
+      pushed += m.host().pagesPushed();
+      failed = failed != null ? failed : m.host().loadFailure();
+    }
+    return new Progress(total, faulted, pushed, d,
         List.copyOf(eager), done, failed == null ? "" : failed, ms);
   }
 

@@ -7,6 +7,7 @@ import dev.accr.kernel.SimProcess;
 import dev.accr.proto.FdEntry;
 import dev.accr.proto.FileEntry;
 import java.io.IOException;
+import java.util.List;
 
 /** How a restore becomes lazy: the checks it makes first and the source it reads. */
 final class LazyRestores {
@@ -27,6 +28,16 @@ final class LazyRestores {
     if (mode == null || mode == RestoreOptions.Lazy.OFF) {
       return null;
     }
+    boolean checkFirst = checkLocalSet(plan, node, cancellation, mode);
+    return attach(p, new ImagePageSource(plan.set(), p.pid()), checkFirst, plan);
+  }
+
+  /**
+   * Refuses an incremental set and, unless told not to, reads the whole set once (a damaged
+   * chunk is exit 3, before anything runs); returns whether it did.
+   */
+  private static boolean checkLocalSet(RestorePlan plan, Node node, Cancellation cancellation,
+      RestoreOptions.Lazy mode) throws IOException {
     if (plan.chain().links().size() > 1) {
       throw AccrException.usage("restore --lazy: %s is an incremental set (%d links); lazy"
           + " restore reads one full set: make one with accr compact", plan.set().dir(),
@@ -39,7 +50,49 @@ final class LazyRestores {
       new PageLoader(plan.set(), plan.options().threads(), progress, node.buffers(),
           cancellation::requested).load(PageLoader.VERIFY_ONLY);
     }
-    return attach(p, new ImagePageSource(plan.set(), p.pid()), checkFirst, plan);
+    return checkFirst;
+  }
+
+  /**
+   * {@link #attach(RestorePlan, SimProcess, Node, Cancellation, RemoteMemory)} for a tree (its
+   * live processes, the root first): one lazy restore for all, each process loading its private
+   * pages from its own source on first touch; the pages of shared mappings (stored once, by
+   * their owner) are loaded now, before anything runs, as CRIU restores shared memory eagerly.
+   * A lone process is attached as before.
+   */
+  static LazyRestore attachTree(RestorePlan plan, List<SimProcess> live, Node node,
+      Cancellation cancellation, RemoteMemory remote) throws IOException {
+    if (live.size() <= 1) {
+      return attach(plan, live.getFirst(), node, cancellation, remote);
+    }
+    boolean checkFirst = false;
+    if (remote == null) {
+      RestoreOptions.Lazy mode = plan.options().lazy();
+      if (mode == null || mode == RestoreOptions.Lazy.OFF) {
+        return null;
+      }
+      checkFirst = checkLocalSet(plan, node, cancellation, mode);
+    }
+    LazyRestore restore = null;
+    try {
+      for (SimProcess p : live) {
+        PageSource all = remote != null ? remote.hostPages(p.pid())
+            : new ImagePageSource(plan.set(), p.pid());
+        SharedFirstPages split = new SharedFirstPages(all, p.memory());
+        if (restore == null) {
+          restore = attach(p, split.privatePages(), checkFirst, plan);
+        } else {
+          restore.addProcess(p, split.privatePages());
+        }
+        split.loadShared();
+      }
+      return restore;
+    } catch (IOException | RuntimeException e) {
+      if (restore != null) {
+        restore.abandon("the restore failed"); // releases every source attached so far
+      }
+      throw e;
+    }
   }
 
   /** Makes the process load its pages from {@code source}; the plugins learn of it. */

@@ -79,7 +79,7 @@ public final class Restorer {
   /**
    * This restorer, for the target of a post-copy migration: the set holds no memory; the
    * process runs at once and gets its host pages and its plugins' device memory from {@code
-   * memory} (the source node) on first touch and in the background. A lone process only.
+   * memory} (the source node) on first touch and in the background. A tree too: one source serves every process of it.
    */
   public Restorer withRemoteMemory(RemoteMemory memory) {
     return new Restorer(node, plugins, cancellation, parentPaths, memory);
@@ -185,11 +185,10 @@ public final class Restorer {
     LazyRestore lazy = null;
     PhaseClock clock = PhaseClock.since("restore of " + plan.pid(), plan.startNanos(), "plan");
     try {
-      refuseLazyTree(plan); // before anything of the tree is created
       build.create();
       clock.begin("memory");
       build.mapMemory();
-      lazy = LazyRestores.attach(plan, build.root(), node, cancellation, remote);
+      lazy = LazyRestores.attachTree(plan, build.live(), node, cancellation, remote);
       long bytesRead = 0;
       List<ImageSet> links = lazy != null ? List.of() : plan.chain().links();
       for (int i = 0; i < links.size(); i++) {
@@ -246,16 +245,6 @@ public final class Restorer {
       session.close();
     } catch (RuntimeException finiFailed) {
       e.addSuppressed(finiFailed);
-    }
-  }
-
-  /** Lazy restore takes one process: a tree's shared pages have no single faulting owner. */
-  private void refuseLazyTree(RestorePlan plan) {
-    if ((remote != null || plan.options().lazy() != null
-        && plan.options().lazy() != RestoreOptions.Lazy.OFF)
-        && plan.pids().size() > 1) {
-      throw AccrException.usage("restore --lazy: %s holds a tree of %d processes; lazy restore"
-          + " takes one process", plan.set().dir(), plan.pids().size());
     }
   }
 }

@@ -17,7 +17,9 @@ import java.util.function.Predicate;
  * Dumper#servingMemory}): its host pages, in units of at most {@link #UNIT_PAGES} touched pages
  * read straight from its page table, and each plugin's device memory, read through the plugin
  * ({@link DeviceMemoryServer}). Served until the target has it all; the process must stay
- * stopped meanwhile, so that what is served is what was dumped.
+ * stopped meanwhile, so that what is served is what was dumped. A tree's memory is that of
+ * each of its processes: host units of one process each ({@link #pidOf}), and each plugin's
+ * servers of every process served as one.
  */
 public final class ServedMemory implements AutoCloseable {
   /** Pages of one unit of host memory, as a stored chunk of a dump (1 MiB). */
@@ -32,6 +34,8 @@ public final class ServedMemory implements AutoCloseable {
 
   private SimProcess process;
   private final List<List<PageSource.Run>> hostUnits = new ArrayList<>();
+  /** The process each host unit is of. */
+  private final List<SimProcess> owners = new ArrayList<>();
   private final Map<String, DeviceMemoryServer> devices = new TreeMap<>();
   private int eagerUnits;
 
@@ -41,7 +45,10 @@ public final class ServedMemory implements AutoCloseable {
    * others.
    */
   void host(SimProcess p, List<Vma> vmas, Predicate<Vma> stored) {
-    this.process = p;
+    boolean root = process == null; // a tree's processes come root first
+    if (root) {
+      this.process = p;
+    }
     List<Vma> small = new ArrayList<>();
     List<Vma> large = new ArrayList<>();
     long eagerPages = 0;
@@ -57,13 +64,17 @@ public final class ServedMemory implements AutoCloseable {
         large.add(vma);
       }
     }
-    addUnits(small);
-    eagerUnits = hostUnits.size();
-    addUnits(large);
+    addUnits(p, small);
+    if (root) {
+      // The eager units lead the index; a tree's other processes keep theirs in order, but
+      // their small mappings are served as the rest are.
+      eagerUnits = hostUnits.size();
+    }
+    addUnits(p, large);
   }
 
   /** Adds units of the touched pages of {@code vmas}, a unit filled across mappings. */
-  private void addUnits(List<Vma> vmas) {
+  private void addUnits(SimProcess p, List<Vma> vmas) {
     List<PageSource.Run> unit = new ArrayList<>();
     int inUnit = 0;
     for (Vma vma : vmas) {
@@ -88,6 +99,9 @@ public final class ServedMemory implements AutoCloseable {
     if (!unit.isEmpty()) {
       hostUnits.add(unit);
     }
+    while (owners.size() < hostUnits.size()) {
+      owners.add(p);
+    }
   }
 
   /**
@@ -101,12 +115,17 @@ public final class ServedMemory implements AutoCloseable {
   }
 
   void devices(Map<String, DeviceMemoryServer> servers) {
-    devices.putAll(servers);
+    servers.forEach((plugin, s) -> devices.merge(plugin, s, MergedDeviceServer::of));
   }
 
   /** The pid of the process whose memory this is. */
   public int pid() {
     return process.pid();
+  }
+
+  /** The pid of the process whose pages unit {@code u} holds. */
+  public int pidOf(int u) {
+    return owners.get(u).pid();
   }
 
   /** The units of host pages, each a list of runs. */
@@ -121,6 +140,7 @@ public final class ServedMemory implements AutoCloseable {
 
   /** Copies the pages of unit {@code u}, run after run, into {@code into}. */
   public void readHost(int u, MemorySegment into) {
+    SimProcess process = owners.get(u);
     if (process.state() == SimProcess.State.EXITED) {
       throw AccrException.failed("process %d ended on this node: its pages are gone",
           process.pid());

@@ -142,16 +142,12 @@ final class Migration {
    * and let it run at once; then serve the memory of the process, still stopped here, as the
    * target asks, until it has all, and only then kill it here. Until the target runs it, any
    * failure thaws it here; once it runs there, losing the target loses it (post-copy's risk).
+   * A tree moves whole: one connection serves the memory of every process of it, and the tree
+   * here is killed once the target has it all.
    */
   private Response postCopy(SimProcess process, NodeClient target, RemoteDestination sets,
       DumpOptions options, MigrateReply.Builder reply) throws IOException {
     int pid = process.pid();
-    int members = treeOf(pid).size();
-    if (members > 1) {
-      throw AccrException.usage("migrate --lazy: process %d is the root of a tree of %d"
-          + " processes; post-copy moves one process: migrate the tree with pre-copy", pid,
-          members);
-    }
     long start = System.nanoTime();
     ServedMemory memory = new ServedMemory();
     PageServer pages = null;

@@ -171,7 +171,7 @@ final class PageServer implements AutoCloseable {
     List<Unit> units = new ArrayList<>();
     List<List<PageSource.Run>> host = memory.hostUnits();
     for (int u = 0; u < host.size(); u++) {
-      PostCopyUnit.Builder unit = PostCopyUnit.newBuilder();
+      PostCopyUnit.Builder unit = PostCopyUnit.newBuilder().setPid(memory.pidOf(u));
       for (PageSource.Run r : host.get(u)) {
         unit.addVaddr(r.vaddr()).addPages(r.pages());
       }

@@ -41,6 +41,8 @@ final class SourceLink implements RemoteMemory {
   private final String source;
   private final DataOutputStream out;
   private final List<List<PageSource.Run>> hostUnits = new ArrayList<>();
+  /** A tree's processes: pid -> {first host unit, count}; its units come together. */
+  private final Map<Integer, int[]> unitsOfPid = new HashMap<>();
   /** plugin/what/id -> the file and its first unit. */
   private final Map<String, FileUnits> files = new HashMap<>();
   private final Set<String> servedPlugins = new HashSet<>();
@@ -50,6 +52,10 @@ final class SourceLink implements RemoteMemory {
   private int unitCount;
   private String broken;
   private boolean done;
+  /** Whether the source was told the process runs; Done never goes before that. */
+  private boolean restoredSent;
+  /** Loading ended before the source was told the process runs: Done follows that. */
+  private boolean donePending;
   private volatile LazyRestore lazy;
   private volatile long attachedAt;
   private volatile long runningSince;
@@ -77,6 +83,13 @@ final class SourceLink implements RemoteMemory {
         }
         runs.add(new PageSource.Run(u.getVaddr(i), u.getPages(i)));
       }
+      int pid = u.getPid() == 0 ? index.getPid() : u.getPid();
+      int[] range = unitsOfPid.computeIfAbsent(pid, k -> new int[] {hostUnits.size(), 0});
+      if (range[0] + range[1] != hostUnits.size()) {
+        throw AccrException.usage("post-copy index: the units of process %d are not together",
+            pid);
+      }
+      range[1]++;
       hostUnits.add(runs);
     }
     unitCount = hostUnits.size();
@@ -110,6 +123,14 @@ final class SourceLink implements RemoteMemory {
       PageFrames.writeMessage(out, PageFrames.RESTORED, reply.toBuilder()
           .setRunningUs((System.nanoTime() - runningSince) / 1000).build().toByteArray());
       out.flush();
+    }
+    boolean sendDone;
+    synchronized (this) {
+      restoredSent = true;
+      sendDone = donePending;
+    }
+    if (sendDone) {
+      sendDone(); // everything came in before the restore had returned (a small process)
     }
   }
 
@@ -279,7 +300,15 @@ final class SourceLink implements RemoteMemory {
       if (broken != null) {
         return;
       }
+      if (!restoredSent) {
+        donePending = true;
+        return;
+      }
     }
+    sendDone();
+  }
+
+  private void sendDone() {
     LazyRestore l = lazy;
     LazyPagesInfo figures = l == null ? LazyPagesInfo.getDefaultInstance()
         : LazyInfos.toInfo(l.progress(), false).toBuilder().setDone(true).setFailure("")
@@ -297,14 +326,18 @@ final class SourceLink implements RemoteMemory {
   @Override
   public PageSource hostPages(int pid) {
     PostCopyIndex i = index;
-    if (i == null || pid != i.getPid()) {
+    if (i == null || pid != i.getPid() && !unitsOfPid.containsKey(pid)) {
       throw AccrException.usage("post-copy: the source serves process %d, not %d",
           i == null ? 0 : i.getPid(), pid);
     }
+    // The process's units: a range of the index's (all of them for a lone process).
+    int[] range = unitsOfPid.getOrDefault(pid, new int[] {0, 0});
+    int first = range[0];
+    List<List<PageSource.Run>> mine = hostUnits.subList(first, first + range[1]);
     return new PageSource() {
       @Override
       public List<List<Run>> units() {
-        return hostUnits;
+        return mine;
       }
 
       @Override
@@ -315,11 +348,11 @@ final class SourceLink implements RemoteMemory {
       @Override
       public void load(int unit, boolean byFault, RunSink sink) throws IOException {
         if (!byFault) {
-          prefetch(unit + 1, hostUnits.size());
+          prefetch(first + unit + 1, first + mine.size());
         }
-        MemorySegment data = MemorySegment.ofArray(fetch(unit, byFault));
+        MemorySegment data = MemorySegment.ofArray(fetch(first + unit, byFault));
         long at = 0;
-        for (Run r : hostUnits.get(unit)) {
+        for (Run r : mine.get(unit)) {
           if (at + (long) r.pages() * 4096 > data.byteSize()) {
             throw new IOException("unit " + unit + " holds " + data.byteSize() + " bytes");
           }

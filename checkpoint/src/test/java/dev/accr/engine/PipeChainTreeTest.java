@@ -32,6 +32,8 @@ import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * pipe-chain stepped inline to many moments — stages blocked on empty pipes, bytes in the
@@ -292,16 +294,59 @@ class PipeChainTreeTest {
     assertCorrupt(set, "shmem.img", "shared memory 77 is neither mapped nor held");
   }
 
-  @Test
-  void aLazyRestoreOfATreeIsRefusedBeforeAnythingIsCreated() {
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(value = RestoreOptions.Lazy.class, names = {"CHECKED", "UNCHECKED"})
+  void aLazilyRestoredTreeEndsWithTheUninterruptedDigest(RestoreOptions.Lazy mode)
+      throws Exception {
     try (Node node = node()) {
-      AccrException e = assertThrows(AccrException.class, () -> new Restorer(node,
-          PluginHost.of(node.registry().plugins())).restore(good, RestoreOptions.defaults()
-              .withLazy(RestoreOptions.Lazy.CHECKED), ProgressListener.NONE));
-      assertEquals(AccrException.USAGE, e.exitCode());
-      assertTrue(e.getMessage().contains("lazy restore takes one process"), e.getMessage());
-      assertTrue(node.processes().isEmpty());
+      Restorer.Result r = new Restorer(node, PluginHost.of(node.registry().plugins())).restore(
+          good, RestoreOptions.defaults().withThreads(2).withStart(RestoreOptions.Start.INLINE)
+              .withLazy(mode), ProgressListener.NONE);
+      assertEquals(STAGES + 1, r.tree().size());
+      // Each stage's private pages load on first touch or from the pusher; the counters page
+      // every stage maps is in before anything runs.
+      for (SimProcess p : r.tree()) {
+        assertTrue(p.memory().sharedObjects().stream().allMatch(s -> s.residentPages() > 0),
+            "shared memory is restored eagerly: " + p.pid());
+      }
+      assertEquals(expected, InlineTree.finish(node, r.process(), false));
+      LazyRestore.Progress end = r.lazy().await(60_000);
+      assertEquals("", end.failure());
+      assertTrue(end.pagesTotal() > STAGES, "every stage's private pages: " + end);
+      assertTrue(end.pagesFaulted() + end.pagesPushed() <= end.pagesTotal(), end.toString());
       assertEquals(0, node.memory().residentPages());
+    }
+  }
+
+  @Test
+  void aDamagedChunkOfOneStageKillsTheWholeLazilyRestoredTree() throws Exception {
+    Path set = ImageEdits.copy(good, tmp.resolve("damaged"));
+    // The last stage's pages: its own pages file (each process writes its own files).
+    ImageSet images = ImageSet.read(set);
+    int last = images.processes().keySet().stream().max(Integer::compare).orElseThrow();
+    Path pages;
+    try (var files = Files.list(set)) {
+      pages = files.filter(f -> f.getFileName().toString().startsWith("pages-"))
+          .max(java.util.Comparator.naturalOrder()).orElseThrow();
+    }
+    byte[] bytes = Files.readAllBytes(pages);
+    Files.write(pages, dev.accr.testkit.ImageDamage.flipBit(bytes, bytes.length - 200, 2));
+    try (Node node = node()) {
+      Restorer.Result r = new Restorer(node, PluginHost.of(node.registry().plugins())).restore(
+          set, RestoreOptions.defaults().withStart(RestoreOptions.Start.INLINE)
+              .withLazy(RestoreOptions.Lazy.UNCHECKED), ProgressListener.NONE);
+      // Nothing steps: the pusher finds the damage and the whole tree dies of it.
+      for (SimProcess p : r.tree()) {
+        if (images.processes().get(p.pid()).pstree().getZombie()) {
+          continue;
+        }
+        java.util.concurrent.ExecutionException e = assertThrows(
+            java.util.concurrent.ExecutionException.class,
+            () -> p.exitFuture().get(60, java.util.concurrent.TimeUnit.SECONDS));
+        assertTrue(e.getCause().getMessage().contains("checksum"), p.pid() + " (damaged: "
+            + last + "): " + e.getCause().getMessage());
+      }
+      assertTrue(r.lazy().await(60_000).failure().contains("checksum"));
     }
   }
 

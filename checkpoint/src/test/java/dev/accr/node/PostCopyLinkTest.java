@@ -206,7 +206,7 @@ class PostCopyLinkTest {
    * {@link #silenceAfter} bytes towards the node; then it forwards nothing more either way and
    * closes nothing, as a peer that vanished.
    */
-  private static final class SilentProxy implements AutoCloseable {
+  static final class SilentProxy implements AutoCloseable {
     private final ServerSocketChannel server;
     private final Path to;
     private final AtomicLong limit = new AtomicLong(Long.MAX_VALUE);

@@ -36,7 +36,10 @@ import picocli.CommandLine.Model.CommandSpec;
         + " fetched from this node on its first touch there while the rest is pushed in the"
         + " background. It stays frozen here, with its memory, until the target has it all."
         + " Risk: if the link to this node breaks before then, the process on the target"
-        + " cannot get its memory and is killed (the process is lost)."})
+        + " cannot get its memory and is killed (the process is lost).",
+        "A tree (PID and its descendants) moves whole, either way. With --lazy every process of"
+        + " it runs on the target at once, their memory following on one link (shared memory"
+        + " before the tree runs); if that link breaks, every process of the tree is killed."})
 final class MigrateCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin NodeOption node;

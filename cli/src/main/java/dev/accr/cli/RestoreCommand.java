@@ -51,7 +51,10 @@ final class RestoreCommand implements Callable<Integer> {
   @Option(names = "--lazy", description = "Post-copy: run the process as soon as its metadata"
       + " and device state are in; load host pages (and the device memory of plugins that"
       + " support it) on first touch while the rest is loaded in the background. `accr ps`"
-      + " shows how the pages came. A chunk found damaged after the process runs kills it.")
+      + " shows how the pages came. A chunk found damaged after the process runs kills it."
+      + " A tree is restored lazily whole: the pages of its shared memory (MAP_SHARED, memfd)"
+      + " are loaded before it runs, its private memory lazily; a damaged chunk kills every"
+      + " process of it.")
   boolean lazy;
 
   @Option(names = "--no-page-check", description = "With --lazy: do not read and check every"

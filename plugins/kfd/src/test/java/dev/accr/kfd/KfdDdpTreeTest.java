@@ -72,6 +72,39 @@ class KfdDdpTreeTest {
     }
   }
 
+  /**
+   * Restored lazily (its host pages and every worker's VRAM on first touch or pushed, several
+   * processes' VRAM on one GPU, shared gradients behind dma-bufs), the tree ends with the
+   * digest of an uninterrupted run, and every block comes in once.
+   */
+  @ParameterizedTest(name = "{0}")
+  @org.junit.jupiter.params.provider.EnumSource(value = RestoreOptions.Lazy.class,
+      names = {"CHECKED", "UNCHECKED"})
+  void aLazilyRestoredTreeEndsWithTheUninterruptedDigest(RestoreOptions.Lazy mode)
+      throws Exception {
+    String expected = expected("mi250x4");
+    Path set = tmp.resolve("lazy");
+    try (Node a = KfdNodes.node("a", "mi250x4"); Node b = KfdNodes.node("b", "mi250x4")) {
+      SimProcess root = a.create("kfd-ddp", ARGS, tmp, 0);
+      step(a, root, 5);
+      Scenarios.dump(a, root, set, DumpOptions.defaults());
+      dev.accr.engine.Restorer.Result r = new dev.accr.engine.Restorer(b, Scenarios.plugins(b))
+          .restore(set, RestoreOptions.defaults().withThreads(2).withLazy(mode)
+              .withStart(RestoreOptions.Start.INLINE), dev.accr.image.ProgressListener.NONE);
+      assertTrue(r.tree().size() > 2, "a launcher and its workers: " + r.tree().size());
+      assertEquals(expected, InlineTree.finish(b, r.process(), false));
+      var end = r.lazy().await(60_000);
+      assertEquals("", end.failure());
+      var vram = end.devices().stream().filter(d -> d.name().contains("VRAM")).toList();
+      assertTrue(vram.size() > 1, "each worker's VRAM loads lazily: " + end);
+      for (var d : vram) {
+        assertTrue(d.faulted() + d.pushed() <= d.units(), "each block once: " + d);
+      }
+      assertEquals(0, KfdNodes.kfd(b).allocatedVramBytes());
+      assertEquals(0, KfdNodes.kfd(b).dmaBufCount());
+    }
+  }
+
   @Test
   void aWorkerDumpedWithoutItsPartnerRefusesAndRunsOn() throws Exception {
     String expected = expected("mi250x4");

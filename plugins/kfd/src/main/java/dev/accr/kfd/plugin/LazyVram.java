@@ -50,6 +50,10 @@ final class LazyVram implements LazyDeviceMemory {
   /** One GPU's reader, VRAM and blocks to load. */
   private record GpuBlocks(int gpuId, Vram vram, BulkReader reader, Map<Integer, Integer> units) {}
 
+  /** Shares each GPU's faults with the other processes of the restore (a tree). */
+  private SharedGpuFaults gpuFaults;
+  private final Map<Vram, VramFaults> handlers = new java.util.IdentityHashMap<>();
+
   private final LazyRestoreHost host;
   private final List<Unit> units = new ArrayList<>();
   private final List<GpuBlocks> gpus = new ArrayList<>();
@@ -156,8 +160,11 @@ final class LazyVram implements LazyDeviceMemory {
           }
         }
       }
+      lazy.gpuFaults = SharedGpuFaults.of(ctx);
       for (GpuBlocks g : lazy.gpus) {
-        g.vram().setFaults(lazy.faultsOf(g));
+        VramFaults f = lazy.faultsOf(g);
+        lazy.handlers.put(g.vram(), f);
+        lazy.gpuFaults.add(g.vram(), f);
       }
       // A block that already has memory (written while the state was restored) is loaded now:
       // a fault would never come for it.
@@ -338,7 +345,10 @@ final class LazyVram implements LazyDeviceMemory {
   public void finish() {
     finished = true;
     for (GpuBlocks g : gpus) {
-      g.vram().setFaults(null);
+      VramFaults f = handlers.get(g.vram());
+      if (f != null) {
+        gpuFaults.remove(g.vram(), f);
+      }
       g.reader().close();
     }
   }
