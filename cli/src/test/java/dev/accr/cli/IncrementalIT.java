@@ -96,17 +96,18 @@ class IncrementalIT {
   @Test
   void gpuChainsRestoreOnANodeOfAnotherPreset() throws Exception {
     together(List.<Callable<Void>>of(
-        () -> gpuChain("train", "kfd-train", "--gpus", "2", "--vram-mib", "4", "--steps", "250",
+        () -> gpuChain("train", "kfd-train", "--gpus", "2", "--vram-mib", "2", "--steps", "120",
             "--seed", "3", "--trainable-fraction", "0.25", "--gpu-us-per-wg", "5"),
-        () -> gpuChain("halo", "kfd-halo", "--gpus", "2", "--vram-mib", "4", "--steps", "250",
+        () -> gpuChain("halo", "kfd-halo", "--gpus", "2", "--vram-mib", "2", "--steps", "120",
             "--seed", "5", "--gpu-us-per-wg", "10")));
   }
 
   private static Void gpuChain(String name, String... workload) throws Exception {
     String ref = accr.ok(concat(new String[] {"run", "--node", "g250"}, workload)).strip();
-    // 250 steps of 60 ms: the process outlives the two dumps on a busy machine.
-    String pid = accr.ok(concat(new String[] {"run", "--node", "g250", "--step-delay-ms", "60"},
-        workload)).strip();
+    // 120 steps of 300 ms: the process outlives the two dumps on a busy machine (its copy runs
+    // the rest unpaced); small, so that its steps (and the reference's) cost the machine little.
+    String pid = accr.ok(concat(new String[] {"run", "--node", "g250", "--step-delay-ms",
+        "300"}, workload)).strip();
     String pre = accr.ok("pre-dump", "--node", "g250", "-t", pid, "-D", name + "-0");
     assertTrue(pre.contains("pre-dumped " + pid), pre);
     String dump = accr.ok("dump", "--node", "g250", "-t", pid, "-D", name + "-1", "--parent",

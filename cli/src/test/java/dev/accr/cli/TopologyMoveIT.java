@@ -74,7 +74,7 @@ class TopologyMoveIT {
 
   @Test
   void kfdHaloMovesFromMi250ToMi300AndOnToMi100() throws Exception {
-    String[] workload = {"kfd-halo", "--gpus", "2", "--vram-mib", "8", "--steps", "250",
+    String[] workload = {"kfd-halo", "--gpus", "2", "--vram-mib", "2", "--steps", "200",
         "--seed", "5", "--gpu-us-per-wg", "10"};
     String reference = start("m250", 0, workload);
     String pid = startMidRun("m250", workload);
@@ -100,8 +100,8 @@ class TopologyMoveIT {
 
   @Test
   void kfdTrainMovesFromMi100ToMi250AndOnToMi300() throws Exception {
-    String[] workload = {"kfd-train", "--gpus", "2", "--vram-mib", "8", "--steps", "250",
-        "--seed", "7", "--gpu-us-per-wg", "10"};
+    String[] workload = {"kfd-train", "--gpus", "2", "--vram-mib", "2", "--steps", "200",
+        "--seed", "7", "--trainable-fraction", "0.25", "--gpu-us-per-wg", "10"};
     String reference = start("m100", 0, workload);
     String pid = startMidRun("m100", workload);
     move(pid, dump("m100", pid, "train-1"), "m250", "capability,fw,caches");
@@ -112,7 +112,7 @@ class TopologyMoveIT {
   @Test
   void restoresRefusedByTheMappingLeaveNothing() throws Exception {
     // Runs until it is killed: it outlives the refused restores however slow they are.
-    String pid = startMidRun("m250", "kfd-halo", "--gpus", "2", "--vram-mib", "4", "--steps",
+    String pid = startMidRun("m250", "kfd-halo", "--gpus", "2", "--vram-mib", "2", "--steps",
         "1000000");
     String images = dump("m250", pid, "halo-strict");
     Launcher.Result strict = accr.run("restore", "--node", "m300", "-D", images);
@@ -139,7 +139,7 @@ class TopologyMoveIT {
    */
   @Test
   void kfdServeRestoredLazilyRunsAtOnceAndPsSaysHowItsPagesCame() throws Exception {
-    String pid = start("m250", 20, "kfd-serve", "--gpus", "2", "--weights-mib", "4",
+    String pid = start("m250", 50, "kfd-serve", "--gpus", "2", "--weights-mib", "4",
         "--kv-mib", "4", "--steps", "1000000");
     accr.ok("dump", "--node", "m250", "-t", pid, "-D", "lazy-images");
     String restored = accr.ok("restore", "--node", "m300", "-D", "lazy-images", "--relax",
@@ -182,12 +182,12 @@ class TopologyMoveIT {
   }
 
   /**
-   * Starts a workload slowed down to 80 ms a step (not part of its digest): with 250 steps it
-   * runs for 20 s, more than the commands that dump and move it take on a busy machine (its
+   * Starts a workload slowed down to 150 ms a step (not part of its digest): with 200 steps it
+   * runs for 30 s, more than the commands that dump and move it take on a busy machine (its
    * last leg runs {@link #unpaced}, so the test does not wait for them all).
    */
   private String startMidRun(String node, String... workload) throws Exception {
-    String pid = start(node, 80, workload);
+    String pid = start(node, 150, workload);
     Thread.sleep(300);
     return pid;
   }
