@@ -35,7 +35,8 @@ import java.util.Map;
  * Reports the node's peak heap and its resident memory beyond the simulated memory while
  * dumping. Restores are skipped, and said to be, when the machine's available memory cannot
  * hold one beside the dumped process. Each restore is also given as a ratio to the dump of the
- * same case; the restores reuse the device memory of the process restored before them (as a
+ * same case: of their medians, and the median of each run's restore to the dump just before it;
+ * the restores reuse the device memory of the process restored before them (as a
  * GPU's memory stays when buffers are freed), and one more restore of the DMA path runs on a
  * node whose GPUs never held any, so that host page faults of new memory show too.
  */
@@ -231,8 +232,15 @@ public final class VramBenchmark implements Benchmark {
               d / target));
       if (restores) {
         double r = runs.median(restore);
-        out.printf("%-36s %10.1f %10.2f %8.2f   (%.2f of dump)%n", "restore VRAM " + name,
-            bytes / r / 1e6, r, r / baselineGbps, r / d);
+        // Each restore runs just after its dump: their ratio, run by run, is what the load of
+        // the moment affects least (it changes over a run of many seconds).
+        double[] paired = new double[runs.total()];
+        for (int i = 0; i < paired.length; i++) {
+          paired[i] = restore[i] / dump[i];
+        }
+        out.printf("%-36s %10.1f %10.2f %8.2f   (%.2f of dump; %.2f run by run)%n",
+            "restore VRAM " + name, bytes / r / 1e6, r, r / baselineGbps, r / d,
+            runs.median(paired));
       }
       if (!Double.isNaN(newMemory)) {
         out.printf("%-36s %10.1f %10.2f %8.2f   (1 run)%n", "  into device memory never used",

@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import dev.accr.image.EntryImage;
 import dev.accr.image.EntryImageCodec;
 import dev.accr.image.ImageKind;
+import dev.accr.proto.CoreEntry;
 import dev.accr.proto.ImageFileRef;
 import dev.accr.proto.InventoryEntry;
 import java.io.IOException;
@@ -42,6 +43,22 @@ final class ImageEdits {
     if (!file.getFileName().toString().equals(ImageKind.INVENTORY.fileName())) {
       resizeInventory(file.getParent());
     }
+  }
+
+  /**
+   * Makes the process of core image {@code core} run its remaining steps without the pause
+   * between them (a field of its core image, not part of its digest): a restored copy then
+   * need not outlive any command.
+   */
+  static void withoutStepDelay(Path core) throws IOException {
+    rewrite(core, entries -> {
+      try {
+        return List.of(CoreEntry.parseFrom(entries.getFirst()).toBuilder().setStepDelayMs(0)
+            .build().toByteString());
+      } catch (IOException e) {
+        throw new IllegalStateException(e);
+      }
+    });
   }
 
   /** Copies {@code from} over {@code to} in one set and keeps the inventory's sizes right. */

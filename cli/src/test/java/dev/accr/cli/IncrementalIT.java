@@ -9,9 +9,16 @@ import dev.accr.kernel.SimProcess;
 import dev.accr.testkit.Scenarios;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.stream.Stream;
-import dev.accr.proto.CoreEntry;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -19,24 +26,100 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * pre-dump -> dump --parent -> check -> restore, through {@code ./accr} and nodes, of a
- * process and of a process tree; a restore tracks writes for a later dump --parent only
- * with --track-mem.
+ * process, of a process tree and of GPU processes (onto another preset); a restore tracks
+ * writes for a later dump --parent only with --track-mem.
  */
 class IncrementalIT {
   @TempDir static Path tmp;
   private static Launcher accr;
 
+  /** Nodes by name and topology (null: the default one). */
+  private static final Map<String, String> NODES = new LinkedHashMap<>();
+
+  static {
+    NODES.put("a", null);
+    NODES.put("b", "cpu-2numa");
+    NODES.put("g250", "mi250x4");
+    NODES.put("g300", "mi300x8");
+  }
+
+  /** The nodes start (and stop) together: each is a JVM of its own that takes seconds. */
   @BeforeAll
   static void nodes() throws Exception {
+    // Made private before the nodes start together: one of them creating it must not leave
+    // the others a moment in which it is open to all.
+    Files.createDirectories(tmp.resolve("run"),
+        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
     accr = new Launcher(tmp.resolve("run"), tmp);
-    accr.ok("node", "start", "--name", "a");
-    accr.ok("node", "start", "--name", "b", "--topology", "cpu-2numa");
+    together(NODES.entrySet().stream().map(n -> (Callable<String>) () -> n.getValue() == null
+        ? accr.ok("node", "start", "--name", n.getKey())
+        : accr.ok("node", "start", "--name", n.getKey(), "--topology", n.getValue())).toList());
   }
 
   @AfterAll
   static void stopNodes() throws Exception {
-    accr.run("node", "stop", "--name", "a");
-    accr.run("node", "stop", "--name", "b");
+    together(NODES.keySet().stream().map(n -> (Callable<Launcher.Result>) () -> accr.run("node",
+        "stop", "--name", n)).toList());
+  }
+
+  /** Runs {@code tasks} side by side; the first failure is thrown, the others suppressed. */
+  private static <T> void together(List<Callable<T>> tasks) throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(tasks.size());
+    try {
+      Exception failed = null;
+      for (Future<T> f : pool.invokeAll(tasks)) {
+        try {
+          f.get();
+        } catch (ExecutionException e) {
+          Exception cause = e.getCause() instanceof Exception x ? x : new Exception(e.getCause());
+          if (failed == null) {
+            failed = cause;
+          } else {
+            failed.addSuppressed(cause);
+          }
+        }
+      }
+      if (failed != null) {
+        throw failed;
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  /**
+   * GPU chains, side by side: kfd-train (2 GPUs, trainable fraction) and kfd-halo, each
+   * pre-dumped and dumped with the pre-dump as parent while dispatches run on mi250x4, then
+   * restored from the last link on a node of another preset (mi300x8): the digest of an
+   * uninterrupted run.
+   */
+  @Test
+  void gpuChainsRestoreOnANodeOfAnotherPreset() throws Exception {
+    together(List.<Callable<Void>>of(
+        () -> gpuChain("train", "kfd-train", "--gpus", "2", "--vram-mib", "2", "--steps", "120",
+            "--seed", "3", "--trainable-fraction", "0.25", "--gpu-us-per-wg", "5"),
+        () -> gpuChain("halo", "kfd-halo", "--gpus", "2", "--vram-mib", "2", "--steps", "120",
+            "--seed", "5", "--gpu-us-per-wg", "10")));
+  }
+
+  private static Void gpuChain(String name, String... workload) throws Exception {
+    String ref = accr.ok(concat(new String[] {"run", "--node", "g250"}, workload)).strip();
+    // 120 steps of 300 ms: the process outlives the two dumps on a busy machine (its copy runs
+    // the rest unpaced); small, so that its steps (and the reference's) cost the machine little.
+    String pid = accr.ok(concat(new String[] {"run", "--node", "g250", "--step-delay-ms",
+        "300"}, workload)).strip();
+    String pre = accr.ok("pre-dump", "--node", "g250", "-t", pid, "-D", name + "-0");
+    assertTrue(pre.contains("pre-dumped " + pid), pre);
+    String dump = accr.ok("dump", "--node", "g250", "-t", pid, "-D", name + "-1", "--parent",
+        "../" + name + "-0");
+    assertTrue(dump.contains("incremental") && dump.contains("dumped " + pid), dump);
+    ImageEdits.withoutStepDelay(tmp.resolve(name + "-1").resolve("core-" + pid + ".img"));
+    String restored = accr.ok("restore", "--node", "g300", "-D", name + "-1", "--relax",
+        "caches");
+    assertTrue(restored.contains("restored " + pid) && restored.contains("  kfd 0x"), restored);
+    assertEquals(accr.ok("wait", "--node", "g250", "-t", ref).strip(),
+        accr.ok("wait", "--node", "g300", "-t", pid).strip(), name);
+    return null;
   }
 
   @Test
@@ -56,15 +139,8 @@ class IncrementalIT {
         "--prev-images-dir", "../l0", "--compress", "zstd");
     assertTrue(dump.contains("incremental"), dump);
     assertTrue(accr.ok("check", "l1").contains("OK"));
-    // The copy runs its remaining steps without the pause (a field of its core image).
-    ImageEdits.rewrite(tmp.resolve("l1").resolve("core-" + pid + ".img"), entries -> {
-      try {
-        return List.of(CoreEntry.parseFrom(entries.getFirst()).toBuilder().setStepDelayMs(0)
-            .build().toByteString());
-      } catch (java.io.IOException e) {
-        throw new IllegalStateException(e);
-      }
-    });
+    // The copy runs its remaining steps without the pause.
+    ImageEdits.withoutStepDelay(tmp.resolve("l1").resolve("core-" + pid + ".img"));
 
     accr.ok("restore", "--node", "b", "-D", "l1");
     assertEquals(expected, accr.ok("wait", "--node", "b", "-t", pid).strip());
@@ -119,18 +195,11 @@ class IncrementalIT {
     long full = pagesBytes(tmp.resolve("t0"));
     long last = pagesBytes(tmp.resolve("t2"));
     assertTrue(last < full / 2, "the last link stores " + last + " of " + full + " bytes");
-    // The copy runs its remaining steps without the pause (a field of each core image).
+    // The copy runs its remaining steps without the pause.
     try (Stream<Path> cores = Files.list(tmp.resolve("t2"))) {
       for (Path core : cores.filter(f -> f.getFileName().toString().startsWith("core-"))
           .toList()) {
-        ImageEdits.rewrite(core, entries -> {
-          try {
-            return List.of(CoreEntry.parseFrom(entries.getFirst()).toBuilder()
-                .setStepDelayMs(0).build().toByteString());
-          } catch (java.io.IOException e) {
-            throw new IllegalStateException(e);
-          }
-        });
+        ImageEdits.withoutStepDelay(core);
       }
     }
     accr.ok("restore", "--node", "b", "-D", "t2");

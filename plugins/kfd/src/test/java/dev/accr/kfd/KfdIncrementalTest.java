@@ -1,8 +1,10 @@
 package dev.accr.kfd;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.accr.api.AccrException;
 import dev.accr.engine.Compactor;
 import dev.accr.engine.DumpOptions;
 import dev.accr.engine.Dumper;
@@ -12,8 +14,11 @@ import dev.accr.image.ImageSetWriter;
 import dev.accr.image.ProgressListener;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.SimProcess;
+import dev.accr.kfd.plugin.KfdPlugin;
+import dev.accr.plugin.PluginHost;
 import dev.accr.proto.DumpStatsEntry;
 import dev.accr.proto.ImageFileRef;
+import dev.accr.testkit.FailingLatePlugin;
 import dev.accr.testkit.Scenarios;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -100,6 +105,70 @@ class KfdIncrementalTest {
       assertEquals(expected, Scenarios.finish(b, Scenarios.restore(b, previous)));
       assertEquals(0, KfdNodes.kfd(b).allocatedVramBytes());
     }
+  }
+
+  /**
+   * A chain begun by a full dump that leaves the process running (no pre-dump): the next link
+   * stores only the VRAM written since, as it does for host memory, and restores.
+   */
+  @Test
+  void aFullDumpThatLeavesTheProcessRunningBeginsTrackingVram() throws Exception {
+    String expected = uninterrupted("kfd-serve", SERVE);
+    try (Node a = KfdNodes.node("a", "mi100x2"); Node b = KfdNodes.node("b", "mi100x2")) {
+      SimProcess p = a.create("kfd-serve", SERVE, tmp, 0);
+      Scenarios.step(p, 3);
+      Path full = tmp.resolve("full");
+      new Dumper(a, Scenarios.plugins(a)).dump(p.pid(), full,
+          DumpOptions.defaults().withLeaveRunning(true), ProgressListener.NONE);
+      Scenarios.step(p, 2);
+      Path link = tmp.resolve("link");
+      new Dumper(a, Scenarios.plugins(a)).withParent(full, UnaryOperator.identity())
+          .dump(p.pid(), link, DumpOptions.defaults(), ProgressListener.NONE);
+      assertIncremental(link, full);
+      assertEquals(expected, Scenarios.finish(b, Scenarios.restore(b, link)));
+    }
+  }
+
+  /**
+   * A dump that would begin a new tracking period (a full {@code dump -R}) and then fails, once
+   * the kfd plugin has saved the VRAM: the period it would have ended goes on, so a link on the
+   * set that began it still stores every VRAM page written since, before the failed dump too.
+   */
+  @Test
+  void aFailedDumpThatBeganTrackingLosesNoWrittenVram() throws Exception {
+    String expected = uninterrupted("kfd-serve", SERVE);
+    try (Node a = KfdNodes.node("a", "mi100x2"); Node b = KfdNodes.node("b", "mi100x2")) {
+      SimProcess p = a.create("kfd-serve", SERVE, tmp, 0);
+      KfdPlugin kfd = new KfdPlugin(); // one plugin instance: it knows the tracking periods
+      PluginHost plugins = PluginHost.of(List.of(kfd));
+      Scenarios.step(p, 2);
+      Path first = tmp.resolve("first");
+      new Dumper(a, plugins).preDump(p.pid(), first, DumpOptions.defaults(),
+          ProgressListener.NONE);
+      Scenarios.step(p, 3); // pages only the failed dump's period would cover
+      Path failed = tmp.resolve("failed");
+      PluginHost failing = PluginHost.of(List.of(kfd,
+          new FailingLatePlugin("injected failure after the kfd images were written")));
+      AccrException e = assertThrows(AccrException.class, () -> new Dumper(a, failing)
+          .dump(p.pid(), failed, DumpOptions.defaults().withLeaveRunning(true),
+              ProgressListener.NONE));
+      assertTrue(e.getMessage().contains("injected") && Files.notExists(failed),
+          e.getMessage());
+      Scenarios.step(p, 2);
+      Path link = tmp.resolve("link");
+      new Dumper(a, plugins).withParent(first, UnaryOperator.identity())
+          .dump(p.pid(), link, DumpOptions.defaults(), ProgressListener.NONE);
+      assertIncremental(link, first);
+      assertEquals(expected, Scenarios.finish(b, Scenarios.restore(b, link)));
+    }
+  }
+
+  private static void assertIncremental(Path link, Path full) throws Exception {
+    assertTrue(ImageSet.read(link).inventory().getFilesList().stream()
+        .anyMatch(f -> f.getName().startsWith("kfd-vram-written")), "an incremental link");
+    assertTrue(vramBytes(link) * 2 < vramBytes(full),
+        "the link stores the VRAM written since: " + vramBytes(link) + " of "
+        + vramBytes(full));
   }
 
   /**

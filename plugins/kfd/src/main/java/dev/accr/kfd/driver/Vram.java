@@ -238,6 +238,11 @@ public final class Vram {
     }
   }
 
+  /** Whether a free waits for the frees' lock (a copy of a running process holds it). */
+  boolean freeWaiting() {
+    return freeing.hasQueuedThreads();
+  }
+
   /** Copies {@code length} bytes at {@code offset} into {@code dst}, block by block. */
   public void copyOut(long offset, MemorySegment dst, long dstOffset, long length) {
     while (length > 0) {

@@ -87,6 +87,7 @@ final class IncrementalVram {
     PluginImages parent = images.parent();
     List<KfdCriu.VramExtent> extents;
     DirtyPages taken = null;
+    DirtyPages ended = null;
     if (parent != null && KfdCriu.isDirtyTracking(kfd)
         && parent.checkpointId().equals(trackedSince.get(kfd))) {
       taken = KfdCriu.dirtyPages(kfd, true);
@@ -95,7 +96,12 @@ final class IncrementalVram {
       // Without a parent, or when the parent's VRAM is not this one's base: every byte is
       // stored, none inherited.
       extents = KfdCriu.vramExtents(kfd);
-      if (track) {
+      if (track && KfdCriu.isDirtyTracking(kfd)) {
+        // The running period ends by taking its pages rather than clearing them: a dump that
+        // fails gives them back, so that period goes on and a link on the set that began it
+        // still finds every page written since.
+        ended = KfdCriu.dirtyPages(kfd, true);
+      } else if (track) {
         KfdCriu.startDirtyTracking(kfd);
       }
     }
@@ -105,8 +111,9 @@ final class IncrementalVram {
     boolean incremental = parent != null && (taken != null || parent.hasEntries("process", pid));
     ProcessStates states = ProcessStates.of(ctx);
     DumpInProgress dump = states.get(DumpInProgress.class, kfd.pid());
-    states.put(kfd.pid(), new DumpInProgress(kfd, dump != null && dump.paused(), taken,
-        track || taken != null ? images.checkpointId() : null, null));
+    states.put(kfd.pid(), new DumpInProgress(kfd, dump != null && dump.paused(),
+        taken != null ? taken : ended, track || taken != null ? images.checkpointId() : null,
+        null));
     CopyMode mode = CopyMode.parse(ctx.option("vram-copy", "dma"));
     List<VramPieces> pieces = new ArrayList<>();
     List<KfdVramWritten> written = new ArrayList<>();

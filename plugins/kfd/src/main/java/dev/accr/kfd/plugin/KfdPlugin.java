@@ -204,8 +204,7 @@ public final class KfdPlugin implements AccrPlugin {
       // A process that runs on may get a child link: as for host memory, even a full dump
       // (dump -R) begins a tracking period, so that the next link stores only what changed.
       incremental.dumpVram(ctx, kfd, pid, cp.devices().stream().map(KfdDeviceEntry::getGpuId)
-          .toList(), ctx.leaveRunning() && (images.parent() != null
-              || KfdCriu.isDirtyTracking(kfd)));
+          .toList(), ctx.leaveRunning());
     }
     return true;
   }
