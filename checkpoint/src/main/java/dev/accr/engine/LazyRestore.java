@@ -64,6 +64,13 @@ public final class LazyRestore implements LazyRestoreHost {
         && members.stream().allMatch(m -> m.process().state() == SimProcess.State.EXITED);
   }
 
+  /** Whether every host page of every process of the restore is in. */
+  private boolean allIn() {
+    return host.pagesFaulted() + host.pagesPushed() >= host.pagesTotal()
+        && members.stream().allMatch(m -> m.host().pagesFaulted() + m.host().pagesPushed()
+            >= m.host().pagesTotal());
+  }
+
   /** Whether the images were checked before the process ran (device plugins do the same). */
   @Override
   public boolean checkFirst() {
@@ -111,9 +118,9 @@ public final class LazyRestore implements LazyRestoreHost {
     try {
       boolean more = true;
       while (more) {
-        more = host.pushNext();
+        more = pushNext(process, host);
         for (Member m : members) {
-          more |= m.host().pushNext();
+          more |= pushNext(m.process(), m.host());
         }
         for (LazyDeviceMemory d : devices) {
           more |= d.pushNext();
@@ -124,6 +131,11 @@ public final class LazyRestore implements LazyRestoreHost {
           return;
         }
       }
+      if (allEnded() && !allIn()) {
+        // The pusher skipped processes that ended (a kill, a page that could not be had).
+        abandon("process " + process.pid() + " has ended");
+        return;
+      }
       finish();
     } catch (RuntimeException e) {
       millis = (System.nanoTime() - startNanos) / 1_000_000;
@@ -132,6 +144,25 @@ public final class LazyRestore implements LazyRestoreHost {
         return;
       }
       fail(e.getMessage());
+    }
+  }
+
+  /**
+   * Loads the next unit of {@code p}'s host pages; false once none is left. A process of the
+   * tree that has ended needs nothing more (its memory went with it), so it neither stops the
+   * pusher nor fails the others.
+   */
+  private static boolean pushNext(SimProcess p, LazyPages pages) {
+    if (p.state() == SimProcess.State.EXITED) {
+      return false;
+    }
+    try {
+      return pages.pushNext();
+    } catch (RuntimeException e) {
+      if (p.state() == SimProcess.State.EXITED) {
+        return false; // it ended while its unit was loaded
+      }
+      throw e;
     }
   }
 

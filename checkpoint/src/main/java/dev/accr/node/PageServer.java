@@ -244,7 +244,11 @@ final class PageServer implements AutoCloseable {
           }
           case PageFrames.DONE -> {
             LazyPagesInfo f = LazyPagesInfo.parseFrom(PageFrames.readMessage(in));
-            end(f, null);
+            if (!f.getFailure().isEmpty()) {
+              end(null, "node " + target.name() + " killed the process: " + f.getFailure());
+            } else {
+              end(f, null);
+            }
             return;
           }
           default -> throw new IOException("unknown frame " + type);

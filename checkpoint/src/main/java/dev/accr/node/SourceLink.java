@@ -310,8 +310,11 @@ final class SourceLink implements RemoteMemory {
 
   private void sendDone() {
     LazyRestore l = lazy;
-    LazyPagesInfo figures = l == null ? LazyPagesInfo.getDefaultInstance()
-        : LazyInfos.toInfo(l.progress(), false).toBuilder().setDone(true).setFailure("")
+    // A restore that failed here (a unit that could not be loaded) killed the process: the
+    // source must hear that, not that the target has it all.
+    LazyRestore.Progress p = l == null ? null : l.progress();
+    LazyPagesInfo figures = p == null ? LazyPagesInfo.getDefaultInstance()
+        : LazyInfos.toInfo(p, false).toBuilder().setDone(p.failure().isEmpty())
             .setMillis((System.nanoTime() - attachedAt) / 1_000_000).build();
     try {
       synchronized (out) {

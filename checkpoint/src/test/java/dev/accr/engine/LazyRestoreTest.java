@@ -7,11 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.accr.api.CorruptImageException;
+import dev.accr.api.MemoryView;
+import dev.accr.api.Prot;
 import dev.accr.image.Compression;
 import dev.accr.image.ProgressListener;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.SimProcess;
 import dev.accr.testkit.Scenarios;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -90,6 +94,52 @@ class LazyRestoreTest {
     assertTrue(e.getMessage().contains("pages-"), e.getMessage());
     assertFalse(b.hasPid(pid));
     assertEquals(0, b.memory().residentPages());
+  }
+
+  @Test
+  void aProcessOfATreeThatEndsBeforeItsPagesAreInLeavesTheOthersLoadingAndRunning()
+      throws Exception {
+    Node b = Scenarios.node("b");
+    SimProcess root = b.create("counter", withOut("root.out"), tmp, 0);
+    SimProcess member = b.create("counter", withOut("member.out"), tmp, 0);
+    long base = 0x6000_0000_0000L;
+    for (SimProcess p : List.of(root, member)) {
+      p.memory().mapAnonymous(base, 4L * MemoryView.PAGE_SIZE, Prot.READ | Prot.WRITE, "lazy");
+    }
+    LazyRestore lazy = new LazyRestore(root, new OnePageUnits(base, 4), false);
+    lazy.addProcess(member, new OnePageUnits(base, 4));
+    member.killFrozen(); // it ends before the pusher loaded any of its pages
+    lazy.start();
+    LazyRestore.Progress end = lazy.await(TimeUnit.SECONDS.toMillis(60));
+    assertEquals("", end.failure(), end.toString());
+    assertTrue(end.done(), end.toString());
+    assertTrue(root.state() != SimProcess.State.EXITED, "the root lives on: " + root.state());
+    assertEquals(4, end.pagesPushed(), "the root's pages are in: " + end);
+    root.killFrozen();
+  }
+
+  /** Units of one page each from {@code base}, every byte of a page its unit's number. */
+  private record OnePageUnits(long base, int pages) implements PageSource {
+    @Override
+    public List<List<Run>> units() {
+      return java.util.stream.IntStream.range(0, pages)
+          .mapToObj(i -> List.of(new Run(base + (long) i * MemoryView.PAGE_SIZE, 1))).toList();
+    }
+
+    @Override
+    public void load(int unit, RunSink sink) {
+      MemorySegment page = Arena.ofAuto().allocate(MemoryView.PAGE_SIZE);
+      page.fill((byte) (unit + 1));
+      sink.accept(units().get(unit).getFirst(), page, 0);
+    }
+
+    @Override
+    public String describe() {
+      return "test units";
+    }
+
+    @Override
+    public void close() {}
   }
 
   private Path dumpAfter(Node a, int steps, String compress) throws Exception {
