@@ -1,6 +1,7 @@
 package dev.accr.kfd;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -14,6 +15,8 @@ import dev.accr.image.ImageSetWriter;
 import dev.accr.image.ProgressListener;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.SimProcess;
+import dev.accr.kfd.driver.KfdCriu;
+import dev.accr.kfd.driver.KfdProcess;
 import dev.accr.kfd.plugin.KfdPlugin;
 import dev.accr.plugin.PluginHost;
 import dev.accr.proto.DumpStatsEntry;
@@ -160,6 +163,27 @@ class KfdIncrementalTest {
           .dump(p.pid(), link, DumpOptions.defaults(), ProgressListener.NONE);
       assertIncremental(link, first);
       assertEquals(expected, Scenarios.finish(b, Scenarios.restore(b, link)));
+    }
+  }
+
+  @Test
+  void aFailedDumpThatTurnedTrackingOnTurnsItOffAgain() throws Exception {
+    try (Node a = KfdNodes.node("a", "mi100x2")) {
+      SimProcess p = a.create("kfd-serve", SERVE, tmp, 0);
+      KfdPlugin kfd = new KfdPlugin();
+      Scenarios.step(p, 2);
+      PluginHost failing = PluginHost.of(List.of(kfd,
+          new FailingLatePlugin("injected failure after the kfd images were written")));
+      Path failed = tmp.resolve("failed");
+      assertThrows(AccrException.class, () -> new Dumper(a, failing)
+          .dump(p.pid(), failed, DumpOptions.defaults().withLeaveRunning(true),
+              ProgressListener.NONE));
+      KfdProcess process = KfdNodes.kfd(a).process(p.pid());
+      assertFalse(KfdCriu.isDirtyTracking(process), "writes cost nothing extra again");
+      new Dumper(a, PluginHost.of(List.of(kfd))).dump(p.pid(), tmp.resolve("ok"),
+          DumpOptions.defaults().withLeaveRunning(true), ProgressListener.NONE);
+      assertTrue(KfdCriu.isDirtyTracking(process), "a dump -R that succeeds begins a period");
+      Scenarios.finish(a, p);
     }
   }
 

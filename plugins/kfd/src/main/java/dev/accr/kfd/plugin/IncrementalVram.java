@@ -42,7 +42,8 @@ final class IncrementalVram {
     } finally {
       KfdCriu.resume(kfd);
       DumpInProgress p = states.get(DumpInProgress.class, kfd.pid());
-      states.put(kfd.pid(), new DumpInProgress(kfd, false, p.taken(), p.label(), chosen));
+      states.put(kfd.pid(), new DumpInProgress(kfd, false, p.taken(), p.label(), chosen,
+          p.beganTracking()));
     }
     return true;
   }
@@ -85,35 +86,35 @@ final class IncrementalVram {
       List<Integer> gpuIds, boolean track) {
     PluginImages images = ctx.images();
     PluginImages parent = images.parent();
-    List<KfdCriu.VramExtent> extents;
     DirtyPages taken = null;
     DirtyPages ended = null;
+    boolean began = false;
     if (parent != null && KfdCriu.isDirtyTracking(kfd)
         && parent.checkpointId().equals(trackedSince.get(kfd))) {
       taken = KfdCriu.dirtyPages(kfd, true);
-      extents = KfdCriu.dirtyVramExtents(kfd, taken);
-    } else {
-      // Without a parent, or when the parent's VRAM is not this one's base: every byte is
-      // stored, none inherited.
-      extents = KfdCriu.vramExtents(kfd);
-      if (track && KfdCriu.isDirtyTracking(kfd)) {
-        // The running period ends by taking its pages rather than clearing them: a dump that
-        // fails gives them back, so that period goes on and a link on the set that began it
-        // still finds every page written since.
-        ended = KfdCriu.dirtyPages(kfd, true);
-      } else if (track) {
-        KfdCriu.startDirtyTracking(kfd);
-      }
+    } else if (track && KfdCriu.isDirtyTracking(kfd)) {
+      // The running period ends by taking its pages rather than clearing them: a dump that
+      // fails gives them back, so that period goes on and a link on the set that began it
+      // still finds every page written since.
+      ended = KfdCriu.dirtyPages(kfd, true);
+    } else if (track) {
+      KfdCriu.startDirtyTracking(kfd);
+      began = true;
     }
-    // A process the parent lacks (forked since) makes this link a full one of its own.
-    // A dump that took written pages builds on its parent whether or not this node can read
-    // the parent (a migration's parent lives on the target).
-    boolean incremental = parent != null && (taken != null || parent.hasEntries("process", pid));
+    // Recorded before anything else can fail, so that finish() gives back what was taken.
     ProcessStates states = ProcessStates.of(ctx);
     DumpInProgress dump = states.get(DumpInProgress.class, kfd.pid());
     states.put(kfd.pid(), new DumpInProgress(kfd, dump != null && dump.paused(),
         taken != null ? taken : ended, track || taken != null ? images.checkpointId() : null,
-        null));
+        null, began));
+    // Without a parent, or when the parent's VRAM is not this one's base: every byte is
+    // stored, none inherited.
+    List<KfdCriu.VramExtent> extents = taken != null ? KfdCriu.dirtyVramExtents(kfd, taken)
+        : KfdCriu.vramExtents(kfd);
+    // A process the parent lacks (forked since) makes this link a full one of its own.
+    // A dump that took written pages builds on its parent whether or not this node can read
+    // the parent (a migration's parent lives on the target).
+    boolean incremental = parent != null && (taken != null || parent.hasEntries("process", pid));
     CopyMode mode = CopyMode.parse(ctx.option("vram-copy", "dma"));
     List<VramPieces> pieces = new ArrayList<>();
     List<KfdVramWritten> written = new ArrayList<>();
@@ -139,11 +140,15 @@ final class IncrementalVram {
 
   /**
    * The end of a dump's session: a failed dump gives the written pages it took back (the next
-   * dump stores them); a successful one that began a tracking period records it.
+   * dump stores them) and stops the tracking it started; a successful one that began a
+   * tracking period records it.
    */
   void finish(DumpInProgress dump, boolean ok) {
     if (dump != null && !ok && dump.taken() != null) {
       KfdCriu.redirty(dump.kfd(), dump.taken());
+    }
+    if (dump != null && !ok && dump.beganTracking()) {
+      KfdCriu.stopDirtyTracking(dump.kfd()); // as before the dump: writes cost nothing extra
     }
     if (dump != null && ok && dump.label() != null) {
       trackedSince.put(dump.kfd(), dump.label());
