@@ -199,16 +199,19 @@ public final class VramBenchmark implements Benchmark {
           if (alternateWith != null) {
             hostDumps[i] = alternateWith.dump(runs.isMeasured(i));
           }
-          try (MemoryWatch watch = new MemoryWatch()) {
-            long t = System.nanoTime();
-            new Dumper(a, plugins).dump(p.pid(), images, dumpOptions, ProgressListener.NONE);
-            dump[i] = bytes / (double) (System.nanoTime() - t);
-            if (runs.isMeasured(i)) { // a warm-up run also grows code cache and thread stacks
-              heapPeak = Math.max(heapPeak, watch.heapPeak());
-              rssExtra = Math.max(rssExtra, watch.rssGrowth());
+          try {
+            try (MemoryWatch watch = new MemoryWatch()) {
+              long t = System.nanoTime();
+              new Dumper(a, plugins).dump(p.pid(), images, dumpOptions, ProgressListener.NONE);
+              dump[i] = bytes / (double) (System.nanoTime() - t);
+              if (runs.isMeasured(i)) { // a warm-up run also grows code cache and thread stacks
+                heapPeak = Math.max(heapPeak, watch.heapPeak());
+                rssExtra = Math.max(rssExtra, watch.rssGrowth());
+              }
             }
+            // Outside the watch: its sampling thread would take a core from the restore.
             if (restores) {
-              t = System.nanoTime();
+              long t = System.nanoTime();
               Restorer.Result r = new Restorer(b, plugins).restore(images,
                   RestoreOptions.defaults().withThreads(threads).withPluginOptions(options)
                       .withStart(RestoreOptions.Start.INLINE), ProgressListener.NONE);
