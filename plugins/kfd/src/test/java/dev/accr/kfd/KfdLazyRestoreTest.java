@@ -9,9 +9,14 @@ import dev.accr.engine.DumpOptions;
 import dev.accr.engine.LazyRestore;
 import dev.accr.engine.RestoreOptions;
 import dev.accr.engine.Restorer;
+import dev.accr.api.CorruptImageException;
+import dev.accr.image.ImageKind;
 import dev.accr.image.ProgressListener;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.SimProcess;
+import dev.accr.kfd.proto.BoDomain;
+import dev.accr.kfd.proto.KfdBoEntry;
+import dev.accr.testkit.ImageEdits;
 import dev.accr.testkit.Scenarios;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,7 +35,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * kfd-serve and kfd-train restored lazily: the process steps while its host pages and VRAM
  * blocks load on first touch (by shaders, SDMA or the CPU) and from the pusher, racing; the
  * run ends with the digest of an uninterrupted one, and a damaged VRAM chunk found once the
- * process runs kills it with the reason.
+ * process runs kills it with the reason, as does a VRAM chunk that lands in no buffer (the
+ * blocks are listed once the process runs) unless the restore checks every chunk first.
  */
 class KfdLazyRestoreTest {
   static final int STEPS = 10;
@@ -93,6 +99,35 @@ class KfdLazyRestoreTest {
           () -> r.process().exitFuture().get(60, TimeUnit.SECONDS));
       String message = e.getCause().getMessage();
       assertTrue(message.contains("VRAM block") && message.contains("checksum"), message);
+    }
+  }
+
+  @Test
+  void aVramChunkOutsideEveryBufferKillsTheProcessOrIsRefusedWhenCheckedFirst()
+      throws Exception {
+    try (Node a = KfdNodes.node("a", "mi250x4"); Node b = KfdNodes.node("b", "mi250x4")) {
+      Path dir = dump(a, "kfd-serve", SERVE, 3);
+      String bos = ImageEdits.fileMatching(dir, "kfd-bos-\\d+\\.img");
+      // The largest VRAM buffer loses its upper half: the chunks stored there land nowhere.
+      ImageEdits.editAll(dir, bos, ImageKind.PLUGIN, KfdBoEntry.parser(), all -> {
+        KfdBoEntry largest = all.stream().filter(e -> e.getDomain() == BoDomain.VRAM)
+            .max(java.util.Comparator.comparingLong(KfdBoEntry::getSize)).orElseThrow();
+        return all.stream().map(e -> e != largest ? e
+            : e.toBuilder().setSize(e.getSize() / 2 / 4096 * 4096).build()).toList();
+      });
+      CorruptImageException refused = assertThrows(CorruptImageException.class,
+          () -> new Restorer(b, Scenarios.plugins(b)).restore(dir, RestoreOptions.defaults()
+              .withThreads(2).withLazy(RestoreOptions.Lazy.CHECKED), ProgressListener.NONE));
+      assertTrue(refused.getMessage().contains("outside every VRAM buffer"),
+          refused.getMessage());
+      assertEquals(0, KfdNodes.kfd(b).allocatedVramBytes());
+      Restorer.Result r = new Restorer(b, Scenarios.plugins(b)).restore(dir,
+          RestoreOptions.defaults().withThreads(2).withLazy(RestoreOptions.Lazy.UNCHECKED),
+          ProgressListener.NONE);
+      ExecutionException e = assertThrows(ExecutionException.class,
+          () -> r.process().exitFuture().get(60, TimeUnit.SECONDS));
+      String message = e.getCause().getMessage();
+      assertTrue(message.contains("outside every VRAM buffer"), message);
     }
   }
 

@@ -18,8 +18,12 @@ final class CriuCheckpoint {
 
   /** See {@link KfdCriu#processInfo}. */
   static KfdProcessEntry processInfo(KfdProcess p) {
-    for (HwQueue q : p.queueList()) {
-      q.pause();
+    List<HwQueue> queues = p.queueList();
+    for (HwQueue q : queues) {
+      q.requestPause(); // every queue stops at once: the waits overlap
+    }
+    for (HwQueue q : queues) {
+      q.awaitPaused();
     }
     List<KfdCriu.VramExtent> vram = VramExtents.all(p);
     synchronized (p) {

@@ -148,11 +148,24 @@ public final class HwQueue implements AutoCloseable {
   }
 
   /** Preempts the queue at the next unit boundary; returns once the device thread stopped. */
-  synchronized void pause() {
+  void pause() {
+    requestPause();
+    awaitPaused();
+  }
+
+  /**
+   * Asks the queue to stop at its next unit boundary, without waiting: a process's queues
+   * asked one after the other all reach theirs at once (see {@link #awaitPaused}).
+   */
+  synchronized void requestPause() {
     paused = true;
     notifyAll();
     events.wakeAll();
     LockSupport.unpark(thread); // out of a slow unit's delay
+  }
+
+  /** Returns once the device thread of a queue asked to pause has stopped. */
+  synchronized void awaitPaused() {
     while (running) {
       try {
         wait();

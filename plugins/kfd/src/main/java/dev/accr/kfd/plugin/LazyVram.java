@@ -25,6 +25,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * that the images hold is loaded on its first touch by any engine ({@link VramFaults}), or by
  * the host's background pusher. A block is filled off to the side and only then becomes the
  * device's, so no engine sees it half loaded; a block freed before it was loaded is dropped.
+ *
+ * <p>Which blocks the chunks land in is worked out once, when first needed: by the first
+ * fault or the pusher once the process runs, as nothing before it needs the list, so the
+ * process's stop does not grow with its VRAM. Before the process runs only when the restore
+ * reads every chunk first ({@link LazyRestoreHost#checkFirst}: a misplaced chunk is then exit 3)
+ * or when a block of the process's VRAM already has memory (it is loaded then, as no fault
+ * would come for it).
  */
 final class LazyVram implements LazyDeviceMemory {
   private static final int ABSENT = 0;
@@ -47,8 +54,11 @@ final class LazyVram implements LazyDeviceMemory {
     }
   }
 
-  /** One GPU's reader, VRAM and blocks to load. */
+  /** One GPU's reader, VRAM and blocks to load (filled in when the blocks are listed). */
   private record GpuBlocks(int gpuId, Vram vram, BulkReader reader, Map<Integer, Integer> units) {}
+
+  /** A GPU's stored VRAM and the process's extents on it, whose blocks are not listed yet. */
+  private record Unlisted(GpuBlocks gpu, StoredVram stored, TreeMap<Long, VramExtent> targets) {}
 
   /** Shares each GPU's faults with the other processes of the restore (a tree). */
   private SharedGpuFaults gpuFaults;
@@ -57,7 +67,12 @@ final class LazyVram implements LazyDeviceMemory {
   private final LazyRestoreHost host;
   private final List<Unit> units = new ArrayList<>();
   private final List<GpuBlocks> gpus = new ArrayList<>();
-  private final AtomicIntegerArray states;
+  private final List<Unlisted> unlisted = new ArrayList<>();
+  private final Object listing = new Object();
+  /** Set once, with {@link #units}, before {@link #listed} is. */
+  private AtomicIntegerArray states;
+  private volatile boolean listed;
+  private RuntimeException listingFailed;
   private final AtomicLong faulted = new AtomicLong();
   private final AtomicLong pushed = new AtomicLong();
   private final Object changed = new Object();
@@ -82,14 +97,16 @@ final class LazyVram implements LazyDeviceMemory {
         opened.add(stored);
         Gpu gpu = gpuOf.get(gpuId);
         if (gpu == null) {
-          if (!stored.chunks().isEmpty()) {
+          if (!stored.reader().chunks().isEmpty()) {
             throw outside(stored.file(), gpuId, stored.chunks().getFirst().pieces().getFirst());
           }
           opened.remove(stored);
           stored.close();
           continue;
         }
-        addBlocks(gpuId, gpu, stored, byGpu.getOrDefault(gpuId, new TreeMap<>()));
+        GpuBlocks g = new GpuBlocks(gpuId, gpu.vram(), stored.reader(), new TreeMap<>());
+        gpus.add(g);
+        unlisted.add(new Unlisted(g, stored, byGpu.getOrDefault(gpuId, new TreeMap<>())));
       }
     } catch (RuntimeException e) {
       // A damaged image: nothing is restored, and no reader stays open.
@@ -102,14 +119,61 @@ final class LazyVram implements LazyDeviceMemory {
       }
       throw e;
     }
-    this.states = new AtomicIntegerArray(units.size());
+  }
+
+  /**
+   * Lists the blocks the stored chunks land in, once, whichever thread asks first.
+   *
+   * @throws CorruptImageException a chunk outside the process's VRAM or across a block (again
+   *     on every later call)
+   */
+  private void listBlocks() {
+    if (listed) {
+      return;
+    }
+    synchronized (listing) {
+      if (listed) {
+        return;
+      }
+      if (listingFailed != null) {
+        throw listingFailed;
+      }
+      try {
+        for (Unlisted u : unlisted) {
+          addBlocks(u.gpu(), u.stored(), u.targets());
+        }
+      } catch (RuntimeException e) {
+        listingFailed = e;
+        throw e;
+      }
+      states = new AtomicIntegerArray(units.size());
+      listed = true;
+    }
+  }
+
+  /**
+   * {@link #listBlocks} once the process may run: a damaged image ends the lazy restore, and
+   * the host kills the process with the reason.
+   */
+  private void listBlocksOrFail() {
+    try {
+      listBlocks();
+    } catch (RuntimeException e) {
+      String reason = "kfd: the VRAM images cannot be placed: " + e.getMessage();
+      synchronized (changed) {
+        if (failure == null) {
+          failure = reason;
+        }
+        changed.notifyAll();
+      }
+      host.failed(reason);
+      throw AccrException.failed("%s", reason);
+    }
   }
 
   /** Lists the blocks of one GPU that the stored chunks' pieces land in. */
-  private void addBlocks(int gpuId, Gpu gpu, StoredVram stored,
-      TreeMap<Long, VramExtent> targets) {
-    GpuBlocks g = new GpuBlocks(gpuId, gpu.vram(), stored.reader(), new TreeMap<>());
-    gpus.add(g);
+  private void addBlocks(GpuBlocks g, StoredVram stored, TreeMap<Long, VramExtent> targets) {
+    int gpuId = g.gpuId();
     Map<Integer, List<Piece>> pieces = new TreeMap<>();
     for (StoredVram.Placed c : stored.chunks()) {
       for (StoredVram.Piece p : c.pieces()) {
@@ -153,6 +217,7 @@ final class LazyVram implements LazyDeviceMemory {
     LazyVram lazy = new LazyVram(host, ctx, pid, gpuIds, extents);
     try {
       if (host.checkFirst()) {
+        lazy.listBlocks();
         Map<Integer, PackedRuns> packed = StoredVram.packed(ctx.images(), pid);
         for (GpuBlocks g : lazy.gpus) {
           try (StoredVram all = StoredVram.open(ctx.images(), pid, g.gpuId(), packed)) {
@@ -168,10 +233,13 @@ final class LazyVram implements LazyDeviceMemory {
       }
       // A block that already has memory (written while the state was restored) is loaded now:
       // a fault would never come for it.
-      for (int u = 0; u < lazy.units.size(); u++) {
-        Unit unit = lazy.units.get(u);
-        if (unit.gpu().vram().present(unit.block())) {
-          lazy.ensure(u, false);
+      if (anyPresent(extents)) {
+        lazy.listBlocks();
+        for (int u = 0; u < lazy.units.size(); u++) {
+          Unit unit = lazy.units.get(u);
+          if (unit.gpu().vram().present(unit.block())) {
+            lazy.ensure(u, false);
+          }
         }
       }
     } catch (RuntimeException e) {
@@ -182,10 +250,28 @@ final class LazyVram implements LazyDeviceMemory {
     return true;
   }
 
+  /** Whether a block of {@code extents} has memory (none does on a GPU that holds none). */
+  private static boolean anyPresent(List<VramExtent> extents) {
+    for (VramExtent e : extents) {
+      Vram vram = e.gpu().vram();
+      if (vram.residentBytes() == 0 || e.length() == 0) {
+        continue;
+      }
+      for (long b = e.vramOffset() / Vram.BLOCK; b <= (e.vramOffset() + e.length() - 1)
+          / Vram.BLOCK; b++) {
+        if (vram.present((int) b)) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
   private VramFaults faultsOf(GpuBlocks g) {
     return new VramFaults() {
       @Override
       public void fault(int block) {
+        listBlocksOrFail();
         Integer u = g.units().get(block);
         if (u != null) {
           ensure(u, true);
@@ -195,6 +281,11 @@ final class LazyVram implements LazyDeviceMemory {
       @Override
       public void released(int block) {
         // Called under the Vram's lock, as installFilled is: a load never lands after this.
+        try {
+          listBlocks(); // takes no Vram lock
+        } catch (RuntimeException e) {
+          return; // the restore fails on the next fault or push
+        }
         Integer u = g.units().get(block);
         if (u != null && (states.compareAndSet(u, ABSENT, PRESENT)
             || states.compareAndSet(u, LOADING, DROPPED))) {
@@ -290,6 +381,10 @@ final class LazyVram implements LazyDeviceMemory {
 
   @Override
   public boolean pushNext() {
+    if (failure != null || finished) {
+      return false;
+    }
+    listBlocksOrFail();
     int u;
     synchronized (changed) {
       while (nextPush < units.size() && states.get(nextPush) != ABSENT) {
@@ -333,6 +428,11 @@ final class LazyVram implements LazyDeviceMemory {
 
   @Override
   public long units() {
+    try {
+      listBlocks();
+    } catch (RuntimeException e) {
+      return 0; // reported by the fault or push that met it
+    }
     return units.size();
   }
 
