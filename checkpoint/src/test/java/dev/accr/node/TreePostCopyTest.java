@@ -99,7 +99,7 @@ class TreePostCopyTest {
             "" + steps, "--seed", "6", "--mem-mib", "" + mib, "--out",
             root.resolve(out).toString()))
         .setCwd(root.toString()).setStepDelayMs(delayMs)).build()).getRun().getPid();
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while (tree(a, pid).size() < STAGES + 1) {
       assertTrue(System.nanoTime() < deadline, "the stages were not forked");
       Thread.sleep(5);
