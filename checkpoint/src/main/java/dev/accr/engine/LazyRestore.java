@@ -3,6 +3,7 @@ package dev.accr.engine;
 import dev.accr.api.AccrException;
 import dev.accr.api.LazyDeviceMemory;
 import dev.accr.api.LazyRestoreHost;
+import dev.accr.kernel.Node;
 import dev.accr.kernel.SimProcess;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,6 +30,7 @@ public final class LazyRestore implements LazyRestoreHost {
       long pushed) {}
 
   private final SimProcess process;
+  private final Node node;
   private final LazyPages host;
   /** The other processes of a tree and their host pages (the root is {@link #process}). */
   private final List<Member> members = new CopyOnWriteArrayList<>();
@@ -42,8 +44,9 @@ public final class LazyRestore implements LazyRestoreHost {
   private volatile Consumer<Progress> onEnd = p -> {};
   private Thread pusher;
 
-  LazyRestore(SimProcess process, PageSource source, boolean checkFirst) {
+  LazyRestore(SimProcess process, Node node, PageSource source, boolean checkFirst) {
     this.process = process;
+    this.node = node;
     this.host = new LazyPages(process.memory(), source);
     this.checkFirst = checkFirst;
     process.memory().setPageFaults(host);
@@ -189,11 +192,24 @@ public final class LazyRestore implements LazyRestoreHost {
     millis = (System.nanoTime() - startNanos) / 1_000_000;
     host.abandon(reason);
     members.forEach(m -> m.host().abandon(reason));
-    // The tree goes together, children before their parents (as a kill of the root does).
-    members.reversed().forEach(m -> m.process().killBecause(reason));
-    process.killBecause(reason);
+    killTree(reason);
     release();
     onEnd.accept(progress());
+  }
+
+  /**
+   * Kills the tree as {@code accr kill} of its root does, so that its bookkeeping is complete
+   * whatever each process was doing: one that already crashed on a page it could not have is
+   * reaped with the rest, and the root's exit completes, with the reason.
+   */
+  private void killTree(String reason) {
+    try {
+      node.kill(process.pid(), reason);
+    } catch (AccrException gone) {
+      // The root was already reaped: what is left of the tree is ended one by one.
+      members.reversed().forEach(m -> m.process().killBecause(reason));
+      process.killBecause(reason);
+    }
   }
 
   /** Stops loading: the process is gone (or never ran); releases the source. */

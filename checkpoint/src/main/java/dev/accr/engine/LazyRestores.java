@@ -22,14 +22,14 @@ final class LazyRestores {
       RemoteMemory remote) throws IOException {
     if (remote != null) {
       // Post-copy: nothing to check first; the source node serves every page.
-      return attach(p, remote.hostPages(p.pid()), false, plan);
+      return attach(p, node, remote.hostPages(p.pid()), false, plan);
     }
     RestoreOptions.Lazy mode = plan.options().lazy();
     if (mode == null || mode == RestoreOptions.Lazy.OFF) {
       return null;
     }
     boolean checkFirst = checkLocalSet(plan, node, cancellation, mode);
-    return attach(p, new ImagePageSource(plan.set(), p.pid()), checkFirst, plan);
+    return attach(p, node, new ImagePageSource(plan.set(), p.pid()), checkFirst, plan);
   }
 
   /**
@@ -80,7 +80,7 @@ final class LazyRestores {
             : new ImagePageSource(plan.set(), p.pid());
         SharedFirstPages split = new SharedFirstPages(all, p.memory());
         if (restore == null) {
-          restore = attach(p, split.privatePages(), checkFirst, plan);
+          restore = attach(p, node, split.privatePages(), checkFirst, plan);
         } else {
           restore.addProcess(p, split.privatePages());
         }
@@ -96,9 +96,9 @@ final class LazyRestores {
   }
 
   /** Makes the process load its pages from {@code source}; the plugins learn of it. */
-  static LazyRestore attach(SimProcess p, PageSource source, boolean checkFirst,
+  static LazyRestore attach(SimProcess p, Node node, PageSource source, boolean checkFirst,
       RestorePlan plan) {
-    LazyRestore lazy = new LazyRestore(p, source, checkFirst);
+    LazyRestore lazy = new LazyRestore(p, node, source, checkFirst);
     plan.session().restoreLazily(lazy);
     return lazy;
   }

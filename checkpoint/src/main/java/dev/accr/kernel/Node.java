@@ -323,15 +323,27 @@ public final class Node implements NodeContext, AutoCloseable {
    * dump holds the process frozen.
    */
   public void kill(int pid) {
+    kill(pid, null);
+  }
+
+  /**
+   * {@link #kill(int)}, telling whoever waits for a process of the subtree {@code reason} (if
+   * not null): something they cannot run without failed. A root killed so stays in the table
+   * until it is waited for. A process of the subtree may call it from its own step (it ends at
+   * once); one that already exited or crashed is reaped with the rest, so the root's exit
+   * always completes.
+   */
+  public void kill(int pid, String reason) {
     SimProcess p = process(pid);
     List<SimProcess> subtree = tree.subtree(p);
     for (SimProcess q : subtree) {
-      q.requestKill(); // all at once: their steps end together, not one grace period each
+      q.requestKill(reason); // all at once: their steps end together, not one grace period each
     }
     for (SimProcess q : subtree.reversed()) {
       q.kill(KILL_GRACE_MS);
     }
-    tree.killed(p, subtree);
+    // Killed for a reason, a root stays (a zombie) until `accr wait` has said why.
+    tree.killed(p, subtree, reason != null);
   }
 
   /**

@@ -246,6 +246,13 @@ final class ProcessLifecycle {
     runPermit.release();
   }
 
+  void requestKill(String reason) {
+    if (reason != null) {
+      killReason = reason; // before the kill: a step it ends reports why
+    }
+    requestKill();
+  }
+
   void requestKill() {
     killed = true;
     Thread r = runner;
@@ -263,6 +270,10 @@ final class ProcessLifecycle {
       return;
     }
     requestKill();
+    if (Thread.currentThread() == runner) {
+      end(); // its own step kills it (a failure it met): the step fails on and its thread ends
+      return;
+    }
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(graceMillis);
     boolean held = false;
     try {
@@ -293,11 +304,15 @@ final class ProcessLifecycle {
 
   private void end() {
     state = State.EXITED;
-    String reason = killReason;
-    exit.completeExceptionally(reason == null
-        ? AccrException.failed("process %d was killed", process.pid())
-        : AccrException.failed("process %d was killed: %s", process.pid(), reason));
+    exit.completeExceptionally(killedFailure());
     release();
+  }
+
+  private AccrException killedFailure() {
+    String reason = killReason;
+    return reason == null
+        ? AccrException.failed("process %d was killed", process.pid())
+        : AccrException.failed("process %d was killed: %s", process.pid(), reason);
   }
 
   void becomeZombie() {
@@ -309,7 +324,7 @@ final class ProcessLifecycle {
   }
 
   void failKilled() {
-    exit.completeExceptionally(AccrException.failed("process %d was killed", process.pid()));
+    exit.completeExceptionally(killedFailure());
   }
 
   CompletableFuture<String> exitFuture() {

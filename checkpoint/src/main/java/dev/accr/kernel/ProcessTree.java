@@ -261,10 +261,10 @@ final class ProcessTree {
 
   /**
    * After a kill from outside ended {@code top} and its descendants: the descendants leave the
-   * table; {@code top} too if it is a root, else it stays a zombie (status 128 + SIGKILL, no
-   * digest) for its parent to reap.
+   * table; {@code top} too if it is a root (unless {@code keepRoot}: it stays until waited
+   * for), else it stays a zombie (status 128 + SIGKILL, no digest) for its parent to reap.
    */
-  void killed(SimProcess top, List<SimProcess> subtree) {
+  void killed(SimProcess top, List<SimProcess> subtree, boolean keepRoot) {
     List<Runnable> completions = new ArrayList<>();
     synchronized (lock) {
       for (SimProcess q : subtree) {
@@ -280,7 +280,9 @@ final class ProcessTree {
         top.lineage().removeChild(child);
       }
       if (ppid == 0 || parent == null) {
-        table.remove(top.pid(), top);
+        if (!keepRoot || ppid != 0) {
+          table.remove(top.pid(), top);
+        }
       } else if (parent.lineage().exited()) {
         reap(parent, top, completions);
       } else {

@@ -295,6 +295,11 @@ public final class SimProcess implements ProcessView, AutoCloseable {
     life.requestKill();
   }
 
+  /** {@link #requestKill()}, telling whoever waits for the process {@code reason}. */
+  public void requestKill(String reason) {
+    life.requestKill(reason);
+  }
+
   /**
    * Kills the process whatever it is doing, within a bound: a step under way is interrupted
    * and given {@code graceMillis} to end; if it does not, the process ends anyway and its

@@ -38,6 +38,8 @@ class ProcessTreeTest {
   private static final int R_INDEX = 7;
   /** The root keeps each reaped child's status + 1000 in registers 8, 9, 10... */
   private static final int R_STATUS = 8;
+  /** Set: the root's step fails once its children are forked (a page it could not load). */
+  private static final int R_CRASH = 15;
 
   @TempDir Path tmp;
   private final Node node = ScriptedWorkload.node(
@@ -93,6 +95,9 @@ class ProcessTreeTest {
       t.setGpr(R_ROLE, ROOT);
       t.setGpr(R_PHASE, 1);
       return true;
+    }
+    if (t.gpr(R_CRASH) != 0) {
+      throw AccrException.failed("a page could not be loaded");
     }
     if (t.gpr(R_HOLD) != 0) {
       if (!p.takeSignal(Signals.SIGUSR1)) {
@@ -246,6 +251,28 @@ class ProcessTreeTest {
     assertEquals(0, node.memory().reservedBytes());
     AccrException e = assertThrows(AccrException.class, () -> node.awaitExit(root.pid()));
     assertEquals(AccrException.NOT_FOUND, e.exitCode());
+  }
+
+  @Test
+  void aTreeKilledForAReasonAfterItsRootCrashedEndsItsRootWithTheReason() {
+    // The root fails a step while its children run: its exit waits for them. The kill that
+    // follows (a lazy restore whose source is lost) must complete it, saying why.
+    SimProcess root = node.create("scripted", List.of(), tmp, 0);
+    root.thread(0).setGpr(R_CHILDREN, 2);
+    root.thread(0).setGpr(R_CHILD_ROLE, BLOCK);
+    root.thread(0).setGpr(R_CRASH, 1);
+    root.start();
+    await("the root crashed, its two children blocked", () -> root.state()
+        == SimProcess.State.EXITED && root.lineage().children().size() == 2
+        && root.lineage().children().stream().allMatch(c -> node.process(c).blocked()));
+    assertTrue(!root.exitFuture().isDone(), "a root's exit waits for its tree");
+
+    node.kill(root.pid(), "the source of its pages is lost");
+    AccrException e = assertThrows(AccrException.class, () -> node.awaitExit(root.pid()));
+    assertEquals("process " + root.pid() + " was killed: the source of its pages is lost",
+        e.getMessage());
+    assertTrue(node.processes().isEmpty(), "the tree is gone once waited for");
+    assertEquals(0, node.memory().residentPages());
   }
 
   @Test

@@ -99,7 +99,7 @@ class TreePostCopyTest {
             "" + steps, "--seed", "6", "--mem-mib", "" + mib, "--out",
             root.resolve(out).toString()))
         .setCwd(root.toString()).setStepDelayMs(delayMs)).build()).getRun().getPid();
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while (tree(a, pid).size() < STAGES + 1) {
       assertTrue(System.nanoTime() < deadline, "the stages were not forked");
       Thread.sleep(5);
@@ -140,8 +140,6 @@ class TreePostCopyTest {
   }
 
   @Test
-  @org.junit.jupiter.api.Disabled("intermittent (about 1 run in 6 on a loaded machine): the"
-      + " root on the target may outlive the lost source; see docs/migration.md, limits")
   void aSourceThatFallsSilentMidPostCopyHasTheTargetKillTheWholeTree() throws Exception {
     int pid = chain(20, 100_000, 4, "lost.out");
     List<Integer> pids = tree(a, pid).stream().map(SimProcess::pid).toList();
@@ -153,8 +151,8 @@ class TreePostCopyTest {
             .setMigrate(MigrateRequest.newBuilder().setPid(pid).setToNode("p").setLazy(true))
             .build())));
     assertEquals(AccrException.FAILED, e.exitCode(), e.getMessage());
-    // wait -t ROOT says why; a stage that died of a page it could not have stays a zombie of
-    // its killed parent, so its own end is only that it runs no more.
+    // wait -t ROOT says why, whichever process met the loss first (the root's own step, a
+    // stage's, the pusher); the others' end is that they run no more.
     SimProcess rootThere = b.node().processes().stream().filter(q -> q.pid() == pid)
         .findFirst().orElseThrow(() -> new AssertionError("the tree was not restored on b: "
             + e.getMessage()));
