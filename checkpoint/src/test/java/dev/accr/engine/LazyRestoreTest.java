@@ -106,7 +106,7 @@ class LazyRestoreTest {
     for (SimProcess p : List.of(root, member)) {
       p.memory().mapAnonymous(base, 4L * MemoryView.PAGE_SIZE, Prot.READ | Prot.WRITE, "lazy");
     }
-    LazyRestore lazy = new LazyRestore(root, new OnePageUnits(base, 4), false);
+    LazyRestore lazy = new LazyRestore(root, b, new OnePageUnits(base, 4), false);
     lazy.addProcess(member, new OnePageUnits(base, 4));
     member.killFrozen(); // it ends before the pusher loaded any of its pages
     lazy.start();
