@@ -8,9 +8,7 @@ import dev.accr.engine.RemoteMemory;
 import dev.accr.plugin.RemoteBulk;
 import dev.accr.proto.LazyPagesInfo;
 import dev.accr.proto.MigrationStepReply;
-import dev.accr.proto.PostCopyFile;
 import dev.accr.proto.PostCopyIndex;
-import dev.accr.proto.PostCopyUnit;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.EOFException;
@@ -40,16 +38,10 @@ final class SourceLink implements RemoteMemory {
 
   private final String source;
   private final DataOutputStream out;
-  private final List<List<PageSource.Run>> hostUnits = new ArrayList<>();
-  /** A tree's processes: pid -> {first host unit, count}; its units come together. */
-  private final Map<Integer, int[]> unitsOfPid = new HashMap<>();
-  /** plugin/what/id -> the file and its first unit. */
-  private final Map<String, FileUnits> files = new HashMap<>();
-  private final Set<String> servedPlugins = new HashSet<>();
   private final Map<Integer, byte[]> arrived = new HashMap<>();
   private final Set<Integer> requested = new HashSet<>();
   private volatile PostCopyIndex index;
-  private int unitCount;
+  private volatile PostCopyUnits units;
   private String broken;
   private boolean done;
   /** Whether the source was told the process runs; Done never goes before that. */
@@ -59,8 +51,6 @@ final class SourceLink implements RemoteMemory {
   private volatile LazyRestore lazy;
   private volatile long attachedAt;
   private volatile long runningSince;
-
-  private record FileUnits(PostCopyFile file, int first, Map<Long, Integer> byKey) {}
 
   SourceLink(String source, DataOutputStream out) {
     this.source = source;
@@ -72,47 +62,11 @@ final class SourceLink implements RemoteMemory {
     if (this.index != null) {
       throw AccrException.usage("post-copy: a second index");
     }
-    for (PostCopyUnit u : index.getHostUnitsList()) {
-      if (u.getVaddrCount() != u.getPagesCount()) {
-        throw AccrException.usage("post-copy index: a unit's runs do not pair up");
-      }
-      List<PageSource.Run> runs = new ArrayList<>();
-      for (int i = 0; i < u.getVaddrCount(); i++) {
-        if (u.getPages(i) <= 0 || u.getPages(i) > PageFrames.MAX_UNIT / 4096) {
-          throw AccrException.usage("post-copy index: a run of %d pages", u.getPages(i));
-        }
-        runs.add(new PageSource.Run(u.getVaddr(i), u.getPages(i)));
-      }
-      int pid = u.getPid() == 0 ? index.getPid() : u.getPid();
-      int[] range = unitsOfPid.computeIfAbsent(pid, k -> new int[] {hostUnits.size(), 0});
-      if (range[0] + range[1] != hostUnits.size()) {
-        throw AccrException.usage("post-copy index: the units of process %d are not together",
-            pid);
-      }
-      range[1]++;
-      hostUnits.add(runs);
-    }
-    unitCount = hostUnits.size();
-    if (index.getEagerUnits() > unitCount) {
-      throw AccrException.usage("post-copy index: %d eager units of %d", index.getEagerUnits(),
-          unitCount);
-    }
+    PostCopyUnits parsed = new PostCopyUnits(index);
     for (int u = 0; u < index.getEagerUnits(); u++) {
       requested.add(u); // they come unasked, right after the index
     }
-    for (PostCopyFile f : index.getFilesList()) {
-      if (f.getKeysCount() != f.getLengthsCount()) {
-        throw AccrException.usage("post-copy index: a file's chunks do not pair up");
-      }
-      Map<Long, Integer> byKey = new HashMap<>();
-      for (int i = 0; i < f.getKeysCount(); i++) {
-        byKey.put(f.getKeys(i), i);
-      }
-      files.put(f.getPlugin() + "/" + f.getWhat() + "/" + f.getId(),
-          new FileUnits(f, unitCount, byKey));
-      servedPlugins.add(f.getPlugin());
-      unitCount += f.getKeysCount();
-    }
+    this.units = parsed;
     this.index = index;
   }
 
@@ -189,7 +143,7 @@ final class SourceLink implements RemoteMemory {
           case PageFrames.UNIT -> {
             int unit = in.readInt();
             int length = in.readInt();
-            if (unit < 0 || unit >= unitCount || length < 0 || length > PageFrames.MAX_UNIT) {
+            if (unit < 0 || unit >= units.count() || length < 0 || length > PageFrames.MAX_UNIT) {
               throw new IOException("bad unit frame: unit " + unit + ", " + length + " bytes");
             }
             byte[] data = in.readNBytes(length);
@@ -329,14 +283,13 @@ final class SourceLink implements RemoteMemory {
   @Override
   public PageSource hostPages(int pid) {
     PostCopyIndex i = index;
-    if (i == null || pid != i.getPid() && !unitsOfPid.containsKey(pid)) {
+    if (i == null || !units.serves(pid)) {
       throw AccrException.usage("post-copy: the source serves process %d, not %d",
           i == null ? 0 : i.getPid(), pid);
     }
     // The process's units: a range of the index's (all of them for a lone process).
-    int[] range = unitsOfPid.getOrDefault(pid, new int[] {0, 0});
-    int first = range[0];
-    List<List<PageSource.Run>> mine = hostUnits.subList(first, first + range[1]);
+    int first = units.firstOf(pid);
+    List<List<PageSource.Run>> mine = units.hostUnitsOf(pid);
     return new PageSource() {
       @Override
       public List<List<Run>> units() {
@@ -382,10 +335,10 @@ final class SourceLink implements RemoteMemory {
       throw AccrException.usage("post-copy: no index from the source");
     }
     return (plugin, what, id) -> {
-      FileUnits f = files.get(plugin + "/" + what + "/" + id);
+      PostCopyUnits.FileUnits f = units.file(plugin, what, id);
       if (f == null) {
         // A plugin that serves its memory wrote no bulk file: nothing of this one.
-        return servedPlugins.contains(plugin) ? new Reader(null) : null;
+        return units.servesPlugin(plugin) ? new Reader(null) : null;
       }
       return new Reader(f);
     };
@@ -393,10 +346,10 @@ final class SourceLink implements RemoteMemory {
 
   /** One served bulk file, read from the source chunk by chunk. */
   private final class Reader implements BulkReader {
-    private final FileUnits file;
+    private final PostCopyUnits.FileUnits file;
     private final List<Chunk> chunks = new ArrayList<>();
 
-    Reader(FileUnits file) {
+    Reader(PostCopyUnits.FileUnits file) {
       this.file = file;
       if (file != null) {
         for (int i = 0; i < file.file().getKeysCount(); i++) {
