@@ -6,6 +6,7 @@ import dev.accr.image.ProgressListener;
 import dev.accr.plugin.PluginHost;
 import dev.accr.proto.MigrateRequest;
 import dev.accr.proto.MigrationStepRequest;
+import dev.accr.proto.MigrationStepReply;
 import dev.accr.proto.PostCopyReply;
 import dev.accr.proto.PostCopyRequest;
 import dev.accr.proto.ReceiveSetRequest;
@@ -129,15 +130,30 @@ final class MigrationRequests {
         closeQuietly(out);
       });
       link.run(data, watch, () -> {
+        MigrationStepReply restored;
         try {
-          link.restored(area.restorePostCopy(service, plugins, r.getMigration(), r.getRestore(),
-              link, check));
+          restored = area.restorePostCopy(service, plugins, r.getMigration(), r.getRestore(),
+              link, check);
         } catch (AccrException e) {
           link.refused(e.exitCode(), e.getMessage());
+          return;
         } catch (IOException | RuntimeException e) {
           LOG.log(Level.WARNING, "post-copy restore failed", e);
           link.refused(AccrException.FAILED, e.getClass().getSimpleName() + ": "
               + e.getMessage());
+          return;
+        }
+        try {
+          link.restored(restored);
+        } catch (IOException e) {
+          // The source cannot hear that the process runs here, so it goes on with its own
+          // copy: this one must not run too.
+          try {
+            service.node().kill(restored.getPid(), "lost node " + source
+                + " before it heard the process runs here: " + e.getMessage());
+          } catch (AccrException gone) {
+            // the lost link killed it already
+          }
         }
       });
     } finally {

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.UnaryOperator;
 
 /**
  * A GPU's device memory, allocated lazily in 2 MiB blocks on first write: a 64 GiB device
@@ -40,6 +41,7 @@ public final class Vram {
   private final SpareBlocks spare = new SpareBlocks();
   /** Where blocks not present yet come from (a lazy restore); null: every block is here. */
   private volatile VramFaults faults;
+  private final Object faultsChange = new Object();
   /** Copies while the owner runs hold it shared; freeing blocks holds it alone. */
   private final ReentrantReadWriteLock freeing = new ReentrantReadWriteLock();
 
@@ -106,7 +108,19 @@ public final class Vram {
 
   /** Sends first touches of absent blocks to {@code f} (a lazy restore), or, with null, not. */
   public void setFaults(VramFaults f) {
-    this.faults = f;
+    synchronized (faultsChange) {
+      this.faults = f;
+    }
+  }
+
+  /**
+   * Replaces the first-touch handler by {@code change} applied to the current one, atomically
+   * with other changes (several lazy restores may share this GPU).
+   */
+  public void changeFaults(UnaryOperator<VramFaults> change) {
+    synchronized (faultsChange) {
+      this.faults = change.apply(faults);
+    }
   }
 
   /** Whether block {@code b} has memory (was written or loaded). */

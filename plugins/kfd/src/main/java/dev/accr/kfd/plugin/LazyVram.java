@@ -60,8 +60,6 @@ final class LazyVram implements LazyDeviceMemory {
   /** A GPU's stored VRAM and the process's extents on it, whose blocks are not listed yet. */
   private record Unlisted(GpuBlocks gpu, StoredVram stored, TreeMap<Long, VramExtent> targets) {}
 
-  /** Shares each GPU's faults with the other processes of the restore (a tree). */
-  private SharedGpuFaults gpuFaults;
   private final Map<Vram, VramFaults> handlers = new java.util.IdentityHashMap<>();
 
   private final LazyRestoreHost host;
@@ -159,16 +157,20 @@ final class LazyVram implements LazyDeviceMemory {
     try {
       listBlocks();
     } catch (RuntimeException e) {
-      String reason = "kfd: the VRAM images cannot be placed: " + e.getMessage();
-      synchronized (changed) {
-        if (failure == null) {
-          failure = reason;
-        }
-        changed.notifyAll();
-      }
-      host.failed(reason);
-      throw AccrException.failed("%s", reason);
+      throw fail("kfd: the VRAM images cannot be placed: " + e.getMessage());
     }
+  }
+
+  /** Ends the lazy restore with {@code reason}: the host kills the process; to throw. */
+  private AccrException fail(String reason) {
+    synchronized (changed) {
+      if (failure == null) {
+        failure = reason;
+      }
+      changed.notifyAll();
+    }
+    host.failed(reason);
+    return AccrException.failed("%s", reason);
   }
 
   /** Lists the blocks of one GPU that the stored chunks' pieces land in. */
@@ -225,11 +227,10 @@ final class LazyVram implements LazyDeviceMemory {
           }
         }
       }
-      lazy.gpuFaults = SharedGpuFaults.of(ctx);
       for (GpuBlocks g : lazy.gpus) {
         VramFaults f = lazy.faultsOf(g);
         lazy.handlers.put(g.vram(), f);
-        lazy.gpuFaults.add(g.vram(), f);
+        SharedGpuFaults.add(g.vram(), f);
       }
       // A block that already has memory (written while the state was restored) is loaded now:
       // a fault would never come for it.
@@ -352,16 +353,8 @@ final class LazyVram implements LazyDeviceMemory {
             && vram.installFilled(unit.block(), arena, block);
       }
     } catch (RuntimeException e) {
-      String reason = String.format("kfd: VRAM block %d of gpu 0x%x could not be loaded: %s",
-          unit.block(), unit.gpu().gpuId(), e.getMessage());
-      synchronized (changed) {
-        if (failure == null) {
-          failure = reason;
-        }
-        changed.notifyAll();
-      }
-      host.failed(reason);
-      throw AccrException.failed("%s", reason);
+      throw fail(String.format("kfd: VRAM block %d of gpu 0x%x could not be loaded: %s",
+          unit.block(), unit.gpu().gpuId(), e.getMessage()));
     } finally {
       if (!taken) {
         arena.close();
@@ -447,7 +440,7 @@ final class LazyVram implements LazyDeviceMemory {
     for (GpuBlocks g : gpus) {
       VramFaults f = handlers.get(g.vram());
       if (f != null) {
-        gpuFaults.remove(g.vram(), f);
+        SharedGpuFaults.remove(g.vram(), f);
       }
       g.reader().close();
     }

@@ -28,22 +28,21 @@ class SharedGpuFaultsTest {
   }
 
   @Test
-  void twoProcessesOnOneGpuBothSeeItsFaultsUntilTheLastIsDone() {
+  void twoLazyRestoresOnOneGpuBothSeeItsFaultsUntilTheLastIsDone() {
     try (Node node = KfdNodes.node("a", "mi250x4")) {
       Vram vram = KfdNodes.kfd(node).gpus().getFirst().vram();
-      SharedGpuFaults faults = new SharedGpuFaults();
       Recording first = new Recording();
       Recording second = new Recording();
-      faults.add(vram, first);
-      faults.add(vram, second);
+      SharedGpuFaults.add(vram, first);
+      SharedGpuFaults.add(vram, second);
       vram.forRead(0, 8);
       assertEquals(List.of(0), first.faults);
       assertEquals(List.of(0), second.faults, "the second process's handler is not replaced");
-      faults.remove(vram, first);
+      SharedGpuFaults.remove(vram, first);
       vram.forRead(Vram.BLOCK, 8);
       assertEquals(List.of(0), first.faults);
       assertEquals(List.of(0, 1), second.faults);
-      faults.remove(vram, second);
+      SharedGpuFaults.remove(vram, second);
       vram.forRead(2 * Vram.BLOCK, 8);
       assertEquals(List.of(0, 1), second.faults, "the GPU's usual path once both are done");
     }
