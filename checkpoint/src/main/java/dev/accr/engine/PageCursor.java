@@ -20,22 +20,17 @@ final class PageCursor {
   private int vma;
   private long index;
   private long sequence;
+  private boolean stopped;
 
   PageCursor(List<Vma> vmas, PageSelection selection) {
     this.vmas = vmas;
     this.selection = selection;
   }
 
-  /** The number of pages of {@code vmas} that {@code selection} selects. */
-  static long count(List<Vma> vmas, PageSelection selection) {
-    long n = 0;
-    for (Vma v : vmas) {
-      n += selection.count(v);
-    }
-    return n;
-  }
-
-  /** At least {@link #count}, without visiting the pages ({@link PageSelection#bound}). */
+  /**
+   * At least the number of pages of {@code vmas} that {@code selection} selects, without
+   * visiting them ({@link PageSelection#bound}).
+   */
   static long bound(List<Vma> vmas, PageSelection selection) {
     long n = 0;
     for (Vma v : vmas) {
@@ -51,7 +46,7 @@ final class PageCursor {
   synchronized boolean next(Batch batch) {
     batch.pieces = 0;
     batch.size = 0;
-    while (batch.size < batch.capacity && vma < vmas.size()) {
+    while (!stopped && batch.size < batch.capacity && vma < vmas.size()) {
       Vma v = vmas.get(vma);
       long i = selection.next(v, index);
       if (i < 0) {
@@ -67,6 +62,11 @@ final class PageCursor {
     }
     batch.sequence = sequence++;
     return batch.size > 0;
+  }
+
+  /** Hands out nothing more: a dump that has failed stops its other workers. */
+  synchronized void stop() {
+    stopped = true;
   }
 
   /** One thread's reusable batch of pages, as pieces of frames that follow each other. */

@@ -141,7 +141,7 @@ final class PageDumper {
     long[] zeroPages = new long[workers];
     long[] scanned = new long[workers];
     long[] written = new long[workers];
-    Parallel.run(workers, w -> {
+    Parallel.run(workers, cursor::stop, w -> {
       try (Worker worker = new Worker(firstFile + w, options.compression(), grant)) {
         PageCursor.Batch batch = new PageCursor.Batch(options.chunkPages());
         while (cursor.next(batch)) {

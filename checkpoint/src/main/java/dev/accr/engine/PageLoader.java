@@ -112,7 +112,8 @@ final class PageLoader {
   private void loadWith(int workers, int bufferSize, List<Integer> files,
       Map<Integer, Map<Long, Ref>> byFile, AtomicLong nextFile, AtomicLong bytesRead,
       AtomicLong pagesDone, long total, PageSink sink) throws IOException {
-    Parallel.run(workers, w -> {
+    // A failure stops the others: the counter of files hands out none after it.
+    Parallel.run(workers, () -> nextFile.set(files.size()), w -> {
       // Sized by the largest chunk the pagemaps announce; the reader refuses larger ones.
       try (Arena arena = Arena.ofConfined();
           ChunkCodec codec = new ChunkCodec(Compression.NONE)) {

@@ -16,7 +16,9 @@ import java.util.concurrent.Future;
 /**
  * Runs a fixed number of workers on platform threads (the calling one among them when it is
  * one) and rethrows the first failure, once every worker has ended, with the other workers'
- * failures added to it as suppressed.
+ * failures added to it as suppressed. The workers share their work (a cursor, a counter of
+ * files): the first failure stops it at once, so the others end after the piece in hand
+ * instead of working through the rest of a run that has failed.
  */
 final class Parallel {
   private Parallel() {}
@@ -27,7 +29,11 @@ final class Parallel {
     void run(int index) throws IOException;
   }
 
-  static void run(int workers, Body body) throws IOException {
+  /**
+   * Runs {@code body} on {@code workers} workers; {@code stop} makes the shared work hand out
+   * nothing more, and runs on the first failure, on the thread that failed.
+   */
+  static void run(int workers, Runnable stop, Body body) throws IOException {
     if (workers == 1) {
       body.run(0);
       return;
@@ -49,6 +55,7 @@ final class Parallel {
             body.run(index);
           } catch (IOException | RuntimeException | Error e) {
             failed.add(e);
+            stop.run();
             throw e;
           }
           return null;
@@ -56,7 +63,12 @@ final class Parallel {
       }
       try {
         if (first == 1) {
-          body.run(0);
+          try {
+            body.run(0);
+          } catch (IOException | RuntimeException | Error e) {
+            stop.run();
+            throw e;
+          }
         }
         for (Future<?> f : futures) {
           f.get();
@@ -67,6 +79,7 @@ final class Parallel {
         thrown = e.getCause();
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
+        stop.run();
         thrown = AccrException.failed("interrupted");
       }
       if (thrown != null) {

@@ -140,10 +140,8 @@ public final class NodeClient {
         request.writeDelimitedTo(c.out);
         c.out.flush();
       } catch (IOException e) {
-        if (tls != null) {
-          c.in.read(); // a node that refused this client has said why in an alert
-        }
-        throw e;
+        // A node that refused this client's certificate has said why in an alert, and closed.
+        throw tls == null ? e : alertOr(c.in, e);
       }
       c.requestSent();
       cancel.attach(c);
@@ -217,7 +215,8 @@ public final class NodeClient {
       throw AccrException.usage("node %s is not on this machine: give --tls DIR (or set"
           + " ACCR_TLS_DIR); requests go in clear only to a node on loopback", node);
     }
-    Socket raw = new Socket();
+    TlsClientSocket lenient = tls == null ? null : new TlsClientSocket();
+    Socket raw = lenient == null ? new Socket() : lenient;
     try {
       try {
         raw.connect(tcp, CONNECT_TIMEOUT_MS);
@@ -234,12 +233,32 @@ public final class NodeClient {
       ssl.setSSLParameters(tls.parameters(false));
       ssl.setSoTimeout(HANDSHAKE_TIMEOUT_MS);
       ssl.startHandshake();
+      IOException lost = lenient.handshakeDone();
+      if (lost != null) {
+        throw alertOr(ssl.getInputStream(), lost);
+      }
       checkNodeName((X509Certificate) ssl.getSession().getPeerCertificates()[0]);
       return new Connection(ssl.getInputStream(), ssl.getOutputStream(), ssl, ssl);
     } catch (IOException | RuntimeException e) {
       raw.close();
       throw e;
     }
+  }
+
+  /**
+   * Why a TLS connection was lost before its request went out: the node's alert, read from
+   * {@code in} (an {@link SSLException} saying why it refused this client), or else
+   * {@code lost}.
+   */
+  private static IOException alertOr(InputStream in, IOException lost) {
+    try {
+      in.read();
+    } catch (SSLException alert) {
+      return alert;
+    } catch (IOException e) {
+      lost.addSuppressed(e);
+    }
+    return lost;
   }
 
   private AccrException doesNotAnswer(IOException e) {

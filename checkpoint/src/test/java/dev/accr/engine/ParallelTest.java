@@ -2,6 +2,7 @@ package dev.accr.engine;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.util.Arrays;
@@ -19,7 +20,7 @@ class ParallelTest {
   @Test
   void aFailureOfTheCallingWorkerCarriesThePoolWorkersFailures() throws Exception {
     CountDownLatch poolFailed = new CountDownLatch(2);
-    IOException e = assertThrows(IOException.class, () -> Parallel.run(3, w -> {
+    IOException e = assertThrows(IOException.class, () -> Parallel.run(3, () -> {}, w -> {
       if (w == 0) {
         try {
           poolFailed.await(10, TimeUnit.SECONDS); // both pool workers have failed first
@@ -36,6 +37,36 @@ class ParallelTest {
   }
 
   @Test
+  void aFailureStopsTheSharedWorkAndTheOthersEndAfterThePieceInHand() throws Exception {
+    int pieces = 1000;
+    AtomicInteger next = new AtomicInteger();
+    AtomicInteger done = new AtomicInteger();
+    CountDownLatch stopped = new CountDownLatch(1);
+    IOException e = assertThrows(IOException.class, () -> Parallel.run(3, () -> {
+      next.set(pieces);
+      stopped.countDown();
+    }, w -> {
+      for (int i; (i = next.getAndIncrement()) < pieces; ) {
+        if (w == 1) {
+          throw new IOException("worker 1 failed");
+        }
+        // The others hold their piece until the failure has stopped the work.
+        try {
+          if (!stopped.await(10, TimeUnit.SECONDS)) {
+            throw new IOException("worker " + w + " was not stopped");
+          }
+        } catch (InterruptedException ie) {
+          throw new IOException("worker " + w + " interrupted");
+        }
+        done.incrementAndGet();
+      }
+    }));
+    assertEquals("worker 1 failed", e.getMessage());
+    assertEquals(List.of(), messages(e.getSuppressed()));
+    assertTrue(done.get() <= 2, "pieces done after the failure: " + done.get());
+  }
+
+  @Test
   void onAVirtualCallerEveryWorkersFailureIsKeptAndAllHaveEndedWhenItIsThrown()
       throws Exception {
     AtomicInteger ended = new AtomicInteger();
@@ -44,7 +75,7 @@ class ParallelTest {
     int[] endedWhenThrown = new int[1];
     Thread caller = Thread.ofVirtual().start(() -> {
       try {
-        Parallel.run(2, w -> {
+        Parallel.run(2, () -> {}, w -> {
           try {
             bothRunning.countDown();
             bothRunning.await(10, TimeUnit.SECONDS);
