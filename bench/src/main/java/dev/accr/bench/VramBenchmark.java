@@ -25,6 +25,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.LongSupplier;
 
 /**
  * The VRAM benchmark: a process with {@code --gpus} KFD GPUs of {@code --size-mib} of VRAM each
@@ -45,6 +46,18 @@ public final class VramBenchmark implements Benchmark {
   private static final long VA = 0x100_0000_0000L;
   /** The KFD plugin's staging budget, which {@code --staging-mib} sets. */
   private static final String STAGING_OPTION = "kfd.staging-mib";
+
+  /** The machine's available memory in bytes, 0 when unknown: what decides the restores. */
+  private final LongSupplier available;
+
+  public VramBenchmark() {
+    this(MemoryWatch::available);
+  }
+
+  /** A benchmark that takes the machine's available memory from {@code available}. */
+  VramBenchmark(LongSupplier available) {
+    this.available = available;
+  }
 
   @Override
   public String name() {
@@ -69,11 +82,12 @@ public final class VramBenchmark implements Benchmark {
 
   @Override
   public void run(Parameters parameters, PrintWriter out) throws IOException {
-    new Run(parameters, out).all();
+    new Run(parameters, out, available).all();
   }
 
   /** One run of every case: what it was given and what it measured on the way. */
   private static final class Run {
+    private final LongSupplier available;
     private final int gpus;
     private final long perGpu;
     private final long bytes;
@@ -89,7 +103,8 @@ public final class VramBenchmark implements Benchmark {
     /** Whether each dump is followed by a restore on a second node (not in the budget run). */
     private boolean restores;
 
-    Run(Parameters p, PrintWriter out) {
+    Run(Parameters p, PrintWriter out, LongSupplier available) {
+      this.available = available;
       this.registry = p.registry();
       this.gpus = p.intSetting("gpus", 1);
       this.perGpu = (long) p.sizeMib() << 20;
@@ -118,7 +133,7 @@ public final class VramBenchmark implements Benchmark {
       }
       // A restore runs beside the dumped process: its VRAM, the image and the restored VRAM.
       long restoreNeeds = 3 * bytes + (1L << 30);
-      long available = MemoryWatch.available();
+      long available = this.available.getAsLong();
       restores = available <= 0 || restoreNeeds <= available;
       if (!restores) {
         out.printf("restores skipped: restoring beside the dumped process needs about %s, %s"
@@ -260,7 +275,7 @@ public final class VramBenchmark implements Benchmark {
      */
     private double restoreOnNewNode(Node a, SimProcess p, PluginHost plugins,
         DumpOptions dumpOptions, Map<String, String> options) throws IOException {
-      long available = MemoryWatch.available();
+      long available = this.available.getAsLong();
       if (available > 0 && 4 * bytes + (1L << 30) > available) {
         return Double.NaN;
       }

@@ -52,7 +52,9 @@ class VramFreeOrderTest {
   @EnumSource(Free.class)
   void aBufferAllocatedWhileAFreeWaitsKeepsWhatItWrites(Free what) throws Exception {
     ExecutorService threads = Executors.newFixedThreadPool(2);
-    try (Node node = KfdNodes.node("a", "mi100x2")) {
+    CountDownLatch goOn = new CountDownLatch(1);
+    // A failure lets the parked copy go before the node closes: its close waits for the copy.
+    try (Node node = KfdNodes.node("a", "mi100x2"); AutoCloseable letGo = goOn::countDown) {
       KfdProcess first = kfd(node, 4242);
       KfdProcess second = kfd(node, 4343);
       int gpuId = first.gpuIds().getFirst();
@@ -64,7 +66,6 @@ class VramFreeOrderTest {
       // A copy of a running process parks inside the frees' read lock, on an absent block.
       int parked = (int) (vram.capacity() / Vram.BLOCK) - 1;
       CountDownLatch copying = new CountDownLatch(1);
-      CountDownLatch goOn = new CountDownLatch(1);
       vram.setFaults(new VramFaults() {
         @Override
         public void fault(int block) {
@@ -81,8 +82,10 @@ class VramFreeOrderTest {
           MemorySegment.ofArray(new byte[PAGE]), 0, PAGE));
       await(copying);
       Future<?> freeing = threads.submit(free);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
       while (!vram.freeWaiting()) { // the free is in: it waits for the copy
         assertTrue(!freeing.isDone() && !copy.isDone(), "the free and the copy are under way");
+        assertTrue(System.nanoTime() < deadline, "the free did not wait for the copy in 10 s");
         Thread.onSpinWait();
       }
 
