@@ -37,7 +37,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Live migration between real node daemons on loopback TCP with mutual TLS, through
  * {@code ./accr}: processes moved cold, with pre-copy and post-copy, between nodes of one
  * preset and from mi250x4 to mi300x8, end with the digest of an uninterrupted run, and so do
- * trees (pipe-chain with pre-copy, kfd-ddp with pre-copy and back with post-copy); a target
+ * trees (pipe-chain and kfd-ddp, each with pre-copy and then post-copy); a target
  * that dies during pre-copy or during the final copy, or has no GPUs, leaves the process
  * running on the source, and so does a set streamed to a node that dies, which leaves no set on
  * either side; a source that dies during post-copy has the target kill the process, saying so.
@@ -344,14 +344,23 @@ class MigrateIT {
     return null;
   }
 
-  /** pipe-chain, a tree of three processes, moved whole with pre-copy. */
+  /**
+   * pipe-chain, a tree of four processes joined by pipes, moved whole with pre-copy from a to
+   * c, then with post-copy from c to b: the tree runs on b at once, each process's host pages
+   * following from c, and ends there (as {@code accr wait} on b says) with the uninterrupted
+   * digest.
+   */
   private Void treeMoves(String[] chain, Digest ref) throws Exception {
     String pid = slow(chain);
     awaitChildren(pid, 3);
     String out = on(a, "migrate", "-t", pid, "--to", c, "--small-round-mib", "0",
         "--max-rounds", "2");
     assertTrue(out.contains("migrated " + pid) && out.contains("pre-copy 1:"), out);
-    assertEquals(ref.get(), digest(c, pid));
+    out = on(c, "migrate", "-t", pid, "--to", b, "--lazy", "--json");
+    assertTrue(out.contains("\"postCopy\"") && out.contains("\"pagesFaulted\""), out);
+    assertFalse(ps(c).stream().anyMatch(p -> p.getPid() == Integer.parseInt(pid)),
+        "gone from c once b had it all");
+    assertEquals("digest: " + ref.get(), on(b, "wait", "-t", pid));
     return null;
   }
 
