@@ -207,6 +207,10 @@ public final class MigrateBenchmark implements Benchmark {
       if (reply.hasPostCopy()) {
         lazy = lazyFigures(reply);
       }
+      if (reply.getStagedRounds() > 0) {
+        lazy = String.format(Locale.ROOT, "%n             %d of %d rounds loaded on the target"
+            + " ahead of the stop", reply.getStagedRounds(), rounds);
+      }
     }
     if (!phases.isEmpty()) {
       StringBuilder line = new StringBuilder(String.format(Locale.ROOT,

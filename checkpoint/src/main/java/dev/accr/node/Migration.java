@@ -119,9 +119,13 @@ final class Migration {
           .setRestore(RestoreRequest.newBuilder().setDir("final").setThreads(request.getThreads())
               .putAllPluginOptions(request.getPluginOptionsMap())
               .setMapping(request.getMapping())));
-      reply.setDowntimeUs((System.nanoTime() - frozenAt) / 1000).setPid(restored.getPid())
+      long downtimeUs = (System.nanoTime() - frozenAt) / 1000;
+      long stopUs = stats.getPhasesList().stream().mapToLong(PhaseTimeEntry::getTimeUs).sum();
+      reply.setDowntimeUs(downtimeUs).setPid(restored.getPid())
           .setRestoreUs(restored.getRestoreUs()).clearDevices()
-          .addAllDevices(restored.getDevicesList());
+          .addAllDevices(restored.getDevicesList())
+          .setStagedRounds(restored.getStagedLinks())
+          .addAllDowntimePhases(stopPhases(stats, downtimeUs - stopUs, restored));
       done = true;
       service.node().kill(pid); // it runs on the target now
       reply.setTotalUs((System.nanoTime() - start) / 1000)
@@ -231,6 +235,24 @@ final class Migration {
     long targetUs = restored.getPhasesList().stream().mapToLong(PhaseTimeEntry::getTimeUs)
         .sum();
     phases.add(phase("transfer", Math.max(0, untilRunningUs - indexUs - targetUs)));
+    for (PhaseTimeEntry p : restored.getPhasesList()) {
+      phases.add(phase("target " + p.getPhase(), p.getTimeUs()));
+    }
+    return phases;
+  }
+
+  /**
+   * Where a pre-copy's (or a cold migration's) downtime went: the source's stop (the final
+   * dump's phases), what the target's phases do not account for ("transfer": the set's last
+   * frames, the request), and the target's: "staging" (waiting for the rounds still loading),
+   * then its restore's.
+   */
+  private static List<PhaseTimeEntry> stopPhases(DumpStatsEntry stats, long afterStopUs,
+      MigrationStepReply restored) {
+    List<PhaseTimeEntry> phases = new ArrayList<>(stats.getPhasesList());
+    long targetUs = restored.getPhasesList().stream().mapToLong(PhaseTimeEntry::getTimeUs)
+        .sum();
+    phases.add(phase("transfer", Math.max(0, afterStopUs - targetUs)));
     for (PhaseTimeEntry p : restored.getPhasesList()) {
       phases.add(phase("target " + p.getPhase(), p.getTimeUs()));
     }
