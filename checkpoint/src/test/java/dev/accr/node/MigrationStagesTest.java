@@ -34,7 +34,7 @@ class MigrationStagesTest {
   @BeforeEach
   void rounds() throws Exception {
     Node a = Scenarios.node("a");
-    SimProcess p = a.create("counter", List.of("--mem-mib", "2", "--steps", "100",
+    SimProcess p = a.create("counter", List.of("--mem-mib", "1", "--steps", "100",
         "--pages-per-step", "16", "--out", tmp.resolve("o.out").toString()), tmp, 0);
     Scenarios.step(p, 5);
     r0 = tmp.resolve("r0");

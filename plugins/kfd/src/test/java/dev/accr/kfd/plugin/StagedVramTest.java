@@ -38,9 +38,9 @@ class StagedVramTest {
   static Stream<Arguments> cases() {
     return Stream.of(
         Arguments.of("kfd-serve", List.of("--gpus", "2", "--weights-mib", "4", "--kv-mib", "6",
-            "--requests", "6", "--steps", "40", "--seed", "4", "--gpu-us-per-wg", "5")),
-        Arguments.of("kfd-train", List.of("--gpus", "2", "--vram-mib", "4", "--steps", "40",
-            "--seed", "4", "--gpu-us-per-wg", "5")));
+            "--requests", "6", "--steps", "20", "--seed", "4", "--gpu-us-per-wg", "1")),
+        Arguments.of("kfd-train", List.of("--gpus", "2", "--vram-mib", "2", "--steps", "16",
+            "--seed", "4", "--gpu-us-per-wg", "1")));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -56,14 +56,14 @@ class StagedVramTest {
     try (Node a = KfdNodes.node("a", "mi250x4")) {
       SimProcess p = a.create(workload, args, tmp, 0);
       for (int i = 0; i < 3; i++) {
-        Scenarios.step(p, 4 + 2 * i);
+        Scenarios.step(p, 2);
         Path dir = tmp.resolve("r" + i);
         new Dumper(a, Scenarios.plugins(a)).withParent(i == 0 ? null : rounds.getLast(),
             UnaryOperator.identity()).preDump(p.pid(), dir, DumpOptions.defaults()
                 .withThreads(2), ProgressListener.NONE);
         rounds.add(dir);
       }
-      Scenarios.step(p, 3);
+      Scenarios.step(p, 1);
       new Dumper(a, Scenarios.plugins(a)).withParent(rounds.getLast(), UnaryOperator.identity())
           .dump(p.pid(), last, DumpOptions.defaults(), ProgressListener.NONE);
     }
