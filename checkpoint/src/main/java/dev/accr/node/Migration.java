@@ -45,6 +45,8 @@ final class Migration {
   static final long SMALL_ROUND_BYTES = 16L << 20;
   /** ... or once a round does not shrink to this fraction of the one before (no convergence). */
   static final double SHRINK = 0.7;
+  /** After waiting this long for the target to load the rounds, one more round is sent. */
+  static final long RESEND_AFTER_US = 200_000;
   /** A virtual place for the sets as this node names them; they live on the target. */
   private static final Path SETS = Path.of("/migration");
 
@@ -89,6 +91,7 @@ final class Migration {
       }
       Path parent = null;
       long previous = Long.MAX_VALUE;
+      boolean resent = false;
       for (int round = 0; round < request.getMaxRounds(); round++) {
         Path dir = SETS.resolve("r" + round);
         long t0 = System.nanoTime();
@@ -101,7 +104,16 @@ final class Migration {
         if (round == 0) {
           check(target, "r0", reply);
         }
-        if (bytes < smallRound || bytes > previous * SHRINK) {
+        if (bytes < smallRound || bytes > previous * SHRINK
+            || round + 1 == request.getMaxRounds()) {
+          // Before the stop, the target loads what it received while the process runs here;
+          // what the process wrote meanwhile goes into one more round when one is left.
+          long waitedUs = awaitStaged(target);
+          if (waitedUs > RESEND_AFTER_US && !resent && round + 1 < request.getMaxRounds()) {
+            resent = true;
+            previous = Long.MAX_VALUE;
+            continue;
+          }
           break;
         }
         previous = bytes;
@@ -309,6 +321,22 @@ final class Migration {
 
   private static CheckpointId idOf(RemoteDestination sets) {
     return sets.lastId();
+  }
+
+  /**
+   * Waits, the process running, until the target has loaded the rounds it received ahead of
+   * the stop; returns how long that took. A target that cannot say (an older node) is not
+   * waited for: its restore waits instead.
+   */
+  private long awaitStaged(NodeClient target) {
+    long t0 = System.nanoTime();
+    try {
+      step(target, MigrationStepRequest.newBuilder().setAwaitStaged(true));
+    } catch (AccrException e) {
+      LOG.info("migration " + id + ": the target does not say when its rounds are loaded: "
+          + e.getMessage());
+    }
+    return (System.nanoTime() - t0) / 1000;
   }
 
   /** Has the target check set {@code name}: exit 4 and its reason when it cannot take it. */

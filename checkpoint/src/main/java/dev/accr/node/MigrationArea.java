@@ -103,6 +103,14 @@ final class MigrationArea {
           discard(dir);
         }
       }
+      case AWAIT_STAGED -> {
+        try {
+          reply.setStagedLinks(stages.awaitStaged(r.getMigration()));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw AccrException.failed("migration: interrupted");
+        }
+      }
       case DISCARD -> {
         stages.drop(r.getMigration());
         discard(dir);

@@ -75,6 +75,15 @@ final class MigrationStages {
     return s.awaitStaged();
   }
 
+  /**
+   * Waits until every round of migration {@code id} that arrived is staged (the process still
+   * runs on the source); returns how many rounds are, 0 when there is no stage.
+   */
+  int awaitStaged(String id) throws InterruptedException {
+    Stage s = stages.get(id);
+    return s == null ? 0 : s.awaitPending();
+  }
+
   /** Frees the stage of migration {@code id}, if any. */
   void drop(String id) {
     Stage s = stages.remove(id);
@@ -116,6 +125,14 @@ final class MigrationStages {
     synchronized void receiving(boolean begins) {
       receiving += begins ? 1 : -1;
       touched = System.nanoTime();
+    }
+
+    synchronized int awaitPending() throws InterruptedException {
+      while (pending > 0 && !closed) {
+        wait();
+      }
+      touched = System.nanoTime();
+      return closed ? 0 : chain.ids().size();
     }
 
     synchronized StagedChain awaitStaged() throws InterruptedException {
