@@ -34,8 +34,9 @@ import java.util.logging.Logger;
  * The source's side of {@code accr migrate}: pre-copy rounds (pre-dumps, each streamed to the
  * target and storing what was written since the one before) while the process runs, the
  * target's check of the first round (device mapping, memory, plugins) before the process is
- * ever stopped, then the stop: the last delta and the device state streamed, the chain restored
- * on the target, and only once it runs there the process killed here. Until then any failure
+ * ever stopped, then, once the target has loaded the rounds ahead (the process running here),
+ * the stop: the last delta and the device state streamed, the chain restored on the target
+ * (adopting what it loaded), and only once it runs there the process killed here. Until then any failure
  * lets the process run on here as if nothing happened, and the target drops every set of the
  * migration. No pre-copy round is a cold migration (one stop-and-copy).
  */

@@ -22,7 +22,9 @@ import java.nio.file.Path;
  * The target's side of a migration: the sets the source streams here live in a directory of
  * their own under the image root ({@code .migrations/ID}), checked (mapping, memory, plugins)
  * before the source freezes its process, restored as a chain, and dropped once restored or
- * when the source gives up, so that a failed migration leaves nothing here.
+ * when the source gives up, so that a failed migration leaves nothing here. A pre-copy's
+ * rounds are loaded ahead of the stop once the first one passed its check ({@link
+ * MigrationStages}), and the restore adopts them.
  */
 final class MigrationArea {
   static final String DIR = ".migrations";
