@@ -72,7 +72,9 @@ public final class MigrateBenchmark implements Benchmark {
     return List.of(Setting.value("migrate-step-delay-ms", "MS", "10",
         "pause between the workload's steps while it is migrated"),
         Setting.value("migrate-modes", "MODES", "cold,pre-copy,post-copy",
-            "the migrations measured, of cold, pre-copy and post-copy"));
+            "the migrations measured, of cold, pre-copy and post-copy"),
+        Setting.value("migrate-workloads", "NAMES", "kfd-serve,kfd-train",
+            "the workloads moved, of kfd-serve and kfd-train"));
   }
 
   /** One node of the run, served on loopback TLS. */
@@ -117,7 +119,17 @@ public final class MigrateBenchmark implements Benchmark {
             + " a step every %d ms (medians of %d runs)%n", vramMib, delay, p.runs());
         out.printf(Locale.ROOT, "  %-10s %-9s %12s %10s %10s %8s %7s %s%n", "workload", "mode",
             "downtime ms", "total s", "MiB sent", "sent/mem", "rounds", "restore ms");
+        List<String> names = List.of(p.setting("migrate-workloads").split(","));
+        for (String n : names) {
+          if (workloads.stream().noneMatch(w -> w.getFirst().equals(n))) {
+            throw dev.accr.api.AccrException.usage("--migrate-workloads: unknown workload"
+                + " '%s' (kfd-serve, kfd-train)", n);
+          }
+        }
         for (List<String> w : workloads) {
+          if (!names.contains(w.getFirst())) {
+            continue;
+          }
           double coldDowntime = 0;
           for (Mode mode : Mode.values()) {
             if (!modes.contains(mode.label)) {
@@ -206,6 +218,10 @@ public final class MigrateBenchmark implements Benchmark {
       }
       if (reply.hasPostCopy()) {
         lazy = lazyFigures(reply);
+      }
+      if (reply.getStagedRounds() > 0) {
+        lazy = String.format(Locale.ROOT, "%n             %d of %d rounds loaded on the target"
+            + " ahead of the stop", reply.getStagedRounds(), rounds);
       }
     }
     if (!phases.isEmpty()) {

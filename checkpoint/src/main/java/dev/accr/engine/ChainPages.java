@@ -81,6 +81,20 @@ final class ChainPages {
     };
   }
 
+  /**
+   * Where the pages of link {@code index} are the process's, as start, end pairs in address
+   * order: inside the newest link's host mappings, where no newer link stores or replaces
+   * them. A stage of the links from {@code index} on gives its pages there.
+   */
+  long[] ownRanges(int index) {
+    List<Long> pairs = new ArrayList<>();
+    masks.get(index).forEachGap(0, dev.accr.kernel.AddressSpace.MAX_ADDRESS, (start, end) -> {
+      pairs.add(start);
+      pairs.add(end);
+    });
+    return pairs.stream().mapToLong(Long::longValue).toArray();
+  }
+
   /** Pages the chain restores. */
   long livePages(ImageChain chain, int pid) {
     long[] pages = {0};

@@ -42,6 +42,8 @@ public final class RestorePlan implements AutoCloseable {
   private final RestoreOptions options;
   private final ProgressListener progress;
   private final long startNanos;
+  private StagedChain stage;
+  private int stagedLinks;
 
   RestorePlan(ImageChain chain, List<ProcessPlan> processes, List<DevicePair> devices,
       PluginSession session, RestoreOptions options, ProgressListener progress,
@@ -54,6 +56,23 @@ public final class RestorePlan implements AutoCloseable {
     this.options = options;
     this.progress = progress;
     this.startNanos = startNanos;
+  }
+
+  /** This plan, adopting {@code links} oldest links of its chain from {@code staged}. */
+  RestorePlan staging(StagedChain staged, int links) {
+    this.stage = staged;
+    this.stagedLinks = staged == null ? 0 : links;
+    return this;
+  }
+
+  /** The stage whose pages the restore adopts, or null. */
+  StagedChain stage() {
+    return stage;
+  }
+
+  /** How many of the chain's oldest links come from the stage rather than their images. */
+  public int stagedLinks() {
+    return stagedLinks;
   }
 
   /** Where each device of the image goes. */

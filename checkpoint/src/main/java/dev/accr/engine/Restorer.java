@@ -49,6 +49,8 @@ public final class Restorer {
   private final UnaryOperator<Path> parentPaths;
   /** Post-copy: where the memory comes from (another node), or null: the set. */
   private final RemoteMemory remote;
+  /** The memory of the chain's oldest links, loaded ahead (pre-copy's target), or null. */
+  private StagedChain stage;
 
   public Restorer(Node node, PluginHost plugins) {
     this(node, plugins, Cancellation.NONE, UnaryOperator.identity(), null);
@@ -83,6 +85,19 @@ public final class Restorer {
    */
   public Restorer withRemoteMemory(RemoteMemory memory) {
     return new Restorer(node, plugins, cancellation, parentPaths, memory);
+  }
+
+  /**
+   * This restorer, adopting the pages {@code staged} holds for the oldest links of the chain
+   * instead of reading those links (the target of a pre-copy migration loads its rounds ahead
+   * of the stop). A stage that does not hold exactly the oldest links of the chain, or a tree
+   * that maps shared memory, is not used: every link is read from its images. The caller
+   * closes the stage.
+   */
+  public Restorer withStage(StagedChain staged) {
+    Restorer r = new Restorer(node, plugins, cancellation, parentPaths, remote);
+    r.stage = staged;
+    return r;
   }
 
   /** Plans and recreates the set in {@code dir}. */
@@ -149,12 +164,16 @@ public final class Restorer {
     processes.replaceAll(pp -> pp.workload() != null || any == null ? pp
         : new RestorePlan.ProcessPlan(pp.images(), any, pp.pages()));
     RestorePlan.checkFiles(set);
+    int staged = stage == null || remote != null || mapsShared(processes) ? 0
+        : stage.covers(chain);
+    // Staged pages are held already (and counted so): only the others need room.
+    long fresh = Math.max(0, restoredPages - (staged > 0 ? stage.pages() : 0));
     long total = node.topology().getCpusList().stream().mapToLong(c -> c.getMemoryBytes()).sum();
-    RestorePlan.checkMemory(set, restoredPages, node.name(),
+    RestorePlan.checkMemory(set, fresh, node.name(),
         total - node.memory().residentPages() * MemoryView.PAGE_SIZE);
     node.checkRoom(processes.size() == 1 ? "restore of process " + processes.getFirst().pid()
         : "restore of a tree of " + processes.size() + " processes",
-        restoredPages * MemoryView.PAGE_SIZE, null);
+        fresh * MemoryView.PAGE_SIZE, null);
     PluginSession session = plugins.begin(AccrPlugin.Stage.RESTORE,
         SessionSetup.of(node, dir, set.id()).withParallelism(options.threads())
             .withOptions(options.pluginOptions()).withPolicy(options.mapping())
@@ -162,10 +181,13 @@ public final class Restorer {
             .withCancelled(cancellation::requested));
     if (remote != null) {
       session.readBulkFrom(remote.bulk());
+    } else if (stage != null) {
+      session.stagedDeviceMemory(stage::deviceStage);
     }
     try {
       List<DevicePair> devices = session.mapDevices(node.topology());
-      return new RestorePlan(chain, processes, devices, session, options, progress, t0);
+      return new RestorePlan(chain, processes, devices, session, options, progress, t0)
+          .staging(staged > 0 ? stage : null, staged);
     } catch (RuntimeException e) {
       closeAfterFailure(session, e);
       throw e;
@@ -191,10 +213,14 @@ public final class Restorer {
       lazy = LazyRestores.attachTree(plan, build.live(), node, cancellation, remote);
       long bytesRead = 0;
       List<ImageSet> links = lazy != null ? List.of() : plan.chain().links();
-      for (int i = 0; i < links.size(); i++) {
+      int staged = lazy != null ? 0 : plan.stagedLinks();
+      for (int i = 0; i < links.size() - staged; i++) {
         bytesRead += new PageLoader(links.get(i), plan.options().threads(),
             cancellation.checking(plan.progress()), node.buffers(), cancellation::requested)
             .load(build.pageSink(i));
+      }
+      if (staged > 0) {
+        build.adoptStaged(plan.stage(), links.size() - staged);
       }
       if (plan.options().trackMem()) {
         // Written from here on is what a dump with this set as parent stores.
@@ -238,6 +264,12 @@ public final class Restorer {
         }
       }
     }
+  }
+
+  /** Whether a process of the tree maps shared memory (its pages are not staged). */
+  private static boolean mapsShared(List<RestorePlan.ProcessPlan> processes) {
+    return processes.stream().anyMatch(pp -> pp.images().mm().getVmasList().stream()
+        .anyMatch(v -> v.getShmemId() != 0));
   }
 
   private static void closeAfterFailure(PluginSession session, RuntimeException e) {

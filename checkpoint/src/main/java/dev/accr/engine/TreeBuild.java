@@ -155,6 +155,18 @@ final class TreeBuild {
     };
   }
 
+  /**
+   * Maps each process's pages that {@code stage} holds for the links from {@code link} on,
+   * where those links' pages are the process's (no newer link replaces them), without a copy.
+   */
+  void adoptStaged(StagedChain stage, int link) {
+    for (RestorePlan.ProcessPlan pp : plan.processes()) {
+      if (!pp.zombie()) {
+        stage.adopt(pp.pid(), built.get(pp.pid()).memory(), pp.pages().ownRanges(link));
+      }
+    }
+  }
+
   void trackWrites(String since) {
     IncrementalPages.track(live(), since);
   }

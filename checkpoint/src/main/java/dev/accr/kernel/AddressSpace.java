@@ -257,6 +257,40 @@ public final class AddressSpace implements MemoryView, AutoCloseable {
     return runs.install(require(address), address, block, pages);
   }
 
+  /**
+   * Maps the pages {@code staged} holds inside the ranges {@code allowed} (start, end pairs in
+   * address order) at their addresses, in private host mappings, without a copy: the frames
+   * become this address space's. Pages outside those ranges, outside such mappings or that
+   * have a frame already are let go. The stage ends with this. Returns the pages mapped.
+   */
+  public long adoptStaged(StagedPages staged, long[] allowed) {
+    long[] handed = staged.handOver(frames);
+    long shift = handed[0];
+    long[] adopted = {0};
+    synchronized (this) {
+      for (int k = 0; k + 1 < allowed.length; k += 2) {
+        staged.forEachRun(allowed[k], allowed[k + 1], (address, ref, count) -> {
+          long end = address + (long) count * PAGE_SIZE;
+          Long from = vmas.byStart().floorKey(address);
+          for (Vma vma : vmas.byStart().tailMap(from == null ? address : from).values()) {
+            if (vma.start() >= end) {
+              break;
+            }
+            long a = Math.max(address, vma.start());
+            long b = Math.min(end, vma.end());
+            if (b <= a || vma.shared() != null || vma.kind() == Vma.Kind.DEVICE) {
+              continue;
+            }
+            adopted[0] += vma.pageTable().fillAbsent((a - vma.start()) / PAGE_SIZE,
+                (b - a) / PAGE_SIZE, ref + shift + (a - address) / PAGE_SIZE);
+          }
+        });
+      }
+    }
+    frames.release(handed[1] - adopted[0]);
+    return adopted[0];
+  }
+
   @Override
   public long readLong(long address) {
     checkAligned(address);

@@ -25,6 +25,8 @@ final class FramePool implements AutoCloseable {
   private static final long MAX_REGION = 64L << 20;
 
   private final Arena arena = Arena.ofShared();
+  /** The arenas of pools taken over ({@link #absorb}): closed with this one. */
+  private final java.util.List<Arena> absorbed = new java.util.ArrayList<>();
   private final NodeMemory accounting;
   /** Every region so far, in order; replaced, never changed, when one is added. */
   private volatile MemorySegment[] regions = new MemorySegment[0];
@@ -115,6 +117,40 @@ final class FramePool implements AutoCloseable {
     return frames;
   }
 
+  /** Stops counting {@code count} frames as resident (their pages were dropped unused). */
+  synchronized void release(long count) {
+    frames -= count;
+    accounting.addResident(-count);
+  }
+
+  /**
+   * Takes over every region of {@code donor}, with its resident frames and its arena, without
+   * a copy; the donor is closed and this pool frees the regions with its own. Returns what to
+   * add to a reference of the donor's to name the same frame here.
+   */
+  synchronized long absorb(FramePool donor) {
+    MemorySegment[] theirs;
+    synchronized (donor) {
+      if (donor.closed || closed) {
+        throw new IllegalStateException("frame pool is closed");
+      }
+      donor.closed = true;
+      theirs = donor.regions;
+      absorbed.add(donor.arena);
+      absorbed.addAll(donor.absorbed);
+      frames += donor.frames;
+      reserved += donor.reserved;
+    }
+    MemorySegment[] all = regions;
+    long shift = (long) all.length << 32;
+    MemorySegment[] joined = Arrays.copyOf(all, all.length + theirs.length);
+    System.arraycopy(theirs, 0, joined, all.length, theirs.length);
+    regions = joined;
+    // The last region is the donor's now: the next allocation starts a region of its own.
+    regionUsed = joined.length == 0 ? 0 : joined[joined.length - 1].byteSize();
+    return shift;
+  }
+
   @Override
   public synchronized void close() {
     if (closed) {
@@ -122,6 +158,7 @@ final class FramePool implements AutoCloseable {
     }
     closed = true;
     arena.close();
+    absorbed.forEach(Arena::close);
     accounting.addResident(-frames);
     accounting.addReserved(-reserved);
   }

@@ -55,7 +55,7 @@ public final class Node implements NodeContext, AutoCloseable {
     this.registry = registry;
     this.limits = limits;
     this.buffers = new BufferBudget(limits.bufferBytes());
-    this.room = new NodeRoom(name, topology, limits);
+    this.room = new NodeRoom(name, topology, limits, memory);
     this.drivers = new NodeDrivers(this, topology, registry);
   }
 
@@ -81,6 +81,15 @@ public final class Node implements NodeContext, AutoCloseable {
 
   public NodeMemory memory() {
     return memory;
+  }
+
+  /**
+   * Frames for the pages of a process that is not here yet (a migration's rounds loaded ahead
+   * of its stop), counted in this node's memory until a restored process adopts them ({@link
+   * AddressSpace#adoptStaged}) or they are closed.
+   */
+  public StagedPages stagePages() {
+    return new StagedPages(memory);
   }
 
   /** The one bound on bulk-I/O buffers that all dumps and restores on this node share. */

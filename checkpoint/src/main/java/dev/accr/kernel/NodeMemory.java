@@ -6,6 +6,7 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class NodeMemory {
   private final AtomicLong residentPages = new AtomicLong();
   private final AtomicLong reservedBytes = new AtomicLong();
+  private final AtomicLong stagedPages = new AtomicLong();
 
   void addResident(long pages) {
     residentPages.addAndGet(pages);
@@ -13,6 +14,18 @@ public final class NodeMemory {
 
   void addReserved(long bytes) {
     reservedBytes.addAndGet(bytes);
+  }
+
+  void addStaged(long pages) {
+    stagedPages.addAndGet(pages);
+  }
+
+  /**
+   * Pages held for processes not here yet ({@link StagedPages}: a migration's rounds loaded
+   * ahead of its stop); they count in {@link #residentPages} too.
+   */
+  public long stagedPages() {
+    return stagedPages.get();
   }
 
   /** Pages currently allocated to processes of the node. */

@@ -16,11 +16,13 @@ final class NodeRoom {
   private final String nodeName;
   private final Topology topology;
   private final NodeLimits limits;
+  private final NodeMemory memory;
 
-  NodeRoom(String nodeName, Topology topology, NodeLimits limits) {
+  NodeRoom(String nodeName, Topology topology, NodeLimits limits, NodeMemory memory) {
     this.nodeName = nodeName;
     this.topology = topology;
     this.limits = limits;
+    this.memory = memory;
   }
 
   /** The host memory the node's processes may hold in all: the limit, or the topology's. */
@@ -44,6 +46,7 @@ final class NodeRoom {
     for (SharedMemory shm : shared) {
       held += shm.residentPages() * MemoryView.PAGE_SIZE;
     }
+    held += memory.stagedPages() * MemoryView.PAGE_SIZE; // loaded for a process on its way
     if (live >= limits.maxProcesses()) {
       throw AccrException.failed("%s refused: node %s runs %d processes, its limit", what,
           nodeName, live);

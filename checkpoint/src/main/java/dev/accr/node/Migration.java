@@ -34,8 +34,9 @@ import java.util.logging.Logger;
  * The source's side of {@code accr migrate}: pre-copy rounds (pre-dumps, each streamed to the
  * target and storing what was written since the one before) while the process runs, the
  * target's check of the first round (device mapping, memory, plugins) before the process is
- * ever stopped, then the stop: the last delta and the device state streamed, the chain restored
- * on the target, and only once it runs there the process killed here. Until then any failure
+ * ever stopped, then, once the target has loaded the rounds ahead (the process running here),
+ * the stop: the last delta and the device state streamed, the chain restored on the target
+ * (adopting what it loaded), and only once it runs there the process killed here. Until then any failure
  * lets the process run on here as if nothing happened, and the target drops every set of the
  * migration. No pre-copy round is a cold migration (one stop-and-copy).
  */
@@ -45,6 +46,8 @@ final class Migration {
   static final long SMALL_ROUND_BYTES = 16L << 20;
   /** ... or once a round does not shrink to this fraction of the one before (no convergence). */
   static final double SHRINK = 0.7;
+  /** After waiting this long for the target to load the rounds, one more round is sent. */
+  static final long RESEND_AFTER_US = 200_000;
   /** A virtual place for the sets as this node names them; they live on the target. */
   private static final Path SETS = Path.of("/migration");
 
@@ -89,6 +92,7 @@ final class Migration {
       }
       Path parent = null;
       long previous = Long.MAX_VALUE;
+      boolean resent = false;
       for (int round = 0; round < request.getMaxRounds(); round++) {
         Path dir = SETS.resolve("r" + round);
         long t0 = System.nanoTime();
@@ -101,7 +105,16 @@ final class Migration {
         if (round == 0) {
           check(target, "r0", reply);
         }
-        if (bytes < smallRound || bytes > previous * SHRINK) {
+        if (bytes < smallRound || bytes > previous * SHRINK
+            || round + 1 == request.getMaxRounds()) {
+          // Before the stop, the target loads what it received while the process runs here;
+          // what the process wrote meanwhile goes into one more round when one is left.
+          long waitedUs = awaitStaged(target);
+          if (waitedUs > RESEND_AFTER_US && !resent && round + 1 < request.getMaxRounds()) {
+            resent = true;
+            previous = Long.MAX_VALUE;
+            continue;
+          }
           break;
         }
         previous = bytes;
@@ -119,9 +132,13 @@ final class Migration {
           .setRestore(RestoreRequest.newBuilder().setDir("final").setThreads(request.getThreads())
               .putAllPluginOptions(request.getPluginOptionsMap())
               .setMapping(request.getMapping())));
-      reply.setDowntimeUs((System.nanoTime() - frozenAt) / 1000).setPid(restored.getPid())
+      long downtimeUs = (System.nanoTime() - frozenAt) / 1000;
+      long stopUs = stats.getPhasesList().stream().mapToLong(PhaseTimeEntry::getTimeUs).sum();
+      reply.setDowntimeUs(downtimeUs).setPid(restored.getPid())
           .setRestoreUs(restored.getRestoreUs()).clearDevices()
-          .addAllDevices(restored.getDevicesList());
+          .addAllDevices(restored.getDevicesList())
+          .setStagedRounds(restored.getStagedLinks())
+          .addAllDowntimePhases(stopPhases(stats, downtimeUs - stopUs, restored));
       done = true;
       service.node().kill(pid); // it runs on the target now
       reply.setTotalUs((System.nanoTime() - start) / 1000)
@@ -237,6 +254,24 @@ final class Migration {
     return phases;
   }
 
+  /**
+   * Where a pre-copy's (or a cold migration's) downtime went: the source's stop (the final
+   * dump's phases), what the target's phases do not account for ("transfer": the set's last
+   * frames, the request), and the target's: "staging" (waiting for the rounds still loading),
+   * then its restore's.
+   */
+  private static List<PhaseTimeEntry> stopPhases(DumpStatsEntry stats, long afterStopUs,
+      MigrationStepReply restored) {
+    List<PhaseTimeEntry> phases = new ArrayList<>(stats.getPhasesList());
+    long targetUs = restored.getPhasesList().stream().mapToLong(PhaseTimeEntry::getTimeUs)
+        .sum();
+    phases.add(phase("transfer", Math.max(0, afterStopUs - targetUs)));
+    for (PhaseTimeEntry p : restored.getPhasesList()) {
+      phases.add(phase("target " + p.getPhase(), p.getTimeUs()));
+    }
+    return phases;
+  }
+
   private static PhaseTimeEntry phase(String name, long us) {
     return PhaseTimeEntry.newBuilder().setPhase(name).setTimeUs(us).build();
   }
@@ -287,6 +322,22 @@ final class Migration {
 
   private static CheckpointId idOf(RemoteDestination sets) {
     return sets.lastId();
+  }
+
+  /**
+   * Waits, the process running, until the target has loaded the rounds it received ahead of
+   * the stop; returns how long that took. A target that cannot say (an older node) is not
+   * waited for: its restore waits instead.
+   */
+  private long awaitStaged(NodeClient target) {
+    long t0 = System.nanoTime();
+    try {
+      step(target, MigrationStepRequest.newBuilder().setAwaitStaged(true));
+    } catch (AccrException e) {
+      LOG.info("migration " + id + ": the target does not say when its rounds are loaded: "
+          + e.getMessage());
+    }
+    return (System.nanoTime() - t0) / 1000;
   }
 
   /** Has the target check set {@code name}: exit 4 and its reason when it cannot take it. */

@@ -4,6 +4,7 @@ import dev.accr.api.AccrException;
 import dev.accr.engine.MappingDryRun;
 import dev.accr.engine.RestoreOptions;
 import dev.accr.engine.RestorePlan;
+import dev.accr.engine.StagedChain;
 import dev.accr.engine.Restorer;
 import dev.accr.image.DirectoryTrees;
 import dev.accr.image.ProgressListener;
@@ -21,10 +22,14 @@ import java.nio.file.Path;
  * The target's side of a migration: the sets the source streams here live in a directory of
  * their own under the image root ({@code .migrations/ID}), checked (mapping, memory, plugins)
  * before the source freezes its process, restored as a chain, and dropped once restored or
- * when the source gives up, so that a failed migration leaves nothing here.
+ * when the source gives up, so that a failed migration leaves nothing here. A pre-copy's
+ * rounds are loaded ahead of the stop once the first one passed its check ({@link
+ * MigrationStages}), and the restore adopts them.
  */
 final class MigrationArea {
   static final String DIR = ".migrations";
+  /** Readers that load a pre-copy round ahead of the stop (the source dumps meanwhile). */
+  private static final int STAGE_THREADS = 2;
 
   private final Path root;
 
@@ -63,7 +68,8 @@ final class MigrationArea {
 
   /** Carries out one step the source asks for. */
   Response step(NodeService service, PluginHost plugins, MigrationStepRequest r,
-      ProgressListener progress, Restorer.SetCheck check) throws IOException {
+      ProgressListener progress, Restorer.SetCheck check, MigrationStages stages)
+      throws IOException {
     Path dir = dir(r.getMigration());
     MigrationStepReply.Builder reply = MigrationStepReply.newBuilder();
     switch (r.getActionCase()) {
@@ -75,15 +81,42 @@ final class MigrationArea {
           MappingDryRun.checkMemory("the process", r.getMemoryBytes(), service.node());
         }
         plan.devices().forEach(d -> reply.addDevices(DevicePairs.toInfo(d)));
+        if (r.getCheck().matches("r[0-9]+")) {
+          // A pre-copy round the target can take: its memory is loaded while the source
+          // prepares the next one, and so is every round after it as it arrives.
+          stages.begin(r.getMigration(), set(dir, r.getCheck()), STAGE_THREADS);
+        }
       }
       case RESTORE -> {
+        StagedChain staged = null;
         try {
-          restore(service, plugins, dir, r.getRestore(), progress, check, reply, null);
+          long t0 = System.nanoTime();
+          staged = stages.take(r.getMigration()); // the rounds still loading are waited for
+          reply.addPhases(dev.accr.proto.PhaseTimeEntry.newBuilder().setPhase("staging")
+              .setTimeUs((System.nanoTime() - t0) / 1000));
+          restore(service, plugins, dir, r.getRestore(), progress, check, reply, null, staged);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw AccrException.failed("migration: restore interrupted");
         } finally {
+          if (staged != null) {
+            staged.close();
+          }
           discard(dir);
         }
       }
-      case DISCARD -> discard(dir);
+      case AWAIT_STAGED -> {
+        try {
+          reply.setStagedLinks(stages.awaitStaged(r.getMigration()));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw AccrException.failed("migration: interrupted");
+        }
+      }
+      case DISCARD -> {
+        stages.drop(r.getMigration());
+        discard(dir);
+      }
       case ACTION_NOT_SET -> throw AccrException.usage("migration step: no action");
     }
     return Response.newBuilder().setMigrationStep(reply).build();
@@ -108,7 +141,13 @@ final class MigrationArea {
 
   private static void restore(NodeService service, PluginHost plugins, Path dir,
       RestoreRequest r, ProgressListener progress, Restorer.SetCheck check,
-      MigrationStepReply.Builder reply, SourceLink link)
+      MigrationStepReply.Builder reply, SourceLink link) throws IOException {
+    restore(service, plugins, dir, r, progress, check, reply, link, null);
+  }
+
+  private static void restore(NodeService service, PluginHost plugins, Path dir,
+      RestoreRequest r, ProgressListener progress, Restorer.SetCheck check,
+      MigrationStepReply.Builder reply, SourceLink link, StagedChain staged)
       throws IOException {
     RestoreOptions options = RestoreOptions.defaults().withPluginOptions(r.getPluginOptionsMap())
         .withMapping(MappingPolicies.fromInfo(r.getMapping()));
@@ -129,9 +168,13 @@ final class MigrationArea {
     if (link != null) {
       restorer = restorer.withRemoteMemory(link);
     }
+    if (staged != null) {
+      restorer = restorer.withStage(staged);
+    }
     // Paths the image names are confined as for any restore asked by this caller.
     long planAt = System.nanoTime();
     RestorePlan plan = restorer.plan(set(dir, r.getDir()), options, progress, check);
+    reply.setStagedLinks(plan.stagedLinks());
     Restorer.Result result = restorer.recreate(plan);
     if (link != null) {
       // It runs since the restore's phases ended (they follow one another from the plan on;

@@ -41,11 +41,19 @@ final class MigrationRequests {
   /** Post-copy migrations coming here: migration id -> the link to their source. */
   private final Map<String, SourceLink> postCopyLinks = new ConcurrentHashMap<>();
   private volatile LinkWatch.Timing postCopyTiming = LinkWatch.Timing.DEFAULT;
+  /** Pre-copy migrations coming here: their rounds, loaded ahead of the stop. */
+  private final MigrationStages stages;
 
   MigrationRequests(NodeService service, PluginHost plugins, ImageRoot imageRoot) {
     this.service = service;
     this.plugins = plugins;
     this.imageRoot = imageRoot;
+    this.stages = new MigrationStages(service.node(), plugins);
+  }
+
+  /** The rounds of pre-copy migrations loaded ahead of their stop. */
+  MigrationStages stages() {
+    return stages;
   }
 
   /** {@code accr migrate}: moves a process of this node to another. */
@@ -58,7 +66,7 @@ final class MigrationRequests {
   Response step(MigrationStepRequest r, Caller caller, ProgressListener progress)
       throws IOException {
     return MigrationArea.of(imageRoot).step(service, plugins, r, progress,
-        service.paths(caller)::checkImage);
+        service.paths(caller)::checkImage, stages);
   }
 
   /**
@@ -77,8 +85,25 @@ final class MigrationRequests {
       String shown = r.getMigration().isEmpty() ? paths.show(dir) : r.getName();
       dev.accr.image.CheckpointId id = dev.accr.image.CheckpointId.of(
           r.getCheckpointId().toByteArray());
-      reply = Response.newBuilder().setReceiveSet(new SetReceiver(dir, id)
-          .receive(in, out, shown)).build();
+      boolean round = !r.getMigration().isEmpty();
+      boolean arrived = false;
+      if (round) {
+        stages.receiving(r.getMigration(), true);
+      }
+      try {
+        reply = Response.newBuilder().setReceiveSet(new SetReceiver(dir, id)
+            .receive(in, out, shown)).build();
+        arrived = true;
+      } finally {
+        if (round) {
+          stages.receiving(r.getMigration(), false);
+          if (arrived && r.getName().matches("r[0-9]+")) {
+            stages.arrived(r.getMigration(), dir); // staged after the rounds before it
+          } else if (!arrived) {
+            stages.drop(r.getMigration()); // the source's link broke: it gives up
+          }
+        }
+      }
     } catch (AccrException e) {
       reply = service.error(caller, e.exitCode(), e.getMessage(), e, null);
     } catch (IOException | RuntimeException e) {

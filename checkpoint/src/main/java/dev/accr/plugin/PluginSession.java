@@ -42,6 +42,8 @@ public final class PluginSession implements AutoCloseable {
   private volatile boolean memoryServedLater;
   /** Bulk files read from another node (post-copy restore), or null. */
   private volatile RemoteBulk remoteBulk;
+  /** Device memory each plugin loaded ahead of this restore (by plugin name), or null. */
+  private volatile java.util.function.Function<String, dev.accr.api.DeviceStage> deviceStages;
 
   PluginSession(PluginHost host, AccrPlugin.Stage stage, SessionSetup setup) {
     this.host = host;
@@ -294,6 +296,21 @@ public final class PluginSession implements AutoCloseable {
   /** Reads the bulk files {@code remote} has from it rather than from the set (post-copy). */
   public void readBulkFrom(RemoteBulk remote) {
     this.remoteBulk = remote;
+  }
+
+  /**
+   * Restore: each plugin finds the device memory it loaded ahead of it (a pre-copy migration's
+   * rounds) in {@code stages}, by plugin name, through {@code PluginContext.deviceStage()}.
+   */
+  public void stagedDeviceMemory(
+      java.util.function.Function<String, dev.accr.api.DeviceStage> stages) {
+    this.deviceStages = stages;
+  }
+
+  /** The device memory plugin {@code plugin} loaded ahead of this restore, or null. */
+  dev.accr.api.DeviceStage deviceStage(String plugin) {
+    var stages = deviceStages;
+    return stages == null ? null : stages.apply(plugin);
   }
 
   /** Whether the installed plugin {@code plugin} restores its device memory lazily. */

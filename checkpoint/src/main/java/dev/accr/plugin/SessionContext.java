@@ -52,6 +52,11 @@ final class SessionContext implements PluginContext {
   }
 
   @Override
+  public dev.accr.api.DeviceStage deviceStage() {
+    return session.deviceStage(plugin.name());
+  }
+
+  @Override
   public LazyRestoreHost lazyRestore() {
     return plugin.restoresLazily() ? session.lazy() : null;
   }

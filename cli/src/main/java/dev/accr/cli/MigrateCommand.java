@@ -119,6 +119,10 @@ final class MigrateCommand implements Callable<Integer> {
       out.printf(Locale.ROOT, "  %-8s %d: %s in %.1f ms%n", r.getKind(), i++,
           Sizes.bytes(r.getBytes()), r.getTimeUs() / 1000.0);
     }
+    if (reply.getStagedRounds() > 0) {
+      out.printf("  %s loaded on %s ahead of the stop%n", reply.getStagedRounds() == 1
+          ? "the pre-copy round was" : reply.getStagedRounds() + " pre-copy rounds were", to);
+    }
     if (reply.hasPostCopy()) {
       LazyPagesInfo p = reply.getPostCopy();
       out.printf(Locale.ROOT, "  post-copy: host pages %d on demand, %d pushed", p.getPagesFaulted(),

@@ -305,6 +305,8 @@ class MigrateIT {
         "--max-rounds", "2");
     assertTrue(out.contains("migrated " + pid) && out.contains("pre-copy 0:")
         && out.contains("pre-copy 1:") && out.contains("downtime"), out);
+    assertTrue(out.contains("2 pre-copy rounds were loaded on " + b + " ahead of the stop"),
+        out);
     // Post-copy: it runs on at once on c, its memory following from b.
     out = on(b, "migrate", "-t", pid, "--to", c, "--lazy");
     assertTrue(out.contains("post-copy: host pages") && out.contains("pushed"), out);
@@ -335,7 +337,8 @@ class MigrateIT {
   private Void preCopyThenPostCopyWithVram(String[] serve, Digest ref) throws Exception {
     String pid = paced(serve);
     String out = on(a, "migrate", "-t", pid, "--to", b);
-    assertTrue(out.contains("pre-copy 0:") && out.contains("kfd 0x"), out);
+    assertTrue(out.contains("pre-copy 0:") && out.contains("kfd 0x")
+        && out.contains("ahead of the stop"), out);
     out = on(b, "migrate", "-t", pid, "--to", c, "--lazy", "--relax", "caches", "--json");
     assertTrue(out.contains("\"postCopy\"") && out.contains("\"pagesFaulted\"")
         && out.contains("kfd VRAM"), out);

@@ -275,6 +275,20 @@ public interface AccrPlugin {
     return null;
   }
 
+  /**
+   * Loads the device memory of process {@code pid} that {@code round} (a pre-copy round of a
+   * migration coming to this node, read-only, checked as it is read) stores into {@code
+   * stage}, ahead of the restore after the stop (API 6). Rounds come oldest first, each after
+   * the one before; the plugin checks that each follows what it staged and drops what it
+   * cannot keep exact. Its restore then asks {@link PluginContext#deviceStage} and reads from
+   * the images only what the stage does not hold, with the same result as reading them all.
+   * Returns whether anything was staged; the default stages nothing (the restore reads the
+   * images as always).
+   */
+  default boolean stageDeviceMemory(PluginImages round, long pid, DeviceStage stage) {
+    return false;
+  }
+
   /** Restore: everything is in place; restart device work. Returns true if there was any. */
   default boolean resumeDevicesLate(PluginContext ctx, ProcessView process) {
     return false;

@@ -65,6 +65,15 @@ public interface PluginContext {
     return false;
   }
 
+  /**
+   * Restore: the device memory the calling plugin loaded ahead ({@link
+   * AccrPlugin#stageDeviceMemory}) for this restore, or null when there is none (API 6). The
+   * plugin takes what matches the chain it restores and reads the rest from the images.
+   */
+  default DeviceStage deviceStage() {
+    return null;
+  }
+
   /** Keeps per-operation state of the calling plugin. */
   void attach(Object state);
 

@@ -5,6 +5,7 @@ import dev.accr.api.AccrException;
 import dev.accr.api.AccrPlugin;
 import dev.accr.api.CorruptImageException;
 import dev.accr.api.DeviceFile;
+import dev.accr.api.DeviceStage;
 import dev.accr.api.DeviceMemoryServer;
 import dev.accr.api.DeviceMapping;
 import dev.accr.api.DevicePair;
@@ -337,6 +338,16 @@ public final class KfdPlugin implements AccrPlugin {
       kfd.close();
       throw e;
     }
+  }
+
+  @Override
+  public boolean stageDeviceMemory(PluginImages round, long pid, DeviceStage stage) {
+    StagedVram staged = stage.state() instanceof StagedVram v ? v : null;
+    if (staged == null) {
+      staged = new StagedVram();
+      stage.keep(staged);
+    }
+    return staged.stage(round, pid);
   }
 
   @Override

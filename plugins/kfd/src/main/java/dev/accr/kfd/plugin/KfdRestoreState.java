@@ -53,8 +53,9 @@ final class KfdRestoreState {
           .keptRestored(kfd, bos);
     }
     if (!LazyVram.restore(ctx, pid, gpuIds, KfdCriu.vramExtents(kfd))) {
+      List<KfdCriu.VramExtent> extents = KfdCriu.vramExtents(kfd);
       new VramRestorer(ctx, CopyMode.parse(ctx.option("vram-copy", "dma")))
-          .restoreChain(pid, gpuIds, KfdCriu.vramExtents(kfd));
+          .restoreChain(pid, gpuIds, extents, StagedVram.adopt(ctx, pid, extents));
     }
     if (bos.stream().anyMatch(b -> b.getDmabufId() != 0)) {
       SharedBuffersRestored.of(ctx, ctx.node().driver(KfdPlugin.NAME, KfdDriver.class))

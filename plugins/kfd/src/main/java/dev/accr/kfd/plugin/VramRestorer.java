@@ -44,9 +44,17 @@ final class VramRestorer {
    * buffers (freed since, or SVM pages that moved) are skipped.
    */
   void restoreChain(int pid, List<Integer> gpuIds, List<VramExtent> extents) {
+    restoreChain(pid, gpuIds, extents, 0);
+  }
+
+  /**
+   * {@link #restoreChain(int, List, List)} once the {@code staged} oldest links are in VRAM
+   * already (a pre-copy migration's rounds, {@link StagedVram}): only the newer ones are read.
+   */
+  void restoreChain(int pid, List<Integer> gpuIds, List<VramExtent> extents, int staged) {
     List<PluginImages> links = FoldedVram.chain(ctx.images(), pid);
     Map<Integer, TreeMap<Long, VramExtent>> targets = byGpu(extents);
-    for (int i = links.size() - 1; i >= 0; i--) {
+    for (int i = links.size() - 1 - staged; i >= 0; i--) {
       PluginImages l = links.get(i);
       if (i < links.size() - 1) {
         zero(StoredVram.written(l, pid), targets);
