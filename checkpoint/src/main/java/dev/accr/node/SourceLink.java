@@ -66,6 +66,7 @@ final class SourceLink implements RemoteMemory {
     for (int u = 0; u < index.getEagerUnits(); u++) {
       requested.add(u); // they come unasked, right after the index
     }
+    requested.addAll(index.getMoreEagerUnitsList());
     this.units = parsed;
     this.index = index;
   }
