@@ -111,6 +111,8 @@ final class PageServer implements AutoCloseable {
       });
       s.reader = Thread.ofPlatform().name("post-copy-requests").daemon()
           .start(s::readRequests);
+      // Started now, not once the process is stopped: it waits for the index's units.
+      s.writer = Thread.ofPlatform().name("post-copy-serve").daemon().start(s::serve);
       return s;
     } catch (IOException | RuntimeException e) {
       s.close();
@@ -149,7 +151,6 @@ final class PageServer implements AutoCloseable {
     } catch (IOException e) {
       end(null, "lost node " + target.name() + " before the restore: " + e.getMessage());
     }
-    writer = Thread.ofPlatform().name("post-copy-serve").daemon().start(this::serve);
   }
 
   /**
