@@ -237,10 +237,10 @@ public final class Restorer {
       if (plan.options().start() == RestoreOptions.Start.RUN) {
         build.start();
       }
+      clock.end(); // the process runs: its pusher's start is not part of its stop
       if (lazy != null) {
         lazy.start();
       }
-      clock.end();
       session.succeeded();
       ok = true;
       long pages = build.residentPages();

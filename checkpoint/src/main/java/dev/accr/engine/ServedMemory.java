@@ -29,27 +29,43 @@ public final class ServedMemory implements AutoCloseable {
   private static final int PAGE = MemoryView.PAGE_SIZE;
   /** A mapping with at most this many touched pages is small: its pages are eager. */
   static final int EAGER_VMA_PAGES = 64;
-  /** At most this many pages are eager, so that the downtime does not grow with them. */
+  /**
+   * At most this many pages of a process's small mappings are eager, so that the downtime
+   * does not grow with them.
+   */
   static final int EAGER_PAGES = 1024;
+
+  /** Why a unit's pages are read before the process runs, if they are. */
+  private enum Kind {
+    /** Pages of small mappings: read by the restore's checks. */
+    SMALL,
+    /** Pages of shared mappings: loaded before a tree runs (a lone process loads them lazily). */
+    SHARED,
+    /** The rest: loaded on first touch or pushed. */
+    LAZY
+  }
 
   private SimProcess process;
   private final List<List<PageSource.Run>> hostUnits = new ArrayList<>();
   /** The process each host unit is of. */
   private final List<SimProcess> owners = new ArrayList<>();
+  private final List<Kind> kinds = new ArrayList<>();
+  /** How many processes' pages are served: more than one is a tree. */
+  private int processes;
   private final Map<String, DeviceMemoryServer> devices = new TreeMap<>();
-  private int eagerUnits;
 
   /**
    * Records the touched pages of the stopped {@code p}'s mappings that {@code stored} takes:
-   * first those of its small mappings (the eager units, see {@link #eagerUnits}), then the
-   * others.
+   * first those of its small mappings, then those of its shared mappings, then the others (see
+   * {@link #eagerUnits}). A tree's processes come root first.
    */
   void host(SimProcess p, List<Vma> vmas, Predicate<Vma> stored) {
-    boolean root = process == null; // a tree's processes come root first
-    if (root) {
+    if (process == null) {
       this.process = p;
     }
+    processes++;
     List<Vma> small = new ArrayList<>();
+    List<Vma> shared = new ArrayList<>();
     List<Vma> large = new ArrayList<>();
     long eagerPages = 0;
     for (Vma vma : vmas) {
@@ -60,21 +76,19 @@ public final class ServedMemory implements AutoCloseable {
       if (touched <= EAGER_VMA_PAGES && eagerPages + touched <= EAGER_PAGES) {
         small.add(vma);
         eagerPages += touched;
+      } else if (vma.shared() != null) {
+        shared.add(vma);
       } else {
         large.add(vma);
       }
     }
-    addUnits(p, small);
-    if (root) {
-      // The eager units lead the index; a tree's other processes keep theirs in order, but
-      // their small mappings are served as the rest are.
-      eagerUnits = hostUnits.size();
-    }
-    addUnits(p, large);
+    addUnits(p, small, Kind.SMALL);
+    addUnits(p, shared, Kind.SHARED);
+    addUnits(p, large, Kind.LAZY);
   }
 
   /** Adds units of the touched pages of {@code vmas}, a unit filled across mappings. */
-  private void addUnits(SimProcess p, List<Vma> vmas) {
+  private void addUnits(SimProcess p, List<Vma> vmas, Kind kind) {
     List<PageSource.Run> unit = new ArrayList<>();
     int inUnit = 0;
     for (Vma vma : vmas) {
@@ -101,17 +115,26 @@ public final class ServedMemory implements AutoCloseable {
     }
     while (owners.size() < hostUnits.size()) {
       owners.add(p);
+      kinds.add(kind);
     }
   }
 
   /**
-   * How many of the first host units are eager: the pages of small mappings (a program's
-   * control page, its queues' rings), which a restore reads before the process runs (its
-   * checks). They go to the target with the index, unasked, as CRIU dumps the pages it cannot
-   * load lazily (a thread's stack) with the images.
+   * The host units a restore reads before the process runs, in ascending order: every
+   * process's small mappings (a program's control page, its queues' rings: its checks read
+   * them) and, for a tree, the units of shared mappings (loaded before the tree runs, as
+   * another process may touch them first). They go to the target with the index, unasked, as
+   * CRIU dumps the pages it cannot load lazily (a thread's stack) with the images.
    */
-  public int eagerUnits() {
-    return eagerUnits;
+  public List<Integer> eagerUnits() {
+    boolean tree = processes > 1;
+    List<Integer> eager = new ArrayList<>();
+    for (int u = 0; u < kinds.size(); u++) {
+      if (kinds.get(u) == Kind.SMALL || (tree && kinds.get(u) == Kind.SHARED)) {
+        eager.add(u);
+      }
+    }
+    return eager;
   }
 
   void devices(Map<String, DeviceMemoryServer> servers) {

@@ -145,7 +145,7 @@ final class MigrationRequests {
     try {
       synchronized (frames) {
         Response.newBuilder().setPostCopy(PostCopyReply.newBuilder()
-            .setReady(true)).build().writeDelimitedTo(frames);
+            .setReady(true).setTakesEagerUnits(true)).build().writeDelimitedTo(frames);
         frames.flush();
       }
       // A source that goes silent (or a client that never sends the index) is let go.

@@ -8,8 +8,10 @@ import java.io.IOException;
 /**
  * The frames of a post-copy migration, on the connection the source node opens to the target
  * with a {@code PostCopyRequest} before it freezes the process (so that no handshake falls in
- * the downtime). The target answers one {@code PostCopyReply} (ready); from then on both send
- * frames (all integers big-endian):
+ * the downtime). The target answers one {@code PostCopyReply} (ready, and whether it takes
+ * eager units: the host units the index calls eager then follow it unasked, and an older
+ * target that does not say so is sent only what it asks for); from then on both send frames
+ * (all integers big-endian):
  *
  * <pre>
  * source → target:  Index    := 1 length:int32 PostCopyIndex      (once the set "final" is

@@ -45,6 +45,8 @@ final class PageServer implements AutoCloseable {
   private final NodeClient.Connection connection;
   private final DataInputStream in;
   private final DataOutputStream out;
+  /** Whether the target takes eager units unasked (an older one asks for every unit). */
+  private boolean targetTakesEager;
   private volatile ServedMemory memory;
   /**
    * The units of the index, published whole once it is built: the reader of the target's
@@ -99,6 +101,7 @@ final class PageServer implements AutoCloseable {
         throw AccrException.failed("node %s did not take the post-copy migration",
             target.name());
       }
+      s.targetTakesEager = r.getPostCopy().getTakesEagerUnits();
       if (c.timed() != null) {
         TlsClose.bound(c.timed()); // a target that reads nothing must not block the close
       }
@@ -108,6 +111,8 @@ final class PageServer implements AutoCloseable {
       });
       s.reader = Thread.ofPlatform().name("post-copy-requests").daemon()
           .start(s::readRequests);
+      // Started now, not once the process is stopped: it waits for the index's units.
+      s.writer = Thread.ofPlatform().name("post-copy-serve").daemon().start(s::serve);
       return s;
     } catch (IOException | RuntimeException e) {
       s.close();
@@ -126,12 +131,13 @@ final class PageServer implements AutoCloseable {
   void offer(ServedMemory served) {
     this.memory = served;
     try {
-      PostCopyIndex index = index();
+      List<Integer> eager = targetTakesEager ? served.eagerUnits() : List.of();
+      PostCopyIndex index = index(eager);
       synchronized (out) {
         PageFrames.writeMessage(out, PageFrames.INDEX, index.toByteArray());
         // The restore reads these before the process runs: they follow the index unasked.
         byte[] buffer = new byte[ServedMemory.UNIT_BYTES];
-        for (int u = 0; u < index.getEagerUnits(); u++) {
+        for (int u : eager) {
           int length = served.pagesOf(u) * 4096;
           served.readHost(u, MemorySegment.ofArray(buffer).asSlice(0, length));
           out.writeByte(PageFrames.UNIT);
@@ -145,7 +151,6 @@ final class PageServer implements AutoCloseable {
     } catch (IOException e) {
       end(null, "lost node " + target.name() + " before the restore: " + e.getMessage());
     }
-    writer = Thread.ofPlatform().name("post-copy-serve").daemon().start(this::serve);
   }
 
   /**
@@ -165,9 +170,14 @@ final class PageServer implements AutoCloseable {
     throw AccrException.failed("%s", failure);
   }
 
-  private PostCopyIndex index() {
+  /** The index of what is served, {@code eager} (ascending) the host units sent unasked. */
+  private PostCopyIndex index(List<Integer> eager) {
+    int leading = 0;
+    while (leading < eager.size() && eager.get(leading) == leading) {
+      leading++;
+    }
     PostCopyIndex.Builder b = PostCopyIndex.newBuilder().setPid(memory.pid())
-        .setEagerUnits(memory.eagerUnits());
+        .setEagerUnits(leading).addAllMoreEagerUnits(eager.subList(leading, eager.size()));
     List<Unit> units = new ArrayList<>();
     List<List<PageSource.Run>> host = memory.hostUnits();
     for (int u = 0; u < host.size(); u++) {

@@ -57,6 +57,14 @@ final class PostCopyUnits {
       throw AccrException.usage("post-copy index: %d eager units of %d", index.getEagerUnits(),
           next);
     }
+    int previous = index.getEagerUnits() - 1;
+    for (int u : index.getMoreEagerUnitsList()) {
+      if (u <= previous || u >= next) {
+        throw AccrException.usage("post-copy index: eager unit %d after %d, of %d",
+            Integer.toUnsignedLong(u), previous, next);
+      }
+      previous = u;
+    }
     for (PostCopyFile f : index.getFilesList()) {
       if (f.getKeysCount() != f.getLengthsCount()) {
         throw AccrException.usage("post-copy index: a file's chunks do not pair up");

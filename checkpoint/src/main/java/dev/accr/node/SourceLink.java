@@ -66,8 +66,23 @@ final class SourceLink implements RemoteMemory {
     for (int u = 0; u < index.getEagerUnits(); u++) {
       requested.add(u); // they come unasked, right after the index
     }
+    requested.addAll(index.getMoreEagerUnitsList());
     this.units = parsed;
     this.index = index;
+    notifyAll(); // the restore begins
+  }
+
+  /** Waits for the index; false when the link ended first (nothing is restored then). */
+  private synchronized boolean awaitIndex() {
+    while (index == null && broken == null && !done) {
+      try {
+        wait();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    }
+    return index != null && broken == null;
   }
 
   /** Tells the source that the process runs here. */
@@ -127,6 +142,12 @@ final class SourceLink implements RemoteMemory {
    * already touch pages, which come through here).
    */
   void run(DataInputStream in, LinkWatch watch, Runnable restore) {
+    // Started before the source stops its process, so that no thread start falls in the stop.
+    Thread.ofPlatform().name("post-copy-restore").daemon().start(() -> {
+      if (awaitIndex()) {
+        restore.run();
+      }
+    });
     try {
       while (true) {
         int type = in.read();
@@ -138,7 +159,6 @@ final class SourceLink implements RemoteMemory {
           case PageFrames.HEARTBEAT -> { }
           case PageFrames.INDEX -> {
             index(PostCopyIndex.parseFrom(PageFrames.readMessage(in)));
-            Thread.ofPlatform().name("post-copy-restore").daemon().start(restore);
           }
           case PageFrames.UNIT -> {
             int unit = in.readInt();

@@ -82,16 +82,48 @@ class ServedMemoryTest {
     Node a = Scenarios.node("a");
     ServedMemory served = dumpServing(a, 9);
     SimProcess p = a.process(served.pid());
-    int eager = served.eagerUnits();
-    assertTrue(eager >= 1 && eager < served.hostUnits().size(), "eager units: " + eager);
+    List<Integer> eager = served.eagerUnits();
+    assertTrue(!eager.isEmpty() && eager.size() < served.hostUnits().size(),
+        "eager units: " + eager);
     for (int u = 0; u < served.hostUnits().size(); u++) {
       for (PageSource.Run r : served.hostUnits().get(u)) {
         long touched = p.memory().find(r.vaddr()).touchedPages();
-        assertEquals(u < eager, touched <= ServedMemory.EAGER_VMA_PAGES,
+        assertEquals(u < eager.size(), touched <= ServedMemory.EAGER_VMA_PAGES,
             "unit " + u + " of " + eager + " eager: a run in a mapping of " + touched
                 + " touched pages");
       }
     }
+  }
+
+  @Test
+  void aTreesEagerUnitsAreEveryProcesssSmallMappingsAndItsSharedOnes() throws Exception {
+    Node a = Scenarios.node("a");
+    java.nio.file.Files.createDirectories(tmp.resolve("chain"));
+    SimProcess root = a.create("pipe-chain", List.of("--stages", "3", "--steps", "12", "--seed",
+        "11", "--mem-mib", "1", "--out", tmp.resolve("chain/out").toString()),
+        tmp.resolve("chain"), 0);
+    Scenarios.step(a, root, 3);
+    ServedMemory served = new ServedMemory();
+    new Dumper(a, Scenarios.plugins(a)).servingMemory(served).dump(root.pid(),
+        tmp.resolve("tree"), DumpOptions.defaults().withLeaveStopped(true),
+        ProgressListener.NONE);
+    List<Integer> eager = served.eagerUnits();
+    java.util.Set<Integer> owners = new java.util.HashSet<>();
+    for (int u = 0; u < served.hostUnits().size(); u++) {
+      SimProcess p = a.process(served.pidOf(u));
+      for (PageSource.Run r : served.hostUnits().get(u)) {
+        var vma = p.memory().find(r.vaddr());
+        boolean early = vma.touchedPages() <= ServedMemory.EAGER_VMA_PAGES
+            || vma.shared() != null;
+        assertEquals(early, eager.contains(u), "unit " + u + " of process " + p.pid()
+            + ": a run in a mapping of " + vma.touchedPages() + " touched pages");
+      }
+      if (eager.contains(u)) {
+        owners.add(p.pid());
+      }
+    }
+    assertEquals(4, owners.size(), "the root's and each stage's: " + owners);
+    served.close();
   }
 
   /** Runs a counter {@code steps} steps on {@code a} and dumps it for post-copy. */

@@ -9,6 +9,7 @@ import dev.accr.kfd.proto.KfdProcessEntry;
 import dev.accr.kfd.proto.KfdQueueEntry;
 import dev.accr.kfd.proto.KfdSvmRangeEntry;
 import dev.accr.kfd.proto.SvmResidencyRun;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 
@@ -19,6 +20,7 @@ final class CriuRestore {
   /** See {@link KfdCriu#restore}. */
   static void restore(KfdProcess p, KfdProcessEntry info, List<KfdBoEntry> bos,
       List<KfdQueueEntry> queues, List<KfdEventEntry> events, List<KfdSvmRangeEntry> ranges) {
+    List<HwQueue> restored = new ArrayList<>();
     synchronized (p) {
       p.vm.loadCodeObjects(info.getCodeObjectIsasList());
       for (KfdBoEntry e : bos) {
@@ -78,10 +80,23 @@ final class CriuRestore {
         q.restoreState(e.getReadIndex(), e.getWriteIndex(), e.getPreemptedPacket() - 1,
             e.getPreemptedNextWorkgroup());
         p.queues.put(e.getQueueId(), q);
-        q.start();
+        restored.add(q);
       }
       p.nextHandle = Math.max(p.nextHandle, info.getNextHandle());
       p.nextQueueId = Math.max(p.nextQueueId, info.getNextQueueId());
+    }
+    startOffThisThread(restored);
+  }
+
+  /**
+   * Starts the device threads of restored queues from another thread: a queue stays paused
+   * until RESUME, whether its thread has started or not, and starting platform threads one by
+   * one (slow on a loaded machine) would lengthen the restore, during which the process is
+   * stopped. A queue closed before its thread starts has that thread end at once.
+   */
+  private static void startOffThisThread(List<HwQueue> queues) {
+    if (!queues.isEmpty()) {
+      Thread.ofVirtual().name("kfd-queue-start").start(() -> queues.forEach(HwQueue::start));
     }
   }
 

@@ -1,10 +1,8 @@
 package dev.accr.kfd.plugin;
 
-import dev.accr.api.CorruptImageException;
 import dev.accr.api.PluginImages;
 import dev.accr.kfd.proto.KfdBoEntry;
 import dev.accr.kfd.proto.KfdDeviceEntry;
-import dev.accr.kfd.proto.KfdProcessEntry;
 import dev.accr.kfd.proto.KfdSvmRangeEntry;
 import dev.accr.kfd.proto.SvmResidencyRun;
 import dev.accr.proto.Device;
@@ -15,6 +13,7 @@ import java.util.Map;
 import java.util.SortedSet;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.function.LongFunction;
 
 /**
  * The GPUs of a checkpoint as a mapping needs them: their properties, how much VRAM (and
@@ -49,16 +48,22 @@ final class ImageGpus {
    * imported another's buffer is a peer of the buffer's GPU (over XGMI if it was).
    */
   static ImageGpus read(PluginImages images) {
+    return read(images, pid -> KfdEntries.reading(images, pid));
+  }
+
+  /** {@link #read(PluginImages)}, each process's entries from {@code entries}. */
+  static ImageGpus read(PluginImages images, LongFunction<KfdEntries> entries) {
     Map<Integer, KfdDeviceEntry> devices = new TreeMap<>();
     Map<Integer, long[]> use = new HashMap<>();
     SortedSet<Integer> isas = new TreeSet<>();
     SharedGpuLinks links = new SharedGpuLinks();
     for (long pid : images.entryIds("devices")) {
-      for (KfdDeviceEntry d : images.readEntries("devices", pid, KfdDeviceEntry.parser())) {
+      KfdEntries process = entries.apply(pid);
+      for (KfdDeviceEntry d : process.devices()) {
         devices.putIfAbsent(d.getGpuId(), d);
         links.device(d);
       }
-      for (KfdBoEntry bo : images.readEntries("bos", pid, KfdBoEntry.parser())) {
+      for (KfdBoEntry bo : process.bos()) {
         links.buffer((int) pid, bo);
         if (FoldedVram.holdsVram(bo)) {
           long[] u = use.computeIfAbsent(bo.getGpuId(), k -> new long[2]);
@@ -66,18 +71,13 @@ final class ImageGpus {
           u[1] += (bo.getFlags() & 1) != 0 ? bo.getSize() : 0;
         }
       }
-      for (KfdSvmRangeEntry r : images.readEntries("svm", pid, KfdSvmRangeEntry.parser())) {
+      for (KfdSvmRangeEntry r : process.svmRanges()) {
         for (SvmResidencyRun run : r.getResidencyList()) {
           use.computeIfAbsent(run.getLocation(), k -> new long[2])[0] +=
               (long) run.getPages() * 4096;
         }
       }
-      List<KfdProcessEntry> info = images.readEntries("process", pid, KfdProcessEntry.parser());
-      if (info.size() != 1) {
-        throw new CorruptImageException("kfd-process-" + pid + ".img", "entries: actual="
-            + info.size() + " expected=1");
-      }
-      isas.addAll(info.getFirst().getCodeObjectIsasList());
+      isas.addAll(process.process().getCodeObjectIsasList());
     }
     List<ImageGpu> gpus = new ArrayList<>();
     for (KfdDeviceEntry d : links.withPeers(devices).values()) {

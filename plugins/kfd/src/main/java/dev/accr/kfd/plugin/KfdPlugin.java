@@ -149,8 +149,9 @@ public final class KfdPlugin implements AccrPlugin {
     if (ctx.images().entryIds("devices").isEmpty()) {
       return List.of();
     }
-    List<DevicePair> pairs = GpuMapper.map(ImageGpus.read(ctx.images()), target,
-        ctx.mappingPolicy());
+    // The restore reads these entries again: they are parsed once for the operation.
+    List<DevicePair> pairs = GpuMapper.map(ImageGpus.read(ctx.images(),
+        pid -> KfdEntries.of(ctx, pid)), target, ctx.mappingPolicy());
     Map<Integer, Integer> targets = new LinkedHashMap<>();
     pairs.forEach(p -> targets.put(p.imageId(), p.targetId()));
     ProcessStates.of(ctx).setOperation(new Plan(targets));
@@ -280,8 +281,7 @@ public final class KfdPlugin implements AccrPlugin {
     if (!ctx.images().hasEntries("devices", process.pid())) {
       return;
     }
-    List<KfdDeviceEntry> devices = ctx.images().readEntries("devices", process.pid(),
-        KfdDeviceEntry.parser());
+    List<KfdDeviceEntry> devices = KfdEntries.of(ctx, process.pid()).devices();
     KfdDriver driver = driver(ctx);
     Plan plan = ProcessStates.of(ctx).operation(Plan.class);
     if (driver == null || plan == null) {

@@ -2,7 +2,6 @@ package dev.accr.kfd.plugin;
 
 import dev.accr.api.CorruptImageException;
 import dev.accr.api.PluginContext;
-import dev.accr.api.PluginImages;
 import dev.accr.kfd.driver.KfdCriu;
 import dev.accr.kfd.driver.KfdDriver;
 import dev.accr.kfd.driver.KfdProcess;
@@ -25,17 +24,13 @@ final class KfdRestoreState {
   /** Restores the state of process {@code pid} into {@code kfd} (mapped on {@code devices}). */
   static void restore(PluginContext ctx, KfdProcess kfd, int pid,
       List<KfdDeviceEntry> devices) {
-    PluginImages images = ctx.images();
-    List<KfdProcessEntry> infos = images.readEntries("process", pid, KfdProcessEntry.parser());
-    if (infos.size() != 1) {
-      throw new CorruptImageException("kfd-process-" + pid + ".img", "entries: actual="
-          + infos.size() + " expected=1");
-    }
-    List<KfdBoEntry> bos = images.readEntries("bos", pid, KfdBoEntry.parser());
-    List<KfdQueueEntry> queues = images.readEntries("queues", pid, KfdQueueEntry.parser());
-    List<KfdEventEntry> events = images.readEntries("events", pid, KfdEventEntry.parser());
-    List<KfdSvmRangeEntry> ranges = images.readEntries("svm", pid, KfdSvmRangeEntry.parser());
-    KfdProcessEntry info = withIsas(infos.getFirst(), devices);
+    KfdEntries entries = KfdEntries.of(ctx, pid); // parsed once, by the mapping mostly
+    KfdProcessEntry process = entries.process();
+    List<KfdBoEntry> bos = entries.bos();
+    List<KfdQueueEntry> queues = entries.queues();
+    List<KfdEventEntry> events = entries.events();
+    List<KfdSvmRangeEntry> ranges = entries.svmRanges();
+    KfdProcessEntry info = withIsas(process, devices);
     KfdImageChecks.check(pid, info, devices, bos, queues, events, ranges);
     KfdCriu.restore(kfd, info, bos, queues, events, ranges);
     String progress;

@@ -7,16 +7,16 @@ import dev.accr.api.LazyDeviceMemory;
 import dev.accr.api.LazyRestoreHost;
 import dev.accr.api.PluginContext;
 import dev.accr.api.ZeroedMemory;
-import dev.accr.kfd.driver.Gpu;
 import dev.accr.kfd.driver.KfdCriu.VramExtent;
 import dev.accr.kfd.driver.Vram;
 import dev.accr.kfd.driver.VramFaults;
+import dev.accr.kfd.plugin.LazyVramBlocks.GpuBlocks;
+import dev.accr.kfd.plugin.LazyVramBlocks.Piece;
+import dev.accr.kfd.plugin.LazyVramBlocks.Unit;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -40,37 +40,14 @@ final class LazyVram implements LazyDeviceMemory {
   /** Freed with its buffer while it was loading: the load is thrown away. */
   private static final int DROPPED = 3;
 
-  /** One block to load: the chunks of the images that land in it. */
-  private record Unit(GpuBlocks gpu, int block, List<Piece> pieces) {}
-
-  /**
-   * A piece of a chunk ({@code length} bytes at {@code offsetInChunk}; the whole chunk in a
-   * full set) and where it goes inside its block.
-   */
-  private record Piece(BulkReader.Chunk chunk, long offsetInChunk, long length,
-      long offsetInBlock) {
-    boolean wholeChunk() {
-      return offsetInChunk == 0 && length == chunk.length();
-    }
-  }
-
-  /** One GPU's reader, VRAM and blocks to load (filled in when the blocks are listed). */
-  private record GpuBlocks(int gpuId, Vram vram, BulkReader reader, Map<Integer, Integer> units) {}
-
-  /** A GPU's stored VRAM and the process's extents on it, whose blocks are not listed yet. */
-  private record Unlisted(GpuBlocks gpu, StoredVram stored, TreeMap<Long, VramExtent> targets) {}
-
   private final Map<Vram, VramFaults> handlers = new java.util.IdentityHashMap<>();
 
   private final LazyRestoreHost host;
-  private final List<Unit> units = new ArrayList<>();
-  private final List<GpuBlocks> gpus = new ArrayList<>();
-  private final List<Unlisted> unlisted = new ArrayList<>();
-  private final Object listing = new Object();
-  /** Set once, with {@link #units}, before {@link #listed} is. */
+  private final LazyVramBlocks blocks;
+  /** The blocks, once listed ({@link #listBlocks}); null before. */
+  private volatile List<Unit> units;
+  /** Each unit's state; set once, before {@link #units} is. */
   private AtomicIntegerArray states;
-  private volatile boolean listed;
-  private RuntimeException listingFailed;
   private final AtomicLong faulted = new AtomicLong();
   private final AtomicLong pushed = new AtomicLong();
   private final Object changed = new Object();
@@ -81,42 +58,7 @@ final class LazyVram implements LazyDeviceMemory {
   private LazyVram(LazyRestoreHost host, PluginContext ctx, int pid, List<Integer> gpuIds,
       List<VramExtent> extents) {
     this.host = host;
-    Map<Integer, TreeMap<Long, VramExtent>> byGpu = new TreeMap<>();
-    Map<Integer, Gpu> gpuOf = new TreeMap<>();
-    for (VramExtent e : extents) {
-      byGpu.computeIfAbsent(e.gpuId(), g -> new TreeMap<>()).put(e.va(), e);
-      gpuOf.put(e.gpuId(), e.gpu());
-    }
-    Map<Integer, PackedRuns> packed = StoredVram.packed(ctx.images(), pid);
-    List<StoredVram> opened = new ArrayList<>();
-    try {
-      for (int gpuId : gpuIds) {
-        StoredVram stored = StoredVram.open(ctx.images(), pid, gpuId, packed);
-        opened.add(stored);
-        Gpu gpu = gpuOf.get(gpuId);
-        if (gpu == null) {
-          if (!stored.reader().chunks().isEmpty()) {
-            throw outside(stored.file(), gpuId, stored.chunks().getFirst().pieces().getFirst());
-          }
-          opened.remove(stored);
-          stored.close();
-          continue;
-        }
-        GpuBlocks g = new GpuBlocks(gpuId, gpu.vram(), stored.reader(), new TreeMap<>());
-        gpus.add(g);
-        unlisted.add(new Unlisted(g, stored, byGpu.getOrDefault(gpuId, new TreeMap<>())));
-      }
-    } catch (RuntimeException e) {
-      // A damaged image: nothing is restored, and no reader stays open.
-      for (StoredVram r : opened) {
-        try {
-          r.close();
-        } catch (RuntimeException suppressed) {
-          e.addSuppressed(suppressed);
-        }
-      }
-      throw e;
-    }
+    this.blocks = new LazyVramBlocks(ctx, pid, gpuIds, extents);
   }
 
   /**
@@ -125,27 +67,18 @@ final class LazyVram implements LazyDeviceMemory {
    * @throws CorruptImageException a chunk outside the process's VRAM or across a block (again
    *     on every later call)
    */
-  private void listBlocks() {
-    if (listed) {
-      return;
+  private List<Unit> listBlocks() {
+    List<Unit> listed = units;
+    if (listed != null) {
+      return listed;
     }
-    synchronized (listing) {
-      if (listed) {
-        return;
+    synchronized (blocks) {
+      if (units == null) {
+        List<Unit> all = blocks.list();
+        states = new AtomicIntegerArray(all.size());
+        units = all;
       }
-      if (listingFailed != null) {
-        throw listingFailed;
-      }
-      try {
-        for (Unlisted u : unlisted) {
-          addBlocks(u.gpu(), u.stored(), u.targets());
-        }
-      } catch (RuntimeException e) {
-        listingFailed = e;
-        throw e;
-      }
-      states = new AtomicIntegerArray(units.size());
-      listed = true;
+      return units;
     }
   }
 
@@ -173,38 +106,6 @@ final class LazyVram implements LazyDeviceMemory {
     return AccrException.failed("%s", reason);
   }
 
-  /** Lists the blocks of one GPU that the stored chunks' pieces land in. */
-  private void addBlocks(GpuBlocks g, StoredVram stored, TreeMap<Long, VramExtent> targets) {
-    int gpuId = g.gpuId();
-    Map<Integer, List<Piece>> pieces = new TreeMap<>();
-    for (StoredVram.Placed c : stored.chunks()) {
-      for (StoredVram.Piece p : c.pieces()) {
-        var e = targets.floorEntry(p.va());
-        if (e == null || p.va() + p.length() > e.getValue().va() + e.getValue().length()) {
-          throw outside(stored.file(), gpuId, p);
-        }
-        long offset = e.getValue().vramOffset() + (p.va() - e.getValue().va());
-        int block = (int) (offset / Vram.BLOCK);
-        if ((offset + p.length() - 1) / Vram.BLOCK != block) {
-          throw new CorruptImageException(stored.file(),
-              String.format("chunk at va 0x%x crosses a VRAM block", p.va()));
-        }
-        pieces.computeIfAbsent(block, b -> new ArrayList<>())
-            .add(new Piece(c.chunk(), p.offset(), p.length(), offset % Vram.BLOCK));
-      }
-    }
-    for (var p : pieces.entrySet()) {
-      g.units().put(p.getKey(), units.size());
-      units.add(new Unit(g, p.getKey(), p.getValue()));
-    }
-  }
-
-  private static CorruptImageException outside(String file, int gpuId, StoredVram.Piece p) {
-    return new CorruptImageException(file,
-        String.format("chunk at va 0x%x (%d bytes) is outside every VRAM buffer of gpu 0x%x",
-            p.va(), p.length(), gpuId));
-  }
-
   /**
    * Restores the process's VRAM lazily when the host asks for it; returns false (the caller
    * restores eagerly) otherwise. With the host's up-front check, every chunk is read and
@@ -221,13 +122,13 @@ final class LazyVram implements LazyDeviceMemory {
       if (host.checkFirst()) {
         lazy.listBlocks();
         Map<Integer, PackedRuns> packed = StoredVram.packed(ctx.images(), pid);
-        for (GpuBlocks g : lazy.gpus) {
+        for (GpuBlocks g : lazy.blocks.gpus()) {
           try (StoredVram all = StoredVram.open(ctx.images(), pid, g.gpuId(), packed)) {
             all.forEach(ctx.images().parallelism(), (pieces, data) -> {});
           }
         }
       }
-      for (GpuBlocks g : lazy.gpus) {
+      for (GpuBlocks g : lazy.blocks.gpus()) {
         VramFaults f = lazy.faultsOf(g);
         lazy.handlers.put(g.vram(), f);
         SharedGpuFaults.add(g.vram(), f);
@@ -437,7 +338,7 @@ final class LazyVram implements LazyDeviceMemory {
   @Override
   public void finish() {
     finished = true;
-    for (GpuBlocks g : gpus) {
+    for (GpuBlocks g : blocks.gpus()) {
       VramFaults f = handlers.get(g.vram());
       if (f != null) {
         SharedGpuFaults.remove(g.vram(), f);
