@@ -25,7 +25,7 @@ class BenchmarksTest {
   void everyBenchmarkIsAService() {
     List<String> names = ServiceLoader.load(Benchmark.class).stream()
         .map(p -> p.get().name()).toList();
-    assertEquals(List.of("memory", "vram", "incremental", "migrate", "tree"), names);
+    assertEquals(List.of("memory", "vram", "incremental", "migrate", "tree", "to-node"), names);
   }
 
   @Test
