@@ -66,7 +66,7 @@ final class MigrationRequests {
    * directory the request names as {@code caller} may name paths here; answers on {@code out}.
    */
   void receive(ReceiveSetRequest r, Caller caller,
-      InputStream in, Consumer<Response> out) {
+      Inbound in, Consumer<Response> out) {
     Response reply;
     try {
       // A sender dumping for a confined client passes the confinement on.
@@ -77,8 +77,8 @@ final class MigrationRequests {
       String shown = r.getMigration().isEmpty() ? paths.show(dir) : r.getName();
       dev.accr.image.CheckpointId id = dev.accr.image.CheckpointId.of(
           r.getCheckpointId().toByteArray());
-      reply = Response.newBuilder().setReceiveSet(new SetReceiver(dir, id)
-          .receive(in, out, shown)).build();
+      reply = Response.newBuilder().setReceiveSet(new SetReceiver(dir, id,
+          service.incomingSets(), caller).receive(in, r.getStreams(), out, shown)).build();
     } catch (AccrException e) {
       reply = service.error(caller, e.exitCode(), e.getMessage(), e, null);
     } catch (IOException | RuntimeException e) {

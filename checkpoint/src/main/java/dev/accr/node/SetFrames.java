@@ -5,18 +5,24 @@ package dev.accr.node;
  * {@code ReceiveSetRequest} on the same connection (all integers big-endian):
  *
  * <pre>
- * Stream := Frame* (Commit | Abort)
+ * Stream := Frame* (Commit | Abort)        (the first connection)
+ * Joined := Frame* (End | Abort)           (each further connection of the set, if any)
  * Frame  := Open | Data | Close
  * Open   := 1 file:int32 nameLength:uint16 name:ascii   (a new file of the set)
  * Data   := 2 file:int32 length:int32 bytes             (the file's next bytes)
  * Close  := 3 file:int32                                (the file is complete)
  * Commit := 4 length:int32 inventory:protobuf           (InventoryEntry, its files unlisted)
  * Abort  := 5
+ * End    := 6                                           (this stream's files are complete)
  * </pre>
  *
- * Files are identified by numbers the sender chooses; their data frames may interleave. The
- * receiver checks every file as its bytes arrive (its header, every chunk's checksum, its
- * footer), and commits the set only on Commit with every file closed.
+ * Files are identified by numbers the sender chooses, unique in the set; their data frames may
+ * interleave. A file's frames all go over one connection: when the receiver took more than one
+ * ({@code ReceiveSetReply.streams}), the sender spreads the files over them, so that several
+ * are sent, decrypted and checked at once, and ends every further connection before it commits
+ * on the first. The receiver checks every file as its bytes arrive (its header, every chunk's
+ * checksum, its footer), and commits the set only on Commit with every stream ended and every
+ * file closed.
  */
 final class SetFrames {
   static final int OPEN = 1;
@@ -24,11 +30,14 @@ final class SetFrames {
   static final int CLOSE = 3;
   static final int COMMIT = 4;
   static final int ABORT = 5;
+  static final int END = 6;
   /** A data frame carries at most this many bytes. */
   static final int MAX_DATA = 8 << 20;
   /** An inventory is small; a larger one is not believed. */
   static final int MAX_INVENTORY = 1 << 20;
   static final int MAX_NAME = 255;
+  /** Connections one set may come over, at most. */
+  static final int MAX_STREAMS = 16;
 
   private SetFrames() {}
 }
