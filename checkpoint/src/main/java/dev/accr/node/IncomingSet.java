@@ -3,11 +3,15 @@ package dev.accr.node;
 import dev.accr.api.AccrException;
 import dev.accr.api.CorruptImageException;
 import dev.accr.image.ImageSetWriter;
+import dev.accr.image.StreamedFileCheck;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.nio.channels.FileChannel;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -27,7 +31,7 @@ final class IncomingSet {
   private final int joinable;
   private final String shownAs;
   private final Set<String> names = new HashSet<>();
-  private final Set<Integer> files = new HashSet<>();
+  private final Map<Integer, ReceivedFile> files = new HashMap<>();
   private final List<Inbound> joined = new ArrayList<>();
   private final AtomicLong received = new AtomicLong();
   private int running;
@@ -65,10 +69,95 @@ final class IncomingSet {
     received.addAndGet(bytes);
   }
 
+  /** A file of the set as it arrives: its frames are taken in turn, from any stream. */
+  static final class ReceivedFile {
+    final String name;
+    final FileChannel channel;
+    final StreamedFileCheck check;
+    /** The turn of the file's next frame (its Open was turn 0). */
+    private int next = 1;
+    private boolean complete;
+
+    ReceivedFile(String name, FileChannel channel, StreamedFileCheck check) {
+      this.name = name;
+      this.channel = channel;
+      this.check = check;
+    }
+  }
+
   /** Claims file number {@code file} named {@code name}: each is used once in a set. */
   synchronized void claim(int file, String name) {
-    if (!names.add(name) || !files.add(file)) {
+    if (!names.add(name) || files.containsKey(file)) {
       throw new CorruptImageException(name, "sent twice");
+    }
+  }
+
+  /** File {@code file}, claimed before, is open: its frames can be taken. */
+  synchronized void opened(int file, ReceivedFile f) {
+    files.put(file, f);
+    notifyAll();
+  }
+
+  /**
+   * Waits for the turn {@code turn} of file {@code file} (-1: its next frame, whatever it is,
+   * as on one stream) and returns the file; the caller takes the frame, then calls
+   * {@link #done}. A frame of a file never opened, or of a turn gone by, is corrupt.
+   */
+  synchronized ReceivedFile awaitTurn(int file, int turn, boolean waitForOpen) {
+    long since = System.nanoTime();
+    long seen = received.get();
+    while (true) {
+      checkRunning();
+      ReceivedFile f = files.get(file);
+      if (f != null && f.complete) {
+        throw new CorruptImageException(f.name, "a frame after the file was closed");
+      }
+      if (f != null && (turn < 0 || turn == f.next)) {
+        return f;
+      }
+      if (f != null && turn < f.next) {
+        throw new CorruptImageException(f.name, "frame " + turn + " sent twice");
+      }
+      if (f == null && !waitForOpen) {
+        throw new CorruptImageException(shownAs, "frame for file " + file + ", which is not"
+            + " open");
+      }
+      try {
+        wait(1000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw AccrException.failed("receiving %s: interrupted", shownAs);
+      }
+      if (received.get() != seen) {
+        seen = received.get();
+        since = System.nanoTime();
+      } else if (System.nanoTime() - since > FrameInput.IDLE_LIMIT_NANOS) {
+        throw AccrException.failed("receiving %s: frame %d of file %d did not come in %d s",
+            shownAs, turn, file, FrameInput.IDLE_LIMIT_NANOS / 1_000_000_000L);
+      }
+    }
+  }
+
+  /** The frame of {@code f} taken in its turn; {@code last}: it closed the file. */
+  synchronized void done(ReceivedFile f, boolean last) {
+    f.next++;
+    f.complete |= last;
+    notifyAll();
+  }
+
+  /** Fails when a file of the set was not closed. */
+  synchronized void checkComplete() {
+    for (ReceivedFile f : files.values()) {
+      if (!f.complete) {
+        throw new CorruptImageException(f.name, "not complete when the set was committed");
+      }
+    }
+  }
+
+  /** Ends a wait once the set failed or is over. */
+  private void checkRunning() {
+    if (dropped != null || failure != null || closed) {
+      throw AccrException.failed("receiving %s: the set failed on another stream", shownAs);
     }
   }
 
@@ -107,6 +196,7 @@ final class IncomingSet {
     if (dropped == null) {
       dropped = asFailure(e);
     }
+    notifyAll();
   }
 
   /** Why the first connection dropped the set, or null: what its stopped streams answer. */
@@ -156,6 +246,21 @@ final class IncomingSet {
    */
   synchronized void close() {
     closed = true;
+    notifyAll();
+    try {
+      stopStreams();
+    } finally {
+      for (ReceivedFile f : files.values()) {
+        try {
+          f.channel.close();
+        } catch (IOException ignored) {
+          // Closed either way.
+        }
+      }
+    }
+  }
+
+  private void stopStreams() {
     if (running == 0) {
       return;
     }

@@ -22,10 +22,11 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Streams an image set into another node's image store ({@link SetFrames}): the files of a
  * dump go out as they are written, from as many writer threads as the dump has. When the
- * receiver takes several connections (streams), each writer thread has one of its own (taken
- * in turn), and each file goes over the connection of the thread that writes its first chunk
- * (its header waits for it), so that the writers send, and the receiver checks and writes, in
- * parallel; a receiver that knows one connection only gets everything on it.
+ * receiver takes several connections (streams), each writer thread sends on one of its own
+ * (given in turn), a file's frames numbered so that the receiver takes them in order whichever
+ * connection brought them: the writers send, and the receiver checks and writes, in parallel
+ * and never wait for one another. A receiver that knows one connection only gets everything
+ * on it.
  * Nothing is written on this node. A connection that breaks makes the next write on any of
  * them fail (so the dump fails and its process runs on); the receiver then drops what it got.
  */
@@ -232,18 +233,20 @@ public final class RemoteSetSender implements RemoteSet {
   }
 
   /**
-   * One file of the set, its bytes sent as they are written. Its first bytes (a header) wait
-   * for more: the file takes the connection of the thread that writes its first chunk (or of
-   * the one that closes it, for a small file).
+   * One file of the set, its bytes sent as they are written, each write on the connection of
+   * the thread that makes it. Its first bytes (a header) wait for the next write, so that they
+   * go out together.
    */
   private final class RemoteFile implements GatheringByteChannel {
-    /** Bytes a file may hold back before it takes a connection. */
+    /** Bytes a file may hold back before it is opened on a connection. */
     private static final int FIRST_BYTES = 4096;
 
     private final int file;
     private final byte[] name;
     private final ByteBuffer first = ByteBuffer.allocate(FIRST_BYTES);
-    private SetStream stream;
+    /** The file's frames sent so far, over several connections; null over one. */
+    private final AtomicInteger turns = streams.size() > 1 ? new AtomicInteger() : null;
+    private boolean opened;
     private boolean open = true;
 
     RemoteFile(int file, byte[] name) {
@@ -251,18 +254,18 @@ public final class RemoteSetSender implements RemoteSet {
       this.name = name;
     }
 
-    /** The file's connection, taken (and the file opened on it) on first use. */
+    /** This thread's connection, the file opened on it first if it is not yet. */
     private SetStream stream() throws IOException {
-      if (stream == null) {
-        SetStream s = homes.get();
+      SetStream s = homes.get();
+      if (!opened) {
         try {
-          s.open(file, name, first.flip());
+          s.open(file, name, turns, first.flip());
         } catch (IOException e) {
           throw failed(s, e);
         }
-        stream = s;
+        opened = true;
       }
-      return stream;
+      return s;
     }
 
     @Override
@@ -276,14 +279,14 @@ public final class RemoteSetSender implements RemoteSet {
       }
       if (total > 0) {
         check();
-        if (stream == null && total <= first.remaining()) {
+        if (!opened && total <= first.remaining()) {
           for (int i = offset; i < offset + length; i++) {
             first.put(srcs[i]);
           }
         } else {
           SetStream s = stream();
           try {
-            s.data(file, srcs, offset, length, total);
+            s.data(file, turns, srcs, offset, length, total);
           } catch (IOException e) {
             throw failed(s, e);
           }
@@ -315,7 +318,7 @@ public final class RemoteSetSender implements RemoteSet {
         check();
         SetStream s = stream();
         try {
-          s.close(file);
+          s.close(file, turns == null ? 0 : turns.incrementAndGet());
         } catch (IOException e) {
           throw failed(s, e);
         }

@@ -14,13 +14,10 @@ import dev.accr.proto.ReceiveSetReply;
 import dev.accr.proto.Response;
 import java.io.EOFException;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.function.Consumer;
 
 /**
@@ -36,8 +33,6 @@ final class SetReceiver {
   private final CheckpointId id;
   private final IncomingSets sets;
   private final Caller sender;
-
-  private record OpenFile(String name, FileChannel channel, StreamedFileCheck check) {}
 
   /** A receiver of the set {@code id} into {@code target}, sent by {@code sender}. */
   SetReceiver(Path target, CheckpointId id, IncomingSets sets, Caller sender) {
@@ -66,6 +61,7 @@ final class SetReceiver {
         out.accept(Response.newBuilder().setReceiveSet(ready).build());
         InventoryEntry inventory = new Stream(set, id, new FrameInput(in)).untilCommit();
         set.awaitStreams();
+        set.checkComplete();
         writer.commit(inventory.toBuilder());
         return ReceiveSetReply.newBuilder().setDir(shownAs).setBytesReceived(set.received())
             .build();
@@ -107,12 +103,11 @@ final class SetReceiver {
     }
   }
 
-  /** The frames of one connection: its own files, opened, written and closed on it. */
+  /** The frames of one connection, of whichever files they are. */
   private static final class Stream {
     private final IncomingSet set;
     private final CheckpointId id;
     private final FrameInput in;
-    private final Map<Integer, OpenFile> open = new HashMap<>();
 
     Stream(IncomingSet set, CheckpointId id, FrameInput in) {
       this.set = set;
@@ -122,31 +117,20 @@ final class SetReceiver {
 
     /** Frames until the commit, whose inventory is returned (the first connection). */
     InventoryEntry untilCommit() throws IOException {
-      try {
-        if (frames() != SetFrames.COMMIT) {
-          throw new CorruptImageException(set.shownAs(), "a stream's end on the first stream");
-        }
-        int length = in.readInt();
-        if (length < 0 || length > SetFrames.MAX_INVENTORY) {
-          throw new CorruptImageException(set.shownAs(), "inventory of " + length + " bytes");
-        }
-        InventoryEntry inventory = InventoryEntry.parseFrom(in.readBytes(length));
-        checkComplete();
-        return inventory;
-      } finally {
-        closeAll();
+      if (frames() != SetFrames.COMMIT) {
+        throw new CorruptImageException(set.shownAs(), "a stream's end on the first stream");
       }
+      int length = in.readInt();
+      if (length < 0 || length > SetFrames.MAX_INVENTORY) {
+        throw new CorruptImageException(set.shownAs(), "inventory of " + length + " bytes");
+      }
+      return InventoryEntry.parseFrom(in.readBytes(length));
     }
 
     /** Frames until this stream's end (a joined stream). */
     void untilEnd() throws IOException {
-      try {
-        if (frames() != SetFrames.END) {
-          throw new CorruptImageException(set.shownAs(), "a commit on a joined stream");
-        }
-        checkComplete();
-      } finally {
-        closeAll();
+      if (frames() != SetFrames.END) {
+        throw new CorruptImageException(set.shownAs(), "a commit on a joined stream");
       }
     }
 
@@ -157,8 +141,10 @@ final class SetReceiver {
           int type = in.type();
           switch (type) {
             case SetFrames.OPEN -> open();
-            case SetFrames.DATA -> data();
-            case SetFrames.CLOSE -> close(file(in.readInt()));
+            case SetFrames.DATA -> data(in.readInt(), -1);
+            case SetFrames.CLOSE -> close(in.readInt(), -1);
+            case SetFrames.DATA_AT -> data(in.readInt(), turn());
+            case SetFrames.CLOSE_AT -> close(in.readInt(), turn());
             case SetFrames.COMMIT, SetFrames.END -> {
               return type;
             }
@@ -173,6 +159,14 @@ final class SetReceiver {
         throw AccrException.failed("receiving %s: the sender went away before the set was"
             + " complete", set.shownAs());
       }
+    }
+
+    private int turn() throws IOException {
+      int turn = in.readInt();
+      if (turn < 1) {
+        throw new CorruptImageException(set.shownAs(), "frame number " + turn);
+      }
+      return turn;
     }
 
     private void open() throws IOException {
@@ -192,51 +186,32 @@ final class SetReceiver {
       FaultInjection.step("receive:" + set.writer().target().getFileName() + "/" + name);
       FileChannel ch = FileChannel.open(set.directory().resolve(name),
           StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-      open.put(file, new OpenFile(name, ch, check));
+      set.opened(file, new IncomingSet.ReceivedFile(name, ch, check));
     }
 
-    private void data() throws IOException {
-      OpenFile f = file(in.readInt());
+    /** A data frame of {@code file}: in its turn {@code turn}, or next (-1). */
+    private void data(int file, int turn) throws IOException {
       int length = in.readInt();
+      IncomingSet.ReceivedFile f = set.awaitTurn(file, turn, turn > 0);
       if (length < 0 || length > SetFrames.MAX_DATA) {
-        throw new CorruptImageException(f.name(), "data frame of " + length + " bytes");
+        throw new CorruptImageException(f.name, "data frame of " + length + " bytes");
       }
       in.payload(length, piece -> {
-        f.check().accept(piece);
+        f.check.accept(piece);
         while (piece.hasRemaining()) {
-          f.channel().write(piece);
+          f.channel.write(piece);
         }
       });
       set.addReceived(length);
+      set.done(f, false);
     }
 
-    private OpenFile file(int file) {
-      OpenFile f = open.get(file);
-      if (f == null) {
-        throw new CorruptImageException(set.shownAs(), "frame for file " + file
-            + ", which is not open on its stream");
-      }
-      return f;
-    }
-
-    private void close(OpenFile f) throws IOException {
-      f.check().finish();
-      f.channel().force(true);
-      f.channel().close();
-      open.values().remove(f);
-    }
-
-    private void checkComplete() {
-      if (!open.isEmpty()) {
-        throw new CorruptImageException(open.values().iterator().next().name(),
-            "not complete when the set was committed");
-      }
-    }
-
-    private void closeAll() throws IOException {
-      for (OpenFile f : open.values()) {
-        f.channel().close();
-      }
+    private void close(int file, int turn) throws IOException {
+      IncomingSet.ReceivedFile f = set.awaitTurn(file, turn, turn > 0);
+      f.check.finish();
+      f.channel.force(true);
+      f.channel.close();
+      set.done(f, true);
     }
   }
 }

@@ -5,6 +5,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.GatheringByteChannel;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One connection of an image set being sent ({@link SetFrames}), written by one thread at a
@@ -34,33 +35,53 @@ final class SetStream {
 
   /**
    * Opens file {@code file} named {@code name} on this connection, with its first bytes,
-   * {@code first} (position to limit, small), which go out with the next frames.
+   * {@code first} (position to limit, small, numbered from {@code turns} when not null), which
+   * go out with the next frame sent.
    */
-  synchronized void open(int file, byte[] name, ByteBuffer first) throws IOException {
-    room(7 + name.length + 9 + first.remaining());
+  synchronized void open(int file, byte[] name, AtomicInteger turns, ByteBuffer first)
+      throws IOException {
+    room(7 + name.length + 13 + first.remaining());
     buffer.put((byte) SetFrames.OPEN).putInt(file).putShort((short) name.length).put(name);
-    if (first.hasRemaining()) {
+    if (first.hasRemaining() && turns == null) {
       buffer.put((byte) SetFrames.DATA).putInt(file).putInt(first.remaining()).put(first);
+    } else if (first.hasRemaining()) {
+      buffer.put((byte) SetFrames.DATA_AT).putInt(file).putInt(turns.incrementAndGet())
+          .putInt(first.remaining()).put(first);
     }
   }
 
-  synchronized void close(int file) throws IOException {
-    room(5);
-    buffer.put((byte) SetFrames.CLOSE).putInt(file);
+  /**
+   * Closes {@code file}: in its turn {@code turn} (a set over several connections; the frame is
+   * flushed), or with a plain Close (turn 0, buffered).
+   */
+  synchronized void close(int file, int turn) throws IOException {
+    room(9);
+    if (turn == 0) {
+      buffer.put((byte) SetFrames.CLOSE).putInt(file);
+      return;
+    }
+    buffer.put((byte) SetFrames.CLOSE_AT).putInt(file).putInt(turn);
+    flush();
   }
 
   /**
    * Sends {@code total} bytes of {@code srcs} (from offset, length buffers) as the next data of
    * {@code file}, in frames of at most {@link SetFrames#MAX_DATA}, and flushes: the receiver
-   * never waits in the middle of a frame.
+   * never waits in the middle of a frame. With {@code turns} (a set over several connections)
+   * each frame is numbered with the file's next turn.
    */
-  synchronized void data(int file, ByteBuffer[] srcs, int offset, int length, long total)
-      throws IOException {
+  synchronized void data(int file, AtomicInteger turns, ByteBuffer[] srcs, int offset,
+      int length, long total) throws IOException {
     int next = offset;
     for (long left = total; left > 0; ) {
       int frame = (int) Math.min(left, SetFrames.MAX_DATA);
-      room(9);
-      buffer.put((byte) SetFrames.DATA).putInt(file).putInt(frame);
+      room(13);
+      if (turns == null) {
+        buffer.put((byte) SetFrames.DATA).putInt(file).putInt(frame);
+      } else {
+        buffer.put((byte) SetFrames.DATA_AT).putInt(file).putInt(turns.incrementAndGet())
+            .putInt(frame);
+      }
       int taken = 0;
       gather.clear();
       while (taken < frame) {
