@@ -137,6 +137,20 @@ class BenchmarksTest {
   }
 
   @Test
+  void toNodeBenchmarkGivesEachStreamedDumpAgainstTheLocalOne() throws IOException {
+    String out = run(new ToNodeBenchmark(), 0, Map.of(), Map.of("to-node-compress", "none"));
+    assertTrue(out.startsWith("dump --to-node: kfd-serve --gpus 2 with 4 MiB of VRAM per GPU"
+        + " and 4 MiB of host memory, none, 2 threads"), out);
+    assertTrue(out.lines().anyMatch(l -> l.matches(
+        "  local dump into b's directory +\\d+\\.\\d +\\d+\\.\\d\\d +")), out);
+    for (String way : List.of("UNIX socket", "loopback TLS")) {
+      assertTrue(out.lines().anyMatch(l -> l.matches("  --to-node over (the )?"
+          + java.util.regex.Pattern.quote(way) + " +\\d+\\.\\d +\\d+\\.\\d\\d"
+          + " +\\d+\\.\\d\\d")), out);
+    }
+  }
+
+  @Test
   void aFailingPartOfTheIncrementalBenchmarkFailsTheRunAfterTheOthersArePrinted() {
     StringWriter text = new StringWriter();
     // mi300x8 has 8 GPUs: the device part cannot start its workload; the host part runs.

@@ -61,16 +61,20 @@ public final class RemoteSetSender implements RemoteSet {
 
   /**
    * As {@link #open(NodeClient, ReceiveSetRequest)}, over up to {@code streams} connections
-   * (as many as the receiver takes).
+   * (as many as the receiver takes). Over TLS the set goes over one connection: with the
+   * decryption spread over several, a dump on a machine of two cores was slower, not faster.
    */
   public static RemoteSetSender open(NodeClient client, ReceiveSetRequest request,
       int streams) {
     List<SetStream> opened = new ArrayList<>();
     try {
-      ReceiveSetRequest first = streams > 1 ? request.toBuilder().setStreams(streams).build()
+      NodeClient.Connection c = connection(client);
+      opened.add(new SetStream(c));
+      int wanted = c.closer() instanceof javax.net.ssl.SSLSocket ? 1 : streams;
+      ReceiveSetRequest first = wanted > 1 ? request.toBuilder().setStreams(wanted).build()
           : request;
-      ReceiveSetReply ready = connect(client, first, opened);
-      int taken = Math.min(streams, ready.getStreams());
+      ReceiveSetReply ready = ready(client, c, first);
+      int taken = Math.min(wanted, ready.getStreams());
       for (int i = 1; i < taken; i++) {
         connect(client, ReceiveSetRequest.newBuilder().setJoinKey(ready.getJoinKey()).build(),
             opened);
@@ -87,15 +91,24 @@ public final class RemoteSetSender implements RemoteSet {
   /** Opens a connection, sends {@code request} on it and reads the receiver's ready. */
   private static ReceiveSetReply connect(NodeClient client, ReceiveSetRequest request,
       List<SetStream> opened) {
-    NodeClient.Connection c;
+    NodeClient.Connection c = connection(client);
+    opened.add(new SetStream(c));
+    return ready(client, c, request);
+  }
+
+  private static NodeClient.Connection connection(NodeClient client) {
     try {
-      c = client.open();
+      return client.open();
     } catch (javax.net.ssl.SSLException e) {
       throw AccrException.failed("node %s: %s", client.name(), client.tlsReason(e));
     } catch (IOException e) {
       throw AccrException.failed("cannot reach node %s: %s", client.name(), e.getMessage());
     }
-    opened.add(new SetStream(c));
+  }
+
+  /** Sends {@code request} on {@code c} and reads the receiver's ready. */
+  private static ReceiveSetReply ready(NodeClient client, NodeClient.Connection c,
+      ReceiveSetRequest request) {
     try {
       Request.newBuilder().setReceiveSet(request).build().writeDelimitedTo(c.out());
       c.out().flush();

@@ -47,9 +47,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * An image set sent to a node over several connections (streams), over its UNIX socket and over
- * TLS: committed whole, checked on every stream, and dropped on both sides when one stream
- * carries a bad chunk or is cut; a receiver that knows one connection only gets it all there.
+ * An image set sent to a node over several connections (streams) over its UNIX socket, and over
+ * one with TLS: committed whole, checked on every stream, and dropped on both sides when one
+ * stream carries a bad chunk or is cut; a receiver that knows one connection only gets it all
+ * there.
  */
 class SetStreamsTest {
   private static final int CHUNK = 256 << 10;
@@ -190,11 +191,11 @@ class SetStreamsTest {
 
   @ParameterizedTest
   @ValueSource(strings = {"unix", "tls"})
-  void aSetComesOverTwoStreamsAndIsCommittedWhole(String way) throws Exception {
+  void aSetComesOverTwoStreamsOverTheSocketAndOneOverTls(String way) throws Exception {
     Path target = root.resolve("whole-" + way);
     CheckpointId id = CheckpointId.random();
     try (RemoteSetSender sender = open(way, target, id)) {
-      assertEquals(2, sender.streams());
+      assertEquals(way.equals("tls") ? 1 : 2, sender.streams());
       long[] lengths = writeFiles(sender, id, 0, -1);
       sender.commit(inventory());
       assertEquals(sender.bytesSent(), sender.reply().getBytesReceived());
@@ -222,12 +223,11 @@ class SetStreamsTest {
     assertNothingLeftFor(target);
   }
 
-  @ParameterizedTest
-  @ValueSource(strings = {"unix", "tls"})
-  void oneStreamCutFailsTheSenderAndLeavesNoSet(String way) throws Exception {
-    Path target = root.resolve("cut-" + way);
+  @Test
+  void oneStreamCutFailsTheSenderAndLeavesNoSet() throws Exception {
+    Path target = root.resolve("cut");
     CheckpointId id = CheckpointId.random();
-    try (RemoteSetSender sender = open(way, target, id)) {
+    try (RemoteSetSender sender = open("unix", target, id)) {
       sender.connections().get(1).connection().close();
       Exception e = assertThrows(Exception.class, () -> {
         writeFiles(sender, id, 0, -1);
