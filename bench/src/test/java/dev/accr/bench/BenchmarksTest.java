@@ -25,7 +25,7 @@ class BenchmarksTest {
   void everyBenchmarkIsAService() {
     List<String> names = ServiceLoader.load(Benchmark.class).stream()
         .map(p -> p.get().name()).toList();
-    assertEquals(List.of("memory", "vram", "incremental", "migrate", "tree"), names);
+    assertEquals(List.of("memory", "vram", "incremental", "migrate", "tree", "to-node"), names);
   }
 
   @Test
@@ -151,6 +151,20 @@ class BenchmarksTest {
     for (String row : List.of("VRAM (shared buffers once)", "counted per holder",
         "bytes written by the dump", "dump", "restore")) {
       assertTrue(text.toString().contains(row), text.toString());
+    }
+  }
+
+  @Test
+  void toNodeBenchmarkGivesEachStreamedDumpAgainstTheLocalOne() throws IOException {
+    String out = run(new ToNodeBenchmark(), 0, Map.of(), Map.of("to-node-compress", "none"));
+    assertTrue(out.startsWith("dump --to-node: kfd-serve --gpus 2 with 4 MiB of VRAM per GPU"
+        + " and 4 MiB of host memory, none, 2 threads"), out);
+    assertTrue(out.lines().anyMatch(l -> l.matches(
+        "  local dump into b's directory +\\d+\\.\\d +\\d+\\.\\d\\d +")), out);
+    for (String way : List.of("UNIX socket", "loopback TLS")) {
+      assertTrue(out.lines().anyMatch(l -> l.matches("  --to-node over (the )?"
+          + java.util.regex.Pattern.quote(way) + " +\\d+\\.\\d +\\d+\\.\\d\\d"
+          + " +\\d+\\.\\d\\d")), out);
     }
   }
 

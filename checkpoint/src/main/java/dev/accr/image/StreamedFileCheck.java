@@ -49,26 +49,34 @@ public final class StreamedFileCheck {
     return received;
   }
 
-  /** Takes the next {@code bytes} of the file (position to limit; the position is left). */
+  /** Takes the next {@code length} bytes of the file, from {@code bytes} at {@code offset}. */
   public void accept(byte[] bytes, int offset, int length) {
+    accept(ByteBuffer.wrap(bytes, offset, length));
+  }
+
+  /**
+   * Takes the next bytes of the file, {@code bytes} from its position to its limit (heap or
+   * native; its position is left as it is).
+   */
+  public void accept(ByteBuffer bytes) {
+    int offset = bytes.position();
+    int length = bytes.remaining();
     received += length;
     int total = tailFill + length;
     int keep = Math.min(total, tail.length);
     int release = total - keep; // bytes that are certainly not part of the footer
     int fromTail = Math.min(release, tailFill);
     if (fromTail > 0) {
-      parse(tail, 0, fromTail);
+      parse(ByteBuffer.wrap(tail), 0, fromTail);
     }
     int fromBytes = release - fromTail;
     if (fromBytes > 0) {
       parse(bytes, offset, fromBytes);
     }
     // The new tail: what is left of the old one, then the rest of these bytes.
-    byte[] next = new byte[keep];
     int oldLeft = tailFill - fromTail;
-    System.arraycopy(tail, fromTail, next, 0, oldLeft);
-    System.arraycopy(bytes, offset + fromBytes, next, oldLeft, keep - oldLeft);
-    System.arraycopy(next, 0, tail, 0, keep);
+    System.arraycopy(tail, fromTail, tail, 0, oldLeft);
+    bytes.get(offset + fromBytes, tail, oldLeft, keep - oldLeft);
     tailFill = keep;
   }
 
@@ -87,12 +95,12 @@ public final class StreamedFileCheck {
     ImageFraming.checkChecksum(recorded, fileCrc.value(), name);
   }
 
-  private void parse(byte[] b, int off, int len) {
+  private void parse(ByteBuffer b, int off, int len) {
     int end = off + len;
     while (off < end) {
       if (headerFill < header.length) {
         int n = Math.min(end - off, header.length - headerFill);
-        System.arraycopy(b, off, header, headerFill, n);
+        b.get(off, header, headerFill, n);
         headerFill += n;
         crcOf(b, off, n);
         off += n;
@@ -104,7 +112,7 @@ public final class StreamedFileCheck {
         off = end;
       } else if (payloadLeft > 0) {
         int n = (int) Math.min(end - off, payloadLeft);
-        pieceCrc.update(b, off, n);
+        pieceCrc.update(b.slice(off, n));
         payloadLeft -= n;
         off += n;
         if (payloadLeft == 0) {
@@ -112,7 +120,7 @@ public final class StreamedFileCheck {
         }
       } else {
         int n = Math.min(end - off, chunkHeader.length - chunkHeaderFill);
-        System.arraycopy(b, off, chunkHeader, chunkHeaderFill, n);
+        b.get(off, chunkHeader, chunkHeaderFill, n);
         chunkHeaderFill += n;
         crcOf(b, off, n);
         off += n;
@@ -158,9 +166,9 @@ public final class StreamedFileCheck {
     fileCrc.append(actual, payloadLength);
   }
 
-  private void crcOf(byte[] b, int off, int n) {
+  private void crcOf(ByteBuffer b, int off, int n) {
     pieceCrc.reset();
-    pieceCrc.update(b, off, n);
+    pieceCrc.update(b.slice(off, n));
     fileCrc.append((int) pieceCrc.getValue(), n);
   }
 }

@@ -72,7 +72,7 @@ final class CheckpointRequests {
       if (remote) {
         dumper = dumper.writingTo(new RemoteDestination(peers.get().client(r.getToNode()),
             d -> ReceiveSetRequest.newBuilder().setDir(r.getDir())
-                .setConfined(paths.confined())));
+                .setConfined(paths.confined()), options.threads()));
       }
       stats = r.getPreDump() ? dumper.preDump(r.getPid(), dir, options, progress)
           : dumper.dump(r.getPid(), dir, options, progress);

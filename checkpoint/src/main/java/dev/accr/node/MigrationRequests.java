@@ -74,7 +74,7 @@ final class MigrationRequests {
    * directory the request names as {@code caller} may name paths here; answers on {@code out}.
    */
   void receive(ReceiveSetRequest r, Caller caller,
-      InputStream in, Consumer<Response> out) {
+      Inbound in, Consumer<Response> out) {
     Response reply;
     try {
       // A sender dumping for a confined client passes the confinement on.
@@ -91,8 +91,8 @@ final class MigrationRequests {
         stages.receiving(r.getMigration(), true);
       }
       try {
-        reply = Response.newBuilder().setReceiveSet(new SetReceiver(dir, id)
-            .receive(in, out, shown)).build();
+        reply = Response.newBuilder().setReceiveSet(new SetReceiver(dir, id,
+            service.incomingSets(), caller).receive(in, r.getStreams(), out, shown)).build();
         arrived = true;
       } finally {
         if (round) {

@@ -167,8 +167,8 @@ public final class NodeServer implements AutoCloseable {
   private void serveUnix(SocketChannel ch, PendingSlots.Slot slot) {
     RequestDeadline deadline = deadline(ch, slot);
     try (ch) {
-      requests.serve(Channels.newInputStream(ch), Channels.newOutputStream(ch), Caller.LOCAL, deadline,
-          null);
+      requests.serve(new Inbound(Channels.newInputStream(ch), ch, ch::shutdownInput),
+          Channels.newOutputStream(ch), Caller.LOCAL, deadline, null);
     } catch (IOException | UncheckedIOException e) {
       connectionFailed("local", deadline, e);
     } finally {
@@ -183,8 +183,8 @@ public final class NodeServer implements AutoCloseable {
       raw.setSoTimeout((int) limits.requestTimeout().toMillis());
       raw.setTcpNoDelay(true);
       if (tls == null) {
-        requests.serve(raw.getInputStream(), raw.getOutputStream(), new Caller(true, address, ""),
-            deadline, null);
+        requests.serve(new Inbound(raw.getInputStream(), null, raw::close),
+            raw.getOutputStream(), new Caller(true, address, ""), deadline, null);
         return;
       }
       int first = raw.getInputStream().read();
@@ -213,8 +213,8 @@ public final class NodeServer implements AutoCloseable {
         }
         String identity = TlsIdentity.commonName(
             (javax.security.auth.x500.X500Principal) ssl.getSession().getPeerPrincipal());
-        requests.serve(ssl.getInputStream(), ssl.getOutputStream(), new Caller(true, address, identity),
-            deadline, ssl);
+        requests.serve(new Inbound(ssl.getInputStream(), null, raw::close),
+            ssl.getOutputStream(), new Caller(true, address, identity), deadline, ssl);
       }
     } catch (IOException | UncheckedIOException e) {
       connectionFailed(address, deadline, e);

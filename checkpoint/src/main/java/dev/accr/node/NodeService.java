@@ -44,6 +44,7 @@ public final class NodeService {
   private final Operations operations;
   private final AtomicBoolean shutdownScheduled = new AtomicBoolean();
   private final LazyInfos lazyInfos = new LazyInfos();
+  private final IncomingSets incomingSets = new IncomingSets();
   private final MigrationRequests migrations;
   private final ProcessRequests processes;
   private final CheckpointRequests checkpoints;
@@ -235,7 +236,41 @@ public final class NodeService {
    */
   public void receive(ReceiveSetRequest r, Caller caller,
       InputStream in, Consumer<Response> out) {
-    migrations.receive(r, caller, in, out);
+    receive(r, caller, Inbound.of(in), out);
+  }
+
+  /**
+   * Receives a set, or one more stream of a set being received, on the connection
+   * {@code inbound} (after its request).
+   */
+  public void receive(ReceiveSetRequest r, Caller caller, Inbound inbound,
+      Consumer<Response> out) {
+    if (r.getJoinKey().isEmpty()) {
+      migrations.receive(r, caller, inbound, out);
+      return;
+    }
+    try {
+      SetReceiver.join(incomingSets, r.getJoinKey(), caller, inbound, out);
+    } catch (AccrException e) {
+      answer(out, error(caller, e.exitCode(), e.getMessage(), e, null));
+    } catch (IOException | RuntimeException e) {
+      answer(out, error(caller, AccrException.FAILED, e.getClass().getSimpleName() + ": "
+          + e.getMessage(), e, null));
+    }
+  }
+
+  /** The sets being received here over several streams. */
+  IncomingSets incomingSets() {
+    return incomingSets;
+  }
+
+  /** Answers on a connection that may be gone already (the set failed, its streams stopped). */
+  private static void answer(Consumer<Response> out, Response r) {
+    try {
+      out.accept(r);
+    } catch (java.io.UncheckedIOException ignored) {
+      // The sender has its own reason, or sees the connection end.
+    }
   }
 
   /**

@@ -29,8 +29,9 @@ final class OneRequest {
    * Reads one request within the deadline and bound, and hands it to the service; {@code tls}
    * is the connection's TLS socket, or null for a local or plain TCP one.
    */
-  void serve(InputStream in, OutputStream out, Caller caller, RequestDeadline deadline,
+  void serve(Inbound inbound, OutputStream out, Caller caller, RequestDeadline deadline,
       Socket tls) throws IOException {
+    InputStream in = inbound.in();
     Request request;
     try {
       request = RequestReader.read(in, limits.maxRequestBytes());
@@ -51,7 +52,7 @@ final class OneRequest {
       return;
     }
     if (request.hasReceiveSet()) {
-      service.receive(request.getReceiveSet(), caller, in, response -> {
+      service.receive(request.getReceiveSet(), caller, inbound, response -> {
         try {
           reply(out, response);
         } catch (IOException e) {

@@ -17,14 +17,25 @@ import java.util.function.Function;
 final class RemoteDestination implements SetDestination {
   private final NodeClient client;
   private final Function<Path, ReceiveSetRequest.Builder> naming;
+  private final int streams;
   private ImageSet parent;
   private RemoteSetSender last;
   private CheckpointId lastId;
 
-  /** Sets sent to {@code client}, each named there by the request {@code naming} makes. */
+  /**
+   * Sets sent to {@code client}, each named there by the request {@code naming} makes, over one
+   * connection.
+   */
   RemoteDestination(NodeClient client, Function<Path, ReceiveSetRequest.Builder> naming) {
+    this(client, naming, 1);
+  }
+
+  /** As above, each set over up to {@code streams} connections (a dump's writer threads). */
+  RemoteDestination(NodeClient client, Function<Path, ReceiveSetRequest.Builder> naming,
+      int streams) {
     this.client = client;
     this.naming = naming;
+    this.streams = streams;
   }
 
   @Override
@@ -32,7 +43,7 @@ final class RemoteDestination implements SetDestination {
     CheckpointId id = CheckpointId.random();
     ReceiveSetRequest request = naming.apply(dir)
         .setCheckpointId(com.google.protobuf.ByteString.copyFrom(id.bytes())).build();
-    last = RemoteSetSender.open(client, request);
+    last = RemoteSetSender.open(client, request, streams);
     lastId = id;
     return ImageSetWriter.remote(dir, id, last);
   }

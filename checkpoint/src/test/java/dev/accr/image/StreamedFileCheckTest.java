@@ -1,6 +1,7 @@
 package dev.accr.image;
 
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -62,6 +63,30 @@ class StreamedFileCheckTest {
     StreamedFileCheck check = new StreamedFileCheck(PAGES, ID);
     CorruptImageException e = assertThrows(CorruptImageException.class,
         () -> feed(check, file, 1));
+    assertTrue(e.getMessage().contains("chunk checksum failed"), e.getMessage());
+  }
+
+  @Test
+  void piecesInNativeBuffersAreCheckedAlikeAndLeftAsTheyWere(@TempDir Path dir)
+      throws Exception {
+    byte[] file = pagesFile(dir);
+    ByteBuffer direct = ByteBuffer.allocateDirect(file.length).put(file).flip();
+    StreamedFileCheck check = new StreamedFileCheck(PAGES, ID);
+    Random random = new Random(9);
+    for (int at = 0; at < file.length; ) {
+      int n = Math.min(file.length - at, 1 + random.nextInt(3000));
+      ByteBuffer piece = direct.slice(at, n);
+      check.accept(piece);
+      assertEquals(0, piece.position());
+      assertEquals(n, piece.remaining());
+      at += n;
+    }
+    assertDoesNotThrow(check::finish);
+
+    direct.put(file.length / 2, (byte) (file[file.length / 2] ^ 0x10));
+    StreamedFileCheck bad = new StreamedFileCheck(PAGES, ID);
+    CorruptImageException e = assertThrows(CorruptImageException.class,
+        () -> bad.accept(direct.duplicate()));
     assertTrue(e.getMessage().contains("chunk checksum failed"), e.getMessage());
   }
 
