@@ -1,31 +1,17 @@
 package dev.accr.bench;
 
+import dev.accr.bench.TlsNodePair.Served;
 import dev.accr.engine.Benchmark;
 import dev.accr.image.DirectoryTrees;
 import dev.accr.image.ProgressListener;
-import dev.accr.kernel.Node;
-import dev.accr.node.ImageRoot;
-import dev.accr.node.NodeClient;
-import dev.accr.node.NodeServer;
-import dev.accr.node.NodeService;
-import dev.accr.node.Peers;
-import dev.accr.node.RunDirectory;
-import dev.accr.node.ServerLimits;
-import dev.accr.node.TcpListener;
-import dev.accr.node.tls.CertificateAuthority;
-import dev.accr.node.tls.TlsDirectory;
-import dev.accr.node.tls.TlsIdentity;
 import dev.accr.proto.MigrateReply;
 import dev.accr.proto.MigrateRequest;
 import dev.accr.proto.MigrationRound;
 import dev.accr.proto.Request;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -77,15 +63,6 @@ public final class MigrateBenchmark implements Benchmark {
             "the workloads moved, of kfd-serve and kfd-train"));
   }
 
-  /** One node of the run, served on loopback TLS. */
-  private record Served(Node node, NodeServer server, String address, RunDirectory run)
-      implements AutoCloseable {
-    @Override
-    public void close() {
-      server.close();
-      node.close();
-    }
-  }
 
   @Override
   public void run(Parameters p, PrintWriter out) throws IOException {
@@ -103,13 +80,9 @@ public final class MigrateBenchmark implements Benchmark {
         + ProcessHandle.current().pid()));
     List<String> failed = new ArrayList<>();
     try {
-      TlsDirectory tls = new TlsDirectory(Files.createDirectory(work.resolve("tls"),
-          PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"))));
-      CertificateAuthority ca = CertificateAuthority.openOrCreate(tls);
-      ca.issueNode("a", List.of(), 1);
-      ca.issueNode("b", List.of(), 1);
-      RunDirectory run = new RunDirectory(Files.createDirectories(work.resolve("run")));
-      try (Served a = serve(p, "a", tls, run, roots); Served b = serve(p, "b", tls, run, roots)) {
+      try (TlsNodePair nodes = TlsNodePair.start(p, work, roots)) {
+        Served a = nodes.a();
+        Served b = nodes.b();
         List<List<String>> workloads = List.of(
             List.of("kfd-serve", "--gpus", "2", "--weights-mib", String.valueOf(vramMib * 3 / 4),
                 "--kv-mib", String.valueOf(Math.max(2, vramMib / 4)), "--steps", "100000000"),
@@ -195,7 +168,7 @@ public final class MigrateBenchmark implements Benchmark {
       }
       MigrateReply reply;
       try {
-        reply = client(a).call(Request.newBuilder().setMigrate(r).build(),
+        reply = a.client().call(Request.newBuilder().setMigrate(r).build(),
             ProgressListener.NONE).getMigrate();
       } catch (RuntimeException e) {
         a.node().kill(process.pid()); // it ran on at the source
@@ -249,25 +222,7 @@ public final class MigrateBenchmark implements Benchmark {
         reply.getPostCopyUs() / 1e6)).toString();
   }
 
-  private static NodeClient client(Served s) {
-    return NodeClient.of(s.node().name(), s.run());
-  }
 
-  private static Served serve(Parameters p, String name, TlsDirectory tls, RunDirectory run,
-      Path roots) throws IOException {
-    Node node = new Node(name, p.registry().topologies().load("mi250x4"), p.registry());
-    TlsIdentity identity = TlsIdentity.load(tls, name);
-    // Both nodes share one image root, as nodes sharing storage: the process's working
-    // directory is in it on both.
-    NodeService service = new NodeService(node, ImageRoot.open(roots), () -> {})
-        .reachingPeersWith(new Peers(run, identity));
-    NodeServer server = NodeServer.bind(service, run.socket(name),
-        TcpListener.tls(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), identity),
-        ServerLimits.defaults());
-    server.start();
-    int port = ((InetSocketAddress) server.tcpAddress()).getPort();
-    return new Served(node, server, name + "@127.0.0.1:" + port, run);
-  }
 
   private static void sleep(long ms) {
     try {

@@ -1,5 +1,6 @@
 package dev.accr.bench;
 
+import dev.accr.bench.TlsNodePair.Served;
 import dev.accr.api.AccrException;
 import dev.accr.api.Prot;
 import dev.accr.engine.Benchmark;
@@ -8,17 +9,7 @@ import dev.accr.image.DirectoryTrees;
 import dev.accr.image.ProgressListener;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.SimProcess;
-import dev.accr.node.ImageRoot;
 import dev.accr.node.NodeClient;
-import dev.accr.node.NodeServer;
-import dev.accr.node.NodeService;
-import dev.accr.node.Peers;
-import dev.accr.node.RunDirectory;
-import dev.accr.node.ServerLimits;
-import dev.accr.node.TcpListener;
-import dev.accr.node.tls.CertificateAuthority;
-import dev.accr.node.tls.TlsDirectory;
-import dev.accr.node.tls.TlsIdentity;
 import dev.accr.proto.DumpReply;
 import dev.accr.proto.DumpRequest;
 import dev.accr.proto.Request;
@@ -27,11 +18,8 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Locale;
 
@@ -78,15 +66,6 @@ public final class ToNodeBenchmark implements Benchmark {
         "compression of the dumps (the dump's --compress), none or zstd[:L]"));
   }
 
-  /** One node of the run, on its UNIX socket and on loopback TLS. */
-  private record Served(Node node, NodeServer server, String address, RunDirectory run)
-      implements AutoCloseable {
-    @Override
-    public void close() {
-      server.close();
-      node.close();
-    }
-  }
 
   @Override
   public void run(Parameters p, PrintWriter out) throws IOException {
@@ -99,13 +78,9 @@ public final class ToNodeBenchmark implements Benchmark {
     Path root = Files.createDirectories(p.dir().resolve("accr-bench-to-node-"
         + ProcessHandle.current().pid()));
     try {
-      TlsDirectory tls = new TlsDirectory(Files.createDirectory(work.resolve("tls"),
-          PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"))));
-      CertificateAuthority ca = CertificateAuthority.openOrCreate(tls);
-      ca.issueNode("a", List.of(), 1);
-      ca.issueNode("b", List.of(), 1);
-      RunDirectory run = new RunDirectory(Files.createDirectories(work.resolve("run")));
-      try (Served a = serve(p, "a", tls, run, root); Served b = serve(p, "b", tls, run, root)) {
+      try (TlsNodePair nodes = TlsNodePair.start(p, work, root)) {
+        Served a = nodes.a();
+        Served b = nodes.b();
         SimProcess process = start(a.node(), vramMib, hostBytes, root);
         try {
           measure(p, out, a, b, process, compression, threads, root, vramMib, hostBytes);
@@ -199,19 +174,6 @@ public final class ToNodeBenchmark implements Benchmark {
     out.flush();
   }
 
-  private static Served serve(Parameters p, String name, TlsDirectory tls, RunDirectory run,
-      Path root) throws IOException {
-    Node node = new Node(name, p.registry().topologies().load("mi250x4"), p.registry());
-    TlsIdentity identity = TlsIdentity.load(tls, name);
-    NodeService service = new NodeService(node, ImageRoot.open(root), () -> {})
-        .reachingPeersWith(new Peers(run, identity));
-    NodeServer server = NodeServer.bind(service, run.socket(name),
-        TcpListener.tls(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), identity),
-        ServerLimits.defaults());
-    server.start();
-    int port = ((InetSocketAddress) server.tcpAddress()).getPort();
-    return new Served(node, server, name + "@127.0.0.1:" + port, run);
-  }
 
   private static void sleep(long ms) {
     try {
