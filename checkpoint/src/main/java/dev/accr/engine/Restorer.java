@@ -166,8 +166,13 @@ public final class Restorer {
     RestorePlan.checkFiles(set);
     int staged = stage == null || remote != null || mapsShared(processes) ? 0
         : stage.covers(chain);
-    // Staged pages are held already (and counted so): only the others need room.
-    long fresh = Math.max(0, restoredPages - (staged > 0 ? stage.pages() : 0));
+    if (stage != null && staged == 0) {
+      stage.releaseHostPages(); // not adopted: their room is this restore's
+    }
+    // The staged pages the restore adopts are held already (and counted so): only the others
+    // need room. Staged pages a newer link replaces, or outside its mappings, are not adopted.
+    long fresh = Math.max(0, restoredPages
+        - (staged > 0 ? adoptable(processes, chain.links().size() - staged) : 0));
     long total = node.topology().getCpusList().stream().mapToLong(c -> c.getMemoryBytes()).sum();
     RestorePlan.checkMemory(set, fresh, node.name(),
         total - node.memory().residentPages() * MemoryView.PAGE_SIZE);
@@ -264,6 +269,17 @@ public final class Restorer {
         }
       }
     }
+  }
+
+  /** The staged pages {@link TreeBuild#adoptStaged} maps for the links from {@code link} on. */
+  private long adoptable(List<RestorePlan.ProcessPlan> processes, int link) {
+    long n = 0;
+    for (RestorePlan.ProcessPlan pp : processes) {
+      if (!pp.zombie()) {
+        n += stage.pagesWithin(pp.pid(), pp.pages().ownRanges(link));
+      }
+    }
+    return n;
   }
 
   /** Whether a process of the tree maps shared memory (its pages are not staged). */

@@ -43,6 +43,11 @@ public final class StagedChain implements AutoCloseable {
   private final List<CheckpointId> ids = new ArrayList<>();
   private final Map<Integer, StagedPages> pages = new HashMap<>();
   private volatile boolean closed;
+  /**
+   * Whether host pages of a staged link are missing: a set whose processes map shared memory
+   * is not staged (its restore reads every link), or the restore let the pages go unused.
+   */
+  private boolean hostPagesDropped;
   private long bytesRead;
 
   /**
@@ -72,6 +77,14 @@ public final class StagedChain implements AutoCloseable {
       if (!follows) {
         throw new IOException("staging " + dir + ": it does not follow the sets staged");
       }
+      if (hostPagesDropped || mapsShared(set)) {
+        // Such a restore reads every link: holding the pages would only take the room it needs.
+        releaseHostPages();
+        ids.add(set.id());
+        ok = true;
+        stageDevices(set);
+        return;
+      }
       for (var e : set.processes().entrySet()) {
         StagedPages mine = pagesOf(e.getKey());
         for (PageRun r : e.getValue().zeroRuns()) {
@@ -98,6 +111,23 @@ public final class StagedChain implements AutoCloseable {
     }
   }
 
+  private static boolean mapsShared(ImageSet set) {
+    return set.processes().values().stream().anyMatch(p -> p.mm().getVmasList().stream()
+        .anyMatch(v -> v.getShmemId() != 0));
+  }
+
+  /**
+   * Frees the staged host pages and stages none from here on (the device memory stays): a
+   * restore that does not adopt them gets their room back before it checks for room.
+   */
+  synchronized void releaseHostPages() {
+    hostPagesDropped = true;
+    synchronized (pages) {
+      pages.values().forEach(StagedPages::close);
+      pages.clear();
+    }
+  }
+
   /**
    * Hands the set to each plugin it names that stages device memory. A plugin that fails
    * loses its stage (its restore reads its images); the host memory stays staged.
@@ -119,7 +149,8 @@ public final class StagedChain implements AutoCloseable {
             plugin.stageDeviceMemory(images, e.getKey(), stage);
           }
         }
-      } catch (RuntimeException e) {
+      } catch (RuntimeException | Error e) {
+        // An Error too (out of memory while staging): the restore reads the images instead.
         LOG.log(Level.INFO, "staging " + set.dir() + ": plugin " + name + " failed: " + e);
         stage.close();
       }
@@ -172,6 +203,25 @@ public final class StagedChain implements AutoCloseable {
     return List.copyOf(ids);
   }
 
+  /**
+   * Of the pages staged for process {@code pid}, those inside {@code allowed} (start, end
+   * pairs in address order): what {@link #adopt} maps.
+   */
+  long pagesWithin(int pid, long[] allowed) {
+    StagedPages mine;
+    synchronized (pages) {
+      mine = pages.get(pid);
+    }
+    if (mine == null) {
+      return 0;
+    }
+    long n = 0;
+    for (int k = 0; k + 1 < allowed.length; k += 2) {
+      n += mine.pagesWithin(allowed[k], allowed[k + 1]);
+    }
+    return n;
+  }
+
   /** Pages staged, all processes together. */
   public long pages() {
     synchronized (pages) {
@@ -191,7 +241,7 @@ public final class StagedChain implements AutoCloseable {
   synchronized int covers(ImageChain chain) {
     List<ImageSet> links = chain.links();
     int n = ids.size();
-    if (closed || n == 0 || n >= links.size()) {
+    if (closed || hostPagesDropped || n == 0 || n >= links.size()) {
       return 0;
     }
     for (int i = 0; i < n; i++) {
@@ -225,6 +275,12 @@ public final class StagedChain implements AutoCloseable {
       devices.clear();
     }
     ids.clear();
+    hostPagesDropped = false;
+  }
+
+  /** Stops a stage under way without waiting for it; {@link #close} frees the frames. */
+  public void cancel() {
+    closed = true;
   }
 
   /** Frees every frame not adopted; a stage under way stops. */

@@ -107,6 +107,13 @@ public final class StagedPages implements AutoCloseable {
     return pages;
   }
 
+  /** The pages staged inside {@code [start, end)}. */
+  public synchronized long pagesWithin(long start, long end) {
+    long[] n = {0};
+    forEachRun(start, end, (address, ref, count) -> n[0] += count);
+    return n[0];
+  }
+
   /** Receives a run of staged pages: its address, its first frame's reference, its length. */
   @FunctionalInterface
   interface RunVisitor {

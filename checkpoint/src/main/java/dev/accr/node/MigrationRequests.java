@@ -56,6 +56,11 @@ final class MigrationRequests {
     return stages;
   }
 
+  /** Frees the rounds of every migration loaded ahead: the node stops. */
+  void close() {
+    stages.closeAll();
+  }
+
   /** {@code accr migrate}: moves a process of this node to another. */
   Response migrate(MigrateRequest r, ProgressListener progress, OperationLog log)
       throws IOException {

@@ -4,6 +4,7 @@ import dev.accr.engine.StagedChain;
 import dev.accr.kernel.Node;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.logging.Level;
@@ -26,6 +27,9 @@ final class MigrationStages {
   private final dev.accr.plugin.PluginHost plugins;
   private final Map<String, Stage> stages = new ConcurrentHashMap<>();
   private volatile long idleMillis = IDLE_MILLIS;
+  /** How long the restore, or the source, waits for the rounds to be staged at most. */
+  static final long AWAIT_MILLIS = 60_000;
+  private volatile long awaitMillis = AWAIT_MILLIS;
 
   MigrationStages(Node node, dev.accr.plugin.PluginHost plugins) {
     this.node = node;
@@ -65,7 +69,8 @@ final class MigrationStages {
 
   /**
    * Takes the stage of migration {@code id} for its restore, once every round that arrived is
-   * staged; null when there is none. The caller closes it.
+   * staged; null when there is none, or when staging did not end within {@link #awaitMillis}
+   * (the stage is abandoned: the restore reads the images). The caller closes it.
    */
   StagedChain take(String id) throws InterruptedException {
     Stage s = stages.remove(id);
@@ -77,11 +82,25 @@ final class MigrationStages {
 
   /**
    * Waits until every round of migration {@code id} that arrived is staged (the process still
-   * runs on the source); returns how many rounds are, 0 when there is no stage.
+   * runs on the source); returns how many rounds are, 0 when there is no stage or staging did
+   * not end within {@link #awaitMillis} (the stage is then abandoned).
    */
   int awaitStaged(String id) throws InterruptedException {
     Stage s = stages.get(id);
-    return s == null ? 0 : s.awaitPending();
+    if (s == null) {
+      return 0;
+    }
+    int n = s.awaitPending();
+    if (n < 0) {
+      stages.remove(id, s);
+      return 0;
+    }
+    return n;
+  }
+
+  /** Waits at most {@code millis} for the rounds to be staged (tests shorten it). */
+  void awaitMillis(long millis) {
+    this.awaitMillis = millis;
   }
 
   /** Frees the stage of migration {@code id}, if any. */
@@ -89,6 +108,13 @@ final class MigrationStages {
     Stage s = stages.remove(id);
     if (s != null) {
       s.close();
+    }
+  }
+
+  /** Frees every stage: the node stops. */
+  void closeAll() {
+    for (String id : List.copyOf(stages.keySet())) {
+      drop(id);
     }
   }
 
@@ -105,8 +131,12 @@ final class MigrationStages {
     private final Thread worker;
     private int pending;
     private int receiving;
+    /** Callers waiting for the rounds to be staged: the stage does not expire meanwhile. */
+    private int waiting;
     private long touched = System.nanoTime();
     private boolean closed;
+    /** Whether the chain was handed to a restore (which closes it then). */
+    private boolean handedOver;
 
     Stage(String id, StagedChain chain) {
       this.id = id;
@@ -127,21 +157,64 @@ final class MigrationStages {
       touched = System.nanoTime();
     }
 
+    /** The rounds staged, or -1 when staging did not end in time (the stage is abandoned). */
     synchronized int awaitPending() throws InterruptedException {
-      while (pending > 0 && !closed) {
-        wait();
-      }
+      boolean inTime = awaitRounds();
       touched = System.nanoTime();
+      if (!inTime) {
+        abandon();
+        return -1;
+      }
       return closed ? 0 : chain.ids().size();
     }
 
+    /**
+     * The chain, handed over, once its rounds are staged; null when it was closed or staging
+     * did not end in time. Interrupted, the stage is freed.
+     */
     synchronized StagedChain awaitStaged() throws InterruptedException {
-      while (pending > 0 && !closed) {
-        wait();
+      boolean inTime;
+      try {
+        inTime = awaitRounds();
+      } catch (InterruptedException e) {
+        abandon();
+        throw e;
+      }
+      if (!inTime || closed) {
+        abandon();
+        return null;
       }
       closed = true; // the worker ends; the chain is the restore's now
+      handedOver = true;
       notifyAll();
       return chain;
+    }
+
+    /** Waits for the pending rounds; false when {@link #awaitMillis} passed first. */
+    private boolean awaitRounds() throws InterruptedException {
+      long deadline = System.nanoTime() + awaitMillis * 1_000_000;
+      waiting++;
+      try {
+        while (pending > 0 && !closed) {
+          long left = (deadline - System.nanoTime()) / 1_000_000;
+          if (left <= 0) {
+            LOG.info("migration " + id + ": its rounds were not staged within " + awaitMillis
+                + " ms: the restore reads them from the images");
+            return false;
+          }
+          wait(left);
+        }
+        return true;
+      } finally {
+        waiting--;
+      }
+    }
+
+    /** Ends the stage without waiting: the worker frees the chain as it ends. */
+    private void abandon() {
+      closed = true;
+      chain.cancel();
+      notifyAll();
     }
 
     void close() {
@@ -153,12 +226,28 @@ final class MigrationStages {
     }
 
     private void run() {
+      try {
+        feed();
+      } finally {
+        boolean free;
+        synchronized (this) {
+          closed = true;
+          free = !handedOver;
+          stages.remove(id, this);
+        }
+        if (free) {
+          chain.close(); // nobody takes this stage any more
+        }
+      }
+    }
+
+    private void feed() {
       while (true) {
         Path next;
         synchronized (this) {
           while (queue.isEmpty() && !closed) {
             long idle = (System.nanoTime() - touched) / 1_000_000;
-            if (receiving == 0 && idle >= idleMillis) {
+            if (receiving == 0 && waiting == 0 && idle >= idleMillis) {
               LOG.info("migration " + id + ": its source was silent for " + idle
                   + " ms: the rounds loaded ahead are dropped");
               closed = true;
@@ -171,11 +260,6 @@ final class MigrationStages {
             }
           }
           if (closed) {
-            if (pending > 0 || stages.get(id) == this) {
-              // Expired, or closed: nobody takes this stage any more.
-              stages.remove(id, this);
-              chain.close();
-            }
             return;
           }
           next = queue.poll();
@@ -186,10 +270,17 @@ final class MigrationStages {
           // The restore reads every round from its images instead.
           LOG.log(Level.INFO, "migration " + id + ": staging " + next.getFileName()
               + " failed: " + e);
-        }
-        synchronized (this) {
-          pending--;
-          notifyAll();
+        } catch (Throwable e) {
+          // Out of memory, say: the stage is freed and the restore reads the images.
+          LOG.log(Level.WARNING, "migration " + id + ": staging " + next.getFileName()
+              + " failed: " + e);
+          chain.close();
+        } finally {
+          synchronized (this) {
+            pending--;
+            touched = System.nanoTime();
+            notifyAll();
+          }
         }
       }
     }

@@ -270,6 +270,7 @@ public final class NodeServer implements AutoCloseable {
       }
     }
     deadlines.shutdownNow();
+    service.close();
     try {
       Files.deleteIfExists(socket);
     } catch (IOException ignored) {

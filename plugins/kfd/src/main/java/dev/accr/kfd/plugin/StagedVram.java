@@ -263,21 +263,26 @@ final class StagedVram implements AutoCloseable {
       }
     }
     byPid.remove(pid);
-    for (int k = 0; k < taken.size(); k++) {
-      VramExtent e = taken.get(k);
-      Extent x = mine.get(k);
-      Vram vram = e.gpu().vram();
-      int first = (int) (e.vramOffset() / Vram.BLOCK);
-      for (int i = 0; i < x.blocks.length; i++) {
-        if (vram.installFilled(first + i, x.arenas[i], x.blocks[i])) {
-          x.arenas[i] = null; // the GPU's block now
-        } else { // the block has memory already: copy into it
-          long n = Math.min(Vram.BLOCK, x.length - (long) i * Vram.BLOCK);
-          vram.copyIn(x.blocks[i], 0, e.vramOffset() + (long) i * Vram.BLOCK, n);
+    try {
+      for (int k = 0; k < taken.size(); k++) {
+        VramExtent e = taken.get(k);
+        Extent x = mine.get(k);
+        Vram vram = e.gpu().vram();
+        int first = (int) (e.vramOffset() / Vram.BLOCK);
+        for (int i = 0; i < x.blocks.length; i++) {
+          if (vram.installFilled(first + i, x.arenas[i], x.blocks[i])) {
+            x.arenas[i] = null; // the GPU's block now
+          } else { // the block has memory already: copy into it
+            long n = Math.min(Vram.BLOCK, x.length - (long) i * Vram.BLOCK);
+            vram.copyIn(x.blocks[i], 0, e.vramOffset() + (long) i * Vram.BLOCK, n);
+          }
         }
       }
+    } finally {
+      // Buffers of the rounds the restored process no longer has, and, after a failure,
+      // those not installed yet: none is left behind.
+      s.close();
     }
-    s.close(); // buffers of the rounds that the restored process no longer has
     return s.ids.size();
   }
 
