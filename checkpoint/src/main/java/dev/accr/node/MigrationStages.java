@@ -30,6 +30,13 @@ final class MigrationStages {
   /** How long the restore, or the source, waits for the rounds to be staged at most. */
   static final long AWAIT_MILLIS = 60_000;
   private volatile long awaitMillis = AWAIT_MILLIS;
+  private volatile Stager stager = StagedChain::stage;
+
+  /** Loads one round into a migration's stage. */
+  @FunctionalInterface
+  interface Stager {
+    void stage(StagedChain chain, Path round) throws java.io.IOException;
+  }
 
   MigrationStages(Node node, dev.accr.plugin.PluginHost plugins) {
     this.node = node;
@@ -101,6 +108,11 @@ final class MigrationStages {
   /** Waits at most {@code millis} for the rounds to be staged (tests shorten it). */
   void awaitMillis(long millis) {
     this.awaitMillis = millis;
+  }
+
+  /** Loads the rounds with {@code s} (tests stand in for the loading). */
+  void stager(Stager s) {
+    this.stager = s;
   }
 
   /** Frees the stage of migration {@code id}, if any. */
@@ -265,7 +277,7 @@ final class MigrationStages {
           next = queue.poll();
         }
         try {
-          chain.stage(next);
+          stager.stage(chain, next);
         } catch (Exception e) {
           // The restore reads every round from its images instead.
           LOG.log(Level.INFO, "migration " + id + ": staging " + next.getFileName()

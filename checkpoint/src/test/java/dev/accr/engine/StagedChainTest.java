@@ -190,6 +190,122 @@ class StagedChainTest {
     assertThrows(java.util.concurrent.CancellationException.class, () -> stage.stage(r0));
   }
 
+  /**
+   * A stage the restore does not use gives its pages back before the restore checks for room:
+   * the restore fits where it fit without a stage.
+   */
+  @Test
+  void anUnusedStageDoesNotTakeTheRoomOfTheRestore() throws Exception {
+    List<String> args = List.of("--mem-mib", "1", "--steps", "40", "--seed", "3",
+        "--pages-per-step", "8");
+    Node a = Scenarios.node("a");
+    SimProcess p = a.create("counter", with(args, "cr.out"), tmp, 0);
+    SimProcess other = a.create("counter", with(args, "other.out"), tmp, 0);
+    Scenarios.step(p, 5);
+    Scenarios.step(other, 5);
+    Path r0 = preDump(a, p, "r0", null);
+    Path otherR0 = preDump(a, other, "other-r0", null);
+    Scenarios.step(p, 5);
+    Path last = tmp.resolve("final");
+    new Dumper(a, Scenarios.plugins(a)).withParent(r0, UnaryOperator.identity())
+        .dump(p.pid(), last, DumpOptions.defaults(), ProgressListener.NONE);
+    long needed = Scenarios.restore(Scenarios.node("c"), last).memory().residentPages();
+
+    try (Node b = limited("b", needed);
+        StagedChain stage = new StagedChain(b, Scenarios.plugins(b), 2)) {
+      stage.stage(otherR0);
+      assertTrue(stage.pages() > 0);
+      Restorer restorer = new Restorer(b, Scenarios.plugins(b)).withStage(stage);
+      RestorePlan plan = restorer.plan(last, inline(), ProgressListener.NONE);
+      assertEquals(0, plan.stagedLinks(), "another chain's round");
+      assertEquals(0, b.memory().stagedPages(), "its pages given back");
+      assertEquals(needed, restorer.recreate(plan).process().memory().residentPages());
+    }
+  }
+
+  /** The rounds of a tree that maps shared memory are not staged: its restore reads them. */
+  @Test
+  void aSetThatMapsSharedMemoryStagesNoPages() throws Exception {
+    Node a = Scenarios.node("a");
+    SimProcess p = a.create("counter", with(List.of("--steps", "1000"), "o.out"), tmp, 0);
+    p.memory().mapShared(0x5000_0000L, 4 * PAGE, Prot.RW, "shm");
+    p.memory().mapAnonymous(0x6000_0000L, 4 * PAGE, Prot.RW, "private");
+    p.memory().writeLong(0x5000_0000L, 5);
+    p.memory().writeLong(0x6000_0000L, 6);
+    Path r0 = preDump(a, p, "r0", null);
+    Node b = Scenarios.node("b");
+    try (StagedChain stage = new StagedChain(b, Scenarios.plugins(b), 2)) {
+      stage.stage(r0);
+      assertEquals(1, stage.ids().size(), "the round follows");
+      assertEquals(0, stage.pages(), "no host page held for a restore that cannot adopt it");
+      assertEquals(0, b.memory().stagedPages());
+    }
+  }
+
+  /**
+   * Staged pages that a newer link replaces, or that lie outside the newest link's mappings,
+   * are not adopted: the restore needs room for the pages that replace them.
+   */
+  @Test
+  void theRoomARestoreNeedsCountsOnlyTheStagedPagesItAdopts() throws Exception {
+    Node a = Scenarios.node("a");
+    SimProcess p = a.create("counter", with(List.of("--steps", "1000"), "o.out"), tmp, 0);
+    long kept = 0x5000_0000L;
+    long gone = 0x7000_0000L;
+    p.memory().mapAnonymous(kept, 16 * PAGE, Prot.RW, "kept");
+    p.memory().mapAnonymous(gone, 8 * PAGE, Prot.RW, "gone");
+    for (int i = 0; i < 16; i++) {
+      p.memory().writeLong(kept + i * PAGE, i + 1);
+    }
+    for (int i = 0; i < 8; i++) {
+      p.memory().writeLong(gone + i * PAGE, i + 1);
+    }
+    Path r0 = preDump(a, p, "r0", null);
+    for (int i = 0; i < 8; i++) {
+      p.memory().writeLong(kept + i * PAGE, 100 + i); // stored again by the last link
+    }
+    p.memory().unmap(gone, 8 * PAGE);
+    Path last = tmp.resolve("final");
+    new Dumper(a, Scenarios.plugins(a)).withParent(r0, UnaryOperator.identity())
+        .dump(p.pid(), last, DumpOptions.defaults(), ProgressListener.NONE);
+    long needed = Scenarios.restore(Scenarios.node("c"), last).memory().residentPages();
+    long staged;
+    Node d = Scenarios.node("d");
+    try (StagedChain probe = new StagedChain(d, Scenarios.plugins(d), 2)) {
+      probe.stage(r0);
+      staged = probe.pages();
+    }
+    // At most this much room past the stage: the staged pages that are not adopted (16 of
+    // them) need theirs again, while they are held.
+    try (Node b = limited("b", needed + 1);
+        StagedChain stage = new StagedChain(b, Scenarios.plugins(b), 2)) {
+      stage.stage(r0);
+      assertEquals(staged, stage.pages());
+      Restorer restorer = new Restorer(b, Scenarios.plugins(b)).withStage(stage);
+      dev.accr.api.AccrException e = assertThrows(dev.accr.api.AccrException.class,
+          () -> restorer.plan(last, inline(), ProgressListener.NONE));
+      assertTrue(e.getMessage().contains("refused"), e.getMessage());
+    }
+    try (Node b = limited("b", needed + staged);
+        StagedChain stage = new StagedChain(b, Scenarios.plugins(b), 2)) {
+      stage.stage(r0);
+      Restorer restorer = new Restorer(b, Scenarios.plugins(b)).withStage(stage);
+      RestorePlan plan = restorer.plan(last, inline(), ProgressListener.NONE);
+      assertEquals(1, plan.stagedLinks());
+      SimProcess q = restorer.recreate(plan).process();
+      assertEquals(9, q.memory().readLong(kept + 8 * PAGE), "a staged page adopted");
+      assertEquals(100, q.memory().readLong(kept));
+      assertEquals(needed, q.memory().residentPages());
+    }
+  }
+
+  /** A node of the class path's registry that may hold {@code pages} pages at most. */
+  private static Node limited(String name, long pages) {
+    Node plain = Scenarios.node(name);
+    return new Node(name, plain.topology(), plain.registry(),
+        dev.accr.kernel.NodeLimits.defaults().withMemoryBytes(pages * PAGE));
+  }
+
   private Path preDump(Node node, SimProcess p, String name, Path parent)
       throws IOException {
     Path dir = tmp.resolve(name);

@@ -2,6 +2,8 @@ package dev.accr.node;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.accr.engine.DumpOptions;
@@ -12,6 +14,9 @@ import dev.accr.kernel.Node;
 import dev.accr.kernel.SimProcess;
 import dev.accr.testkit.Scenarios;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.List;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.BeforeEach;
@@ -93,5 +98,119 @@ class MigrationStagesTest {
     assertEquals(0, stages.count(), "dropped once the source was silent");
     assertEquals(resident, b.memory().residentPages());
     assertEquals(0, b.memory().stagedPages());
+  }
+
+  /** An Error while staging (out of memory) frees the stage and does not hold the restore. */
+  @Test
+  void aStageThatFailsWithAnErrorDoesNotHoldTheRestore() throws Exception {
+    MigrationStages stages = stages();
+    stages.stager((chain, round) -> {
+      if (round.equals(r1)) {
+        throw new OutOfMemoryError("staging");
+      }
+      chain.stage(round);
+    });
+    stages.begin(ID, r0, 2);
+    stages.arrived(ID, r1);
+    StagedChain chain = assertTimeoutPreemptively(Duration.ofSeconds(20), () -> stages.take(ID),
+        "the restore is not held by a failed round");
+    if (chain != null) {
+      assertEquals(0, chain.pages(), "nothing staged to adopt");
+      chain.close();
+    }
+    awaitFreed();
+  }
+
+  /** Rounds not staged in time: the restore reads the images, the stage is freed. */
+  @Test
+  void aStageThatDoesNotEndInTimeIsAbandoned() throws Exception {
+    MigrationStages stages = stages();
+    stages.awaitMillis(200);
+    CountDownLatch release = new CountDownLatch(1);
+    stages.stager(blockingOn(r1, release));
+    stages.begin(ID, r0, 2);
+    stages.arrived(ID, r1);
+    assertEquals(0, assertTimeoutPreemptively(Duration.ofSeconds(20),
+        () -> stages.awaitStaged(ID)), "the source waits no longer");
+    assertEquals(0, stages.count());
+    assertNull(stages.take(ID));
+    release.countDown();
+    awaitFreed();
+  }
+
+  /** A restore interrupted while it waits for the rounds leaves no stage behind. */
+  @Test
+  void anInterruptedTakeFreesTheStage() throws Exception {
+    MigrationStages stages = stages();
+    CountDownLatch release = new CountDownLatch(1);
+    stages.stager(blockingOn(r1, release));
+    stages.begin(ID, r0, 2);
+    stages.arrived(ID, r1);
+    Thread.currentThread().interrupt();
+    assertThrows(InterruptedException.class, () -> stages.take(ID));
+    release.countDown();
+    awaitFreed();
+  }
+
+  /** A long round does not let the stage expire under the source waiting for it. */
+  @Test
+  void aStageDoesNotExpireWhileItsRoundsAreAwaited() throws Exception {
+    MigrationStages stages = stages();
+    stages.idleMillis(100);
+    stages.stager((chain, round) -> {
+      if (round.equals(r1)) {
+        try {
+          Thread.sleep(400);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+      }
+      chain.stage(round);
+    });
+    stages.begin(ID, r0, 2);
+    stages.arrived(ID, r1);
+    assertEquals(2, stages.awaitStaged(ID), "both rounds staged");
+    try (StagedChain chain = stages.take(ID)) {
+      assertEquals(2, chain.ids().size());
+    }
+    awaitFreed();
+  }
+
+  @Test
+  void closingAllFreesEveryStage() throws Exception {
+    MigrationStages stages = stages();
+    stages.begin(ID, r0, 2);
+    stages.arrived(ID, r1);
+    stages.awaitStaged(ID);
+    assertTrue(b.memory().stagedPages() > 0);
+    stages.closeAll();
+    assertEquals(0, stages.count());
+    awaitFreed();
+  }
+
+  private static MigrationStages.Stager blockingOn(Path blocked, CountDownLatch release) {
+    return (chain, round) -> {
+      if (round.equals(blocked)) {
+        try {
+          release.await(20, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+      }
+      chain.stage(round);
+    };
+  }
+
+  /** Waits (20 s at most) for the node to hold no staged page again. */
+  private void awaitFreed() throws InterruptedException {
+    long deadline = System.nanoTime() + 20_000_000_000L;
+    while ((b.memory().stagedPages() > 0 || b.memory().residentPages() != resident)
+        && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    assertEquals(0, b.memory().stagedPages(), "no page left staged");
+    assertEquals(resident, b.memory().residentPages());
   }
 }
