@@ -243,13 +243,13 @@ final class MigrationStages {
       } finally {
         boolean free;
         synchronized (this) {
-          closed = true;
+          closed = true; // nobody takes it from here on
           free = !handedOver;
-          stages.remove(id, this);
         }
         if (free) {
-          chain.close(); // nobody takes this stage any more
+          chain.close();
         }
+        stages.remove(id, this); // once its memory is freed
       }
     }
 

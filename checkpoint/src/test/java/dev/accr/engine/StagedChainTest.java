@@ -275,9 +275,9 @@ class StagedChainTest {
       probe.stage(r0);
       staged = probe.pages();
     }
-    // At most this much room past the stage: the staged pages that are not adopted (16 of
-    // them) need theirs again, while they are held.
-    try (Node b = limited("b", needed + 1);
+    // One page of room past the stage and the pages it lacks: the staged pages that are not
+    // adopted (16 of them) need theirs again, while they are held.
+    try (Node b = limited("b", staged + Math.max(0, needed - staged) + 1);
         StagedChain stage = new StagedChain(b, Scenarios.plugins(b), 2)) {
       stage.stage(r0);
       assertEquals(staged, stage.pages());
@@ -286,7 +286,7 @@ class StagedChainTest {
           () -> restorer.plan(last, inline(), ProgressListener.NONE));
       assertTrue(e.getMessage().contains("refused"), e.getMessage());
     }
-    try (Node b = limited("b", needed + staged);
+    try (Node b = limited("b", staged + needed);
         StagedChain stage = new StagedChain(b, Scenarios.plugins(b), 2)) {
       stage.stage(r0);
       Restorer restorer = new Restorer(b, Scenarios.plugins(b)).withStage(stage);
