@@ -245,6 +245,7 @@ final class MigrationStages {
         synchronized (this) {
           closed = true; // nobody takes it from here on
           free = !handedOver;
+          notifyAll();
         }
         if (free) {
           chain.close();

@@ -130,6 +130,7 @@ class MigrationStagesTest {
     stages.stager(blockingOn(r1, release));
     stages.begin(ID, r0, 2);
     stages.arrived(ID, r1);
+    awaitFirstRound();
     assertEquals(0, assertTimeoutPreemptively(Duration.ofSeconds(20),
         () -> stages.awaitStaged(ID)), "the source waits no longer");
     assertEquals(0, stages.count());
@@ -146,6 +147,7 @@ class MigrationStagesTest {
     stages.stager(blockingOn(r1, release));
     stages.begin(ID, r0, 2);
     stages.arrived(ID, r1);
+    awaitFirstRound();
     Thread.currentThread().interrupt();
     assertThrows(InterruptedException.class, () -> stages.take(ID));
     release.countDown();
@@ -201,6 +203,15 @@ class MigrationStagesTest {
       }
       chain.stage(round);
     };
+  }
+
+  /** Waits (20 s at most) for the first round to be staged. */
+  private void awaitFirstRound() throws InterruptedException {
+    long deadline = System.nanoTime() + 20_000_000_000L;
+    while (b.memory().stagedPages() == 0 && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+    assertTrue(b.memory().stagedPages() > 0, "the first round staged");
   }
 
   /** Waits (20 s at most) for the node to hold no staged page again. */
