@@ -91,8 +91,8 @@ public final class Restorer {
    * This restorer, adopting the pages {@code staged} holds for the oldest links of the chain
    * instead of reading those links (the target of a pre-copy migration loads its rounds ahead
    * of the stop). A stage that does not hold exactly the oldest links of the chain, or a tree
-   * that maps shared memory, is not used: every link is read from its images. The caller
-   * closes the stage.
+   * that maps shared memory, is not used: every link is read from its images, and the plan
+   * frees the stage's host pages before it checks for room. The caller closes the stage.
    */
   public Restorer withStage(StagedChain staged) {
     Restorer r = new Restorer(node, plugins, cancellation, parentPaths, remote);

@@ -28,7 +28,8 @@ import java.util.logging.Logger;
  * ({@link Restorer#withStage}). Each link is read and verified as a restore reads it; a page a
  * later link stores again is overwritten, a page it declares replaced (a zero run) dropped, so
  * that the stage holds, for every page, what the newest staged link gives it. The frames count
- * in the node's memory until adopted or closed. Each plugin that can stages its device memory
+ * in the node's memory until adopted or closed. From a set whose processes map shared memory
+ * on, no host page is staged (such a restore reads every link). Each plugin that can stages its device memory
  * too ({@link AccrPlugin#stageDeviceMemory}), in a {@link DeviceStage} of its own that its
  * restore finds again.
  */
