@@ -158,11 +158,13 @@ class MigrationStagesTest {
   @Test
   void aStageDoesNotExpireWhileItsRoundsAreAwaited() throws Exception {
     MigrationStages stages = stages();
-    stages.idleMillis(100);
+    // A round far longer than the idle limit, and a limit long enough that the test's own
+    // step from the wait to the take never outlasts it on a loaded machine.
+    stages.idleMillis(1000);
     stages.stager((chain, round) -> {
       if (round.equals(r1)) {
         try {
-          Thread.sleep(400);
+          Thread.sleep(2500);
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
           return;
