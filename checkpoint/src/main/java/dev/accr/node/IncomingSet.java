@@ -5,15 +5,16 @@ import dev.accr.api.CorruptImageException;
 import dev.accr.image.ImageSetWriter;
 import dev.accr.image.StreamedFileCheck;
 import java.io.IOException;
+import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.nio.channels.FileChannel;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 
 /**
  * One image set being received, over its first connection and the streams that joined it
@@ -104,8 +105,7 @@ final class IncomingSet {
    * {@link #done}. A frame of a file never opened, or of a turn gone by, is corrupt.
    */
   synchronized ReceivedFile awaitTurn(int file, int turn, boolean waitForOpen) {
-    long since = System.nanoTime();
-    long seen = received.get();
+    Silence silence = new Silence();
     while (true) {
       checkRunning();
       ReceivedFile f = files.get(file);
@@ -122,19 +122,7 @@ final class IncomingSet {
         throw new CorruptImageException(shownAs, "frame for file " + file + ", which is not"
             + " open");
       }
-      try {
-        wait(1000);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw AccrException.failed("receiving %s: interrupted", shownAs);
-      }
-      if (received.get() != seen) {
-        seen = received.get();
-        since = System.nanoTime();
-      } else if (System.nanoTime() - since > FrameInput.IDLE_LIMIT_NANOS) {
-        throw AccrException.failed("receiving %s: frame %d of file %d did not come in %d s",
-            shownAs, turn, file, FrameInput.IDLE_LIMIT_NANOS / 1_000_000_000L);
-      }
+      silence.await(() -> "frame " + turn + " of file " + file + " did not come");
     }
   }
 
@@ -214,22 +202,9 @@ final class IncomingSet {
    * commits) and throws the first failure, or fails when a stream did not come at all.
    */
   synchronized void awaitStreams() {
-    long since = System.nanoTime();
-    long seen = received.get();
+    Silence silence = new Silence();
     while (running > 0 && failure == null) {
-      try {
-        wait(1000);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw AccrException.failed("receiving %s: interrupted", shownAs);
-      }
-      if (received.get() != seen) {
-        seen = received.get();
-        since = System.nanoTime();
-      } else if (System.nanoTime() - since > FrameInput.IDLE_LIMIT_NANOS) {
-        throw AccrException.failed("receiving %s: a stream of the set was silent for %d s",
-            shownAs, FrameInput.IDLE_LIMIT_NANOS / 1_000_000_000L);
-      }
+      silence.await(() -> "a stream of the set was silent");
     }
     if (failure != null) {
       throw failure;
@@ -278,6 +253,29 @@ final class IncomingSet {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;
+      }
+    }
+  }
+
+  /** A wait on this set that fails once no frame came on any stream for the idle limit. */
+  private final class Silence {
+    private long since = System.nanoTime();
+    private long seen = received.get();
+
+    /** Waits up to a second (the caller holds the set's lock); {@code what}: the failure. */
+    void await(Supplier<String> what) {
+      try {
+        IncomingSet.this.wait(1000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw AccrException.failed("receiving %s: interrupted", shownAs);
+      }
+      if (received.get() != seen) {
+        seen = received.get();
+        since = System.nanoTime();
+      } else if (System.nanoTime() - since > FrameInput.IDLE_LIMIT_NANOS) {
+        throw AccrException.failed("receiving %s: %s for %d s", shownAs, what.get(),
+            FrameInput.IDLE_LIMIT_NANOS / 1_000_000_000L);
       }
     }
   }
