@@ -180,6 +180,9 @@ public final class Dumper {
               .addAllPhases(clock.phases()).addAllMoved(BytesMoved.dumped(stats, session));
           ProcessImageWriter.writeStats(set, stats);
           cancellation.check(); // the last moment: after the commit the dump has happened
+          if (served != null) {
+            served.complete(clock);
+          }
           clock.begin("sync");
           set.commit(inventory(pid, parentSet, set).addAllPlugins(session.used()));
           clock.end();

@@ -235,6 +235,10 @@ public final class Restorer {
       build.threadsAndFiles();
       LazyRestores.noteEagerPlugins(lazy, plan);
       session.treeRestored(build.processes());
+      if (remote != null) {
+        clock.begin("wait"); // for the source's word that its dump succeeded
+        remote.awaitGo();
+      }
       cancellation.check(); // the last moment: once adopted the processes are the node's
       clock.begin("start");
       build.adopt();

@@ -53,6 +53,27 @@ public final class ServedMemory implements AutoCloseable {
   /** How many processes' pages are served: more than one is a tree. */
   private int processes;
   private final Map<String, DeviceMemoryServer> devices = new TreeMap<>();
+  private String beforeCommitPhase;
+  private Runnable beforeCommit;
+
+  /**
+   * Has the dump run {@code action}, timed as its phase {@code phase}, once this memory is
+   * known whole and before the dump commits its set: a post-copy source sends the index then,
+   * so that the target plans the restore while the set is committed.
+   */
+  public void beforeCommit(String phase, Runnable action) {
+    this.beforeCommitPhase = phase;
+    this.beforeCommit = action;
+  }
+
+  /** The dump has recorded every page and server: runs what {@link #beforeCommit} asked. */
+  void complete(PhaseClock clock) {
+    if (beforeCommit != null) {
+      clock.begin(beforeCommitPhase);
+      beforeCommit.run();
+      clock.end();
+    }
+  }
 
   /**
    * Records the touched pages of the stopped {@code p}'s mappings that {@code stored} takes:

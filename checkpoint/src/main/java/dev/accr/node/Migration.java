@@ -120,7 +120,7 @@ final class Migration {
         previous = bytes;
       }
       // The stop: the process stays frozen here until it runs on the target.
-      Path last = SETS.resolve("final");
+      Path last = SETS.resolve(MigrationArea.FINAL);
       long frozenAt = System.nanoTime();
       stopped = true;
       DumpStatsEntry stats = dumper(sets, parent).dump(pid, last,
@@ -129,8 +129,8 @@ final class Migration {
       reply.addRounds(MigrationRound.newBuilder().setKind("final").setBytes(bytes)
           .setPages(stats.getPagesWritten()).setTimeUs((System.nanoTime() - frozenAt) / 1000));
       MigrationStepReply restored = step(target, MigrationStepRequest.newBuilder()
-          .setRestore(RestoreRequest.newBuilder().setDir("final").setThreads(request.getThreads())
-              .putAllPluginOptions(request.getPluginOptionsMap())
+          .setRestore(RestoreRequest.newBuilder().setDir(MigrationArea.FINAL)
+              .setThreads(request.getThreads()).putAllPluginOptions(request.getPluginOptionsMap())
               .setMapping(request.getMapping())));
       long downtimeUs = (System.nanoTime() - frozenAt) / 1000;
       long stopUs = stats.getPhasesList().stream().mapToLong(PhaseTimeEntry::getTimeUs).sum();
@@ -173,12 +173,20 @@ final class Migration {
     try {
       probe(pid, target, sets, options, reply);
       // The target restores as soon as the set is there; its device mapping is its check.
-      pages = PageServer.open(target, id, RestoreRequest.newBuilder().setDir("final")
-          .setThreads(request.getThreads()).putAllPluginOptions(request.getPluginOptionsMap())
-          .setMapping(request.getMapping()).build(), service.postCopyTiming());
+      pages = PageServer.open(target, id, RestoreRequest.newBuilder()
+          .setDir(MigrationArea.FINAL).setThreads(request.getThreads())
+          .putAllPluginOptions(request.getPluginOptionsMap()).setMapping(request.getMapping())
+          .build(), service.postCopyTiming());
+      // A target that takes it gets the index while the set is committed: it plans the
+      // restore meanwhile, and starts the process on Go, once the dump here has succeeded.
+      boolean early = pages.takesIndexBeforeSet();
+      if (early) {
+        PageServer server = pages;
+        memory.beforeCommit("index", () -> server.offer(memory, true));
+      }
       stopped = true;
       DumpStatsEntry stats = new Dumper(service.node(), plugins).writingTo(sets)
-          .servingMemory(memory).dump(pid, SETS.resolve("final"),
+          .servingMemory(memory).dump(pid, SETS.resolve(MigrationArea.FINAL),
               options.withLeaveStopped(true), progress);
       long dumpedAt = System.nanoTime();
       // Frozen from the dump's first phase (the freeze) on.
@@ -186,8 +194,12 @@ final class Migration {
       long bytes = sets.last().bytesSent();
       reply.addRounds(MigrationRound.newBuilder().setKind("final").setBytes(bytes)
           .setPages(stats.getPagesWritten()).setTimeUs(frozenUs));
-      pages.offer(memory);
-      long indexedAt = System.nanoTime();
+      if (early) {
+        pages.go();
+      } else {
+        pages.offer(memory, false);
+      }
+      long indexedAt = early ? dumpedAt : System.nanoTime();
       MigrationStepReply restored;
       try {
         restored = pages.awaitRestored();
@@ -237,17 +249,30 @@ final class Migration {
   }
 
   /**
-   * Where a post-copy's downtime went: the source's stop, the index sent, what the target's
-   * restore phases do not account for ("transfer": frames in flight, the restore beginning),
-   * and the target's restore phases.
+   * Where a post-copy's downtime went, phases that add up to it: the source's stop (with the
+   * index, sent before the commit or, to an older target, after: {@code indexUs}), what the
+   * target's restore phases do not account for ("transfer": frames in flight, the restore
+   * beginning), and the target's restore phases. The target's restore runs while the source
+   * commits its set (after an index sent before it): that overlap is taken off the source's
+   * last phases, so that each moment counts once.
    */
-  private static List<PhaseTimeEntry> downtimePhases(DumpStatsEntry stats, long indexUs,
+  static List<PhaseTimeEntry> downtimePhases(DumpStatsEntry stats, long indexUs,
       long untilRunningUs, MigrationStepReply restored) {
     List<PhaseTimeEntry> phases = new ArrayList<>(stats.getPhasesList());
-    phases.add(phase("index", indexUs));
+    if (indexUs > 0) {
+      phases.add(phase("index", indexUs));
+    }
     long targetUs = restored.getPhasesList().stream().mapToLong(PhaseTimeEntry::getTimeUs)
         .sum();
-    phases.add(phase("transfer", Math.max(0, untilRunningUs - indexUs - targetUs)));
+    long afterIndexUs = untilRunningUs - indexUs;
+    long overlapUs = targetUs - afterIndexUs;
+    for (int i = phases.size() - 1; i >= 0 && overlapUs > 0; i--) {
+      PhaseTimeEntry p = phases.get(i);
+      long cut = Math.min(overlapUs, p.getTimeUs());
+      phases.set(i, phase(p.getPhase(), p.getTimeUs() - cut));
+      overlapUs -= cut;
+    }
+    phases.add(phase("transfer", Math.max(0, afterIndexUs - targetUs)));
     for (PhaseTimeEntry p : restored.getPhasesList()) {
       phases.add(phase("target " + p.getPhase(), p.getTimeUs()));
     }

@@ -28,6 +28,8 @@ import java.nio.file.Path;
  */
 final class MigrationArea {
   static final String DIR = ".migrations";
+  /** The set of a migration's stop, which the target restores. */
+  static final String FINAL = "final";
   /** Readers that load a pre-copy round ahead of the stop (the source dumps meanwhile). */
   private static final int STAGE_THREADS = 2;
 
@@ -131,7 +133,7 @@ final class MigrationArea {
     Path dir = dir(id);
     MigrationStepReply.Builder reply = MigrationStepReply.newBuilder();
     try {
-      restore(service, plugins, dir, r.toBuilder().setDir("final").build(),
+      restore(service, plugins, dir, r.toBuilder().setDir(FINAL).build(),
           ProgressListener.NONE, check, reply, link);
     } finally {
       discard(dir);

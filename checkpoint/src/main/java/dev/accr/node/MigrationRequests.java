@@ -104,6 +104,11 @@ final class MigrationRequests {
           stages.receiving(r.getMigration(), false);
           if (arrived && r.getName().matches("r[0-9]+")) {
             stages.arrived(r.getMigration(), dir); // staged after the rounds before it
+          } else if (arrived && r.getName().equals(MigrationArea.FINAL)) {
+            SourceLink link = postCopyLinks.get(r.getMigration());
+            if (link != null) {
+              link.committed(); // a post-copy restore waiting for the set begins
+            }
           } else if (!arrived) {
             stages.drop(r.getMigration()); // the source's link broke: it gives up
           }
@@ -121,7 +126,8 @@ final class MigrationRequests {
   /**
    * Serves the target's end of a post-copy migration on a connection from its source (after
    * its request, before the source freezes the process): answers ready, restores the set as
-   * soon as the index comes, then carries the memory the restored process asks for until the
+   * soon as the index has come and the set is committed here, starts the process on the
+   * source's Go (after an index sent before the set), then carries the memory the restored process asks for until the
    * lazy restore ends or the connection breaks.
    */
   void postCopy(PostCopyRequest r, Caller caller, InputStream in,
@@ -150,7 +156,8 @@ final class MigrationRequests {
     try {
       synchronized (frames) {
         Response.newBuilder().setPostCopy(PostCopyReply.newBuilder()
-            .setReady(true).setTakesEagerUnits(true)).build().writeDelimitedTo(frames);
+            .setReady(true).setTakesEagerUnits(true).setTakesIndexBeforeSet(true)).build()
+            .writeDelimitedTo(frames);
         frames.flush();
       }
       // A source that goes silent (or a client that never sends the index) is let go.

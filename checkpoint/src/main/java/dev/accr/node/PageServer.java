@@ -47,6 +47,8 @@ final class PageServer implements AutoCloseable {
   private final DataOutputStream out;
   /** Whether the target takes eager units unasked (an older one asks for every unit). */
   private boolean targetTakesEager;
+  /** Whether the target takes the index before the set is committed (then waits for Go). */
+  private boolean targetTakesIndexBeforeSet;
   private volatile ServedMemory memory;
   /**
    * The units of the index, published whole once it is built: the reader of the target's
@@ -102,6 +104,7 @@ final class PageServer implements AutoCloseable {
             target.name());
       }
       s.targetTakesEager = r.getPostCopy().getTakesEagerUnits();
+      s.targetTakesIndexBeforeSet = r.getPostCopy().getTakesIndexBeforeSet();
       if (c.timed() != null) {
         TlsClose.bound(c.timed()); // a target that reads nothing must not block the close
       }
@@ -125,14 +128,28 @@ final class PageServer implements AutoCloseable {
   }
 
   /**
-   * Sends the index of {@code served} (the stopped process's memory; its set is on the target
-   * now), which has the target restore the process, and serves the memory from now on.
+   * Whether the target takes the index before the set "final" is committed: it restores
+   * meanwhile and starts the process on {@link #go}. An older target takes it after.
    */
-  void offer(ServedMemory served) {
+  boolean takesIndexBeforeSet() {
+    return targetTakesIndexBeforeSet;
+  }
+
+  /**
+   * Sends the index of {@code served} (the stopped process's memory), which has the target
+   * restore the process, and serves the memory from now on. {@code beforeSet}: the set is
+   * still being committed (only to a target that {@link #takesIndexBeforeSet}); the process
+   * starts there on {@link #go}. Otherwise the set is on the target and it starts at once.
+   */
+  void offer(ServedMemory served, boolean beforeSet) {
+    if (beforeSet && !targetTakesIndexBeforeSet) {
+      throw new IllegalStateException("node " + target.name()
+          + " takes the index only after the set");
+    }
     this.memory = served;
     try {
       List<Integer> eager = targetTakesEager ? served.eagerUnits() : List.of();
-      PostCopyIndex index = index(eager);
+      PostCopyIndex index = index(eager).toBuilder().setBeforeSet(beforeSet).build();
       synchronized (out) {
         PageFrames.writeMessage(out, PageFrames.INDEX, index.toByteArray());
         // The restore reads these before the process runs: they follow the index unasked.
@@ -146,6 +163,21 @@ final class PageServer implements AutoCloseable {
           out.write(buffer, 0, length);
           bytes.addAndGet(length);
         }
+        out.flush();
+      }
+    } catch (IOException e) {
+      end(null, "lost node " + target.name() + " before the restore: " + e.getMessage());
+    }
+  }
+
+  /**
+   * The set is committed on the target and the dump succeeded here: the target may start the
+   * process (after an index sent before the set). A link lost here fails the restore there.
+   */
+  void go() {
+    try {
+      synchronized (out) {
+        out.writeByte(PageFrames.GO);
         out.flush();
       }
     } catch (IOException e) {

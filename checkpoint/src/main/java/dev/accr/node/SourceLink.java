@@ -42,6 +42,10 @@ final class SourceLink implements RemoteMemory {
   private final Set<Integer> requested = new HashSet<>();
   private volatile PostCopyIndex index;
   private volatile PostCopyUnits units;
+  /** The set "final" is committed here (an index sent before it waits for that). */
+  private boolean committed;
+  /** The source's dump succeeded: the process may start (at once after an older source). */
+  private boolean go;
   private String broken;
   private boolean done;
   /** Whether the source was told the process runs; Done never goes before that. */
@@ -69,12 +73,33 @@ final class SourceLink implements RemoteMemory {
     requested.addAll(index.getMoreEagerUnitsList());
     this.units = parsed;
     this.index = index;
-    notifyAll(); // the restore begins
+    if (!index.getBeforeSet()) {
+      committed = true; // sent after the commit, by an older source: no Go follows either
+      go = true;
+    }
+    notifyAll(); // the restore begins once the set is committed
   }
 
-  /** Waits for the index; false when the link ended first (nothing is restored then). */
+  /** The migration's set "final" is committed on this node. */
+  synchronized void committed() {
+    committed = true;
+    notifyAll();
+  }
+
+  private synchronized void go() throws IOException {
+    if (index == null) {
+      throw new IOException("Go before the index");
+    }
+    go = true;
+    notifyAll();
+  }
+
+  /**
+   * Waits for the index and the committed set; false when the link ended first (nothing is
+   * restored then).
+   */
   private synchronized boolean awaitIndex() {
-    while (index == null && broken == null && !done) {
+    while ((index == null || !committed) && broken == null && !done) {
       try {
         wait();
       } catch (InterruptedException e) {
@@ -82,7 +107,23 @@ final class SourceLink implements RemoteMemory {
         return false;
       }
     }
-    return index != null && broken == null;
+    return index != null && committed && broken == null;
+  }
+
+  @Override
+  public synchronized void awaitGo() throws IOException {
+    while (!go && broken == null && !done) {
+      try {
+        wait();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException("interrupted while waiting for node " + source);
+      }
+    }
+    if (!go) {
+      throw new IOException(broken != null ? broken
+          : "post-copy: the link to node " + source + " ended before the process could start");
+    }
   }
 
   /** Tells the source that the process runs here. */
@@ -175,6 +216,7 @@ final class SourceLink implements RemoteMemory {
               notifyAll();
             }
           }
+          case PageFrames.GO -> go();
           case PageFrames.FAILED -> throw new IOException(
               new String(PageFrames.readMessage(in), StandardCharsets.UTF_8));
           default -> throw new IOException("unknown frame " + type);

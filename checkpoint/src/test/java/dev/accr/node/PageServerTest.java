@@ -154,7 +154,7 @@ class PageServerTest {
     });
     try (PageServer pages = PageServer.open(NodeClient.of("b", run), MIGRATION,
         RestoreRequest.getDefaultInstance(), LinkWatch.Timing.DEFAULT)) {
-      pages.offer(served);
+      pages.offer(served, false);
       return assertTimeoutPreemptively(Duration.ofSeconds(30),
           () -> seen.get(30, TimeUnit.SECONDS));
     }

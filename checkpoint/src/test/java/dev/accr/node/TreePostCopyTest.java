@@ -12,6 +12,7 @@ import dev.accr.kernel.SimProcess;
 import dev.accr.proto.LazyPagesInfo;
 import dev.accr.proto.MigrateReply;
 import dev.accr.proto.MigrateRequest;
+import dev.accr.proto.PhaseTimeEntry;
 import dev.accr.proto.Request;
 import dev.accr.proto.Response;
 import dev.accr.proto.RunRequest;
@@ -134,6 +135,16 @@ class TreePostCopyTest {
     assertEquals(figures.getPagesTotal(), figures.getPagesFaulted() + figures.getPagesPushed(),
         figures.toString());
     assertTrue(tree(a, pid).isEmpty(), "the tree is gone from the source");
+    // The index goes before the set's commit, the target's start waits for Go, and the
+    // phases add up to the downtime.
+    List<String> phases = reply.getDowntimePhasesList().stream()
+        .map(PhaseTimeEntry::getPhase).toList();
+    assertTrue(phases.indexOf("index") >= 0 && phases.indexOf("index") < phases.indexOf("sync")
+        && phases.contains("target wait"), phases.toString());
+    long sum = reply.getDowntimePhasesList().stream().mapToLong(PhaseTimeEntry::getTimeUs)
+        .sum();
+    assertTrue(Math.abs(sum - reply.getDowntimeUs()) <= 1000,
+        sum + " µs of phases for a downtime of " + reply.getDowntimeUs() + " µs");
     assertEquals(expected, waitFor(b, pid));
     assertEquals(Files.readString(root.resolve("plain.out")),
         Files.readString(root.resolve("moved.out")));
