@@ -33,10 +33,10 @@ class KfdDdpIT {
     try {
       // The uninterrupted run goes alongside (a tree's digest ignores timing).
       String ref = accr.ok(run("run", "--node", "a")).strip();
-      // 15 ms a step: longer than the few commands before the dump take on a busy machine (at
-      // 10 ms a tree under heavy load once ended first); ended by the tree itself, the test
-      // polls, never sleeps.
-      String pid = accr.ok(run("run", "--node", "a", "--step-delay-ms", "15")).strip();
+      // 25 ms a step: longer than the few commands before the dump take on a busy machine (at
+      // 10 and 15 ms a tree under heavy load once ended first); ended by the tree itself, the
+      // test polls, never sleeps.
+      String pid = accr.ok(run("run", "--node", "a", "--step-delay-ms", "25")).strip();
       long deadline = System.nanoTime() + 60_000_000_000L;
       List<String> workers;
       do {

@@ -239,7 +239,7 @@ class MigrateIT {
         "--steps", STEPS, "--seed", "5"};
     String[] ddp = {"kfd-ddp", "--gpus", "2", "--vram-kib", "256", "--steps", "400", "--seed",
         "9", "--gpu-us-per-wg", "50"};
-    String[] chain = {"pipe-chain", "--stages", "3", "--steps", "800", "--seed", "4",
+    String[] chain = {"pipe-chain", "--stages", "3", "--steps", "1200", "--seed", "4",
         "--mem-mib", "1"};
     Digest counterRef = new Digest(reference(counter));
     Digest serveRef = new Digest(reference(serve));
