@@ -42,12 +42,8 @@ import java.util.logging.Logger;
  */
 final class Migration {
   private static final Logger LOG = Logger.getLogger(Migration.class.getName());
-  /** Stop pre-copying once a round sends fewer bytes than this. */
+  /** Stop pre-copying once a round sends fewer bytes than this (see {@link PreCopyRounds}). */
   static final long SMALL_ROUND_BYTES = 16L << 20;
-  /** ... or once a round does not shrink to this fraction of the one before (no convergence). */
-  static final double SHRINK = 0.7;
-  /** After waiting this long for the target to load the rounds, one more round is sent. */
-  static final long RESEND_AFTER_US = 200_000;
   /** A virtual place for the sets as this node names them; they live on the target. */
   private static final Path SETS = Path.of("/migration");
 
@@ -91,8 +87,7 @@ final class Migration {
         probe(pid, target, sets, options, reply); // a cold migration: no round to check
       }
       Path parent = null;
-      long previous = Long.MAX_VALUE;
-      boolean resent = false;
+      PreCopyRounds rounds = new PreCopyRounds(request.getMaxRounds(), smallRound);
       for (int round = 0; round < request.getMaxRounds(); round++) {
         Path dir = SETS.resolve("r" + round);
         long t0 = System.nanoTime();
@@ -105,19 +100,14 @@ final class Migration {
         if (round == 0) {
           check(target, "r0", reply);
         }
-        if (bytes < smallRound || bytes > previous * SHRINK
-            || round + 1 == request.getMaxRounds()) {
+        if (!rounds.more(bytes)) {
           // Before the stop, the target loads what it received while the process runs here;
-          // what the process wrote meanwhile goes into one more round when one is left.
-          long waitedUs = awaitStaged(target);
-          if (waitedUs > RESEND_AFTER_US && !resent && round + 1 < request.getMaxRounds()) {
-            resent = true;
-            previous = Long.MAX_VALUE;
+          // what the process wrote meanwhile may go into one more round.
+          if (rounds.resend(awaitStaged(target))) {
             continue;
           }
           break;
         }
-        previous = bytes;
       }
       // The stop: the process stays frozen here until it runs on the target.
       Path last = SETS.resolve(MigrationArea.FINAL);
