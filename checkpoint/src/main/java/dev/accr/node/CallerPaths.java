@@ -174,6 +174,9 @@ abstract sealed class CallerPaths {
     void checkImage(ImageSet set) {
       Path dir = set.dir();
       for (ImageSet.ProcessImages p : set.processes().values()) {
+        if (p.pstree().getZombie()) {
+          continue; // created exited: it has no working directory, nor any file
+        }
         String cwd = p.core().getCwd();
         check(dir, "working directory of process " + p.core().getPid(),
             cwd.isEmpty() ? System.getProperty("user.dir") : cwd);

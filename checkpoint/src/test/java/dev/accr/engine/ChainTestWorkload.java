@@ -15,7 +15,7 @@ import java.util.List;
  * blocks on the empty pipe), on SIGUSR2 it reaps the child (a zombie meanwhile). Both count into their own slot of a MAP_SHARED page; the child
  * folds the records into private memory. All state is in registers and memory.
  */
-final class ChainTestWorkload implements Workload {
+public final class ChainTestWorkload implements Workload {
   static final long PRIVATE = 0x10000;
   static final long SHARED = 0x20000;
   // Registers: role (0 root, 1 child), records sent/read, read fd, write fd, phase, idle steps.
@@ -25,7 +25,7 @@ final class ChainTestWorkload implements Workload {
   private static final int WRITE_FD = 3;
   private static final int PHASE = 4;
   private static final int RECORDS = 6;
-  static final int PHASE_REG = PHASE;
+  public static final int PHASE_REG = PHASE;
 
   @Override
   public String name() {

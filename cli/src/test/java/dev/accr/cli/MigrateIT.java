@@ -36,7 +36,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Live migration between real node daemons on loopback TCP with mutual TLS, through
  * {@code ./accr}: processes moved cold, with pre-copy and post-copy, between nodes of one
- * preset and from mi250x4 to mi300x8, end with the digest of an uninterrupted run, and so do
+ * preset and from mi250x4 to mi300x8 (counter, kfd-serve, kfd-train, kfd-halo), end with the
+ * digest of an uninterrupted run, and so do
  * trees (pipe-chain and kfd-ddp, each with pre-copy and then post-copy); a target
  * that dies during pre-copy or during the final copy, or has no GPUs, leaves the process
  * running on the source, and so does a set streamed to a node that dies, which leaves no set on
@@ -241,16 +242,26 @@ class MigrateIT {
         "9", "--gpu-us-per-wg", "50"};
     String[] chain = {"pipe-chain", "--stages", "3", "--steps", "1200", "--seed", "4",
         "--mem-mib", "1"};
+    // kfd-train rewrites all its VRAM every step (no pre-copy round shrinks); kfd-halo trades
+    // halos between its GPUs' buffers every step.
+    String[] train = {"kfd-train", "--gpus", "2", "--vram-mib", "2", "--steps", STEPS, "--seed",
+        "7"};
+    String[] halo = {"kfd-halo", "--gpus", "2", "--vram-mib", "2", "--steps", STEPS, "--seed",
+        "8"};
     Digest counterRef = new Digest(reference(counter));
     Digest serveRef = new Digest(reference(serve));
     Digest ddpRef = new Digest(reference(ddp));
     Digest chainRef = new Digest(reference(chain));
+    Digest trainRef = new Digest(reference(train));
+    Digest haloRef = new Digest(reference(halo));
     List<Callable<Void>> lanes = List.of(
         () -> counterMoves(counter, counterRef),
         () -> coldToOtherPreset(serve, serveRef),
         () -> preCopyThenPostCopyWithVram(serve, serveRef),
         () -> treeMoves(chain, chainRef),
         () -> ddpMoves(ddp, ddpRef),
+        () -> trainMoves(train, trainRef),
+        () -> haloMoves(halo, haloRef),
         this::sourceDiesInPostCopy,
         () -> refusedOrLostBeforeTheStop(serve, serveRef),
         () -> lostDuringTheCopy(serve, serveRef));
@@ -342,6 +353,35 @@ class MigrateIT {
     out = on(b, "migrate", "-t", pid, "--to", c, "--lazy", "--relax", "caches", "--json");
     assertTrue(out.contains("\"postCopy\"") && out.contains("\"pagesFaulted\"")
         && out.contains("kfd VRAM"), out);
+    assertEquals(ref.get(), digest(c, pid));
+    assertGoneFromA(pid);
+    return null;
+  }
+
+  /**
+   * kfd-train, whose every step rewrites all its VRAM, moved a to b (one preset) with pre-copy,
+   * then b to c (mi300x8) with post-copy, its VRAM following on first touch.
+   */
+  private Void trainMoves(String[] train, Digest ref) throws Exception {
+    String pid = paced(train);
+    String out = on(a, "migrate", "-t", pid, "--to", b);
+    assertTrue(out.contains("migrated " + pid) && out.contains("pre-copy 0:"), out);
+    out = on(b, "migrate", "-t", pid, "--to", c, "--lazy", "--relax", "caches", "--json");
+    assertTrue(out.contains("\"postCopy\"") && out.contains("kfd VRAM"), out);
+    assertEquals(ref.get(), digest(c, pid));
+    assertGoneFromA(pid);
+    return null;
+  }
+
+  /**
+   * kfd-halo moved a to b (one preset) with post-copy, then b to c (mi300x8) with pre-copy.
+   */
+  private Void haloMoves(String[] halo, Digest ref) throws Exception {
+    String pid = paced(halo);
+    String out = on(a, "migrate", "-t", pid, "--to", b, "--lazy", "--json");
+    assertTrue(out.contains("\"postCopy\"") && out.contains("kfd VRAM"), out);
+    out = on(b, "migrate", "-t", pid, "--to", c, "--relax", "caches");
+    assertTrue(out.contains("migrated " + pid) && out.contains("pre-copy 0:"), out);
     assertEquals(ref.get(), digest(c, pid));
     assertGoneFromA(pid);
     return null;
