@@ -7,6 +7,8 @@ import com.google.protobuf.MessageLite;
 import dev.accr.api.AccrException;
 import dev.accr.api.CorruptImageException;
 import dev.accr.engine.DumpOptions;
+import dev.accr.engine.Dumper;
+import dev.accr.image.ProgressListener;
 import dev.accr.image.EntryImage;
 import dev.accr.image.EntryImageCodec;
 import dev.accr.image.ImageKind;
@@ -24,6 +26,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -165,5 +168,35 @@ class KfdHostileImageTest {
       KfdImages.rewrite(dir, name, ImageKind.PLUGIN_PAGEMAP, entries);
       assertRefused(dir, name, "lane " + Integer.toUnsignedString(lane));
     }
+  }
+
+  /**
+   * A parent link's chunk whose end wraps round the address space: refused as corrupt,
+   * naming the parent's pagemap, not clipped to the buffers (nor an internal error).
+   */
+  @Test
+  void aParentChunkThatWrapsRoundIsRefused() throws Exception {
+    Path parent = tmp.resolve("parent");
+    Path child = tmp.resolve("child");
+    try (Node a = KfdNodes.node("a", "mi100x2")) {
+      SimProcess p = a.create("kfd-train", ARGS, tmp, 0);
+      Scenarios.step(p, 2);
+      new Dumper(a, Scenarios.plugins(a)).preDump(p.pid(), parent, DumpOptions.defaults(),
+          ProgressListener.NONE);
+      Scenarios.step(p, 1);
+      new Dumper(a, Scenarios.plugins(a)).withParent(parent, UnaryOperator.identity())
+          .dump(p.pid(), child, DumpOptions.defaults(), ProgressListener.NONE);
+    }
+    String name = KfdImages.fileMatching(parent, "kfd-vram-p\\d+-\\d+\\.pagemap\\.img");
+    EntryImage pagemap = EntryImageCodec.read(parent.resolve(name), ImageKind.PLUGIN_PAGEMAP,
+        null);
+    List<MessageLite> entries = new ArrayList<>();
+    entries.add(pagemap.parse(PluginPagemapHead.parser(), 0));
+    List<PluginChunkEntry> chunks = pagemap.parseRange(PluginChunkEntry.parser(), 1,
+        pagemap.entries().size());
+    entries.add(chunks.getFirst().toBuilder().setKey(Long.MAX_VALUE - 1).build());
+    entries.addAll(chunks.subList(1, chunks.size()));
+    KfdImages.rewrite(parent, name, ImageKind.PLUGIN_PAGEMAP, entries);
+    assertRefused(child, name, "wraps round");
   }
 }

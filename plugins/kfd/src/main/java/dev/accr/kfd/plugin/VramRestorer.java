@@ -38,10 +38,13 @@ final class VramRestorer {
   }
 
   /**
-   * Restores VRAM from the set and, for an incremental set, its parents: from the last full
-   * link on, each link's written ranges are zeroed and its stored chunks copied, so every
-   * byte ends as the newest link that wrote it has it. Chunks of parents outside today's
-   * buffers (freed since, or SVM pages that moved) are skipped.
+   * Restores VRAM from the set and, for an incremental set, its parents, so that every byte
+   * ends as the newest link that wrote it has it. The links are read newest first, each
+   * keeping out of what a newer one settled ({@link VaRanges}): it zeroes only the parts of
+   * its written ranges no newer link wrote or stored, and copies only such parts of its stored
+   * pieces, so each byte is copied once however many links rewrote it. A link none of whose
+   * pieces is left to copy on a GPU is not read there at all. Pieces of parents outside
+   * today's buffers (freed since, or SVM pages that moved) are skipped.
    */
   void restoreChain(int pid, List<Integer> gpuIds, List<VramExtent> extents) {
     restoreChain(pid, gpuIds, extents, 0);
@@ -49,17 +52,25 @@ final class VramRestorer {
 
   /**
    * {@link #restoreChain(int, List, List)} once the {@code staged} oldest links are in VRAM
-   * already (a pre-copy migration's rounds, {@link StagedVram}): only the newer ones are read.
+   * already (a pre-copy migration's rounds, {@link StagedVram}): only the newer ones are read,
+   * and the staged bytes they did not write stay.
    */
   void restoreChain(int pid, List<Integer> gpuIds, List<VramExtent> extents, int staged) {
     List<PluginImages> links = FoldedVram.chain(ctx.images(), pid);
     Map<Integer, TreeMap<Long, VramExtent>> targets = byGpu(extents);
-    for (int i = links.size() - 1 - staged; i >= 0; i--) {
+    Map<Integer, VaRanges> settled = new TreeMap<>();
+    Progress progress = new Progress(extents);
+    int oldest = links.size() - 1 - staged;
+    for (int i = 0; i <= oldest; i++) {
       PluginImages l = links.get(i);
-      if (i < links.size() - 1) {
-        zero(StoredVram.written(l, pid), targets);
+      List<StoredVram.Written> written = StoredVram.written(l, pid);
+      if (i < links.size() - 1) { // the full link at the chain's start wrote everything
+        zero(written, targets, settled, StoredVram.writtenFile(pid));
       }
-      restore(l, pid, StoredVram.packed(l, pid), i == 0, gpuIds, targets, extents);
+      restore(l, pid, StoredVram.packed(l, pid), i == 0, gpuIds, targets, settled, progress);
+      for (StoredVram.Written w : written) {
+        settled.computeIfAbsent(w.gpuId(), g -> new VaRanges()).add(w.va(), w.va() + w.length());
+      }
     }
   }
 
@@ -71,16 +82,37 @@ final class VramRestorer {
     return byGpu;
   }
 
-  /** Zeroes the parts of {@code written} that lie in today's VRAM extents. */
+  /** Progress in bytes copied, of the bytes of today's extents. */
+  private record Progress(AtomicLong done, long total) {
+    Progress(List<VramExtent> extents) {
+      this(new AtomicLong(), extents.stream().mapToLong(VramExtent::length).sum());
+    }
+  }
+
+  /**
+   * Zeroes the parts of {@code written} that lie in today's VRAM extents and that no newer
+   * link settled.
+   */
   private static void zero(List<StoredVram.Written> written,
-      Map<Integer, TreeMap<Long, VramExtent>> targets) {
+      Map<Integer, TreeMap<Long, VramExtent>> targets, Map<Integer, VaRanges> settled,
+      String file) {
     for (StoredVram.Written w : written) {
+      checkRange(w.va(), w.length(), file, "written range");
       TreeMap<Long, VramExtent> mine = targets.get(w.gpuId());
       if (mine == null) {
         continue;
       }
-      forEachInside(mine, w.va(), w.length(), (x, from, to) ->
-          fillZero(x.gpu().vram(), x.vramOffset() + (from - x.va()), to - from));
+      VaRanges newer = settled.getOrDefault(w.gpuId(), new VaRanges());
+      forEachInside(mine, w.va(), w.length(), (x, from, to) -> newer.forEachUncovered(from, to,
+          (a, b) -> fillZero(x.gpu().vram(), x.vramOffset() + (a - x.va()), b - a)));
+    }
+  }
+
+  /** A range of {@code length} bytes at {@code va} must not wrap round the address space. */
+  private static void checkRange(long va, long length, String file, String what) {
+    if (length < 0 || va > Long.MAX_VALUE - length) {
+      throw new CorruptImageException(file, String.format("a %s at va 0x%x of %d bytes wraps"
+          + " round the address space", what, va, length));
     }
   }
 
@@ -114,37 +146,34 @@ final class VramRestorer {
   }
 
   void restore(int pid, List<Integer> gpuIds, List<VramExtent> extents) {
-    restore(ctx.images(), pid, Map.of(), true, gpuIds, byGpu(extents), extents);
+    restore(ctx.images(), pid, Map.of(), true, gpuIds, byGpu(extents), new TreeMap<>(),
+        new Progress(extents));
   }
 
+  /**
+   * Restores one link: on each GPU, the parts of its stored pieces that lie in today's extents
+   * and that no newer link settled ({@code settled}, to which this link's pieces are added).
+   * A {@code strict} link (the newest) must have every piece inside an extent.
+   */
   private void restore(PluginImages images, int pid, Map<Integer, PackedRuns> packed,
       boolean strict, List<Integer> gpuIds, Map<Integer, TreeMap<Long, VramExtent>> byGpu,
-      List<VramExtent> extents) {
+      Map<Integer, VaRanges> settled, Progress progress) {
     AtomicReference<RuntimeException> failure = new AtomicReference<>();
-    AtomicLong done = new AtomicLong();
-    long total = extents.stream().mapToLong(VramExtent::length).sum();
     List<Thread> threads = new ArrayList<>();
     for (int gpuId : gpuIds) {
       TreeMap<Long, VramExtent> targets = byGpu.getOrDefault(gpuId, new TreeMap<>());
+      VaRanges newer = settled.computeIfAbsent(gpuId, g -> new VaRanges()); // this thread's
       threads.add(Thread.ofPlatform().name("kfd-vram-restore").daemon().start(() -> {
         try (StoredVram stored = StoredVram.open(images, pid, gpuId, packed)) {
-          AtomicInteger engine = new AtomicInteger();
-          stored.forEachAsync(ctx.images().parallelism(), (pieces, data) -> {
-            List<Copy> copies = new ArrayList<>(pieces.size());
-            for (StoredVram.Piece p : pieces) {
-              if (strict || inside(targets, p.va(), p.length())) {
-                copies.add(copy(gpuId, targets, p.va(), p.offset(), p.length(), stored.file()));
-              } else {
-                // A parent's piece: only what still lies in today's buffers and VRAM-resident
-                // SVM pages (a buffer may be freed since, a page may have moved).
-                forEachInside(targets, p.va(), p.length(), (x, a, b) -> copies.add(
-                    copy(gpuId, targets, a, p.offset() + (a - p.va()), b - a, stored.file())));
-              }
+          List<StoredVram.Placed> chunks = stored.chunks();
+          if (strict || anyToCopy(chunks, targets, newer, stored.file())) {
+            copyChunks(stored, gpuId, strict, targets, newer, progress);
+          }
+          for (StoredVram.Placed c : chunks) { // settled once this link's copies are done
+            for (StoredVram.Piece p : c.pieces()) {
+              newer.add(p.va(), p.va() + p.length());
             }
-            long bytes = data.byteSize();
-            return copyIn(copies, data, engine,
-                () -> ctx.progress("vram", done.addAndGet(bytes), total));
-          });
+          }
         } catch (RuntimeException e) {
           failure.compareAndSet(null, e);
         } catch (Throwable t) { // never lose a failure: the restore must not go on without it
@@ -166,9 +195,57 @@ final class VramRestorer {
     }
   }
 
-  private static boolean inside(TreeMap<Long, VramExtent> targets, long va, long length) {
-    var e = targets.floorEntry(va);
-    return e != null && within(e.getValue(), va, length);
+  /**
+   * Reads every chunk of one GPU's stored VRAM (checked) and copies what is left of its
+   * pieces, several chunks in flight at once.
+   */
+  private void copyChunks(StoredVram stored, int gpuId, boolean strict,
+      TreeMap<Long, VramExtent> targets, VaRanges newer, Progress progress) {
+    AtomicInteger engine = new AtomicInteger();
+    stored.forEachAsync(ctx.images().parallelism(), (pieces, data) -> {
+      List<Copy> copies = new ArrayList<>(pieces.size());
+      for (StoredVram.Piece p : pieces) {
+        plan(gpuId, p, strict, targets, newer, stored.file(), copies);
+      }
+      long bytes = copies.stream().mapToLong(Copy::length).sum();
+      return copyIn(copies, data, engine,
+          () -> ctx.progress("vram", progress.done().addAndGet(bytes), progress.total()));
+    });
+  }
+
+  /**
+   * The copies of one piece: the parts of it in today's extents that no newer link settled.
+   * A parent's piece may lie partly or wholly outside them (a buffer may be freed since, a
+   * page may have moved); a strict one must lie in one.
+   */
+  private void plan(int gpuId, StoredVram.Piece p, boolean strict,
+      TreeMap<Long, VramExtent> targets, VaRanges newer, String file, List<Copy> into) {
+    if (strict) {
+      Copy whole = copy(gpuId, targets, p.va(), p.offset(), p.length(), file); // checks it
+      if (newer.isEmpty()) {
+        into.add(whole);
+        return;
+      }
+    }
+    checkRange(p.va(), p.length(), file, "stored chunk");
+    forEachInside(targets, p.va(), p.length(), (x, a, b) -> newer.forEachUncovered(a, b,
+        (u, v) -> into.add(copy(gpuId, targets, u, p.offset() + (u - p.va()), v - u, file))));
+  }
+
+  /** Whether any stored piece has a part in today's extents that no newer link settled. */
+  private static boolean anyToCopy(List<StoredVram.Placed> chunks,
+      TreeMap<Long, VramExtent> targets, VaRanges newer, String file) {
+    boolean[] any = {false};
+    for (StoredVram.Placed c : chunks) {
+      for (StoredVram.Piece p : c.pieces()) {
+        checkRange(p.va(), p.length(), file, "stored chunk");
+        forEachInside(targets, p.va(), p.length(), (x, a, b) -> any[0] |= !newer.covers(a, b));
+        if (any[0]) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   /** Whether {@code [va, va + length)} lies in {@code x}, {@code va} at or after its start. */
