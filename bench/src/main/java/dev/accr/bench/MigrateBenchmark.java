@@ -42,6 +42,25 @@ public final class MigrateBenchmark implements Benchmark {
     }
   }
 
+  /**
+   * Starts the node pair of one workload: its certificates and run directory under {@code
+   * work}, its image root {@code root}.
+   */
+  interface PairOpener {
+    TlsNodePair open(Parameters p, Path work, Path root) throws IOException;
+  }
+
+  private final PairOpener pairs;
+
+  public MigrateBenchmark() {
+    this(TlsNodePair::start);
+  }
+
+  /** A bench whose node pairs {@code pairs} starts. */
+  MigrateBenchmark(PairOpener pairs) {
+    this.pairs = pairs;
+  }
+
   @Override
   public String name() {
     return "migrate";
@@ -63,7 +82,6 @@ public final class MigrateBenchmark implements Benchmark {
             "the workloads moved, of kfd-serve and kfd-train"));
   }
 
-
   @Override
   public void run(Parameters p, PrintWriter out) throws IOException {
     int delay = p.intSetting("migrate-step-delay-ms", 0);
@@ -75,59 +93,30 @@ public final class MigrateBenchmark implements Benchmark {
       }
     }
     int vramMib = Math.max(4, p.sizeMib());
+    List<List<String>> workloads = List.of(
+        List.of("kfd-serve", "--gpus", "2", "--weights-mib", String.valueOf(vramMib * 3 / 4),
+            "--kv-mib", String.valueOf(Math.max(2, vramMib / 4)), "--steps", "100000000"),
+        List.of("kfd-train", "--gpus", "2", "--vram-mib", String.valueOf(vramMib),
+            "--steps", "100000000"));
+    List<String> names = List.of(p.setting("migrate-workloads").split(","));
+    for (String n : names) {
+      if (workloads.stream().noneMatch(w -> w.getFirst().equals(n))) {
+        throw dev.accr.api.AccrException.usage("--migrate-workloads: unknown workload"
+            + " '%s' (kfd-serve, kfd-train)", n);
+      }
+    }
     Path work = Files.createTempDirectory("accr-bench-migrate-");
     Path roots = Files.createDirectories(p.dir().resolve("accr-bench-migrate-"
         + ProcessHandle.current().pid()));
     List<String> failed = new ArrayList<>();
     try {
-      try (TlsNodePair nodes = TlsNodePair.start(p, work, roots)) {
-        Served a = nodes.a();
-        Served b = nodes.b();
-        List<List<String>> workloads = List.of(
-            List.of("kfd-serve", "--gpus", "2", "--weights-mib", String.valueOf(vramMib * 3 / 4),
-                "--kv-mib", String.valueOf(Math.max(2, vramMib / 4)), "--steps", "100000000"),
-            List.of("kfd-train", "--gpus", "2", "--vram-mib", String.valueOf(vramMib),
-                "--steps", "100000000"));
-        out.printf(Locale.ROOT, "migration a -> b over loopback TLS, %d MiB of VRAM per GPU,"
-            + " a step every %d ms (medians of %d runs)%n", vramMib, delay, p.runs());
-        out.printf(Locale.ROOT, "  %-10s %-9s %12s %10s %10s %8s %7s %s%n", "workload", "mode",
-            "downtime ms", "total s", "MiB sent", "sent/mem", "rounds", "restore ms");
-        List<String> names = List.of(p.setting("migrate-workloads").split(","));
-        for (String n : names) {
-          if (workloads.stream().noneMatch(w -> w.getFirst().equals(n))) {
-            throw dev.accr.api.AccrException.usage("--migrate-workloads: unknown workload"
-                + " '%s' (kfd-serve, kfd-train)", n);
-          }
-        }
-        for (List<String> w : workloads) {
-          if (!names.contains(w.getFirst())) {
-            continue;
-          }
-          double coldDowntime = 0;
-          for (Mode mode : Mode.values()) {
-            if (!modes.contains(mode.label)) {
-              continue;
-            }
-            Figures f;
-            try {
-              f = measure(p, a, b, w, delay, mode, roots);
-            } catch (dev.accr.api.AccrException e) {
-              // One mode failing does not hide the others' figures.
-              out.printf("  %-10s %-9s failed: %s%n", w.getFirst(), mode.label, e.getMessage());
-              out.flush();
-              failed.add(w.getFirst() + " " + mode.label);
-              continue;
-            }
-            if (mode == Mode.COLD) {
-              coldDowntime = f.downtimeMs();
-            }
-            out.printf(Locale.ROOT, "  %-10s %-9s %12.1f %10.2f %10.1f %8.2f %7d %10.1f%s%s%n",
-                w.getFirst(), mode.label, f.downtimeMs(), f.totalS(), f.sentMib(),
-                f.sentMib() / f.memoryMib(), f.rounds(), f.restoreMs(),
-                mode == Mode.COLD || coldDowntime == 0 ? "" : String.format(Locale.ROOT,
-                    "  (downtime %.2f of cold)", f.downtimeMs() / coldDowntime), f.lazy());
-            out.flush();
-          }
+      out.printf(Locale.ROOT, "migration a -> b over loopback TLS, %d MiB of VRAM per GPU,"
+          + " a step every %d ms (medians of %d runs)%n", vramMib, delay, p.runs());
+      out.printf(Locale.ROOT, "  %-10s %-9s %12s %10s %10s %8s %7s %s%n", "workload", "mode",
+          "downtime ms", "total s", "MiB sent", "sent/mem", "rounds", "restore ms");
+      for (List<String> w : workloads) {
+        if (names.contains(w.getFirst())) {
+          measureWorkload(p, w, modes, delay, work, roots, out, failed);
         }
       }
     } finally {
@@ -141,11 +130,57 @@ public final class MigrateBenchmark implements Benchmark {
     }
   }
 
+  /**
+   * The migrations of one workload, on a node pair of its own, closed when they end (failed
+   * or not): what its runs leave on the nodes (device memory kept for reuse, sets left in its
+   * image root) is freed before the next workload starts, not added to its memory.
+   */
+  private void measureWorkload(Parameters p, List<String> workload, List<String> modes,
+      int delay, Path work, Path roots, PrintWriter out, List<String> failed)
+      throws IOException {
+    String name = workload.getFirst();
+    Path root = roots.resolve(name); // the image root creates it, private to this user
+    try (TlsNodePair nodes = pairs.open(p, Files.createDirectory(work.resolve(name)), root)) {
+      double coldDowntime = 0;
+      for (Mode mode : Mode.values()) {
+        if (!modes.contains(mode.label)) {
+          continue;
+        }
+        Figures f;
+        try {
+          f = measure(p, nodes, workload, delay, mode, root);
+        } catch (dev.accr.api.AccrException e) {
+          // One mode failing does not hide the others' figures.
+          out.printf("  %-10s %-9s failed: %s%n", name, mode.label, e.getMessage());
+          out.flush();
+          failed.add(name + " " + mode.label);
+          continue;
+        }
+        if (mode == Mode.COLD) {
+          coldDowntime = f.downtimeMs();
+        }
+        out.printf(Locale.ROOT, "  %-10s %-9s %12.1f %10.2f %10.1f %8.2f %7d %10.1f%s%s%n",
+            name, mode.label, f.downtimeMs(), f.totalS(), f.sentMib(),
+            f.sentMib() / f.memoryMib(), f.rounds(), f.restoreMs(),
+            mode == Mode.COLD || coldDowntime == 0 ? "" : String.format(Locale.ROOT,
+                "  (downtime %.2f of cold)", f.downtimeMs() / coldDowntime), f.lazy());
+        out.flush();
+      }
+    } finally {
+      if (Files.exists(root)) {
+        DirectoryTrees.delete(root); // sets a failed migration could not drop
+      }
+    }
+  }
+
   private record Figures(double downtimeMs, double totalS, double sentMib, double memoryMib,
       int rounds, double restoreMs, String lazy) {}
 
-  private static Figures measure(Parameters p, Served a, Served b, List<String> workload,
-      int delay, Mode mode, Path roots) throws IOException {
+  /** One migration: its reply, and the host memory the process held before it. */
+  record Migrated(MigrateReply reply, long hostBytes) {}
+
+  private static Figures measure(Parameters p, TlsNodePair nodes, List<String> workload,
+      int delay, Mode mode, Path cwd) throws IOException {
     Runs runs = new Runs(p.warmup(), p.runs());
     double[] downtime = new double[runs.total()];
     double[] total = new double[runs.total()];
@@ -156,25 +191,8 @@ public final class MigrateBenchmark implements Benchmark {
     String lazy = "";
     java.util.Map<String, double[]> phases = new java.util.LinkedHashMap<>();
     for (int i = 0; i < runs.total(); i++) {
-      var process = a.node().spawn(workload.getFirst(), workload.subList(1, workload.size()),
-          roots, delay);
-      sleep(1000); // let it set up its buffers and run a while
-      long host = process.memory().residentPages() * 4096L;
-      MigrateRequest.Builder r = MigrateRequest.newBuilder().setPid(process.pid())
-          .setToNode(b.address()).setMaxRounds(mode.rounds).setLazy(mode.lazy)
-          .putAllPluginOptions(p.pluginOptions());
-      if (p.threads() > 0) {
-        r.setThreads(p.threads());
-      }
-      MigrateReply reply;
-      try {
-        reply = a.client().call(Request.newBuilder().setMigrate(r).build(),
-            ProgressListener.NONE).getMigrate();
-      } catch (RuntimeException e) {
-        a.node().kill(process.pid()); // it ran on at the source
-        throw e;
-      }
-      b.node().kill(reply.getPid());
+      Migrated run = migrateOnce(p, nodes, workload, delay, mode, cwd);
+      MigrateReply reply = run.reply();
       downtime[i] = reply.getDowntimeUs() / 1000.0;
       total[i] = reply.getTotalUs() / 1e6;
       sent[i] = reply.getBytesSent() / 1048576.0;
@@ -182,8 +200,8 @@ public final class MigrateBenchmark implements Benchmark {
       // What the process holds: its host pages and the VRAM it allocated (the VRAM is what a
       // full copy of the devices sends).
       MigrationRound first = reply.getRounds(0);
-      memory[i] = Math.max(Math.max(first.getBytes(), host), reply.getPostCopyBytes())
-          / 1048576.0;
+      memory[i] = Math.max(Math.max(first.getBytes(), run.hostBytes()),
+          reply.getPostCopyBytes()) / 1048576.0;
       rounds = reply.getRoundsCount() - 1;
       for (var ph : reply.getDowntimePhasesList()) {
         phases.computeIfAbsent(ph.getPhase(), k -> new double[runs.total()])[i] =
@@ -208,6 +226,33 @@ public final class MigrateBenchmark implements Benchmark {
         runs.median(memory), rounds, runs.median(restore), lazy);
   }
 
+  /**
+   * Starts {@code workload} on node a and migrates it to b in {@code mode}; whether it
+   * succeeds or not, no process is left on either node (the migrated one on b, the one a
+   * failure left running on a), so the next run starts with the memory of this one freed.
+   */
+  static Migrated migrateOnce(Parameters p, TlsNodePair nodes, List<String> workload,
+      int delay, Mode mode, Path cwd) {
+    Served a = nodes.a();
+    try {
+      var process = a.node().spawn(workload.getFirst(), workload.subList(1, workload.size()),
+          cwd, delay);
+      sleep(1000); // let it set up its buffers and run a while
+      long host = process.memory().residentPages() * 4096L;
+      MigrateRequest.Builder r = MigrateRequest.newBuilder().setPid(process.pid())
+          .setToNode(nodes.b().address()).setMaxRounds(mode.rounds).setLazy(mode.lazy)
+          .putAllPluginOptions(p.pluginOptions());
+      if (p.threads() > 0) {
+        r.setThreads(p.threads());
+      }
+      MigrateReply reply = a.client().call(Request.newBuilder().setMigrate(r).build(),
+          ProgressListener.NONE).getMigrate();
+      return new Migrated(reply, host);
+    } finally {
+      nodes.killProcesses();
+    }
+  }
+
   /** How the memory came in the last post-copy run: on demand (first touches) or pushed. */
   private static String lazyFigures(MigrateReply reply) {
     var f = reply.getPostCopy();
@@ -221,8 +266,6 @@ public final class MigrateBenchmark implements Benchmark {
     return b.append(String.format(Locale.ROOT, "; all in %.2f s after it ran",
         reply.getPostCopyUs() / 1e6)).toString();
   }
-
-
 
   private static void sleep(long ms) {
     try {

@@ -1,7 +1,9 @@
 package dev.accr.bench;
 
+import dev.accr.api.AccrException;
 import dev.accr.engine.Benchmark.Parameters;
 import dev.accr.kernel.Node;
+import dev.accr.kernel.SimProcess;
 import dev.accr.node.ImageRoot;
 import dev.accr.node.NodeClient;
 import dev.accr.node.NodeServer;
@@ -35,13 +37,17 @@ final class TlsNodePair implements AutoCloseable {
 
     @Override
     public void close() {
-      server.close();
-      node.close();
+      try {
+        server.close();
+      } finally {
+        node.close(); // its processes killed, its devices' memory unmapped
+      }
     }
   }
 
   private final Served a;
   private final Served b;
+  private volatile boolean closed;
 
   private TlsNodePair(Served a, Served b) {
     this.a = a;
@@ -87,8 +93,31 @@ final class TlsNodePair implements AutoCloseable {
     return new Served(node, server, name + "@127.0.0.1:" + port, run);
   }
 
+  /**
+   * Kills every process left on either node (the pair runs only the bench's), wherever a run
+   * ended: each is removed from its node's table and its memory and devices are freed.
+   */
+  void killProcesses() {
+    for (Served s : List.of(a, b)) {
+      for (SimProcess p : s.node().processes()) {
+        try {
+          if (s.node().hasPid(p.pid())) {
+            s.node().kill(p.pid()); // its subtree goes with it
+          }
+        } catch (AccrException gone) {
+          // it went meanwhile (a migration killing its source, a killed tree)
+        }
+      }
+    }
+  }
+
+  boolean isClosed() {
+    return closed;
+  }
+
   @Override
   public void close() {
+    closed = true;
     try {
       b.close();
     } finally {
