@@ -131,13 +131,19 @@ public final class Vram {
   /**
    * Makes {@code filled} (a whole block from {@code arena}, written before this call) block
    * {@code b}, unless the block has memory already; returns whether it was taken (if not, the
-   * caller closes the arena). Engines that find the block afterwards see its contents.
+   * caller closes the arena). Engines that find the block afterwards see its contents. A spare
+   * block is unmapped in its place: the device holds no more host memory than the most it had
+   * in use, however many blocks come filled (a migration's staged or served VRAM).
    */
   public synchronized boolean installFilled(int b, Arena arena, MemorySegment filled) {
     if (blocks[b] != null || filled.byteSize() != BLOCK) {
       return false;
     }
     own(b, new SpareBlocks.Block(arena, filled));
+    SpareBlocks.Block unused = spare.take();
+    if (unused != null) {
+      unused.arena().close();
+    }
     return true;
   }
 

@@ -55,6 +55,28 @@ class VramTest {
   }
 
   @Test
+  void blocksThatComeFilledTakeTheRoomOfSpareOnesSoTheDeviceDoesNotGrow() {
+    Vram vram = new Vram(16 * BLOCK, 16 * BLOCK);
+    try {
+      for (int round = 0; round < 5; round++) {
+        // A process restored with its VRAM loaded ahead (filled blocks), then killed.
+        for (int b = 0; b < 4; b++) {
+          Arena arena = Arena.ofShared();
+          MemorySegment filled = arena.allocate(BLOCK, 4096);
+          filled.fill((byte) (round + 1));
+          assertEquals(true, vram.installFilled(round * 3 + b, arena, filled));
+        }
+        assertEquals(4 * BLOCK, vram.residentBytes());
+        assertEquals(0, vram.spareBlocks(), "round " + round + ": the spare blocks gave way");
+        vram.release(round * 3 * BLOCK, 4 * BLOCK);
+        assertEquals(4, vram.spareBlocks(), "round " + round);
+      }
+    } finally {
+      vram.close();
+    }
+  }
+
+  @Test
   void aSliceOfAFreedBlockFailsRatherThanReachTheBlocksNextOwner() {
     Vram vram = new Vram(4 * BLOCK, 4 * BLOCK);
     try {
