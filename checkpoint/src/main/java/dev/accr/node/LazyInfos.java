@@ -1,20 +1,32 @@
 package dev.accr.node;
 
 import dev.accr.engine.LazyRestore;
+import dev.accr.kernel.Node;
+import dev.accr.kernel.SimProcess;
 import dev.accr.proto.LazyDeviceInfo;
 import dev.accr.proto.LazyPagesInfo;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Collectors;
 
 /**
  * The lazy restores of a node's processes, for {@code accr ps}: kept until the process leaves
- * the process table, so that ps still tells how its pages came once they are all in.
+ * the process table, so that ps still tells how its pages came once they are all in. Those of
+ * processes gone are forgotten at each ps and each new lazy restore: a restore holds its
+ * process's page list, which must not pile up on a node that nobody asks.
  */
 final class LazyInfos {
+  private final Node node;
   private final Map<Integer, LazyRestore> byPid = new ConcurrentHashMap<>();
+
+  LazyInfos(Node node) {
+    this.node = node;
+  }
 
   /** Records how process {@code pid} was restored: lazily, or (null) not. */
   void restored(int pid, LazyRestore lazy) {
+    forgetGone();
     if (lazy != null) {
       byPid.put(pid, lazy);
     } else {
@@ -28,9 +40,16 @@ final class LazyInfos {
     return lazy == null ? null : toInfo(lazy.progress(), lazy.checkFirst());
   }
 
-  /** Forgets the processes that are no longer in the table. */
-  void retainOnly(java.util.Set<Integer> pids) {
-    byPid.keySet().retainAll(pids);
+  /** Forgets the processes that are no longer in the node's table. */
+  void forgetGone() {
+    Set<Integer> live = node.processes().stream().map(SimProcess::pid)
+        .collect(Collectors.toSet());
+    byPid.keySet().retainAll(live);
+  }
+
+  /** How many processes' lazy restores are kept. */
+  int size() {
+    return byPid.size();
   }
 
   static LazyPagesInfo toInfo(LazyRestore.Progress p, boolean checkedFirst) {

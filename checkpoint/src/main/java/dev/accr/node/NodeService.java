@@ -43,7 +43,7 @@ public final class NodeService {
   private final ImageRoot imageRoot;
   private final Operations operations;
   private final AtomicBoolean shutdownScheduled = new AtomicBoolean();
-  private final LazyInfos lazyInfos = new LazyInfos();
+  private final LazyInfos lazyInfos;
   private final IncomingSets incomingSets = new IncomingSets();
   private final MigrationRequests migrations;
   private final ProcessRequests processes;
@@ -65,6 +65,7 @@ public final class NodeService {
     this.shutdown = shutdown;
     this.imageRoot = imageRoot;
     this.operations = new Operations(node.name());
+    this.lazyInfos = new LazyInfos(node);
     this.migrations = new MigrationRequests(this, plugins, imageRoot);
     this.processes = new ProcessRequests(node, lazyInfos);
     this.checkpoints = new CheckpointRequests(node, plugins, operations, lazyInfos,

@@ -10,7 +10,6 @@ import dev.accr.proto.RunRequest;
 import dev.accr.proto.ThawReply;
 import java.nio.file.Path;
 import java.util.function.UnaryOperator;
-import java.util.stream.Collectors;
 
 /** The requests of a node that start, list and thaw its processes: run, ps and thaw. */
 final class ProcessRequests {
@@ -36,8 +35,7 @@ final class ProcessRequests {
 
   Response ps(UnaryOperator<String> showArgument) {
     PsReply.Builder ps = PsReply.newBuilder();
-    lazyInfos.retainOnly(node.processes().stream().map(SimProcess::pid)
-        .collect(Collectors.toSet()));
+    lazyInfos.forgetGone();
     for (SimProcess p : node.processes()) {
       ProcessInfo.Builder info = ProcessInfo.newBuilder().setPid(p.pid())
           .setExe(p.workload().name())
