@@ -1,6 +1,5 @@
 package dev.accr.node;
 
-import dev.accr.api.AccrException;
 import java.io.EOFException;
 import java.io.IOException;
 import java.net.SocketTimeoutException;
@@ -11,13 +10,12 @@ import java.nio.ByteBuffer;
  * channel into a native buffer when the connection has one (no copy on the way to the file),
  * else from the connection's input. A data frame's bytes are handed on in the pieces the buffer
  * holds, never gathered whole. A sender may stay silent for a while (it may be freezing a
- * process, or copying VRAM), up to an idle limit.
+ * process, or copying VRAM), up to an idle limit: a read that waits longer is ended
+ * ({@link ReadWatch}), over a UNIX socket as over TCP, and fails with {@link SenderSilent}.
  */
-final class FrameInput {
+final class FrameInput implements AutoCloseable {
   /** Bytes read at most per read: several chunks of a dump. */
   private static final int BUFFER = 1 << 20;
-  /** How long the sender may stay silent. */
-  static final long IDLE_LIMIT_NANOS = 120_000_000_000L;
 
   /** Takes a piece of a data frame (position to limit). */
   @FunctionalInterface
@@ -26,13 +24,26 @@ final class FrameInput {
   }
 
   private final Inbound inbound;
+  private final IncomingSet set;
+  private final ReadWatch watch;
   /** Unread bytes are from position to limit. */
   private final ByteBuffer buffer;
 
-  FrameInput(Inbound inbound) {
+  /**
+   * Reads frames of {@code set} from {@code inbound}, waiting at most the set's idle limit with
+   * nothing heard on any of its streams; {@link #close} it.
+   */
+  FrameInput(Inbound inbound, IncomingSet set) {
     this.inbound = inbound;
+    this.set = set;
     this.buffer = (inbound.channel() != null ? ByteBuffer.allocateDirect(BUFFER)
         : ByteBuffer.allocate(BUFFER)).limit(0);
+    this.watch = new ReadWatch("set-stream", set.idleLimit(), inbound.stop(), set::lastHeard);
+  }
+
+  @Override
+  public void close() {
+    watch.close();
   }
 
   /** The next frame's type, or -1 at the end of the stream. */
@@ -101,32 +112,43 @@ final class FrameInput {
    */
   private boolean fill(boolean endAllowed) throws IOException {
     buffer.compact();
+    watch.waiting();
     try {
-      long since = System.nanoTime();
       while (true) {
         int n;
         try {
           n = read();
         } catch (SocketTimeoutException e) {
-          if (System.nanoTime() - since > IDLE_LIMIT_NANOS) {
-            throw AccrException.failed("receiving a set: the sender was silent for %d s",
-                IDLE_LIMIT_NANOS / 1_000_000_000L);
+          continue; // a TCP socket's timeout: the watch says when the sender is silent too long
+        } catch (IOException e) {
+          if (watch.expired()) {
+            throw silent();
           }
-          continue;
+          throw e;
         }
         if (n < 0) {
+          if (watch.expired()) {
+            throw silent();
+          }
           if (endAllowed && buffer.position() == 0) {
             return false;
           }
           throw new EOFException();
         }
         if (n > 0) {
+          set.heard();
           return true;
         }
       }
     } finally {
+      watch.over();
       buffer.flip();
     }
+  }
+
+  private SenderSilent silent() {
+    return new SenderSilent(set.shownAs(), "the sender sent nothing for "
+        + ServerLimits.seconds(watch.limit()));
   }
 
   private int read() throws IOException {

@@ -7,6 +7,7 @@ import dev.accr.image.StreamedFileCheck;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -31,22 +32,35 @@ final class IncomingSet {
   private final Caller sender;
   private final int joinable;
   private final String shownAs;
+  private final Duration idleLimit;
   private final Set<String> names = new HashSet<>();
   private final Map<Integer, ReceivedFile> files = new HashMap<>();
   private final List<Inbound> joined = new ArrayList<>();
   private final AtomicLong received = new AtomicLong();
+  /** When bytes last came on any stream ({@link System#nanoTime}). */
+  private volatile long lastHeard = System.nanoTime();
   private int running;
   private int ended;
   private RuntimeException failure;
   private RuntimeException dropped;
   private boolean closed;
 
-  /** A set written by {@code writer}, which {@code joinable} more streams may join. */
-  IncomingSet(ImageSetWriter writer, Caller sender, int joinable, String shownAs) {
+  /**
+   * A set written by {@code writer}, which {@code joinable} more streams may join, whose sender
+   * may send nothing for at most {@code idleLimit}.
+   */
+  IncomingSet(ImageSetWriter writer, Caller sender, int joinable, String shownAs,
+      Duration idleLimit) {
     this.writer = writer;
     this.sender = sender;
     this.joinable = joinable;
     this.shownAs = shownAs;
+    this.idleLimit = idleLimit;
+  }
+
+  /** How long the sender may send nothing on any stream. */
+  Duration idleLimit() {
+    return idleLimit;
   }
 
   ImageSetWriter writer() {
@@ -68,6 +82,15 @@ final class IncomingSet {
 
   void addReceived(long bytes) {
     received.addAndGet(bytes);
+  }
+
+  /** Bytes came on a stream of the set. */
+  void heard() {
+    lastHeard = System.nanoTime();
+  }
+
+  long lastHeard() {
+    return lastHeard;
   }
 
   /** A file of the set as it arrives: its frames are taken in turn, from any stream. */
@@ -257,25 +280,23 @@ final class IncomingSet {
     }
   }
 
-  /** A wait on this set that fails once no frame came on any stream for the idle limit. */
+  /** A wait on this set that fails once nothing came on any stream for the idle limit. */
   private final class Silence {
-    private long since = System.nanoTime();
-    private long seen = received.get();
+    private final long since = System.nanoTime();
 
-    /** Waits up to a second (the caller holds the set's lock); {@code what}: the failure. */
+    /**
+     * Waits up to a second, or a quarter of the idle limit (the caller holds the set's lock);
+     * {@code what}: the failure.
+     */
     void await(Supplier<String> what) {
       try {
-        IncomingSet.this.wait(1000);
+        IncomingSet.this.wait(Math.clamp(idleLimit.toMillis() / 4, 1, 1000));
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw AccrException.failed("receiving %s: interrupted", shownAs);
       }
-      if (received.get() != seen) {
-        seen = received.get();
-        since = System.nanoTime();
-      } else if (System.nanoTime() - since > FrameInput.IDLE_LIMIT_NANOS) {
-        throw AccrException.failed("receiving %s: %s for %d s", shownAs, what.get(),
-            FrameInput.IDLE_LIMIT_NANOS / 1_000_000_000L);
+      if (System.nanoTime() - Math.max(since, lastHeard) > idleLimit.toNanos()) {
+        throw new SenderSilent(shownAs, what.get() + " for " + ServerLimits.seconds(idleLimit));
       }
     }
   }

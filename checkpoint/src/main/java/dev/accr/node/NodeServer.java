@@ -12,6 +12,7 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketAddress;
+import java.net.SocketTimeoutException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.Channels;
@@ -20,6 +21,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -29,8 +31,9 @@ import javax.net.ssl.SSLSocket;
  * Serves a {@link NodeService} on a UNIX-domain socket (owner only) and optionally on TCP, with
  * TLS 1.3 and client certificates unless the listener is an insecure loopback one. One request
  * per connection, each on a virtual thread of its own (a {@code wait} may block for long); a
- * connection must deliver its request, handshake included, within the limits' timeout, and a
- * peer without a valid certificate never gets an answer.
+ * TLS connection must complete its handshake within the limits' handshake allowance, and then
+ * every connection must deliver its request within the request timeout; a peer without a valid
+ * certificate never gets an answer.
  */
 public final class NodeServer implements AutoCloseable {
   private static final int BACKLOG = 1024;
@@ -58,6 +61,7 @@ public final class NodeServer implements AutoCloseable {
     this.requests = new OneRequest(service, limits);
     this.localPending = new PendingSlots(limits.maxPending(), limits.maxPending());
     this.tcpPending = new PendingSlots(limits.maxPending(), limits.maxPendingPerPeer());
+    service.incomingSets().limits(limits); // sets come in over this server's connections
   }
 
   /** An insecure server: {@code tcp}, when not null, must be a loopback address. */
@@ -178,39 +182,23 @@ public final class NodeServer implements AutoCloseable {
 
   private void serveTcp(Socket raw, PendingSlots.Slot slot) {
     String address = address(raw);
-    RequestDeadline deadline = deadline(raw, slot);
+    // A TLS connection first has the handshake allowance, then the request timeout afresh.
+    Duration first = tls == null ? limits.requestTimeout() : limits.handshakeTimeout();
+    RequestDeadline deadline = new RequestDeadline(deadlines, first, raw, slot);
     try (raw) {
-      raw.setSoTimeout((int) limits.requestTimeout().toMillis());
+      raw.setSoTimeout((int) first.toMillis());
       raw.setTcpNoDelay(true);
       if (tls == null) {
         requests.serve(new Inbound(raw.getInputStream(), null, raw::close),
             raw.getOutputStream(), new Caller(true, address, ""), deadline, null);
         return;
       }
-      int first = raw.getInputStream().read();
-      if (first != RequestReader.TLS_HANDSHAKE) {
-        if (first != -1) {
-          limits.log().accept("refused " + address + ": not a TLS client");
-          InputStream in = raw.getInputStream();
-          in.skip(Math.min(in.available(), 1 << 16)); // no reset to lose the alert in
-          raw.getOutputStream().write(TLS_HANDSHAKE_FAILURE); // so that it can tell its user
-          raw.shutdownOutput();
-        }
+      SSLSocket ssl = handshake(raw, address, deadline);
+      if (ssl == null) {
         return;
       }
-      SSLSocket ssl = (SSLSocket) tls.context().getSocketFactory()
-          .createSocket(raw, new ByteArrayInputStream(new byte[] {(byte) first}), true);
       try (ssl) {
-        ssl.setUseClientMode(false);
-        ssl.setSSLParameters(tls.parameters(true));
-        try {
-          ssl.startHandshake();
-        } catch (IOException e) {
-          limits.log().accept("refused " + address + ": "
-              + (deadline.expired() ? "no TLS handshake within " + seconds()
-                  : TlsFailures.serverReason(e)));
-          return;
-        }
+        raw.setSoTimeout((int) limits.requestTimeout().toMillis());
         String identity = TlsIdentity.commonName(
             (javax.security.auth.x500.X500Principal) ssl.getSession().getPeerPrincipal());
         requests.serve(new Inbound(ssl.getInputStream(), null, raw::close),
@@ -223,21 +211,70 @@ public final class NodeServer implements AutoCloseable {
     }
   }
 
+  /**
+   * The TLS socket over {@code raw} once its handshake is done within the allowance, with the
+   * request's deadline restarted; null when the peer was refused (and logged) or went away.
+   */
+  private SSLSocket handshake(Socket raw, String address, RequestDeadline deadline)
+      throws IOException {
+    int first;
+    try {
+      first = raw.getInputStream().read();
+    } catch (IOException e) {
+      if (deadline.expired() || e instanceof SocketTimeoutException) {
+        refused(address, TlsFailures.noHandshake(limits.handshakeTimeout()));
+        return null;
+      }
+      throw e;
+    }
+    if (first != RequestReader.TLS_HANDSHAKE) {
+      if (first != -1) {
+        refused(address, "not a TLS client");
+        InputStream in = raw.getInputStream();
+        in.skip(Math.min(in.available(), 1 << 16)); // no reset to lose the alert in
+        raw.getOutputStream().write(TLS_HANDSHAKE_FAILURE); // so that it can tell its user
+        raw.shutdownOutput();
+      }
+      return null;
+    }
+    SSLSocket ssl = (SSLSocket) tls.context().getSocketFactory()
+        .createSocket(raw, new ByteArrayInputStream(new byte[] {(byte) first}), true);
+    try {
+      ssl.setUseClientMode(false);
+      ssl.setSSLParameters(tls.parameters(true));
+      ssl.startHandshake();
+    } catch (IOException e) {
+      ssl.close();
+      refused(address, deadline.expired() ? TlsFailures.noHandshake(limits.handshakeTimeout())
+          : TlsFailures.serverReason(e, limits.handshakeTimeout()));
+      return null;
+    }
+    if (!deadline.restart(limits.requestTimeout())) {
+      // The allowance ran out as the handshake ended: the connection is closed already.
+      ssl.close();
+      refused(address, TlsFailures.noHandshake(limits.handshakeTimeout()));
+      return null;
+    }
+    return ssl;
+  }
+
+  private void refused(String address, String why) {
+    limits.log().accept("refused " + address + ": " + why);
+  }
+
   private RequestDeadline deadline(Closeable connection, PendingSlots.Slot slot) {
     return new RequestDeadline(deadlines, limits.requestTimeout(), connection, slot);
   }
 
   private void connectionFailed(String address, RequestDeadline deadline, Exception e) {
-    if (deadline.expired()) {
-      limits.log().accept("dropped " + address + ": no request within " + seconds());
+    // A TCP read may time out just before the deadline fires: the same thing.
+    if (deadline.expired() || (e instanceof SocketTimeoutException && deadline.waiting())) {
+      limits.log().accept("dropped " + address + ": no request within "
+          + ServerLimits.seconds(limits.requestTimeout()));
     } else {
       // The client went away; the operation itself has finished or failed on its own.
       limits.log().accept("connection of " + address + " closed: " + e.getMessage());
     }
-  }
-
-  private String seconds() {
-    return limits.requestTimeout().toMillis() / 1000.0 + " s";
   }
 
   /** The peer's address without its port: what the cap per peer counts by. */

@@ -25,8 +25,8 @@ import java.util.function.Consumer;
  * dump would: into a temporary directory next to the target, renamed into place only on the
  * sender's commit with every file complete. The set may come over several connections (its
  * streams), each read, checked and written by its own thread. Each file is checked as it
- * arrives ({@link StreamedFileCheck}); a bad file, a broken connection or an abort on any
- * stream leaves nothing.
+ * arrives ({@link StreamedFileCheck}); a bad file, a broken connection, an abort on any
+ * stream or a sender that sends nothing for the node's idle limit leaves nothing.
  */
 final class SetReceiver {
   private final Path target;
@@ -51,7 +51,8 @@ final class SetReceiver {
       throws IOException {
     try (ImageSetWriter writer = ImageSetWriter.create(target, id)) {
       int streams = Math.clamp(streamsAsked, 1, SetFrames.MAX_STREAMS);
-      IncomingSet set = new IncomingSet(writer, sender, streams - 1, shownAs);
+      IncomingSet set = new IncomingSet(writer, sender, streams - 1, shownAs,
+          sets.senderIdleTimeout());
       ByteString key = streams > 1 ? sets.register(set) : null;
       try {
         ReceiveSetReply.Builder ready = ReceiveSetReply.newBuilder().setReady(true);
@@ -59,7 +60,10 @@ final class SetReceiver {
           ready.setStreams(streams).setJoinKey(key);
         }
         out.accept(Response.newBuilder().setReceiveSet(ready).build());
-        InventoryEntry inventory = new Stream(set, id, new FrameInput(in)).untilCommit();
+        InventoryEntry inventory;
+        try (FrameInput frames = new FrameInput(in, set)) {
+          inventory = new Stream(set, id, frames).untilCommit();
+        }
         set.awaitStreams();
         set.checkComplete();
         writer.commit(inventory.toBuilder());
@@ -67,6 +71,9 @@ final class SetReceiver {
             .build();
       } catch (IOException | RuntimeException e) {
         set.drop(e);
+        if (e instanceof SenderSilent silent) {
+          sets.logSilent(shownAs, sender, silent); // its sender hears nothing of it
+        }
         throw e;
       } finally {
         if (key != null) {
@@ -91,7 +98,9 @@ final class SetReceiver {
     try {
       out.accept(Response.newBuilder().setReceiveSet(ReceiveSetReply.newBuilder().setReady(true))
           .build());
-      new Stream(set, set.writer().id(), new FrameInput(in)).untilEnd();
+      try (FrameInput frames = new FrameInput(in, set)) {
+        new Stream(set, set.writer().id(), frames).untilEnd();
+      }
       set.ended();
     } catch (IOException | RuntimeException e) {
       set.failed(e);

@@ -145,7 +145,7 @@ class NodeServerLimitsTest {
     int clients = 200;
     // All from one address at once: the cap per peer is not what this test is about.
     start(TlsIdentity.load(dir, "n"), ServerLimits.defaults()
-        .withRequestTimeout(Duration.ofSeconds(120))
+        .withRequestTimeout(Duration.ofSeconds(120)).withHandshakeTimeout(Duration.ofSeconds(120))
         .withMaxPending(ServerLimits.MAX_PENDING, clients + 1));
     SimProcess p = node.create("counter", List.of("--steps", "10"), tmp, 0);
     int port = ((InetSocketAddress) server.tcpAddress()).getPort();

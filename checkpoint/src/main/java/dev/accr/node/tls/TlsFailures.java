@@ -1,9 +1,11 @@
 package dev.accr.node.tls;
 
+import java.math.BigDecimal;
 import java.net.SocketTimeoutException;
 import java.security.cert.CertPathValidatorException;
 import java.security.cert.CertificateExpiredException;
 import java.security.cert.CertificateNotYetValidException;
+import java.time.Duration;
 import java.util.Locale;
 import java.util.Optional;
 
@@ -11,11 +13,14 @@ import java.util.Optional;
 public final class TlsFailures {
   private TlsFailures() {}
 
-  /** Why a node refused a peer (for its log). */
-  public static String serverReason(Throwable e) {
+  /**
+   * Why a node refused a peer (for its log) whose handshake failed with {@code e}; the peer had
+   * {@code allowance} for its handshake.
+   */
+  public static String serverReason(Throwable e, Duration allowance) {
     String all = messages(e);
     if (has(e, SocketTimeoutException.class)) {
-      return "no TLS handshake in time";
+      return noHandshake(allowance);
     }
     if (all.contains("empty client certificate chain") || all.contains("certificate_required")) {
       return "no client certificate";
@@ -23,6 +28,12 @@ public final class TlsFailures {
     return certificateReason(e, all, "certificate")
         .orElse(all.contains("unrecognized ssl message") ? "not a TLS client"
             : firstLine(e));
+  }
+
+  /** Why a node cut a peer that did not complete its handshake within {@code allowance}. */
+  public static String noHandshake(Duration allowance) {
+    return "no TLS handshake within " + BigDecimal.valueOf(allowance.toMillis(), 3)
+        .stripTrailingZeros().toPlainString() + " s";
   }
 
   /**
