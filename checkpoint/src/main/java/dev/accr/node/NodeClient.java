@@ -36,7 +36,8 @@ import javax.net.ssl.SSLSocket;
  */
 public final class NodeClient {
   private static final int CONNECT_TIMEOUT_MS = 10_000;
-  private static final int HANDSHAKE_TIMEOUT_MS = 10_000;
+  /** As long as a node grants a handshake: on a loaded machine one can take seconds. */
+  private static final int HANDSHAKE_TIMEOUT_MS = (int) ServerLimits.HANDSHAKE_TIMEOUT.toMillis();
   /** A response larger than this is not believed (a process list of a busy node is far less). */
   private static final int MAX_RESPONSE_BYTES = 64 << 20;
   /** The first byte of a TLS alert record, as a node with TLS answers a plain client. */
