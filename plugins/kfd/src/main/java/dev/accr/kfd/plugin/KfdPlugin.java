@@ -220,7 +220,12 @@ public final class KfdPlugin implements AccrPlugin {
   public DeviceMemoryServer serveDeviceMemory(PluginContext ctx, ProcessView process) {
     KfdDriver driver = driver(ctx);
     KfdProcess kfd = driver == null ? null : driver.process(process.pid());
-    return kfd == null ? null : VramServer.of(driver, kfd);
+    if (kfd == null) {
+      return null;
+    }
+    VramServer server = VramServer.of(driver, kfd);
+    ProcessStates.of(ctx).put(kfd.pid(), server); // its queues stay paused: see fini
+    return server;
   }
 
   @Override
@@ -264,8 +269,12 @@ public final class KfdPlugin implements AccrPlugin {
 
   @Override
   public void fini(PluginContext ctx, boolean ok) {
-    for (DumpInProgress dump : ProcessStates.of(ctx).all(DumpInProgress.class)) {
-      if (dump.paused() && (!ok || ctx.leaveRunning())) {
+    ProcessStates states = ProcessStates.of(ctx);
+    for (DumpInProgress dump : states.all(DumpInProgress.class)) {
+      // A process whose VRAM is served (post-copy) stays stopped, its GPUs too, so that what
+      // is served is what was dumped: its server resumes the queues when it is closed.
+      boolean served = ok && states.get(VramServer.class, dump.kfd().pid()) != null;
+      if (dump.paused() && (!ok || ctx.leaveRunning()) && !served) {
         KfdCriu.resume(dump.kfd()); // UNPAUSE: the process continues as it was
       }
       incremental.finish(dump, ok);

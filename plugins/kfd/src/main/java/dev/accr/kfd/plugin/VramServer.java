@@ -78,4 +78,15 @@ final class VramServer implements DeviceMemoryServer {
     }
     p.extent().gpu().vram().copyOut(p.vramOffset(), into, 0, p.length());
   }
+
+  /**
+   * Nothing is served any more: the process's queues, paused since the dump, resume, as the
+   * process either runs on here (the migration failed) or is killed next.
+   */
+  @Override
+  public void close() {
+    if (driver.process(kfd.pid()) == kfd) {
+      KfdCriu.resume(kfd);
+    }
+  }
 }
