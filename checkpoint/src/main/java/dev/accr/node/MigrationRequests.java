@@ -127,8 +127,8 @@ final class MigrationRequests {
    * Serves the target's end of a post-copy migration on a connection from its source (after
    * its request, before the source freezes the process): answers ready, restores the set as
    * soon as the index has come and the set is committed here, starts the process on the
-   * source's Go (after an index sent before the set), then carries the memory the restored process asks for until the
-   * lazy restore ends or the connection breaks.
+   * source's Go (after an index sent before the set), then carries the memory the restored
+   * process asks for until the lazy restore ends or the connection breaks.
    */
   void postCopy(PostCopyRequest r, Caller caller, InputStream in,
       OutputStream out) throws IOException {

@@ -33,6 +33,11 @@ import java.util.Set;
 final class SourceLink implements RemoteMemory {
   /** Units the pusher asks for ahead of the one it loads, per stream. */
   static final int AHEAD = 4;
+  /**
+   * How long a restore, all done, waits for the source's Go (its set's commit answered) before
+   * it gives up: the source then hears the refusal and its process runs on there.
+   */
+  static final java.time.Duration GO_WAIT = java.time.Duration.ofMinutes(2);
   /** Units come and wait unused at most this many before reading ahead pauses. */
   private static final int MAX_WAITING = 16;
 
@@ -112,9 +117,15 @@ final class SourceLink implements RemoteMemory {
 
   @Override
   public synchronized void awaitGo() throws IOException {
+    long deadline = System.nanoTime() + GO_WAIT.toNanos();
     while (!go && broken == null && !done) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
+        throw new IOException("post-copy: node " + source + " did not say within "
+            + GO_WAIT.toSeconds() + " s that its dump succeeded");
+      }
       try {
-        wait();
+        wait(left / 1_000_000 + 1);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new IOException("interrupted while waiting for node " + source);

@@ -135,14 +135,17 @@ public final class Vram {
    * block is unmapped in its place: the device holds no more host memory than the most it had
    * in use, however many blocks come filled (a migration's staged or served VRAM).
    */
-  public synchronized boolean installFilled(int b, Arena arena, MemorySegment filled) {
-    if (blocks[b] != null || filled.byteSize() != BLOCK) {
-      return false;
+  public boolean installFilled(int b, Arena arena, MemorySegment filled) {
+    SpareBlocks.Block unused;
+    synchronized (this) {
+      if (blocks[b] != null || filled.byteSize() != BLOCK) {
+        return false;
+      }
+      own(b, new SpareBlocks.Block(arena, filled));
+      unused = spare.take();
     }
-    own(b, new SpareBlocks.Block(arena, filled));
-    SpareBlocks.Block unused = spare.take();
     if (unused != null) {
-      unused.arena().close();
+      unused.arena().close(); // unmapped outside the monitor: engines go on meanwhile
     }
     return true;
   }

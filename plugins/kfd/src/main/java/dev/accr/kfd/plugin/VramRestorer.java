@@ -160,6 +160,9 @@ final class VramRestorer {
       Map<Integer, VaRanges> settled, Progress progress) {
     AtomicReference<RuntimeException> failure = new AtomicReference<>();
     List<Thread> threads = new ArrayList<>();
+    if (new java.util.HashSet<>(gpuIds).size() != gpuIds.size()) {
+      throw new IllegalArgumentException("a GPU twice in " + gpuIds); // one thread a GPU
+    }
     for (int gpuId : gpuIds) {
       TreeMap<Long, VramExtent> targets = byGpu.getOrDefault(gpuId, new TreeMap<>());
       VaRanges newer = settled.computeIfAbsent(gpuId, g -> new VaRanges()); // this thread's
