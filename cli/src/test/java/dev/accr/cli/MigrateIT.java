@@ -35,8 +35,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Live migration between real node daemons on loopback TCP with mutual TLS, through
- * {@code ./accr}: processes moved cold, with pre-copy and post-copy, between nodes of one
- * preset and from mi250x4 to mi300x8 (counter, kfd-serve, kfd-train, kfd-halo), end with the
+ * {@code ./accr}: processes moved cold (kfd-serve), with pre-copy and post-copy (counter,
+ * kfd-train, kfd-halo), between nodes of one preset and from mi250x4 to mi300x8, end with the
  * digest of an uninterrupted run, and so do
  * trees (pipe-chain and kfd-ddp, each with pre-copy and then post-copy); a target
  * that dies during pre-copy or during the final copy, or has no GPUs, leaves the process
@@ -152,11 +152,11 @@ class MigrateIT {
   /** The slowed-down processes' pause between steps. */
   private static final int PACE_MS = 40;
   /**
-   * The pause of the single processes moved, with {@link #STEPS} steps: the life of 1500 steps
-   * at {@link #PACE_MS} (60 s), with a third fewer steps to compute (theirs and their
+   * The pause of the single processes moved, with {@link #STEPS} steps: 70 s of life, longer
+   * than 1500 steps at {@link #PACE_MS}, with a third fewer steps to compute (theirs and their
    * references').
    */
-  private static final int LONG_PACE_MS = 60;
+  private static final int LONG_PACE_MS = 70;
   private static final String STEPS = "1000";
 
   private String on(String node, String... args) throws Exception {
@@ -232,7 +232,7 @@ class MigrateIT {
    */
   @Test
   void processesMoveWithTheirDigestAndFailuresLeaveThemRunningOnTheSource() throws Exception {
-    // Long enough (60 s at the slowed pace) to live through the moves of a lane on a busy
+    // Long enough (70 s at the slowed pace) to live through the moves of a lane on a busy
     // machine, and small: every move of their memory costs the machine's time, and every step
     // (of them and of their references) its own.
     String[] counter = {"counter", "--mem-mib", "4", "--steps", STEPS, "--seed", "3"};
@@ -257,7 +257,6 @@ class MigrateIT {
     List<Callable<Void>> lanes = List.of(
         () -> counterMoves(counter, counterRef),
         () -> coldToOtherPreset(serve, serveRef),
-        () -> preCopyThenPostCopyWithVram(serve, serveRef),
         () -> treeMoves(chain, chainRef),
         () -> ddpMoves(ddp, ddpRef),
         () -> trainMoves(train, trainRef),
@@ -339,20 +338,6 @@ class MigrateIT {
         "caches", "--json");
     assertTrue(out.contains("\"kind\": \"final\"") && !out.contains("pre-copy")
         && out.contains("\"downtimeUs\""), out);
-    assertEquals(ref.get(), digest(c, pid));
-    assertGoneFromA(pid);
-    return null;
-  }
-
-  /** kfd-serve a to b with pre-copy, then post-copy of host memory and VRAM from b to c. */
-  private Void preCopyThenPostCopyWithVram(String[] serve, Digest ref) throws Exception {
-    String pid = paced(serve);
-    String out = on(a, "migrate", "-t", pid, "--to", b);
-    assertTrue(out.contains("pre-copy 0:") && out.contains("kfd 0x")
-        && out.contains("ahead of the stop"), out);
-    out = on(b, "migrate", "-t", pid, "--to", c, "--lazy", "--relax", "caches", "--json");
-    assertTrue(out.contains("\"postCopy\"") && out.contains("\"pagesFaulted\"")
-        && out.contains("kfd VRAM"), out);
     assertEquals(ref.get(), digest(c, pid));
     assertGoneFromA(pid);
     return null;
