@@ -1,7 +1,6 @@
 package dev.accr.node;
 
 import dev.accr.api.AccrException;
-import dev.accr.api.BulkReader;
 import dev.accr.engine.LazyRestore;
 import dev.accr.engine.PageSource;
 import dev.accr.engine.RemoteMemory;
@@ -15,7 +14,6 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -409,66 +407,27 @@ final class SourceLink implements RemoteMemory {
     }
     return (plugin, what, id) -> {
       PostCopyUnits.FileUnits f = units.file(plugin, what, id);
-      if (f == null) {
-        // A plugin that serves its memory wrote no bulk file: nothing of this one.
-        return units.servesPlugin(plugin) ? new Reader(null) : null;
+      if (f == null && !units.servesPlugin(plugin)) {
+        return null; // read from the set
       }
-      return new Reader(f);
+      // A plugin that serves its memory but wrote no such bulk file: nothing of this one.
+      return new ServedBulkFile(f, new ServedBulkFile.Units() {
+        @Override
+        public byte[] fetch(int unit, boolean urgent) throws IOException {
+          return SourceLink.this.fetch(unit, urgent);
+        }
+
+        @Override
+        public void prefetch(int from, int end) throws IOException {
+          SourceLink.this.prefetch(from, end);
+        }
+
+        @Override
+        public boolean pushing() {
+          LazyRestore l = lazy;
+          return l != null && l.pushing();
+        }
+      });
     };
-  }
-
-  /** One served bulk file, read from the source chunk by chunk. */
-  private final class Reader implements BulkReader {
-    private final PostCopyUnits.FileUnits file;
-    private final List<Chunk> chunks = new ArrayList<>();
-
-    Reader(PostCopyUnits.FileUnits file) {
-      this.file = file;
-      if (file != null) {
-        for (int i = 0; i < file.file().getKeysCount(); i++) {
-          chunks.add(new Chunk(file.file().getKeys(i), file.file().getLengths(i)));
-        }
-      }
-    }
-
-    @Override
-    public List<Chunk> chunks() {
-      return chunks;
-    }
-
-    @Override
-    public void read(Chunk chunk, MemorySegment into) {
-      Integer i = file == null ? null : file.byKey().get(chunk.key());
-      if (i == null) {
-        throw AccrException.usage("post-copy: no chunk at 0x%x", chunk.key());
-      }
-      LazyRestore l = lazy;
-      boolean urgent = l == null || !l.pushing();
-      try {
-        if (!urgent) {
-          prefetch(file.first() + i + 1, file.first() + chunks.size());
-        }
-        byte[] data = fetch(file.first() + i, urgent);
-        if (data.length != chunk.length() || into.byteSize() < data.length) {
-          throw new IOException("chunk at 0x" + Long.toHexString(chunk.key()) + ": "
-              + data.length + " bytes, expected " + chunk.length());
-        }
-        MemorySegment.copy(MemorySegment.ofArray(data), 0, into, 0, data.length);
-      } catch (IOException e) {
-        throw AccrException.failed("%s", e.getMessage());
-      }
-    }
-
-    @Override
-    public void forEach(int threads, ChunkConsumer consumer) {
-      for (Chunk c : chunks) {
-        MemorySegment m = MemorySegment.ofArray(new byte[c.length()]);
-        read(c, m);
-        consumer.accept(c.key(), m);
-      }
-    }
-
-    @Override
-    public void close() {}
   }
 }
