@@ -35,9 +35,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Live migration between real node daemons on loopback TCP with mutual TLS, through
- * {@code ./accr}: processes moved cold (kfd-serve), with pre-copy and post-copy (counter,
- * kfd-train, kfd-halo), between nodes of one preset and from mi250x4 to mi300x8, end with the
- * digest of an uninterrupted run, and so do
+ * {@code ./accr}: processes moved with pre-copy and post-copy (counter, kfd-serve, kfd-train,
+ * kfd-halo), between nodes of one preset and from mi250x4 to mi300x8, and cold (counter), end
+ * with the digest of an uninterrupted run, and so do
  * trees (pipe-chain and kfd-ddp, each with pre-copy and then post-copy); a target
  * that dies during pre-copy or during the final copy, or has no GPUs, leaves the process
  * running on the source, and so does a set streamed to a node that dies, which leaves no set on
@@ -256,7 +256,7 @@ class MigrateIT {
     Digest haloRef = new Digest(reference(halo));
     List<Callable<Void>> lanes = List.of(
         () -> counterMoves(counter, counterRef),
-        () -> coldToOtherPreset(serve, serveRef),
+        () -> serveMoves(serve, serveRef),
         () -> treeMoves(chain, chainRef),
         () -> ddpMoves(ddp, ddpRef),
         () -> trainMoves(train, trainRef),
@@ -308,7 +308,7 @@ class MigrateIT {
     }
   }
 
-  /** counter: moved a to b with pre-copy, then b to c with post-copy. */
+  /** counter: moved a to b with pre-copy, b to c with post-copy, then c to a cold. */
   private Void counterMoves(String[] counter, Digest ref) throws Exception {
     String pid = paced(counter);
     String out = on(a, "migrate", "-t", pid, "--to", b, "--small-round-mib", "0",
@@ -320,24 +320,30 @@ class MigrateIT {
     // Post-copy: it runs on at once on c, its memory following from b.
     out = on(b, "migrate", "-t", pid, "--to", c, "--lazy");
     assertTrue(out.contains("post-copy: host pages") && out.contains("pushed"), out);
-    assertEquals(ref.get(), digest(c, pid));
-    assertGoneFromA(pid);
+    // Cold: one stop, everything sent in it.
+    out = on(c, "migrate", "-t", pid, "--to", a, "--pre-copy-rounds", "0", "--json");
+    assertTrue(out.contains("\"kind\": \"final\"") && !out.contains("pre-copy")
+        && out.contains("\"downtimeUs\""), out);
+    assertFalse(ps(c).stream().anyMatch(p -> p.getPid() == Integer.parseInt(pid)),
+        "gone from c");
+    assertEquals(ref.get(), digest(a, pid));
     return null;
   }
 
   /**
-   * kfd-serve streamed whole into b's image store (checked there), then moved cold from
-   * mi250x4 to mi300x8: the caches count differs, as topology map explains.
+   * kfd-serve streamed whole into b's image store (checked there), then moved a to b (one
+   * preset) with pre-copy and b to c (mi300x8) with post-copy: the caches count differs, as
+   * topology map explains.
    */
-  private Void coldToOtherPreset(String[] serve, Digest ref) throws Exception {
+  private Void serveMoves(String[] serve, Digest ref) throws Exception {
     String pid = paced(serve);
     String whole = on(a, "dump", "-t", pid, "-D", "whole", "--to-node", b, "-R");
     assertTrue(whole.contains("dumped " + pid), whole);
     assertTrue(accr.ok("check", tmp.resolve("root/whole").toString()).contains(": OK"));
-    String out = on(a, "migrate", "-t", pid, "--to", c, "--pre-copy-rounds", "0", "--relax",
-        "caches", "--json");
-    assertTrue(out.contains("\"kind\": \"final\"") && !out.contains("pre-copy")
-        && out.contains("\"downtimeUs\""), out);
+    String out = on(a, "migrate", "-t", pid, "--to", b);
+    assertTrue(out.contains("migrated " + pid) && out.contains("pre-copy 0:"), out);
+    out = on(b, "migrate", "-t", pid, "--to", c, "--lazy", "--relax", "caches", "--json");
+    assertTrue(out.contains("\"postCopy\"") && out.contains("kfd VRAM"), out);
     assertEquals(ref.get(), digest(c, pid));
     assertGoneFromA(pid);
     return null;
