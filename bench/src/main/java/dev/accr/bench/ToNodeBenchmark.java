@@ -30,7 +30,9 @@ import java.util.Locale;
  * b's image root directly (the target), and {@code --to-node b} over b's UNIX socket and over
  * loopback TCP with mutual TLS. Each streamed dump is given as a ratio to the local dump of the
  * same run (the median of those ratios), which a slow spell of a shared machine affects least.
- * The nodes run in this JVM, with its JIT.
+ * The nodes run in this JVM, with its JIT, so the JVM's CPU time during a dump is what both
+ * ends of it cost: given as cores kept busy, and as the best ratio the machine's cores allow
+ * (a streamed dump cannot take less time than its CPU time spread over all of them).
  */
 public final class ToNodeBenchmark implements Benchmark {
   /** Far above the workload's own mappings. */
@@ -124,7 +126,9 @@ public final class ToNodeBenchmark implements Benchmark {
     Way[] ways = Way.values();
     double[][] ms = new double[ways.length][runs.total()];
     double[][] ratio = new double[ways.length][runs.total()];
+    double[][] cpuMs = new double[ways.length][runs.total()];
     double[] bytes = new double[runs.total()];
+    int cores = Runtime.getRuntime().availableProcessors();
     sleep(500); // let it load its weights and serve a while
     for (int i = 0; i < runs.total(); i++) {
       for (Way way : ways) {
@@ -138,10 +142,12 @@ public final class ToNodeBenchmark implements Benchmark {
           case UNIX -> r.setToNode(b.node().name());
           case TLS -> r.setToNode(b.address());
         }
+        long cpu = CpuTime.ofThisJvm();
         long t = System.nanoTime();
         DumpReply reply = NodeClient.of(a.node().name(), a.run())
             .call(Request.newBuilder().setDump(r).build(), ProgressListener.NONE).getDump();
         ms[way.ordinal()][i] = (System.nanoTime() - t) / 1e6;
+        cpuMs[way.ordinal()][i] = (CpuTime.ofThisJvm() - cpu) / 1e6;
         if (!Files.isRegularFile(dir.resolve("inventory.img"))) {
           throw AccrException.failed("bench --to-node: no set in %s after the %s", dir,
               way.label);
@@ -163,14 +169,24 @@ public final class ToNodeBenchmark implements Benchmark {
         + " %d MiB of host memory, %s, %d threads, %.0f MiB stored per dump; a -> b, images in"
         + " %s (medians of %d runs after %d warm-up)%n", vramMib, hostBytes >> 20, compression,
         threads, runs.median(bytes) / 1048576.0, p.dir(), runs.measured(), runs.warmup());
-    out.printf(Locale.ROOT, "  %-34s %10s %8s %18s%n", "way", "median ms", "GB/s",
-        "x local run by run");
+    out.printf(Locale.ROOT, "  %-34s %10s %8s %18s %11s %11s %16s%n", "way", "median ms",
+        "GB/s", "x local run by run", "CPU ms", "cores busy",
+        "x local at most");
+    double localCpu = runs.median(cpuMs[Way.LOCAL.ordinal()]);
+    double localMs = runs.median(ms[Way.LOCAL.ordinal()]);
     for (Way way : ways) {
       double median = runs.median(ms[way.ordinal()]);
-      out.printf(Locale.ROOT, "  %-34s %10.1f %8.2f %18s%n", way.label, median,
-          runs.median(bytes) / (median * 1e6), way == Way.LOCAL ? "" : String.format(
-              Locale.ROOT, "%.2f", runs.median(ratio[way.ordinal()])));
+      double cpu = runs.median(cpuMs[way.ordinal()]);
+      // Its CPU time over all the cores is the least time it can take on this machine.
+      double bound = localMs / (cpu / cores);
+      out.printf(Locale.ROOT, "  %-34s %10.1f %8.2f %18s %11.0f %11.2f %16s%n", way.label,
+          median, runs.median(bytes) / (median * 1e6), way == Way.LOCAL ? "" : String.format(
+              Locale.ROOT, "%.2f", runs.median(ratio[way.ordinal()])), cpu, cpu / median,
+          way == Way.LOCAL || cpu <= 0 ? "" : String.format(Locale.ROOT, "%.2f", bound));
     }
+    out.printf(Locale.ROOT, "  CPU ms: this JVM's (both nodes'), %d cores; x local at most: the"
+        + " local dump's median time over the streamed dump's median CPU time spread over all"
+        + " %d cores (local CPU %.0f ms)%n", cores, cores, localCpu);
     out.flush();
   }
 
