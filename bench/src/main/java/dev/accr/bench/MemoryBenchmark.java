@@ -159,6 +159,11 @@ public final class MemoryBenchmark implements Benchmark {
         row("restore " + name, restoreMs, freshGbps, restoreRatio, restoreHeap);
         out.printf("  limits for its %s: write %.2f GB/s, read %.2f GB/s, read into fresh"
             + " memory %.2f GB/s%n", Sizes.bytes(f.written()), writeGbps, readGbps, freshGbps);
+        out.printf("  CPU ms per GiB written, user + kernel: dump %.0f + %.0f, write limit"
+            + " %.0f + %.0f (cores busy %.2f and %.2f)%n", perGib(f.dumpCpu(), true, f),
+            perGib(f.dumpCpu(), false, f), perGib(f.writeLimitCpu(), true, f),
+            perGib(f.writeLimitCpu(), false, f), coresBusy(f.dumpCpu(), f.dumpNs()),
+            coresBusy(f.writeLimitCpu(), f.writeLimitNs()));
         out.flush();
       }
       cases.addValues(Value.newBuilder().setStructValue(Struct.newBuilder()
@@ -170,6 +175,12 @@ public final class MemoryBenchmark implements Benchmark {
           .putFields("write_limit_gbps", number(writeGbps))
           .putFields("dump_x_write_limit", number(dumpRatio))
           .putFields("dump_heap_peak_mib", number(dumpHeap))
+          .putFields("dump_user_cpu_ms_per_gib", number(perGib(f.dumpCpu(), true, f)))
+          .putFields("dump_kernel_cpu_ms_per_gib", number(perGib(f.dumpCpu(), false, f)))
+          .putFields("write_limit_user_cpu_ms_per_gib",
+              number(perGib(f.writeLimitCpu(), true, f)))
+          .putFields("write_limit_kernel_cpu_ms_per_gib",
+              number(perGib(f.writeLimitCpu(), false, f)))
           .putFields("restore_ms", number(restoreMs))
           .putFields("restore_gbps", number(bytes / restoreMs / 1e6))
           .putFields("restore_x_copy", number(bytes / restoreMs / 1e6 / baselineGbps))
@@ -214,6 +225,24 @@ public final class MemoryBenchmark implements Benchmark {
           .putFields("dump_ms", number(dumpMs))
           .putFields("restore_ms", number(restoreMs))
           .putFields("dump_plus_restore_ms", number(bothMs))).build());
+    }
+
+    /** Median over measured runs of user (or kernel) CPU ms per GiB the dump wrote. */
+    private double perGib(CpuTime[] cpu, boolean user, MemoryCase.Figures f) {
+      double[] ms = new double[cpu.length];
+      for (int i = 0; i < ms.length; i++) {
+        ms[i] = (user ? cpu[i].userNs() : cpu[i].systemNs()) / 1e6 * (1L << 30) / f.written();
+      }
+      return runs.median(ms);
+    }
+
+    /** Median over measured runs of CPU time over elapsed time. */
+    private double coresBusy(CpuTime[] cpu, double[] ns) {
+      double[] busy = new double[cpu.length];
+      for (int i = 0; i < busy.length; i++) {
+        busy[i] = cpu[i].totalNs() / ns[i];
+      }
+      return runs.median(busy);
     }
 
     /** The median over measured runs of {@code limit[i] / accr[i]}: 1.0 is the limit. */

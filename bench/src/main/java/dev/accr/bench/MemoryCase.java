@@ -29,10 +29,13 @@ import java.util.function.Consumer;
  * and the limit it is compared with alike.
  */
 final class MemoryCase {
-  /** Per run: times in ns, heap in bytes; limits as ns for the bytes the dump wrote. */
+  /**
+   * Per run: times in ns, heap in bytes; limits as ns for the bytes the dump wrote; this JVM's
+   * CPU time during the dump and during the write limit.
+   */
   record Figures(double[] dumpNs, double[] restoreNs, double[] writeLimitNs,
       double[] readLimitNs, double[] freshLimitNs, double[] dumpHeap, double[] restoreHeap,
-      long written) {}
+      CpuTime[] dumpCpu, CpuTime[] writeLimitCpu, long written) {}
 
   private final Registry registry;
   private final Runs runs;
@@ -58,7 +61,7 @@ final class MemoryCase {
       throws IOException {
     int n = runs.total();
     Figures f = new Figures(new double[n], new double[n], new double[n], new double[n],
-        new double[n], new double[n], new double[n], 0);
+        new double[n], new double[n], new double[n], new CpuTime[n], new CpuTime[n], 0);
     long written = 0;
     MachineLimits machine = null;
     try (Node a = new Node("bench-a", registry.topologies().load("cpu-only"), registry);
@@ -77,11 +80,13 @@ final class MemoryCase {
           Path images = dir.resolve("accr-bench-" + ProcessHandle.current().pid());
           try {
             long heapBefore = settledHeap();
+            CpuTime cpu = CpuTime.ofThisJvm();
             long t = System.nanoTime();
             DumpStatsEntry s;
             try (MemoryWatch watch = MemoryWatch.heapOnly()) {
               s = new Dumper(a, plugins).dump(p.pid(), images, options, ProgressListener.NONE);
               f.dumpNs()[i] = System.nanoTime() - t;
+              f.dumpCpu()[i] = CpuTime.ofThisJvm().since(cpu);
               f.dumpHeap()[i] = watch.heapPeak() - heapBefore;
             }
             written = s.getBytesWritten();
@@ -89,7 +94,9 @@ final class MemoryCase {
               if (machine == null) {
                 machine = new MachineLimits(dir, threads, written);
               }
+              cpu = CpuTime.ofThisJvm();
               f.writeLimitNs()[i] = written / machine.write();
+              f.writeLimitCpu()[i] = CpuTime.ofThisJvm().since(cpu);
               f.readLimitNs()[i] = written / machine.read();
               settle();
               f.freshLimitNs()[i] = written / machine.readIntoFreshMemory();
@@ -118,7 +125,8 @@ final class MemoryCase {
       }
     }
     return new Figures(f.dumpNs(), f.restoreNs(), f.writeLimitNs(), f.readLimitNs(),
-        f.freshLimitNs(), f.dumpHeap(), f.restoreHeap(), written);
+        f.freshLimitNs(), f.dumpHeap(), f.restoreHeap(), f.dumpCpu(), f.writeLimitCpu(),
+        written);
   }
 
   /**

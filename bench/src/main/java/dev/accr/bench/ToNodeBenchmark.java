@@ -142,12 +142,12 @@ public final class ToNodeBenchmark implements Benchmark {
           case UNIX -> r.setToNode(b.node().name());
           case TLS -> r.setToNode(b.address());
         }
-        long cpu = CpuTime.ofThisJvm();
+        CpuTime cpu = CpuTime.ofThisJvm();
         long t = System.nanoTime();
         DumpReply reply = NodeClient.of(a.node().name(), a.run())
             .call(Request.newBuilder().setDump(r).build(), ProgressListener.NONE).getDump();
         ms[way.ordinal()][i] = (System.nanoTime() - t) / 1e6;
-        cpuMs[way.ordinal()][i] = (CpuTime.ofThisJvm() - cpu) / 1e6;
+        cpuMs[way.ordinal()][i] = CpuTime.ofThisJvm().since(cpu).totalNs() / 1e6;
         if (!Files.isRegularFile(dir.resolve("inventory.img"))) {
           throw AccrException.failed("bench --to-node: no set in %s after the %s", dir,
               way.label);
