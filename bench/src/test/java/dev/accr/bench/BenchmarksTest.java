@@ -40,6 +40,9 @@ class BenchmarksTest {
     }
     assertTrue(out.contains("limits for its 4.0 MiB: write "), out);
     assertTrue(out.contains("read into fresh memory"), out);
+    assertTrue(out.lines().anyMatch(l -> l.matches("  CPU ms per GiB written, user \\+ kernel:"
+        + " dump \\d+ \\+ \\d+, write limit \\d+ \\+ \\d+ \\(cores busy \\d+\\.\\d\\d and"
+        + " \\d+\\.\\d\\d\\)")), out);
     assertTrue(out.contains("dump + restore 100 pages in a 1023.9 GiB mapping"), out);
   }
 
@@ -53,6 +56,11 @@ class BenchmarksTest {
     assertEquals(1, cases.size(), out);
     var figures = cases.getFirst().getStructValue().getFieldsMap();
     assertEquals("incompressible, none", figures.get("case").getStringValue());
+    // A dump and a write cost CPU, in the kernel at least.
+    assertTrue(figures.get("dump_kernel_cpu_ms_per_gib").getNumberValue()
+        + figures.get("dump_user_cpu_ms_per_gib").getNumberValue() > 0, out);
+    assertTrue(figures.get("write_limit_kernel_cpu_ms_per_gib").getNumberValue()
+        + figures.get("write_limit_user_cpu_ms_per_gib").getNumberValue() > 0, out);
     for (String ratio : List.of("dump_x_write_limit", "restore_x_fresh_read_limit")) {
       double value = figures.get(ratio).getNumberValue();
       assertTrue(value > 0 && Double.isFinite(value), ratio + "=" + value);
@@ -159,13 +167,16 @@ class BenchmarksTest {
     String out = run(new ToNodeBenchmark(), 0, Map.of(), Map.of("to-node-compress", "none"));
     assertTrue(out.startsWith("dump --to-node: kfd-serve --gpus 2 with 4 MiB of VRAM per GPU"
         + " and 4 MiB of host memory, none, 2 threads"), out);
+    // Time, GB/s, then CPU ms and cores busy; a streamed dump also its ratio and its bound.
     assertTrue(out.lines().anyMatch(l -> l.matches(
-        "  local dump into b's directory +\\d+\\.\\d +\\d+\\.\\d\\d +")), out);
+        "  local dump into b's directory +\\d+\\.\\d +\\d+\\.\\d\\d +\\d+ +\\d+\\.\\d\\d +")),
+        out);
     for (String way : List.of("UNIX socket", "loopback TLS")) {
       assertTrue(out.lines().anyMatch(l -> l.matches("  --to-node over (the )?"
           + java.util.regex.Pattern.quote(way) + " +\\d+\\.\\d +\\d+\\.\\d\\d"
-          + " +\\d+\\.\\d\\d")), out);
+          + " +\\d+\\.\\d\\d +[1-9]\\d* +\\d+\\.\\d\\d +\\d+\\.\\d\\d")), out);
     }
+    assertTrue(out.contains("CPU ms: this JVM's (both nodes'), "), out);
   }
 
   @Test

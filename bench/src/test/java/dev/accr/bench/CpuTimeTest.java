@@ -1,0 +1,32 @@
+package dev.accr.bench;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CpuTimeTest {
+  @Test
+  void workInTheJvmCountsAsUserTimeAndWritesAsKernelTime(@TempDir Path dir) throws Exception {
+    CpuTime before = CpuTime.ofThisJvm();
+    long sink = 0;
+    long until = System.nanoTime() + 200_000_000L;
+    while (System.nanoTime() < until) {
+      for (int i = 0; i < 100_000; i++) {
+        sink = sink * 31 + i;
+      }
+    }
+    CpuTime spun = CpuTime.ofThisJvm().since(before);
+    assertTrue(spun.userNs() >= 50_000_000L, "user time after 200 ms of spinning: " + spun
+        + " (" + sink + ")");
+    byte[] block = new byte[1 << 20];
+    CpuTime beforeWrites = CpuTime.ofThisJvm();
+    for (int i = 0; i < 256; i++) {
+      Files.write(dir.resolve("f" + (i % 4)), block);
+    }
+    CpuTime wrote = CpuTime.ofThisJvm().since(beforeWrites);
+    assertTrue(wrote.systemNs() > 0, "kernel time after writing 256 MiB: " + wrote);
+  }
+}
