@@ -109,6 +109,9 @@ final class Migration {
           break;
         }
       }
+      if (request.getMaxRounds() > 0) {
+        reply.setRoundsEnd(rounds.end().label);
+      }
       // The stop: the process stays frozen here until it runs on the target.
       Path last = SETS.resolve(MigrationArea.FINAL);
       long frozenAt = System.nanoTime();

@@ -15,11 +15,31 @@ final class PreCopyRounds {
   /** After waiting this long for the target to load the rounds, one more round may go. */
   static final long RESEND_AFTER_US = 200_000;
 
+  /** Why the rounds ended, as {@code MigrateReply.rounds_end} gives it. */
+  enum End {
+    /** The last round was smaller than the small-round size. */
+    CONVERGED("converged"),
+    /**
+     * The last round did not shrink against the one before: the process writes its memory as
+     * fast as rounds send it, and the stop sends about as much as a cold migration's.
+     */
+    NOT_CONVERGING("not-converging"),
+    /** The rounds still shrank when the last one allowed was sent. */
+    MAX_ROUNDS("max-rounds");
+
+    final String label;
+
+    End(String label) {
+      this.label = label;
+    }
+  }
+
   private final int maxRounds;
   private final long smallRoundBytes;
   private int sent;
   private long previous = Long.MAX_VALUE;
   private boolean converged;
+  private boolean shrank = true;
   private boolean resent;
 
   PreCopyRounds(int maxRounds, long smallRoundBytes) {
@@ -30,10 +50,15 @@ final class PreCopyRounds {
   /** Records a round that sent {@code bytes}; true when another follows at once. */
   boolean more(long bytes) {
     sent++;
-    boolean shrank = bytes <= previous * SHRINK;
+    shrank = bytes <= previous * SHRINK;
     previous = bytes;
     converged = bytes < smallRoundBytes;
     return sent < maxRounds && !converged && shrank;
+  }
+
+  /** Why the rounds recorded so far ended (once {@link #more} said no more follow). */
+  End end() {
+    return converged ? End.CONVERGED : !shrank ? End.NOT_CONVERGING : End.MAX_ROUNDS;
   }
 
   /**

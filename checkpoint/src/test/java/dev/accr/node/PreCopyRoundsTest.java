@@ -1,5 +1,6 @@
 package dev.accr.node;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -21,6 +22,7 @@ class PreCopyRoundsTest {
     assertTrue(r.more(100 * MIB));
     assertFalse(r.more(10 * MIB), "small enough");
     assertFalse(r.resend(PreCopyRounds.RESEND_AFTER_US), "the target loaded them soon enough");
+    assertEquals(PreCopyRounds.End.CONVERGED, r.end());
   }
 
   @Test
@@ -32,6 +34,7 @@ class PreCopyRoundsTest {
     // The round after the wait is not held to shrinking below the small one.
     assertFalse(r.more(12 * MIB));
     assertFalse(r.resend(SLOW), "one more round at most");
+    assertEquals(PreCopyRounds.End.CONVERGED, r.end());
   }
 
   @Test
@@ -41,6 +44,7 @@ class PreCopyRoundsTest {
     assertTrue(r.more(3072 * MIB));
     assertFalse(r.more(3000 * MIB), "no convergence: the stop comes now");
     assertFalse(r.resend(10 * SLOW), "one more round would be as large and load as slowly");
+    assertEquals(PreCopyRounds.End.NOT_CONVERGING, r.end());
   }
 
   @Test
@@ -49,5 +53,22 @@ class PreCopyRoundsTest {
     assertTrue(r.more(1024 * MIB));
     assertFalse(r.more(8 * MIB));
     assertFalse(r.resend(SLOW), "no round is left");
+    assertEquals(PreCopyRounds.End.CONVERGED, r.end());
+  }
+
+  @Test
+  void roundsStillShrinkingAtTheLastAllowedEndAtMaxRounds() {
+    PreCopyRounds r = new PreCopyRounds(2, 16 * MIB);
+    assertTrue(r.more(1024 * MIB));
+    assertFalse(r.more(512 * MIB));
+    assertEquals(PreCopyRounds.End.MAX_ROUNDS, r.end());
+  }
+
+  @Test
+  void aRoundThatDoesNotShrinkIsNotConvergingEvenAsTheLastAllowed() {
+    PreCopyRounds r = new PreCopyRounds(2, 16 * MIB);
+    assertTrue(r.more(1024 * MIB));
+    assertFalse(r.more(1000 * MIB));
+    assertEquals(PreCopyRounds.End.NOT_CONVERGING, r.end());
   }
 }

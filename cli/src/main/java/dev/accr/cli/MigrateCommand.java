@@ -1,20 +1,13 @@
 package dev.accr.cli;
 
 import dev.accr.api.AccrException;
-import dev.accr.api.Sizes;
 import dev.accr.engine.JsonOutput;
 import dev.accr.image.Compression;
 import dev.accr.node.MappingPolicies;
-import dev.accr.plugin.DevicePairs;
-import dev.accr.proto.DevicePairInfo;
-import dev.accr.proto.LazyDeviceInfo;
-import dev.accr.proto.LazyPagesInfo;
 import dev.accr.proto.MigrateReply;
 import dev.accr.proto.MigrateRequest;
-import dev.accr.proto.MigrationRound;
 import dev.accr.proto.Request;
 import java.io.PrintWriter;
-import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -110,33 +103,7 @@ final class MigrateCommand implements Callable<Integer> {
       out.println(JsonOutput.printWithZeros(reply));
       return 0;
     }
-    out.printf("migrated %d from %s to %s: pid %d there%n", pid, node.node, to, reply.getPid());
-    for (DevicePairInfo d : reply.getDevicesList()) {
-      out.println("  " + DevicePairs.describe(DevicePairs.fromInfo(d)));
-    }
-    int i = 0;
-    for (MigrationRound r : reply.getRoundsList()) {
-      out.printf(Locale.ROOT, "  %-8s %d: %s in %.1f ms%n", r.getKind(), i++,
-          Sizes.bytes(r.getBytes()), r.getTimeUs() / 1000.0);
-    }
-    if (reply.getStagedRounds() > 0) {
-      out.printf("  %s loaded on %s ahead of the stop%n", reply.getStagedRounds() == 1
-          ? "the pre-copy round was" : reply.getStagedRounds() + " pre-copy rounds were", to);
-    }
-    if (reply.hasPostCopy()) {
-      LazyPagesInfo p = reply.getPostCopy();
-      out.printf(Locale.ROOT, "  post-copy: host pages %d on demand, %d pushed", p.getPagesFaulted(),
-          p.getPagesPushed());
-      for (LazyDeviceInfo d : p.getDevicesList()) {
-        out.printf(Locale.ROOT, "; %s %d on demand, %d pushed", d.getName(), d.getFaulted(),
-            d.getPushed());
-      }
-      out.printf(Locale.ROOT, "; %s in %.1f ms after the process ran%n",
-          Sizes.bytes(reply.getPostCopyBytes()), reply.getPostCopyUs() / 1000.0);
-    }
-    out.printf(Locale.ROOT, "  downtime %.1f ms (restore on %s %.1f ms), total %.1f ms,"
-        + " %s sent%n", reply.getDowntimeUs() / 1000.0, to, reply.getRestoreUs() / 1000.0,
-        reply.getTotalUs() / 1000.0, Sizes.bytes(reply.getBytesSent()));
+    MigrationReport.print(reply, pid, node.node, to, out);
     return 0;
   }
 }
