@@ -1,19 +1,15 @@
 package dev.accr.node;
 
+import static dev.accr.node.InProcessNodes.call;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.accr.api.AccrException;
-import dev.accr.kernel.Node;
 import dev.accr.kernel.Registry;
 import dev.accr.proto.MigrateReply;
 import dev.accr.proto.MigrateRequest;
 import dev.accr.proto.Request;
-import dev.accr.proto.Response;
 import dev.accr.proto.RunRequest;
 import dev.accr.workload.CounterWorkload;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -28,44 +24,21 @@ class PreCopyRoundsEndTest {
   @TempDir Path tmp;
   private final Registry registry = Registry.of(List.of(), List.of(),
       List.of(new CounterWorkload()));
-  private final List<AutoCloseable> open = new ArrayList<>();
+  private InProcessNodes nodes;
   private Path root;
   private NodeService a;
 
   @BeforeEach
   void start() throws Exception {
-    RunDirectory run = new RunDirectory(tmp.resolve("run")).create();
-    root = Files.createDirectories(tmp.resolve("root"));
-    a = serve(run, "a");
-    serve(run, "b");
-  }
-
-  private NodeService serve(RunDirectory run, String name) throws Exception {
-    Node node = new Node(name, registry.topologies().load("cpu-only"), registry);
-    NodeService service = new NodeService(node, ImageRoot.open(root), () -> {})
-        .reachingPeersWith(new Peers(run, null));
-    NodeServer server = NodeServer.bind(service, run.socket(name), null);
-    server.start();
-    open.add(node);
-    open.add(server);
-    return service;
+    nodes = new InProcessNodes(registry, tmp);
+    root = nodes.root();
+    a = nodes.serve("a");
+    nodes.serve("b");
   }
 
   @AfterEach
   void stop() throws Exception {
-    for (AutoCloseable c : open.reversed()) {
-      c.close();
-    }
-  }
-
-  private static Response call(NodeService s, Request r) {
-    List<Response> out = new ArrayList<>();
-    s.handle(r, out::add);
-    Response last = out.getLast();
-    if (last.hasError()) {
-      throw new AccrException(last.getError().getExitCode(), last.getError().getMessage());
-    }
-    return last;
+    nodes.close();
   }
 
   private MigrateReply migrate(int delayMs, String pagesPerStep, long smallRoundBytes)

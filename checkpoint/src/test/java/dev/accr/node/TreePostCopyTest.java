@@ -1,12 +1,12 @@
 package dev.accr.node;
 
+import static dev.accr.node.InProcessNodes.call;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.accr.api.AccrException;
-import dev.accr.kernel.Node;
 import dev.accr.kernel.Registry;
 import dev.accr.kernel.SimProcess;
 import dev.accr.proto.LazyPagesInfo;
@@ -14,7 +14,6 @@ import dev.accr.proto.MigrateReply;
 import dev.accr.proto.MigrateRequest;
 import dev.accr.proto.PhaseTimeEntry;
 import dev.accr.proto.Request;
-import dev.accr.proto.Response;
 import dev.accr.proto.RunRequest;
 import dev.accr.proto.Topology;
 import dev.accr.proto.WaitRequest;
@@ -23,7 +22,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -48,7 +46,7 @@ class TreePostCopyTest {
   @TempDir Path tmp;
   private final Registry registry = Registry.of(List.of(), List.of(),
       List.of(new PipeChainWorkload()));
-  private final List<AutoCloseable> open = new ArrayList<>();
+  private InProcessNodes nodes;
   private RunDirectory run;
   private Path root;
   private NodeService a;
@@ -57,40 +55,21 @@ class TreePostCopyTest {
 
   @BeforeEach
   void start() throws Exception {
-    run = new RunDirectory(tmp.resolve("run")).create();
-    root = Files.createDirectories(tmp.resolve("root"));
+    nodes = new InProcessNodes(registry, tmp);
+    run = nodes.run();
+    root = nodes.root();
     a = serve("a", registry.topologies().load("cpu-only"));
     b = serve("b", registry.topologies().load("cpu-only"));
-    proxy = new PostCopyLinkTest.SilentProxy(run.socket("p"), run.socket("b"));
-    open.add(proxy);
+    proxy = nodes.closeLast(new PostCopyLinkTest.SilentProxy(run.socket("p"), run.socket("b")));
   }
 
   private NodeService serve(String name, Topology topology) throws IOException {
-    Node node = new Node(name, topology, registry);
-    NodeService service = new NodeService(node, ImageRoot.open(root), () -> {})
-        .reachingPeersWith(new Peers(run, null)).withPostCopyTiming(FAST);
-    NodeServer server = NodeServer.bind(service, run.socket(name), null);
-    server.start();
-    open.add(node);
-    open.add(server);
-    return service;
+    return nodes.serve(name, topology, s -> s.withPostCopyTiming(FAST));
   }
 
   @AfterEach
   void stop() throws Exception {
-    for (AutoCloseable c : open.reversed()) {
-      c.close();
-    }
-  }
-
-  private static Response call(NodeService s, Request r) {
-    List<Response> out = new ArrayList<>();
-    s.handle(r, out::add);
-    Response last = out.getLast();
-    if (last.hasError()) {
-      throw new AccrException(last.getError().getExitCode(), last.getError().getMessage());
-    }
-    return last;
+    nodes.close();
   }
 
   /** A chain on node a, paced by {@code delayMs} a step; its pid once every stage is forked. */
