@@ -6,8 +6,6 @@ import dev.accr.api.ZeroedMemory;
 import dev.accr.kfd.driver.KfdCriu.VramExtent;
 import dev.accr.kfd.driver.Vram;
 import dev.accr.kfd.proto.KfdBoEntry;
-import dev.accr.kfd.proto.KfdSvmRangeEntry;
-import dev.accr.kfd.proto.SvmResidencyRun;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -22,10 +20,12 @@ import java.util.TreeMap;
  * VRAM blocks will hold them, so that the restore after the stop makes them the buffer's
  * blocks ({@link Vram#installFilled}, no copy) and reads only the links after the rounds.
  * Each round is applied as a restore applies a link (its written ranges zeroed, its stored
- * pieces copied) to the buffers it has; a buffer it freed is dropped, one it created must be
- * written whole by it. Anything it cannot keep exact (VRAM-resident SVM pages, a round that
- * does not follow the last one, a new buffer not written whole) drops the process's stage:
- * its restore then reads every link from the images.
+ * pieces copied) to the buffers it has and to its SVM pages that live in VRAM ({@link
+ * StagedSvm}); a buffer it freed is dropped, one it created must be written whole by it, and
+ * an SVM page that came to a GPU since the last round must be written by it. Anything it
+ * cannot keep exact (a round that does not follow the last one, a new buffer not written
+ * whole, a page that moved to a GPU unwritten) drops the process's stage: its restore then
+ * reads every link from the images.
  */
 final class StagedVram implements AutoCloseable {
   /** Staging reads a round's chunks with this many threads (the source dumps meanwhile). */
@@ -75,14 +75,19 @@ final class StagedVram implements AutoCloseable {
     void accept(MemorySegment into, long va);
   }
 
-  /** One process's stage: the rounds applied (oldest first) and its buffers by GPU and va. */
+  /**
+   * One process's stage: the rounds applied (oldest first), its buffers by GPU and va, and its
+   * SVM pages in VRAM.
+   */
   private static final class Staged {
     final List<String> ids = new ArrayList<>();
     final Map<Integer, TreeMap<Long, Extent>> byGpu = new TreeMap<>();
+    StagedSvm svm = new StagedSvm();
 
     void close() {
       byGpu.values().forEach(m -> m.values().forEach(Extent::close));
       byGpu.clear();
+      svm.close();
     }
   }
 
@@ -92,8 +97,7 @@ final class StagedVram implements AutoCloseable {
   synchronized boolean stage(PluginImages round, long pid) {
     Staged old = byPid.remove(pid);
     boolean incremental = round.hasEntries("vram-written", pid);
-    if (!round.hasEntries("bos", pid) || hasVramSvmPages(round, pid)
-        || (incremental && !follows(old, round))) {
+    if (!round.hasEntries("bos", pid) || (incremental && !follows(old, round))) {
       if (old != null) {
         old.close();
       }
@@ -110,6 +114,13 @@ final class StagedVram implements AutoCloseable {
         next.ids.addAll(old.ids);
       }
       List<StoredVram.Written> written = StoredVram.written(round, pid);
+      StagedSvm svm = StagedSvm.follow(old == null ? null : old.svm, round, pid,
+          incremental ? written : null);
+      if (svm == null) {
+        return false; // an SVM page came to a GPU without this round storing it
+      }
+      next.svm.close();
+      next.svm = svm;
       for (KfdBoEntry b : round.readEntries("bos", pid, KfdBoEntry.parser())) {
         if (!FoldedVram.holdsVram(b)) {
           continue;
@@ -125,6 +136,8 @@ final class StagedVram implements AutoCloseable {
       for (StoredVram.Written w : written) {
         inside(next, w.gpuId(), w.va(), w.length(),
             (x, from, to) -> x.forEachPart(from, to, (into, va) -> into.fill((byte) 0)));
+        // A shadow's block never written holds zeros already.
+        svm.inside(w.gpuId(), w.va(), w.length(), false, (into, va) -> into.fill((byte) 0));
       }
       Map<Integer, PackedRuns> packed = StoredVram.packed(round, pid);
       for (int gpuId : FoldedVram.gpuIds(round, pid)) {
@@ -134,6 +147,8 @@ final class StagedVram implements AutoCloseable {
               inside(next, gpuId, p.va(), p.length(), (x, from, to) -> x.forEachPart(from, to,
                   (into, va) -> MemorySegment.copy(data, p.offset() + (va - p.va()), into, 0,
                       into.byteSize())));
+              svm.inside(gpuId, p.va(), p.length(), true, (into, va) -> MemorySegment.copy(
+                  data, p.offset() + (va - p.va()), into, 0, into.byteSize()));
             }
           });
         }
@@ -158,20 +173,6 @@ final class StagedVram implements AutoCloseable {
         && old.ids.getLast().equals(parent.checkpointId());
   }
 
-  private static boolean hasVramSvmPages(PluginImages round, long pid) {
-    if (!round.hasEntries("svm", pid)) {
-      return false;
-    }
-    for (KfdSvmRangeEntry r : round.readEntries("svm", pid, KfdSvmRangeEntry.parser())) {
-      for (SvmResidencyRun run : r.getResidencyList()) {
-        if (run.getLocation() != 0) {
-          return true;
-        }
-      }
-    }
-    return false;
-  }
-
   /** Removes and returns the staged buffer at {@code va} of that size, or null. */
   private static Extent take(Staged old, int gpuId, long va, long length) {
     TreeMap<Long, Extent> mine = old.byGpu.get(gpuId);
@@ -183,7 +184,8 @@ final class StagedVram implements AutoCloseable {
     return x;
   }
 
-  private static boolean coversWhole(List<StoredVram.Written> written, int gpuId, long va,
+  /** Whether {@code written} covers {@code [va, va + length)} of {@code gpuId} whole. */
+  static boolean coversWhole(List<StoredVram.Written> written, int gpuId, long va,
       long length) {
     TreeMap<Long, Long> ranges = new TreeMap<>();
     for (StoredVram.Written w : written) {
@@ -225,9 +227,10 @@ final class StagedVram implements AutoCloseable {
   /**
    * Restore: makes the staged blocks of process {@code pid} the VRAM of its restored buffers
    * {@code extents}, when the stage holds exactly the oldest links of the chain being restored
-   * and every one of those buffers (or the first link after them writes it whole: a buffer
-   * allocated since the rounds); returns how many links that is (the restore reads only the
-   * newer ones), or 0 when nothing was taken (the restore reads every link).
+   * and every one of those buffers (or the links after them write it whole: a buffer allocated
+   * since the rounds) and SVM page runs ({@link StagedSvm#adoptable}); returns how many links
+   * that is (the restore reads only the newer ones), or 0 when nothing was taken (the restore
+   * reads every link).
    */
   static int adopt(PluginContext ctx, long pid, List<VramExtent> extents) {
     var stage = ctx.deviceStage();
@@ -247,19 +250,24 @@ final class StagedVram implements AutoCloseable {
         return 0;
       }
     }
-    // The first link after the rounds: a buffer new since them is written whole by it.
-    List<StoredVram.Written> next = StoredVram.written(links.get(links.size() - 1
-        - s.ids.size()), pid);
+    // What the links after the rounds wrote: the restore reads them over the staged bytes.
+    List<StoredVram.Written> newer = new ArrayList<>();
+    for (int i = 0; i < links.size() - s.ids.size(); i++) {
+      newer.addAll(StoredVram.written(links.get(i), pid));
+    }
     List<VramExtent> taken = new ArrayList<>();
     List<Extent> mine = new ArrayList<>();
+    List<VramExtent> svmPages = new ArrayList<>();
     for (VramExtent e : extents) {
       TreeMap<Long, Extent> onGpu = s.byGpu.get(e.gpuId());
       Extent x = onGpu == null ? null : onGpu.get(e.va());
       if (x != null && x.length == e.length() && e.vramOffset() % Vram.BLOCK == 0) {
         taken.add(e);
         mine.add(x);
-      } else if (!coversWhole(next, e.gpuId(), e.va(), e.length())) {
-        return 0; // not staged and not written whole after the rounds (or SVM pages)
+      } else if (s.svm.adoptable(e, newer)) {
+        svmPages.add(e);
+      } else if (!coversWhole(newer, e.gpuId(), e.va(), e.length())) {
+        return 0; // not staged and not written whole after the rounds
       }
     }
     byPid.remove(pid);
@@ -278,6 +286,7 @@ final class StagedVram implements AutoCloseable {
           }
         }
       }
+      s.svm.install(svmPages);
     } finally {
       // Buffers of the rounds the restored process no longer has, and, after a failure,
       // those not installed yet: none is left behind.

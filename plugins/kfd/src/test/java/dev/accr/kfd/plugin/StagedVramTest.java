@@ -29,8 +29,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * VRAM of pre-copy rounds loaded on the target ahead of the stop ({@link StagedVram}): the
  * restore takes the staged blocks as the buffers' VRAM and reads only the last link's, and the
  * process ends with the digest of an uninterrupted run, while buffers are freed and allocated
- * between rounds (kfd-serve's KV segments). A process whose VRAM the stage cannot keep exact
- * (VRAM-resident SVM pages) is restored from the images, with the same digest.
+ * between rounds (kfd-serve's KV segments), and with SVM pages that live in VRAM (kfd-train's
+ * momentum; pages that move between rounds: {@link StagedSvmTest}).
  */
 class StagedVramTest {
   @TempDir Path tmp;
@@ -86,12 +86,11 @@ class StagedVramTest {
         r = restorer.recreate(plan);
       }
       long staged = kfdBytesRead(r);
-      if (workload.equals("kfd-serve")) {
-        assertTrue(staged < fromImages / 2, "VRAM read from the images: " + staged + " of "
-            + fromImages + " bytes");
-      } else {
-        assertTrue(staged > 0, "kfd-train's VRAM comes from the images");
-      }
+      // kfd-train's rounds hold what its GPU work (not waited for) wrote by then: the last
+      // link may hold most of it. Without the stage every link is read.
+      long most = workload.equals("kfd-serve") ? fromImages / 2 : fromImages - 1;
+      assertTrue(staged <= most, "VRAM read from the images: " + staged + " of " + fromImages
+          + " bytes");
       assertEquals(expected, Scenarios.finish(b, r.process()), "restored from the stage");
       assertEquals(0, KfdNodes.kfd(b).allocatedVramBytes(), "every VRAM block freed");
     }
