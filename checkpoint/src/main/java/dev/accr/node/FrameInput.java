@@ -108,10 +108,18 @@ final class FrameInput implements AutoCloseable {
 
   /**
    * Reads what comes next behind the unread bytes; false at the end of the stream when
-   * {@code endAllowed}, else the end is an {@link EOFException}.
+   * {@code endAllowed}, else the end is an {@link EOFException}. The unread bytes move to the
+   * buffer's front only when nothing more fits behind them: a payload gathered from many small
+   * reads (a TLS socket gives a record at a time) is then copied once, not at every read.
    */
   private boolean fill(boolean endAllowed) throws IOException {
-    buffer.compact();
+    int unreadFrom = buffer.position();
+    if (buffer.limit() == buffer.capacity()) {
+      buffer.compact(); // from position to limit, to the front; ready to read behind them
+      unreadFrom = 0;
+    } else {
+      buffer.position(buffer.limit()).limit(buffer.capacity());
+    }
     watch.waiting();
     try {
       while (true) {
@@ -130,7 +138,7 @@ final class FrameInput implements AutoCloseable {
           if (watch.expired()) {
             throw silent();
           }
-          if (endAllowed && buffer.position() == 0) {
+          if (endAllowed && buffer.position() == unreadFrom) {
             return false;
           }
           throw new EOFException();
@@ -142,7 +150,7 @@ final class FrameInput implements AutoCloseable {
       }
     } finally {
       watch.over();
-      buffer.flip();
+      buffer.limit(buffer.position()).position(unreadFrom);
     }
   }
 
