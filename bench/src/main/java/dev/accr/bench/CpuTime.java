@@ -11,9 +11,11 @@ import java.lang.management.ManagementFactory;
 /**
  * CPU time of this JVM, all its threads together, in user space and in the kernel apart
  * (getrusage(2) through FFM) where the platform has it: a write that costs more CPU in the
- * kernel is told from one that costs more in the JVM.
+ * kernel is told from one that costs more in the JVM. {@code compilerNs}, a part of the two,
+ * is the JIT compiler threads' (0 where unknown): code that has just grown hot is compiled
+ * during the first dumps of a JVM, a one-off cost that is not the dump's own work.
  */
-record CpuTime(long userNs, long systemNs) {
+record CpuTime(long userNs, long systemNs, long compilerNs) {
   private static final int RUSAGE_SELF = 0;
   /** struct rusage on 64-bit Linux: two struct timeval, then 14 longs. */
   private static final long RUSAGE_BYTES = 144;
@@ -26,7 +28,9 @@ record CpuTime(long userNs, long systemNs) {
 
   /** What this JVM used since {@code before}. */
   CpuTime since(CpuTime before) {
-    return new CpuTime(userNs - before.userNs, systemNs - before.systemNs);
+    // A compiler thread that ended meanwhile takes its time along: never below zero.
+    return new CpuTime(userNs - before.userNs, systemNs - before.systemNs,
+        Math.max(0, compilerNs - before.compilerNs));
   }
 
   /** Now; without getrusage all of it is counted as user time. */
@@ -35,7 +39,7 @@ record CpuTime(long userNs, long systemNs) {
       try (Arena arena = Arena.ofConfined()) {
         MemorySegment usage = arena.allocate(RUSAGE_BYTES, 8);
         if ((int) GETRUSAGE.invokeExact(RUSAGE_SELF, usage) == 0) {
-          return new CpuTime(timeval(usage, 0), timeval(usage, 16));
+          return new CpuTime(timeval(usage, 0), timeval(usage, 16), CompilerThreads.cpuNs());
         }
       } catch (Throwable e) {
         // fall through to the JVM's own figure
@@ -43,9 +47,9 @@ record CpuTime(long userNs, long systemNs) {
     }
     if (ManagementFactory.getOperatingSystemMXBean()
         instanceof com.sun.management.OperatingSystemMXBean os) {
-      return new CpuTime(Math.max(0, os.getProcessCpuTime()), 0);
+      return new CpuTime(Math.max(0, os.getProcessCpuTime()), 0, CompilerThreads.cpuNs());
     }
-    return new CpuTime(0, 0);
+    return new CpuTime(0, 0, 0);
   }
 
   private static long timeval(MemorySegment usage, long offset) {

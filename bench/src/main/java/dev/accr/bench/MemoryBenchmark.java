@@ -164,6 +164,9 @@ public final class MemoryBenchmark implements Benchmark {
             perGib(f.dumpCpu(), false, f), perGib(f.writeLimitCpu(), true, f),
             perGib(f.writeLimitCpu(), false, f), coresBusy(f.dumpCpu(), f.dumpNs()),
             coresBusy(f.writeLimitCpu(), f.writeLimitNs()));
+        out.printf("  of the dump's CPU per GiB, JIT compiler threads (a JVM's warm-up, not"
+            + " the dump's own work): %.0f%n",
+            compilerPerGib(f.dumpCpu(), f));
         out.flush();
       }
       cases.addValues(Value.newBuilder().setStructValue(Struct.newBuilder()
@@ -177,6 +180,7 @@ public final class MemoryBenchmark implements Benchmark {
           .putFields("dump_heap_peak_mib", number(dumpHeap))
           .putFields("dump_user_cpu_ms_per_gib", number(perGib(f.dumpCpu(), true, f)))
           .putFields("dump_kernel_cpu_ms_per_gib", number(perGib(f.dumpCpu(), false, f)))
+          .putFields("dump_jit_cpu_ms_per_gib", number(compilerPerGib(f.dumpCpu(), f)))
           .putFields("write_limit_user_cpu_ms_per_gib",
               number(perGib(f.writeLimitCpu(), true, f)))
           .putFields("write_limit_kernel_cpu_ms_per_gib",
@@ -232,6 +236,15 @@ public final class MemoryBenchmark implements Benchmark {
       double[] ms = new double[cpu.length];
       for (int i = 0; i < ms.length; i++) {
         ms[i] = (user ? cpu[i].userNs() : cpu[i].systemNs()) / 1e6 * (1L << 30) / f.written();
+      }
+      return runs.median(ms);
+    }
+
+    /** Median over measured runs of the JIT compiler threads' CPU ms per GiB written. */
+    private double compilerPerGib(CpuTime[] cpu, MemoryCase.Figures f) {
+      double[] ms = new double[cpu.length];
+      for (int i = 0; i < ms.length; i++) {
+        ms[i] = cpu[i].compilerNs() / 1e6 * (1L << 30) / f.written();
       }
       return runs.median(ms);
     }

@@ -43,6 +43,8 @@ class BenchmarksTest {
     assertTrue(out.lines().anyMatch(l -> l.matches("  CPU ms per GiB written, user \\+ kernel:"
         + " dump \\d+ \\+ \\d+, write limit \\d+ \\+ \\d+ \\(cores busy \\d+\\.\\d\\d and"
         + " \\d+\\.\\d\\d\\)")), out);
+    assertTrue(out.lines().anyMatch(l -> l.matches("  of the dump's CPU per GiB, JIT compiler"
+        + " threads \\(a JVM's warm-up, not the dump's own work\\): \\d+")), out);
     assertTrue(out.contains("dump + restore 100 pages in a 1023.9 GiB mapping"), out);
   }
 
@@ -61,6 +63,7 @@ class BenchmarksTest {
         + figures.get("dump_user_cpu_ms_per_gib").getNumberValue() > 0, out);
     assertTrue(figures.get("write_limit_kernel_cpu_ms_per_gib").getNumberValue()
         + figures.get("write_limit_user_cpu_ms_per_gib").getNumberValue() > 0, out);
+    assertTrue(figures.get("dump_jit_cpu_ms_per_gib").getNumberValue() >= 0, out);
     for (String ratio : List.of("dump_x_write_limit", "restore_x_fresh_read_limit")) {
       double value = figures.get(ratio).getNumberValue();
       assertTrue(value > 0 && Double.isFinite(value), ratio + "=" + value);

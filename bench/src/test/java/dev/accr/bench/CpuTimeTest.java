@@ -1,6 +1,7 @@
 package dev.accr.bench;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,5 +29,14 @@ class CpuTimeTest {
     }
     CpuTime wrote = CpuTime.ofThisJvm().since(beforeWrites);
     assertTrue(wrote.systemNs() > 0, "kernel time after writing 256 MiB: " + wrote);
+  }
+
+  @Test
+  void theJitCompilerThreadsTimeIsFoundOnLinux() {
+    assumeTrue(System.getProperty("os.name", "").startsWith("Linux"));
+    // By the time a test runs, the JVM has compiled its first hot methods.
+    CpuTime now = CpuTime.ofThisJvm();
+    assertTrue(now.compilerNs() > 0, "compiler threads' time: " + now);
+    assertTrue(now.compilerNs() < now.totalNs(), "a part of the JVM's time: " + now);
   }
 }
