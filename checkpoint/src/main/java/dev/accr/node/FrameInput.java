@@ -114,7 +114,10 @@ final class FrameInput implements AutoCloseable {
    */
   private boolean fill(boolean endAllowed) throws IOException {
     int unreadFrom = buffer.position();
-    if (buffer.limit() == buffer.capacity()) {
+    if (!buffer.hasRemaining()) {
+      buffer.clear(); // nothing unread: all of it to read into
+      unreadFrom = 0;
+    } else if (buffer.limit() == buffer.capacity()) {
       buffer.compact(); // from position to limit, to the front; ready to read behind them
       unreadFrom = 0;
     } else {

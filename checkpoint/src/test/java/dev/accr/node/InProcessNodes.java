@@ -16,7 +16,7 @@ import java.util.function.UnaryOperator;
 /**
  * Nodes served from this JVM on the UNIX sockets of one run directory, sharing one image root
  * and reaching each other by name: what the in-process migration tests start their nodes with.
- * Closing it stops them, and whatever else was handed to {@link #closeLast}, in reverse order.
+ * Closing it stops them, and whatever else was handed to {@link #alsoClose}, in reverse order.
  */
 final class InProcessNodes implements AutoCloseable {
   private final Registry registry;
@@ -57,8 +57,8 @@ final class InProcessNodes implements AutoCloseable {
     return serve(name, registry.topologies().load("cpu-only"), s -> s);
   }
 
-  /** Closed with the nodes, before the ones served earlier. */
-  <T extends AutoCloseable> T closeLast(T resource) {
+  /** Closed with the nodes, before those served before it was given. */
+  <T extends AutoCloseable> T alsoClose(T resource) {
     open.add(resource);
     return resource;
   }

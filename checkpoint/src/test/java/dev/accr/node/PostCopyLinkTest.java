@@ -64,7 +64,7 @@ class PostCopyLinkTest {
     root = nodes.root();
     a = serve("a", registry.topologies().load("cpu-only"));
     b = serve("b", registry.topologies().load("cpu-only"));
-    proxy = nodes.closeLast(new SilentProxy(run.socket("p"), run.socket("b")));
+    proxy = nodes.alsoClose(new SilentProxy(run.socket("p"), run.socket("b")));
   }
 
   private NodeService serve(String name, Topology topology) throws IOException {

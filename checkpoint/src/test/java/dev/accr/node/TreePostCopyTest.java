@@ -60,7 +60,7 @@ class TreePostCopyTest {
     root = nodes.root();
     a = serve("a", registry.topologies().load("cpu-only"));
     b = serve("b", registry.topologies().load("cpu-only"));
-    proxy = nodes.closeLast(new PostCopyLinkTest.SilentProxy(run.socket("p"), run.socket("b")));
+    proxy = nodes.alsoClose(new PostCopyLinkTest.SilentProxy(run.socket("p"), run.socket("b")));
   }
 
   private NodeService serve(String name, Topology topology) throws IOException {

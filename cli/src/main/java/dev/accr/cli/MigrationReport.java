@@ -72,8 +72,10 @@ final class MigrationReport {
           Sizes.bytes(rounds.get(last).getBytes()), Sizes.bytes(rounds.get(before).getBytes()),
           before);
     }
+    String stop = rounds.stream().filter(r -> r.getKind().equals("final")).findFirst()
+        .map(r -> ", and the stop sent " + Sizes.bytes(r.getBytes())).orElse("");
     return "  the pre-copy rounds did not converge" + which + ": the process rewrites its"
-        + " memory as fast as they send it, so the stop sent about all of it again;"
-        + " --lazy (post-copy) would stop it for less time";
+        + " memory as fast as they send it" + stop + "; --lazy (post-copy) would stop it for"
+        + " less time";
   }
 }

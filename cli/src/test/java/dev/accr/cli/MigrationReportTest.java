@@ -34,7 +34,8 @@ class MigrationReportTest {
     String text = print(reply("not-converging", 3L << 30, 3L << 30));
     assertTrue(text.contains("the pre-copy rounds did not converge (round 1 sent 3.0 GiB after"
         + " 3.0 GiB in round 0)"), text);
-    assertTrue(text.contains("--lazy (post-copy) would stop it for less time"), text);
+    assertTrue(text.contains("as fast as they send it, and the stop sent 3.0 GiB; --lazy"
+        + " (post-copy) would stop it for less time"), text);
     assertTrue(JsonOutput.printWithZeros(reply("not-converging", 1, 1))
         .contains("\"roundsEnd\": \"not-converging\""));
   }
