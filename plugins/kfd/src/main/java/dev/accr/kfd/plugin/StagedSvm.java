@@ -141,7 +141,11 @@ final class StagedSvm {
           }
           Shadow s = kept != null ? kept : new Shadow(start, size);
           s.resident = e.getValue();
-          next.byGpu.computeIfAbsent(gpuId, g -> new TreeMap<>()).put(start, s);
+          Shadow twice = next.byGpu.computeIfAbsent(gpuId, g -> new TreeMap<>()).put(start, s);
+          if (twice != null) {
+            twice.close(); // two ranges at one start: no driver wrote that; the images tell
+            return null;
+          }
         }
       }
       ok = true;

@@ -1,14 +1,14 @@
 package dev.accr.kfd.plugin;
 
+import static dev.accr.kfd.plugin.StagedRestores.inline;
+import static dev.accr.kfd.plugin.StagedRestores.kfdBytesRead;
+import static dev.accr.kfd.plugin.StagedRestores.restoreStaged;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.accr.engine.DumpOptions;
 import dev.accr.engine.Dumper;
-import dev.accr.engine.RestoreOptions;
-import dev.accr.engine.RestorePlan;
 import dev.accr.engine.Restorer;
-import dev.accr.engine.StagedChain;
 import dev.accr.image.ProgressListener;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.SimProcess;
@@ -18,7 +18,6 @@ import dev.accr.kfd.driver.KfdProcess;
 import dev.accr.kfd.driver.KfdQueues;
 import dev.accr.kfd.driver.SvmRange;
 import dev.accr.kfd.driver.Vram;
-import dev.accr.proto.BytesMovedEntry;
 import dev.accr.testkit.Scenarios;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -93,16 +92,7 @@ class StagedSvmTest {
     try (Node c = KfdNodes.node("c", "mi250x4"); Node b = KfdNodes.node("b", "mi250x4")) {
       Restorer.Result plain = new Restorer(c, Scenarios.plugins(c)).restore(last, inline(),
           ProgressListener.NONE);
-      Restorer.Result r;
-      try (StagedChain stage = new StagedChain(b, Scenarios.plugins(b), 2)) {
-        for (Path round : rounds) {
-          stage.stage(round);
-        }
-        Restorer restorer = new Restorer(b, Scenarios.plugins(b)).withStage(stage);
-        RestorePlan plan = restorer.plan(last, inline(), ProgressListener.NONE);
-        assertEquals(3, plan.stagedLinks(), "the rounds' host memory is staged");
-        r = restorer.recreate(plan);
-      }
+      Restorer.Result r = restoreStaged(b, rounds, last);
       long fromImages = kfdBytesRead(plain);
       long staged = kfdBytesRead(r);
       assertTrue(staged < fromImages / 2, "VRAM read from the images: " + staged + " of "
@@ -155,14 +145,5 @@ class StagedSvmTest {
     } else if (i == 3) {
       kfd.svmPrefetch(SVM + HALF, gpus.get(0));
     }
-  }
-
-  private static long kfdBytesRead(Restorer.Result r) {
-    return r.stats().getMovedList().stream().filter(m -> m.getSource().equals("kfd"))
-        .mapToLong(BytesMovedEntry::getBytesRead).sum();
-  }
-
-  private static RestoreOptions inline() {
-    return RestoreOptions.defaults().withThreads(2).withStart(RestoreOptions.Start.INLINE);
   }
 }

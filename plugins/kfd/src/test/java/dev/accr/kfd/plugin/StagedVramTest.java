@@ -1,19 +1,18 @@
 package dev.accr.kfd.plugin;
 
+import static dev.accr.kfd.plugin.StagedRestores.inline;
+import static dev.accr.kfd.plugin.StagedRestores.kfdBytesRead;
+import static dev.accr.kfd.plugin.StagedRestores.restoreStaged;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.accr.engine.DumpOptions;
 import dev.accr.engine.Dumper;
-import dev.accr.engine.RestoreOptions;
-import dev.accr.engine.RestorePlan;
 import dev.accr.engine.Restorer;
-import dev.accr.engine.StagedChain;
 import dev.accr.image.ProgressListener;
 import dev.accr.kernel.Node;
 import dev.accr.kernel.SimProcess;
 import dev.accr.kfd.KfdNodes;
-import dev.accr.proto.BytesMovedEntry;
 import dev.accr.testkit.Scenarios;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -75,16 +74,7 @@ class StagedVramTest {
       assertEquals(expected, Scenarios.finish(c, r.process()), "restored from the images");
     }
     try (Node b = KfdNodes.node("b", "mi250x4")) {
-      Restorer.Result r;
-      try (StagedChain stage = new StagedChain(b, Scenarios.plugins(b), 2)) {
-        for (Path round : rounds) {
-          stage.stage(round);
-        }
-        Restorer restorer = new Restorer(b, Scenarios.plugins(b)).withStage(stage);
-        RestorePlan plan = restorer.plan(last, inline(), ProgressListener.NONE);
-        assertEquals(3, plan.stagedLinks(), "the rounds' host memory is staged");
-        r = restorer.recreate(plan);
-      }
+      Restorer.Result r = restoreStaged(b, rounds, last);
       long staged = kfdBytesRead(r);
       // kfd-train's rounds hold what its GPU work (not waited for) wrote by then: the last
       // link may hold most of it. Without the stage every link is read.
@@ -94,14 +84,5 @@ class StagedVramTest {
       assertEquals(expected, Scenarios.finish(b, r.process()), "restored from the stage");
       assertEquals(0, KfdNodes.kfd(b).allocatedVramBytes(), "every VRAM block freed");
     }
-  }
-
-  private static long kfdBytesRead(Restorer.Result r) {
-    return r.stats().getMovedList().stream().filter(m -> m.getSource().equals("kfd"))
-        .mapToLong(BytesMovedEntry::getBytesRead).sum();
-  }
-
-  private static RestoreOptions inline() {
-    return RestoreOptions.defaults().withThreads(2).withStart(RestoreOptions.Start.INLINE);
   }
 }
